@@ -1,0 +1,165 @@
+// Package mailtrail holds the domain of the email-events service: events, messages,
+// links, suppressions, reports and the one error type every layer speaks. It imports the
+// standard library only; every other package may import it.
+package mailtrail
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// EventType is one of the seven interactions mailtrail records.
+type EventType uint8
+
+// The event types. Their numeric values are persisted: never renumber them.
+const (
+	EventUnknown      EventType = 0
+	EventSent         EventType = 1
+	EventDelivered    EventType = 2
+	EventOpened       EventType = 3
+	EventClicked      EventType = 4
+	EventBounced      EventType = 5
+	EventComplained   EventType = 6
+	EventUnsubscribed EventType = 7
+)
+
+// EventTypes lists every valid type in display order.
+var EventTypes = [...]EventType{EventSent, EventDelivered, EventOpened, EventClicked, EventBounced, EventComplained, EventUnsubscribed}
+
+var eventTypeNames = [...]string{"", "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"}
+
+// String returns the API name of t ("sent", "opened", …), or "" for an invalid type.
+func (t EventType) String() string {
+	if int(t) < len(eventTypeNames) {
+		return eventTypeNames[t]
+	}
+	return ""
+}
+
+// Valid reports whether t is one of the seven types.
+func (t EventType) Valid() bool { return t >= EventSent && t <= EventUnsubscribed }
+
+// ParseEventType returns the type named s, or an EINVALID error.
+func ParseEventType(s string) (EventType, error) {
+	for i, n := range eventTypeNames {
+		if i > 0 && n == s {
+			return EventType(i), nil
+		}
+	}
+	return EventUnknown, Errorf(EINVALID, "unknown event type %q", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (t EventType) MarshalText() ([]byte, error) {
+	if !t.Valid() {
+		return nil, fmt.Errorf("invalid event type %d", t)
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *EventType) UnmarshalText(b []byte) error {
+	v, err := ParseEventType(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// Source says which door an event came in by.
+type Source string
+
+// The sources of events.
+const (
+	SourceAPI      Source = "api"
+	SourceTracking Source = "tracking"
+	SourceWebhook  Source = "webhook"
+	SourceImport   Source = "import"
+)
+
+// Valid reports whether s is a known source.
+func (s Source) Valid() bool {
+	switch s {
+	case SourceAPI, SourceTracking, SourceWebhook, SourceImport:
+		return true
+	}
+	return false
+}
+
+// Classification labels an open or a click as made by a person, by a machine fetching on
+// a person's behalf (privacy proxies) or by a bot (security scanners).
+type Classification string
+
+// The classifications. An empty Classification on an open or click means human.
+const (
+	Human   Classification = "human"
+	Machine Classification = "machine"
+	Bot     Classification = "bot"
+)
+
+// BounceType distinguishes permanent from temporary failures.
+type BounceType string
+
+// The bounce types.
+const (
+	BounceHard BounceType = "hard"
+	BounceSoft BounceType = "soft"
+)
+
+// Metadata carries the type-specific details of an event. Unknown keys a client sends are
+// kept in Extra.
+type Metadata struct {
+	LinkURL       string          `json:"link_url,omitempty"`
+	LinkIndex     *int            `json:"link_index,omitempty"`
+	BounceType    BounceType      `json:"bounce_type,omitempty"`
+	SMTPCode      string          `json:"smtp_code,omitempty"`
+	Reason        string          `json:"reason,omitempty"`
+	FeedbackType  string          `json:"feedback_type,omitempty"`
+	UserAgent     string          `json:"user_agent,omitempty"`
+	IP            string          `json:"ip,omitempty"`
+	Client        string          `json:"client,omitempty"`
+	Device        string          `json:"device,omitempty"`
+	Country       string          `json:"country,omitempty"`
+	City          string          `json:"city,omitempty"`
+	Vendor        string          `json:"vendor,omitempty"`
+	VendorEventID string          `json:"vendor_event_id,omitempty"`
+	Method        string          `json:"method,omitempty"`
+	Raw           json.RawMessage `json:"raw,omitempty"`
+	Extra         map[string]any  `json:"extra,omitempty"`
+}
+
+// Event is one interaction with one email.
+//
+// OrgID is always set by the server from the credential that carried the event, never from
+// the event's body. MessageID is ours; when a client records an event without one, the
+// message is identified by (campaign, customer).
+type Event struct {
+	ID             string         `json:"event_id"`
+	OrgID          string         `json:"organization_id"`
+	CampaignID     string         `json:"campaign_id"`
+	CustomerID     string         `json:"customer_id"`
+	CustomerEmail  string         `json:"customer_email,omitempty"`
+	MessageID      string         `json:"message_id,omitempty"`
+	Type           EventType      `json:"event_type"`
+	OccurredAt     time.Time      `json:"occurred_at"`
+	ReceivedAt     time.Time      `json:"received_at"`
+	ESPMessageID   string         `json:"esp_message_id,omitempty"`
+	Source         Source         `json:"source"`
+	Classification Classification `json:"classification,omitempty"`
+	Reasons        []string       `json:"classification_reasons,omitempty"`
+	Metadata       Metadata       `json:"metadata"`
+	// DedupeKey identifies the event across retries: the vendor's event id, the client's
+	// idempotency key, or a hash of the content. Empty means "every arrival is new" (pixel
+	// hits, clicks). It is never shown to clients.
+	DedupeKey string `json:"-"`
+	// Counted is false for events stored but kept out of the figures (an ESP's open of a
+	// message our own pixel tracks). Set by the rules, not by clients.
+	Counted bool `json:"counted"`
+}
+
+// IsHuman reports whether an open or click counts in the human-only figures.
+func (e *Event) IsHuman() bool {
+	return e.Classification == "" || e.Classification == Human
+}

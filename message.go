@@ -1,0 +1,65 @@
+package mailtrail
+
+import "time"
+
+// Organization is a tenant. Location is its IANA time zone, used for report buckets.
+type Organization struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Timezone  string    `json:"timezone"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APIKey is a bearer credential of one organization. The secret itself is shown once at
+// creation and stored only as a hash.
+type APIKey struct {
+	ID        string     `json:"id"`
+	OrgID     string     `json:"organization_id"`
+	Name      string     `json:"name"`
+	Prefix    string     `json:"prefix"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Message is one email to one recipient, as recorded when it was instrumented.
+// Links are the http(s) URLs found in it, in order; a click token refers to an index here,
+// so a click can only ever redirect to one of them.
+type Message struct {
+	ID            string    `json:"message_id"`
+	OrgID         string    `json:"organization_id"`
+	CampaignID    string    `json:"campaign_id"`
+	CustomerID    string    `json:"customer_id"`
+	CustomerEmail string    `json:"customer_email"`
+	ESPMessageID  string    `json:"esp_message_id,omitempty"`
+	TrackOpens    bool      `json:"track_opens"`
+	TrackClicks   bool      `json:"track_clicks"`
+	Links         []string  `json:"links,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Suppression is an address that must not be mailed, and why.
+type Suppression struct {
+	OrgID      string    `json:"organization_id"`
+	Email      string    `json:"email"`
+	CustomerID string    `json:"customer_id,omitempty"`
+	Reason     string    `json:"reason"`
+	Source     string    `json:"source"`
+	EventID    string    `json:"event_id,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Suppression reasons and sources (SPEC §6).
+const (
+	ReasonHardBounce   = "hard_bounce"
+	ReasonSoftBounce   = "soft_bounce"
+	ReasonComplaint    = "complaint"
+	ReasonUnsubscribed = "unsubscribed"
+	ReasonManual       = "manual"
+	ReasonListImport   = "list_import"
+
+	SuppressSourceWebhook      = "webhook"
+	SuppressSourceTrackingLink = "tracking_link"
+	SuppressSourceManual       = "manual"
+	SuppressSourceCSV          = "csv_import"
+	SuppressSourceAPI          = "api"
+)

@@ -1,0 +1,93 @@
+package mailtrail
+
+import "time"
+
+// Counts are the figures of a campaign, or of one bucket of its timeline.
+// Uniques count messages (one recipient of one email) that had at least one such event.
+type Counts struct {
+	Sent              int64 `json:"sent"`
+	Delivered         int64 `json:"delivered"`
+	OpensTotal        int64 `json:"opens_total"`
+	OpensUnique       int64 `json:"opens_unique"`
+	HumanOpensTotal   int64 `json:"human_opens_total"`
+	HumanOpensUnique  int64 `json:"human_opens_unique"`
+	ClicksTotal       int64 `json:"clicks_total"`
+	ClicksUnique      int64 `json:"clicks_unique"`
+	HumanClicksTotal  int64 `json:"human_clicks_total"`
+	HumanClicksUnique int64 `json:"human_clicks_unique"`
+	Bounced           int64 `json:"bounced"`
+	BouncedHard       int64 `json:"bounced_hard"`
+	BouncedSoft       int64 `json:"bounced_soft"`
+	Complained        int64 `json:"complained"`
+	Unsubscribed      int64 `json:"unsubscribed"`
+}
+
+// Rates are ratios in [0,1]; a zero denominator gives 0.
+type Rates struct {
+	Open        float64 `json:"open_rate"`
+	Click       float64 `json:"click_rate"`
+	ClickToOpen float64 `json:"click_to_open_rate"`
+	Bounce      float64 `json:"bounce_rate"`
+	Complaint   float64 `json:"complaint_rate"`
+	Unsubscribe float64 `json:"unsubscribe_rate"`
+}
+
+// TimelineBucket is one hour (or day) of a campaign in the requested time zone.
+type TimelineBucket struct {
+	Start             time.Time `json:"start"`
+	Sent              int64     `json:"sent"`
+	Delivered         int64     `json:"delivered"`
+	OpensTotal        int64     `json:"opens_total"`
+	OpensUnique       int64     `json:"opens_unique"`
+	HumanOpensUnique  int64     `json:"human_opens_unique"`
+	ClicksTotal       int64     `json:"clicks_total"`
+	ClicksUnique      int64     `json:"clicks_unique"`
+	HumanClicksUnique int64     `json:"human_clicks_unique"`
+}
+
+// LinkStats are the clicks of one URL of a campaign.
+type LinkStats struct {
+	URL         string `json:"url"`
+	Total       int64  `json:"total"`
+	Unique      int64  `json:"unique"`
+	HumanTotal  int64  `json:"human_total"`
+	HumanUnique int64  `json:"human_unique"`
+}
+
+// Report is the campaign report of SPEC §5.
+type Report struct {
+	CampaignID string `json:"campaign_id"`
+	Timezone   string `json:"timezone"`
+	Counts     Counts `json:"counts"`
+	// Rates use sent as the denominator (Score CRM's definition); DeliveredRates use
+	// delivered. Human variants count human opens and clicks only.
+	Rates               Rates            `json:"rates"`
+	DeliveredRates      Rates            `json:"delivered_rates"`
+	HumanRates          Rates            `json:"human_rates"`
+	HumanDeliveredRates Rates            `json:"human_delivered_rates"`
+	Hourly              []TimelineBucket `json:"hourly"`
+	Daily               []TimelineBucket `json:"daily"`
+	Links               []LinkStats      `json:"links"`
+}
+
+func ratio(n, d int64) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+// ComputeRates fills the four rate sets of r from its counts.
+func (r *Report) ComputeRates() {
+	c := r.Counts
+	mk := func(den, opens, clicks int64) Rates {
+		return Rates{
+			Open: ratio(opens, den), Click: ratio(clicks, den), ClickToOpen: ratio(clicks, opens),
+			Bounce: ratio(c.Bounced, den), Complaint: ratio(c.Complained, den), Unsubscribe: ratio(c.Unsubscribed, den),
+		}
+	}
+	r.Rates = mk(c.Sent, c.OpensUnique, c.ClicksUnique)
+	r.DeliveredRates = mk(c.Delivered, c.OpensUnique, c.ClicksUnique)
+	r.HumanRates = mk(c.Sent, c.HumanOpensUnique, c.HumanClicksUnique)
+	r.HumanDeliveredRates = mk(c.Delivered, c.HumanOpensUnique, c.HumanClicksUnique)
+}
