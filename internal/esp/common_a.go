@@ -1,0 +1,291 @@
+package esp
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// Helpers shared by the sendgrid, sparkpost, smtpcom, mailgun, postmark and generic
+// vendors. Their names start with "hook" so they cannot clash with the helpers of the
+// other vendor files of this package.
+
+// HeaderWebhookSecret carries a per-connection shared secret (the connection's
+// SigningKey) for vendors that can add a static header to their webhook calls but sign
+// nothing: SMTP.com, SparkPost (custom_headers) and Postmark (custom HTTP headers).
+const HeaderWebhookSecret = "X-Mailtrail-Webhook-Secret"
+
+// hookMaxKindLen bounds the vendor kinds kept as Result.Ignored keys, so an
+// authenticated sender cannot grow the metrics labels with long strings.
+const hookMaxKindLen = 48
+
+// errHookDecode is returned by the flexible JSON types on a value of the wrong type.
+var errHookDecode = errors.New("esp: unexpected JSON type")
+
+// hookString decodes a JSON string, number or null into text. Objects, arrays and
+// booleans are an error: the field has the wrong type.
+type hookString string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *hookString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return errHookDecode
+	}
+	switch c := b[0]; {
+	case c == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = hookString(v)
+	case c == 'n':
+		*s = ""
+	case c == '-' || (c >= '0' && c <= '9'):
+		*s = hookString(b)
+	default:
+		return errHookDecode
+	}
+	return nil
+}
+
+// hookArg is a custom argument echoed by a vendor: a string or number is kept, any
+// other value is dropped (it is not one of ours), never an error.
+type hookArg string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *hookArg) UnmarshalJSON(b []byte) error {
+	var s hookString
+	if s.UnmarshalJSON(b) == nil {
+		*a = hookArg(strings.TrimSpace(string(s)))
+	}
+	return nil
+}
+
+// hookArgs are our custom arguments (esp.ArgMessageID, …) wherever a vendor echoes
+// them: at the top level of an event or in a metadata object.
+type hookArgs struct {
+	MessageID  hookArg `json:"mt_message_id"`
+	CampaignID hookArg `json:"mt_campaign_id"`
+	CustomerID hookArg `json:"mt_customer_id"`
+}
+
+// apply copies the arguments into e's attribution hints.
+func (a *hookArgs) apply(e *mailtrail.Event) {
+	if a == nil {
+		return
+	}
+	e.MessageID = string(a.MessageID)
+	e.CampaignID = string(a.CampaignID)
+	e.CustomerID = string(a.CustomerID)
+}
+
+// hookBool decodes true/false, "true"/"false", 1/0 and null.
+type hookBool bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *hookBool) UnmarshalJSON(b []byte) error {
+	switch string(bytes.TrimSpace(b)) {
+	case "true", `"true"`, "1", `"1"`:
+		*v = true
+	case "false", `"false"`, "0", `"0"`, "null", `""`:
+		*v = false
+	default:
+		return errHookDecode
+	}
+	return nil
+}
+
+// hookUnix decodes a Unix time in seconds given as a JSON number or string, with an
+// optional fraction ("1717000050", 1717000050.123). Null or absent leaves it zero.
+type hookUnix struct{ time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *hookUnix) UnmarshalJSON(b []byte) error {
+	var s hookString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if s == "" {
+		t.Time = time.Time{}
+		return nil
+	}
+	v, ok := hookParseUnix(string(s))
+	if !ok {
+		return errHookDecode
+	}
+	t.Time = v
+	return nil
+}
+
+// hookParseUnix parses Unix seconds with an optional fraction. It accepts only times
+// after 1970 and before the year 5000, so every result is a usable, non-zero time.
+func hookParseUnix(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 11 || !hookDigits(whole) || !hookDigits(frac) {
+		f, err := strconv.ParseFloat(s, 64) // exponent forms such as 1.717e9
+		if err != nil || math.IsNaN(f) || f <= 0 || f >= 95617584000 {
+			return time.Time{}, false
+		}
+		sec, fr := math.Modf(f)
+		return time.Unix(int64(sec), int64(fr*1e9)).UTC(), true
+	}
+	sec, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || sec <= 0 || sec >= 95617584000 {
+		return time.Time{}, false
+	}
+	var nsec int64
+	if frac != "" {
+		if len(frac) > 9 {
+			frac = frac[:9]
+		}
+		n, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		nsec = n
+	}
+	return time.Unix(sec, nsec).UTC(), true
+}
+
+// hookDigits reports whether s is only ASCII digits (true for "").
+func hookDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// hookLowerHex reports whether s is n lowercase hexadecimal digits.
+func hookLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// hookEvent returns a webhook event of vendor with type t at time at (UTC).
+func hookEvent(vendor string, t mailtrail.EventType, at time.Time) mailtrail.Event {
+	return mailtrail.Event{
+		Type:       t,
+		OccurredAt: at.UTC(),
+		Source:     mailtrail.SourceWebhook,
+		Metadata:   mailtrail.Metadata{Vendor: vendor},
+	}
+}
+
+// hookDedupe sets e's vendor event id and dedupe key: "<vendor>:<id>" when the vendor
+// gave an id, else "<vendor>:h:" and the SHA-256 of the event's content (esp message id,
+// type, recipient, time, url).
+func hookDedupe(e *mailtrail.Event, id string) {
+	v := e.Metadata.Vendor
+	if id != "" {
+		e.Metadata.VendorEventID = id
+		e.DedupeKey = v + ":" + id
+		return
+	}
+	h := sha256.New()
+	var n [8]byte
+	for _, p := range []string{
+		e.ESPMessageID, e.Type.String(), strings.ToLower(e.CustomerEmail),
+		e.OccurredAt.UTC().Format(time.RFC3339Nano), e.Metadata.LinkURL,
+	} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	e.DedupeKey = v + ":h:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// hookNewResult returns an empty Result with its Ignored map ready.
+func hookNewResult() *Result {
+	return &Result{Ignored: map[string]int{}}
+}
+
+// hookIgnore counts one vendor event of a kind we do not record.
+func hookIgnore(r *Result, kind string) {
+	if kind == "" {
+		kind = "(none)"
+	}
+	if len(kind) > hookMaxKindLen {
+		kind = kind[:hookMaxKindLen]
+	}
+	r.Ignored[kind]++
+}
+
+// hookRaw returns a copy of an event's raw JSON for Metadata.Raw.
+func hookRaw(b []byte) json.RawMessage {
+	return json.RawMessage(bytes.Clone(bytes.TrimSpace(b)))
+}
+
+// hookDecodeArray decodes a JSON array body into its elements: not an array, an empty
+// array or more than max elements is EINVALID.
+func hookDecodeArray(vendor string, body []byte, max int) ([]json.RawMessage, error) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '[' {
+		return nil, errMalformed(vendor)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(b, &items); err != nil {
+		return nil, errMalformed(vendor)
+	}
+	if len(items) == 0 {
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "empty %s batch", vendor)
+	}
+	if max > 0 && len(items) > max {
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "%s batch of %d events is over the limit of %d", vendor, len(items), max)
+	}
+	return items, nil
+}
+
+// hookDecodeObject decodes one JSON object into v; anything else is EINVALID.
+func hookDecodeObject(vendor string, b []byte, v any) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return errMalformed(vendor)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errMalformed(vendor)
+	}
+	return nil
+}
+
+// hookHeaderSecret reports whether the request carries the connection's SigningKey (or
+// the previous one during a rotation) in HeaderWebhookSecret. An empty key never matches.
+func hookHeaderSecret(r *Request, c Credentials) bool {
+	got := r.Header.Get(HeaderWebhookSecret)
+	return eachCredential(c, func(c Credentials) bool {
+		return c.SigningKey != "" && got != "" && equal(got, c.SigningKey)
+	})
+}
+
+// hookSMTPClass returns the bounce type an SMTP reply code or enhanced status code
+// implies: 5xx / 5.x.x hard, 4xx / 4.x.x soft, "" when it says neither.
+func hookSMTPClass(code string) mailtrail.BounceType {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return ""
+	}
+	switch code[0] {
+	case '5':
+		return mailtrail.BounceHard
+	case '4':
+		return mailtrail.BounceSoft
+	}
+	return ""
+}

@@ -1,0 +1,315 @@
+// Package ingest is the one path every event takes: normalize → dedupe key → Sink. The
+// Pipeline group-commits: submissions queue while the previous commit runs, the committer
+// takes all of them as the next batch, hands it to the Sink (one transaction) and only then
+// releases every waiting submitter. A 2xx to a client therefore means durable.
+//
+// Back-pressure: the queue holds at most Options.MaxQueue events. A submitter waits for
+// room up to Options.MaxWait, then gets an EUNAVAILABLE error (the HTTP layer answers 503
+// so the sender retries); the queue never grows without bound.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// Sink persists a batch of events and the state derived from them atomically and durably.
+// Write returns, for each event of the batch in order, whether it was a duplicate of an
+// event already stored (then nothing of it was stored again). A Write error means nothing
+// of the batch is durable.
+type Sink interface {
+	Write(ctx context.Context, batch []*mailtrail.Event) (duplicate []bool, err error)
+}
+
+// Observer receives the pipeline's measurements. Any method may be called concurrently.
+type Observer interface {
+	Committed(events, duplicates int, took time.Duration)
+	Failed(events int, err error)
+	Rejected(events int)
+}
+
+// Options configure a Pipeline. Zero values take the defaults.
+type Options struct {
+	MaxBatch int           // events per transaction (soft: one submission is never split); default 5000
+	MaxQueue int           // events waiting at most; default 50000
+	MaxWait  time.Duration // how long a submitter waits for room in the queue; default 2s
+	Observer Observer
+	Now      func() time.Time
+	// AfterCommit, when set, is called by the committer with the events just made durable
+	// (duplicates excluded), in commit order. It must not block for long.
+	AfterCommit func([]*mailtrail.Event)
+}
+
+// Result tells a submitter what became of its events.
+type Result struct {
+	Accepted   int // newly stored
+	Duplicates int // already stored before
+}
+
+type submission struct {
+	events []*mailtrail.Event
+	done   chan struct{}
+	res    Result
+	err    error
+}
+
+// Pipeline is the group-committing front of a Sink. Create it with New, start Run in a
+// goroutine, stop it with Close.
+type Pipeline struct {
+	sink Sink
+	opt  Options
+
+	mu      sync.Mutex
+	queue   []*submission
+	pending int           // events in queue
+	room    chan struct{} // closed when room frees, then replaced
+	work    chan struct{} // signalled (buffered 1) when the queue becomes non-empty
+	closed  bool
+	stopped chan struct{}
+}
+
+// New returns a Pipeline writing to sink.
+func New(sink Sink, opt Options) *Pipeline {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 5000
+	}
+	if opt.MaxQueue <= 0 {
+		opt.MaxQueue = 50000
+	}
+	if opt.MaxWait <= 0 {
+		opt.MaxWait = 2 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Pipeline{sink: sink, opt: opt, room: make(chan struct{}), work: make(chan struct{}, 1), stopped: make(chan struct{})}
+}
+
+// ErrUnavailable is returned when events cannot be made durable now: the queue stayed full
+// for MaxWait, the pipeline is shutting down, or the sink failed.
+var ErrUnavailable = mailtrail.Errorf(mailtrail.EUNAVAILABLE, "events could not be stored durably now; retry later")
+
+// QueueDepth returns the number of events waiting to be committed.
+func (p *Pipeline) QueueDepth() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pending
+}
+
+// Submit normalizes events, queues them and waits until the transaction holding them is
+// committed. It returns ErrUnavailable when they could not be made durable; then the caller
+// must not acknowledge them. On ctx cancellation after queueing, the events may still be
+// committed (a retry is deduplicated).
+func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Result, error) {
+	if len(events) == 0 {
+		return Result{}, nil
+	}
+	now := p.opt.Now()
+	for _, ev := range events {
+		Normalize(ev, now)
+	}
+	s := &submission{events: events, done: make(chan struct{})}
+	deadline := time.NewTimer(p.opt.MaxWait)
+	defer deadline.Stop()
+	p.mu.Lock()
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return Result{}, ErrUnavailable
+		}
+		// A submission larger than the whole queue is admitted alone into an empty queue.
+		if p.pending+len(events) <= p.opt.MaxQueue || p.pending == 0 {
+			break
+		}
+		room := p.room
+		p.mu.Unlock()
+		select {
+		case <-room:
+		case <-deadline.C:
+			if p.opt.Observer != nil {
+				p.opt.Observer.Rejected(len(events))
+			}
+			return Result{}, ErrUnavailable
+		case <-ctx.Done():
+			return Result{}, ErrUnavailable
+		}
+		p.mu.Lock()
+	}
+	p.queue = append(p.queue, s)
+	p.pending += len(events)
+	p.mu.Unlock()
+	select {
+	case p.work <- struct{}{}:
+	default:
+	}
+	<-s.done // the committer always finishes a queued submission, even while closing
+	return s.res, s.err
+}
+
+// Run commits batches until Close is called and the queue is drained. It returns when the
+// last queued submission is answered.
+func (p *Pipeline) Run(ctx context.Context) {
+	defer close(p.stopped)
+	for {
+		batch := p.take()
+		if batch == nil {
+			p.mu.Lock()
+			closed := p.closed && len(p.queue) == 0
+			p.mu.Unlock()
+			if closed {
+				return
+			}
+			<-p.work
+			continue
+		}
+		p.commit(context.WithoutCancel(ctx), batch)
+	}
+}
+
+// take removes the next batch from the queue: whole submissions up to MaxBatch events.
+func (p *Pipeline) take() []*submission {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return nil
+	}
+	n, i := 0, 0
+	for i < len(p.queue) && (i == 0 || n+len(p.queue[i].events) <= p.opt.MaxBatch) {
+		n += len(p.queue[i].events)
+		i++
+	}
+	batch := append([]*submission(nil), p.queue[:i]...)
+	p.queue = append(p.queue[:0], p.queue[i:]...)
+	p.pending -= n
+	close(p.room)
+	p.room = make(chan struct{})
+	return batch
+}
+
+func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
+	var evs []*mailtrail.Event
+	for _, s := range batch {
+		evs = append(evs, s.events...)
+	}
+	start := time.Now()
+	dup, err := p.sink.Write(ctx, evs)
+	took := time.Since(start)
+	if err == nil && len(dup) != len(evs) {
+		err = errors.New("ingest: sink returned wrong number of outcomes")
+	}
+	if err != nil {
+		if p.opt.Observer != nil {
+			p.opt.Observer.Failed(len(evs), err)
+		}
+		for _, s := range batch {
+			s.err = ErrUnavailable
+			close(s.done)
+		}
+		return
+	}
+	var fresh []*mailtrail.Event
+	i, dups := 0, 0
+	for _, s := range batch {
+		for _, ev := range s.events {
+			if dup[i] {
+				s.res.Duplicates++
+				dups++
+			} else {
+				s.res.Accepted++
+				fresh = append(fresh, ev)
+			}
+			i++
+		}
+	}
+	if p.opt.Observer != nil {
+		p.opt.Observer.Committed(len(evs), dups, took)
+	}
+	for _, s := range batch {
+		close(s.done)
+	}
+	if p.opt.AfterCommit != nil && len(fresh) > 0 {
+		p.opt.AfterCommit(fresh)
+	}
+}
+
+// Close stops accepting submissions and waits until every queued one is committed or ctx
+// ends. Submissions arriving after Close get ErrUnavailable.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	select {
+	case p.work <- struct{}{}:
+	default:
+	}
+	select {
+	case <-p.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Normalize fills what the pipeline owns: the event id, received_at, times in UTC at
+// millisecond precision, and the binary dedupe key (see DedupeKey).
+func Normalize(ev *mailtrail.Event, now time.Time) {
+	if ev.ID == "" {
+		ev.ID = NewEventID(now)
+	}
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now.UTC().Truncate(time.Millisecond)
+	}
+	if ev.OccurredAt.IsZero() {
+		ev.OccurredAt = ev.ReceivedAt
+	}
+	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Millisecond)
+	if ev.Classification == "" && (ev.Type == mailtrail.EventOpened || ev.Type == mailtrail.EventClicked) {
+		ev.Classification = mailtrail.Human
+	}
+}
+
+// NewEventID returns a 22-character URL-safe id: 6 bytes of milliseconds then 10 random
+// bytes, so ids sort roughly by time and cannot be guessed.
+func NewEventID(now time.Time) string {
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	_, _ = rand.Read(b[6:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// OncePrefix marks a DedupeKey that identifies an event regardless of its time.
+const OncePrefix = "once:"
+
+// DedupeKey returns the 16-byte key under which an event is unique, or nil when every
+// arrival of it is a new event (pixel hits, clicks). The first 8 bytes are occurred_at
+// (big-endian milliseconds) so the unique index grows at its end instead of being
+// rewritten all over (see the storage measurements); the last 8 are a hash of the
+// organization, type and the event's key. A retry carries the same occurred_at and key.
+// Keys starting with OncePrefix identify an event whatever its time (a message is
+// unsubscribed once); their time part is 0.
+func DedupeKey(ev *mailtrail.Event) []byte {
+	if ev.DedupeKey == "" {
+		return nil
+	}
+	var b [16]byte
+	if !strings.HasPrefix(ev.DedupeKey, OncePrefix) {
+		binary.BigEndian.PutUint64(b[:8], uint64(ev.OccurredAt.UnixMilli()))
+	}
+	h := sha256.New()
+	h.Write([]byte(ev.OrgID))
+	h.Write([]byte{0, byte(ev.Type), 0})
+	h.Write([]byte(ev.DedupeKey))
+	sum := h.Sum(nil)
+	copy(b[8:], sum[:8])
+	return b[:]
+}
