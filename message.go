@@ -1,6 +1,9 @@
 package mailtrail
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Organization is a tenant. Location is its IANA time zone, used for report buckets.
 type Organization struct {
@@ -63,3 +66,15 @@ const (
 	SuppressSourceCSV          = "csv_import"
 	SuppressSourceAPI          = "api"
 )
+
+// NormalizeEmail returns the form under which an address is compared: surrounding space
+// removed and the domain lower-cased. The local part is kept as it is (RFC 5321 lets it be
+// case-sensitive).
+func NormalizeEmail(s string) string {
+	s = strings.TrimSpace(s)
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	return s[:at+1] + strings.ToLower(s[at+1:])
+}

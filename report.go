@@ -91,3 +91,46 @@ func (r *Report) ComputeRates() {
 	r.HumanRates = mk(c.Sent, c.HumanOpensUnique, c.HumanClicksUnique)
 	r.HumanDeliveredRates = mk(c.Delivered, c.HumanOpensUnique, c.HumanClicksUnique)
 }
+
+// CampaignBucket holds the counters of one time bucket of a campaign (uniques are counted
+// in the bucket of the message's first such event).
+type CampaignBucket struct {
+	Start  time.Time
+	Counts Counts
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Sent += o.Sent
+	c.Delivered += o.Delivered
+	c.OpensTotal += o.OpensTotal
+	c.OpensUnique += o.OpensUnique
+	c.HumanOpensTotal += o.HumanOpensTotal
+	c.HumanOpensUnique += o.HumanOpensUnique
+	c.ClicksTotal += o.ClicksTotal
+	c.ClicksUnique += o.ClicksUnique
+	c.HumanClicksTotal += o.HumanClicksTotal
+	c.HumanClicksUnique += o.HumanClicksUnique
+	c.Bounced += o.Bounced
+	c.BouncedHard += o.BouncedHard
+	c.BouncedSoft += o.BouncedSoft
+	c.Complained += o.Complained
+	c.Unsubscribed += o.Unsubscribed
+}
+
+// EventFilter selects events of one organization. Zero fields do not filter.
+type EventFilter struct {
+	CampaignID string
+	CustomerID string
+	Types      []EventType
+	Since      time.Time // occurred_at >= Since
+	Until      time.Time // occurred_at < Until
+	Cursor     string    // from a previous page
+	Limit      int       // default 100, at most 1000
+}
+
+// EventPage is one page of events; NextCursor is empty on the last page.
+type EventPage struct {
+	Events     []Event `json:"events"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}

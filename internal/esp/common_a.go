@@ -289,3 +289,14 @@ func hookSMTPClass(code string) mailtrail.BounceType {
 	}
 	return ""
 }
+
+// RegisterA adds the vendors sendgrid, sparkpost, smtpcom, mailgun, postmark and generic
+// to r.
+func RegisterA(r Registry) {
+	r.Register(NewSendGrid())
+	r.Register(NewSparkPost())
+	r.Register(NewSMTPCom())
+	r.Register(NewMailgun())
+	r.Register(NewPostmark())
+	r.Register(NewGeneric())
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// errClosed is returned by journal.Append after Close.
+var errClosed = errors.New("journal: closed")
+
+// appendReq is one caller's lines waiting for the next group commit.
+type appendReq struct {
+	lines []byte
+	done  chan error
+}
+
+// journal is an append-only file with group-committed fdatasync: one writer
+// goroutine takes every pending request, writes them with one write, syncs
+// once and then releases all their callers. Requests that arrive while a sync
+// runs queue in the channel and form the next batch, so there is no timer.
+type journal struct {
+	f     *os.File
+	reqs  chan *appendReq
+	quit  chan struct{}
+	ended chan struct{}
+}
+
+// openJournal opens (creating if needed) the file at path for appending and
+// starts its writer. It returns an error if the file cannot be opened.
+func openJournal(path string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	j := &journal{
+		f:     f,
+		reqs:  make(chan *appendReq, 4096),
+		quit:  make(chan struct{}),
+		ended: make(chan struct{}),
+	}
+	go j.run()
+	return j, nil
+}
+
+// Append writes lines (one or more newline-terminated records) and returns
+// once they are on stable storage. It returns the write or sync error of the
+// batch that carried them, or errClosed if the journal is closed.
+func (j *journal) Append(lines []byte) error {
+	r := &appendReq{lines: lines, done: make(chan error, 1)}
+	select {
+	case j.reqs <- r:
+	case <-j.quit:
+		return errClosed
+	}
+	return <-r.done
+}
+
+// Close commits what is already queued and closes the file. Callers must have
+// stopped appending (the HTTP server is shut down first). It returns the error
+// of closing the file.
+func (j *journal) Close() error {
+	close(j.quit)
+	<-j.ended
+	return j.f.Close()
+}
+
+func (j *journal) run() {
+	defer close(j.ended)
+	var batch []*appendReq
+	var buf []byte
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-j.reqs:
+			batch = append(batch, r)
+		case <-j.quit:
+			j.drain()
+			return
+		}
+		// Take everything that queued up while the previous sync ran.
+	collect:
+		for {
+			select {
+			case r := <-j.reqs:
+				batch = append(batch, r)
+			default:
+				break collect
+			}
+		}
+		buf = buf[:0]
+		for _, r := range batch {
+			buf = append(buf, r.lines...)
+		}
+		err := j.commit(buf)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// drain commits requests that were queued before Close and fails none of them.
+func (j *journal) drain() {
+	for {
+		select {
+		case r := <-j.reqs:
+			r.done <- j.commit(r.lines)
+		default:
+			return
+		}
+	}
+}
+
+func (j *journal) commit(buf []byte) error {
+	if _, err := j.f.Write(buf); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := datasync(j.f); err != nil {
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package esp
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// sparkpost is the SparkPost (Bird) event webhook: a JSON array of
+// {"msys":{"<class>":{…}}} wrappers, unsigned. An empty {"msys":{}} is SparkPost's ping.
+//
+// Credentials: basic auth (Username/Password, auth_type "basic"), a bearer token
+// (BearerToken, auth_type "oauth2") or the shared secret header HeaderWebhookSecret
+// equal to SigningKey (SparkPost custom_headers). A connection with none is refused.
+type sparkpost struct{}
+
+var _ Vendor = sparkpost{}
+
+// NewSparkPost returns the SparkPost event webhook vendor.
+func NewSparkPost() Vendor { return sparkpost{} }
+
+// Name implements Vendor.
+func (sparkpost) Name() string { return "sparkpost" }
+
+// MaxBody implements Vendor: 8 MiB.
+func (sparkpost) MaxBody() int64 { return 8 << 20 }
+
+// Verify implements Vendor: basic auth, bearer token or the shared-secret header,
+// compared in constant time; anything else is EUNAUTHORIZED.
+func (sparkpost) Verify(_ context.Context, r *Request, c Credentials) error {
+	basic := checkBasicOrBearer(r.Header.Get("Authorization"), c)
+	secret := hookHeaderSecret(r, c)
+	if !basic && !secret {
+		return errUnauthorized()
+	}
+	return nil
+}
+
+// sparkpostWrapper is one element of the batch.
+type sparkpostWrapper struct {
+	Msys map[string]json.RawMessage `json:"msys"`
+}
+
+// sparkpostEvent holds the fields of a SparkPost event that we use.
+type sparkpostEvent struct {
+	Type           hookString `json:"type"`
+	EventID        hookString `json:"event_id"`
+	Timestamp      hookUnix   `json:"timestamp"`
+	RcptTo         hookString `json:"rcpt_to"`
+	RawRcptTo      hookString `json:"raw_rcpt_to"`
+	MessageID      hookString `json:"message_id"`
+	TransmissionID hookString `json:"transmission_id"`
+	BounceClass    hookString `json:"bounce_class"`
+	ErrorCode      hookString `json:"error_code"`
+	RawReason      hookString `json:"raw_reason"`
+	Reason         hookString `json:"reason"`
+	FBType         hookString `json:"fbtype"`
+	TargetLinkURL  hookString `json:"target_link_url"`
+	IPAddress      hookString `json:"ip_address"`
+	UserAgent      hookString `json:"user_agent"`
+	RcptMeta       *hookArgs  `json:"rcpt_meta"`
+}
+
+// Parse implements Vendor. See VENDORS_A.md for the mapping; the ping batch gives no
+// events.
+func (sparkpost) Parse(_ context.Context, r *Request) (*Result, error) {
+	items, err := hookDecodeArray("sparkpost", r.Body, 0)
+	if err != nil {
+		return nil, err
+	}
+	res := hookNewResult()
+	for _, item := range items {
+		var w sparkpostWrapper
+		if err := hookDecodeObject("sparkpost", item, &w); err != nil {
+			return nil, err
+		}
+		for _, class := range slices.Sorted(maps.Keys(w.Msys)) { // one per wrapper in practice
+			raw := w.Msys[class]
+			var ev sparkpostEvent
+			if err := hookDecodeObject("sparkpost", raw, &ev); err != nil {
+				return nil, err
+			}
+			e, ok, err := sparkpostMap(&ev, raw)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				hookIgnore(res, string(ev.Type))
+				continue
+			}
+			res.Events = append(res.Events, e)
+		}
+	}
+	return res, nil
+}
+
+// sparkpostMap maps one event; ok is false for a kind we do not record.
+func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, ok bool, err error) {
+	var t mailtrail.EventType
+	switch ev.Type {
+	case "delivery":
+		t = mailtrail.EventDelivered
+	case "bounce", "out_of_band":
+		t = mailtrail.EventBounced
+	case "spam_complaint":
+		t = mailtrail.EventComplained
+	case "list_unsubscribe", "link_unsubscribe":
+		t = mailtrail.EventUnsubscribed
+	case "open", "initial_open", "amp_open", "amp_initial_open":
+		t = mailtrail.EventOpened
+	case "click", "amp_click":
+		t = mailtrail.EventClicked
+	default:
+		return e, false, nil
+	}
+	if ev.Timestamp.IsZero() {
+		return e, false, mailtrail.Errorf(mailtrail.EINVALID, "sparkpost %s event without a timestamp", ev.Type)
+	}
+	e = hookEvent("sparkpost", t, ev.Timestamp.Time)
+	ev.RcptMeta.apply(&e)
+	e.CustomerEmail = string(ev.RcptTo)
+	if e.CustomerEmail == "" {
+		e.CustomerEmail = string(ev.RawRcptTo)
+	}
+	e.ESPMessageID = string(ev.TransmissionID)
+	if e.ESPMessageID == "" {
+		e.ESPMessageID = string(ev.MessageID)
+	}
+	switch t {
+	case mailtrail.EventBounced:
+		e.Metadata.BounceType = sparkpostBounceType(string(ev.BounceClass))
+		e.Metadata.SMTPCode = string(ev.ErrorCode)
+		e.Metadata.Reason = string(ev.RawReason)
+		if e.Metadata.Reason == "" {
+			e.Metadata.Reason = string(ev.Reason)
+		}
+		e.Metadata.Raw = hookRaw(raw)
+	case mailtrail.EventComplained:
+		e.Metadata.FeedbackType = string(ev.FBType)
+		if e.Metadata.FeedbackType == "" {
+			e.Metadata.FeedbackType = "abuse"
+		}
+		e.Metadata.Raw = hookRaw(raw)
+	case mailtrail.EventOpened, mailtrail.EventClicked:
+		e.Metadata.UserAgent = string(ev.UserAgent)
+		e.Metadata.IP = string(ev.IPAddress)
+		if t == mailtrail.EventClicked {
+			e.Metadata.LinkURL = string(ev.TargetLinkURL)
+		}
+	}
+	hookDedupe(&e, string(ev.EventID))
+	return e, true, nil
+}
+
+// sparkpostBounceType maps a SparkPost bounce classification code: 10 Invalid
+// Recipient, 30 Generic Bounce: No RCPT and 90 Unsubscribe are SparkPost's "Hard"
+// category; every other class (soft 20–24, 40, 60, 70, 100; block 50–54; admin 25, 26,
+// 80; undetermined 1; unknown codes) is soft, since SparkPost calls them usually
+// temporary.
+func sparkpostBounceType(class string) mailtrail.BounceType {
+	n, err := strconv.Atoi(class)
+	if err == nil && (n == 10 || n == 30 || n == 90) {
+		return mailtrail.BounceHard
+	}
+	return mailtrail.BounceSoft
+}

@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// CreateMessages records instrumented messages of one organization, with their links, in
+// one transaction. Message ids are chosen by the caller (random, see internal/token); a
+// message id that exists already is an ECONFLICT error and nothing is written.
+func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: create messages: %w", err)
+	}
+	defer tx.Rollback()
+	camps, urls, custs := map[string]int64{}, map[string]int64{}, map[string]*custEntry{}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("sqlite: create messages: %w", err)
+	}
+	defer stmt.Close()
+	now := db.now().UnixMilli()
+	for _, m := range msgs {
+		ref, ok := parseRef(m.ID)
+		if !ok {
+			return mailtrail.Errorf(mailtrail.EINVALID, "invalid message id %q", m.ID)
+		}
+		camp, err := campaignID(ctx, tx, db.cache, camps, org, m.CampaignID)
+		if err != nil {
+			return err
+		}
+		cust, err := customer(ctx, tx, db.cache, custs, org, m.CustomerID, m.CustomerEmail)
+		if err != nil {
+			return err
+		}
+		var links []byte
+		for _, u := range m.Links {
+			id, err := urlID(ctx, tx, db.cache, urls, org, u)
+			if err != nil {
+				return err
+			}
+			links = binary.AppendUvarint(links, uint64(id))
+		}
+		var esp any
+		if m.ESPMessageID != "" {
+			esp = m.ESPMessageID
+		}
+		if _, err := stmt.ExecContext(ctx, ref[:], org, camp, cust.id, m.CustomerEmail, esp, m.TrackOpens, m.TrackClicks, links, now); err != nil {
+			if isUniqueViolation(err) {
+				return mailtrail.Errorf(mailtrail.ECONFLICT, "message %q exists", m.ID)
+			}
+			return fmt.Errorf("sqlite: create messages: %w", err)
+		}
+		m.OrgID = orgID
+		m.CreatedAt = time.UnixMilli(now).UTC()
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: create messages: %w", err)
+	}
+	db.cache.trim()
+	for k, v := range camps {
+		db.cache.campaigns[k] = v
+	}
+	for k, v := range urls {
+		db.cache.urls[k] = v
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// Message returns a message of the organization by its public id, with its links, or
+// ENOTFOUND. An empty orgID looks the message up in any organization (the tracking
+// endpoints, whose signed token is the credential).
+func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error) {
+	ref, ok := parseRef(id)
+	if !ok {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
+	}
+	var (
+		m                       mailtrail.Message
+		org                     int64
+		esp                     sql.NullString
+		links                   []byte
+		created                 int64
+		trackOpens, trackClicks bool
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT m.org_id, c.name, u.ext_id, m.email, m.esp_message_id, m.track_opens, m.track_clicks, m.links, m.created_at
+		FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id WHERE m.ref = ?`, ref[:]).
+		Scan(&org, &m.CampaignID, &m.CustomerID, &m.CustomerEmail, &esp, &trackOpens, &trackClicks, &links, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: message: %w", err)
+	}
+	public, err := db.orgPublicID(ctx, db.r, org)
+	if err != nil {
+		return nil, err
+	}
+	if orgID != "" && public != orgID {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
+	}
+	m.ID, m.OrgID, m.ESPMessageID, m.TrackOpens, m.TrackClicks, m.CreatedAt = id, public, esp.String, trackOpens, trackClicks, fromMS(created)
+	for len(links) > 0 {
+		v, n := binary.Uvarint(links)
+		if n <= 0 {
+			return nil, fmt.Errorf("sqlite: message %s: corrupt links", id)
+		}
+		links = links[n:]
+		var u string
+		if err := db.r.QueryRowContext(ctx, `SELECT url FROM link_urls WHERE id = ?`, int64(v)).Scan(&u); err != nil {
+			return nil, fmt.Errorf("sqlite: message links: %w", err)
+		}
+		m.Links = append(m.Links, u)
+	}
+	return &m, nil
+}
+
+// ClickTarget returns the URL recorded for link index idx of a message, and the message's
+// organization; ENOTFOUND when the message or the index does not exist.
+func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error) {
+	ref, ok := parseRef(id)
+	if !ok || idx < 0 {
+		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+	}
+	var org int64
+	var links []byte
+	err = db.r.QueryRowContext(ctx, `SELECT org_id, links FROM messages WHERE ref = ?`, ref[:]).Scan(&org, &links)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("sqlite: click target: %w", err)
+	}
+	for i := 0; ; i++ {
+		v, n := binary.Uvarint(links)
+		if n <= 0 {
+			return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+		}
+		links = links[n:]
+		if i == idx {
+			if err := db.r.QueryRowContext(ctx, `SELECT url FROM link_urls WHERE id = ?`, int64(v)).Scan(&target); err != nil {
+				return "", "", fmt.Errorf("sqlite: click target: %w", err)
+			}
+			break
+		}
+	}
+	orgID, err = db.orgPublicID(ctx, db.r, org)
+	return orgID, target, err
+}

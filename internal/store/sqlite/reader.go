@@ -1,0 +1,247 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/rules"
+)
+
+// campaignRow returns the row id of an organization's campaign, or ENOTFOUND.
+func (db *DB) campaignRow(ctx context.Context, org int64, name string) (int64, error) {
+	var id int64
+	err := db.r.QueryRowContext(ctx, `SELECT id FROM campaigns WHERE org_id = ? AND name = ?`, org, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, mailtrail.Errorf(mailtrail.ENOTFOUND, "campaign %q not found", name)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: campaign: %w", err)
+	}
+	return id, nil
+}
+
+// CampaignBuckets returns the counters of a campaign per quarter hour, in time order;
+// ENOTFOUND for a campaign the organization does not have. Its cost grows with the
+// campaign's duration, not with its number of events.
+func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	camp, err := db.campaignRow(ctx, org, campaign)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT bucket, u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, t0, t1, t2, t3
+		FROM campaign_stats WHERE campaign_id = ? ORDER BY bucket`, camp)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: campaign stats: %w", err)
+	}
+	defer rows.Close()
+	var out []mailtrail.CampaignBucket
+	for rows.Next() {
+		var b int64
+		var u [rules.NumFields]int64
+		var t [rules.NumTotals]int64
+		if err := rows.Scan(&b, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9], &t[0], &t[1], &t[2], &t[3]); err != nil {
+			return nil, fmt.Errorf("sqlite: campaign stats: %w", err)
+		}
+		out = append(out, mailtrail.CampaignBucket{
+			Start: fromMS(b * rules.BucketWidth.Milliseconds()),
+			Counts: mailtrail.Counts{
+				Sent: u[rules.FSent], Delivered: u[rules.FDelivered],
+				OpensUnique: u[rules.FOpen], HumanOpensUnique: u[rules.FHumanOpen],
+				ClicksUnique: u[rules.FClick], HumanClicksUnique: u[rules.FHumanClick],
+				Bounced: u[rules.FBounce], BouncedHard: u[rules.FHardBounce], BouncedSoft: u[rules.FBounce] - u[rules.FHardBounce],
+				Complained: u[rules.FComplaint], Unsubscribed: u[rules.FUnsub],
+				OpensTotal: t[rules.TOpens], HumanOpensTotal: t[rules.THumanOpens],
+				ClicksTotal: t[rules.TClicks], HumanClicksTotal: t[rules.THumanClicks],
+			},
+		})
+	}
+	return out, rows.Err()
+}
+
+// CampaignLinks returns the clicks per URL of a campaign, most clicked first, at most limit.
+func (db *DB) CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	camp, err := db.campaignRow(ctx, org, campaign)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT u.url, s.total, s.uniq, s.human_total, s.human_uniq FROM link_stats s
+		JOIN link_urls u ON u.id = s.url_id WHERE s.campaign_id = ? ORDER BY s.total DESC, u.url LIMIT ?`, camp, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: links: %w", err)
+	}
+	defer rows.Close()
+	out := []mailtrail.LinkStats{}
+	for rows.Next() {
+		var l mailtrail.LinkStats
+		if err := rows.Scan(&l.URL, &l.Total, &l.Unique, &l.HumanTotal, &l.HumanUnique); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func encodeCursor(at, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(s string) (at, id int64, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		a, i, ok := strings.Cut(string(b), ".")
+		if ok {
+			if at, err = strconv.ParseInt(a, 10, 64); err == nil {
+				if id, err = strconv.ParseInt(i, 10, 64); err == nil {
+					return at, id, nil
+				}
+			}
+		}
+	}
+	return 0, 0, mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+}
+
+// ListEvents returns a page of an organization's events. With a campaign or a customer
+// the events come in occurred_at order from that index; otherwise in arrival order from
+// the organization's index. Unknown campaigns and customers give an empty page.
+func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	var where []string
+	var args []any
+	byTime := true
+	switch {
+	case f.CampaignID != "":
+		camp, err := db.campaignRow(ctx, org, f.CampaignID)
+		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+			return &mailtrail.EventPage{Events: []mailtrail.Event{}}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		where, args = append(where, "e.campaign_id = ?"), append(args, camp)
+		if f.CustomerID != "" {
+			where, args = append(where, "u.ext_id = ?"), append(args, f.CustomerID)
+		}
+	case f.CustomerID != "":
+		var cust int64
+		err := db.r.QueryRowContext(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, org, f.CustomerID).Scan(&cust)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &mailtrail.EventPage{Events: []mailtrail.Event{}}, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlite: customer: %w", err)
+		}
+		where, args = append(where, "e.customer_id = ?"), append(args, cust)
+	default:
+		byTime = false
+		where, args = append(where, "e.org_id = ?"), append(args, org)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "e.occurred_at >= ?"), append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "e.occurred_at < ?"), append(args, f.Until.UnixMilli())
+	}
+	if len(f.Types) > 0 {
+		ph := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			ph[i] = "?"
+			args = append(args, int(t))
+		}
+		where = append(where, "e.type IN ("+strings.Join(ph, ",")+")")
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		if byTime {
+			where, args = append(where, "(e.occurred_at, e.id) > (?, ?)"), append(args, at, id)
+		} else {
+			where, args = append(where, "e.id > ?"), append(args, id)
+		}
+	}
+	order := "e.occurred_at, e.id"
+	if !byTime {
+		order = "e.id"
+	}
+	args = append(args, f.Limit+1)
+	rows, err := db.r.QueryContext(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
+		e.esp_message_id, e.source, e.class, e.counted, coalesce(e.meta, '')
+		FROM events e JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list events: %w", err)
+	}
+	defer rows.Close()
+	page := &mailtrail.EventPage{Events: []mailtrail.Event{}}
+	var lastAt, lastID int64
+	for rows.Next() {
+		if len(page.Events) == f.Limit {
+			page.NextCursor = encodeCursor(lastAt, lastID)
+			break
+		}
+		var (
+			ev                 mailtrail.Event
+			id, typ, occ, recv int64
+			ref                []byte
+			src, class, meta   string
+		)
+		if err := rows.Scan(&id, &ev.ID, &ev.CampaignID, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
+			&ev.ESPMessageID, &src, &class, &ev.Counted, &meta); err != nil {
+			return nil, fmt.Errorf("sqlite: list events: %w", err)
+		}
+		ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
+		ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
+		ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
+		if meta != "" {
+			if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
+				return nil, fmt.Errorf("sqlite: event %d metadata: %w", id, err)
+			}
+		}
+		page.Events = append(page.Events, ev)
+		lastAt, lastID = occ, id
+	}
+	return page, rows.Err()
+}
+
+// Suppressed returns the suppression of an address in the organization, or nil.
+func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	s := mailtrail.Suppression{OrgID: orgID}
+	var created int64
+	err = db.r.QueryRowContext(ctx, `SELECT email, customer_id, reason, source, event_id, created_at FROM suppressions WHERE org_id = ? AND email = ?`,
+		org, mailtrail.NormalizeEmail(email)).Scan(&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: suppression: %w", err)
+	}
+	s.CreatedAt = fromMS(created)
+	return &s, nil
+}

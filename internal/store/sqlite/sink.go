@@ -1,0 +1,478 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/rules"
+)
+
+var _ ingest.Sink = (*DB)(nil)
+
+// statRow is one campaign_stats row's changes: u0..u9 then t0..t3.
+type statRow [int(rules.NumFields) + int(rules.NumTotals)]int64
+
+type statKey struct{ campaign, bucket int64 }
+
+type linkKey struct{ campaign, url int64 }
+
+type linkRow struct{ total, human, uniq, humanUniq int64 }
+
+// syntheticRef identifies the message of an event that names no message id: the one email
+// of a campaign to a customer.
+func syntheticRef(orgPublic, campaign, customer string) [12]byte {
+	h := sha256.Sum256([]byte("mailtrail synthetic message\x00" + orgPublic + "\x00" + campaign + "\x00" + customer))
+	var r [12]byte
+	copy(r[:], h[:12])
+	return r
+}
+
+// Write stores a batch of events and everything derived from them in one transaction:
+// raw events (duplicates skipped by their dedupe key), message state, campaign counters,
+// link counters, customer activity and automatic suppressions. It returns which events
+// were duplicates. An event naming a message that does not exist in its organization is
+// dropped (the API validates this before submitting) and reported as a duplicate.
+func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error) {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	w := &batchWriter{db: db, ctx: ctx,
+		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
+		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
+		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	w.tx = tx
+	dup, err := w.write(batch)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	// Committed: now the cache may learn the new state.
+	c := db.cache
+	c.trim()
+	for k, v := range w.camps {
+		c.campaigns[k] = v
+	}
+	for k, v := range w.urls {
+		c.urls[k] = v
+	}
+	for k, v := range w.custs {
+		c.customers[k] = v
+	}
+	for k, v := range w.msgs {
+		c.messages[k] = v
+	}
+	return dup, nil
+}
+
+type batchWriter struct {
+	db  *DB
+	ctx context.Context
+	tx  *sql.Tx
+
+	camps, urls map[string]int64
+	custs       map[string]*custEntry
+	msgs        map[[12]byte]*msgEntry // copies of committed state, changed by this batch
+	dirtyMsgs   map[int64]*msgEntry
+	stats       map[statKey]*statRow
+	links       map[linkKey]*linkRow
+	dirtyCusts  map[int64]*custEntry
+	names       map[int64][2]string // message row id → campaign name, customer ext id
+}
+
+func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
+	refs := make([][12]byte, len(batch))
+	skip := make([]bool, len(batch))
+	if err := w.resolveMessages(batch, refs, skip); err != nil {
+		return nil, err
+	}
+	ins, err := w.tx.PrepareContext(w.ctx, `INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
+		source, class, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	defer ins.Close()
+	dup := make([]bool, len(batch))
+	var changes []rules.Change
+	for i, ev := range batch {
+		if skip[i] {
+			dup[i] = true
+			continue
+		}
+		m := w.msgs[refs[i]]
+		ev.Counted = rules.Counted(ev, m.trackOpens, m.trackClicks)
+		var meta any
+		if b, err := json.Marshal(ev.Metadata); err != nil {
+			return nil, fmt.Errorf("sqlite: metadata: %w", err)
+		} else if string(b) != "{}" {
+			meta = string(b)
+		}
+		var dk any
+		if k := ingest.DedupeKey(ev); k != nil {
+			dk = k
+		}
+		res, err := ins.ExecContext(w.ctx, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
+			string(ev.Source), string(ev.Classification), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: insert event: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			dup[i] = true
+			continue
+		}
+		if err := w.derive(ev, m, &changes); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.flush(); err != nil {
+		return nil, err
+	}
+	return dup, nil
+}
+
+// derive folds one stored event into the batch's derived state.
+func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.Change) error {
+	in := rules.Input{Type: ev.Type, OccurredAt: ev.OccurredAt.UnixMilli(), Human: ev.IsHuman(),
+		Hard: ev.Metadata.BounceType == mailtrail.BounceHard, Counted: ev.Counted}
+	before := m.state
+	*changes = (*changes)[:0]
+	m.state, *changes = rules.Apply(m.state, in, *changes)
+	if m.state != before {
+		w.dirtyMsgs[m.id] = m
+	}
+	for _, c := range *changes {
+		k := statKey{m.campaign, c.Bucket}
+		row := w.stats[k]
+		if row == nil {
+			row = new(statRow)
+			w.stats[k] = row
+		}
+		if c.IsTotal {
+			row[int(rules.NumFields)+int(c.Total)] += c.Delta
+		} else {
+			row[c.Field] += c.Delta
+		}
+	}
+	if ev.ESPMessageID != "" && m.esp == "" {
+		m.esp = ev.ESPMessageID
+		w.dirtyMsgs[m.id] = m
+	}
+	if ev.Counted {
+		if err := w.deriveCustomer(m, in); err != nil {
+			return err
+		}
+		if ev.Type == mailtrail.EventClicked && ev.Metadata.LinkURL != "" {
+			if err := w.deriveLink(ev, m); err != nil {
+				return err
+			}
+		}
+	}
+	if reason, source := rules.Suppressing(ev); reason != "" {
+		email := ev.CustomerEmail
+		if email == "" {
+			email = m.email
+		}
+		if email != "" {
+			cust := w.names[m.id][1]
+			_, err := w.tx.ExecContext(w.ctx, `INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, occurred_at, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (org_id, email) DO UPDATE SET reason = excluded.reason, source = excluded.source, event_id = excluded.event_id,
+					occurred_at = excluded.occurred_at, customer_id = excluded.customer_id
+				WHERE suppressions.event_id != '' AND excluded.occurred_at < suppressions.occurred_at`,
+				m.org, mailtrail.NormalizeEmail(email), cust, reason, source, ev.ID, in.OccurredAt, ev.ReceivedAt.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("sqlite: suppression: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (w *batchWriter) deriveCustomer(m *msgEntry, in rules.Input) error {
+	var e *custEntry
+	if e = w.dirtyCusts[m.customer]; e == nil {
+		ext := w.names[m.id][1]
+		var err error
+		if e, err = customer(w.ctx, w.tx, w.db.cache, w.custs, m.org, ext, m.email); err != nil {
+			return err
+		}
+	}
+	a := rules.ApplyCustomer(e.activity, in)
+	if a != e.activity {
+		e.activity = a
+		w.dirtyCusts[e.id] = e
+	}
+	return nil
+}
+
+func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
+	url, err := urlID(w.ctx, w.tx, w.db.cache, w.urls, m.org, ev.Metadata.LinkURL)
+	if err != nil {
+		return err
+	}
+	k := linkKey{m.campaign, url}
+	row := w.links[k]
+	if row == nil {
+		row = &linkRow{}
+		w.links[k] = row
+	}
+	human := ev.IsHuman()
+	row.total++
+	if human {
+		row.human++
+	}
+	res, err := w.tx.ExecContext(w.ctx, `INSERT OR IGNORE INTO message_links (message_id, url_id, human) VALUES (?, ?, ?)`, m.id, url, human)
+	if err != nil {
+		return fmt.Errorf("sqlite: message link: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		row.uniq++
+		if human {
+			row.humanUniq++
+		}
+		return nil
+	}
+	if human {
+		res, err := w.tx.ExecContext(w.ctx, `UPDATE message_links SET human = 1 WHERE message_id = ? AND url_id = ? AND human = 0`, m.id, url)
+		if err != nil {
+			return fmt.Errorf("sqlite: message link: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			row.humanUniq++
+		}
+	}
+	return nil
+}
+
+// flush writes each changed key once, in key order.
+func (w *batchWriter) flush() error {
+	ids := make([]int64, 0, len(w.dirtyMsgs))
+	for id := range w.dirtyMsgs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	if len(ids) > 0 {
+		up, err := w.tx.PrepareContext(w.ctx, `UPDATE messages SET f_sent=?, f_delivered=?, f_open=?, f_hopen=?, f_click=?, f_hclick=?,
+			f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=? WHERE id=?`)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		defer up.Close()
+		for _, id := range ids {
+			m := w.dirtyMsgs[id]
+			s := m.state
+			var esp any
+			if m.esp != "" {
+				esp = m.esp
+			}
+			if _, err := up.ExecContext(w.ctx, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, id); err != nil {
+				return fmt.Errorf("sqlite: update message: %w", err)
+			}
+		}
+	}
+	keys := make([]statKey, 0, len(w.stats))
+	for k := range w.stats {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].campaign != keys[j].campaign {
+			return keys[i].campaign < keys[j].campaign
+		}
+		return keys[i].bucket < keys[j].bucket
+	})
+	if len(keys) > 0 {
+		cols := make([]string, 0, 14)
+		for i := 0; i < int(rules.NumFields); i++ {
+			cols = append(cols, fmt.Sprintf("u%d", i))
+		}
+		for i := 0; i < int(rules.NumTotals); i++ {
+			cols = append(cols, fmt.Sprintf("t%d", i))
+		}
+		sets := make([]string, len(cols))
+		for i, c := range cols {
+			sets[i] = c + " = " + c + " + excluded." + c
+		}
+		up, err := w.tx.PrepareContext(w.ctx, `INSERT INTO campaign_stats (campaign_id, bucket, `+strings.Join(cols, ", ")+`)
+			VALUES (?, ?`+strings.Repeat(", ?", len(cols))+`) ON CONFLICT (campaign_id, bucket) DO UPDATE SET `+strings.Join(sets, ", "))
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		defer up.Close()
+		args := make([]any, 2+len(cols))
+		for _, k := range keys {
+			row := w.stats[k]
+			args[0], args[1] = k.campaign, k.bucket
+			for i, v := range row {
+				args[2+i] = v
+			}
+			if _, err := up.ExecContext(w.ctx, args...); err != nil {
+				return fmt.Errorf("sqlite: campaign stats: %w", err)
+			}
+		}
+	}
+	for k, r := range w.links {
+		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO link_stats (campaign_id, url_id, total, human_total, uniq, human_uniq) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (campaign_id, url_id) DO UPDATE SET total = total + excluded.total, human_total = human_total + excluded.human_total,
+			uniq = uniq + excluded.uniq, human_uniq = human_uniq + excluded.human_uniq`, k.campaign, k.url, r.total, r.human, r.uniq, r.humanUniq)
+		if err != nil {
+			return fmt.Errorf("sqlite: link stats: %w", err)
+		}
+	}
+	for id, e := range w.dirtyCusts {
+		a := e.activity
+		if _, err := w.tx.ExecContext(w.ctx, `UPDATE customers SET last_sent = ?, last_open = ?, last_click = ? WHERE id = ?`,
+			a.LastSent, a.LastOpen, a.LastClick, id); err != nil {
+			return fmt.Errorf("sqlite: customer activity: %w", err)
+		}
+	}
+	return nil
+}
+
+// resolveMessages finds (or, for events that name none, creates) the message of every
+// event, fills the event's organization, campaign, customer and email from it, and marks
+// events whose message does not exist in their organization to be skipped.
+func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte, skip []bool) error {
+	c := w.db.cache
+	w.names = map[int64][2]string{}
+	var missing []string
+	seen := map[[12]byte]bool{}
+	for i, ev := range batch {
+		if ev.MessageID != "" {
+			r, ok := parseRef(ev.MessageID)
+			if !ok {
+				skip[i] = true
+				continue
+			}
+			refs[i] = r
+		} else {
+			refs[i] = syntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
+		}
+		if _, ok := w.msgs[refs[i]]; ok || seen[refs[i]] {
+			continue
+		}
+		if e, ok := c.messages[refs[i]]; ok {
+			cp := *e
+			w.msgs[refs[i]] = &cp
+			continue
+		}
+		seen[refs[i]] = true
+		missing = append(missing, hex.EncodeToString(refs[i][:]))
+	}
+	if len(missing) > 0 {
+		list, _ := json.Marshal(missing)
+		rows, err := w.tx.QueryContext(w.ctx, `SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, m.email, coalesce(m.esp_message_id, ''),
+			m.track_opens, m.track_clicks, m.f_sent, m.f_delivered, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard,
+			m.f_complaint, m.f_unsub FROM messages m WHERE m.ref IN (SELECT unhex(value) FROM json_each(?))`, string(list))
+		if err != nil {
+			return fmt.Errorf("sqlite: load messages: %w", err)
+		}
+		for rows.Next() {
+			var ref []byte
+			e := &msgEntry{}
+			s := &e.state
+			if err := rows.Scan(&ref, &e.id, &e.org, &e.campaign, &e.customer, &e.email, &e.esp, &e.trackOpens, &e.trackClicks,
+				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9]); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: load messages: %w", err)
+			}
+			var r [12]byte
+			copy(r[:], ref)
+			w.msgs[r] = e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: load messages: %w", err)
+		}
+	}
+	for i, ev := range batch {
+		if skip[i] {
+			continue
+		}
+		m := w.msgs[refs[i]]
+		if m == nil {
+			if ev.MessageID != "" {
+				skip[i] = true // names a message we never issued
+				continue
+			}
+			var err error
+			if m, err = w.createMessage(ev, refs[i]); err != nil {
+				return err
+			}
+			w.msgs[refs[i]] = m
+		}
+		public, err := w.db.orgPublicID(w.ctx, w.tx, m.org)
+		if err != nil {
+			return err
+		}
+		if ev.OrgID != "" && ev.OrgID != public {
+			skip[i] = true // never let an event reach another organization's message
+			continue
+		}
+		ev.OrgID = public
+		ev.MessageID = refString(refs[i][:])
+		if ev.CustomerEmail == "" {
+			ev.CustomerEmail = m.email
+		}
+		if err := w.fillNames(ev, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillNames sets the campaign and customer ids (the client's strings) of an event from
+// its message.
+func (w *batchWriter) fillNames(ev *mailtrail.Event, m *msgEntry) error {
+	n, ok := w.names[m.id]
+	if !ok {
+		if ev.CampaignID != "" && ev.CustomerID != "" && ev.MessageID == "" {
+			n = [2]string{ev.CampaignID, ev.CustomerID}
+		} else if err := w.tx.QueryRowContext(w.ctx, `SELECT c.name, u.ext_id FROM campaigns c, customers u WHERE c.id = ? AND u.id = ?`,
+			m.campaign, m.customer).Scan(&n[0], &n[1]); err != nil {
+			return fmt.Errorf("sqlite: names: %w", err)
+		}
+		w.names[m.id] = n
+	}
+	ev.CampaignID, ev.CustomerID = n[0], n[1]
+	return nil
+}
+
+func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*msgEntry, error) {
+	org, err := w.db.orgInternal(w.ctx, ev.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	camp, err := campaignID(w.ctx, w.tx, w.db.cache, w.camps, org, ev.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	cust, err := customer(w.ctx, w.tx, w.db.cache, w.custs, org, ev.CustomerID, ev.CustomerEmail)
+	if err != nil {
+		return nil, err
+	}
+	var esp any
+	if ev.ESPMessageID != "" {
+		esp = ev.ESPMessageID
+	}
+	res, err := w.tx.ExecContext(w.ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ref[:], org, camp, cust.id, ev.CustomerEmail, esp, ev.ReceivedAt.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create message: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return &msgEntry{id: id, org: org, campaign: camp, customer: cust.id, email: ev.CustomerEmail, esp: ev.ESPMessageID}, nil
+}

@@ -1,0 +1,176 @@
+// Package sqlite is mailtrail's embedded store: one SQLite file in WAL mode, migrations
+// embedded. It persists events and the state the rules derive from them in one
+// transaction per batch, and answers the readers of reports and event lists from that
+// derived state and from indexes.
+//
+// There is one writer connection (SQLite has one writer anyway) and a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure the store.
+type Options struct {
+	// Synchronous is the SQLite synchronous level: "FULL" (default: every commit is on disk
+	// before it returns) or "NORMAL" (WAL: durable against a process crash, not power loss).
+	Synchronous string
+	CacheMiB    int // page cache of the writer; default 64
+	Readers     int // reader connections; default 4
+}
+
+// DB is the embedded store.
+type DB struct {
+	path string
+	w    *sql.DB // the one writer
+	r    *sql.DB // readers
+
+	mu    sync.Mutex // guards cache.orgs and cache.orgPublic
+	wmu   sync.Mutex // serializes write transactions and guards the rest of cache
+	cache *writeCache
+	now   func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and runs pending migrations.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	if opt.Synchronous == "" {
+		opt.Synchronous = "FULL"
+	}
+	if opt.CacheMiB <= 0 {
+		opt.CacheMiB = 64
+	}
+	if opt.Readers <= 0 {
+		opt.Readers = 4
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	pragmas := []string{
+		"journal_mode(WAL)",
+		"synchronous(" + opt.Synchronous + ")",
+		"busy_timeout(10000)",
+		"foreign_keys(0)",
+		"temp_store(MEMORY)",
+		fmt.Sprintf("cache_size(-%d)", opt.CacheMiB*1024),
+	}
+	dsn := func(extra string) string {
+		v := url.Values{}
+		for _, p := range pragmas {
+			v.Add("_pragma", p)
+		}
+		return "file:" + abs + "?" + v.Encode() + extra
+	}
+	db := &DB{path: abs, now: time.Now, cache: newWriteCache()}
+	if db.w, err = sql.Open("sqlite", dsn("&_txlock=immediate")); err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if err := db.migrate(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	if db.r, err = sql.Open("sqlite", dsn("")); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	db.r.SetMaxOpenConns(opt.Readers)
+	db.r.SetMaxIdleConns(opt.Readers)
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err1 := db.r.Close()
+	err2 := db.w.Close()
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
+// Path returns the database file.
+func (db *DB) Path() string { return db.path }
+
+// Ping checks the store answers (for /readyz).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var n int
+		if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+		for _, stmt := range strings.Split(string(body), ";\n") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlite: migration %s: %w", name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
