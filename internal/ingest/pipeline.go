@@ -151,8 +151,15 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 	case p.work <- struct{}{}:
 	default:
 	}
-	<-s.done // the committer always finishes a queued submission, even while closing
-	return s.res, s.err
+	// The committer always finishes a queued submission, even while closing; a caller that
+	// stops waiting gets ErrUnavailable and its events may still be committed (a retry is
+	// deduplicated, and tracking hits are counted as unrecorded by the caller).
+	select {
+	case <-s.done:
+		return s.res, s.err
+	case <-ctx.Done():
+		return Result{}, ErrUnavailable
+	}
 }
 
 // Run commits batches until Close is called and the queue is drained. It returns when the

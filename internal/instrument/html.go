@@ -2,6 +2,7 @@ package instrument
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -48,14 +49,15 @@ func (r *rewriter) html(src string, trackOpens bool) string {
 		}
 		raw := z.Raw()
 		consumed += len(raw)
+		inRaw := rawNext
+		rawNext = false
 		switch tt {
 		case html.TextToken:
-			if !rawNext && pre == 0 && bytes.Contains(raw, []byte("unsubscribe_url")) {
-				b.WriteString(replacePlaceholder(string(raw), unsubText))
+			if !inRaw && pre == 0 && bytes.Contains(raw, []byte("unsubscribe_url")) {
+				writeTextPlaceholder(&b, string(raw), unsubText)
 			} else {
 				b.Write(raw)
 			}
-			rawNext = false
 			continue
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
@@ -82,7 +84,6 @@ func (r *rewriter) html(src string, trackOpens bool) string {
 				lastHTML = b.Len()
 			}
 		}
-		rawNext = false
 		b.Write(raw)
 	}
 	end := b.Len()
@@ -163,9 +164,14 @@ func (r *rewriter) tag(b *strings.Builder, z *html.Tokenizer, raw []byte, link b
 			}
 			edits = append(edits, edit{a.valStart, a.valEnd, attrValue(v, a.quote)})
 		case a.key == "data-mt-notrack" && removeNotrack:
+			// Take the white space before it too, unless the next byte
+			// needs it: in <a href=x data-mt-notrack/> the "/" would
+			// otherwise join the unquoted value.
 			start := a.keyStart
-			for start > 0 && isSpace(raw[start-1]) {
-				start--
+			if a.end == len(raw) || isSpace(raw[a.end]) || raw[a.end] == '>' {
+				for start > 0 && isSpace(raw[start-1]) {
+					start--
+				}
 			}
 			edits = append(edits, edit{start, a.end, ""})
 		}
@@ -194,4 +200,26 @@ func sameKeys(attrs []rawAttr, keys []string) bool {
 		n++
 	}
 	return n == len(keys)
+}
+
+// writeTextPlaceholder writes the text token raw with its placeholders
+// replaced by url (HTML-escaped). Where a placeholder follows a bare "<", the
+// first byte of url is written as a character reference: "<https:" would
+// otherwise open a tag.
+func writeTextPlaceholder(b *strings.Builder, raw, url string) {
+	for {
+		i, n := nextPlaceholder(raw)
+		if i < 0 {
+			b.WriteString(raw)
+			return
+		}
+		b.WriteString(raw[:i])
+		if i > 0 && raw[i-1] == '<' && url != "" {
+			fmt.Fprintf(b, "&#%d;", url[0])
+			b.WriteString(url[1:])
+		} else {
+			b.WriteString(url)
+		}
+		raw = raw[i+n:]
+	}
 }

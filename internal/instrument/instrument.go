@@ -126,9 +126,11 @@ func pixel(openURL string) string {
 // buildHeaders returns the headers of the message. It fails if a value
 // could end the header early (header injection) or is not what it claims.
 func buildHeaders(unsub, mailto, messageID string) (map[string]string, error) {
-	if !headerSafe(unsub) || !hasPrefixFold(unsub, "https://") {
+	// RFC 8058 wants https; plain http is accepted for local and test setups (the
+	// service's public URL decides, and the docs say to use https in production).
+	if !headerSafe(unsub) || !(hasPrefixFold(unsub, "https://") || hasPrefixFold(unsub, "http://")) {
 		// The caller's URL builder made it: a bug, not bad input.
-		return nil, fmt.Errorf("instrument: unsubscribe url %q is not a header-safe https url", unsub)
+		return nil, fmt.Errorf("instrument: unsubscribe url %q is not a header-safe http(s) url", unsub)
 	}
 	list := "<" + unsub + ">"
 	if mailto != "" {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html"
 	"os"
 	"path/filepath"
 	"slices"
@@ -306,7 +305,7 @@ func TestRewriteHeaders(t *testing.T) {
 		{MessageID: "m\r\nBcc: x@y"},
 	} {
 		if _, err := Rewrite(in, fakeURLs{}); mailtrail.ErrorCode(err) != mailtrail.EINVALID {
-			t.Errorf("Rewrite(%q) error = %v, want code %s", in, err, mailtrail.EINVALID)
+			t.Errorf("Rewrite(%+v) error = %v, want code %s", in, err, mailtrail.EINVALID)
 		}
 	}
 }
@@ -365,5 +364,3 @@ func BenchmarkRewrite(b *testing.B) {
 		}
 	}
 }
-
-var _ = html.EscapeString

@@ -71,3 +71,19 @@ func trackableURL(v string) (string, bool) {
 	}
 	return s, true
 }
+
+// nextPlaceholder returns the index and length of the first placeholder in
+// s, or -1, 0.
+func nextPlaceholder(s string) (int, int) {
+	for at := 0; ; {
+		i := strings.Index(s[at:], "{{")
+		if i < 0 {
+			return -1, 0
+		}
+		at += i
+		if n := placeholderAt(s[at:]); n > 0 {
+			return at, n
+		}
+		at++
+	}
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+	"github.com/mailtrail/mailtrail/internal/token"
+)
+
+// app is the wired service: store, pipeline, signer, HTTP handler.
+type app struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *sqlite.DB
+	pipeline *ingest.Pipeline
+	server   *httpd.Server
+	metrics  *metrics.Registry
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// openStore validates the configuration and opens the data directory's store.
+func openStore(ctx context.Context, cfg *Config) (*sqlite.DB, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return sqlite.Open(ctx, cfg.DataDir+"/mailtrail.db", sqlite.Options{Synchronous: cfg.Synchronous})
+}
+
+// newApp wires everything from cfg.
+func newApp(ctx context.Context, cfg Config, logOut io.Writer) (*app, error) {
+	db, err := openStore(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, db: db, log: newLogger(&cfg, logOut), metrics: metrics.New()}
+	secret, err := cfg.secret()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	old, _ := cfg.oldKeys()
+	signer, err := token.NewSigner(token.KeyFromSecret(uint8(cfg.SecretKeyID), secret), old...)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	obs := newIngestMetrics(a.metrics)
+	obs.log = a.log
+	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
+		Observer: obs, AfterCommit: obs.afterCommit})
+	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
+	proxies, _ := cfg.proxies()
+	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
+		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
+		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
+	})
+	return a, nil
+}
+
+// ingestMetrics records the pipeline's measurements.
+type ingestMetrics struct {
+	batch    *metrics.Histogram
+	commit   *metrics.Histogram
+	events   *metrics.CounterVec
+	dups     *metrics.CounterVec
+	failed   *metrics.CounterVec
+	rejected *metrics.CounterVec
+	log      *slog.Logger
+}
+
+func newIngestMetrics(r *metrics.Registry) *ingestMetrics {
+	return &ingestMetrics{
+		batch:    r.NewHistogram("mailtrail_ingest_batch_events", "Events per committed batch.", 1, 10, 100, 500, 1000, 2000, 5000, 10000),
+		commit:   r.NewHistogram("mailtrail_ingest_commit_seconds", "Time to write and commit one batch.", .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5),
+		events:   r.NewCounter("mailtrail_events_total", "Events stored, by type.", "type"),
+		dups:     r.NewCounter("mailtrail_events_duplicate_total", "Events received again and not stored twice."),
+		failed:   r.NewCounter("mailtrail_ingest_failed_events_total", "Events whose batch failed to commit (answered 503)."),
+		rejected: r.NewCounter("mailtrail_ingest_rejected_events_total", "Events refused because the queue stayed full (answered 503)."),
+	}
+}
+
+func (m *ingestMetrics) Committed(events, duplicates int, took time.Duration) {
+	m.batch.Observe(float64(events))
+	m.commit.Observe(took.Seconds())
+	m.dups.Add(int64(duplicates))
+}
+
+func (m *ingestMetrics) Failed(events int, err error) {
+	m.failed.Add(int64(events))
+	if m.log != nil {
+		m.log.Error("ingest batch failed", "events", events, "err", err.Error())
+	}
+}
+
+func (m *ingestMetrics) Rejected(events int) { m.rejected.Add(int64(events)) }
+
+func (m *ingestMetrics) afterCommit(evs []*mailtrail.Event) {
+	for _, ev := range evs {
+		m.events.Inc(ev.Type.String())
+	}
+}

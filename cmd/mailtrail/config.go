@@ -1,0 +1,197 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/token"
+)
+
+// Config is every setting of the binary. Flags win over MAILTRAIL_* environment variables,
+// which win over the defaults.
+type Config struct {
+	Addr              string
+	DataDir           string
+	PublicURL         string
+	AdminToken        string
+	SecretKey         string
+	SecretKeyID       int
+	OldSecretKeys     string
+	ClientIPHeader    string
+	TrustedProxies    string
+	TrackingWait      time.Duration
+	UnsubscribeMailto string
+	Synchronous       string
+	LogLevel          string
+	LogFormat         string
+	MaxBatch          int
+	MaxQueue          int
+	QueueWait         time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+// bind registers the flags of c on fs, with defaults taken from the environment.
+func (c *Config) bind(fs *flag.FlagSet) {
+	str := func(p *string, name, env, def, usage string) {
+		if v, ok := os.LookupEnv(env); ok {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" (env "+env+")")
+	}
+	integer := func(p *int, name, env string, def int, usage string) {
+		fs.IntVar(p, name, def, usage+" (env "+env+")")
+		if v, ok := os.LookupEnv(env); ok {
+			fs.Set(name, v)
+		}
+	}
+	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		fs.DurationVar(p, name, def, usage+" (env "+env+")")
+		if v, ok := os.LookupEnv(env); ok {
+			fs.Set(name, v)
+		}
+	}
+	str(&c.Addr, "addr", "MAILTRAIL_ADDR", "127.0.0.1:8080", "listen address")
+	str(&c.DataDir, "data-dir", "MAILTRAIL_DATA_DIR", "./mailtrail-data", "directory of the embedded store")
+	str(&c.PublicURL, "public-url", "MAILTRAIL_PUBLIC_URL", "", "base URL of tracking links and webhook URLs, as recipients reach it (default http://ADDR)")
+	str(&c.AdminToken, "admin-token", "MAILTRAIL_ADMIN_TOKEN", "", "bearer token of the admin API (empty: admin API off)")
+	str(&c.SecretKey, "secret-key", "MAILTRAIL_SECRET_KEY", "", "secret (≥32 characters) that signs tracking ids; generated into DATA_DIR/secret.key when empty")
+	integer(&c.SecretKeyID, "secret-key-id", "MAILTRAIL_SECRET_KEY_ID", 1, "key id (0-15) of the signing secret, for rotation")
+	str(&c.OldSecretKeys, "old-secret-keys", "MAILTRAIL_OLD_SECRET_KEYS", "", "retired secrets that still verify, as ID:SECRET,ID:SECRET")
+	str(&c.ClientIPHeader, "client-ip-header", "MAILTRAIL_CLIENT_IP_HEADER", "", "header with the client address set by a trusted proxy, e.g. X-Forwarded-For")
+	str(&c.TrustedProxies, "trusted-proxies", "MAILTRAIL_TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7", "proxies whose client-ip-header is believed (CIDRs)")
+	dur(&c.TrackingWait, "tracking-wait", "MAILTRAIL_TRACKING_WAIT", time.Second, "how long the pixel and click redirect wait for their event to commit")
+	str(&c.UnsubscribeMailto, "unsubscribe-mailto", "MAILTRAIL_UNSUBSCRIBE_MAILTO", "", "address added as a mailto: to List-Unsubscribe (optional)")
+	str(&c.Synchronous, "synchronous", "MAILTRAIL_SYNCHRONOUS", "FULL", "SQLite synchronous level: FULL (survives power loss) or NORMAL (survives process crashes)")
+	str(&c.LogLevel, "log-level", "MAILTRAIL_LOG_LEVEL", "info", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "MAILTRAIL_LOG_FORMAT", "json", "json or text")
+	integer(&c.MaxBatch, "max-batch", "MAILTRAIL_MAX_BATCH", 5000, "events per store transaction")
+	integer(&c.MaxQueue, "max-queue", "MAILTRAIL_MAX_QUEUE", 50000, "events waiting for the store at most; beyond, requests wait then get 503")
+	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
+}
+
+// validate checks every setting and fills derived defaults; its errors say what to fix.
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr / MAILTRAIL_ADDR %q is not host:port", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir / MAILTRAIL_DATA_DIR is empty"))
+	}
+	if c.PublicURL == "" {
+		host, port, _ := net.SplitHostPort(c.Addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		errs = append(errs, fmt.Errorf("--public-url / MAILTRAIL_PUBLIC_URL %q must be an http(s) URL such as https://track.example.com", c.PublicURL))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("--admin-token / MAILTRAIL_ADMIN_TOKEN must be at least 16 characters"))
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("--secret-key / MAILTRAIL_SECRET_KEY must be at least 32 characters"))
+	}
+	if c.SecretKeyID < 0 || c.SecretKeyID > token.MaxKeyID {
+		errs = append(errs, fmt.Errorf("--secret-key-id / MAILTRAIL_SECRET_KEY_ID must be 0 to %d", token.MaxKeyID))
+	}
+	if _, err := c.oldKeys(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Synchronous = strings.ToUpper(c.Synchronous); c.Synchronous != "FULL" && c.Synchronous != "NORMAL" {
+		errs = append(errs, errors.New("--synchronous / MAILTRAIL_SYNCHRONOUS must be FULL or NORMAL"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, errors.New("--log-level / MAILTRAIL_LOG_LEVEL must be debug, info, warn or error"))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, errors.New("--log-format / MAILTRAIL_LOG_FORMAT must be json or text"))
+	}
+	if c.MaxBatch < 1 || c.MaxQueue < c.MaxBatch {
+		errs = append(errs, errors.New("--max-batch must be ≥ 1 and --max-queue ≥ --max-batch"))
+	}
+	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--tracking-wait, --queue-wait and --shutdown-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) oldKeys() ([]token.Key, error) {
+	var keys []token.Key
+	for _, part := range strings.Split(c.OldSecretKeys, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(strings.TrimSpace(part), ":")
+		n, err := strconv.Atoi(id)
+		if !ok || err != nil || n < 0 || n > token.MaxKeyID || len(secret) < 32 {
+			return nil, errors.New("--old-secret-keys / MAILTRAIL_OLD_SECRET_KEYS must be ID:SECRET pairs (id 0-15, secret ≥32 characters), comma-separated")
+		}
+		keys = append(keys, token.KeyFromSecret(uint8(n), []byte(secret)))
+	}
+	return keys, nil
+}
+
+func (c *Config) proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies / MAILTRAIL_TRUSTED_PROXIES: %q is not a CIDR", p)
+		}
+		out = append(out, pfx)
+	}
+	return out, nil
+}
+
+// secret returns the configured secret, or the one in DATA_DIR/secret.key, creating it
+// (mode 0600) on first start.
+func (c *Config) secret() ([]byte, error) {
+	if c.SecretKey != "" {
+		return []byte(c.SecretKey), nil
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return nil, fmt.Errorf("%s holds fewer than 32 characters: delete it to generate a new one (links already sent stop working) or set MAILTRAIL_SECRET_KEY", path)
+		}
+		return []byte(s), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return []byte(s), nil
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+const demoHTML = `<!doctype html><html><body style="font-family:sans-serif">
+<h1>Autumn collection</h1><p>Hello, our new collection is here.</p>
+<p><a href="https://shop.example.com/autumn">Shop the collection</a></p>
+<p><a href="https://shop.example.com/sale?utm_source=email">See the sale</a> · <a href="https://blog.example.com/lookbook">Lookbook</a></p>
+<p style="font-size:12px"><a href="{{unsubscribe_url}}">Unsubscribe</a></p></body></html>`
+
+// runDemo creates (or reuses) the "Demo" organization, fills it with a generated history
+// the first time, prints how to sign in, and keeps a trickle of live events going.
+func runDemo(ctx context.Context, a *app, out io.Writer) error {
+	orgs, err := a.db.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	var orgID, key string
+	for _, o := range orgs {
+		if o.Name == "Demo" {
+			orgID = o.ID
+		}
+	}
+	fresh := orgID == ""
+	if fresh {
+		org, k, err := a.db.CreateOrg(ctx, "Demo", "Europe/Paris")
+		if err != nil {
+			return err
+		}
+		orgID, key = org.ID, k
+	} else {
+		_, k, err := a.db.CreateAPIKey(ctx, orgID, "demo")
+		if err != nil {
+			return err
+		}
+		key = k
+	}
+	if fresh {
+		fmt.Fprintln(out, "generating demo history…")
+		if err := demoHistory(ctx, a, orgID, key); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "\nDemo organization %s is ready.\n  API key:     %s\n  Admin token: %s\n  Try:         curl -H 'Authorization: Bearer %s' %s/api/v1/campaigns/autumn-sale/report\n\n",
+		orgID, key, a.cfg.AdminToken, key, a.cfg.PublicURL)
+	go demoTrickle(ctx, a, key)
+	return nil
+}
+
+type demoMessage struct {
+	MessageID string `json:"message_id"`
+}
+
+// demoInstrument instruments recipients through the real API handler.
+func demoInstrument(a *app, key, campaign string, n int) ([]demoMessage, error) {
+	var all []demoMessage
+	for start := 0; start < n; start += 500 {
+		var rcpts []map[string]string
+		for i := start; i < min(n, start+500); i++ {
+			rcpts = append(rcpts, map[string]string{"customer_id": fmt.Sprintf("cust-%05d", i), "customer_email": fmt.Sprintf("customer%05d@example.com", i)})
+		}
+		body, _ := json.Marshal(map[string]any{"campaign_id": campaign, "html": demoHTML, "recipients": rcpts})
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		a.server.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			return nil, fmt.Errorf("demo instrument: %d %s", rec.Code, rec.Body.String())
+		}
+		var res struct{ Messages []demoMessage }
+		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+			return nil, err
+		}
+		all = append(all, res.Messages...)
+	}
+	return all, nil
+}
+
+var demoLinks = []string{"https://shop.example.com/autumn", "https://shop.example.com/sale?utm_source=email", "https://blog.example.com/lookbook"}
+
+func demoHistory(ctx context.Context, a *app, orgID, key string) error {
+	r := rand.New(rand.NewPCG(42, 7))
+	now := time.Now().UTC()
+	campaigns := []struct {
+		name string
+		n    int
+		ago  time.Duration
+	}{{"welcome-series", 800, 9 * 24 * time.Hour}, {"autumn-sale", 3000, 4 * 24 * time.Hour}, {"newsletter-november", 2000, 30 * time.Hour}}
+	for _, c := range campaigns {
+		msgs, err := demoInstrument(a, key, c.name, c.n)
+		if err != nil {
+			return err
+		}
+		var evs []*mailtrail.Event
+		for _, m := range msgs {
+			sent := now.Add(-c.ago).Add(time.Duration(r.IntN(3600)) * time.Second)
+			ev := func(t mailtrail.EventType, at time.Time, src mailtrail.Source) *mailtrail.Event {
+				e := &mailtrail.Event{OrgID: orgID, MessageID: m.MessageID, Type: t, OccurredAt: at, Source: src}
+				e.DedupeKey = fmt.Sprintf("demo:%s:%d:%d", m.MessageID, t, at.UnixNano())
+				return e
+			}
+			evs = append(evs, ev(mailtrail.EventSent, sent, mailtrail.SourceAPI))
+			switch p := r.Float64(); {
+			case p < 0.02:
+				b := ev(mailtrail.EventBounced, sent.Add(time.Minute), mailtrail.SourceWebhook)
+				b.Metadata.BounceType, b.Metadata.SMTPCode, b.Metadata.Reason = mailtrail.BounceHard, "550 5.1.1", "mailbox does not exist"
+				evs = append(evs, b)
+				continue
+			case p < 0.04:
+				b := ev(mailtrail.EventBounced, sent.Add(2*time.Minute), mailtrail.SourceWebhook)
+				b.Metadata.BounceType, b.Metadata.SMTPCode, b.Metadata.Reason = mailtrail.BounceSoft, "452 4.2.2", "mailbox full"
+				evs = append(evs, b)
+				continue
+			}
+			evs = append(evs, ev(mailtrail.EventDelivered, sent.Add(time.Duration(5+r.IntN(60))*time.Second), mailtrail.SourceWebhook))
+			if r.Float64() < 0.25 { // Apple Mail privacy prefetch
+				o := ev(mailtrail.EventOpened, sent.Add(time.Duration(1+r.IntN(10))*time.Minute), mailtrail.SourceTracking)
+				o.Classification, o.Metadata.UserAgent = mailtrail.Machine, "Mozilla/5.0"
+				evs = append(evs, o)
+			}
+			if r.Float64() < 0.35 {
+				opened := sent.Add(time.Duration(r.ExpFloat64()*8*3600) * time.Second)
+				if opened.After(now) {
+					opened = now.Add(-time.Minute)
+				}
+				for k := 0; k < 1+r.IntN(3); k++ {
+					o := ev(mailtrail.EventOpened, opened.Add(time.Duration(k)*time.Hour), mailtrail.SourceTracking)
+					o.Metadata.UserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"
+					evs = append(evs, o)
+				}
+				if r.Float64() < 0.3 {
+					i := r.IntN(len(demoLinks))
+					cl := ev(mailtrail.EventClicked, opened.Add(time.Duration(10+r.IntN(300))*time.Second), mailtrail.SourceTracking)
+					cl.Metadata.LinkURL, cl.Metadata.LinkIndex = demoLinks[i], &i
+					evs = append(evs, cl)
+				}
+				if r.Float64() < 0.01 {
+					evs = append(evs, ev(mailtrail.EventUnsubscribed, opened.Add(time.Minute), mailtrail.SourceTracking))
+				} else if r.Float64() < 0.003 {
+					evs = append(evs, ev(mailtrail.EventComplained, opened.Add(time.Hour), mailtrail.SourceWebhook))
+				}
+			}
+			if r.Float64() < 0.03 { // a security scanner following the first link at once
+				i := 0
+				cl := ev(mailtrail.EventClicked, sent.Add(3*time.Second), mailtrail.SourceTracking)
+				cl.Classification, cl.Metadata.LinkURL, cl.Metadata.LinkIndex = mailtrail.Bot, demoLinks[0], &i
+				evs = append(evs, cl)
+			}
+		}
+		for start := 0; start < len(evs); start += 2000 {
+			if _, err := a.pipeline.Submit(ctx, evs[start:min(len(evs), start+2000)]); err != nil {
+				return fmt.Errorf("demo events: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// demoTrickle keeps live events coming: every few seconds a recipient of the newsletter
+// opens it through the real pixel handler.
+func demoTrickle(ctx context.Context, a *app, key string) {
+	msgs, err := demoInstrument(a, key, "live-demo", 200)
+	if err != nil {
+		a.log.Error("demo trickle", "err", err.Error())
+		return
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m := msgs[r.IntN(len(msgs))]
+		ev := &mailtrail.Event{MessageID: m.MessageID, Type: mailtrail.EventOpened, Source: mailtrail.SourceTracking}
+		if r.IntN(4) == 0 {
+			i := r.IntN(len(demoLinks))
+			ev.Type, ev.Metadata.LinkURL, ev.Metadata.LinkIndex = mailtrail.EventClicked, demoLinks[i], &i
+		}
+		if _, err := a.pipeline.Submit(ctx, []*mailtrail.Event{ev}); err != nil && ctx.Err() == nil {
+			a.log.Warn("demo trickle event not stored", "err", err.Error())
+		}
+	}
+}

@@ -1,0 +1,71 @@
+// Command mailtrail is the email-events service: one binary that instruments emails,
+// serves the tracking pixel, click redirect and unsubscribe page, records events durably
+// and answers reports. Configuration and wiring live here and only here.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `mailtrail — email engagement tracking for a CRM
+
+Usage:
+  mailtrail serve [flags]            run the service on the embedded store
+  mailtrail demo [flags]             run it with a demo organization and generated history
+  mailtrail org create --name N [--timezone Europe/Paris]
+  mailtrail org list
+  mailtrail key create --org ORG_ID [--name N]
+  mailtrail key list --org ORG_ID
+  mailtrail key revoke --org ORG_ID --key KEY_ID
+  mailtrail version
+
+Every command takes the flags of serve (at least --data-dir); "mailtrail serve -h" lists
+them with their MAILTRAIL_* environment variables.
+`
+
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "mailtrail:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Run runs one command of the binary; tests call it as main does.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr, false)
+	case "demo":
+		return runServe(ctx, rest, stdout, stderr, true)
+	case "org":
+		return runOrg(ctx, rest, stdout, stderr)
+	case "key":
+		return runKey(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "mailtrail", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
+	name := "serve"
+	if demo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	cfg.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if demo && cfg.AdminToken == "" {
+		cfg.AdminToken = "demo-admin-token-change-me"
+	}
+	a, err := newApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.server,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	pipeDone := make(chan struct{})
+	go func() {
+		a.pipeline.Run(context.WithoutCancel(ctx))
+		close(pipeDone)
+	}()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	a.log.Info("mailtrail listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "data_dir", a.cfg.DataDir)
+	fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr().String())
+	if demo {
+		if err := runDemo(ctx, a, stdout); err != nil {
+			a.log.Error("demo setup failed", "err", err.Error())
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	a.log.Info("shutting down: draining requests and the ingest queue", "deadline", a.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		a.log.Error("http shutdown", "err", err.Error())
+	}
+	if err := a.pipeline.Close(sctx); err != nil {
+		return fmt.Errorf("ingest drain: %w", err)
+	}
+	<-pipeDone
+	a.log.Info("stopped cleanly")
+	return nil
+}
+

@@ -1,0 +1,111 @@
+package httpd
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// ValidateTimezone returns the zone name if it is an IANA time zone, else an EINVALID error.
+func ValidateTimezone(tz string) (string, error) {
+	if tz == "" {
+		return "UTC", nil
+	}
+	if tz == "Local" {
+		return "", mailtrail.Errorf(mailtrail.EINVALID, "timezone must be an IANA name such as Europe/Paris")
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return "", mailtrail.Errorf(mailtrail.EINVALID, "unknown timezone %q: use an IANA name such as Europe/Paris", tz)
+	}
+	return loc.String(), nil
+}
+
+type createOrgRequest struct {
+	Name     string `json:"name"`
+	Timezone string `json:"timezone"`
+}
+
+type createOrgResponse struct {
+	mailtrail.Organization
+	APIKey string `json:"api_key"`
+}
+
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
+	var req createOrgRequest
+	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 200 {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)"))
+		return
+	}
+	tz, err := ValidateTimezone(req.Timezone)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	org, key, err := s.store.CreateOrg(r.Context(), req.Name, tz)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createOrgResponse{Organization: *org, APIKey: key})
+}
+
+func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
+	orgs, err := s.store.Orgs(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if orgs == nil {
+		orgs = []mailtrail.Organization{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organizations": orgs})
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, 64<<10, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if req.Name == "" {
+		req.Name = "api"
+	}
+	k, secret, err := s.store.CreateAPIKey(r.Context(), r.PathValue("org"), req.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"key": k, "api_key": secret})
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := s.store.APIKeys(r.Context(), r.PathValue("org"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if keys == nil {
+		keys = []mailtrail.APIKey{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.RevokeAPIKey(r.Context(), r.PathValue("org"), r.PathValue("key")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

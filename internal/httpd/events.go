@@ -1,0 +1,220 @@
+package httpd
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// MaxEvents is the largest batch of POST /api/v1/events.
+const MaxEvents = 10000
+
+// eventInput is one event as a client posts it.
+type eventInput struct {
+	EventType      string             `json:"event_type"`
+	CampaignID     string             `json:"campaign_id"`
+	CustomerID     string             `json:"customer_id"`
+	CustomerEmail  string             `json:"customer_email"`
+	MessageID      string             `json:"message_id"`
+	ESPMessageID   string             `json:"esp_message_id"`
+	OccurredAt     string             `json:"occurred_at"`
+	IdempotencyKey string             `json:"idempotency_key"`
+	Source         string             `json:"source"`
+	Classification string             `json:"classification"`
+	Metadata       mailtrail.Metadata `json:"metadata"`
+}
+
+// eventsRequest is a batch {"events": [...]} or, with its fields at the top level, one event.
+type eventsRequest struct {
+	Events []eventInput `json:"events"`
+	eventInput
+}
+
+type eventsResponse struct {
+	Accepted   int      `json:"accepted"`
+	Duplicates int      `json:"duplicates"`
+	EventIDs   []string `json:"event_ids"`
+}
+
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	var req eventsRequest
+	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Events == nil && req.EventType != "" {
+		req.Events = []eventInput{req.eventInput} // a single event
+	}
+	if len(req.Events) == 0 || len(req.Events) > MaxEvents {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "events must hold 1 to %d entries", MaxEvents))
+		return
+	}
+	now := time.Now()
+	evs := make([]*mailtrail.Event, len(req.Events))
+	var details []mailtrail.ItemError
+	for i := range req.Events {
+		ev, err := s.toEvent(r, org, &req.Events[i], now)
+		if err != nil {
+			details = append(details, *err)
+			details[len(details)-1].Index = i
+			continue
+		}
+		evs[i] = ev
+	}
+	if len(details) > 0 {
+		s.writeError(w, r, &mailtrail.Error{Code: mailtrail.EINVALID, Message: fmt.Sprintf("%d of %d events are invalid; nothing was stored", len(details), len(evs)), Details: details})
+		return
+	}
+	res, err := s.ingest.Submit(r.Context(), evs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	writeJSON(w, http.StatusOK, eventsResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, EventIDs: ids})
+}
+
+func itemErr(field, format string, args ...any) *mailtrail.ItemError {
+	return &mailtrail.ItemError{Field: field, Code: mailtrail.EINVALID, Message: fmt.Sprintf(format, args...)}
+}
+
+// toEvent validates one posted event. The organization always comes from the API key.
+func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *eventInput, now time.Time) (*mailtrail.Event, *mailtrail.ItemError) {
+	typ, err := mailtrail.ParseEventType(in.EventType)
+	if err != nil {
+		return nil, itemErr("event_type", "event_type must be one of sent, delivered, opened, clicked, bounced, complained, unsubscribed")
+	}
+	ev := &mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: strings.TrimSpace(in.CampaignID), CustomerID: strings.TrimSpace(in.CustomerID),
+		CustomerEmail: strings.TrimSpace(in.CustomerEmail), MessageID: in.MessageID, ESPMessageID: in.ESPMessageID, Metadata: in.Metadata}
+	switch in.Source {
+	case "", "api":
+		ev.Source = mailtrail.SourceAPI
+	case "import":
+		ev.Source = mailtrail.SourceImport
+	default:
+		return nil, itemErr("source", "source must be api or import")
+	}
+	switch c := mailtrail.Classification(in.Classification); c {
+	case "", mailtrail.Human, mailtrail.Machine, mailtrail.Bot:
+		if c != "" && typ != mailtrail.EventOpened && typ != mailtrail.EventClicked {
+			return nil, itemErr("classification", "classification applies to opened and clicked events only")
+		}
+		ev.Classification = c
+	default:
+		return nil, itemErr("classification", "classification must be human, machine or bot")
+	}
+	if in.OccurredAt == "" {
+		ev.OccurredAt = now
+	} else {
+		t, err := time.Parse(time.RFC3339Nano, in.OccurredAt)
+		if err != nil {
+			return nil, itemErr("occurred_at", "occurred_at must be an RFC 3339 time such as 2026-11-27T10:00:00Z")
+		}
+		if t.After(now.Add(24 * time.Hour)) {
+			return nil, itemErr("occurred_at", "occurred_at is more than a day in the future")
+		}
+		ev.OccurredAt = t
+	}
+	if ev.CustomerEmail != "" && !validEmail(ev.CustomerEmail) {
+		return nil, itemErr("customer_email", "customer_email must be an email address")
+	}
+	if len(ev.CampaignID) > 200 || len(ev.CustomerID) > 200 || len(in.ESPMessageID) > 256 || len(in.IdempotencyKey) > 256 {
+		return nil, itemErr("", "campaign_id and customer_id are limited to 200 characters, esp_message_id and idempotency_key to 256")
+	}
+	if ev.MessageID != "" {
+		m, err := s.store.Message(r.Context(), org.ID, ev.MessageID)
+		if err != nil {
+			return nil, itemErr("message_id", "message_id is not a message of this organization")
+		}
+		if (ev.CampaignID != "" && ev.CampaignID != m.CampaignID) || (ev.CustomerID != "" && ev.CustomerID != m.CustomerID) {
+			return nil, itemErr("message_id", "campaign_id or customer_id do not match the message")
+		}
+	} else if ev.CampaignID == "" || ev.CustomerID == "" {
+		return nil, itemErr("message_id", "message_id, or campaign_id and customer_id, are required")
+	}
+	switch typ {
+	case mailtrail.EventBounced:
+		if b := ev.Metadata.BounceType; b != mailtrail.BounceHard && b != mailtrail.BounceSoft {
+			return nil, itemErr("metadata.bounce_type", "bounced events need metadata.bounce_type hard or soft")
+		}
+	case mailtrail.EventClicked:
+		if u := ev.Metadata.LinkURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return nil, itemErr("metadata.link_url", "metadata.link_url must be an http(s) URL")
+		}
+	}
+	if in.IdempotencyKey != "" {
+		ev.DedupeKey = "api:" + in.IdempotencyKey
+	} else {
+		// Without a key the content identifies the event: the same event posted twice is
+		// stored once.
+		meta, _ := json.Marshal(ev.Metadata)
+		ev.DedupeKey = "apih:" + ev.MessageID + "\x00" + ev.CampaignID + "\x00" + ev.CustomerID + "\x00" + strconv.FormatInt(ev.OccurredAt.UnixNano(), 10) + "\x00" + string(meta)
+	}
+	return ev, nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	q := r.URL.Query()
+	f := mailtrail.EventFilter{CampaignID: q.Get("campaign_id"), CustomerID: q.Get("customer_id"), Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000"))
+			return
+		}
+		f.Limit = n
+	}
+	for _, t := range q["type"] {
+		for _, name := range strings.Split(t, ",") {
+			typ, err := mailtrail.ParseEventType(name)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			f.Types = append(f.Types, typ)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "%s must be an RFC 3339 time", p.name))
+				return
+			}
+			*p.dst = t
+		}
+	}
+	page, err := s.store.ListEvents(r.Context(), org.ID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	tz := r.URL.Query().Get("tz")
+	if tz == "" {
+		tz = org.Timezone
+	}
+	rep, err := s.query.Report(r.Context(), org.ID, r.PathValue("campaign"), tz)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

@@ -1,0 +1,156 @@
+package httpd
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+type ctxKey int
+
+const orgKey ctxKey = 1
+
+// orgFrom returns the organization authenticated for the request.
+func orgFrom(r *http.Request) *mailtrail.Organization {
+	o, _ := r.Context().Value(orgKey).(*mailtrail.Organization)
+	return o
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// auth requires an organization API key; the handler runs with the key's organization, and
+// every query it makes is scoped to it.
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := bearer(r)
+		if key == "" {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>"))
+			return
+		}
+		org, err := s.store.Authenticate(r.Context(), key)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+	}
+}
+
+// admin requires the configured admin token (compared in constant time).
+func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if s.opt.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.opt.AdminToken)) != 1 {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "admin token required"))
+			return
+		}
+		next(w, r)
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// logRequests logs every request by its route pattern (never the path: it carries
+// tracking tokens), recovers panics as 500s and counts requests.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.ErrorContext(r.Context(), "panic", slog.String("route", r.Pattern), slog.Any("panic", p))
+				if sw.status == 0 {
+					s.writeError(sw, r, mailtrail.Errorf(mailtrail.EINTERNAL, "internal error"))
+				}
+			}
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			s.m.requests.Inc(route, strconv.Itoa(sw.status))
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("route", route), slog.Int("status", sw.status),
+				slog.Duration("took", time.Since(start)))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// clientIP returns the address of the client: the peer, or, when the peer is a trusted
+// proxy and a client header is configured, the right-most untrusted address in it.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	peer = peer.Unmap()
+	if s.opt.ClientIPHeader == "" || !s.trusted(peer) {
+		return peer.String()
+	}
+	vals := r.Header.Values(s.opt.ClientIPHeader)
+	var parts []string
+	for _, v := range vals {
+		parts = append(parts, strings.Split(v, ",")...)
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		peer = a
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.opt.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,82 @@
+package httpd
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// statusOf maps error codes to HTTP statuses: the one table of it.
+var statusOf = map[string]int{
+	mailtrail.EINVALID:      http.StatusBadRequest,
+	mailtrail.ENOTFOUND:     http.StatusNotFound,
+	mailtrail.ECONFLICT:     http.StatusConflict,
+	mailtrail.EUNAUTHORIZED: http.StatusUnauthorized,
+	mailtrail.EFORBIDDEN:    http.StatusForbidden,
+	mailtrail.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	mailtrail.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	mailtrail.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// errorBody is the one JSON shape of every error answer.
+type errorBody struct {
+	Error *mailtrail.Error `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// writeError answers err in the error shape. Internal errors are logged once, with the
+// route, and shown as "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := mailtrail.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	var e *mailtrail.Error
+	if !errors.As(err, &e) {
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("route", r.Pattern), slog.String("err", err.Error()))
+		e = &mailtrail.Error{Code: mailtrail.EINTERNAL, Message: "internal error"}
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, errorBody{Error: e})
+}
+
+// decodeJSON reads a JSON body of at most limit bytes into v. Too large → ETOOLARGE,
+// malformed → EINVALID.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", limit)
+		}
+		return mailtrail.Errorf(mailtrail.EINVALID, "malformed JSON body: %v", sanitizeJSONError(err))
+	}
+	if dec.More() {
+		return mailtrail.Errorf(mailtrail.EINVALID, "malformed JSON body: trailing data")
+	}
+	return nil
+}
+
+// sanitizeJSONError keeps decoder messages but never echoes request bytes at length.
+func sanitizeJSONError(err error) string {
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}

@@ -1,0 +1,133 @@
+// Package httpd holds every inbound HTTP route of mailtrail in one table, their handlers,
+// the error → status mapping and the middleware (authentication, limits, logging).
+package httpd
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/token"
+)
+
+// Store is what the handlers need from the store.
+type Store interface {
+	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
+	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
+	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
+	Orgs(ctx context.Context) ([]mailtrail.Organization, error)
+	CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.APIKey, string, error)
+	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
+	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
+	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
+	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
+	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
+	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
+	Ping(ctx context.Context) error
+}
+
+// Submitter is the ingest pipeline as the handlers use it.
+type Submitter interface {
+	Submit(ctx context.Context, events []*mailtrail.Event) (ingest.Result, error)
+}
+
+// Options configure the server. Zero values take the defaults noted.
+type Options struct {
+	PublicURL  string // base of tracking URLs, without trailing slash
+	AdminToken string // bearer token of the admin API; empty disables it
+	// ClientIPHeader, when set (e.g. "X-Forwarded-For"), is read for the client address of
+	// requests that come from TrustedProxies; the right-most address not in TrustedProxies
+	// is the client.
+	ClientIPHeader string
+	TrustedProxies []netip.Prefix
+	// TrackingWait bounds how long the pixel and the click redirect wait for their event to
+	// be committed before answering anyway (default 1s).
+	TrackingWait time.Duration
+	// UnsubscribeMailto, when set (e.g. "unsubscribe@example.com"), adds a mailto: to the
+	// List-Unsubscribe header.
+	UnsubscribeMailto string
+	MaxBody           int64 // JSON API bodies, default 16 MiB
+	Logger            *slog.Logger
+	Metrics           *metrics.Registry
+}
+
+// Server is the HTTP front of mailtrail.
+type Server struct {
+	store  Store
+	ingest Submitter
+	signer *token.Signer
+	query  *query.Service
+	opt    Options
+	log    *slog.Logger
+	m      *serverMetrics
+	mux    *http.ServeMux
+}
+
+// Route is one entry of the route table.
+type Route struct {
+	Method, Pattern string
+	handler         http.HandlerFunc
+}
+
+// New builds the server and its route table.
+func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt Options) *Server {
+	if opt.TrackingWait <= 0 {
+		opt.TrackingWait = time.Second
+	}
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = 16 << 20
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
+	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger}
+	s.m = newServerMetrics(opt.Metrics)
+	s.mux = http.NewServeMux()
+	for _, rt := range s.Routes() {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route"))
+	})
+	return s
+}
+
+// Routes is the route table: every inbound route, one per line.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/healthz", s.healthz},
+		{"GET", "/readyz", s.readyz},
+		{"GET", "/metrics", s.metrics},
+		{"GET", "/openapi.json", s.openapi},
+
+		{"POST", "/api/v1/admin/organizations", s.admin(s.createOrg)},
+		{"GET", "/api/v1/admin/organizations", s.admin(s.listOrgs)},
+		{"POST", "/api/v1/admin/organizations/{org}/keys", s.admin(s.createKey)},
+		{"GET", "/api/v1/admin/organizations/{org}/keys", s.admin(s.listKeys)},
+		{"DELETE", "/api/v1/admin/organizations/{org}/keys/{key}", s.admin(s.revokeKey)},
+
+		{"POST", "/api/v1/messages", s.auth(s.createMessages)},
+		{"POST", "/api/v1/events", s.auth(s.postEvents)},
+		{"GET", "/api/v1/events", s.auth(s.listEvents)},
+		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
+
+		{"GET", "/api/track/open/{token}", s.trackOpen},
+		{"GET", "/api/track/click/{token}", s.trackClick},
+		{"GET", "/api/track/unsubscribe/{token}", s.unsubscribePage},
+		{"POST", "/api/track/unsubscribe/{token}", s.unsubscribe},
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.logRequests(s.mux).ServeHTTP(w, r)
+}

@@ -1,0 +1,200 @@
+package httpd
+
+import (
+	"context"
+	"html/template"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/token"
+)
+
+// pixelGIF is a 1×1 transparent GIF, 43 bytes.
+var pixelGIF = []byte{
+	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+}
+
+func noCache(h http.Header) {
+	h.Set("Cache-Control", "no-store, no-cache, must-revalidate, private, max-age=0")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "0")
+	h.Set("X-Robots-Tag", "noindex, nofollow")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// trackEvent records a tracking event, waiting for its commit at most TrackingWait. The
+// recipient is never failed: past the bound, or when the store fails, the caller answers
+// anyway and the event is counted as unrecorded.
+func (s *Server) trackEvent(r *http.Request, kind string, ev *mailtrail.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opt.TrackingWait)
+	defer cancel()
+	if _, err := s.ingest.Submit(ctx, []*mailtrail.Event{ev}); err != nil {
+		s.m.trackUnrecorded.Inc(kind)
+	}
+}
+
+func (s *Server) trackingEvent(r *http.Request, typ mailtrail.EventType, ref token.Ref) *mailtrail.Event {
+	ev := &mailtrail.Event{Type: typ, MessageID: ref.String(), Source: mailtrail.SourceTracking}
+	ev.Metadata.UserAgent = truncate(r.UserAgent(), 512)
+	ev.Metadata.IP = s.clientIP(r)
+	ev.Metadata.Method = r.Method
+	return ev
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// trackOpen always serves the pixel; a valid token also records an open. HEAD requests are
+// answered alike and record nothing.
+func (s *Server) trackOpen(w http.ResponseWriter, r *http.Request) {
+	ref, _, err := s.signer.Verify(token.Open, r.PathValue("token"))
+	if err != nil {
+		s.m.trackInvalid.Inc("open")
+	} else if r.Method == http.MethodGet {
+		s.trackEvent(r, "open", s.trackingEvent(r, mailtrail.EventOpened, ref))
+	}
+	noCache(w.Header())
+	w.Header().Set("Content-Type", "image/gif")
+	w.Header().Set("Content-Length", "43")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(pixelGIF)
+	}
+}
+
+// trackClick redirects to the URL recorded for the token's link when the message was
+// instrumented, and records a click (not for HEAD). Anything invalid: 404 without Location.
+func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
+	ref, link, err := s.signer.Verify(token.Click, r.PathValue("token"))
+	if err != nil {
+		s.m.trackInvalid.Inc("click")
+		s.notFound(w, r)
+		return
+	}
+	_, target, err := s.store.ClickTarget(r.Context(), ref.String(), link)
+	if err != nil {
+		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+			s.m.trackInvalid.Inc("click")
+			s.notFound(w, r)
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if u, perr := url.Parse(target); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Only http(s) URLs are ever recorded; anything else is not followed.
+		s.notFound(w, r)
+		return
+	}
+	if r.Method == http.MethodGet {
+		ev := s.trackingEvent(r, mailtrail.EventClicked, ref)
+		ev.Metadata.LinkURL = target
+		ev.Metadata.LinkIndex = &link
+		s.trackEvent(r, "click", ev)
+	}
+	noCache(w.Header())
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	noCache(w.Header())
+	s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "unknown link"))
+}
+
+var unsubscribePage = template.Must(template.New("unsub").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>{{.Title}}</title>
+<style>body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f7f9;color:#1f2933;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
+main{background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem 2.5rem;max-width:28rem;text-align:center}
+button{background:#2f6fed;color:#fff;border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}</style></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}</main></body></html>
+`))
+
+type pageData struct {
+	Title, Text string
+	Form        bool
+}
+
+func (s *Server) page(w http.ResponseWriter, status int, d pageData) {
+	noCache(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.WriteHeader(status)
+	unsubscribePage.Execute(w, d)
+}
+
+// unsubscribePage shows a confirmation page and changes nothing: scanners follow every
+// GET, so only a POST unsubscribes.
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token")); err != nil {
+		s.m.trackInvalid.Inc("unsubscribe")
+		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid. Use the link in your most recent email."})
+		return
+	}
+	s.page(w, http.StatusOK, pageData{Title: "Unsubscribe", Text: "Confirm that you no longer want to receive these emails.", Form: true})
+}
+
+// unsubscribe records the unsubscribe (the page's button or an RFC 8058 one-click POST,
+// form-encoded or multipart) and answers 200 once it is durable, never a redirect.
+// Repeating it changes nothing more.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
+	if err != nil {
+		s.m.trackInvalid.Inc("unsubscribe")
+		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid."})
+		return
+	}
+	if !oneClickBody(w, r) {
+		s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Text: "The request must carry List-Unsubscribe=One-Click."})
+		return
+	}
+	ev := &mailtrail.Event{Type: mailtrail.EventUnsubscribed, MessageID: ref.String(), Source: mailtrail.SourceTracking,
+		DedupeKey: ingest.OncePrefix + "unsubscribe:" + ref.String()}
+	if _, err := s.ingest.Submit(r.Context(), []*mailtrail.Event{ev}); err != nil {
+		s.page(w, http.StatusServiceUnavailable, pageData{Title: "Please try again", Text: "We could not record your request just now. Please try again in a minute."})
+		return
+	}
+	s.page(w, http.StatusOK, pageData{Title: "You are unsubscribed", Text: "You will not receive these emails any more."})
+}
+
+// oneClickBody reports whether the body carries List-Unsubscribe=One-Click, form-encoded or
+// multipart (RFC 8058 §3.2), reading at most 64 KiB.
+func oneClickBody(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "multipart/form-data":
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return false
+			}
+			if p.FormName() == "List-Unsubscribe" {
+				v, err := io.ReadAll(io.LimitReader(p, 64))
+				return err == nil && strings.TrimSpace(string(v)) == "One-Click"
+			}
+		}
+	case "application/x-www-form-urlencoded", "":
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return false
+		}
+		v, err := url.ParseQuery(string(b))
+		return err == nil && v.Get("List-Unsubscribe") == "One-Click"
+	}
+	return false
+}

@@ -1,0 +1,77 @@
+// Package query answers reads: campaign reports, event lists, journey checks. It declares
+// the Reader it needs; the stores implement it.
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// Reader is what reports need from a store.
+type Reader interface {
+	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
+	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
+}
+
+// Service answers report queries.
+type Service struct {
+	R Reader
+}
+
+// Report builds the report of a campaign with hourly and daily timelines in the time zone
+// tz (IANA name). ENOTFOUND for an unknown campaign, EINVALID for an unknown zone.
+func (s *Service) Report(ctx context.Context, orgID, campaign, tz string) (*mailtrail.Report, error) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "" || tz == "Local" {
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "unknown time zone %q", tz)
+	}
+	buckets, err := s.R.CampaignBuckets(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.R.CampaignLinks(ctx, orgID, campaign, 100)
+	if err != nil {
+		return nil, err
+	}
+	r := &mailtrail.Report{CampaignID: campaign, Timezone: loc.String(), Links: links}
+	r.Hourly = Timeline(buckets, loc, func(t time.Time) time.Time {
+		// Truncate in local wall time, so zones offset by :30 or :45 get their own hours
+		// and the repeated hour of a DST change stays two hours.
+		t = t.In(loc)
+		return t.Add(-time.Duration(t.Minute())*time.Minute - time.Duration(t.Second())*time.Second - time.Duration(t.Nanosecond()))
+	})
+	r.Daily = Timeline(buckets, loc, func(t time.Time) time.Time {
+		t = t.In(loc)
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	})
+	for _, b := range buckets {
+		r.Counts.Add(b.Counts)
+	}
+	r.ComputeRates()
+	return r, nil
+}
+
+// Timeline sums quarter-hour buckets into the periods that start returns for a bucket's
+// time (an hour or a day in loc). Periods without activity are left out.
+func Timeline(buckets []mailtrail.CampaignBucket, loc *time.Location, start func(time.Time) time.Time) []mailtrail.TimelineBucket {
+	out := []mailtrail.TimelineBucket{}
+	for _, b := range buckets {
+		st := start(b.Start)
+		if n := len(out); n == 0 || !out[n-1].Start.Equal(st) {
+			out = append(out, mailtrail.TimelineBucket{Start: st})
+		}
+		t := &out[len(out)-1]
+		c := b.Counts
+		t.Sent += c.Sent
+		t.Delivered += c.Delivered
+		t.OpensTotal += c.OpensTotal
+		t.OpensUnique += c.OpensUnique
+		t.HumanOpensUnique += c.HumanOpensUnique
+		t.ClicksTotal += c.ClicksTotal
+		t.ClicksUnique += c.ClicksUnique
+		t.HumanClicksUnique += c.HumanClicksUnique
+	}
+	return out
+}
