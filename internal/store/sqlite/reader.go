@@ -53,6 +53,9 @@ func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]ma
 		if err := rows.Scan(&b, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9], &t[0], &t[1], &t[2], &t[3]); err != nil {
 			return nil, fmt.Errorf("sqlite: campaign stats: %w", err)
 		}
+		if u == ([rules.NumFields]int64{}) && t == ([rules.NumTotals]int64{}) {
+			continue // a bucket whose uniques all moved to earlier buckets
+		}
 		out = append(out, mailtrail.CampaignBucket{
 			Start: fromMS(b * rules.BucketWidth.Milliseconds()),
 			Counts: mailtrail.Counts{

@@ -1,0 +1,407 @@
+// Package storetest is the conformance suite every mailtrail store passes: the embedded
+// SQLite store today, the cluster stores later. Each store's tests call Run with a
+// function that opens a fresh, empty store on the real engine.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// Store is everything the suite exercises.
+type Store interface {
+	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
+	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
+	CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.APIKey, string, error)
+	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
+	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
+	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
+	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
+	Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error)
+	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
+	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
+	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
+	Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error)
+}
+
+// Normalizer prepares events as the ingest pipeline does before they reach a store.
+type Normalizer func(ev *mailtrail.Event, now time.Time)
+
+// Run runs the whole suite. open returns a new empty store; norm is ingest.Normalize.
+func Run(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
+	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
+	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
+	t.Run("DedupeAndDerived", func(t *testing.T) { testDedupe(t, open(t), norm) })
+	t.Run("OrderIndependence", func(t *testing.T) { testOrder(t, open, norm) })
+	t.Run("ListEvents", func(t *testing.T) { testList(t, open(t), norm) })
+	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
+}
+
+var ctx = context.Background()
+
+func must[T any](t *testing.T) func(v T, err error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func newOrg(t *testing.T, s Store, name string) (*mailtrail.Organization, string) {
+	t.Helper()
+	o, key, err := s.CreateOrg(ctx, name, "Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, key
+}
+
+func testOrgsAndKeys(t *testing.T, s Store) {
+	o, key := newOrg(t, s, "acme")
+	got := must[*mailtrail.Organization](t)(s.Authenticate(ctx, key))
+	if got.ID != o.ID || got.Timezone != "Europe/Paris" {
+		t.Fatalf("authenticate: got %+v want %+v", got, o)
+	}
+	if _, err := s.Authenticate(ctx, key+"x"); mailtrail.ErrorCode(err) != mailtrail.EUNAUTHORIZED {
+		t.Fatalf("wrong key: %v", err)
+	}
+	k, secret, err := s.CreateAPIKey(ctx, o.ID, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAPIKey(ctx, o.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, secret); mailtrail.ErrorCode(err) != mailtrail.EUNAUTHORIZED {
+		t.Fatalf("revoked key still works: %v", err)
+	}
+	other, _ := newOrg(t, s, "other")
+	if err := s.RevokeAPIKey(ctx, other.ID, k.ID); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("revoke across orgs: %v", err)
+	}
+}
+
+// ref makes a message id: 16 base64url characters.
+func ref(i int) string { return fmt.Sprintf("msg%013d", i) }
+
+func testMessages(t *testing.T, s Store) {
+	o, _ := newOrg(t, s, "acme")
+	m := &mailtrail.Message{ID: ref(1), CampaignID: "c1", CustomerID: "u1", CustomerEmail: "u1@Example.COM", TrackOpens: true, TrackClicks: true,
+		Links: []string{"https://a.example/x", "https://b.example/y?q=1", "https://a.example/x"}}
+	if err := s.CreateMessages(ctx, o.ID, []*mailtrail.Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	got := must[*mailtrail.Message](t)(s.Message(ctx, o.ID, ref(1)))
+	if !reflect.DeepEqual(got.Links, m.Links) || got.CampaignID != "c1" || got.CustomerID != "u1" || !got.TrackOpens {
+		t.Fatalf("message: got %+v", got)
+	}
+	for i, want := range m.Links {
+		org, target, err := s.ClickTarget(ctx, ref(1), i)
+		if err != nil || target != want || org != o.ID {
+			t.Fatalf("click target %d: %q %q %v", i, org, target, err)
+		}
+	}
+	if _, _, err := s.ClickTarget(ctx, ref(1), 3); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("index past the links: %v", err)
+	}
+	if err := s.CreateMessages(ctx, o.ID, []*mailtrail.Message{m}); mailtrail.ErrorCode(err) != mailtrail.ECONFLICT {
+		t.Fatalf("duplicate message id: %v", err)
+	}
+	other, _ := newOrg(t, s, "other")
+	if _, err := s.Message(ctx, other.ID, ref(1)); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("message visible to another org: %v", err)
+	}
+}
+
+var base = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func ev(org string, msg int, typ mailtrail.EventType, at time.Duration, key string) *mailtrail.Event {
+	e := &mailtrail.Event{OrgID: org, MessageID: ref(msg), Type: typ, OccurredAt: base.Add(at), Source: mailtrail.SourceWebhook, DedupeKey: key}
+	switch typ {
+	case mailtrail.EventBounced:
+		e.Metadata.BounceType = mailtrail.BounceSoft
+		if msg%2 == 0 {
+			e.Metadata.BounceType = mailtrail.BounceHard
+		}
+	case mailtrail.EventClicked:
+		e.Source = mailtrail.SourceTracking
+		e.Metadata.LinkURL = fmt.Sprintf("https://x.example/%d", msg%3)
+	case mailtrail.EventOpened:
+		e.Source = mailtrail.SourceTracking
+		if msg%4 == 3 {
+			e.Classification = mailtrail.Machine
+		}
+	}
+	return e
+}
+
+func seedMessages(t *testing.T, s Store, org string, n int) {
+	t.Helper()
+	var msgs []*mailtrail.Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, &mailtrail.Message{ID: ref(i), CampaignID: "camp", CustomerID: fmt.Sprintf("u%d", i),
+			CustomerEmail: fmt.Sprintf("u%d@example.com", i), TrackOpens: true, TrackClicks: true})
+	}
+	if err := s.CreateMessages(ctx, org, msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func write(t *testing.T, s Store, norm Normalizer, evs []*mailtrail.Event) []bool {
+	t.Helper()
+	for _, e := range evs {
+		norm(e, base.Add(1000*time.Hour))
+	}
+	dup, err := s.Write(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dup
+}
+
+func total(t *testing.T, s Store, org, camp string) mailtrail.Counts {
+	t.Helper()
+	var c mailtrail.Counts
+	for _, b := range must[[]mailtrail.CampaignBucket](t)(s.CampaignBuckets(ctx, org, camp)) {
+		c.Add(b.Counts)
+	}
+	return c
+}
+
+func testDedupe(t *testing.T, s Store, norm Normalizer) {
+	o, _ := newOrg(t, s, "acme")
+	seedMessages(t, s, o.ID, 3)
+	dup := write(t, s, norm, []*mailtrail.Event{
+		ev(o.ID, 0, mailtrail.EventSent, 0, "s0"), ev(o.ID, 0, mailtrail.EventSent, 0, "s0"), // duplicate within a batch
+		ev(o.ID, 0, mailtrail.EventOpened, time.Hour, ""), ev(o.ID, 0, mailtrail.EventOpened, 2*time.Hour, ""),
+	})
+	if !reflect.DeepEqual(dup, []bool{false, true, false, false}) {
+		t.Fatalf("duplicates: %v", dup)
+	}
+	dup = write(t, s, norm, []*mailtrail.Event{ev(o.ID, 0, mailtrail.EventSent, 0, "s0"), ev(o.ID, 1, mailtrail.EventBounced, time.Minute, "b1")})
+	if !reflect.DeepEqual(dup, []bool{true, false}) {
+		t.Fatalf("duplicates across batches: %v", dup)
+	}
+	c := total(t, s, o.ID, "camp")
+	want := mailtrail.Counts{Sent: 1, Delivered: 1, OpensTotal: 2, OpensUnique: 1, HumanOpensTotal: 2, HumanOpensUnique: 1, Bounced: 1, BouncedSoft: 1}
+	if c != want {
+		t.Fatalf("counts:\n got %+v\nwant %+v", c, want)
+	}
+	// An event naming a message of no organization is never stored.
+	bad := ev(o.ID, 99, mailtrail.EventOpened, 0, "")
+	if dup := write(t, s, norm, []*mailtrail.Event{bad}); !dup[0] {
+		t.Fatal("event for an unknown message was stored")
+	}
+}
+
+// history returns a random history of events over n messages, with keys.
+func history(r *rand.Rand, org string, n int) []*mailtrail.Event {
+	var evs []*mailtrail.Event
+	for i := 0; i < 400; i++ {
+		msg := r.IntN(n)
+		typ := mailtrail.EventTypes[r.IntN(len(mailtrail.EventTypes))]
+		at := time.Duration(r.IntN(96*4)) * 15 * time.Minute
+		evs = append(evs, ev(org, msg, typ, at, fmt.Sprintf("k%d", i)))
+	}
+	return evs
+}
+
+func clone(evs []*mailtrail.Event) []*mailtrail.Event {
+	out := make([]*mailtrail.Event, len(evs))
+	for i, e := range evs {
+		c := *e
+		out[i] = &c
+	}
+	return out
+}
+
+func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var first []mailtrail.CampaignBucket
+	var firstLinks []mailtrail.LinkStats
+	for round := 0; round < 3; round++ {
+		s := open(t)
+		o, _ := newOrg(t, s, "acme")
+		seedMessages(t, s, o.ID, 20)
+		evs := history(rand.New(rand.NewPCG(1, 1)), o.ID, 20)
+		// Permute, duplicate a third of them, and write in batches of random size.
+		all := clone(evs)
+		for _, e := range evs {
+			if r.IntN(3) == 0 {
+				c := *e
+				all = append(all, &c)
+			}
+		}
+		r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+		for len(all) > 0 {
+			n := min(len(all), 1+r.IntN(60))
+			write(t, s, norm, all[:n])
+			all = all[n:]
+		}
+		buckets := must[[]mailtrail.CampaignBucket](t)(s.CampaignBuckets(ctx, o.ID, "camp"))
+		links := must[[]mailtrail.LinkStats](t)(s.CampaignLinks(ctx, o.ID, "camp", 100))
+		var got mailtrail.Counts
+		for _, b := range buckets {
+			got.Add(b.Counts)
+		}
+		if want := recount(evs); got != want {
+			t.Fatalf("round %d: figures differ from a recount of raw events:\n got %+v\nwant %+v", round, got, want)
+		}
+		if round == 0 {
+			first, firstLinks = buckets, links
+			continue
+		}
+		if !reflect.DeepEqual(buckets, first) {
+			for i := range max(len(buckets), len(first)) {
+				if i >= len(buckets) || i >= len(first) || buckets[i] != first[i] {
+					t.Logf("bucket %d:\n %+v\n %+v", i, at(buckets, i), at(first, i))
+				}
+			}
+			t.Fatalf("round %d: buckets differ from round 0", round)
+		}
+		if !reflect.DeepEqual(links, firstLinks) {
+			t.Fatalf("round %d: links differ: %+v vs %+v", round, links, firstLinks)
+		}
+	}
+}
+
+func testList(t *testing.T, s Store, norm Normalizer) {
+	o, _ := newOrg(t, s, "acme")
+	seedMessages(t, s, o.ID, 5)
+	var evs []*mailtrail.Event
+	for i := 0; i < 25; i++ {
+		evs = append(evs, ev(o.ID, i%5, mailtrail.EventDelivered, time.Duration(i)*time.Minute, fmt.Sprintf("d%d", i)))
+	}
+	write(t, s, norm, evs)
+	for _, f := range []mailtrail.EventFilter{{CampaignID: "camp"}, {CustomerID: "u2"}, {}} {
+		f.Limit = 4
+		var seen []string
+		for {
+			page := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, f))
+			for _, e := range page.Events {
+				seen = append(seen, e.ID)
+				if e.OrgID != o.ID || e.CampaignID != "camp" {
+					t.Fatalf("event %+v", e)
+				}
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			f.Cursor = page.NextCursor
+		}
+		want := 25
+		if f.CustomerID != "" {
+			want = 5
+		}
+		if len(seen) != want {
+			t.Fatalf("filter %+v: %d events, want %d", f, len(seen), want)
+		}
+		uniq := map[string]bool{}
+		for _, id := range seen {
+			uniq[id] = true
+		}
+		if len(uniq) != want {
+			t.Fatalf("filter %+v: pages repeat events", f)
+		}
+	}
+	page := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, mailtrail.EventFilter{CampaignID: "camp",
+		Since: base.Add(10 * time.Minute), Until: base.Add(15 * time.Minute)}))
+	if len(page.Events) != 5 {
+		t.Fatalf("time range: %d events, want 5", len(page.Events))
+	}
+}
+
+func testTenants(t *testing.T, s Store, norm Normalizer) {
+	a, _ := newOrg(t, s, "a")
+	b, _ := newOrg(t, s, "b")
+	seedMessages(t, s, a.ID, 2)
+	// B posts an event naming A's message: never stored, A's figures unchanged.
+	if dup := write(t, s, norm, []*mailtrail.Event{ev(b.ID, 0, mailtrail.EventComplained, 0, "x")}); !dup[0] {
+		t.Fatal("event of org B reached org A's message")
+	}
+	if c := total(t, s, a.ID, "camp"); c != (mailtrail.Counts{}) {
+		t.Fatalf("A's counts changed: %+v", c)
+	}
+	if _, err := s.CampaignBuckets(ctx, b.ID, "camp"); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("B sees A's campaign: %v", err)
+	}
+	page := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, b.ID, mailtrail.EventFilter{}))
+	if len(page.Events) != 0 {
+		t.Fatalf("B lists %d events", len(page.Events))
+	}
+	// A hard bounce suppresses the address in A only.
+	write(t, s, norm, []*mailtrail.Event{ev(a.ID, 0, mailtrail.EventBounced, 0, "hb")})
+	if sup := must[*mailtrail.Suppression](t)(s.Suppressed(ctx, a.ID, "u0@EXAMPLE.com")); sup == nil || sup.Reason != mailtrail.ReasonHardBounce {
+		t.Fatalf("A suppression: %+v", sup)
+	}
+	if sup := must[*mailtrail.Suppression](t)(s.Suppressed(ctx, b.ID, "u0@example.com")); sup != nil {
+		t.Fatalf("B sees A's suppression: %+v", sup)
+	}
+}
+
+func at(b []mailtrail.CampaignBucket, i int) any {
+	if i < len(b) {
+		return b[i]
+	}
+	return nil
+}
+
+// recount computes a campaign's figures straight from distinct raw events (all of them
+// counted: the suite's events are tracked or webhook events of kinds that always count).
+func recount(evs []*mailtrail.Event) mailtrail.Counts {
+	var c mailtrail.Counts
+	has := map[string]map[string]bool{}
+	mark := func(msg, what string) {
+		if has[what] == nil {
+			has[what] = map[string]bool{}
+		}
+		has[what][msg] = true
+	}
+	for _, e := range evs {
+		human := e.Classification == "" || e.Classification == mailtrail.Human
+		switch e.Type {
+		case mailtrail.EventSent:
+			mark(e.MessageID, "sent")
+		case mailtrail.EventDelivered:
+			mark(e.MessageID, "delivered")
+		case mailtrail.EventOpened:
+			c.OpensTotal++
+			mark(e.MessageID, "delivered")
+			mark(e.MessageID, "open")
+			if human {
+				c.HumanOpensTotal++
+				mark(e.MessageID, "hopen")
+			}
+		case mailtrail.EventClicked:
+			c.ClicksTotal++
+			mark(e.MessageID, "delivered")
+			mark(e.MessageID, "click")
+			if human {
+				c.HumanClicksTotal++
+				mark(e.MessageID, "hclick")
+			}
+		case mailtrail.EventBounced:
+			mark(e.MessageID, "bounce")
+			if e.Metadata.BounceType == mailtrail.BounceHard {
+				mark(e.MessageID, "hard")
+			}
+		case mailtrail.EventComplained:
+			mark(e.MessageID, "complaint")
+		case mailtrail.EventUnsubscribed:
+			mark(e.MessageID, "unsub")
+		}
+	}
+	n := func(what string) int64 { return int64(len(has[what])) }
+	c.Sent, c.Delivered, c.OpensUnique, c.HumanOpensUnique = n("sent"), n("delivered"), n("open"), n("hopen")
+	c.ClicksUnique, c.HumanClicksUnique, c.Bounced, c.BouncedHard = n("click"), n("hclick"), n("bounce"), n("hard")
+	c.BouncedSoft, c.Complained, c.Unsubscribed = c.Bounced-c.BouncedHard, n("complaint"), n("unsub")
+	return c
+}
