@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -43,6 +44,10 @@ func (s *hookString) UnmarshalJSON(b []byte) error {
 	}
 	switch c := b[0]; {
 	case c == '"':
+		if len(b) >= 2 && b[len(b)-1] == '"' && hookPlain(b[1:len(b)-1]) {
+			*s = hookString(b[1 : len(b)-1]) // the decoder has checked the syntax already
+			return nil
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
@@ -56,6 +61,21 @@ func (s *hookString) UnmarshalJSON(b []byte) error {
 		return errHookDecode
 	}
 	return nil
+}
+
+// hookPlain reports whether the inside of a JSON string needs no unescaping: no
+// backslash, no control character, valid UTF-8.
+func hookPlain(b []byte) bool {
+	ascii := true
+	for _, c := range b {
+		if c == '\\' || c < 0x20 {
+			return false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(b)
 }
 
 // hookArg is a custom argument echoed by a vendor: a string or number is kept, any

@@ -229,3 +229,68 @@ func TestHookDedupeHashStable(t *testing.T) {
 		t.Fatal("hash ignores the time")
 	}
 }
+
+// hookAuthCases runs the credential table shared by the vendors that sign nothing
+// (SparkPost, SMTP.com, Postmark): basic auth, bearer token and the shared-secret
+// header, with rotation and every kind of wrong credential.
+func hookAuthCases(t *testing.T, v Vendor, body []byte) {
+	now := time.Now()
+	full := Credentials{Username: "hook", Password: "s3cret-pass", BearerToken: "tok-123", SigningKey: "shared-secret"}
+	rotated := Credentials{Username: "hook", Password: "new-pass", Previous: &Credentials{Username: "hook", Password: "s3cret-pass"}}
+	cases := []struct {
+		name   string
+		header map[string]string
+		creds  Credentials
+		ok     bool
+	}{
+		{"basic auth", map[string]string{"Authorization": hookBasic("hook", "s3cret-pass")}, full, true},
+		{"bearer token", map[string]string{"Authorization": "Bearer tok-123"}, full, true},
+		{"shared-secret header", map[string]string{HeaderWebhookSecret: "shared-secret"}, full, true},
+		{"wrong password", map[string]string{"Authorization": hookBasic("hook", "s3cret-pasS")}, full, false},
+		{"wrong user", map[string]string{"Authorization": hookBasic("hooc", "s3cret-pass")}, full, false},
+		{"wrong bearer", map[string]string{"Authorization": "Bearer tok-124"}, full, false},
+		{"wrong shared secret", map[string]string{HeaderWebhookSecret: "shared-secreT"}, full, false},
+		{"basic auth not base64", map[string]string{"Authorization": "Basic !!!"}, full, false},
+		{"no header", nil, full, false},
+		{"no credentials configured", map[string]string{"Authorization": hookBasic("", ""), HeaderWebhookSecret: ""}, Credentials{}, false},
+		{"empty bearer against no token", map[string]string{"Authorization": "Bearer "}, Credentials{Username: "u", Password: "p"}, false},
+		{"rotation: previous password accepted", map[string]string{"Authorization": hookBasic("hook", "s3cret-pass")}, rotated, true},
+		{"rotation: new password accepted", map[string]string{"Authorization": hookBasic("hook", "new-pass")}, rotated, true},
+		{"rotation: random password refused", map[string]string{"Authorization": hookBasic("hook", "random")}, rotated, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, val := range c.header {
+				h.Set(k, val)
+			}
+			err := v.Verify(context.Background(), &Request{Header: h, Body: body, Now: now}, c.creds)
+			if c.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !c.ok {
+				hookWantCode(t, err, mailtrail.EUNAUTHORIZED)
+			}
+		})
+	}
+}
+
+func TestHookString(t *testing.T) {
+	var v struct {
+		S hookString `json:"s"`
+	}
+	for in, want := range map[string]string{
+		`{"s":"plain"}`: "plain", `{"s":"a\"b\\c"}`: `a"b\c`, `{"s":"é\u00e9"}`: "éé", `{"s":"\ud83d\ude00"}`: "😀",
+		"{\"s\":\"bad \xff\"}": "bad \uFFFD", `{"s":550}`: "550", `{"s":-1.5e3}`: "-1.5e3", `{"s":null}`: "", `{"s":""}`: "",
+	} {
+		v.S = "x"
+		if err := json.Unmarshal([]byte(in), &v); err != nil || string(v.S) != want {
+			t.Errorf("%s: %q %v, want %q", in, v.S, err, want)
+		}
+	}
+	for _, in := range []string{`{"s":true}`, `{"s":{}}`, `{"s":[]}`} {
+		if err := json.Unmarshal([]byte(in), &v); err == nil {
+			t.Errorf("%s accepted", in)
+		}
+	}
+}

@@ -110,3 +110,12 @@ func applyArgsB(e *mailtrail.Event, get func(name string) string) {
 func trimAnglesB(s string) string {
 	return strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "<"), ">"))
 }
+
+// RegisterB adds the vendors of this half of the package to r: ses (certificates fetched
+// through f), resend, ocimail and smtp.
+func RegisterB(r Registry, f Fetcher) {
+	r.Register(NewSES(f))
+	r.Register(NewResend())
+	r.Register(NewOCIMail())
+	r.Register(NewSMTP())
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -168,14 +169,14 @@ func sesHostOK(host string) bool {
 	return ok && region != "" && !strings.Contains(region, ".") && dnsLabelsB(region)
 }
 
-// sesCertURLOK reports whether u may be fetched as an SNS signing certificate.
+// sesCertURLOK reports whether u may be fetched as an SNS signing certificate: an SNS
+// host and a path ending in .pem, with no fragment.
 func sesCertURLOK(u string) bool {
 	if !safeURLB(u, sesHostOK) {
 		return false
 	}
-	path, _, _ := strings.Cut(u[len("https://"):], "?")
-	_, path, _ = strings.Cut(path, "/")
-	return strings.HasSuffix(path, ".pem") && !strings.Contains(u, "#")
+	p, err := url.Parse(u)
+	return err == nil && strings.HasSuffix(p.Path, ".pem") && p.Fragment == "" && !strings.Contains(u, "#")
 }
 
 // sesSubscribeURLOK reports whether u is a confirmation URL on an SNS host.
