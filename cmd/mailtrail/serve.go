@@ -77,4 +77,3 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	a.log.Info("stopped cleanly")
 	return nil
 }
-

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -120,8 +122,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/events", s.auth(s.listEvents)},
 		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
 
-		{"GET", "/api/track/open/{token}", s.trackOpen},
-		{"GET", "/api/track/click/{token}", s.trackClick},
+		{"GET", "/api/track/open/{token...}", s.trackOpen},
+		{"GET", "/api/track/click/{token...}", s.trackClick},
 		{"GET", "/api/track/unsubscribe/{token}", s.unsubscribePage},
 		{"POST", "/api/track/unsubscribe/{token}", s.unsubscribe},
 	}
@@ -129,5 +131,21 @@ func (s *Server) Routes() []Route {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequests(s.mux).ServeHTTP(w, r)
+	s.logRequests(http.HandlerFunc(s.route)).ServeHTTP(w, r)
+}
+
+// route dispatches to the mux, except tracking paths that the mux would "clean" with a
+// redirect (double slashes, dot segments): a tracking URL never redirects anywhere but to
+// a recorded link, so those get the pixel (opens) or a 404 (everything else).
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/api/track/") && path.Clean(p) != p && !(strings.HasSuffix(p, "/") && path.Clean(p)+"/" == p) {
+		if strings.HasPrefix(p, "/api/track/open/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.servePixel(w, r)
+			return
+		}
+		s.notFound(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
 }

@@ -65,6 +65,10 @@ func (s *Server) trackOpen(w http.ResponseWriter, r *http.Request) {
 	} else if r.Method == http.MethodGet {
 		s.trackEvent(r, "open", s.trackingEvent(r, mailtrail.EventOpened, ref))
 	}
+	s.servePixel(w, r)
+}
+
+func (s *Server) servePixel(w http.ResponseWriter, r *http.Request) {
 	noCache(w.Header())
 	w.Header().Set("Content-Type", "image/gif")
 	w.Header().Set("Content-Length", "43")

@@ -1,0 +1,511 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite" // read the store file after the binary stopped
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// The crash test of issue 2 (TC17 in miniature, harness of §10): the real binary under
+// load is killed with SIGKILL several times and stopped once with SIGTERM; after restart,
+// every event that got a 2xx is in the store exactly once, retries are never stored twice,
+// and the derived figures equal a recount of the raw events.
+//
+// Every idempotency key k-N maps to one event whose message, type and occurred_at
+// (base + N ms) are a function of N, so a stored row names its key without an idempotency
+// column: occurred_at identifies N, and message and type must match.
+
+const (
+	crashWorkers  = 8
+	crashKills    = 5
+	crashMessages = 200
+	crashAdmin    = "crash-test-admin-token-0123456789abcdef"
+)
+
+// crashHarness is the shared state of the load generators.
+type crashHarness struct {
+	client *http.Client
+	apiKey string
+	msgIDs []string
+	at0    int64 // occurred_at of key 0, unix ms
+	base   atomic.Pointer[string]
+	next   atomic.Int64 // next key number
+
+	ackedReqs, failedReqs atomic.Int64
+}
+
+// crashEvent is what key n stands for.
+type crashEvent struct {
+	msg int
+	typ mailtrail.EventType
+	at  int64
+}
+
+func (h *crashHarness) event(n int64) crashEvent {
+	x := uint64(n) * 0x9E3779B97F4A7C15
+	typ := mailtrail.EventDelivered
+	switch n % 10 {
+	case 0, 1:
+		typ = mailtrail.EventSent
+	case 8, 9:
+		typ = mailtrail.EventOpened
+	}
+	return crashEvent{msg: int((x >> 33) % uint64(len(h.msgIDs))), typ: typ, at: h.at0 + n}
+}
+
+// crashBatch is one request body the client may send several times.
+type crashBatch struct {
+	first, n int64 // keys first … first+n-1
+	body     []byte
+	acked    bool
+}
+
+// crashRecord is one line of the client log.
+type crashRecord struct {
+	first, n   int64
+	retry      bool
+	status     int // 0: transport error
+	err        string
+	accepted   int
+	duplicates int
+	ids        []string // event ids answered, kept when none was a duplicate
+}
+
+func (h *crashHarness) newBatch(n int64) *crashBatch {
+	first := h.next.Add(n) - n
+	type ev struct {
+		EventType      string `json:"event_type"`
+		MessageID      string `json:"message_id"`
+		OccurredAt     string `json:"occurred_at"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	evs := make([]ev, n)
+	for i := range evs {
+		k := first + int64(i)
+		e := h.event(k)
+		evs[i] = ev{EventType: e.typ.String(), MessageID: h.msgIDs[e.msg],
+			OccurredAt:     time.UnixMilli(e.at).UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+			IdempotencyKey: "k-" + strconv.FormatInt(k, 10)}
+	}
+	body, _ := json.Marshal(map[string]any{"events": evs})
+	return &crashBatch{first: first, n: n, body: body}
+}
+
+// worker posts batches until ctx ends: new ones, and about a quarter of the time one sent
+// before (acknowledged or not), byte for byte. It returns its client log and the protocol
+// violations it saw.
+func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashRecord, violations []string) {
+	var history []*crashBatch
+	for ctx.Err() == nil {
+		var b *crashBatch
+		retry := len(history) > 0 && rng.IntN(4) == 0
+		if retry {
+			lo := max(0, len(history)-64)
+			b = history[lo+rng.IntN(len(history)-lo)]
+		} else {
+			b = h.newBatch(1 + rng.Int64N(200))
+			history = append(history, b)
+		}
+		rec := crashRecord{first: b.first, n: b.n, retry: retry}
+		var res struct {
+			Accepted   int      `json:"accepted"`
+			Duplicates int      `json:"duplicates"`
+			EventIDs   []string `json:"event_ids"`
+		}
+		status, err := h.post(ctx, *h.base.Load()+"/api/v1/events", b.body, &res)
+		rec.status = status
+		if err != nil {
+			rec.err = err.Error()
+		}
+		if status/100 == 2 {
+			// The status line is the acknowledgement, whatever became of the body.
+			h.ackedReqs.Add(1)
+			rec.accepted, rec.duplicates = res.Accepted, res.Duplicates
+			if err == nil && res.Duplicates == 0 && len(res.EventIDs) == int(b.n) {
+				rec.ids = res.EventIDs
+			}
+			if err == nil && (res.Accepted+res.Duplicates != int(b.n) || len(res.EventIDs) != int(b.n)) {
+				violations = append(violations, fmt.Sprintf("batch k-%d+%d: accepted %d + duplicates %d, %d ids", b.first, b.n, res.Accepted, res.Duplicates, len(res.EventIDs)))
+			}
+			if err == nil && b.acked && res.Accepted != 0 {
+				violations = append(violations, fmt.Sprintf("retry of acknowledged batch k-%d+%d stored %d events again", b.first, b.n, res.Accepted))
+			}
+			b.acked = true
+		} else {
+			h.failedReqs.Add(1)
+			// The server is down or restarting: do not spin.
+			time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
+		}
+		log = append(log, rec)
+	}
+	return log, violations
+}
+
+// post sends one events body; for a 2xx it decodes the answer into out.
+func (h *crashHarness) post(ctx context.Context, url string, body []byte, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+h.apiKey)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	return resp.StatusCode, json.Unmarshal(raw, out)
+}
+
+func TestCrashKill9UnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test builds and kills the real binary; skipped with -short")
+	}
+	began := time.Now()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	ctx := t.Context()
+
+	bin := buildBinary(t)
+	t.Logf("built binary in %s", time.Since(began).Round(time.Millisecond))
+	dataDir := t.TempDir()
+	d := startDaemon(t, bin, dataDir, crashAdmin)
+
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = crashWorkers * 2
+	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}}
+	h.base.Store(&d.base)
+	h.apiKey, h.msgIDs = setupCrashCampaign(t, ctx, h.client, d.base)
+	// Two hours back: the keys' milliseconds stay in the past for any run length here.
+	h.at0 = time.Now().Add(-2 * time.Hour).Truncate(time.Second).UnixMilli()
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	logs := make([][]crashRecord, crashWorkers)
+	violations := make([][]string, crashWorkers)
+	var wg sync.WaitGroup
+	for i := range crashWorkers {
+		wrng := rand.New(rand.NewPCG(seed, uint64(i+1)))
+		wg.Go(func() { logs[i], violations[i] = h.worker(loadCtx, wrng) })
+	}
+	restart := func() {
+		d = startDaemon(t, bin, dataDir, crashAdmin)
+		h.base.Store(&d.base)
+	}
+	loadFor := func() time.Duration {
+		p := time.Second + time.Duration(rng.Int64N(int64(2*time.Second)))
+		time.Sleep(p)
+		return p
+	}
+
+	for i := range crashKills {
+		p := loadFor()
+		acked := h.ackedReqs.Load()
+		d.kill(t)
+		t.Logf("kill %d: SIGKILL after %s of load (%d requests acknowledged so far)", i+1, p.Round(time.Millisecond), acked)
+		restart()
+	}
+	p := loadFor()
+	if err := d.stop(30 * time.Second); err != nil {
+		t.Errorf("SIGTERM under load after %s: want exit 0, got %v", p.Round(time.Millisecond), err)
+	}
+	t.Logf("graceful stop: SIGTERM after %s of load", p.Round(time.Millisecond))
+	restart()
+	time.Sleep(time.Second)
+	stopLoad()
+	wg.Wait()
+
+	// A final clean restart, then the figures as the API reports them.
+	if err := d.stop(30 * time.Second); err != nil {
+		t.Errorf("SIGTERM after load: want exit 0, got %v", err)
+	}
+	restart()
+	var report struct {
+		Counts struct {
+			Sent             int64 `json:"sent"`
+			Delivered        int64 `json:"delivered"`
+			OpensTotal       int64 `json:"opens_total"`
+			OpensUnique      int64 `json:"opens_unique"`
+			HumanOpensTotal  int64 `json:"human_opens_total"`
+			HumanOpensUnique int64 `json:"human_opens_unique"`
+		} `json:"counts"`
+	}
+	if _, err := doJSON(ctx, h.client, http.MethodGet, d.base+"/api/v1/campaigns/crash/report", h.apiKey, nil, &report); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	if err := d.stop(30 * time.Second); err != nil {
+		t.Errorf("final SIGTERM: want exit 0, got %v", err)
+	}
+
+	for _, v := range violations {
+		for i, s := range v {
+			if i == 5 {
+				t.Errorf("… %d more violations", len(v)-5)
+				break
+			}
+			t.Error(s)
+		}
+	}
+	keys := h.next.Load()
+	acked := make([]bool, keys)
+	// wantID[k]: the id answered for key k by a 2xx that stored its whole batch; that
+	// answer named the row that must be in the store.
+	wantID := make([]string, keys)
+	var reqs, ackedReqs, connErrs, unavailable, retries, ackedEvents int
+	for _, log := range logs {
+		for _, r := range log {
+			reqs++
+			if r.retry {
+				retries++
+			}
+			switch {
+			case r.status/100 == 2:
+				ackedReqs++
+				for k := r.first; k < r.first+r.n; k++ {
+					if r.ids != nil {
+						wantID[k] = r.ids[k-r.first]
+					}
+					if !acked[k] {
+						acked[k] = true
+						ackedEvents++
+					}
+				}
+			case r.status == 0:
+				connErrs++
+			case r.status == http.StatusServiceUnavailable:
+				unavailable++
+			default:
+				// Anything but 2xx, 503 or a broken connection is a harness or server bug.
+				t.Errorf("unexpected answer to batch k-%d+%d: %s", r.first, r.n, r.err)
+			}
+		}
+	}
+	if ackedEvents == 0 {
+		t.Fatal("no event was acknowledged: the load never reached the server")
+	}
+
+	rows := reconcileCrashStore(t, h, filepath.Join(dataDir, "mailtrail.db"), acked, wantID, report.Counts.Sent, report.Counts.Delivered,
+		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
+	t.Logf("requests %d (retries %d): acknowledged %d, connection errors %d, 503 %d; keys issued %d, acknowledged %d; kills %d + 1 SIGTERM; stored rows %d; %s",
+		reqs, retries, ackedReqs, connErrs, unavailable, keys, ackedEvents, crashKills, rows, time.Since(began).Round(time.Millisecond))
+}
+
+// setupCrashCampaign creates an organization and the campaign's messages; it returns the
+// API key and the message ids.
+func setupCrashCampaign(t *testing.T, ctx context.Context, c *http.Client, base string) (string, []string) {
+	t.Helper()
+	var org struct {
+		APIKey string `json:"api_key"`
+	}
+	if _, err := doJSON(ctx, c, http.MethodPost, base+"/api/v1/admin/organizations", crashAdmin, map[string]string{"name": "crash"}, &org); err != nil {
+		t.Fatalf("create organization: %v", err)
+	}
+	type rcpt struct {
+		CustomerID    string `json:"customer_id"`
+		CustomerEmail string `json:"customer_email"`
+	}
+	rcpts := make([]rcpt, crashMessages)
+	for i := range rcpts {
+		rcpts[i] = rcpt{fmt.Sprintf("c%d", i), fmt.Sprintf("c%d@example.com", i)}
+	}
+	var out struct {
+		Messages []struct {
+			MessageID string `json:"message_id"`
+		} `json:"messages"`
+	}
+	req := map[string]any{"campaign_id": "crash", "recipients": rcpts,
+		"html": `<html><body><a href="https://example.com/x">x</a></body></html>`}
+	if _, err := doJSON(ctx, c, http.MethodPost, base+"/api/v1/messages", org.APIKey, req, &out); err != nil {
+		t.Fatalf("create messages: %v", err)
+	}
+	if len(out.Messages) != crashMessages {
+		t.Fatalf("create messages: got %d messages, want %d", len(out.Messages), crashMessages)
+	}
+	ids := make([]string, len(out.Messages))
+	for i, m := range out.Messages {
+		ids[i] = m.MessageID
+	}
+	return org.APIKey, ids
+}
+
+// reconcileCrashStore reads the stopped store and checks: every acknowledged key is stored
+// exactly once, no key is stored twice, every row is an event the client sent, the
+// messages' first-time fields and the report's counts equal a recount of the rows. It
+// returns the number of rows.
+func reconcileCrashStore(t *testing.T, h *crashHarness, path string, acked []bool, wantID []string,
+	sent, delivered, opensTotal, opensUnique, humanOpensTotal, humanOpensUnique int64) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	defer db.Close()
+	msgIdx := make(map[string]int, len(h.msgIDs))
+	for i, id := range h.msgIDs {
+		msgIdx[id] = i
+	}
+	ref := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+	count := make([]int, len(acked))
+	uid := make([]string, len(acked))
+	var firstSent, firstDelivered, firstOpen = make([]int64, crashMessages), make([]int64, crashMessages), make([]int64, crashMessages)
+	setMin := func(s []int64, i int, v int64) {
+		if s[i] == 0 || v < s[i] {
+			s[i] = v
+		}
+	}
+	var rows int
+	var opens int64
+	var bad []string
+	q, err := db.Query(`SELECT coalesce(m.ref, x''), e.type, e.occurred_at, e.uid FROM events e LEFT JOIN messages m ON m.id = e.message_id`)
+	if err != nil {
+		t.Fatalf("read events: %v", err)
+	}
+	for q.Next() {
+		var r []byte
+		var typ, at int64
+		var id string
+		if err := q.Scan(&r, &typ, &at, &id); err != nil {
+			t.Fatalf("read events: %v", err)
+		}
+		rows++
+		k := at - h.at0
+		msg, ok := msgIdx[ref(r)]
+		if k < 0 || k >= int64(len(acked)) || !ok {
+			bad = append(bad, fmt.Sprintf("stored event (message %q, type %d, occurred_at %d) was never sent", ref(r), typ, at))
+			continue
+		}
+		if e := h.event(k); e.msg != msg || int64(e.typ) != typ {
+			bad = append(bad, fmt.Sprintf("stored event at k-%d has message %d type %d, sent message %d type %d", k, msg, typ, e.msg, e.typ))
+			continue
+		}
+		count[k]++
+		uid[k] = id
+		switch mailtrail.EventType(typ) {
+		case mailtrail.EventSent:
+			setMin(firstSent, msg, at)
+		case mailtrail.EventDelivered:
+			setMin(firstDelivered, msg, at)
+		case mailtrail.EventOpened:
+			setMin(firstDelivered, msg, at)
+			setMin(firstOpen, msg, at)
+			opens++
+		}
+	}
+	if err := q.Err(); err != nil {
+		t.Fatalf("read events: %v", err)
+	}
+	q.Close()
+
+	var lost, dups []int64
+	var wrongID int
+	for k, n := range count {
+		if wantID[k] != "" && n == 1 && uid[k] != wantID[k] {
+			if wrongID < 5 {
+				t.Errorf("key k-%d was answered with event id %s but is stored as %s", k, wantID[k], uid[k])
+			}
+			wrongID++
+		}
+		if n > 1 {
+			dups = append(dups, int64(k))
+		}
+		if acked[k] && n == 0 {
+			lost = append(lost, int64(k))
+		}
+	}
+	if wrongID > 0 {
+		t.Errorf("%d stored events have another id than the one acknowledged", wrongID)
+	}
+	for _, s := range bad[:min(len(bad), 5)] {
+		t.Error(s)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d stored events do not match what was sent", len(bad))
+	}
+	if len(lost) > 0 {
+		t.Errorf("acknowledged lost: %d events, first keys %v", len(lost), lost[:min(len(lost), 10)])
+	}
+	if len(dups) > 0 {
+		t.Errorf("stored more than once: %d keys, first %v", len(dups), dups[:min(len(dups), 10)])
+	}
+
+	// Derived state equals a recount of the raw rows.
+	mq, err := db.Query(`SELECT ref, f_sent, f_delivered, f_open, f_hopen FROM messages`)
+	if err != nil {
+		t.Fatalf("read messages: %v", err)
+	}
+	var mismatched int
+	for mq.Next() {
+		var r []byte
+		var fs, fd, fo, fho int64
+		if err := mq.Scan(&r, &fs, &fd, &fo, &fho); err != nil {
+			t.Fatalf("read messages: %v", err)
+		}
+		i, ok := msgIdx[ref(r)]
+		if !ok {
+			continue
+		}
+		if fs != firstSent[i] || fd != firstDelivered[i] || fo != firstOpen[i] || fho != firstOpen[i] {
+			if mismatched < 5 {
+				t.Errorf("message %s: first sent/delivered/open/human open %d/%d/%d/%d, recount %d/%d/%d/%d",
+					h.msgIDs[i], fs, fd, fo, fho, firstSent[i], firstDelivered[i], firstOpen[i], firstOpen[i])
+			}
+			mismatched++
+		}
+	}
+	if err := mq.Err(); err != nil {
+		t.Fatalf("read messages: %v", err)
+	}
+	mq.Close()
+	if mismatched > 0 {
+		t.Errorf("%d messages' state differs from the recount", mismatched)
+	}
+	nonZero := func(s []int64) (n int64) {
+		for _, v := range s {
+			if v != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"sent", sent, nonZero(firstSent)},
+		{"delivered", delivered, nonZero(firstDelivered)},
+		{"opens_total", opensTotal, opens},
+		{"opens_unique", opensUnique, nonZero(firstOpen)},
+		{"human_opens_total", humanOpensTotal, opens},
+		{"human_opens_unique", humanOpensUnique, nonZero(firstOpen)},
+	} {
+		if c.got != c.want {
+			t.Errorf("report counts.%s = %d, recount from stored events = %d", c.name, c.got, c.want)
+		}
+	}
+	return rows
+}

@@ -1,0 +1,507 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/token"
+)
+
+// harness is the real service on a real SQLite file behind a real HTTP server.
+type harness struct {
+	t      *testing.T
+	app    *app
+	srv    *httptest.Server
+	client *http.Client
+	admin  string
+}
+
+const testAdmin = "test-admin-token-0123456789"
+
+func newHarness(t *testing.T, mut ...func(*Config)) *harness {
+	t.Helper()
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: testAdmin, SecretKeyID: 1,
+		TrackingWait: 2 * time.Second, Synchronous: "NORMAL", LogLevel: "error", LogFormat: "text",
+		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second,
+		TrustedProxies: "127.0.0.0/8"}
+	for _, m := range mut {
+		m(&cfg)
+	}
+	// Tracking URLs must point at the test server, known only once it listens.
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	a, err := newApp(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = a.server
+	srv.Start()
+	done := make(chan struct{})
+	go func() { a.pipeline.Run(context.Background()); close(done) }()
+	t.Cleanup(func() {
+		srv.Close()
+		a.pipeline.Close(context.Background())
+		<-done
+		a.db.Close()
+	})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	return &harness{t: t, app: a, srv: srv, client: client, admin: testAdmin}
+}
+
+// do sends a request and decodes a JSON answer into out (when non-nil); it returns the response.
+func (h *harness) do(method, path, bearer string, body any, out any) *http.Response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	u := path
+	if !strings.HasPrefix(u, "http") {
+		u = h.srv.URL + path
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp
+}
+
+func (h *harness) org(name string) (id, key string) {
+	h.t.Helper()
+	var out struct {
+		ID     string `json:"id"`
+		APIKey string `json:"api_key"`
+	}
+	if r := h.do("POST", "/api/v1/admin/organizations", h.admin, map[string]string{"name": name, "timezone": "Europe/Paris"}, &out); r.StatusCode != 201 {
+		h.t.Fatalf("create org: %d", r.StatusCode)
+	}
+	return out.ID, out.APIKey
+}
+
+type instrumented struct {
+	MessageID string            `json:"message_id"`
+	HTML      string            `json:"html"`
+	Text      string            `json:"text"`
+	Headers   map[string]string `json:"headers"`
+	Links     []string          `json:"links"`
+	Custom    map[string]string `json:"custom_args"`
+	Tracking  struct {
+		OpenURL        string   `json:"open_url"`
+		ClickURLs      []string `json:"click_urls"`
+		UnsubscribeURL string   `json:"unsubscribe_url"`
+	} `json:"tracking"`
+}
+
+const emailHTML = `<html><body><p>Hi</p><a href="https://shop.example.com/a?x=1&amp;y=2">A</a>
+<a href="mailto:help@example.com">mail</a> <a href="#top">top</a> <a href="https://shop.example.com/b" data-mt-notrack>B</a>
+<a href="https://shop.example.com/c">C</a><a href="{{unsubscribe_url}}">unsubscribe</a></body></html>`
+
+func (h *harness) instrument(key, campaign, customer string) instrumented {
+	h.t.Helper()
+	var m instrumented
+	r := h.do("POST", "/api/v1/messages", key, map[string]any{"campaign_id": campaign, "customer_id": customer,
+		"customer_email": customer + "@example.com", "html": emailHTML, "text": "Visit https://shop.example.com/t now."}, &m)
+	if r.StatusCode != 200 {
+		h.t.Fatalf("instrument: %d", r.StatusCode)
+	}
+	return m
+}
+
+func (h *harness) report(key, campaign string) mailtrail.Report {
+	h.t.Helper()
+	var rep mailtrail.Report
+	if r := h.do("GET", "/api/v1/campaigns/"+campaign+"/report", key, nil, &rep); r.StatusCode != 200 {
+		h.t.Fatalf("report: %d", r.StatusCode)
+	}
+	return rep
+}
+
+func (h *harness) events(key, query string) []mailtrail.Event {
+	h.t.Helper()
+	var page mailtrail.EventPage
+	if r := h.do("GET", "/api/v1/events?"+query, key, nil, &page); r.StatusCode != 200 {
+		h.t.Fatalf("events: %d", r.StatusCode)
+	}
+	return page.Events
+}
+
+func TestRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	m := h.instrument(key, "spring", "cust-1")
+
+	// Instrumenting: three tracked links (A, C in HTML; one in the text), mailto, anchor
+	// and the marked link untouched, pixel in, placeholder replaced, headers and args out.
+	if want := []string{"https://shop.example.com/a?x=1&y=2", "https://shop.example.com/c", "https://shop.example.com/t"}; fmt.Sprint(m.Links) != fmt.Sprint(want) {
+		t.Fatalf("links %v, want %v", m.Links, want)
+	}
+	for _, s := range []string{`href="mailto:help@example.com"`, `href="#top"`, `href="https://shop.example.com/b"`, m.Tracking.OpenURL, m.Tracking.UnsubscribeURL} {
+		if !strings.Contains(m.HTML, s) {
+			t.Errorf("instrumented html lacks %q", s)
+		}
+	}
+	if strings.Contains(m.HTML, "{{unsubscribe_url}}") || strings.Contains(m.HTML, "data-mt-notrack") {
+		t.Error("placeholder or notrack marker left in html")
+	}
+	if !strings.Contains(m.Text, m.Tracking.ClickURLs[2]) {
+		t.Errorf("text link not rewritten: %q", m.Text)
+	}
+	if m.Headers["List-Unsubscribe"] != "<"+m.Tracking.UnsubscribeURL+">" || m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" ||
+		m.Headers["X-Mailtrail-Message-ID"] != m.MessageID {
+		t.Errorf("headers %v", m.Headers)
+	}
+	if m.Custom["mt_message_id"] != m.MessageID || m.Custom["mt_campaign_id"] != "spring" {
+		t.Errorf("custom args %v", m.Custom)
+	}
+
+	// The CRM records the send; the ESP's delivery arrives as an API event here.
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	var res struct{ Accepted, Duplicates int }
+	h.do("POST", "/api/v1/events", key, map[string]any{"events": []map[string]any{
+		{"event_type": "sent", "message_id": m.MessageID, "esp_message_id": "esp-1", "occurred_at": at.Format(time.RFC3339), "idempotency_key": "s1"},
+		{"event_type": "delivered", "message_id": m.MessageID, "occurred_at": at.Add(time.Minute).Format(time.RFC3339), "idempotency_key": "d1"},
+	}}, &res)
+	if res.Accepted != 2 || res.Duplicates != 0 {
+		t.Fatalf("post events: %+v", res)
+	}
+
+	// Two opens, three clicks on two links, one HEAD that counts nothing.
+	for i := 0; i < 2; i++ {
+		r := h.do("GET", m.Tracking.OpenURL, "", nil, nil)
+		body, _ := io.ReadAll(r.Body)
+		if r.StatusCode != 200 || len(body) != 43 || r.Header.Get("Content-Type") != "image/gif" || !strings.Contains(r.Header.Get("Cache-Control"), "no-store") {
+			t.Fatalf("pixel: %d %d bytes %v", r.StatusCode, len(body), r.Header)
+		}
+	}
+	for _, i := range []int{0, 0, 1} {
+		r := h.do("GET", m.Tracking.ClickURLs[i], "", nil, nil)
+		if r.StatusCode != 302 || r.Header.Get("Location") != m.Links[i] {
+			t.Fatalf("click %d: %d %q", i, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	if r := h.do("HEAD", m.Tracking.ClickURLs[1], "", nil, nil); r.StatusCode != 302 || r.Header.Get("Location") != m.Links[1] {
+		t.Fatalf("HEAD click: %d", r.StatusCode)
+	}
+
+	// Unsubscribe: the page changes nothing; the one-click POST does, once.
+	if r := h.do("GET", m.Tracking.UnsubscribeURL, "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("unsubscribe page: %d", r.StatusCode)
+	}
+	if n := len(h.events(key, "type=unsubscribed")); n != 0 {
+		t.Fatalf("GET unsubscribed: %d events", n)
+	}
+	for i := 0; i < 2; i++ {
+		if r := h.postForm(m.Tracking.UnsubscribeURL, i == 1); r.StatusCode != 200 || r.Header.Get("Location") != "" {
+			t.Fatalf("one-click POST %d: %d", i, r.StatusCode)
+		}
+	}
+
+	rep := h.report(key, "spring")
+	want := mailtrail.Counts{Sent: 1, Delivered: 1, OpensTotal: 2, OpensUnique: 1, HumanOpensTotal: 2, HumanOpensUnique: 1,
+		ClicksTotal: 3, ClicksUnique: 1, HumanClicksTotal: 3, HumanClicksUnique: 1, Unsubscribed: 1}
+	if rep.Counts != want {
+		t.Fatalf("report counts:\n got %+v\nwant %+v", rep.Counts, want)
+	}
+	if rep.Rates.Open != 1 || rep.Rates.Click != 1 || rep.Rates.Unsubscribe != 1 || rep.Timezone != "Europe/Paris" {
+		t.Fatalf("rates %+v tz %s", rep.Rates, rep.Timezone)
+	}
+	if len(rep.Links) != 2 || rep.Links[0].URL != m.Links[0] || rep.Links[0].Total != 2 || rep.Links[0].Unique != 1 || rep.Links[1].Total != 1 {
+		t.Fatalf("links %+v", rep.Links)
+	}
+	var hourly int64
+	for _, b := range rep.Hourly {
+		hourly += b.Sent
+		if _, off := b.Start.Zone(); off != 3600 && off != 7200 {
+			t.Fatalf("hourly bucket not in Europe/Paris: %v", b.Start)
+		}
+	}
+	if hourly != 1 {
+		t.Fatalf("hourly timeline sends %d", hourly)
+	}
+	evs := h.events(key, "campaign_id=spring")
+	if len(evs) != 8 { // sent, delivered, 2 opens, 3 clicks, 1 unsubscribe
+		t.Fatalf("%d events listed, want 8", len(evs))
+	}
+	var sup *mailtrail.Suppression
+	if sup, _ = h.app.db.Suppressed(context.Background(), evs[0].OrgID, "cust-1@example.com"); sup == nil || sup.Reason != "unsubscribed" || sup.Source != "tracking_link" {
+		t.Fatalf("suppression after unsubscribe: %+v", sup)
+	}
+	// A repeat of the posted events is acknowledged and changes nothing.
+	h.do("POST", "/api/v1/events", key, map[string]any{"events": []map[string]any{
+		{"event_type": "sent", "message_id": m.MessageID, "esp_message_id": "esp-1", "occurred_at": at.Format(time.RFC3339), "idempotency_key": "s1"},
+	}}, &res)
+	if res.Accepted != 0 || res.Duplicates != 1 || h.report(key, "spring").Counts != want {
+		t.Fatalf("retry counted again: %+v", res)
+	}
+}
+
+// postForm posts the RFC 8058 body, form-encoded or multipart.
+func (h *harness) postForm(u string, multi bool) *http.Response {
+	h.t.Helper()
+	var body bytes.Buffer
+	ct := "application/x-www-form-urlencoded"
+	if multi {
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("List-Unsubscribe", "One-Click")
+		mw.Close()
+		ct = mw.FormDataContentType()
+	} else {
+		body.WriteString("List-Unsubscribe=One-Click")
+	}
+	resp, err := h.client.Post(u, ct, &body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestBadTokens(t *testing.T) {
+	h := newHarness(t)
+	orgID, key := h.org("acme")
+	m := h.instrument(key, "c", "u1")
+	tok := func(u string) string { return u[strings.LastIndexByte(u, '/')+1:] }
+	open, click, unsub := tok(m.Tracking.OpenURL), tok(m.Tracking.ClickURLs[0]), tok(m.Tracking.UnsubscribeURL)
+	flip := func(s string, i int) string {
+		b := []byte(s)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	// A token signed with a key the server no longer knows.
+	retired, _ := token.NewSigner(token.KeyFromSecret(2, []byte("an-old-secret-that-was-retired-long-ago")))
+	ref, _ := token.ParseRef(m.MessageID)
+	bad := map[string][]string{
+		"open":  {flip(open, 5), flip(open, len(open)-1), open[:len(open)-1], open + "A", click, unsub, retired.Sign(token.Open, ref, 0), "", "..%2f"},
+		"click": {flip(click, 5), flip(click, len(click)-1), click[:len(click)-2], click + "AA", open, unsub, retired.Sign(token.Click, ref, 0)},
+	}
+	for _, t1 := range bad["open"] {
+		r := h.do("GET", "/api/track/open/"+t1, "", nil, nil)
+		body, _ := io.ReadAll(r.Body)
+		if r.StatusCode != 200 || len(body) != 43 {
+			t.Errorf("pixel for bad token %q: %d, %d bytes", t1, r.StatusCode, len(body))
+		}
+	}
+	for _, t1 := range bad["click"] {
+		r := h.do("GET", "/api/track/click/"+t1, "", nil, nil)
+		if r.StatusCode != 404 || r.Header.Get("Location") != "" {
+			t.Errorf("click for bad token %q: %d %q", t1, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	for _, t1 := range []string{open, click, flip(unsub, 3), retired.Sign(token.Unsubscribe, ref, 0)} {
+		if r := h.postForm(h.srv.URL+"/api/track/unsubscribe/"+t1, false); r.StatusCode != 404 {
+			t.Errorf("unsubscribe with bad token: %d", r.StatusCode)
+		}
+	}
+	if evs := h.events(key, ""); len(evs) != 0 {
+		t.Fatalf("bad tokens recorded %d events", len(evs))
+	}
+	if sup, _ := h.app.db.Suppressed(context.Background(), orgID, "u1@example.com"); sup != nil {
+		t.Fatal("bad unsubscribe token suppressed the address")
+	}
+	// The same token with the right key still works: the checks above were not vacuous.
+	if r := h.do("GET", m.Tracking.ClickURLs[0], "", nil, nil); r.StatusCode != 302 {
+		t.Fatalf("valid click: %d", r.StatusCode)
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	const oldSecret = "0123456789abcdef0123456789abcdef-old"
+	dir := t.TempDir()
+	h1 := newHarness(t, func(c *Config) { c.DataDir = dir; c.SecretKey = oldSecret; c.SecretKeyID = 1 })
+	_, key := h1.org("acme")
+	m := h1.instrument(key, "c", "u1")
+	path := m.Tracking.ClickURLs[0][strings.Index(m.Tracking.ClickURLs[0], "/api/"):]
+	h1.srv.Close()
+	// New key signs, the old one still verifies.
+	h3 := newHarness(t, func(c *Config) {
+		c.DataDir = dir
+		c.SecretKey = "fedcba9876543210fedcba9876543210-new"
+		c.SecretKeyID = 2
+		c.OldSecretKeys = "1:" + oldSecret
+	})
+	if r := h3.do("GET", path, "", nil, nil); r.StatusCode != 302 {
+		t.Fatalf("old-key token after rotation: %d", r.StatusCode)
+	}
+	m2 := h3.instrument(key, "c", "u2")
+	path2 := m2.Tracking.ClickURLs[0][strings.Index(m2.Tracking.ClickURLs[0], "/api/"):]
+	h3.srv.Close()
+	// A server that knows only the old key cannot verify the new tokens: they are signed
+	// with the new key.
+	h5 := newHarness(t, func(c *Config) { c.DataDir = dir; c.SecretKey = oldSecret; c.SecretKeyID = 1 })
+	if r := h5.do("GET", path2, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("new token verified by the old key alone: %d", r.StatusCode)
+	}
+	h5.srv.Close()
+	// Once the old key is retired, its tokens fail.
+	h4 := newHarness(t, func(c *Config) { c.DataDir = dir; c.SecretKey = "fedcba9876543210fedcba9876543210-new"; c.SecretKeyID = 2 })
+	if r := h4.do("GET", path, "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("retired-key token: %d", r.StatusCode)
+	}
+}
+
+func TestOpenRedirect(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	m := h.instrument(key, "c", "u1")
+	click := m.Tracking.ClickURLs[0]
+	tokenPath := click[strings.Index(click, "/api/"):]
+	attempts := []string{
+		tokenPath + "?url=https://evil.test", tokenPath + "?dest=https://evil.test&redirect=//evil.test",
+		"/api/track/click//evil.test", "/api/track/click/https:evil.test", "/api/track/click/%2F%2Fevil.test",
+		"/api/track/click/%5C%5Cevil.test", "/api/track/click/javascript:alert(1)", "/api/track/click/" + url.PathEscape("https://evil.test"),
+		tokenPath + "/https://evil.test", tokenPath + "%2F%2Fevil.test",
+	}
+	for _, p := range attempts {
+		r := h.do("GET", p, "", nil, nil)
+		loc := r.Header.Get("Location")
+		if loc != "" && loc != m.Links[0] {
+			t.Errorf("%s redirected to %q", p, loc)
+		}
+		if r.StatusCode == 302 && loc != m.Links[0] {
+			t.Errorf("%s: 302 to %q", p, loc)
+		}
+	}
+}
+
+func TestUnsubscribeRules(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	m := h.instrument(key, "c", "u1")
+	for _, body := range []string{"", "List-Unsubscribe=Yes", "foo=bar"} {
+		resp, err := h.client.Post(m.Tracking.UnsubscribeURL, "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("POST %q: %d, want 400", body, resp.StatusCode)
+		}
+	}
+	for i := 0; i < 20; i++ { // scanners following the link
+		h.do("GET", m.Tracking.UnsubscribeURL, "", nil, nil)
+		h.do("HEAD", m.Tracking.UnsubscribeURL, "", nil, nil)
+	}
+	if rep := h.report(key, "c"); rep.Counts.Unsubscribed != 0 {
+		t.Fatalf("GETs unsubscribed: %+v", rep.Counts)
+	}
+	if n := len(h.events(key, "")); n != 0 {
+		t.Fatalf("%d events after GETs", n)
+	}
+}
+
+func TestTenantIsolation(t *testing.T) {
+	h := newHarness(t)
+	_, keyA := h.org("a")
+	_, keyB := h.org("b")
+	m := h.instrument(keyA, "secret-campaign", "u1")
+	h.do("GET", m.Tracking.OpenURL, "", nil, nil)
+	if r := h.do("GET", "/api/v1/campaigns/secret-campaign/report", keyB, nil, nil); r.StatusCode != 404 {
+		t.Fatalf("B reads A's report: %d", r.StatusCode)
+	}
+	if evs := h.events(keyB, "campaign_id=secret-campaign"); len(evs) != 0 {
+		t.Fatalf("B lists A's events")
+	}
+	var e struct{ Error mailtrail.Error }
+	r := h.do("POST", "/api/v1/events", keyB, map[string]any{"event_type": "complained", "message_id": m.MessageID}, &e)
+	if r.StatusCode != 400 || len(e.Error.Details) != 1 || e.Error.Details[0].Field != "message_id" {
+		t.Fatalf("B posts on A's message: %d %+v", r.StatusCode, e)
+	}
+	if rep := h.report(keyA, "secret-campaign"); rep.Counts.Complained != 0 || rep.Counts.OpensTotal != 1 {
+		t.Fatalf("A's report changed: %+v", rep.Counts)
+	}
+	for _, k := range []string{"", "mt_nope", keyA + "x"} {
+		if r := h.do("GET", "/api/v1/events", k, nil, nil); r.StatusCode != 401 {
+			t.Fatalf("key %q: %d", k, r.StatusCode)
+		}
+	}
+	if r := h.do("POST", "/api/v1/admin/organizations", keyA, map[string]string{"name": "x"}, nil); r.StatusCode != 401 {
+		t.Fatalf("API key used as admin token: %d", r.StatusCode)
+	}
+}
+
+func TestEventValidation(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	var e struct{ Error mailtrail.Error }
+	r := h.do("POST", "/api/v1/events", key, map[string]any{"events": []map[string]any{
+		{"event_type": "sent", "campaign_id": "c", "customer_id": "u1"},
+		{"event_type": "bogus", "campaign_id": "c", "customer_id": "u1"},
+		{"event_type": "bounced", "campaign_id": "c", "customer_id": "u1"},
+		{"event_type": "sent", "campaign_id": "c"},
+		{"event_type": "sent", "campaign_id": "c", "customer_id": "u1", "occurred_at": "yesterday"},
+	}}, &e)
+	if r.StatusCode != 400 || e.Error.Code != "invalid" || len(e.Error.Details) != 4 {
+		t.Fatalf("validation: %d %+v", r.StatusCode, e)
+	}
+	for i, d := range e.Error.Details {
+		if d.Index != i+1 {
+			t.Fatalf("detail %d names item %d", i, d.Index)
+		}
+	}
+	if n := len(h.events(key, "")); n != 0 {
+		t.Fatalf("a rejected batch stored %d events", n)
+	}
+	for _, body := range []string{"{", "[]", `{"events":"x"}`, strings.Repeat("[", 10000)} {
+		if r := h.do("POST", "/api/v1/events", key, body, nil); r.StatusCode != 400 {
+			t.Errorf("body %.20q: %d", body, r.StatusCode)
+		}
+	}
+	big := `{"events":[` + strings.Repeat(`{"event_type":"sent"},`, 1<<20) + `{}]}`
+	if r := h.do("POST", "/api/v1/events", key, big, nil); r.StatusCode != 413 {
+		t.Errorf("oversized body: %d", r.StatusCode)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Addr: "nope", DataDir: "x"}, "--addr"},
+		{Config{Addr: ":1", DataDir: "x", PublicURL: "ftp://x"}, "--public-url"},
+		{Config{Addr: ":1", DataDir: "x", SecretKey: "short"}, "--secret-key"},
+		{Config{Addr: ":1", DataDir: "x", Synchronous: "OFF"}, "--synchronous"},
+		{Config{Addr: ":1", DataDir: "x", TrustedProxies: "10.0.0.0/99"}, "--trusted-proxies"},
+		{Config{Addr: ":1", DataDir: "x", OldSecretKeys: "1:short"}, "--old-secret-keys"},
+	} {
+		err := c.cfg.validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("config %+v: error %v, want one naming %s", c.cfg, err, c.want)
+		}
+	}
+}
