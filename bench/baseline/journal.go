@@ -47,6 +47,11 @@ func openJournal(path string) (*journal, error) {
 // once they are on stable storage. It returns the write or sync error of the
 // batch that carried them, or errClosed if the journal is closed.
 func (j *journal) Append(lines []byte) error {
+	select {
+	case <-j.quit:
+		return errClosed
+	default:
+	}
 	r := &appendReq{lines: lines, done: make(chan error, 1)}
 	select {
 	case j.reqs <- r:

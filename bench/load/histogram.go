@@ -13,7 +13,7 @@ const subBits = 6
 
 const (
 	subCount   = 1 << subBits
-	numBuckets = (64 - subBits) * subCount
+	numBuckets = (64 - subBits + 1) * subCount
 )
 
 // Histogram counts latencies in log-linear buckets (in the manner of HDR

@@ -56,7 +56,9 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Result is what a run measured, excluding the warm-up.
+// Result is what a run measured: the answers that completed within the
+// measured window, after the warm-up and before the end. Requests still in
+// flight at the end are cancelled and not counted.
 type Result struct {
 	// Requests counts the answered requests, whatever their status.
 	Requests uint64
@@ -150,15 +152,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	start := time.Now()
+	end := start.Add(cfg.Warmup + cfg.Duration)
+	// Requests still in flight at the end are cancelled, not waited for: a
+	// server stalled on a slow disk sync must not stretch the run.
+	runCtx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
 	r := &runner{
 		cfg:     cfg,
 		client:  client,
-		ctx:     ctx,
+		ctx:     runCtx,
 		measure: start.Add(cfg.Warmup),
-		end:     start.Add(cfg.Warmup + cfg.Duration),
+		end:     end,
 	}
 	stats := make([]senderStats, cfg.Conns)
 	var wg sync.WaitGroup
@@ -222,22 +227,21 @@ func (r *runner) send(s *senderStats) {
 		}
 		rq := r.cfg.Next(n)
 		t0 := time.Now()
-		if !t0.Before(r.end) {
-			return
-		}
 		status, err := r.do(rq)
 		t1 := time.Now()
-		if errors.Is(err, errNotLoopback) {
+		switch {
+		case errors.Is(err, errNotLoopback):
 			s.errors++
 			return
-		}
-		if err != nil {
+		case !t1.Before(r.end) || r.ctx.Err() != nil:
+			return // the run is over; this answer is not counted
+		case err != nil:
 			// Back off a little so a dead server does not turn the run
 			// into a busy loop.
 			time.Sleep(10 * time.Millisecond)
 		}
-		if t0.Before(r.measure) || t1.After(r.end) {
-			continue // warm-up, or an answer after the end: not counted
+		if t1.Before(r.measure) {
+			continue // completed during the warm-up: not counted
 		}
 		if err != nil {
 			s.errors++

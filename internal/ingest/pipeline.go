@@ -248,6 +248,13 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	}
 }
 
+// Closing reports whether Close has been called.
+func (p *Pipeline) Closing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
 // Close stops accepting submissions and waits until every queued one is committed or ctx
 // ends. Submissions arriving after Close get ErrUnavailable.
 func (p *Pipeline) Close(ctx context.Context) error {

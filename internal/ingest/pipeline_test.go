@@ -153,10 +153,10 @@ func TestDrainOnClose(t *testing.T) {
 	waitFor(t, func() bool { return g.writes.Load() == 1 && p.QueueDepth() == 40 })
 	closed := make(chan error)
 	go func() { closed <- p.Close(context.Background()) }()
-	waitFor(t, func() bool {
-		_, err := p.Submit(context.Background(), events(org, 1, 999))
-		return mailtrail.ErrorCode(err) == mailtrail.EUNAVAILABLE
-	})
+	waitFor(t, p.Closing)
+	if _, err := p.Submit(context.Background(), events(org, 1, 999)); mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("submission after Close: %v", err)
+	}
 	close(g.gate)
 	if err := <-closed; err != nil {
 		t.Fatal(err)
