@@ -368,7 +368,11 @@ func TestKeyRotation(t *testing.T) {
 	}
 	h5.srv.Close()
 	// Once the old key is retired, its tokens fail.
-	h4 := newHarness(t, func(c *Config) { c.DataDir = dir; c.SecretKey = "fedcba9876543210fedcba9876543210-new"; c.SecretKeyID = 2 })
+	h4 := newHarness(t, func(c *Config) {
+		c.DataDir = dir
+		c.SecretKey = "fedcba9876543210fedcba9876543210-new"
+		c.SecretKeyID = 2
+	})
 	if r := h4.do("GET", path, "", nil, nil); r.StatusCode != 404 {
 		t.Fatalf("retired-key token: %d", r.StatusCode)
 	}

@@ -84,7 +84,7 @@ func refString(r []byte) string { return base64.RawURLEncoding.EncodeToString(r)
 
 // campaignID returns the id of an organization's campaign, creating it inside tx. New ids
 // go to pending and reach the cache only after commit.
-func campaignID(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[string]int64, org int64, name string) (int64, error) {
+func campaignID(tx *txc, c *writeCache, pending map[string]int64, org int64, name string) (int64, error) {
 	k := dictKey(org, name)
 	if id, ok := c.campaigns[k]; ok {
 		return id, nil
@@ -92,11 +92,11 @@ func campaignID(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[stri
 	if id, ok := pending[k]; ok {
 		return id, nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO campaigns (org_id, name) VALUES (?, ?)`, org, name); err != nil {
+	if _, err := tx.exec(`INSERT OR IGNORE INTO campaigns (org_id, name) VALUES (?, ?)`, org, name); err != nil {
 		return 0, fmt.Errorf("sqlite: campaign: %w", err)
 	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM campaigns WHERE org_id = ? AND name = ?`, org, name).Scan(&id); err != nil {
+	if err := tx.scan(`SELECT id FROM campaigns WHERE org_id = ? AND name = ?`, []any{org, name}, &id); err != nil {
 		return 0, fmt.Errorf("sqlite: campaign: %w", err)
 	}
 	pending[k] = id
@@ -104,7 +104,7 @@ func campaignID(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[stri
 }
 
 // urlID returns the id of a URL in the organization's dictionary, creating it inside tx.
-func urlID(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[string]int64, org int64, u string) (int64, error) {
+func urlID(tx *txc, c *writeCache, pending map[string]int64, org int64, u string) (int64, error) {
 	k := dictKey(org, u)
 	if id, ok := c.urls[k]; ok {
 		return id, nil
@@ -112,11 +112,11 @@ func urlID(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[string]in
 	if id, ok := pending[k]; ok {
 		return id, nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO link_urls (org_id, url) VALUES (?, ?)`, org, u); err != nil {
+	if _, err := tx.exec(`INSERT OR IGNORE INTO link_urls (org_id, url) VALUES (?, ?)`, org, u); err != nil {
 		return 0, fmt.Errorf("sqlite: url: %w", err)
 	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM link_urls WHERE org_id = ? AND url = ?`, org, u).Scan(&id); err != nil {
+	if err := tx.scan(`SELECT id FROM link_urls WHERE org_id = ? AND url = ?`, []any{org, u}, &id); err != nil {
 		return 0, fmt.Errorf("sqlite: url: %w", err)
 	}
 	pending[k] = id
@@ -124,7 +124,7 @@ func urlID(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[string]in
 }
 
 // customer returns an organization's customer, creating it inside tx.
-func customer(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[string]*custEntry, org int64, ext, email string) (*custEntry, error) {
+func customer(tx *txc, c *writeCache, pending map[string]*custEntry, org int64, ext, email string) (*custEntry, error) {
 	k := dictKey(org, ext)
 	if e, ok := pending[k]; ok {
 		return e, nil
@@ -135,10 +135,10 @@ func customer(ctx context.Context, tx *sql.Tx, c *writeCache, pending map[string
 		return &cp, nil
 	}
 	e := &custEntry{}
-	err := tx.QueryRowContext(ctx, `SELECT id, email, last_sent, last_open, last_click FROM customers WHERE org_id = ? AND ext_id = ?`, org, ext).
-		Scan(&e.id, &e.email, &e.activity.LastSent, &e.activity.LastOpen, &e.activity.LastClick)
+	err := tx.scan(`SELECT id, email, last_sent, last_open, last_click FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, ext},
+		&e.id, &e.email, &e.activity.LastSent, &e.activity.LastOpen, &e.activity.LastClick)
 	if err == sql.ErrNoRows {
-		res, err := tx.ExecContext(ctx, `INSERT INTO customers (org_id, ext_id, email) VALUES (?, ?, ?)`, org, ext, email)
+		res, err := tx.exec(`INSERT INTO customers (org_id, ext_id, email) VALUES (?, ?, ?)`, org, ext, email)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: customer: %w", err)
 		}

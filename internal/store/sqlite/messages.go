@@ -22,35 +22,29 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlite: create messages: %w", err)
+		return err
 	}
-	defer tx.Rollback()
+	defer tx.rollback()
 	camps, urls, custs := map[string]int64{}, map[string]int64{}, map[string]*custEntry{}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("sqlite: create messages: %w", err)
-	}
-	defer stmt.Close()
 	now := db.now().UnixMilli()
 	for _, m := range msgs {
 		ref, ok := parseRef(m.ID)
 		if !ok {
 			return mailtrail.Errorf(mailtrail.EINVALID, "invalid message id %q", m.ID)
 		}
-		camp, err := campaignID(ctx, tx, db.cache, camps, org, m.CampaignID)
+		camp, err := campaignID(tx, db.cache, camps, org, m.CampaignID)
 		if err != nil {
 			return err
 		}
-		cust, err := customer(ctx, tx, db.cache, custs, org, m.CustomerID, m.CustomerEmail)
+		cust, err := customer(tx, db.cache, custs, org, m.CustomerID, m.CustomerEmail)
 		if err != nil {
 			return err
 		}
 		var links []byte
 		for _, u := range m.Links {
-			id, err := urlID(ctx, tx, db.cache, urls, org, u)
+			id, err := urlID(tx, db.cache, urls, org, u)
 			if err != nil {
 				return err
 			}
@@ -60,7 +54,8 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 		if m.ESPMessageID != "" {
 			esp = m.ESPMessageID
 		}
-		if _, err := stmt.ExecContext(ctx, ref[:], org, camp, cust.id, m.CustomerEmail, esp, m.TrackOpens, m.TrackClicks, links, now); err != nil {
+		if _, err := tx.exec(`INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref[:], org, camp, cust.id, m.CustomerEmail, esp, m.TrackOpens, m.TrackClicks, links, now); err != nil {
 			if isUniqueViolation(err) {
 				return mailtrail.Errorf(mailtrail.ECONFLICT, "message %q exists", m.ID)
 			}
@@ -69,8 +64,8 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 		m.OrgID = orgID
 		m.CreatedAt = time.UnixMilli(now).UTC()
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: create messages: %w", err)
+	if err := tx.commit(); err != nil {
+		return err
 	}
 	db.cache.trim()
 	for k, v := range camps {

@@ -29,7 +29,9 @@ func hashKey(secret string) []byte {
 func (db *DB) CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error) {
 	now := db.now().UTC().Truncate(time.Millisecond)
 	o := &mailtrail.Organization{ID: randomID("org_", 9), Name: name, Timezone: timezone, CreatedAt: now}
-	tx, err := db.w.BeginTx(ctx, nil)
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	tx, err := db.wc.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: create org: %w", err)
 	}
@@ -102,7 +104,9 @@ func (db *DB) CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.
 	if err != nil {
 		return nil, "", err
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	tx, err := db.wc.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: create key: %w", err)
 	}
@@ -151,7 +155,9 @@ func (db *DB) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 	if err != nil {
 		return err
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE public_id = ? AND org_id = ? AND revoked_at IS NULL`,
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	res, err := db.wc.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE public_id = ? AND org_id = ? AND revoked_at IS NULL`,
 		db.now().UnixMilli(), keyID, internal)
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke key: %w", err)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -48,18 +47,18 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
 		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: begin: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	defer tx.rollback()
 	w.tx = tx
 	dup, err := w.write(batch)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlite: commit: %w", err)
+	if err := tx.commit(); err != nil {
+		return nil, err
 	}
 	// Committed: now the cache may learn the new state.
 	c := db.cache
@@ -82,7 +81,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 type batchWriter struct {
 	db  *DB
 	ctx context.Context
-	tx  *sql.Tx
+	tx  *txc
 
 	camps, urls map[string]int64
 	custs       map[string]*custEntry
@@ -100,12 +99,6 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 	if err := w.resolveMessages(batch, refs, skip); err != nil {
 		return nil, err
 	}
-	ins, err := w.tx.PrepareContext(w.ctx, `INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
-		source, class, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
-	}
-	defer ins.Close()
 	dup := make([]bool, len(batch))
 	var changes []rules.Change
 	for i, ev := range batch {
@@ -125,7 +118,8 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		if k := ingest.DedupeKey(ev); k != nil {
 			dk = k
 		}
-		res, err := ins.ExecContext(w.ctx, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
+		res, err := w.tx.exec(`INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
+			source, class, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
 			string(ev.Source), string(ev.Classification), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: insert event: %w", err)
@@ -188,7 +182,7 @@ func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.
 		}
 		if email != "" {
 			cust := w.names[m.id][1]
-			_, err := w.tx.ExecContext(w.ctx, `INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, occurred_at, created_at)
+			_, err := w.tx.exec(`INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, occurred_at, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (org_id, email) DO UPDATE SET reason = excluded.reason, source = excluded.source, event_id = excluded.event_id,
 					occurred_at = excluded.occurred_at, customer_id = excluded.customer_id
@@ -207,7 +201,7 @@ func (w *batchWriter) deriveCustomer(m *msgEntry, in rules.Input) error {
 	if e = w.dirtyCusts[m.customer]; e == nil {
 		ext := w.names[m.id][1]
 		var err error
-		if e, err = customer(w.ctx, w.tx, w.db.cache, w.custs, m.org, ext, m.email); err != nil {
+		if e, err = customer(w.tx, w.db.cache, w.custs, m.org, ext, m.email); err != nil {
 			return err
 		}
 	}
@@ -220,7 +214,7 @@ func (w *batchWriter) deriveCustomer(m *msgEntry, in rules.Input) error {
 }
 
 func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
-	url, err := urlID(w.ctx, w.tx, w.db.cache, w.urls, m.org, ev.Metadata.LinkURL)
+	url, err := urlID(w.tx, w.db.cache, w.urls, m.org, ev.Metadata.LinkURL)
 	if err != nil {
 		return err
 	}
@@ -235,7 +229,7 @@ func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
 	if human {
 		row.human++
 	}
-	res, err := w.tx.ExecContext(w.ctx, `INSERT OR IGNORE INTO message_links (message_id, url_id, human) VALUES (?, ?, ?)`, m.id, url, human)
+	res, err := w.tx.exec(`INSERT OR IGNORE INTO message_links (message_id, url_id, human) VALUES (?, ?, ?)`, m.id, url, human)
 	if err != nil {
 		return fmt.Errorf("sqlite: message link: %w", err)
 	}
@@ -247,7 +241,7 @@ func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
 		return nil
 	}
 	if human {
-		res, err := w.tx.ExecContext(w.ctx, `UPDATE message_links SET human = 1 WHERE message_id = ? AND url_id = ? AND human = 0`, m.id, url)
+		res, err := w.tx.exec(`UPDATE message_links SET human = 1 WHERE message_id = ? AND url_id = ? AND human = 0`, m.id, url)
 		if err != nil {
 			return fmt.Errorf("sqlite: message link: %w", err)
 		}
@@ -266,12 +260,6 @@ func (w *batchWriter) flush() error {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	if len(ids) > 0 {
-		up, err := w.tx.PrepareContext(w.ctx, `UPDATE messages SET f_sent=?, f_delivered=?, f_open=?, f_hopen=?, f_click=?, f_hclick=?,
-			f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=? WHERE id=?`)
-		if err != nil {
-			return fmt.Errorf("sqlite: prepare: %w", err)
-		}
-		defer up.Close()
 		for _, id := range ids {
 			m := w.dirtyMsgs[id]
 			s := m.state
@@ -279,7 +267,8 @@ func (w *batchWriter) flush() error {
 			if m.esp != "" {
 				esp = m.esp
 			}
-			if _, err := up.ExecContext(w.ctx, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, id); err != nil {
+			if _, err := w.tx.exec(`UPDATE messages SET f_sent=?, f_delivered=?, f_open=?, f_hopen=?, f_click=?, f_hclick=?,
+				f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=? WHERE id=?`, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, id); err != nil {
 				return fmt.Errorf("sqlite: update message: %w", err)
 			}
 		}
@@ -306,12 +295,8 @@ func (w *batchWriter) flush() error {
 		for i, c := range cols {
 			sets[i] = c + " = " + c + " + excluded." + c
 		}
-		up, err := w.tx.PrepareContext(w.ctx, `INSERT INTO campaign_stats (campaign_id, bucket, `+strings.Join(cols, ", ")+`)
-			VALUES (?, ?`+strings.Repeat(", ?", len(cols))+`) ON CONFLICT (campaign_id, bucket) DO UPDATE SET `+strings.Join(sets, ", "))
-		if err != nil {
-			return fmt.Errorf("sqlite: prepare: %w", err)
-		}
-		defer up.Close()
+		q := `INSERT INTO campaign_stats (campaign_id, bucket, ` + strings.Join(cols, ", ") + `)
+			VALUES (?, ?` + strings.Repeat(", ?", len(cols)) + `) ON CONFLICT (campaign_id, bucket) DO UPDATE SET ` + strings.Join(sets, ", ")
 		args := make([]any, 2+len(cols))
 		for _, k := range keys {
 			row := w.stats[k]
@@ -319,13 +304,13 @@ func (w *batchWriter) flush() error {
 			for i, v := range row {
 				args[2+i] = v
 			}
-			if _, err := up.ExecContext(w.ctx, args...); err != nil {
+			if _, err := w.tx.exec(q, args...); err != nil {
 				return fmt.Errorf("sqlite: campaign stats: %w", err)
 			}
 		}
 	}
 	for k, r := range w.links {
-		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO link_stats (campaign_id, url_id, total, human_total, uniq, human_uniq) VALUES (?, ?, ?, ?, ?, ?)
+		_, err := w.tx.exec(`INSERT INTO link_stats (campaign_id, url_id, total, human_total, uniq, human_uniq) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (campaign_id, url_id) DO UPDATE SET total = total + excluded.total, human_total = human_total + excluded.human_total,
 			uniq = uniq + excluded.uniq, human_uniq = human_uniq + excluded.human_uniq`, k.campaign, k.url, r.total, r.human, r.uniq, r.humanUniq)
 		if err != nil {
@@ -334,7 +319,7 @@ func (w *batchWriter) flush() error {
 	}
 	for id, e := range w.dirtyCusts {
 		a := e.activity
-		if _, err := w.tx.ExecContext(w.ctx, `UPDATE customers SET last_sent = ?, last_open = ?, last_click = ? WHERE id = ?`,
+		if _, err := w.tx.exec(`UPDATE customers SET last_sent = ?, last_open = ?, last_click = ? WHERE id = ?`,
 			a.LastSent, a.LastOpen, a.LastClick, id); err != nil {
 			return fmt.Errorf("sqlite: customer activity: %w", err)
 		}
@@ -374,7 +359,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 	}
 	if len(missing) > 0 {
 		list, _ := json.Marshal(missing)
-		rows, err := w.tx.QueryContext(w.ctx, `SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, m.email, coalesce(m.esp_message_id, ''),
+		rows, err := w.tx.query(`SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, m.email, coalesce(m.esp_message_id, ''),
 			m.track_opens, m.track_clicks, m.f_sent, m.f_delivered, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard,
 			m.f_complaint, m.f_unsub FROM messages m WHERE m.ref IN (SELECT unhex(value) FROM json_each(?))`, string(list))
 		if err != nil {
@@ -414,7 +399,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			}
 			w.msgs[refs[i]] = m
 		}
-		public, err := w.db.orgPublicID(w.ctx, w.tx, m.org)
+		public, err := w.db.orgPublicID(w.ctx, w.tx.tx, m.org)
 		if err != nil {
 			return err
 		}
@@ -423,12 +408,12 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			continue
 		}
 		ev.OrgID = public
+		if err := w.fillNames(ev, m); err != nil {
+			return err
+		}
 		ev.MessageID = refString(refs[i][:])
 		if ev.CustomerEmail == "" {
 			ev.CustomerEmail = m.email
-		}
-		if err := w.fillNames(ev, m); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -441,8 +426,8 @@ func (w *batchWriter) fillNames(ev *mailtrail.Event, m *msgEntry) error {
 	if !ok {
 		if ev.CampaignID != "" && ev.CustomerID != "" && ev.MessageID == "" {
 			n = [2]string{ev.CampaignID, ev.CustomerID}
-		} else if err := w.tx.QueryRowContext(w.ctx, `SELECT c.name, u.ext_id FROM campaigns c, customers u WHERE c.id = ? AND u.id = ?`,
-			m.campaign, m.customer).Scan(&n[0], &n[1]); err != nil {
+		} else if err := w.tx.scan(`SELECT c.name, u.ext_id FROM campaigns c, customers u WHERE c.id = ? AND u.id = ?`,
+			[]any{m.campaign, m.customer}, &n[0], &n[1]); err != nil {
 			return fmt.Errorf("sqlite: names: %w", err)
 		}
 		w.names[m.id] = n
@@ -456,11 +441,11 @@ func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*msgEntr
 	if err != nil {
 		return nil, err
 	}
-	camp, err := campaignID(w.ctx, w.tx, w.db.cache, w.camps, org, ev.CampaignID)
+	camp, err := campaignID(w.tx, w.db.cache, w.camps, org, ev.CampaignID)
 	if err != nil {
 		return nil, err
 	}
-	cust, err := customer(w.ctx, w.tx, w.db.cache, w.custs, org, ev.CustomerID, ev.CustomerEmail)
+	cust, err := customer(w.tx, w.db.cache, w.custs, org, ev.CustomerID, ev.CustomerEmail)
 	if err != nil {
 		return nil, err
 	}
@@ -468,7 +453,7 @@ func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*msgEntr
 	if ev.ESPMessageID != "" {
 		esp = ev.ESPMessageID
 	}
-	res, err := w.tx.ExecContext(w.ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	res, err := w.tx.exec(`INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		ref[:], org, camp, cust.id, ev.CustomerEmail, esp, ev.ReceivedAt.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create message: %w", err)

@@ -37,13 +37,15 @@ type Options struct {
 // DB is the embedded store.
 type DB struct {
 	path string
-	w    *sql.DB // the one writer
+	w    *sql.DB   // the one writer
+	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB // readers
 
 	mu    sync.Mutex // guards cache.orgs and cache.orgPublic
 	wmu   sync.Mutex // serializes write transactions and guards the rest of cache
-	cache *writeCache
-	now   func() time.Time
+	cache    *writeCache
+	prepared map[string]*sql.Stmt // writer statements, guarded by wmu
+	now      func() time.Time
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
@@ -76,7 +78,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		return "file:" + abs + "?" + v.Encode() + extra
 	}
-	db := &DB{path: abs, now: time.Now, cache: newWriteCache()}
+	db := &DB{path: abs, now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}}
 	if db.w, err = sql.Open("sqlite", dsn("&_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -87,6 +89,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.w.Close()
 		return nil, err
+	}
+	if db.wc, err = db.w.Conn(ctx); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("sqlite: writer connection: %w", err)
 	}
 	if db.r, err = sql.Open("sqlite", dsn("")); err != nil {
 		db.w.Close()
@@ -99,6 +105,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.wmu.Lock()
+	for _, s := range db.prepared {
+		s.Close()
+	}
+	db.prepared = map[string]*sql.Stmt{}
+	db.wc.Close()
+	db.wmu.Unlock()
 	err1 := db.r.Close()
 	err2 := db.w.Close()
 	if err1 != nil {
