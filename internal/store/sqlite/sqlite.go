@@ -39,10 +39,10 @@ type DB struct {
 	path string
 	w    *sql.DB   // the one writer
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
-	r    *sql.DB // readers
+	r    *sql.DB   // readers
 
-	mu    sync.Mutex // guards cache.orgs and cache.orgPublic
-	wmu   sync.Mutex // serializes write transactions and guards the rest of cache
+	mu       sync.Mutex // guards cache.orgs and cache.orgPublic
+	wmu      sync.Mutex // serializes write transactions and guards the rest of cache
 	cache    *writeCache
 	prepared map[string]*sql.Stmt // writer statements, guarded by wmu
 	now      func() time.Time
