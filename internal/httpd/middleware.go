@@ -105,7 +105,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			s.m.requests.Inc(route, strconv.Itoa(sw.status))
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("route", route), slog.Int("status", sw.status),
+			// Every request is counted in metrics; the log gets server errors, and the rest
+			// only at debug level (a pixel hit per log line would cost as much as the hit).
+			lvl := slog.LevelDebug
+			if sw.status >= 500 {
+				lvl = slog.LevelWarn
+			}
+			s.log.LogAttrs(r.Context(), lvl, "request", slog.String("route", route), slog.Int("status", sw.status),
 				slog.Duration("took", time.Since(start)))
 		}()
 		next.ServeHTTP(sw, r)

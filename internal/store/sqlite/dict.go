@@ -19,6 +19,7 @@ const (
 // msgEntry is the committed state of a message, as the writer needs it.
 type msgEntry struct {
 	id, org, campaign, customer int64
+	campaignName, customerExt   string // the client's ids, for events that name only the message
 	email, esp                  string
 	trackOpens, trackClicks     bool
 	state                       rules.MessageState

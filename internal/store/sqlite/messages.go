@@ -97,9 +97,8 @@ func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message
 		created                 int64
 		trackOpens, trackClicks bool
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT m.org_id, c.name, u.ext_id, m.email, m.esp_message_id, m.track_opens, m.track_clicks, m.links, m.created_at
-		FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id WHERE m.ref = ?`, ref[:]).
-		Scan(&org, &m.CampaignID, &m.CustomerID, &m.CustomerEmail, &esp, &trackOpens, &trackClicks, &links, &created)
+	err := db.rrow(ctx, `SELECT m.org_id, c.name, u.ext_id, m.email, m.esp_message_id, m.track_opens, m.track_clicks, m.links, m.created_at
+		FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id WHERE m.ref = ?`, []any{ref[:]}, &org, &m.CampaignID, &m.CustomerID, &m.CustomerEmail, &esp, &trackOpens, &trackClicks, &links, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
 	}
@@ -120,9 +119,9 @@ func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message
 			return nil, fmt.Errorf("sqlite: message %s: corrupt links", id)
 		}
 		links = links[n:]
-		var u string
-		if err := db.r.QueryRowContext(ctx, `SELECT url FROM link_urls WHERE id = ?`, int64(v)).Scan(&u); err != nil {
-			return nil, fmt.Errorf("sqlite: message links: %w", err)
+		u, err := db.url(ctx, int64(v))
+		if err != nil {
+			return nil, err
 		}
 		m.Links = append(m.Links, u)
 	}
@@ -138,7 +137,7 @@ func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, targe
 	}
 	var org int64
 	var links []byte
-	err = db.r.QueryRowContext(ctx, `SELECT org_id, links FROM messages WHERE ref = ?`, ref[:]).Scan(&org, &links)
+	err = db.rrow(ctx, `SELECT org_id, links FROM messages WHERE ref = ?`, []any{ref[:]}, &org, &links)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
 	}
@@ -152,12 +151,29 @@ func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, targe
 		}
 		links = links[n:]
 		if i == idx {
-			if err := db.r.QueryRowContext(ctx, `SELECT url FROM link_urls WHERE id = ?`, int64(v)).Scan(&target); err != nil {
-				return "", "", fmt.Errorf("sqlite: click target: %w", err)
+			if target, err = db.url(ctx, int64(v)); err != nil {
+				return "", "", err
 			}
 			break
 		}
 	}
 	orgID, err = db.orgPublicID(ctx, db.r, org)
 	return orgID, target, err
+}
+
+// url returns a link URL by its id; URLs never change, so they are cached.
+func (db *DB) url(ctx context.Context, id int64) (string, error) {
+	if u, ok := db.urls.Load(id); ok {
+		return u.(string), nil
+	}
+	var u string
+	if err := db.rrow(ctx, `SELECT url FROM link_urls WHERE id = ?`, []any{id}, &u); err != nil {
+		return "", fmt.Errorf("sqlite: link url: %w", err)
+	}
+	if db.urlCount.Add(1) > maxCachedSmall {
+		db.urls.Clear()
+		db.urlCount.Store(0)
+	}
+	db.urls.Store(id, u)
+	return u, nil
 }

@@ -66,8 +66,7 @@ func insertKey(ctx context.Context, tx *sql.Tx, orgID int64, orgPublic, name str
 func (db *DB) Org(ctx context.Context, id string) (*mailtrail.Organization, error) {
 	var o mailtrail.Organization
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT public_id, name, timezone, created_at FROM orgs WHERE public_id = ?`, id).
-		Scan(&o.ID, &o.Name, &o.Timezone, &created)
+	err := db.rrow(ctx, `SELECT public_id, name, timezone, created_at FROM orgs WHERE public_id = ?`, []any{id}, &o.ID, &o.Name, &o.Timezone, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "organization %q not found", id)
 	}
@@ -80,7 +79,7 @@ func (db *DB) Org(ctx context.Context, id string) (*mailtrail.Organization, erro
 
 // Orgs lists every organization, oldest first.
 func (db *DB) Orgs(ctx context.Context) ([]mailtrail.Organization, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT public_id, name, timezone, created_at FROM orgs ORDER BY id`)
+	rows, err := db.rquery(ctx, `SELECT public_id, name, timezone, created_at FROM orgs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: orgs: %w", err)
 	}
@@ -127,7 +126,7 @@ func (db *DB) APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT public_id, name, prefix, created_at, coalesce(revoked_at, 0) FROM api_keys WHERE org_id = ? ORDER BY id`, internal)
+	rows, err := db.rquery(ctx, `SELECT public_id, name, prefix, created_at, coalesce(revoked_at, 0) FROM api_keys WHERE org_id = ? ORDER BY id`, internal)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: keys: %w", err)
 	}
@@ -173,8 +172,8 @@ func (db *DB) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 func (db *DB) Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error) {
 	var o mailtrail.Organization
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT o.public_id, o.name, o.timezone, o.created_at FROM api_keys k JOIN orgs o ON o.id = k.org_id
-		WHERE k.hash = ? AND k.revoked_at IS NULL`, hashKey(secret)).Scan(&o.ID, &o.Name, &o.Timezone, &created)
+	err := db.rrow(ctx, `SELECT o.public_id, o.name, o.timezone, o.created_at FROM api_keys k JOIN orgs o ON o.id = k.org_id
+		WHERE k.hash = ? AND k.revoked_at IS NULL`, []any{hashKey(secret)}, &o.ID, &o.Name, &o.Timezone, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "invalid or revoked API key")
 	}
@@ -194,7 +193,7 @@ func (db *DB) orgInternal(ctx context.Context, public string) (int64, error) {
 	if ok {
 		return id, nil
 	}
-	err := db.r.QueryRowContext(ctx, `SELECT id FROM orgs WHERE public_id = ?`, public).Scan(&id)
+	err := db.rrow(ctx, `SELECT id FROM orgs WHERE public_id = ?`, []any{public}, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, mailtrail.Errorf(mailtrail.ENOTFOUND, "organization %q not found", public)
 	}

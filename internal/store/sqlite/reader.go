@@ -17,7 +17,7 @@ import (
 // campaignRow returns the row id of an organization's campaign, or ENOTFOUND.
 func (db *DB) campaignRow(ctx context.Context, org int64, name string) (int64, error) {
 	var id int64
-	err := db.r.QueryRowContext(ctx, `SELECT id FROM campaigns WHERE org_id = ? AND name = ?`, org, name).Scan(&id)
+	err := db.rrow(ctx, `SELECT id FROM campaigns WHERE org_id = ? AND name = ?`, []any{org, name}, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, mailtrail.Errorf(mailtrail.ENOTFOUND, "campaign %q not found", name)
 	}
@@ -39,7 +39,7 @@ func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]ma
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT bucket, u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, t0, t1, t2, t3
+	rows, err := db.rquery(ctx, `SELECT bucket, u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, t0, t1, t2, t3
 		FROM campaign_stats WHERE campaign_id = ? ORDER BY bucket`, camp)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: campaign stats: %w", err)
@@ -82,7 +82,7 @@ func (db *DB) CampaignLinks(ctx context.Context, orgID, campaign string, limit i
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT u.url, s.total, s.uniq, s.human_total, s.human_uniq FROM link_stats s
+	rows, err := db.rquery(ctx, `SELECT u.url, s.total, s.uniq, s.human_total, s.human_uniq FROM link_stats s
 		JOIN link_urls u ON u.id = s.url_id WHERE s.campaign_id = ? ORDER BY s.total DESC, u.url LIMIT ?`, camp, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: links: %w", err)
@@ -149,7 +149,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 		}
 	case f.CustomerID != "":
 		var cust int64
-		err := db.r.QueryRowContext(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, org, f.CustomerID).Scan(&cust)
+		err := db.rrow(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, f.CustomerID}, &cust)
 		if errors.Is(err, sql.ErrNoRows) {
 			return &mailtrail.EventPage{Events: []mailtrail.Event{}}, nil
 		} else if err != nil {
@@ -190,7 +190,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 		order = "e.id"
 	}
 	args = append(args, f.Limit+1)
-	rows, err := db.r.QueryContext(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
+	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
 		e.esp_message_id, e.source, e.class, e.counted, coalesce(e.meta, '')
 		FROM events e JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
@@ -237,8 +237,7 @@ func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.S
 	}
 	s := mailtrail.Suppression{OrgID: orgID}
 	var created int64
-	err = db.r.QueryRowContext(ctx, `SELECT email, customer_id, reason, source, event_id, created_at FROM suppressions WHERE org_id = ? AND email = ?`,
-		org, mailtrail.NormalizeEmail(email)).Scan(&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
+	err = db.rrow(ctx, `SELECT email, customer_id, reason, source, event_id, created_at FROM suppressions WHERE org_id = ? AND email = ?`, []any{org, mailtrail.NormalizeEmail(email)}, &s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

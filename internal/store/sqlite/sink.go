@@ -90,7 +90,6 @@ type batchWriter struct {
 	stats       map[statKey]*statRow
 	links       map[linkKey]*linkRow
 	dirtyCusts  map[int64]*custEntry
-	names       map[int64][2]string // message row id → campaign name, customer ext id
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
@@ -181,7 +180,7 @@ func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.
 			email = m.email
 		}
 		if email != "" {
-			cust := w.names[m.id][1]
+			cust := m.customerExt
 			_, err := w.tx.exec(`INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, occurred_at, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (org_id, email) DO UPDATE SET reason = excluded.reason, source = excluded.source, event_id = excluded.event_id,
@@ -199,9 +198,8 @@ func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.
 func (w *batchWriter) deriveCustomer(m *msgEntry, in rules.Input) error {
 	var e *custEntry
 	if e = w.dirtyCusts[m.customer]; e == nil {
-		ext := w.names[m.id][1]
 		var err error
-		if e, err = customer(w.tx, w.db.cache, w.custs, m.org, ext, m.email); err != nil {
+		if e, err = customer(w.tx, w.db.cache, w.custs, m.org, m.customerExt, m.email); err != nil {
 			return err
 		}
 	}
@@ -332,7 +330,6 @@ func (w *batchWriter) flush() error {
 // events whose message does not exist in their organization to be skipped.
 func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte, skip []bool) error {
 	c := w.db.cache
-	w.names = map[int64][2]string{}
 	var missing []string
 	seen := map[[12]byte]bool{}
 	for i, ev := range batch {
@@ -359,9 +356,10 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 	}
 	if len(missing) > 0 {
 		list, _ := json.Marshal(missing)
-		rows, err := w.tx.query(`SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, m.email, coalesce(m.esp_message_id, ''),
+		rows, err := w.tx.query(`SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, c.name, u.ext_id, m.email, coalesce(m.esp_message_id, ''),
 			m.track_opens, m.track_clicks, m.f_sent, m.f_delivered, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard,
-			m.f_complaint, m.f_unsub FROM messages m WHERE m.ref IN (SELECT unhex(value) FROM json_each(?))`, string(list))
+			m.f_complaint, m.f_unsub FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
+			WHERE m.ref IN (SELECT unhex(value) FROM json_each(?))`, string(list))
 		if err != nil {
 			return fmt.Errorf("sqlite: load messages: %w", err)
 		}
@@ -369,7 +367,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			var ref []byte
 			e := &msgEntry{}
 			s := &e.state
-			if err := rows.Scan(&ref, &e.id, &e.org, &e.campaign, &e.customer, &e.email, &e.esp, &e.trackOpens, &e.trackClicks,
+			if err := rows.Scan(&ref, &e.id, &e.org, &e.campaign, &e.customer, &e.campaignName, &e.customerExt, &e.email, &e.esp, &e.trackOpens, &e.trackClicks,
 				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9]); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: load messages: %w", err)
@@ -408,31 +406,12 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			continue
 		}
 		ev.OrgID = public
-		if err := w.fillNames(ev, m); err != nil {
-			return err
-		}
+		ev.CampaignID, ev.CustomerID = m.campaignName, m.customerExt
 		ev.MessageID = refString(refs[i][:])
 		if ev.CustomerEmail == "" {
 			ev.CustomerEmail = m.email
 		}
 	}
-	return nil
-}
-
-// fillNames sets the campaign and customer ids (the client's strings) of an event from
-// its message.
-func (w *batchWriter) fillNames(ev *mailtrail.Event, m *msgEntry) error {
-	n, ok := w.names[m.id]
-	if !ok {
-		if ev.CampaignID != "" && ev.CustomerID != "" && ev.MessageID == "" {
-			n = [2]string{ev.CampaignID, ev.CustomerID}
-		} else if err := w.tx.scan(`SELECT c.name, u.ext_id FROM campaigns c, customers u WHERE c.id = ? AND u.id = ?`,
-			[]any{m.campaign, m.customer}, &n[0], &n[1]); err != nil {
-			return fmt.Errorf("sqlite: names: %w", err)
-		}
-		w.names[m.id] = n
-	}
-	ev.CampaignID, ev.CustomerID = n[0], n[1]
 	return nil
 }
 
@@ -459,5 +438,6 @@ func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*msgEntr
 		return nil, fmt.Errorf("sqlite: create message: %w", err)
 	}
 	id, _ := res.LastInsertId()
-	return &msgEntry{id: id, org: org, campaign: camp, customer: cust.id, email: ev.CustomerEmail, esp: ev.ESPMessageID}, nil
+	return &msgEntry{id: id, org: org, campaign: camp, customer: cust.id, campaignName: ev.CampaignID, customerExt: ev.CustomerID,
+		email: ev.CustomerEmail, esp: ev.ESPMessageID}, nil
 }

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
@@ -41,11 +42,14 @@ type DB struct {
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB   // readers
 
-	mu       sync.Mutex // guards cache.orgs and cache.orgPublic
-	wmu      sync.Mutex // serializes write transactions and guards the rest of cache
-	cache    *writeCache
-	prepared map[string]*sql.Stmt // writer statements, guarded by wmu
-	now      func() time.Time
+	mu        sync.Mutex // guards cache.orgs and cache.orgPublic
+	wmu       sync.Mutex // serializes write transactions and guards the rest of cache
+	cache     *writeCache
+	prepared  map[string]*sql.Stmt // writer statements, guarded by wmu
+	rprepared sync.Map             // reader statements by query
+	urls      sync.Map             // link_urls id → url (immutable), bounded by urlCount
+	urlCount  atomic.Int64
+	now       func() time.Time
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
@@ -112,6 +116,7 @@ func (db *DB) Close() error {
 	db.prepared = map[string]*sql.Stmt{}
 	db.wc.Close()
 	db.wmu.Unlock()
+	db.rprepared.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err1 := db.r.Close()
 	err2 := db.w.Close()
 	if err1 != nil {

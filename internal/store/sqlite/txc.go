@@ -75,3 +75,37 @@ func (t *txc) commit() error {
 	}
 	return nil
 }
+
+// rstmt returns the reader pool's prepared statement for q, preparing it once.
+func (db *DB) rstmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := db.rprepared.Load(q); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := db.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if prev, loaded := db.rprepared.LoadOrStore(q, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// rrow runs a one-row read query and scans it; sql.ErrNoRows when there is none.
+func (db *DB) rrow(ctx context.Context, q string, args []any, dest ...any) error {
+	s, err := db.rstmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	return s.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// rquery runs a read query through a prepared statement.
+func (db *DB) rquery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := db.rstmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}

@@ -1,0 +1,228 @@
+package httpd
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/esp"
+	"github.com/mailtrail/mailtrail/internal/secrets"
+)
+
+// DefaultRotationGrace is how long a connection's previous credentials stay valid after a
+// rotation when the request does not say.
+const DefaultRotationGrace = 24 * time.Hour
+
+// maxRotationGrace bounds the grace period a client may ask for.
+const maxRotationGrace = 30 * 24 * time.Hour
+
+// sealedCredentials is the plaintext that is sealed: a connection's credentials.
+type sealedCredentials struct {
+	SigningKey  string `json:"k,omitempty"`
+	Username    string `json:"u,omitempty"`
+	Password    string `json:"p,omitempty"`
+	BearerToken string `json:"b,omitempty"`
+	TopicARN    string `json:"t,omitempty"`
+}
+
+// sealContext binds a sealed value to its connection: it cannot be copied to another row.
+func sealContext(connID string) []byte { return []byte("mailtrail connection v1\x00" + connID) }
+
+// SealCredentials seals c (Previous ignored) for the connection connID under key (from
+// secrets.DeriveKey). It fails only on a key of the wrong size.
+func SealCredentials(key []byte, connID string, c esp.Credentials) ([]byte, error) {
+	pt, err := json.Marshal(sealedCredentials{SigningKey: c.SigningKey, Username: c.Username, Password: c.Password,
+		BearerToken: c.BearerToken, TopicARN: c.TopicARN})
+	if err != nil {
+		return nil, err
+	}
+	return secrets.Seal(key, pt, sealContext(connID))
+}
+
+// OpenCredentials opens what SealCredentials sealed; secrets.ErrOpen when key or
+// connection do not match.
+func OpenCredentials(key []byte, connID string, sealed []byte) (esp.Credentials, error) {
+	pt, err := secrets.Open(key, sealed, sealContext(connID))
+	if err != nil {
+		return esp.Credentials{}, err
+	}
+	var s sealedCredentials
+	if err := json.Unmarshal(pt, &s); err != nil {
+		return esp.Credentials{}, fmt.Errorf("httpd: sealed credentials: %w", err)
+	}
+	return esp.Credentials{SigningKey: s.SigningKey, Username: s.Username, Password: s.Password, BearerToken: s.BearerToken, TopicARN: s.TopicARN}, nil
+}
+
+// NewConnectionID returns an unguessable connection id: "conn_" and 16 random bytes.
+func NewConnectionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "conn_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// WebhookURL returns the URL a vendor posts a connection's webhooks to.
+func WebhookURL(publicURL, vendor, connID string) string {
+	return strings.TrimSuffix(publicURL, "/") + "/webhooks/v2/" + vendor + "/" + connID
+}
+
+// credentialsInput are the credential fields of a create or rotate request.
+type credentialsInput struct {
+	SigningKey  string `json:"signing_key"`
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	BearerToken string `json:"bearer_token"`
+	TopicARN    string `json:"topic_arn"`
+}
+
+// credentials validates the input: at least one credential, each at most 8 KiB.
+func (in *credentialsInput) credentials() (esp.Credentials, error) {
+	c := esp.Credentials{SigningKey: strings.TrimSpace(in.SigningKey), Username: in.Username, Password: in.Password,
+		BearerToken: strings.TrimSpace(in.BearerToken), TopicARN: strings.TrimSpace(in.TopicARN)}
+	for _, v := range []string{c.SigningKey, c.Username, c.Password, c.BearerToken, c.TopicARN} {
+		if len(v) > 8<<10 {
+			return c, mailtrail.Errorf(mailtrail.EINVALID, "a credential is over 8 KiB")
+		}
+	}
+	if c.SigningKey == "" && c.BearerToken == "" && c.TopicARN == "" && (c.Username == "" || c.Password == "") {
+		return c, mailtrail.Errorf(mailtrail.EINVALID, "credentials required: signing_key, bearer_token, topic_arn, or username and password (see the vendor's table in the docs)")
+	}
+	return c, nil
+}
+
+type createConnectionRequest struct {
+	Vendor string `json:"vendor"`
+	Name   string `json:"name"`
+	credentialsInput
+}
+
+type rotateConnectionRequest struct {
+	credentialsInput
+	// GraceSeconds is how long the previous credentials stay valid; absent: 24 hours.
+	GraceSeconds *int64 `json:"grace_seconds"`
+}
+
+// withURL returns c as a client sees it: webhook URL filled.
+func (s *Server) withURL(c *mailtrail.Connection) *mailtrail.Connection {
+	c.WebhookURL = WebhookURL(s.opt.PublicURL, c.Vendor, c.ID)
+	return c
+}
+
+// CheckVendor returns an EINVALID error unless vendor is one of vendors.
+func CheckVendor(vendors esp.Registry, vendor string) error {
+	if _, ok := vendors.Get(vendor); !ok {
+		return mailtrail.Errorf(mailtrail.EINVALID, "unknown vendor %q: use sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp", vendor)
+	}
+	return nil
+}
+
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	var req createConnectionRequest
+	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req.Vendor, req.Name = strings.TrimSpace(req.Vendor), strings.TrimSpace(req.Name)
+	if err := CheckVendor(s.opt.Vendors, req.Vendor); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Name == "" || len(req.Name) > 200 {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)"))
+		return
+	}
+	creds, err := req.credentials()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c := &mailtrail.Connection{ID: NewConnectionID(), OrgID: org.ID, Vendor: req.Vendor, Name: req.Name}
+	if c.Sealed, err = SealCredentials(s.opt.SecretsKey, c.ID, creds); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.CreateConnection(r.Context(), c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.withURL(c))
+}
+
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.Connections(r.Context(), orgFrom(r).ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for i := range list {
+		s.withURL(&list[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connections": list})
+}
+
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
+	c, err := s.store.Connection(r.Context(), orgFrom(r).ID, r.PathValue("conn"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.withURL(c))
+}
+
+func (s *Server) disableConnection(w http.ResponseWriter, r *http.Request) { s.setDisabled(w, r, true) }
+
+func (s *Server) enableConnection(w http.ResponseWriter, r *http.Request) { s.setDisabled(w, r, false) }
+
+func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
+	org, id := orgFrom(r).ID, r.PathValue("conn")
+	if err := s.store.SetConnectionDisabled(r.Context(), org, id, disabled); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.getConnection(w, r)
+}
+
+func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) {
+	org, id := orgFrom(r).ID, r.PathValue("conn")
+	var req rotateConnectionRequest
+	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	grace := DefaultRotationGrace
+	if req.GraceSeconds != nil {
+		grace = time.Duration(*req.GraceSeconds) * time.Second
+		if *req.GraceSeconds < 0 || grace > maxRotationGrace {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(maxRotationGrace/time.Second)))
+			return
+		}
+	}
+	creds, err := req.credentials()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.Connection(r.Context(), org, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sealed, err := SealCredentials(s.opt.SecretsKey, id, creds)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var until time.Time
+	if grace > 0 {
+		until = s.now().Add(grace)
+	}
+	if err := s.store.RotateConnection(r.Context(), org, id, sealed, until); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.getConnection(w, r)
+}

@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// Placeholders of webhook events that no message of the organization matches: they are
+// kept (the sink files them under one synthetic message of this campaign and customer)
+// and counted, never dropped.
+const (
+	UnattributedCampaign = "_unattributed"
+	UnknownCustomer      = "_unknown"
+)
+
+// attribution is what an event resolves to: our message id and its names.
+type attribution struct {
+	ref                string
+	campaign, customer string
+}
+
+// Attribute resolves the message of each webhook event of organization orgID, reading
+// only that organization's rows, in this order:
+//  1. MessageID (our custom argument) naming a message of orgID: kept. One naming a
+//     message of another organization, or none, is cleared with the campaign and
+//     customer hints (they came from the same untrusted payload) and falls through.
+//  2. ESPMessageID: the most recent message of orgID with that esp_message_id; for
+//     SendGrid also the id cut at its first '.' (the X-Message-Id part).
+//  3. CampaignID and CustomerID hints: the most recent message of that campaign to that
+//     customer.
+//  4. CustomerEmail: the most recent message to a customer of orgID with that address.
+//  5. Otherwise the event keeps its email and is filed under UnattributedCampaign /
+//     UnknownCustomer; these are counted in unattributed.
+//
+// A resolved event gets MessageID, CampaignID and CustomerID of its message. OrgID is
+// set to orgID on every event. The error is an I/O failure; then events may be half
+// resolved and must not be stored.
+func (db *DB) Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	a := &attributor{db: db, ctx: ctx, org: org, memo: map[string]*attribution{}}
+	for _, ev := range evs {
+		ev.OrgID = orgID
+		at, err := a.resolve(ev)
+		if err != nil {
+			return 0, err
+		}
+		if at == nil {
+			ev.MessageID, ev.CampaignID, ev.CustomerID = "", UnattributedCampaign, UnknownCustomer
+			unattributed++
+			continue
+		}
+		ev.MessageID, ev.CampaignID, ev.CustomerID = at.ref, at.campaign, at.customer
+	}
+	return unattributed, nil
+}
+
+type attributor struct {
+	db   *DB
+	ctx  context.Context
+	org  int64
+	memo map[string]*attribution // lookups of this call, by kind and key; nil = no match
+}
+
+func (a *attributor) resolve(ev *mailtrail.Event) (*attribution, error) {
+	if ev.MessageID != "" {
+		at, err := a.byRef(ev.MessageID)
+		if err != nil || at != nil {
+			return at, err
+		}
+		// Unknown or another organization's: nothing of the payload's hints is trusted.
+		ev.MessageID, ev.CampaignID, ev.CustomerID = "", "", ""
+	}
+	if id := strings.TrimSpace(ev.ESPMessageID); id != "" {
+		at, err := a.byESP(id)
+		if err != nil || at != nil {
+			return at, err
+		}
+		if prefix, _, ok := strings.Cut(id, "."); ok && prefix != "" && ev.Metadata.Vendor == "sendgrid" {
+			if at, err := a.byESP(prefix); err != nil || at != nil {
+				return at, err
+			}
+		}
+	}
+	if ev.CampaignID != "" && ev.CustomerID != "" {
+		at, err := a.byNames(ev.CampaignID, ev.CustomerID)
+		if err != nil || at != nil {
+			return at, err
+		}
+	}
+	if e := strings.TrimSpace(ev.CustomerEmail); e != "" {
+		return a.byEmail(e)
+	}
+	return nil, nil
+}
+
+const attrSelect = `SELECT m.ref, c.name, u.ext_id FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id `
+
+func (a *attributor) lookup(key, q string, args ...any) (*attribution, error) {
+	if at, ok := a.memo[key]; ok {
+		return at, nil
+	}
+	var ref []byte
+	at := &attribution{}
+	err := a.db.r.QueryRowContext(a.ctx, q, args...).Scan(&ref, &at.campaign, &at.customer)
+	if errors.Is(err, sql.ErrNoRows) {
+		at = nil
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: attribute: %w", err)
+	} else {
+		at.ref = refString(ref)
+	}
+	a.memo[key] = at
+	return at, nil
+}
+
+func (a *attributor) byRef(id string) (*attribution, error) {
+	ref, ok := parseRef(id)
+	if !ok {
+		return nil, nil
+	}
+	return a.lookup("m\x00"+id, attrSelect+`WHERE m.ref = ? AND m.org_id = ?`, ref[:], a.org)
+}
+
+func (a *attributor) byESP(id string) (*attribution, error) {
+	return a.lookup("e\x00"+id, attrSelect+`WHERE m.org_id = ? AND m.esp_message_id = ? AND u.ext_id != ? ORDER BY m.id DESC LIMIT 1`,
+		a.org, id, UnknownCustomer)
+}
+
+func (a *attributor) byNames(campaign, customer string) (*attribution, error) {
+	return a.lookup("n\x00"+campaign+"\x00"+customer, attrSelect+`WHERE u.org_id = ? AND u.ext_id = ? AND m.customer_id = u.id
+		AND c.org_id = ? AND c.name = ? AND m.org_id = ? ORDER BY m.id DESC LIMIT 1`, a.org, customer, a.org, campaign, a.org)
+}
+
+// byEmail matches the address as given and in its normalized form (domain lower-cased),
+// skipping the placeholder customer of unattributed events.
+func (a *attributor) byEmail(email string) (*attribution, error) {
+	norm := mailtrail.NormalizeEmail(email)
+	return a.lookup("a\x00"+email, attrSelect+`WHERE u.org_id = ? AND u.email IN (?, ?) AND u.ext_id != ? AND m.customer_id = u.id AND m.org_id = ?
+		ORDER BY m.id DESC LIMIT 1`, a.org, email, norm, UnknownCustomer, a.org)
+}
