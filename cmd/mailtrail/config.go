@@ -39,6 +39,7 @@ type Config struct {
 	MaxQueue          int
 	QueueWait         time.Duration
 	ShutdownTimeout   time.Duration
+	DebugAddr         string
 }
 
 // bind registers the flags of c on fs, with defaults taken from the environment.
@@ -78,6 +79,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxBatch, "max-batch", "MAILTRAIL_MAX_BATCH", 5000, "events per store transaction")
 	integer(&c.MaxQueue, "max-queue", "MAILTRAIL_MAX_QUEUE", 50000, "events waiting for the store at most; beyond, requests wait then get 503")
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
+	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
 }
 

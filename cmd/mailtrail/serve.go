@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -43,6 +45,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	if a.cfg.DebugAddr != "" {
+		go serveDebug(a.cfg.DebugAddr, a.log)
+	}
 	pipeDone := make(chan struct{})
 	go func() {
 		a.pipeline.Run(context.WithoutCancel(ctx))
@@ -76,4 +81,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	<-pipeDone
 	a.log.Info("stopped cleanly")
 	return nil
+}
+
+// serveDebug serves the Go profiler on its own listener, never on the public one.
+func serveDebug(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("debug listener", "err", err.Error())
+	}
 }
