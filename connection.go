@@ -27,4 +27,3 @@ type Connection struct {
 	Sealed         []byte `json:"-"`
 	SealedPrevious []byte `json:"-"`
 }
-

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
@@ -48,8 +50,30 @@ func openStore(ctx context.Context, cfg *Config) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, cfg.DataDir+"/mailtrail.db", sqlite.Options{Synchronous: cfg.Synchronous})
 }
 
+// appDeps are what newApp takes from outside the configuration: the outbound fetcher of
+// the webhook vendors and the webhook clock. Tests replace them through appOptions.
+type appDeps struct {
+	fetcher esp.Fetcher
+	now     func() time.Time
+}
+
+// appOption changes a dependency of newApp.
+type appOption func(*appDeps)
+
+// vendors returns the registry of every ESP webhook vendor, with f for outbound GETs.
+func vendors(f esp.Fetcher) esp.Registry {
+	r := esp.Registry{}
+	esp.RegisterA(r)
+	esp.RegisterB(r, f)
+	return r
+}
+
 // newApp wires everything from cfg.
-func newApp(ctx context.Context, cfg Config, logOut io.Writer) (*app, error) {
+func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption) (*app, error) {
+	deps := appDeps{fetcher: newHTTPFetcher(), now: time.Now}
+	for _, o := range opts {
+		o(&deps)
+	}
 	db, err := openStore(ctx, &cfg)
 	if err != nil {
 		return nil, err
@@ -75,6 +99,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer) (*app, error) {
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
+		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 	})
 	return a, nil
 }

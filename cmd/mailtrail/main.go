@@ -24,6 +24,8 @@ Usage:
   mailtrail key create --org ORG_ID [--name N]
   mailtrail key list --org ORG_ID
   mailtrail key revoke --org ORG_ID --key KEY_ID
+  mailtrail connection create --org ORG_ID --vendor V --name N [--signing-key K | --username U --password P | --bearer-token T | --topic-arn ARN]
+  mailtrail connection list --org ORG_ID
   mailtrail version
 
 Every command takes the flags of serve (at least --data-dir); "mailtrail serve -h" lists
@@ -59,6 +61,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOrg(ctx, rest, stdout, stderr)
 	case "key":
 		return runKey(ctx, rest, stdout, stderr)
+	case "connection":
+		return runConnection(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mailtrail", version)
 		return nil

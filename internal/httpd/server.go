@@ -9,9 +9,11 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
@@ -31,6 +33,13 @@ type Store interface {
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
+	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
+	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
+	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
+	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
+	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
+	TouchConnection(ctx context.Context, id string, at time.Time) error
+	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
 	Ping(ctx context.Context) error
 }
 
@@ -55,8 +64,18 @@ type Options struct {
 	// List-Unsubscribe header.
 	UnsubscribeMailto string
 	MaxBody           int64 // JSON API bodies, default 16 MiB
-	Logger            *slog.Logger
-	Metrics           *metrics.Registry
+	// SecretsKey (32 bytes, secrets.DeriveKey of the service secret) seals connection
+	// credentials at rest.
+	SecretsKey []byte
+	// Vendors are the ESP webhook formats served at /webhooks/v2/{vendor}/{conn}.
+	Vendors esp.Registry
+	// Fetcher GETs subscription-confirmation URLs (SNS, OCI); nil refuses them with 503.
+	Fetcher esp.Fetcher
+	// Now is the clock of webhook checks (timestamp windows, rotation grace); default
+	// time.Now. Tests move it.
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *metrics.Registry
 }
 
 // Server is the HTTP front of mailtrail.
@@ -68,7 +87,12 @@ type Server struct {
 	opt    Options
 	log    *slog.Logger
 	m      *serverMetrics
+	wm     *webhookMetrics
 	mux    *http.ServeMux
+
+	replays *replayCache
+	touchMu sync.Mutex
+	touched map[string]time.Time // connection id → last LastWebhookAt write
 }
 
 // Route is one entry of the route table.
@@ -91,8 +115,16 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.New()
 	}
-	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger}
+	if opt.Vendors == nil {
+		opt.Vendors = esp.Registry{}
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
+		replays: newReplayCache(), touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
+	s.wm = newWebhookMetrics(opt.Metrics)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.Routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
@@ -122,12 +154,24 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/events", s.auth(s.listEvents)},
 		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
 
+		{"POST", "/api/v1/connections", s.auth(s.createConnection)},
+		{"GET", "/api/v1/connections", s.auth(s.listConnections)},
+		{"GET", "/api/v1/connections/{conn}", s.auth(s.getConnection)},
+		{"POST", "/api/v1/connections/{conn}/disable", s.auth(s.disableConnection)},
+		{"POST", "/api/v1/connections/{conn}/enable", s.auth(s.enableConnection)},
+		{"POST", "/api/v1/connections/{conn}/rotate", s.auth(s.rotateConnection)},
+
+		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
+
 		{"GET", "/api/track/open/{token...}", s.trackOpen},
 		{"GET", "/api/track/click/{token...}", s.trackClick},
 		{"GET", "/api/track/unsubscribe/{token}", s.unsubscribePage},
 		{"POST", "/api/track/unsubscribe/{token}", s.unsubscribe},
 	}
 }
+
+// now returns the server's clock.
+func (s *Server) now() time.Time { return s.opt.Now() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

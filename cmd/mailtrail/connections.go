@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/esp"
+	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/secrets"
+)
+
+// runConnection is `mailtrail connection create|list`: ESP connections of an
+// organization, their credentials sealed with the key derived from the service secret.
+func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("connection: want create or list")
+	}
+	var org, vendor, name string
+	var in esp.Credentials
+	cfg, err := adminFlags("connection "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&org, "org", "", "organization id")
+		fs.StringVar(&vendor, "vendor", "", "sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp (create)")
+		fs.StringVar(&name, "name", "", "connection name (create)")
+		fs.StringVar(&in.SigningKey, "signing-key", "", "signing key / verification key / whsec_ secret (create)")
+		fs.StringVar(&in.Username, "username", "", "basic-auth user (create)")
+		fs.StringVar(&in.Password, "password", "", "basic-auth password (create)")
+		fs.StringVar(&in.BearerToken, "bearer-token", "", "bearer token (create)")
+		fs.StringVar(&in.TopicARN, "topic-arn", "", "SES: the SNS topic ARN accepted (create)")
+	})
+	if err != nil {
+		return err
+	}
+	if org == "" {
+		return errors.New("connection: --org is required")
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch args[0] {
+	case "create":
+		if name == "" {
+			return errors.New("connection create: --name is required")
+		}
+		if err := httpd.CheckVendor(vendors(nil), vendor); err != nil {
+			return err
+		}
+		if in.SigningKey == "" && in.BearerToken == "" && in.TopicARN == "" && (in.Username == "" || in.Password == "") {
+			return errors.New("connection create: credentials required: --signing-key, --bearer-token, --topic-arn, or --username and --password")
+		}
+		secret, err := cfg.secret()
+		if err != nil {
+			return err
+		}
+		c := &mailtrail.Connection{ID: httpd.NewConnectionID(), OrgID: org, Vendor: vendor, Name: name}
+		if c.Sealed, err = httpd.SealCredentials(secrets.DeriveKey(secret), c.ID, in); err != nil {
+			return err
+		}
+		if err := db.CreateConnection(ctx, c); err != nil {
+			return err
+		}
+		c.WebhookURL = httpd.WebhookURL(cfg.PublicURL, c.Vendor, c.ID)
+		return printJSON(stdout, c)
+	case "list":
+		list, err := db.Connections(ctx, org)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			list[i].WebhookURL = httpd.WebhookURL(cfg.PublicURL, list[i].Vendor, list[i].ID)
+		}
+		return printJSON(stdout, list)
+	}
+	return fmt.Errorf("connection: unknown verb %q (want create or list)", args[0])
+}

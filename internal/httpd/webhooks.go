@@ -1,0 +1,284 @@
+package httpd
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/esp"
+	"github.com/mailtrail/mailtrail/internal/metrics"
+)
+
+// Webhook outcomes, the label of mailtrail_webhook_requests_total.
+const (
+	outcomeAccepted     = "accepted"
+	outcomeReplay       = "replay"
+	outcomeNotFound     = "not_found"
+	outcomeUnauthorized = "unauthorized"
+	outcomeInvalid      = "invalid"
+	outcomeTooLarge     = "too_large"
+	outcomeUnavailable  = "unavailable"
+	outcomeError        = "error"
+)
+
+// touchEvery bounds the writes of a connection's LastWebhookAt.
+const touchEvery = time.Minute
+
+type webhookMetrics struct {
+	requests     *metrics.CounterVec
+	ignored      *metrics.CounterVec
+	unattributed *metrics.CounterVec
+	foreign      *metrics.CounterVec
+}
+
+func newWebhookMetrics(reg *metrics.Registry) *webhookMetrics {
+	return &webhookMetrics{
+		requests:     reg.NewCounter("mailtrail_webhook_requests_total", "ESP webhook requests by vendor and outcome.", "vendor", "outcome"),
+		ignored:      reg.NewCounter("mailtrail_webhook_ignored_total", "ESP events of kinds not recorded (acknowledged), by vendor kind.", "vendor", "kind"),
+		unattributed: reg.NewCounter("mailtrail_webhook_unattributed_total", "ESP events matching no message of the connection's organization (kept under campaign _unattributed).", "vendor"),
+		foreign:      reg.NewCounter("mailtrail_webhook_foreign_message_total", "ESP events naming a message id that is not the connection organization's (another tenant's or unknown); the id was ignored.", "vendor"),
+	}
+}
+
+type webhookResponse struct {
+	Accepted     int `json:"accepted"`
+	Duplicates   int `json:"duplicates"`
+	Ignored      int `json:"ignored"`
+	Unattributed int `json:"unattributed"`
+}
+
+// webhook receives an ESP's events on a connection (SPEC §4). The order is fixed: the
+// connection, the size limit, the credentials on the raw bytes, then parsing; nothing is
+// stored unless all pass, and 200 means the events are committed.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := r.PathValue("vendor")
+	vendor, ok := s.opt.Vendors.Get(name)
+	if !ok {
+		name = "unknown" // never a label from the path
+	}
+	outcome := outcomeError
+	defer func() { s.wm.requests.Inc(name, outcome) }()
+	fail := func(o string, err error) {
+		outcome = o
+		s.writeError(w, r, err)
+	}
+	notFound := mailtrail.Errorf(mailtrail.ENOTFOUND, "no such webhook connection")
+	if !ok {
+		fail(outcomeNotFound, notFound)
+		return
+	}
+	conn, err := s.store.Connection(ctx, "", r.PathValue("conn"))
+	if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND || (err == nil && (conn.Disabled || conn.Vendor != name)) {
+		fail(outcomeNotFound, notFound)
+		return
+	}
+	if err != nil {
+		fail(outcomeUnavailable, s.unavailable(r, err))
+		return
+	}
+	limit := vendor.MaxBody()
+	tooLarge := mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", limit)
+	if r.ContentLength > limit {
+		fail(outcomeTooLarge, tooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(outcomeTooLarge, tooLarge)
+			return
+		}
+		fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "request body could not be read"))
+		return
+	}
+	now := s.now()
+	creds, err := s.connectionCredentials(conn, now)
+	if err != nil {
+		fail(outcomeError, err)
+		return
+	}
+	req := &esp.Request{Header: r.Header, Query: r.URL.Query(), Body: body, Now: now}
+	if err := vendor.Verify(ctx, req, creds); err != nil {
+		switch mailtrail.ErrorCode(err) {
+		case mailtrail.EUNAVAILABLE:
+			fail(outcomeUnavailable, err)
+		case mailtrail.EUNAUTHORIZED:
+			fail(outcomeUnauthorized, err)
+		default: // a vendor that fails otherwise still stores nothing
+			fail(outcomeUnauthorized, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "webhook credentials or signature invalid"))
+		}
+		return
+	}
+	// Mailgun signs a token, not the event: a token seen within the window is a replay of
+	// a request already committed. It is acknowledged (the sender must stop retrying it)
+	// and nothing is stored.
+	var replayKey string
+	if name == "mailgun" {
+		if tok := esp.MailgunToken(body); tok != "" {
+			replayKey = conn.ID + "\x00" + tok
+			if s.replays.seen(replayKey, now) {
+				outcome = outcomeReplay
+				writeJSON(w, http.StatusOK, webhookResponse{})
+				return
+			}
+		}
+	}
+	res, err := vendor.Parse(ctx, req)
+	if err != nil {
+		if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
+			fail(outcomeInvalid, err)
+		} else {
+			fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "malformed %s payload", name))
+		}
+		return
+	}
+	if res.ConfirmURL != "" {
+		if s.opt.Fetcher == nil {
+			fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation is not possible now"))
+			return
+		}
+		if _, err := s.opt.Fetcher.Get(ctx, res.ConfirmURL); err != nil {
+			s.log.WarnContext(ctx, "webhook: subscription confirmation failed", "vendor", name, "err", err.Error())
+			fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation failed; retry later"))
+			return
+		}
+	}
+	out := webhookResponse{}
+	for _, n := range res.Ignored {
+		out.Ignored += n
+	}
+	if len(res.Events) > 0 {
+		evs := make([]*mailtrail.Event, len(res.Events))
+		claimed := make([]string, len(res.Events))
+		for i := range res.Events {
+			ev := &res.Events[i]
+			ev.OrgID = conn.OrgID // from the connection, never from the payload
+			ev.Source = mailtrail.SourceWebhook
+			claimed[i] = ev.MessageID
+			evs[i] = ev
+		}
+		n, err := s.store.Attribute(ctx, conn.OrgID, evs)
+		if err != nil {
+			fail(outcomeUnavailable, s.unavailable(r, err))
+			return
+		}
+		for i, ev := range evs {
+			if ev.OrgID != conn.OrgID { // Attribute must not change it; refuse to go on if it did
+				fail(outcomeError, errors.New("httpd: attribution changed an event's organization"))
+				return
+			}
+			if claimed[i] != "" && ev.MessageID != claimed[i] {
+				s.wm.foreign.Inc(name)
+			}
+		}
+		out.Unattributed = n
+		sub, err := s.ingest.Submit(ctx, evs)
+		if err != nil {
+			fail(outcomeUnavailable, s.unavailable(r, err))
+			return
+		}
+		out.Accepted, out.Duplicates = sub.Accepted, sub.Duplicates
+		s.wm.unattributed.Add(int64(n), name)
+	}
+	for kind, n := range res.Ignored {
+		s.wm.ignored.Add(int64(n), name, kind)
+	}
+	if replayKey != "" {
+		s.replays.add(replayKey, now)
+	}
+	s.touch(r, conn.ID, now)
+	outcome = outcomeAccepted
+	writeJSON(w, http.StatusOK, out)
+}
+
+// unavailable turns a failure to store into a 503 so the sender retries later. Domain
+// errors pass unchanged; others are logged here, once.
+func (s *Server) unavailable(r *http.Request, err error) error {
+	var e *mailtrail.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	s.log.ErrorContext(r.Context(), "webhook: not stored", "route", r.Pattern, "err", err.Error())
+	return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "events could not be stored durably now; retry later")
+}
+
+// connectionCredentials opens a connection's sealed credentials; the previous ones are
+// attached while their grace period runs.
+func (s *Server) connectionCredentials(c *mailtrail.Connection, now time.Time) (esp.Credentials, error) {
+	creds, err := OpenCredentials(s.opt.SecretsKey, c.ID, c.Sealed)
+	if err != nil {
+		return creds, err
+	}
+	if len(c.SealedPrevious) > 0 && c.PreviousValidUntil != nil && now.Before(*c.PreviousValidUntil) {
+		prev, err := OpenCredentials(s.opt.SecretsKey, c.ID, c.SealedPrevious)
+		if err != nil {
+			return creds, err
+		}
+		creds.Previous = &prev
+	}
+	return creds, nil
+}
+
+// touch records the connection's LastWebhookAt, at most once per touchEvery per
+// connection and process. A failure is logged: it must not fail an acknowledged webhook.
+func (s *Server) touch(r *http.Request, connID string, now time.Time) {
+	s.touchMu.Lock()
+	last, ok := s.touched[connID]
+	if ok && now.Sub(last) < touchEvery {
+		s.touchMu.Unlock()
+		return
+	}
+	if len(s.touched) >= maxTracked {
+		clear(s.touched)
+	}
+	s.touched[connID] = now
+	s.touchMu.Unlock()
+	if err := s.store.TouchConnection(r.Context(), connID, now); err != nil {
+		s.log.WarnContext(r.Context(), "webhook: last_webhook_at not recorded", "err", err.Error())
+	}
+}
+
+// maxTracked bounds the in-memory maps of the webhook route (replay tokens, touches).
+const maxTracked = 100000
+
+// replayCache remembers the Mailgun tokens accepted within the signature window. It is
+// bounded: when full, the oldest entries go first (a replay of an evicted token is still
+// stored once only, by the event's dedupe key).
+type replayCache struct {
+	mu     sync.Mutex
+	seenAt map[string]time.Time
+	order  []string // insertion order, oldest first
+}
+
+func newReplayCache() *replayCache { return &replayCache{seenAt: map[string]time.Time{}} }
+
+// seen reports whether key was added less than twice esp.Window before now (a signed
+// timestamp may be up to Window ahead or behind).
+func (c *replayCache) seen(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.seenAt[key]
+	return ok && now.Sub(at) < 2*esp.Window
+}
+
+func (c *replayCache) add(key string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.order) > 0 {
+		k := c.order[0]
+		if len(c.order) < maxTracked && now.Sub(c.seenAt[k]) < 2*esp.Window {
+			break
+		}
+		delete(c.seenAt, k)
+		c.order = c.order[1:]
+	}
+	if _, ok := c.seenAt[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.seenAt[key] = now
+}
