@@ -48,6 +48,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if a.cfg.DebugAddr != "" {
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}
+	// The customer-timeline indexer: owned here, stopped before the store closes.
+	ixCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
+	ixDone := make(chan struct{})
+	go func() {
+		a.db.RunIndexer(ixCtx, time.Second, func(err error) { a.log.Error("customer indexer", "err", err.Error()) })
+		close(ixDone)
+	}()
+	defer func() { stopIndexer(); <-ixDone }()
 	pipeDone := make(chan struct{})
 	go func() {
 		a.pipeline.Run(context.WithoutCancel(ctx))

@@ -133,7 +133,8 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 		f.Limit = 1000
 	}
 	var where []string
-	var args []any
+	var args, fromArgs []any
+	from := "events e"
 	byTime := true
 	switch {
 	case f.CampaignID != "":
@@ -155,7 +156,12 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 		} else if err != nil {
 			return nil, fmt.Errorf("sqlite: customer: %w", err)
 		}
-		where, args = append(where, "e.customer_id = ?"), append(args, cust)
+		// The customer index is kept by a background indexer (see indexer.go): the indexed
+		// part plus the small tail past its watermark, read in one statement (one snapshot).
+		from = `(SELECT ev.* FROM customer_events ce JOIN events ev ON ev.id = ce.event_id WHERE ce.customer_id = ?
+			UNION ALL SELECT ev.* FROM events ev WHERE ev.org_id = ? AND ev.customer_id = ?
+				AND ev.id > (SELECT last_id FROM indexer_state WHERE name = 'customer_events')) e`
+		fromArgs = []any{cust, org, cust}
 	default:
 		byTime = false
 		where, args = append(where, "e.org_id = ?"), append(args, org)
@@ -192,8 +198,8 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 	args = append(args, f.Limit+1)
 	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
 		e.esp_message_id, e.source, e.class, e.counted, coalesce(e.meta, '')
-		FROM events e JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+		FROM `+from+` JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
+		WHERE `+strings.Join(append(where, "1"), " AND ")+` ORDER BY `+order+` LIMIT ?`, append(fromArgs, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list events: %w", err)
 	}
