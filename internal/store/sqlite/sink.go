@@ -397,7 +397,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			}
 			w.msgs[refs[i]] = m
 		}
-		public, err := w.db.orgPublicID(w.ctx, w.tx.tx, m.org)
+		public, err := w.db.orgPublicID(w.ctx, w.db.wc, m.org)
 		if err != nil {
 			return err
 		}

@@ -81,3 +81,42 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkWriteOpens measures small batches of pixel opens (the tracking path): 20 opens
+// of known messages per transaction, synchronous=FULL.
+func BenchmarkWriteOpens(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "m.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	org, _, _ := db.CreateOrg(ctx, "bench", "UTC")
+	var ids []string
+	for i := 0; i < 10; i++ {
+		var msgs []*mailtrail.Message
+		for j := 0; j < 1000; j++ {
+			id := fmt.Sprintf("m%015d", i*1000+j)
+			ids = append(ids, id)
+			msgs = append(msgs, &mailtrail.Message{ID: id, CampaignID: "c", CustomerID: id, CustomerEmail: id + "@example.com", TrackOpens: true, Links: []string{"https://e.com/a"}})
+		}
+		if err := db.CreateMessages(ctx, org.ID, msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		batch := make([]*mailtrail.Event, 20)
+		for j := range batch {
+			batch[j] = &mailtrail.Event{MessageID: ids[n%len(ids)], Type: mailtrail.EventOpened, Source: mailtrail.SourceTracking,
+				Metadata: mailtrail.Metadata{UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)", IP: "203.0.113.9", Method: "GET"}}
+			ingest.Normalize(batch[j], time.Now())
+			n++
+		}
+		if _, err := db.Write(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
