@@ -135,14 +135,9 @@ func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, targe
 	if !ok || idx < 0 {
 		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
 	}
-	var org int64
-	var links []byte
-	err = db.rrow(ctx, `SELECT org_id, links FROM messages WHERE ref = ?`, []any{ref[:]}, &org, &links)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
-	}
+	org, links, err := db.messageLinks(ctx, ref)
 	if err != nil {
-		return "", "", fmt.Errorf("sqlite: click target: %w", err)
+		return "", "", err
 	}
 	for i := 0; ; i++ {
 		v, n := binary.Uvarint(links)
@@ -176,4 +171,33 @@ func (db *DB) url(ctx context.Context, id int64) (string, error) {
 	}
 	db.urls.Store(id, u)
 	return u, nil
+}
+
+// linkSet is a message's organization and encoded link ids: immutable once instrumented.
+type linkSet struct {
+	org   int64
+	links []byte
+}
+
+// messageLinks returns a message's organization and link ids, cached (bounded) because
+// every click of a message needs them and they never change.
+func (db *DB) messageLinks(ctx context.Context, ref [12]byte) (int64, []byte, error) {
+	if v, ok := db.linkSets.Load(ref); ok {
+		ls := v.(linkSet)
+		return ls.org, ls.links, nil
+	}
+	var ls linkSet
+	err := db.rrow(ctx, `SELECT org_id, links FROM messages WHERE ref = ?`, []any{ref[:]}, &ls.org, &ls.links)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: click target: %w", err)
+	}
+	if db.linkSetCount.Add(1) > maxCachedMessages/2 {
+		db.linkSets.Clear()
+		db.linkSetCount.Store(0)
+	}
+	db.linkSets.Store(ref, ls)
+	return ls.org, ls.links, nil
 }

@@ -46,6 +46,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
 		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
 		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
+		msgLinks: map[[2]int64]bool{},
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -75,6 +76,9 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	for k, v := range w.msgs {
 		c.messages[k] = v
 	}
+	for k, v := range w.msgLinks {
+		c.msgLinks[k] = v
+	}
 	return dup, nil
 }
 
@@ -90,6 +94,7 @@ type batchWriter struct {
 	stats       map[statKey]*statRow
 	links       map[linkKey]*linkRow
 	dirtyCusts  map[int64]*custEntry
+	msgLinks    map[[2]int64]bool
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
@@ -227,18 +232,31 @@ func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
 	if human {
 		row.human++
 	}
-	res, err := w.tx.exec(`INSERT OR IGNORE INTO message_links (message_id, url_id, human) VALUES (?, ?, ?)`, m.id, url, human)
-	if err != nil {
-		return fmt.Errorf("sqlite: message link: %w", err)
+	// Known (message, link) pairs need no statement unless a first human click arrives.
+	lk := [2]int64{m.id, url}
+	seenHuman, known := w.msgLinks[lk]
+	if !known {
+		seenHuman, known = w.db.cache.msgLinks[lk]
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		row.uniq++
-		if human {
-			row.humanUniq++
-		}
+	if known && (seenHuman || !human) {
 		return nil
 	}
+	if !known {
+		res, err := w.tx.exec(`INSERT OR IGNORE INTO message_links (message_id, url_id, human) VALUES (?, ?, ?)`, m.id, url, human)
+		if err != nil {
+			return fmt.Errorf("sqlite: message link: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			row.uniq++
+			if human {
+				row.humanUniq++
+			}
+			w.msgLinks[lk] = human
+			return nil
+		}
+	}
 	if human {
+		w.msgLinks[lk] = true
 		res, err := w.tx.exec(`UPDATE message_links SET human = 1 WHERE message_id = ? AND url_id = ? AND human = 0`, m.id, url)
 		if err != nil {
 			return fmt.Errorf("sqlite: message link: %w", err)

@@ -42,14 +42,16 @@ type DB struct {
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB   // readers
 
-	mu        sync.Mutex // guards cache.orgs and cache.orgPublic
-	wmu       sync.Mutex // serializes write transactions and guards the rest of cache
-	cache     *writeCache
-	prepared  map[string]*sql.Stmt // writer statements, guarded by wmu
-	rprepared sync.Map             // reader statements by query
-	urls      sync.Map             // link_urls id → url (immutable), bounded by urlCount
-	urlCount  atomic.Int64
-	now       func() time.Time
+	mu           sync.Mutex // guards cache.orgs and cache.orgPublic
+	wmu          sync.Mutex // serializes write transactions and guards the rest of cache
+	cache        *writeCache
+	prepared     map[string]*sql.Stmt // writer statements, guarded by wmu
+	rprepared    sync.Map             // reader statements by query
+	urls         sync.Map             // link_urls id → url (immutable), bounded by urlCount
+	urlCount     atomic.Int64
+	linkSets     sync.Map // message ref → linkSet, bounded by linkSetCount
+	linkSetCount atomic.Int64
+	now          func() time.Time
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
