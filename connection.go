@@ -22,8 +22,19 @@ type Connection struct {
 	// are accepted as well.
 	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
 
+	// IMAPURL, when set, names the connection's bounce mailbox (vendors smtp and ocimail):
+	// imaps://host:port/MAILBOX or imap://host:port/MAILBOX, without credentials. It is
+	// polled every IMAPPollSeconds; processed messages are moved to "Processed", or
+	// deleted when IMAPDelete is set.
+	IMAPURL         string `json:"imap_url,omitempty"`
+	IMAPPollSeconds int64  `json:"imap_poll_seconds,omitempty"`
+	IMAPDelete      bool   `json:"imap_delete,omitempty"`
+
 	// Sealed is the sealed current credentials; SealedPrevious the ones being rotated out
 	// (empty when none). Never shown.
 	Sealed         []byte `json:"-"`
 	SealedPrevious []byte `json:"-"`
+	// SealedIMAP is the sealed IMAP username and password (empty without a mailbox).
+	// Never shown.
+	SealedIMAP []byte `json:"-"`
 }

@@ -42,13 +42,18 @@ type Message struct {
 
 // Suppression is an address that must not be mailed, and why.
 type Suppression struct {
-	OrgID      string    `json:"organization_id"`
-	Email      string    `json:"email"`
-	CustomerID string    `json:"customer_id,omitempty"`
-	Reason     string    `json:"reason"`
-	Source     string    `json:"source"`
-	EventID    string    `json:"event_id,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	OrgID      string `json:"organization_id"`
+	Email      string `json:"email"`
+	CustomerID string `json:"customer_id,omitempty"`
+	Reason     string `json:"reason"`
+	Source     string `json:"source"`
+	EventID    string `json:"event_id,omitempty"`
+	// Detail is the vendor's reason text of the causing event; Note a person's note.
+	Detail string `json:"detail,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// SuppressedAt is the causing event's time, or when a person or program added it.
+	SuppressedAt time.Time `json:"suppressed_at"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // Suppression reasons and sources (SPEC §6).

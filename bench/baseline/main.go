@@ -9,7 +9,7 @@
 //
 // Usage:
 //
-//	baseline -addr 127.0.0.1:8081 -file events.log
+//	baseline -addr 127.0.0.1:8081 -file events.log [-sendgrid-key BASE64DER]
 package main
 
 import (
@@ -36,6 +36,7 @@ func main() {
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
 	file := flag.String("file", "baseline-events.log", "events file (appended to)")
+	sgKey := flag.String("sendgrid-key", "", "SendGrid verification key (base64 DER) for POST /webhooks/v2/sendgrid/{id}")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -44,6 +45,12 @@ func run() error {
 		return err
 	}
 	s := &server{journal: j, log: log}
+	if *sgKey != "" {
+		if s.sendgridKey, err = parseSendGridKey(*sgKey); err != nil {
+			j.Close()
+			return err
+		}
+	}
 	srv := &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,

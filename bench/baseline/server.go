@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -32,6 +33,8 @@ const maxEventsBody = 16 << 20
 type server struct {
 	journal *journal
 	log     *slog.Logger
+	// sendgridKey verifies POST /webhooks/v2/sendgrid/{id}; nil answers 404.
+	sendgridKey *ecdsa.PublicKey
 }
 
 // routes returns the baseline's handler.
@@ -41,6 +44,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/track/open/{id}", s.handleOpen)
 	mux.HandleFunc("GET /api/track/click/{id}", s.handleClick)
 	mux.HandleFunc("POST /api/v1/events", s.handleEvents)
+	mux.HandleFunc("POST /webhooks/v2/sendgrid/{id}", s.handleSendGrid)
 	return mux
 }
 

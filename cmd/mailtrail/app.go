@@ -12,6 +12,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/secrets"
@@ -27,6 +28,7 @@ type app struct {
 	pipeline *ingest.Pipeline
 	server   *httpd.Server
 	metrics  *metrics.Registry
+	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
@@ -101,6 +103,9 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 	})
+	onMsg, onIgnored := mailboxMetrics(a.metrics)
+	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
+		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored})
 	return a, nil
 }
 

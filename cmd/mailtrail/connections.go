@@ -21,6 +21,7 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	var org, vendor, name string
 	var in esp.Credentials
+	var mb httpd.MailboxInput
 	cfg, err := adminFlags("connection "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", "", "organization id")
 		fs.StringVar(&vendor, "vendor", "", "sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp (create)")
@@ -30,6 +31,11 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.StringVar(&in.Password, "password", "", "basic-auth password (create)")
 		fs.StringVar(&in.BearerToken, "bearer-token", "", "bearer token (create)")
 		fs.StringVar(&in.TopicARN, "topic-arn", "", "SES: the SNS topic ARN accepted (create)")
+		fs.StringVar(&mb.IMAPURL, "imap-url", "", "smtp/ocimail: bounce mailbox imaps://host:port/INBOX (create)")
+		fs.StringVar(&mb.IMAPUsername, "imap-username", "", "bounce mailbox login (create)")
+		fs.StringVar(&mb.IMAPPassword, "imap-password", "", "bounce mailbox password (create)")
+		fs.Int64Var(&mb.IMAPPollSeconds, "imap-poll-seconds", 0, "bounce mailbox poll interval, 10 to 86400 (create; default 60)")
+		fs.BoolVar(&mb.IMAPDelete, "imap-delete", false, "delete processed bounce mail instead of moving it to Processed (create)")
 	})
 	if err != nil {
 		return err
@@ -50,8 +56,8 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err := httpd.CheckVendor(vendors(nil), vendor); err != nil {
 			return err
 		}
-		if in.SigningKey == "" && in.BearerToken == "" && in.TopicARN == "" && (in.Username == "" || in.Password == "") {
-			return errors.New("connection create: credentials required: --signing-key, --bearer-token, --topic-arn, or --username and --password")
+		if mb.IMAPURL == "" && in.SigningKey == "" && in.BearerToken == "" && in.TopicARN == "" && (in.Username == "" || in.Password == "") {
+			return errors.New("connection create: credentials required: --signing-key, --bearer-token, --topic-arn, --username and --password, or a bounce mailbox (--imap-url)")
 		}
 		secret, err := cfg.secret()
 		if err != nil {
@@ -59,6 +65,9 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		c := &mailtrail.Connection{ID: httpd.NewConnectionID(), OrgID: org, Vendor: vendor, Name: name}
 		if c.Sealed, err = httpd.SealCredentials(secrets.DeriveKey(secret), c.ID, in); err != nil {
+			return err
+		}
+		if err := mb.Apply(secrets.DeriveKey(secret), c); err != nil {
 			return err
 		}
 		if err := db.CreateConnection(ctx, c); err != nil {

@@ -26,6 +26,7 @@ Usage:
   mailtrail key revoke --org ORG_ID --key KEY_ID
   mailtrail connection create --org ORG_ID --vendor V --name N [--signing-key K | --username U --password P | --bearer-token T | --topic-arn ARN]
   mailtrail connection list --org ORG_ID
+  mailtrail suppression import --org ORG_ID --file F.csv   (progress on stderr)
   mailtrail version
 
 Every command takes the flags of serve (at least --data-dir); "mailtrail serve -h" lists
@@ -63,6 +64,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runKey(ctx, rest, stdout, stderr)
 	case "connection":
 		return runConnection(ctx, rest, stdout, stderr)
+	case "suppression":
+		return runSuppression(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mailtrail", version)
 		return nil

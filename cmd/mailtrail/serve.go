@@ -61,6 +61,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		a.pipeline.Run(context.WithoutCancel(ctx))
 		close(pipeDone)
 	}()
+	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.
+	go a.mailbox.Run(context.WithoutCancel(ctx))
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	a.log.Info("mailtrail listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "data_dir", a.cfg.DataDir)
@@ -83,6 +85,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err := srv.Shutdown(sctx); err != nil {
 		a.log.Error("http shutdown", "err", err.Error())
 	}
+	mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
+	if err := a.mailbox.Close(mctx); err != nil {
+		a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())
+	}
+	mcancel()
 	if err := a.pipeline.Close(sctx); err != nil {
 		return fmt.Errorf("ingest drain: %w", err)
 	}

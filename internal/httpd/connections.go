@@ -80,7 +80,11 @@ type credentialsInput struct {
 }
 
 // credentials validates the input: at least one credential, each at most 8 KiB.
-func (in *credentialsInput) credentials() (esp.Credentials, error) {
+func (in *credentialsInput) credentials() (esp.Credentials, error) { return in.check(false) }
+
+// check is credentials; with optional, no credential at all is accepted too (a connection
+// fed by its bounce mailbox only: its webhook URL then refuses every request).
+func (in *credentialsInput) check(optional bool) (esp.Credentials, error) {
 	c := esp.Credentials{SigningKey: strings.TrimSpace(in.SigningKey), Username: in.Username, Password: in.Password,
 		BearerToken: strings.TrimSpace(in.BearerToken), TopicARN: strings.TrimSpace(in.TopicARN)}
 	for _, v := range []string{c.SigningKey, c.Username, c.Password, c.BearerToken, c.TopicARN} {
@@ -88,7 +92,7 @@ func (in *credentialsInput) credentials() (esp.Credentials, error) {
 			return c, mailtrail.Errorf(mailtrail.EINVALID, "a credential is over 8 KiB")
 		}
 	}
-	if c.SigningKey == "" && c.BearerToken == "" && c.TopicARN == "" && (c.Username == "" || c.Password == "") {
+	if !optional && c.SigningKey == "" && c.BearerToken == "" && c.TopicARN == "" && (c.Username == "" || c.Password == "") {
 		return c, mailtrail.Errorf(mailtrail.EINVALID, "credentials required: signing_key, bearer_token, topic_arn, or username and password (see the vendor's table in the docs)")
 	}
 	return c, nil
@@ -98,6 +102,7 @@ type createConnectionRequest struct {
 	Vendor string `json:"vendor"`
 	Name   string `json:"name"`
 	credentialsInput
+	MailboxInput
 }
 
 type rotateConnectionRequest struct {
@@ -136,13 +141,17 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)"))
 		return
 	}
-	creds, err := req.credentials()
+	creds, err := req.check(req.IMAPURL != "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c := &mailtrail.Connection{ID: NewConnectionID(), OrgID: org.ID, Vendor: req.Vendor, Name: req.Name}
 	if c.Sealed, err = SealCredentials(s.opt.SecretsKey, c.ID, creds); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := req.MailboxInput.Apply(s.opt.SecretsKey, c); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

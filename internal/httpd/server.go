@@ -41,6 +41,7 @@ type Store interface {
 	TouchConnection(ctx context.Context, id string, at time.Time) error
 	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
 	Ping(ctx context.Context) error
+	SuppressionStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -160,6 +161,16 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/connections/{conn}/disable", s.auth(s.disableConnection)},
 		{"POST", "/api/v1/connections/{conn}/enable", s.auth(s.enableConnection)},
 		{"POST", "/api/v1/connections/{conn}/rotate", s.auth(s.rotateConnection)},
+
+		{"GET", "/api/v1/suppressions", s.auth(s.listSuppressions)},
+		{"POST", "/api/v1/suppressions", s.auth(s.addSuppressions)},
+		{"DELETE", "/api/v1/suppressions/{email}", s.auth(s.removeSuppression)},
+		{"GET", "/api/v1/suppressions/{email}/history", s.auth(s.suppressionHistory)},
+		{"POST", "/api/v1/suppressions/check", s.auth(s.checkSuppressions)},
+		{"POST", "/api/v1/suppressions/import", s.auth(s.importSuppressions)},
+		{"GET", "/api/v1/suppressions/export", s.auth(s.exportSuppressions)},
+		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
+		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 

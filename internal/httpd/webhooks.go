@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
+	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 )
 
@@ -153,37 +154,18 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		out.Ignored += n
 	}
 	if len(res.Events) > 0 {
-		evs := make([]*mailtrail.Event, len(res.Events))
-		claimed := make([]string, len(res.Events))
-		for i := range res.Events {
-			ev := &res.Events[i]
-			ev.OrgID = conn.OrgID // from the connection, never from the payload
-			ev.Source = mailtrail.SourceWebhook
-			claimed[i] = ev.MessageID
-			evs[i] = ev
+		got, err := ingest.ESP{Attributor: s.store, Submitter: s.ingest}.Ingest(ctx, conn.OrgID, res.Events)
+		if errors.Is(err, ingest.ErrOrgChanged) { // the store broke its contract: refuse to go on
+			fail(outcomeError, err)
+			return
 		}
-		n, err := s.store.Attribute(ctx, conn.OrgID, evs)
 		if err != nil {
 			fail(outcomeUnavailable, s.unavailable(r, err))
 			return
 		}
-		for i, ev := range evs {
-			if ev.OrgID != conn.OrgID { // Attribute must not change it; refuse to go on if it did
-				fail(outcomeError, errors.New("httpd: attribution changed an event's organization"))
-				return
-			}
-			if claimed[i] != "" && ev.MessageID != claimed[i] {
-				s.wm.foreign.Inc(name)
-			}
-		}
-		out.Unattributed = n
-		sub, err := s.ingest.Submit(ctx, evs)
-		if err != nil {
-			fail(outcomeUnavailable, s.unavailable(r, err))
-			return
-		}
-		out.Accepted, out.Duplicates = sub.Accepted, sub.Duplicates
-		s.wm.unattributed.Add(int64(n), name)
+		out.Accepted, out.Duplicates, out.Unattributed = got.Accepted, got.Duplicates, got.Unattributed
+		s.wm.foreign.Add(int64(got.Foreign), name)
+		s.wm.unattributed.Add(int64(got.Unattributed), name)
 	}
 	for kind, n := range res.Ignored {
 		s.wm.ignored.Add(int64(n), name, kind)

@@ -64,7 +64,7 @@ func (s settings) String() string {
 func parseFlags() (settings, error) {
 	var s settings
 	conns := flag.String("conns", "64,256", "connection counts for the pixel and click scenarios")
-	only := flag.String("only", "open,click,ingest", "scenarios to run")
+	only := flag.String("only", "open,click,ingest", "scenarios to run (also: webhook, SendGrid batches of 100 and 1000)")
 	flag.IntVar(&s.rounds, "rounds", 3, "rounds per server and scenario")
 	flag.DurationVar(&s.duration, "duration", 10*time.Second, "measured time of one round")
 	flag.DurationVar(&s.warmup, "warmup", time.Second, "unmeasured warm-up before each round")
@@ -86,8 +86,8 @@ func parseFlags() (settings, error) {
 	}
 	for _, k := range strings.Split(*only, ",") {
 		k = strings.TrimSpace(k)
-		if k != kindOpen && k != kindClick && k != kindIngest {
-			return s, fmt.Errorf("-only: unknown scenario %q (want open, click, ingest)", k)
+		if k != kindOpen && k != kindClick && k != kindIngest && k != kindWebhook {
+			return s, fmt.Errorf("-only: unknown scenario %q (want open, click, ingest, webhook)", k)
 		}
 		s.only = append(s.only, k)
 	}
@@ -118,6 +118,11 @@ func (s settings) scenarios() []scenario {
 	}
 	if slices.Contains(s.only, kindIngest) {
 		out = append(out, scenario{kind: kindIngest, conns: s.ingestConns})
+	}
+	if slices.Contains(s.only, kindWebhook) {
+		for _, n := range webhookSizes {
+			out = append(out, scenario{kind: kindWebhook, conns: s.ingestConns, batch: n})
+		}
 	}
 	return out
 }
@@ -157,7 +162,11 @@ func run(ctx context.Context, st settings) error {
 	if err != nil {
 		return err
 	}
-	base, err := startBaseline(ctx, "baseline", baselineBin, tmp, st.readyTimeout)
+	signer, err := newSGSigner()
+	if err != nil {
+		return err
+	}
+	base, err := startBaseline(ctx, "baseline", baselineBin, tmp, st.readyTimeout, signer.pub)
 	if err != nil {
 		return err
 	}
@@ -166,12 +175,14 @@ func run(ctx context.Context, st settings) error {
 	var mt *server
 	var apiKey string
 	var paths trackingPaths
+	var webhookPath string
 	if st.dryRun {
-		if mt, err = startBaseline(ctx, "mailtrail", baselineBin, tmp, st.readyTimeout); err != nil {
+		if mt, err = startBaseline(ctx, "mailtrail", baselineBin, tmp, st.readyTimeout, signer.pub); err != nil {
 			return err
 		}
 		defer mt.stop()
 		apiKey, paths = "dry-run", syntheticPaths(st.messages)
+		webhookPath = "/webhooks/v2/sendgrid/conn_dryrun"
 	} else {
 		adminToken := randomHex(16)
 		if mt, err = startMailtrail(ctx, mailtrailBin, tmp, adminToken, st.readyTimeout); err != nil {
@@ -183,6 +194,9 @@ func run(ctx context.Context, st settings) error {
 			return err
 		}
 		progress("provisioned %d messages in %v", st.messages, time.Since(t0).Round(time.Millisecond))
+		if webhookPath, err = provisionSendGrid(ctx, mt.base, apiKey, signer.pub); err != nil {
+			return err
+		}
 	}
 
 	bodies := newBatchBodies(st.batch, 16, randomHex(4))
@@ -190,9 +204,23 @@ func run(ctx context.Context, st settings) error {
 		newTarget("baseline", base, apiKey, paths, bodies),
 		newTarget("mailtrail", mt, apiKey, paths, bodies),
 	}
+	runID := randomHex(4)
+	sgSets := map[int]*batchBodies{}
+	for _, n := range webhookSizes {
+		sgSets[n] = newSGBodies(n, 16, st.messages, runID+strconv.Itoa(n)) // keys unique per size too
+	}
 	for _, t := range targets {
+		t.webhookPath, t.signer, t.sgBodies = webhookPath, signer, map[int]func() []byte{}
+		for n, b := range sgSets {
+			t.sgBodies[n] = b.stream()
+		}
 		if err := t.check(ctx); err != nil {
 			return fmt.Errorf("smoke check: %w", err)
+		}
+		if slices.Contains(st.only, kindWebhook) {
+			if err := t.checkWebhook(ctx); err != nil {
+				return fmt.Errorf("smoke check: %w", err)
+			}
 		}
 	}
 
@@ -239,7 +267,7 @@ func measure(ctx context.Context, st settings, sc scenario, t *target) (load.Res
 		Conns:    sc.conns,
 		Duration: st.duration,
 		Warmup:   st.warmup,
-		Next:     t.next(sc.kind),
+		Next:     t.source(sc),
 	})
 }
 
@@ -265,13 +293,13 @@ func buildBinaries(ctx context.Context, st settings, root, tmp string) (baseline
 }
 
 // startBaseline starts a baseline server in its own directory under tmp.
-func startBaseline(ctx context.Context, name, bin, tmp string, readyTimeout time.Duration) (*server, error) {
+func startBaseline(ctx context.Context, name, bin, tmp string, readyTimeout time.Duration, sendgridKey string) (*server, error) {
 	dir, port, err := serverDir(tmp, name)
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	return startServer(ctx, name, bin, []string{"-addr", addr, "-file", filepath.Join(dir, "events.log")},
+	return startServer(ctx, name, bin, []string{"-addr", addr, "-file", filepath.Join(dir, "events.log"), "-sendgrid-key", sendgridKey},
 		dir, "http://"+addr, readyTimeout)
 }
 

@@ -18,6 +18,8 @@ const (
 	goalThroughputRatio = 0.7    // mailtrail ÷ baseline req/s, pixel and click
 	goalP99Ratio        = 2.0    // mailtrail ÷ baseline p99, pixel and click
 	goalIngestEvents    = 50_000 // mailtrail events/s, durable
+	goalWebhookRatio    = 0.5    // mailtrail ÷ baseline events/s, SendGrid webhook (issue 3)
+	goalWebhookP99      = 250 * time.Millisecond
 )
 
 // outcome holds every round's result of one scenario on the two servers.
@@ -29,7 +31,7 @@ type outcome struct {
 
 // rate returns a result's throughput in the scenario's unit.
 func (o *outcome) rate(r load.Result) float64 {
-	if o.sc.kind == kindIngest {
+	if o.sc.kind == kindIngest || o.sc.kind == kindWebhook {
 		return r.EventsPerSec()
 	}
 	return r.RPS()
@@ -115,6 +117,14 @@ func printTable(w io.Writer, outs []*outcome) {
 			unit = "ev/s"
 			goal = verdict(m >= goalIngestEvents, "≥ "+thousands(goalIngestEvents)+" ev/s")
 			p99Goal = "–"
+		}
+		if o.sc.kind == kindWebhook {
+			unit = "ev/s"
+			goal = verdict(ratio >= goalWebhookRatio, fmt.Sprintf("≥ %.1f", goalWebhookRatio))
+			p99Goal = "–"
+			if o.sc.batch == 1000 {
+				p99Goal = verdict(mp < goalWebhookP99, "mailtrail < "+ms(goalWebhookP99))
+			}
 		}
 		fmt.Fprintf(w, "| %s | %d | %s %s | %s %s | %.2f | %s | %s | %s | %.2f | %s | %s | %d / %d |\n",
 			o.sc, o.sc.conns, thousands(b), unit, thousands(m), unit, ratio, goal,

@@ -15,9 +15,10 @@ import (
 
 // Scenario kinds.
 const (
-	kindOpen   = "open"
-	kindClick  = "click"
-	kindIngest = "ingest"
+	kindOpen    = "open"
+	kindClick   = "click"
+	kindIngest  = "ingest"
+	kindWebhook = "webhook"
 )
 
 // userAgents are sent in turn with tracking hits, as mail clients and image
@@ -33,6 +34,7 @@ var userAgents = []string{
 type scenario struct {
 	kind  string
 	conns int
+	batch int // events per request of the webhook scenario
 }
 
 // String returns the scenario's label in the report.
@@ -42,6 +44,8 @@ func (s scenario) String() string {
 		return "open pixel"
 	case kindClick:
 		return "click redirect"
+	case kindWebhook:
+		return fmt.Sprintf("sendgrid webhook ×%d", s.batch)
 	default:
 		return "events ingest"
 	}
@@ -56,6 +60,10 @@ type target struct {
 	opens  []load.Request
 	clicks []load.Request
 	bodies func() []byte
+	// webhook scenario: the connection's path, the signer and a body stream per size
+	webhookPath string
+	signer      *sgSigner
+	sgBodies    map[int]func() []byte
 }
 
 // newTarget prepares the tracking requests (the same paths on every
@@ -81,6 +89,14 @@ func newTarget(name string, srv *server, apiKey string, paths trackingPaths, bod
 		clicks: get(paths.clicks),
 		bodies: bodies.stream(),
 	}
+}
+
+// source returns the request source of sc on t.
+func (t *target) source(sc scenario) func(uint64) load.Request {
+	if sc.kind == kindWebhook {
+		return t.webhookNext(sc.batch)
+	}
+	return t.next(sc.kind)
 }
 
 // next returns the request source of scenario kind on t.

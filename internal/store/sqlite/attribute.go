@@ -46,6 +46,9 @@ func (db *DB) Attribute(ctx context.Context, orgID string, evs []*mailtrail.Even
 		return 0, err
 	}
 	a := &attributor{db: db, ctx: ctx, org: org, memo: map[string]*attribution{}}
+	if err := a.prefetch(evs); err != nil {
+		return 0, err
+	}
 	for _, ev := range evs {
 		ev.OrgID = orgID
 		at, err := a.resolve(ev)

@@ -10,7 +10,8 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-const connCols = `c.public_id, o.public_id, c.vendor, c.name, c.disabled, c.created_at, c.last_webhook_at, c.prev_until, c.secret, c.prev_secret`
+const connCols = `c.public_id, o.public_id, c.vendor, c.name, c.disabled, c.created_at, c.last_webhook_at, c.prev_until, c.secret, c.prev_secret,
+	c.imap_url, c.imap_poll_ms, c.imap_delete, c.imap_secret`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -18,11 +19,14 @@ func scanConnection(r rowScanner) (*mailtrail.Connection, error) {
 	var (
 		c                        mailtrail.Connection
 		created, last, prevUntil int64
+		pollMS                   int64
 		prev                     []byte
 	)
-	if err := r.Scan(&c.ID, &c.OrgID, &c.Vendor, &c.Name, &c.Disabled, &created, &last, &prevUntil, &c.Sealed, &prev); err != nil {
+	if err := r.Scan(&c.ID, &c.OrgID, &c.Vendor, &c.Name, &c.Disabled, &created, &last, &prevUntil, &c.Sealed, &prev,
+		&c.IMAPURL, &pollMS, &c.IMAPDelete, &c.SealedIMAP); err != nil {
 		return nil, err
 	}
+	c.IMAPPollSeconds = pollMS / 1000
 	c.CreatedAt = fromMS(created)
 	if last != 0 {
 		t := fromMS(last)
@@ -37,7 +41,7 @@ func scanConnection(r rowScanner) (*mailtrail.Connection, error) {
 }
 
 // CreateConnection stores a new connection of c.OrgID with its sealed credentials
-// (c.ID, c.Vendor, c.Name, c.Sealed are the caller's). It sets c.CreatedAt. ENOTFOUND
+// (c.ID, c.Vendor, c.Name, c.Sealed and the optional mailbox fields are the caller's). It sets c.CreatedAt. ENOTFOUND
 // for an unknown organization, ECONFLICT when the id exists.
 func (db *DB) CreateConnection(ctx context.Context, c *mailtrail.Connection) error {
 	org, err := db.orgInternal(ctx, c.OrgID)
@@ -47,8 +51,9 @@ func (db *DB) CreateConnection(ctx context.Context, c *mailtrail.Connection) err
 	now := db.now().UTC().Truncate(time.Millisecond)
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	_, err = db.wc.ExecContext(ctx, `INSERT INTO connections (public_id, org_id, vendor, name, secret, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, org, c.Vendor, c.Name, c.Sealed, c.Disabled, ms(now))
+	_, err = db.wc.ExecContext(ctx, `INSERT INTO connections (public_id, org_id, vendor, name, secret, disabled, created_at,
+		imap_url, imap_poll_ms, imap_delete, imap_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, org, c.Vendor, c.Name, c.Sealed, c.Disabled, ms(now), c.IMAPURL, c.IMAPPollSeconds*1000, c.IMAPDelete, c.SealedIMAP)
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "connection %q exists", c.ID)
 	}
@@ -94,6 +99,26 @@ func (db *DB) Connection(ctx context.Context, orgID, id string) (*mailtrail.Conn
 		return nil, fmt.Errorf("sqlite: connection: %w", err)
 	}
 	return c, nil
+}
+
+// MailboxConnections lists the enabled connections of every organization that name a
+// bounce mailbox (IMAPURL set), oldest first, with their sealed credentials.
+func (db *DB) MailboxConnections(ctx context.Context) ([]mailtrail.Connection, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+connCols+` FROM connections c JOIN orgs o ON o.id = c.org_id
+		WHERE c.imap_url != '' AND c.disabled = 0 ORDER BY c.id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: mailbox connections: %w", err)
+	}
+	defer rows.Close()
+	var out []mailtrail.Connection
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: mailbox connections: %w", err)
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
 }
 
 // SetConnectionDisabled disables or enables a connection of the organization; ENOTFOUND

@@ -179,23 +179,8 @@ func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.
 			}
 		}
 	}
-	if reason, source := rules.Suppressing(ev); reason != "" {
-		email := ev.CustomerEmail
-		if email == "" {
-			email = m.email
-		}
-		if email != "" {
-			cust := m.customerExt
-			_, err := w.tx.exec(`INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, occurred_at, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (org_id, email) DO UPDATE SET reason = excluded.reason, source = excluded.source, event_id = excluded.event_id,
-					occurred_at = excluded.occurred_at, customer_id = excluded.customer_id
-				WHERE suppressions.event_id != '' AND excluded.occurred_at < suppressions.occurred_at`,
-				m.org, mailtrail.NormalizeEmail(email), cust, reason, source, ev.ID, in.OccurredAt, ev.ReceivedAt.UnixMilli())
-			if err != nil {
-				return fmt.Errorf("sqlite: suppression: %w", err)
-			}
-		}
+	if err := w.db.suppressFromEvent(w.tx, m.org, m.customerExt, m.email, ev); err != nil {
+		return err
 	}
 	return nil
 }

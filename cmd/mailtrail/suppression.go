@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/suppression"
+)
+
+// runSuppression is `mailtrail suppression import --org ID --file F`: the CSV import of
+// the API, run against the data directory, with progress on stderr.
+func runSuppression(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "import" {
+		return errors.New("suppression: want import")
+	}
+	var org, file string
+	cfg, err := adminFlags("suppression import", args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&org, "org", "", "organization id")
+		fs.StringVar(&file, "file", "", "CSV file: email[,reason[,customer_id[,note]]] or a header row naming them; - for stdin")
+	})
+	if err != nil {
+		return err
+	}
+	if org == "" || file == "" {
+		return errors.New("suppression import: --org and --file are required")
+	}
+	var in io.Reader = os.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Org(ctx, org); err != nil {
+		return err
+	}
+	start := time.Now()
+	last := start
+	res, err := suppression.Import(ctx, in, db, org, "admin", suppression.ImportOptions{Progress: func(r suppression.ImportResult) {
+		if now := time.Now(); now.Sub(last) >= time.Second {
+			last = now
+			fmt.Fprintf(stderr, "%d rows: %d added, %d existing, %d rejected (%.0f rows/s)\n",
+				r.Rows, r.Added, r.Existing, r.Rejected, float64(r.Rows)/now.Sub(start).Seconds())
+		}
+	}})
+	fmt.Fprintf(stderr, "%d rows in %s: %d added, %d existing, %d rejected\n", res.Rows, time.Since(start).Round(time.Millisecond),
+		res.Added, res.Existing, res.Rejected)
+	if perr := printJSON(stdout, res); err == nil {
+		err = perr
+	}
+	return err
+}

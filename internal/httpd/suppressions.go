@@ -1,0 +1,322 @@
+package httpd
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/suppression"
+)
+
+// SuppressionStore is what the suppression and settings handlers need of the store.
+type SuppressionStore interface {
+	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
+	AddSuppressions(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error)
+	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
+	SuppressionHistory(ctx context.Context, orgID, email string) ([]mailtrail.SuppressionChange, *mailtrail.Suppression, error)
+	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
+	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
+	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
+	APIKeyID(ctx context.Context, secret string) (string, error)
+}
+
+// Limits of the suppression API.
+const (
+	MaxSuppressionAdd   = 10000   // addresses per POST /api/v1/suppressions
+	MaxSuppressionCheck = 10000   // addresses per POST /api/v1/suppressions/check
+	maxImportBody       = 4 << 30 // bytes of one CSV import
+)
+
+// actor names the API key of the request for audit entries.
+func (s *Server) actor(r *http.Request) (string, error) {
+	id, err := s.store.APIKeyID(r.Context(), bearer(r))
+	if err != nil {
+		return "", err
+	}
+	return "key:" + id, nil
+}
+
+// suppressionFilter reads the list and export filters from the query string.
+func suppressionFilter(r *http.Request) (mailtrail.SuppressionFilter, error) {
+	q := r.URL.Query()
+	f := mailtrail.SuppressionFilter{Reason: q.Get("reason"), Source: q.Get("source"), Query: q.Get("q"), Cursor: q.Get("cursor")}
+	if f.Reason != "" && rules.Rank(f.Reason) == 0 {
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "reason must be one of hard_bounce, soft_bounce, complaint, unsubscribed, manual, list_import")
+	}
+	switch f.Source {
+	case "", mailtrail.SuppressSourceWebhook, mailtrail.SuppressSourceTrackingLink, mailtrail.SuppressSourceManual,
+		mailtrail.SuppressSourceCSV, mailtrail.SuppressSourceAPI:
+	default:
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "source must be one of webhook, tracking_link, manual, csv_import, api")
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, mailtrail.Errorf(mailtrail.EINVALID, "%s must be an RFC 3339 time", p.name)
+			}
+			*p.dst = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
+	f, err := suppressionFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.store.Suppressions(r.Context(), orgFrom(r).ID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// addSuppressionsRequest is {"suppressions": [...]} or, with its fields at the top
+// level, one address.
+type addSuppressionsRequest struct {
+	Suppressions []mailtrail.SuppressionInput `json:"suppressions"`
+	mailtrail.SuppressionInput
+}
+
+func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) {
+	var req addSuppressionsRequest
+	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Suppressions == nil && req.Email != "" {
+		req.Suppressions = []mailtrail.SuppressionInput{req.SuppressionInput}
+	}
+	if len(req.Suppressions) == 0 || len(req.Suppressions) > MaxSuppressionAdd {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "suppressions must hold 1 to %d entries", MaxSuppressionAdd))
+		return
+	}
+	var details []mailtrail.ItemError
+	for i := range req.Suppressions {
+		if err := suppression.Validate(&req.Suppressions[i], mailtrail.ReasonManual); err != nil {
+			details = append(details, mailtrail.ItemError{Index: i, Code: mailtrail.EINVALID, Message: err.Error()})
+		}
+	}
+	if len(details) > 0 {
+		s.writeError(w, r, &mailtrail.Error{Code: mailtrail.EINVALID, Details: details,
+			Message: fmt.Sprintf("%d of %d entries are invalid; nothing was stored", len(details), len(req.Suppressions))})
+		return
+	}
+	actor, err := s.actor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.store.AddSuppressions(r.Context(), orgFrom(r).ID, req.Suppressions, mailtrail.SuppressSourceAPI, actor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
+	why := strings.TrimSpace(r.URL.Query().Get("reason"))
+	if why == "" || len(why) > 1000 {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "reason is required (why the address may be mailed again, at most 1000 characters)"))
+		return
+	}
+	actor, err := s.actor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sup, err := s.store.RemoveSuppression(r.Context(), orgFrom(r).ID, r.PathValue("email"), actor, why)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"removed": sup})
+}
+
+func (s *Server) suppressionHistory(w http.ResponseWriter, r *http.Request) {
+	email := mailtrail.NormalizeEmail(r.PathValue("email"))
+	hist, cur, err := s.store.SuppressionHistory(r.Context(), orgFrom(r).ID, email)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"email": email, "suppression": cur, "history": hist})
+}
+
+type checkRequest struct {
+	Emails []string `json:"emails"`
+}
+
+// checkResult is one suppressed address of a check, as the client sent it.
+type checkResult struct {
+	Email string `json:"email"`
+	mailtrail.Suppression
+}
+
+func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) {
+	var req checkRequest
+	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(req.Emails) == 0 || len(req.Emails) > MaxSuppressionCheck {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "emails must hold 1 to %d addresses", MaxSuppressionCheck))
+		return
+	}
+	found, err := s.store.CheckSuppressions(r.Context(), orgFrom(r).ID, req.Emails)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]checkResult, 0, len(found))
+	for _, e := range req.Emails {
+		if sup, ok := found[mailtrail.NormalizeEmail(e)]; ok {
+			out = append(out, checkResult{Email: e, Suppression: sup})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"checked": len(req.Emails), "suppressed": out})
+}
+
+// extendDeadlines keeps a long import or export alive past the server's timeouts.
+func extendDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(time.Minute))
+	_ = rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+}
+
+func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/csv" {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "send the file as Content-Type: text/csv"))
+			return
+		}
+	}
+	actor, err := s.actor(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	extendDeadlines(w)
+	body := http.MaxBytesReader(w, r.Body, maxImportBody)
+	res, err := suppression.Import(r.Context(), body, s.store, orgFrom(r).ID, actor, suppression.ImportOptions{
+		Progress: func(suppression.ImportResult) { extendDeadlines(w) },
+	})
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = mailtrail.Errorf(mailtrail.ETOOLARGE, "CSV over %d bytes; %d rows were stored, split the file", int64(maxImportBody), res.Added+res.Existing)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// exportColumns are the columns of the CSV export.
+var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at"}
+
+func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
+	f, err := suppressionFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	org := orgFrom(r).ID
+	f.Limit = 10000
+	// The first page before any byte is written: its errors are still JSON answers.
+	page, err := s.store.Suppressions(r.Context(), org, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="suppressions.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	_ = cw.Write(exportColumns)
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	for {
+		extendDeadlines(w)
+		for _, x := range page.Suppressions {
+			_ = cw.Write([]string{x.Email, x.Reason, x.Source, x.CustomerID, x.EventID, x.Detail, x.Note, ts(x.SuppressedAt), ts(x.CreatedAt)})
+		}
+		cw.Flush()
+		if page.NextCursor == "" || cw.Error() != nil {
+			return
+		}
+		f.Cursor = page.NextCursor
+		if page, err = s.store.Suppressions(r.Context(), org, f); err != nil {
+			// Headers are gone: cut the body short so the client sees a broken transfer.
+			s.log.ErrorContext(r.Context(), "suppression export failed", "err", err.Error())
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
+	st, err := s.store.OrgSettings(r.Context(), orgFrom(r).ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// settingsPatch holds the settings a PATCH changes; absent fields keep their value.
+type settingsPatch struct {
+	SoftBounceLimit *int `json:"soft_bounce_limit"`
+}
+
+func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
+	var req settingsPatch
+	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	org := orgFrom(r).ID
+	st, err := s.store.OrgSettings(r.Context(), org)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.SoftBounceLimit != nil {
+		if n := *req.SoftBounceLimit; n < 1 || n > rules.MaxSoftBounceLimit {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "soft_bounce_limit must be 1 to %d", rules.MaxSoftBounceLimit))
+			return
+		}
+		st.SoftBounceLimit = *req.SoftBounceLimit
+	}
+	if err := s.store.UpdateOrgSettings(r.Context(), org, *st); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

@@ -1,0 +1,319 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/rules"
+)
+
+// ActorEvent is the actor of the history entries that events cause.
+const ActorEvent = "event"
+
+// suppressionRow is an address's current suppression row.
+type suppressionRow struct {
+	s          rules.Suppress
+	customerID string
+	found      bool
+}
+
+func loadSuppression(tx *txc, org int64, email string) (suppressionRow, error) {
+	var r suppressionRow
+	err := tx.scan(`SELECT reason, source, event_id, detail, occurred_at, customer_id FROM suppressions WHERE org_id = ? AND email = ?`,
+		[]any{org, email}, &r.s.Reason, &r.s.Source, &r.s.EventID, &r.s.Detail, &r.s.At, &r.customerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return suppressionRow{}, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("sqlite: suppression: %w", err)
+	}
+	r.found = true
+	return r, nil
+}
+
+// change is one write of an address's suppression and the history entry that records it.
+type change struct {
+	org               int64
+	email, customerID string
+	actor, note       string
+	now               int64 // created_at of a new row and time of the history entry
+}
+
+// writeSuppression moves the address from cur to next (next.Reason "" deletes the row)
+// and appends the history entry. action overrides the derived action when not "".
+func writeSuppression(tx *txc, c change, cur suppressionRow, next rules.Suppress, action string) error {
+	cust := c.customerID
+	if cust == "" {
+		cust = cur.customerID
+	}
+	var err error
+	switch {
+	case next.Reason == "":
+		if action == "" {
+			action = mailtrail.ActionLifted
+		}
+		next = cur.s
+		_, err = tx.exec(`DELETE FROM suppressions WHERE org_id = ? AND email = ?`, c.org, c.email)
+	case cur.found:
+		if action == "" {
+			action = mailtrail.ActionReplaced
+		}
+		_, err = tx.exec(`UPDATE suppressions SET reason = ?, source = ?, event_id = ?, detail = ?, occurred_at = ?, customer_id = ?,
+			note = ?, created_at = ? WHERE org_id = ? AND email = ?`,
+			next.Reason, next.Source, next.EventID, next.Detail, next.At, cust, c.note, c.now, c.org, c.email)
+	default:
+		if action == "" {
+			action = mailtrail.ActionAdded
+		}
+		_, err = tx.exec(`INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, detail, note, occurred_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.org, c.email, cust, next.Reason, next.Source, next.EventID, next.Detail, c.note, next.At, c.now)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: write suppression: %w", err)
+	}
+	return addHistory(tx, c, action, next, cust)
+}
+
+func addHistory(tx *txc, c change, action string, s rules.Suppress, cust string) error {
+	_, err := tx.exec(`INSERT INTO suppression_history (org_id, email, action, reason, source, event_id, detail, customer_id, actor, note, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.org, c.email, action, s.Reason, s.Source, s.EventID, s.Detail, cust, c.actor, c.note, c.now)
+	if err != nil {
+		return fmt.Errorf("sqlite: suppression history: %w", err)
+	}
+	return nil
+}
+
+func softLimit(tx *txc, org int64) (int, error) {
+	var n int
+	if err := tx.scan(`SELECT soft_bounce_limit FROM orgs WHERE id = ?`, []any{org}, &n); err != nil {
+		return 0, fmt.Errorf("sqlite: soft bounce limit: %w", err)
+	}
+	return n, nil
+}
+
+// suppressFromEvent applies the suppression rules to one stored event inside the sink's
+// transaction: hard bounces, complaints and unsubscribes suppress at once, soft bounces
+// and resets update the address's soft-bounce run, which may suppress it or lift a
+// soft-bounce suppression. customerID and fallbackEmail are the event's message's.
+// Deliveries, opens and clicks of addresses that never soft-bounced cost one index lookup.
+func (db *DB) suppressFromEvent(tx *txc, org int64, customerID, fallbackEmail string, ev *mailtrail.Event) error {
+	se := rules.SuppressionEventOf(ev)
+	if se.Signal == rules.SignalNone {
+		return nil
+	}
+	email := ev.CustomerEmail
+	if email == "" {
+		email = fallbackEmail
+	}
+	if email = mailtrail.NormalizeEmail(email); email == "" {
+		return nil
+	}
+	var soft, nsoft rules.SoftBounceState
+	var raw string
+	limit := 0
+	if se.Signal != rules.SignalImmediate {
+		err := tx.scan(`SELECT state FROM soft_bounces WHERE org_id = ? AND email = ?`, []any{org, email}, &raw)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if se.Signal == rules.SignalReset {
+				return nil // nothing to reset
+			}
+		case err != nil:
+			return fmt.Errorf("sqlite: soft bounces: %w", err)
+		default:
+			if err := json.Unmarshal([]byte(raw), &soft); err != nil {
+				return fmt.Errorf("sqlite: soft bounces of %d: %w", org, err)
+			}
+		}
+		if limit, err = softLimit(tx, org); err != nil {
+			return err
+		}
+	}
+	cur, err := loadSuppression(tx, org, email)
+	if err != nil {
+		return err
+	}
+	next, nsoft := rules.ApplySuppression(cur.s, soft, se, limit)
+	if se.Signal != rules.SignalImmediate {
+		b, _ := json.Marshal(nsoft)
+		if string(b) != raw {
+			if _, err := tx.exec(`INSERT INTO soft_bounces (org_id, email, state) VALUES (?, ?, ?)
+				ON CONFLICT (org_id, email) DO UPDATE SET state = excluded.state`, org, email, string(b)); err != nil {
+				return fmt.Errorf("sqlite: soft bounces: %w", err)
+			}
+		}
+	}
+	if next == cur.s {
+		return nil
+	}
+	return writeSuppression(tx, change{org: org, email: email, customerID: customerID, actor: ActorEvent,
+		now: ev.ReceivedAt.UnixMilli()}, cur, next, "")
+}
+
+// AddSuppressions suppresses addresses of an organization in one transaction, as source
+// (api, manual or csv_import) on behalf of actor. An address suppressed already keeps its
+// suppression unless the new reason ranks higher (rules.Rank: a manual entry replaces a
+// soft-bounce one); adding the same list twice changes nothing. Inputs must be valid
+// (the caller checks addresses and reasons); their addresses are normalized in place.
+// ENOTFOUND for an unknown organization.
+func (db *DB) AddSuppressions(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error) {
+	var res mailtrail.AddResult
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return res, err
+	}
+	now := db.now().UnixMilli()
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer tx.rollback()
+	// New addresses, the common case, in two statements per batch; the rest one by one.
+	rows := make([][4]string, len(in))
+	for i, s := range in {
+		if s.Reason == "" {
+			in[i].Reason = mailtrail.ReasonManual
+		}
+		in[i].Email = mailtrail.NormalizeEmail(s.Email)
+		rows[i] = [4]string{in[i].Email, in[i].Reason, s.CustomerID, s.Note}
+	}
+	list, _ := json.Marshal(rows)
+	qr, err := tx.query(`INSERT INTO suppressions (org_id, email, reason, customer_id, note, source, occurred_at, created_at)
+		SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, ?, ? FROM json_each(?) WHERE true
+		ON CONFLICT (org_id, email) DO NOTHING RETURNING email`, org, source, now, now, string(list))
+	if err != nil {
+		return res, fmt.Errorf("sqlite: add suppressions: %w", err)
+	}
+	added := map[string]bool{}
+	for qr.Next() {
+		var e string
+		if err := qr.Scan(&e); err != nil {
+			qr.Close()
+			return res, fmt.Errorf("sqlite: add suppressions: %w", err)
+		}
+		added[e] = true
+	}
+	qr.Close()
+	if err := qr.Err(); err != nil {
+		return res, fmt.Errorf("sqlite: add suppressions: %w", err)
+	}
+	if len(added) > 0 {
+		emails := make([]string, 0, len(added))
+		for e := range added {
+			emails = append(emails, e)
+		}
+		el, _ := json.Marshal(emails)
+		if _, err := tx.exec(`INSERT INTO suppression_history (org_id, email, action, reason, source, customer_id, actor, note, at)
+			SELECT org_id, email, ?, reason, source, customer_id, ?, note, ? FROM suppressions
+			WHERE org_id = ? AND email IN (SELECT value FROM json_each(?))`, mailtrail.ActionAdded, actor, now, org, string(el)); err != nil {
+			return res, fmt.Errorf("sqlite: suppression history: %w", err)
+		}
+	}
+	for _, s := range in {
+		if added[s.Email] {
+			res.Added++
+			delete(added, s.Email) // a repeat later in the batch counts as existing
+			continue
+		}
+		res.Existing++
+		cur, err := loadSuppression(tx, org, s.Email)
+		if err != nil {
+			return res, err
+		}
+		next := rules.Suppress{Reason: s.Reason, Source: source, At: now}
+		if rules.Replaces(cur.s, next) {
+			c := change{org: org, email: s.Email, customerID: s.CustomerID, actor: actor, note: s.Note, now: now}
+			if err := writeSuppression(tx, c, cur, next, ""); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, tx.commit()
+}
+
+// RemoveSuppression removes an address's suppression, whatever its reason, recording who
+// removed it and why; it also ends the address's soft-bounce run, so the next soft bounce
+// starts a new one. It returns the removed suppression; ENOTFOUND when the address is not
+// suppressed.
+func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	email = mailtrail.NormalizeEmail(email)
+	now := db.now().UnixMilli()
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback()
+	cur, err := loadSuppression(tx, org, email)
+	if err != nil {
+		return nil, err
+	}
+	if !cur.found {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "%s is not suppressed", email)
+	}
+	if err := writeSuppression(tx, change{org: org, email: email, actor: actor, note: why, now: now}, cur, rules.Suppress{}, mailtrail.ActionRemoved); err != nil {
+		return nil, err
+	}
+	st, _ := json.Marshal(rules.SoftBounceState{ResetAt: now})
+	if _, err := tx.exec(`UPDATE soft_bounces SET state = ? WHERE org_id = ? AND email = ?`, string(st), org, email); err != nil {
+		return nil, fmt.Errorf("sqlite: soft bounces: %w", err)
+	}
+	if err := tx.commit(); err != nil {
+		return nil, err
+	}
+	return &mailtrail.Suppression{OrgID: orgID, Email: email, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
+		EventID: cur.s.EventID, Detail: cur.s.Detail, SuppressedAt: fromMS(cur.s.At)}, nil
+}
+
+// OrgSettings returns an organization's settings; ENOTFOUND for an unknown organization.
+func (db *DB) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var s mailtrail.OrgSettings
+	if err := db.rrow(ctx, `SELECT soft_bounce_limit FROM orgs WHERE id = ?`, []any{org}, &s.SoftBounceLimit); err != nil {
+		return nil, fmt.Errorf("sqlite: org settings: %w", err)
+	}
+	return &s, nil
+}
+
+// UpdateOrgSettings stores an organization's settings (validated by the caller). A new
+// soft-bounce limit applies to each address at its next soft bounce or reset event.
+func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if _, err := db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ? WHERE id = ?`, s.SoftBounceLimit, org); err != nil {
+		return fmt.Errorf("sqlite: org settings: %w", err)
+	}
+	return nil
+}
+
+// APIKeyID returns the public id of an active API key secret, for audit entries;
+// EUNAUTHORIZED for an unknown or revoked key.
+func (db *DB) APIKeyID(ctx context.Context, secret string) (string, error) {
+	var id string
+	err := db.rrow(ctx, `SELECT public_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, []any{hashKey(secret)}, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "invalid or revoked API key")
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: api key: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,65 @@
+package mailtrail
+
+import "time"
+
+// SuppressionFilter selects an organization's suppressions. Zero fields do not filter.
+type SuppressionFilter struct {
+	Reason string
+	Source string
+	Since  time.Time // suppressed at or after
+	Until  time.Time // suppressed before
+	Query  string    // substring of the address
+	Cursor string
+	Limit  int // 1..1000, default 100
+}
+
+// SuppressionPage is one page of a suppression listing, oldest first; NextCursor is empty
+// on the last page.
+type SuppressionPage struct {
+	Suppressions []Suppression `json:"suppressions"`
+	NextCursor   string        `json:"next_cursor,omitempty"`
+}
+
+// SuppressionInput is one address a person or a program adds.
+type SuppressionInput struct {
+	Email      string `json:"email"`
+	Reason     string `json:"reason,omitempty"` // manual (default) or list_import
+	CustomerID string `json:"customer_id,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// SuppressionChange is one entry of an address's history: added, replaced, lifted (a
+// soft-bounce suppression ended by a later delivery) or removed (by a person, audited).
+type SuppressionChange struct {
+	Action     string    `json:"action"`
+	Reason     string    `json:"reason"`
+	Source     string    `json:"source"`
+	EventID    string    `json:"event_id,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	CustomerID string    `json:"customer_id,omitempty"`
+	Actor      string    `json:"actor,omitempty"`
+	Note       string    `json:"note,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// The actions of a SuppressionChange.
+const (
+	ActionAdded    = "added"
+	ActionReplaced = "replaced"
+	ActionLifted   = "lifted"
+	ActionRemoved  = "removed"
+)
+
+// AddResult counts what an addition did: addresses newly suppressed, and addresses that
+// were suppressed already (their suppression is kept, or replaced by a stronger reason).
+type AddResult struct {
+	Added    int `json:"added"`
+	Existing int `json:"existing"`
+}
+
+// OrgSettings are the settings an organization changes itself.
+type OrgSettings struct {
+	// SoftBounceLimit is the number of consecutive soft bounces that suppress an address
+	// (1..20, default 5).
+	SoftBounceLimit int `json:"soft_bounce_limit"`
+}
