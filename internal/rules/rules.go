@@ -192,3 +192,26 @@ func ApplyCustomer(a CustomerActivity, in Input) CustomerActivity {
 	}
 	return a
 }
+
+// Suppressing returns the suppression reason an event causes at once, or "" when it causes
+// none. Machine opens and bot clicks never suppress anything, and neither do they here:
+// only bounces, complaints and unsubscribes suppress.
+func Suppressing(ev *mailtrail.Event) (reason, source string) {
+	src := mailtrail.SuppressSourceWebhook
+	if ev.Source == mailtrail.SourceTracking {
+		src = mailtrail.SuppressSourceTrackingLink
+	} else if ev.Source == mailtrail.SourceAPI || ev.Source == mailtrail.SourceImport {
+		src = mailtrail.SuppressSourceAPI
+	}
+	switch ev.Type {
+	case mailtrail.EventBounced:
+		if ev.Metadata.BounceType == mailtrail.BounceHard {
+			return mailtrail.ReasonHardBounce, src
+		}
+	case mailtrail.EventComplained:
+		return mailtrail.ReasonComplaint, src
+	case mailtrail.EventUnsubscribed:
+		return mailtrail.ReasonUnsubscribed, src
+	}
+	return "", ""
+}
