@@ -61,6 +61,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	if err := tx.commit(); err != nil {
 		return nil, err
 	}
+	db.boundWAL(ctx)
 	// Committed: now the cache may learn the new state.
 	c := db.cache
 	c.trim()

@@ -51,6 +51,8 @@ type DB struct {
 	urlCount     atomic.Int64
 	linkSets     sync.Map // message ref → linkSet, bounded by linkSetCount
 	linkSetCount atomic.Int64
+	commits      int64        // write transactions committed (guarded by wmu)
+	walRestarts  atomic.Int64 // forced WAL restarts (see boundWAL)
 	now          func() time.Time
 }
 

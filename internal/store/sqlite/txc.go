@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 )
 
 // txc is a write transaction on the held writer connection. Its statements are prepared
@@ -113,4 +114,27 @@ func (db *DB) rquery(ctx context.Context, q string, args ...any) (*sql.Rows, err
 		return nil, err
 	}
 	return s.QueryContext(ctx, args...)
+}
+
+// walLimit is the WAL size past which the writer forces a checkpoint that waits for
+// readers. SQLite's automatic checkpoints are PASSIVE: with readers always active (webhook
+// attribution, reports) they never complete, the WAL is never restarted and grows without
+// bound, and every commit and read gets slower.
+const walLimit = 64 << 20
+
+// boundWAL checks the WAL's size every 32 commits and, past walLimit, runs a RESTART
+// checkpoint on the writer connection. The caller holds db.wmu, outside a transaction.
+func (db *DB) boundWAL(ctx context.Context) {
+	db.commits++
+	if db.commits%32 != 0 {
+		return
+	}
+	fi, err := os.Stat(db.path + "-wal")
+	if err != nil || fi.Size() < walLimit {
+		return
+	}
+	var busy, frames, done int
+	if err := db.wc.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err == nil && busy == 0 {
+		db.walRestarts.Add(1)
+	}
 }
