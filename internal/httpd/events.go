@@ -184,18 +184,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 			f.Types = append(f.Types, typ)
 		}
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "%s must be an RFC 3339 time", p.name))
-				return
-			}
-			*p.dst = t
-		}
+	if err := timeRange(q, &f.Since, &f.Until); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	page, err := s.store.ListEvents(r.Context(), org.ID, f)
 	if err != nil {

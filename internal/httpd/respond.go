@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -79,4 +81,22 @@ func sanitizeJSONError(err error) string {
 		msg = msg[:200]
 	}
 	return msg
+}
+
+// timeRange reads the optional RFC 3339 query parameters since and until into their
+// destinations; EINVALID names the bad one.
+func timeRange(q url.Values, since, until *time.Time) error {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", since}, {"until", until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return mailtrail.Errorf(mailtrail.EINVALID, "%s must be an RFC 3339 time", p.name)
+			}
+			*p.dst = t
+		}
+	}
+	return nil
 }

@@ -57,17 +57,8 @@ func suppressionFilter(r *http.Request) (mailtrail.SuppressionFilter, error) {
 	default:
 		return f, mailtrail.Errorf(mailtrail.EINVALID, "source must be one of webhook, tracking_link, manual, csv_import, api")
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, mailtrail.Errorf(mailtrail.EINVALID, "%s must be an RFC 3339 time", p.name)
-			}
-			*p.dst = t
-		}
+	if err := timeRange(q, &f.Since, &f.Until); err != nil {
+		return f, err
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
