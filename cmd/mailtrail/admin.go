@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
 
 func printJSON(w io.Writer, v any) error {
@@ -85,10 +86,7 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if org == "" {
-		return errors.New("key: --org is required")
-	}
-	db, err := openStore(ctx, cfg)
+	db, err := openOrgStore(ctx, cfg, "key", org)
 	if err != nil {
 		return err
 	}
@@ -117,4 +115,13 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	return fmt.Errorf("key: unknown verb %q (want create, list or revoke)", args[0])
+}
+
+// openOrgStore opens the store for a CLI verb that works on one organization, after
+// checking that --org was given.
+func openOrgStore(ctx context.Context, cfg *Config, verb, org string) (*sqlite.DB, error) {
+	if org == "" {
+		return nil, fmt.Errorf("%s: --org is required", verb)
+	}
+	return openStore(ctx, cfg)
 }

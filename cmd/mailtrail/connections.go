@@ -40,10 +40,7 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	if org == "" {
-		return errors.New("connection: --org is required")
-	}
-	db, err := openStore(ctx, cfg)
+	db, err := openOrgStore(ctx, cfg, "connection", org)
 	if err != nil {
 		return err
 	}
