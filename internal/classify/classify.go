@@ -1,0 +1,272 @@
+// Package classify labels opens and clicks as made by a person, by a machine fetching on a
+// person's behalf (Apple Mail Privacy Protection) or by a bot (security scanners, HEAD
+// probes), and names the email client and device from the user agent.
+//
+// This package holds only the stateless part: what one request says about itself (agent,
+// address, method). Rules that need message state — a click before or seconds after
+// delivery, a burst of a message's links clicked within seconds, a hit on the hidden
+// honeypot link, a human click after a scanner's — belong in internal/rules, which may
+// upgrade a Verdict from this package but never needs to re-read the request.
+//
+// The address ranges and agent patterns are versioned data files embedded from data/; a
+// Classifier reports their versions so every stored verdict can be traced to its data.
+// Classification is pure and cheap and never fails at request time, so it never blocks
+// the redirect or the pixel.
+package classify
+
+import (
+	"io/fs"
+	"net/netip"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// The reasons a Verdict can carry besides the labelled ones ("image_proxy:<provider>",
+// "scanner_ua:<label>", "scanner_ip:<label>", whose labels come from the data files).
+const (
+	ReasonAppleMPP    = "apple_mpp"
+	ReasonHEAD        = "head_request"
+	ReasonImageProxy  = "image_proxy:"
+	ReasonScannerUA   = "scanner_ua:"
+	ReasonScannerIP   = "scanner_ip:"
+	maxAgentMatchSize = 4096
+)
+
+// Verdict is the classification of one open or click. Reasons lists every signal that
+// fired, the deciding one first; it is empty for a plain human request. Client and Device
+// are "" when unknown (see the Client* and Device* constants).
+type Verdict struct {
+	Class   mailtrail.Classification
+	Reasons []string
+	Client  string
+	Device  string
+}
+
+// Classifier classifies opens and clicks from versioned data. It is immutable after New or
+// Load and safe for concurrent use.
+//
+// Ranges are matched by a linear scan, which is fast enough for the few hundred entries
+// the data files hold; importing Apple's full egress feed (tens of thousands of ranges)
+// needs a sorted interval table first.
+type Classifier struct {
+	appleRanges   []netip.Prefix
+	appleAgents   []string // lowercased, whole-agent match
+	imageProxies  []labelled
+	scannerAgents []labelled
+	scannerRanges []labelledPrefix
+	versions      map[string]string
+}
+
+// New returns a Classifier built from the data files embedded in the binary. It fails
+// only if an embedded file is malformed, which the package tests rule out.
+func New() (*Classifier, error) {
+	sub, err := fs.Sub(embedded, "data")
+	if err != nil {
+		return nil, err
+	}
+	return Load(sub)
+}
+
+// Load returns a Classifier built from the data files at the root of fsys (the same five
+// names as data/), for operators who ship newer lists than the binary. It returns an
+// error naming the file and entry when a file is missing, lacks a "# version:" line, or
+// holds an entry that does not parse.
+func Load(fsys fs.FS) (*Classifier, error) {
+	c := &Classifier{versions: make(map[string]string)}
+	read := func(name string) (dataFile, error) {
+		df, err := readDataFile(fsys, name)
+		if err == nil {
+			c.versions[name] = df.version
+		}
+		return df, err
+	}
+	df, err := read(fileAppleRanges)
+	if err != nil {
+		return nil, err
+	}
+	if c.appleRanges, err = df.prefixes(fileAppleRanges); err != nil {
+		return nil, err
+	}
+	if df, err = read(fileAppleAgents); err != nil {
+		return nil, err
+	}
+	for _, l := range df.lines {
+		c.appleAgents = append(c.appleAgents, strings.ToLower(l))
+	}
+	if df, err = read(fileImageProxies); err != nil {
+		return nil, err
+	}
+	if c.imageProxies, err = df.labelled(fileImageProxies, true); err != nil {
+		return nil, err
+	}
+	if df, err = read(fileScannerAgents); err != nil {
+		return nil, err
+	}
+	if c.scannerAgents, err = df.labelled(fileScannerAgents, true); err != nil {
+		return nil, err
+	}
+	if df, err = read(fileScannerRanges); err != nil {
+		return nil, err
+	}
+	if c.scannerRanges, err = df.labelledPrefixes(fileScannerRanges); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Versions returns the "# version:" of each data file the Classifier was built from, keyed
+// by file name. The map is a copy.
+func (c *Classifier) Versions() map[string]string {
+	out := make(map[string]string, len(c.versions))
+	for k, v := range c.versions {
+		out[k] = v
+	}
+	return out
+}
+
+// request is what one open or click says about itself, normalized once.
+type request struct {
+	lua  string // lowercased, trimmed, capped user agent
+	addr netip.Addr
+	head bool
+}
+
+func newRequest(ua, ip, method string) request {
+	ua = strings.TrimSpace(ua)
+	if len(ua) > maxAgentMatchSize {
+		ua = ua[:maxAgentMatchSize]
+	}
+	return request{
+		lua:  strings.ToLower(ua),
+		addr: parseIP(ip),
+		head: strings.EqualFold(strings.TrimSpace(method), "HEAD"),
+	}
+}
+
+// Open classifies a pixel fetch. The deciding signal, in order:
+//
+//  1. a HEAD request → Bot "head_request" (it renders nothing and is never counted);
+//  2. an Apple MPP proxy address or the MPP proxy's agent → Machine "apple_mpp";
+//  3. a Gmail, Yahoo or Outlook image proxy → Human "image_proxy:<provider>" (the
+//     provider fetches the pixel when the person opens the message);
+//  4. a known scanner agent or address range → Bot "scanner_ua:<label>",
+//     "scanner_ip:<label>";
+//  5. otherwise Human, with no reasons.
+//
+// Malformed addresses and empty agents are not errors: they simply match nothing.
+func (c *Classifier) Open(ua, ip, method string) Verdict {
+	r := newRequest(ua, ip, method)
+	v := Verdict{Class: mailtrail.Human}
+	v.Client, v.Device = detectClient(r.lua, true)
+
+	apple := c.isApple(r)
+	proxy := c.imageProxy(r.lua)
+	scanner := c.scannerReasons(r)
+
+	if r.head {
+		v.Reasons = append(v.Reasons, ReasonHEAD)
+	}
+	if apple {
+		v.Reasons = append(v.Reasons, ReasonAppleMPP)
+		if v.Client == "" {
+			v.Client = ClientAppleMail
+		}
+	}
+	if proxy != "" {
+		v.Reasons = append(v.Reasons, ReasonImageProxy+proxy)
+		v.Client = proxy
+	}
+	v.Reasons = append(v.Reasons, scanner...)
+
+	switch {
+	case r.head:
+		v.Class = mailtrail.Bot
+	case apple:
+		v.Class = mailtrail.Machine
+	case proxy != "":
+		v.Class = mailtrail.Human
+	case len(scanner) > 0:
+		v.Class = mailtrail.Bot
+	}
+	return v
+}
+
+// Click classifies a tracked-link hit from what the request alone shows: a HEAD request →
+// Bot "head_request"; a known scanner agent or address range → Bot with its reasons;
+// otherwise Human. Apple MPP does not fetch links, so Apple addresses mean nothing here
+// (a person behind iCloud Private Relay clicks from them).
+//
+// Timing rules (a click before or seconds after delivery, bursts, the honeypot link) need
+// message state and live in internal/rules.
+func (c *Classifier) Click(ua, ip, method string) Verdict {
+	r := newRequest(ua, ip, method)
+	v := Verdict{Class: mailtrail.Human}
+	v.Client, v.Device = detectClient(r.lua, false)
+	if r.head {
+		v.Reasons = append(v.Reasons, ReasonHEAD)
+	}
+	v.Reasons = append(v.Reasons, c.scannerReasons(r)...)
+	if len(v.Reasons) > 0 {
+		v.Class = mailtrail.Bot
+	}
+	return v
+}
+
+// isApple reports an Apple MPP proxy fetch: by address, or by the proxy's bare agent.
+func (c *Classifier) isApple(r request) bool {
+	for _, a := range c.appleAgents {
+		if r.lua == a {
+			return true
+		}
+	}
+	return inAny(r.addr, c.appleRanges)
+}
+
+// imageProxy returns the provider whose image proxy sent the agent, or "".
+func (c *Classifier) imageProxy(lua string) string {
+	if lua == "" {
+		return ""
+	}
+	for _, p := range c.imageProxies {
+		if strings.Contains(lua, p.value) {
+			return p.label
+		}
+	}
+	return ""
+}
+
+// scannerReasons returns "scanner_ua:<label>" for the first matching agent pattern and
+// "scanner_ip:<label>" for the first matching range.
+func (c *Classifier) scannerReasons(r request) []string {
+	var out []string
+	if r.lua != "" {
+		for _, s := range c.scannerAgents {
+			if strings.Contains(r.lua, s.value) {
+				out = append(out, ReasonScannerUA+s.label)
+				break
+			}
+		}
+	}
+	if r.addr.IsValid() {
+		for _, p := range c.scannerRanges {
+			if p.prefix.Contains(r.addr) {
+				out = append(out, ReasonScannerIP+p.label)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func inAny(a netip.Addr, ps []netip.Prefix) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,183 @@
+package classify
+
+import (
+	"bufio"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+func newTest(t testing.TB) *Classifier {
+	t.Helper()
+	c, err := New()
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func dash(s string) string {
+	if s == "-" {
+		return ""
+	}
+	return s
+}
+
+// TestCorpus asserts every row of testdata/corpus.tsv: class, reasons, client and device.
+func TestCorpus(t *testing.T) {
+	c := newTest(t)
+	f, err := os.Open("testdata/corpus.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	rows := 0
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		col := strings.Split(text, "\t")
+		if len(col) != 8 {
+			t.Fatalf("line %d: %d columns, want 8", line, len(col))
+		}
+		rows++
+		ua, ip, method, kind := dash(col[0]), dash(col[1]), dash(col[2]), col[3]
+		var v Verdict
+		switch kind {
+		case "open":
+			v = c.Open(ua, ip, method)
+		case "click":
+			v = c.Click(ua, ip, method)
+		default:
+			t.Fatalf("line %d: kind %q", line, kind)
+		}
+		got := []string{string(v.Class), strings.Join(v.Reasons, ","), v.Client, v.Device}
+		want := []string{col[4], dash(col[5]), dash(col[6]), dash(col[7])}
+		if !slices.Equal(got, want) {
+			t.Errorf("line %d %s %q ip=%q %s:\n got  class=%s reasons=%q client=%q device=%q\n want class=%s reasons=%q client=%q device=%q",
+				line, kind, ua, ip, method, got[0], got[1], got[2], got[3], want[0], want[1], want[2], want[3])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rows < 30 {
+		t.Fatalf("corpus has %d rows, want at least 30", rows)
+	}
+}
+
+func TestVersions(t *testing.T) {
+	c := newTest(t)
+	v := c.Versions()
+	for _, name := range []string{fileAppleRanges, fileAppleAgents, fileImageProxies, fileScannerAgents, fileScannerRanges} {
+		if v[name] == "" {
+			t.Errorf("no version for %s", name)
+		}
+	}
+	v[fileAppleRanges] = "changed"
+	if c.Versions()[fileAppleRanges] == "changed" {
+		t.Error("Versions returned the internal map")
+	}
+}
+
+func testFS() fstest.MapFS {
+	f := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	return fstest.MapFS{
+		fileAppleRanges:   f("# version: t1\n192.0.2.0/24\n"),
+		fileAppleAgents:   f("# version: t1\nMozilla/5.0\n"),
+		fileImageProxies:  f("# version: t1\noutlook Test Outlook Proxy\n"),
+		fileScannerAgents: f("# version: t1\nacme AcmeScan\n"),
+		fileScannerRanges: f("# version: t1\nacme 198.51.100.1\n"),
+	}
+}
+
+func TestLoad(t *testing.T) {
+	c, err := Load(testFS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.Open("x Test Outlook Proxy y", "203.0.113.1", "GET"); v.Class != mailtrail.Human || !slices.Equal(v.Reasons, []string{"image_proxy:outlook"}) || v.Client != ClientOutlook {
+		t.Errorf("outlook proxy: %+v", v)
+	}
+	if v := c.Click("Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "198.51.100.1", "GET"); v.Class != mailtrail.Bot || !slices.Equal(v.Reasons, []string{"scanner_ip:acme"}) {
+		t.Errorf("single-address range: %+v", v)
+	}
+	if v := c.Open("curl/8", "192.0.2.9", "GET"); v.Class != mailtrail.Machine {
+		t.Errorf("apple range: %+v", v)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	cases := map[string]func(fstest.MapFS){
+		"missing file": func(m fstest.MapFS) { delete(m, fileScannerAgents) },
+		"no version":   func(m fstest.MapFS) { m[fileAppleRanges] = &fstest.MapFile{Data: []byte("192.0.2.0/24\n")} },
+		"bad cidr": func(m fstest.MapFS) {
+			m[fileAppleRanges] = &fstest.MapFile{Data: []byte("# version: x\n192.0.2.0/33\n")}
+		},
+		"bad range": func(m fstest.MapFS) {
+			m[fileScannerRanges] = &fstest.MapFile{Data: []byte("# version: x\nacme nope\n")}
+		},
+		"label no value": func(m fstest.MapFS) { m[fileScannerAgents] = &fstest.MapFile{Data: []byte("# version: x\nacme\n")} },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := testFS()
+			mutate(m)
+			if _, err := Load(m); err == nil {
+				t.Fatal("Load succeeded")
+			}
+		})
+	}
+}
+
+// TestMalformedInputs feeds shapes a public endpoint receives; none may panic and every
+// verdict must carry one of the three classes.
+func TestMalformedInputs(t *testing.T) {
+	c := newTest(t)
+	ips := []string{"", " ", "not-an-ip", "999.999.1.1", "1.2.3", "::", "::ffff:", "fe80::1%eth0", "[2001:db8::1]:443",
+		"17.0.0.1:99999", "1.2.3.4, 5.6.7.8", "\x00", strings.Repeat("1", 5000)}
+	uas := []string{"", " ", "-", "\x00\xff\xfe", strings.Repeat("A", 100000), "Mozilla/5.0 ", "MOZILLA/5.0"}
+	methods := []string{"", "GET", "head", "HEAD ", "\x00"}
+	for _, ip := range ips {
+		for _, ua := range uas {
+			for _, m := range methods {
+				for _, v := range []Verdict{c.Open(ua, ip, m), c.Click(ua, ip, m)} {
+					if !validClass(v.Class) {
+						t.Fatalf("ua=%q ip=%q m=%q: class %q", ua, ip, m, v.Class)
+					}
+				}
+			}
+		}
+	}
+}
+
+func validClass(c mailtrail.Classification) bool {
+	return c == mailtrail.Human || c == mailtrail.Machine || c == mailtrail.Bot
+}
+
+// FuzzClassify checks that no input panics and every verdict is one of the three classes,
+// with reasons exactly when the class is not human (image proxies aside).
+func FuzzClassify(f *testing.F) {
+	c := newTest(f)
+	f.Add("Mozilla/5.0", "17.1.2.3", "GET")
+	f.Add("Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", "66.249.84.10", "HEAD")
+	f.Add("curl/8.5.0", "2a01:111:f403::1", "GET")
+	f.Add("", "::ffff:40.107.1.2", "")
+	f.Add("\xff", "[::1]:80", "head")
+	f.Fuzz(func(t *testing.T, ua, ip, method string) {
+		for _, v := range []Verdict{c.Open(ua, ip, method), c.Click(ua, ip, method)} {
+			if !validClass(v.Class) {
+				t.Fatalf("class %q", v.Class)
+			}
+			if v.Class != mailtrail.Human && len(v.Reasons) == 0 {
+				t.Fatalf("%s verdict without reasons", v.Class)
+			}
+		}
+	})
+}
