@@ -27,15 +27,21 @@ func (db *DB) campaignRow(ctx context.Context, org int64, name string) (int64, e
 	return id, nil
 }
 
+// campaignOf returns the row id of a campaign of the organization with the public id;
+// ENOTFOUND for an unknown organization or campaign.
+func (db *DB) campaignOf(ctx context.Context, orgID, campaign string) (int64, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	return db.campaignRow(ctx, org, campaign)
+}
+
 // CampaignBuckets returns the counters of a campaign per quarter hour, in time order;
 // ENOTFOUND for a campaign the organization does not have. Its cost grows with the
 // campaign's duration, not with its number of events.
 func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error) {
-	org, err := db.orgInternal(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	camp, err := db.campaignRow(ctx, org, campaign)
+	camp, err := db.campaignOf(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +80,7 @@ func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]ma
 
 // CampaignLinks returns the clicks per URL of a campaign, most clicked first, at most limit.
 func (db *DB) CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error) {
-	org, err := db.orgInternal(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	camp, err := db.campaignRow(ctx, org, campaign)
+	camp, err := db.campaignOf(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
