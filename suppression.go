@@ -62,4 +62,15 @@ type OrgSettings struct {
 	// SoftBounceLimit is the number of consecutive soft bounces that suppress an address
 	// (1..20, default 5).
 	SoftBounceLimit int `json:"soft_bounce_limit"`
+	// KeepFullIP keeps the full client address of opens and clicks; off (the default),
+	// addresses are stored truncated to /24 (IPv4) or /48 (IPv6) once geography and
+	// classification have used them.
+	KeepFullIP bool `json:"keep_full_ip"`
+	// RetentionDays is how many days raw events are kept after they are received; a
+	// background job deletes older ones. Aggregates are kept. 0 keeps raw events forever.
+	RetentionDays int `json:"retention_days"`
 }
+
+// MinRetentionDays is the shortest retention an organization can set: raw events hold the
+// keys that recognise an ESP's retried delivery, and ESPs retry for up to three days.
+const MinRetentionDays = 7

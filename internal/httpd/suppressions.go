@@ -283,7 +283,9 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 
 // settingsPatch holds the settings a PATCH changes; absent fields keep their value.
 type settingsPatch struct {
-	SoftBounceLimit *int `json:"soft_bounce_limit"`
+	SoftBounceLimit *int  `json:"soft_bounce_limit"`
+	KeepFullIP      *bool `json:"keep_full_ip"`
+	RetentionDays   *int  `json:"retention_days"`
 }
 
 func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
@@ -304,6 +306,16 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.SoftBounceLimit = *req.SoftBounceLimit
+	}
+	if req.KeepFullIP != nil {
+		st.KeepFullIP = *req.KeepFullIP
+	}
+	if req.RetentionDays != nil {
+		if n := *req.RetentionDays; n != 0 && (n < mailtrail.MinRetentionDays || n > 36500) {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "retention_days must be 0 (keep forever) or %d to 36500", mailtrail.MinRetentionDays))
+			return
+		}
+		st.RetentionDays = *req.RetentionDays
 	}
 	if err := s.store.UpdateOrgSettings(r.Context(), org, *st); err != nil {
 		s.writeError(w, r, err)

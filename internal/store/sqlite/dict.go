@@ -41,14 +41,14 @@ type writeCache struct {
 	customers map[string]*custEntry
 	urls      map[string]int64 // org\x00url → id
 	messages  map[[12]byte]*msgEntry
-	msgLinks  map[[2]int64]bool // (message, url) clicked → a human click was seen
+	keepIP    map[int64]bool // org → keeps full client addresses (cleared when settings change)
 }
 
 func newWriteCache() *writeCache {
 	return &writeCache{
 		orgs: map[string]int64{}, orgPublic: map[int64]string{}, campaigns: map[string]int64{},
 		customers: map[string]*custEntry{}, urls: map[string]int64{}, messages: map[[12]byte]*msgEntry{},
-		msgLinks: map[[2]int64]bool{},
+		keepIP: map[int64]bool{},
 	}
 }
 
@@ -61,9 +61,6 @@ func (c *writeCache) trim() {
 	}
 	if len(c.campaigns) > maxCachedSmall {
 		c.campaigns = map[string]int64{}
-	}
-	if len(c.msgLinks) > maxCachedMessages {
-		c.msgLinks = map[[2]int64]bool{}
 	}
 	if len(c.urls) > maxCachedSmall {
 		c.urls = map[string]int64{}

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -46,7 +48,6 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
 		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
 		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
-		msgLinks: map[[2]int64]bool{},
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -77,9 +78,6 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	for k, v := range w.msgs {
 		c.messages[k] = v
 	}
-	for k, v := range w.msgLinks {
-		c.msgLinks[k] = v
-	}
 	return dup, nil
 }
 
@@ -95,7 +93,6 @@ type batchWriter struct {
 	stats       map[statKey]*statRow
 	links       map[linkKey]*linkRow
 	dirtyCusts  map[int64]*custEntry
-	msgLinks    map[[2]int64]bool
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
@@ -207,51 +204,52 @@ func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
 	if err != nil {
 		return err
 	}
+	return w.addLinkClick(m, url, 1, b2i(ev.IsHuman()))
+}
+
+// addLinkClick adds clicks and human clicks of message m to one link of its campaign, and
+// moves the link's unique and human-unique counts when the message's counts cross zero.
+func (w *batchWriter) addLinkClick(m *msgEntry, url int64, clicks, human int64) error {
+	var oldC, oldH int64
+	err := w.tx.scan(`SELECT clicks, human_clicks FROM link_clicks WHERE campaign_id = ? AND url_id = ? AND message_id = ?`,
+		[]any{m.campaign, url, m.id}, &oldC, &oldH)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: link clicks: %w", err)
+	}
+	if _, err := w.tx.exec(`INSERT INTO link_clicks (campaign_id, url_id, message_id, clicks, human_clicks) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (campaign_id, url_id, message_id) DO UPDATE SET clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks`,
+		m.campaign, url, m.id, clicks, human); err != nil {
+		return fmt.Errorf("sqlite: link clicks: %w", err)
+	}
 	k := linkKey{m.campaign, url}
 	row := w.links[k]
 	if row == nil {
 		row = &linkRow{}
 		w.links[k] = row
 	}
-	human := ev.IsHuman()
-	row.total++
-	if human {
-		row.human++
-	}
-	// Known (message, link) pairs need no statement unless a first human click arrives.
-	lk := [2]int64{m.id, url}
-	seenHuman, known := w.msgLinks[lk]
-	if !known {
-		seenHuman, known = w.db.cache.msgLinks[lk]
-	}
-	if known && (seenHuman || !human) {
-		return nil
-	}
-	if !known {
-		res, err := w.tx.exec(`INSERT OR IGNORE INTO message_links (message_id, url_id, human) VALUES (?, ?, ?)`, m.id, url, human)
-		if err != nil {
-			return fmt.Errorf("sqlite: message link: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			row.uniq++
-			if human {
-				row.humanUniq++
-			}
-			w.msgLinks[lk] = human
-			return nil
-		}
-	}
-	if human {
-		w.msgLinks[lk] = true
-		res, err := w.tx.exec(`UPDATE message_links SET human = 1 WHERE message_id = ? AND url_id = ? AND human = 0`, m.id, url)
-		if err != nil {
-			return fmt.Errorf("sqlite: message link: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			row.humanUniq++
-		}
-	}
+	row.total += clicks
+	row.human += human
+	row.uniq += crossing(oldC, oldC+clicks)
+	row.humanUniq += crossing(oldH, oldH+human)
 	return nil
+}
+
+// crossing is +1 when a count goes from zero to positive, -1 back, else 0.
+func crossing(old, now int64) int64 {
+	switch {
+	case old <= 0 && now > 0:
+		return 1
+	case old > 0 && now <= 0:
+		return -1
+	}
+	return 0
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // flush writes each changed key once, in key order.

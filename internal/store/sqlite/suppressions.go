@@ -283,7 +283,8 @@ func (db *DB) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSett
 		return nil, err
 	}
 	var s mailtrail.OrgSettings
-	if err := db.rrow(ctx, `SELECT soft_bounce_limit FROM orgs WHERE id = ?`, []any{org}, &s.SoftBounceLimit); err != nil {
+	if err := db.rrow(ctx, `SELECT soft_bounce_limit, keep_full_ip, retention_days FROM orgs WHERE id = ?`, []any{org},
+		&s.SoftBounceLimit, &s.KeepFullIP, &s.RetentionDays); err != nil {
 		return nil, fmt.Errorf("sqlite: org settings: %w", err)
 	}
 	return &s, nil
@@ -298,9 +299,11 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	if _, err := db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ? WHERE id = ?`, s.SoftBounceLimit, org); err != nil {
+	if _, err := db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ?, keep_full_ip = ?, retention_days = ? WHERE id = ?`,
+		s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, org); err != nil {
 		return fmt.Errorf("sqlite: org settings: %w", err)
 	}
+	db.cache.keepIP = map[int64]bool{}
 	return nil
 }
 
