@@ -6,6 +6,8 @@ package mailtrail
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -99,6 +101,11 @@ const (
 	Bot     Classification = "bot"
 )
 
+// HoneypotLink is the link index of the hidden honeypot link that instrumenting adds to a
+// message with tracked links: no person sees it, so only scanners click it. It is the
+// largest index a click id carries; a message's real links stay below it.
+const HoneypotLink = 65535
+
 // BounceType distinguishes permanent from temporary failures.
 type BounceType string
 
@@ -157,6 +164,25 @@ type Event struct {
 	// Counted is false for events stored but kept out of the figures (an ESP's open of a
 	// message our own pixel tracks). Set by the rules, not by clients.
 	Counted bool `json:"counted"`
+}
+
+// TruncateIP returns ip with its host part zeroed: an IPv4 address to its /24, an IPv6
+// address to its /48 (an IPv4-mapped address as IPv4). An invalid address gives "".
+func TruncateIP(ip string) string {
+	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap().WithZone("")
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.Addr().String()
 }
 
 // IsHuman reports whether an open or click counts in the human-only figures.

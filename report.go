@@ -52,6 +52,9 @@ type LinkStats struct {
 	Unique      int64  `json:"unique"`
 	HumanTotal  int64  `json:"human_total"`
 	HumanUnique int64  `json:"human_unique"`
+	// TopClickers are the recipients with the most human clicks on the link (then the
+	// most clicks), for the report's most clicked links.
+	TopClickers []Clicker `json:"top_clickers,omitempty"`
 }
 
 // Report is the campaign report of SPEC §5.
@@ -68,6 +71,7 @@ type Report struct {
 	Hourly              []TimelineBucket `json:"hourly"`
 	Daily               []TimelineBucket `json:"daily"`
 	Links               []LinkStats      `json:"links"`
+	Breakdowns          Breakdowns       `json:"breakdowns"`
 }
 
 func ratio(n, d int64) float64 {
@@ -133,4 +137,68 @@ type EventFilter struct {
 type EventPage struct {
 	Events     []Event `json:"events"`
 	NextCursor string  `json:"next_cursor,omitempty"`
+}
+
+// DimValue is one value of a breakdown (a client, a device, a country, a city) with the
+// opens or clicks it had, all and human. An empty value means unknown. Cities are named
+// "CC/City" with the country's ISO code, since a city's name alone is ambiguous.
+type DimValue struct {
+	Value      string `json:"value"`
+	Total      int64  `json:"total"`
+	HumanTotal int64  `json:"human_total"`
+}
+
+// Breakdown splits a campaign's opens or clicks by client, device, country and city, the
+// most frequent values first.
+type Breakdown struct {
+	Client  []DimValue `json:"client"`
+	Device  []DimValue `json:"device"`
+	Country []DimValue `json:"country"`
+	City    []DimValue `json:"city"`
+}
+
+// Breakdowns are the breakdowns of a campaign's opens and of its clicks.
+type Breakdowns struct {
+	Opens  Breakdown `json:"opens"`
+	Clicks Breakdown `json:"clicks"`
+}
+
+// Clicker is one recipient's clicks on one link.
+type Clicker struct {
+	CustomerID  string `json:"customer_id"`
+	MessageID   string `json:"message_id"`
+	Clicks      int64  `json:"clicks"`
+	HumanClicks int64  `json:"human_clicks"`
+}
+
+// Recipient is one message of a campaign in a "who opened / who clicked" list, with the
+// first time of each activity (nil: never). With a link filter, Clicks and HumanClicks
+// are that link's.
+type Recipient struct {
+	MessageID       string     `json:"message_id"`
+	CustomerID      string     `json:"customer_id"`
+	Email           string     `json:"customer_email"`
+	FirstOpen       *time.Time `json:"first_open,omitempty"`
+	FirstHumanOpen  *time.Time `json:"first_human_open,omitempty"`
+	FirstClick      *time.Time `json:"first_click,omitempty"`
+	FirstHumanClick *time.Time `json:"first_human_click,omitempty"`
+	Clicks          *int64     `json:"clicks,omitempty"`
+	HumanClicks     *int64     `json:"human_clicks,omitempty"`
+}
+
+// RecipientFilter selects the recipients of a campaign who opened (Activity EventOpened)
+// or clicked (EventClicked), optionally by people only, optionally one link's clickers.
+type RecipientFilter struct {
+	Activity  EventType
+	HumanOnly bool
+	LinkURL   string
+	Cursor    string
+	Limit     int // default 100, at most 1000
+}
+
+// RecipientPage is one page of recipients, in message order; NextCursor is empty on the
+// last page.
+type RecipientPage struct {
+	Recipients []Recipient `json:"recipients"`
+	NextCursor string      `json:"next_cursor,omitempty"`
 }

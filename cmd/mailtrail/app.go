@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/classify"
+	"github.com/mailtrail/mailtrail/internal/enrich"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -94,8 +96,14 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	}
 	obs := newIngestMetrics(a.metrics)
 	obs.log = a.log
+	classifier, err := classify.New()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("classification data: %w", err)
+	}
+	enricher := &enrich.Enricher{Classifier: classifier}
 	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
-		Observer: obs, AfterCommit: obs.afterCommit})
+		Observer: obs, AfterCommit: obs.afterCommit, Enrich: enricher.Event})
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	proxies, _ := cfg.proxies()
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{

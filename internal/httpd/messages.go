@@ -27,12 +27,14 @@ type messagesRequest struct {
 	Text          string      `json:"text"`
 	TrackOpens    *bool       `json:"track_opens"`
 	TrackClicks   *bool       `json:"track_clicks"`
+	Honeypot      *bool       `json:"honeypot"`
 	Recipients    []recipient `json:"recipients"`
 }
 
 type trackingURLs struct {
 	OpenURL        string   `json:"open_url,omitempty"`
 	ClickURLs      []string `json:"click_urls"`
+	HoneypotURL    string   `json:"honeypot_url,omitempty"`
 	UnsubscribeURL string   `json:"unsubscribe_url"`
 }
 
@@ -50,10 +52,11 @@ type messageResponse struct {
 
 // urls signs the tracking URLs of one message for the rewriter.
 type urls struct {
-	base   string
-	signer *token.Signer
-	ref    token.Ref
-	clicks []string
+	base     string
+	signer   *token.Signer
+	ref      token.Ref
+	clicks   []string
+	honeypot string
 }
 
 func (u *urls) Open() string {
@@ -62,7 +65,11 @@ func (u *urls) Open() string {
 
 func (u *urls) Click(i int) string {
 	c := u.base + "/api/track/click/" + u.signer.Sign(token.Click, u.ref, i)
-	u.clicks = append(u.clicks, c)
+	if i == mailtrail.HoneypotLink {
+		u.honeypot = c
+	} else {
+		u.clicks = append(u.clicks, c)
+	}
 	return c
 }
 
@@ -91,6 +98,7 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	trackOpens, trackClicks := req.TrackOpens == nil || *req.TrackOpens, req.TrackClicks == nil || *req.TrackClicks
+	honeypot := trackClicks && (req.Honeypot == nil || *req.Honeypot)
 	msgs := make([]*mailtrail.Message, 0, len(req.Recipients))
 	out := make([]messageResponse, 0, len(req.Recipients))
 	for _, rc := range req.Recipients {
@@ -105,7 +113,7 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 			mailto = "mailto:" + s.opt.UnsubscribeMailto + "?subject=" + url.QueryEscape("unsubscribe "+s.signer.Sign(token.Unsubscribe, ref, 0))
 		}
 		res, err := instrument.Rewrite(instrument.Input{HTML: req.HTML, Text: req.Text, TrackOpens: trackOpens, TrackClicks: trackClicks,
-			UnsubscribeMailto: mailto, MessageID: ref.String()}, u)
+			UnsubscribeMailto: mailto, MessageID: ref.String(), Honeypot: honeypot}, u)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -115,7 +123,7 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 		mr := messageResponse{MessageID: ref.String(), CampaignID: req.CampaignID, CustomerID: rc.CustomerID, HTML: res.HTML, Text: res.Text,
 			Headers: res.Headers, Links: res.Links,
 			CustomArgs: map[string]string{esp.ArgMessageID: ref.String(), esp.ArgCampaignID: req.CampaignID, esp.ArgCustomerID: rc.CustomerID},
-			Tracking:   trackingURLs{ClickURLs: u.clicks, UnsubscribeURL: u.Unsubscribe()}}
+			Tracking:   trackingURLs{ClickURLs: u.clicks, HoneypotURL: u.honeypot, UnsubscribeURL: u.Unsubscribe()}}
 		if mr.Tracking.ClickURLs == nil {
 			mr.Tracking.ClickURLs = []string{}
 		}

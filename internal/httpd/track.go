@@ -87,6 +87,10 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	if link == mailtrail.HoneypotLink {
+		s.honeypot(w, r, ref)
+		return
+	}
 	_, target, err := s.store.ClickTarget(r.Context(), ref.String(), link)
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
@@ -111,6 +115,19 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 	noCache(w.Header())
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
+}
+
+// honeypot answers a click on the hidden honeypot link: only scanners follow it. The click
+// is recorded (the rules then mark the message's clicks around it as a bot's) and answered
+// with an empty page: there is no destination to redirect to.
+func (s *Server) honeypot(w http.ResponseWriter, r *http.Request, ref token.Ref) {
+	if r.Method == http.MethodGet {
+		ev := s.trackingEvent(r, mailtrail.EventClicked, ref)
+		link := mailtrail.HoneypotLink
+		ev.Metadata.LinkIndex = &link
+		s.trackEvent(r, "click", ev)
+	}
+	s.page(w, http.StatusOK, pageData{Title: "Nothing here", Text: "This link has no destination."})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

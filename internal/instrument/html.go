@@ -3,6 +3,7 @@ package instrument
 import (
 	"bytes"
 	"fmt"
+	"github.com/mailtrail/mailtrail"
 	"io"
 	"sort"
 	"strings"
@@ -26,7 +27,7 @@ type edit struct {
 // html rewrites the HTML part. Every token is copied from its raw bytes; only
 // href values, the data-mt-notrack attribute, placeholders in text and the
 // pixel differ from src.
-func (r *rewriter) html(src string, trackOpens bool) string {
+func (r *rewriter) html(src string, trackOpens, honeypot bool) string {
 	if src == "" {
 		return ""
 	}
@@ -92,7 +93,14 @@ func (r *rewriter) html(src string, trackOpens bool) string {
 		b.WriteString(src[min(consumed, len(src)):])
 	}
 	out := b.String()
-	if !trackOpens {
+	var add string
+	if honeypot && len(r.links) > 0 {
+		add = honeypotLink(r.u.Click(mailtrail.HoneypotLink))
+	}
+	if trackOpens {
+		add += pixel(r.u.Open())
+	}
+	if add == "" {
 		return out
 	}
 	at := end // an unfinished tag at the end must not swallow the pixel
@@ -102,7 +110,7 @@ func (r *rewriter) html(src string, trackOpens bool) string {
 	case lastHTML >= 0:
 		at = lastHTML
 	}
-	return out[:at] + pixel(r.u.Open()) + out[at:]
+	return out[:at] + add + out[at:]
 }
 
 // tag writes the start tag raw, rewriting its href when it is a link (an <a>

@@ -51,6 +51,11 @@ type Input struct {
 	// MessageID is our id of the message; it goes in the X-Mailtrail-Message-ID
 	// header so that bounces map back to the message.
 	MessageID string
+	// Honeypot adds, when the HTML part has tracked links, a link no person can see or
+	// reach (hidden, empty, out of the tab order, hidden from screen readers) whose click
+	// URL carries link index mailtrail.HoneypotLink. Security scanners follow every
+	// href; a click on it marks the message's clicks around it as a bot's.
+	Honeypot bool
 }
 
 // Output is an instrumented message.
@@ -98,7 +103,7 @@ func Rewrite(in Input, u URLs) (Output, error) {
 	}
 	r := rewriter{u: u, unsub: unsub, trackClicks: in.TrackClicks, links: []string{}}
 	out := Output{Headers: headers}
-	out.HTML = r.html(in.HTML, in.TrackOpens)
+	out.HTML = r.html(in.HTML, in.TrackOpens, in.Honeypot)
 	out.Text = r.text(in.Text)
 	out.Links = r.links
 	return out, nil
@@ -112,10 +117,20 @@ type rewriter struct {
 	links       []string
 }
 
-// track records dest as the next link and returns its click URL.
+// track records dest as the next link and returns its click URL. Past the largest link
+// index a click id can carry (the last one is the honeypot's), links stay as they are.
 func (r *rewriter) track(dest string) string {
+	if len(r.links) >= mailtrail.HoneypotLink {
+		return dest
+	}
 	r.links = append(r.links, dest)
 	return r.u.Click(len(r.links) - 1)
+}
+
+// honeypotLink returns the hidden honeypot anchor for clickURL: empty, not displayed (mso-hide
+// for Outlook), out of the tab order and hidden from assistive technology.
+func honeypotLink(clickURL string) string {
+	return `<a href="` + html.EscapeString(clickURL) + `" style="display:none;mso-hide:all;font-size:0;line-height:0;max-height:0;overflow:hidden" aria-hidden="true" tabindex="-1"></a>`
 }
 
 // pixel returns the open pixel tag for openURL.

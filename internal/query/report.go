@@ -13,7 +13,17 @@ import (
 type Reader interface {
 	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
 	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
+	CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error)
+	LinkTopClickers(ctx context.Context, orgID, campaign, url string, n int) ([]mailtrail.Clicker, error)
 }
+
+// The sizes of a report's lists.
+const (
+	ReportLinks          = 100 // links, most clicked first
+	ReportTopClickerURLs = 10  // links that list their top clickers
+	ReportTopClickers    = 5   // clickers per such link
+	ReportDimValues      = 20  // values per breakdown dimension
+)
 
 // Service answers report queries.
 type Service struct {
@@ -31,11 +41,20 @@ func (s *Service) Report(ctx context.Context, orgID, campaign, tz string) (*mail
 	if err != nil {
 		return nil, err
 	}
-	links, err := s.R.CampaignLinks(ctx, orgID, campaign, 100)
+	links, err := s.R.CampaignLinks(ctx, orgID, campaign, ReportLinks)
 	if err != nil {
 		return nil, err
 	}
-	r := &mailtrail.Report{CampaignID: campaign, Timezone: loc.String(), Links: links}
+	for i := range links[:min(len(links), ReportTopClickerURLs)] {
+		if links[i].TopClickers, err = s.R.LinkTopClickers(ctx, orgID, campaign, links[i].URL, ReportTopClickers); err != nil {
+			return nil, err
+		}
+	}
+	dims, err := s.R.CampaignBreakdowns(ctx, orgID, campaign, ReportDimValues)
+	if err != nil {
+		return nil, err
+	}
+	r := &mailtrail.Report{CampaignID: campaign, Timezone: loc.String(), Links: links, Breakdowns: *dims}
 	r.Hourly = Timeline(buckets, loc, func(t time.Time) time.Time {
 		// Truncate in local wall time, so zones offset by :30 or :45 get their own hours
 		// and the repeated hour of a DST change stays two hours.

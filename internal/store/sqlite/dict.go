@@ -23,6 +23,7 @@ type msgEntry struct {
 	email, esp                  string
 	trackOpens, trackClicks     bool
 	state                       rules.MessageState
+	dAt                         int64 // earliest delivered event (0: none)
 }
 
 // custEntry is the committed activity of a customer.

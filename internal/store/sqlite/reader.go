@@ -199,7 +199,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 	}
 	args = append(args, f.Limit+1)
 	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
-		e.esp_message_id, e.source, e.class, e.counted, coalesce(e.meta, '')
+		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
 		FROM `+from+` JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE `+strings.Join(append(where, "1"), " AND ")+` ORDER BY `+order+` LIMIT ?`, append(fromArgs, args...)...)
 	if err != nil {
@@ -218,14 +218,18 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 			id, typ, occ, recv int64
 			ref                []byte
 			src, class, meta   string
+			reasons            string
 		)
 		if err := rows.Scan(&id, &ev.ID, &ev.CampaignID, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
-			&ev.ESPMessageID, &src, &class, &ev.Counted, &meta); err != nil {
+			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta); err != nil {
 			return nil, fmt.Errorf("sqlite: list events: %w", err)
 		}
 		ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
 		ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
 		ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
+		if reasons != "" {
+			ev.Reasons = strings.Split(reasons, ",")
+		}
 		if meta != "" {
 			if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
 				return nil, fmt.Errorf("sqlite: event %d metadata: %w", id, err)

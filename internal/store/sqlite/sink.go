@@ -48,6 +48,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
 		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
 		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
+		dims: map[dimKey]*dimRow{}, reclass: map[int64]*msgEntry{},
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -93,6 +94,8 @@ type batchWriter struct {
 	stats       map[statKey]*statRow
 	links       map[linkKey]*linkRow
 	dirtyCusts  map[int64]*custEntry
+	dims        map[dimKey]*dimRow
+	reclass     map[int64]*msgEntry // messages whose clicks the click rules must look at again
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
@@ -110,6 +113,15 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		}
 		m := w.msgs[refs[i]]
 		ev.Counted = rules.Counted(ev, m.trackOpens, m.trackClicks)
+		if ev.Metadata.IP != "" {
+			keep, err := w.keepFullIP(m.org)
+			if err != nil {
+				return nil, err
+			}
+			if !keep {
+				ev.Metadata.IP = mailtrail.TruncateIP(ev.Metadata.IP)
+			}
+		}
 		var meta any
 		if b, err := json.Marshal(ev.Metadata); err != nil {
 			return nil, fmt.Errorf("sqlite: metadata: %w", err)
@@ -121,8 +133,8 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 			dk = k
 		}
 		res, err := w.tx.exec(`INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
-			source, class, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
-			string(ev.Source), string(ev.Classification), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
+			source, class, reasons, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
+			string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ","), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: insert event: %w", err)
 		}
@@ -131,6 +143,11 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 			continue
 		}
 		if err := w.derive(ev, m, &changes); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range w.reclass {
+		if err := w.reclassify(m); err != nil {
 			return nil, err
 		}
 	}
@@ -151,17 +168,27 @@ func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.
 		w.dirtyMsgs[m.id] = m
 	}
 	for _, c := range *changes {
-		k := statKey{m.campaign, c.Bucket}
-		row := w.stats[k]
-		if row == nil {
-			row = new(statRow)
-			w.stats[k] = row
-		}
+		row := w.stat(m.campaign, c.Bucket)
 		if c.IsTotal {
 			row[int(rules.NumFields)+int(c.Total)] += c.Delta
 		} else {
 			row[c.Field] += c.Delta
 		}
+	}
+	switch {
+	case ev.Type == mailtrail.EventDelivered && ev.Counted && (m.dAt == 0 || in.OccurredAt < m.dAt):
+		m.dAt = in.OccurredAt
+		w.dirtyMsgs[m.id] = m
+		if m.state.Set(rules.FClick) {
+			w.reclass[m.id] = m
+		}
+	case ev.Type == mailtrail.EventSent && m.dAt == 0 && m.state != before && m.state.Set(rules.FClick):
+		w.reclass[m.id] = m
+	case ev.Type == mailtrail.EventClicked && ev.Counted:
+		w.reclass[m.id] = m
+	}
+	if ev.Counted && (ev.Type == mailtrail.EventOpened || ev.Type == mailtrail.EventClicked) {
+		w.addDims(m.campaign, ev.Type, &ev.Metadata, 1, b2i(ev.IsHuman()))
 	}
 	if ev.ESPMessageID != "" && m.esp == "" {
 		m.esp = ev.ESPMessageID
@@ -268,7 +295,7 @@ func (w *batchWriter) flush() error {
 				esp = m.esp
 			}
 			if _, err := w.tx.exec(`UPDATE messages SET f_sent=?, f_delivered=?, f_open=?, f_hopen=?, f_click=?, f_hclick=?,
-				f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=? WHERE id=?`, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, id); err != nil {
+				f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=?, d_at=? WHERE id=?`, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, m.dAt, id); err != nil {
 				return fmt.Errorf("sqlite: update message: %w", err)
 			}
 		}
@@ -317,6 +344,9 @@ func (w *batchWriter) flush() error {
 			return fmt.Errorf("sqlite: link stats: %w", err)
 		}
 	}
+	if err := w.flushDims(); err != nil {
+		return err
+	}
 	for id, e := range w.dirtyCusts {
 		a := e.activity
 		if _, err := w.tx.exec(`UPDATE customers SET last_sent = ?, last_open = ?, last_click = ? WHERE id = ?`,
@@ -360,7 +390,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 		list, _ := json.Marshal(missing)
 		rows, err := w.tx.query(`SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, c.name, u.ext_id, m.email, coalesce(m.esp_message_id, ''),
 			m.track_opens, m.track_clicks, m.f_sent, m.f_delivered, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard,
-			m.f_complaint, m.f_unsub FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
+			m.f_complaint, m.f_unsub, m.d_at FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
 			WHERE m.ref IN (SELECT unhex(value) FROM json_each(?))`, string(list))
 		if err != nil {
 			return fmt.Errorf("sqlite: load messages: %w", err)
@@ -370,7 +400,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			e := &msgEntry{}
 			s := &e.state
 			if err := rows.Scan(&ref, &e.id, &e.org, &e.campaign, &e.customer, &e.campaignName, &e.customerExt, &e.email, &e.esp, &e.trackOpens, &e.trackClicks,
-				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9]); err != nil {
+				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9], &e.dAt); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: load messages: %w", err)
 			}

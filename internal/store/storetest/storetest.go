@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,6 +229,7 @@ func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	r := rand.New(rand.NewPCG(3, 4))
 	var first []mailtrail.CampaignBucket
 	var firstLinks []mailtrail.LinkStats
+	var firstLabels []string
 	for round := 0; round < 3; round++ {
 		s := open(t)
 		o, _ := newOrg(t, s, "acme")
@@ -252,12 +255,24 @@ func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 		for _, b := range buckets {
 			got.Add(b.Counts)
 		}
-		if want := recount(evs); got != want {
+		raw := stored(t, s, o.ID, "camp")
+		if n := len(raw); n != len(evs) {
+			t.Fatalf("round %d: %d events stored, want %d distinct", round, n, len(evs))
+		}
+		if want := recount(raw); got != want {
 			t.Fatalf("round %d: figures differ from a recount of raw events:\n got %+v\nwant %+v", round, got, want)
 		}
+		labels := labelsOf(raw)
+		if round == 0 && !strings.Contains(strings.Join(labels, "\n"), "delivery") {
+			// The history clicks before and at delivery times: the click rules must label them.
+			t.Fatalf("no click was labelled by the delivery-timing rules:\n%v", labels)
+		}
 		if round == 0 {
-			first, firstLinks = buckets, links
+			first, firstLinks, firstLabels = buckets, links, labels
 			continue
+		}
+		if !reflect.DeepEqual(labels, firstLabels) {
+			t.Fatalf("round %d: classifications differ from round 0:\n%v\n%v", round, labels, firstLabels)
 		}
 		if !reflect.DeepEqual(buckets, first) {
 			for i := range max(len(buckets), len(first)) {
@@ -364,8 +379,39 @@ func at(b []mailtrail.CampaignBucket, i int) any {
 	return nil
 }
 
-// recount computes a campaign's figures straight from distinct raw events (all of them
-// counted: the suite's events are tracked or webhook events of kinds that always count).
+// stored returns every stored event of a campaign, page by page.
+func stored(t *testing.T, s Store, org, camp string) []*mailtrail.Event {
+	t.Helper()
+	var out []*mailtrail.Event
+	f := mailtrail.EventFilter{CampaignID: camp, Limit: 1000}
+	for {
+		p := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, org, f))
+		for i := range p.Events {
+			out = append(out, &p.Events[i])
+		}
+		if p.NextCursor == "" {
+			return out
+		}
+		f.Cursor = p.NextCursor
+	}
+}
+
+// labelsOf lists the classification of every open and click, in an order that does not
+// depend on the order of arrival.
+func labelsOf(evs []*mailtrail.Event) []string {
+	var out []string
+	for _, e := range evs {
+		if e.Type == mailtrail.EventOpened || e.Type == mailtrail.EventClicked {
+			out = append(out, fmt.Sprintf("%s %s %d %s %s %v", e.MessageID, e.Type, e.OccurredAt.UnixMilli(), e.Metadata.LinkURL, e.Classification, e.Reasons))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// recount computes a campaign's figures straight from distinct raw events as stored, with
+// their stored classification (all of them counted: the suite's events are tracked or
+// webhook events of kinds that always count).
 func recount(evs []*mailtrail.Event) mailtrail.Counts {
 	var c mailtrail.Counts
 	has := map[string]map[string]bool{}

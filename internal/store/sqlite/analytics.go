@@ -1,0 +1,203 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// CampaignBreakdowns returns a campaign's opens and clicks by client, device, country and
+// city, at most limit values per dimension, the most frequent first. It reads the
+// pre-aggregated campaign_dims rows only: its cost follows the number of distinct values,
+// not the campaign's size.
+func (db *DB) CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error) {
+	camp, err := db.campaignOf(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	out := &mailtrail.Breakdowns{}
+	for _, kind := range []mailtrail.EventType{mailtrail.EventOpened, mailtrail.EventClicked} {
+		b := &out.Opens
+		if kind == mailtrail.EventClicked {
+			b = &out.Clicks
+		}
+		dst := [numDims]*[]mailtrail.DimValue{&b.Client, &b.Device, &b.Country, &b.City}
+		for d := 0; d < numDims; d++ {
+			vals, err := db.dimValues(ctx, camp, kind, d, limit)
+			if err != nil {
+				return nil, err
+			}
+			*dst[d] = vals
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) dimValues(ctx context.Context, camp int64, kind mailtrail.EventType, dim, limit int) ([]mailtrail.DimValue, error) {
+	rows, err := db.rquery(ctx, `SELECT value, total, human_total FROM campaign_dims WHERE campaign_id = ? AND kind = ? AND dim = ?
+		AND (total != 0 OR human_total != 0) ORDER BY total DESC, value LIMIT ?`, camp, int(kind), dim, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: breakdowns: %w", err)
+	}
+	defer rows.Close()
+	out := []mailtrail.DimValue{}
+	for rows.Next() {
+		var v mailtrail.DimValue
+		if err := rows.Scan(&v.Value, &v.Total, &v.HumanTotal); err != nil {
+			return nil, fmt.Errorf("sqlite: breakdowns: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// LinkTopClickers returns the n recipients of a campaign with the most human clicks on a
+// link (ties: the latest message first), from the link_clicks index.
+func (db *DB) LinkTopClickers(ctx context.Context, orgID, campaign, url string, n int) ([]mailtrail.Clicker, error) {
+	camp, err := db.campaignOf(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	urlID, ok, err := db.linkURLID(ctx, orgID, url)
+	if err != nil || !ok {
+		return []mailtrail.Clicker{}, err
+	}
+	rows, err := db.rquery(ctx, `SELECT u.ext_id, m.ref, l.clicks, l.human_clicks FROM link_clicks l
+		JOIN messages m ON m.id = l.message_id JOIN customers u ON u.id = m.customer_id
+		WHERE l.campaign_id = ? AND l.url_id = ? AND l.human_clicks > 0
+		ORDER BY l.human_clicks DESC, l.message_id DESC LIMIT ?`, camp, urlID, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: top clickers: %w", err)
+	}
+	defer rows.Close()
+	out := []mailtrail.Clicker{}
+	for rows.Next() {
+		var c mailtrail.Clicker
+		var ref []byte
+		if err := rows.Scan(&c.CustomerID, &ref, &c.Clicks, &c.HumanClicks); err != nil {
+			return nil, fmt.Errorf("sqlite: top clickers: %w", err)
+		}
+		c.MessageID = refString(ref)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) linkURLID(ctx context.Context, orgID, url string) (int64, bool, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, false, err
+	}
+	var id int64
+	err = db.rrow(ctx, `SELECT id FROM link_urls WHERE org_id = ? AND url = ?`, []any{org, url}, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite: link url: %w", err)
+	}
+	return id, true, nil
+}
+
+// Recipients lists who opened or clicked a campaign (optionally people only, optionally
+// one link's clickers), in message order, a page at a time.
+func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
+	camp, err := db.campaignOf(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	var after int64
+	if f.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		if err == nil {
+			after, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || after < 0 {
+			return nil, mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+		}
+	}
+	const cols = `m.id, m.ref, u.ext_id, m.email, m.f_open, m.f_hopen, m.f_click, m.f_hclick`
+	var rows *sql.Rows
+	withLink := f.LinkURL != ""
+	switch {
+	case withLink:
+		if f.Activity != mailtrail.EventClicked {
+			return nil, mailtrail.Errorf(mailtrail.EINVALID, "a link filter needs activity=clicked")
+		}
+		urlID, ok, err := db.linkURLID(ctx, orgID, f.LinkURL)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return &mailtrail.RecipientPage{Recipients: []mailtrail.Recipient{}}, nil
+		}
+		rows, err = db.rquery(ctx, `SELECT `+cols+`, l.clicks, l.human_clicks FROM link_clicks l
+			JOIN messages m ON m.id = l.message_id JOIN customers u ON u.id = m.customer_id
+			WHERE l.campaign_id = ? AND l.url_id = ? AND l.message_id > ? AND (l.human_clicks > 0 OR NOT ?)
+			ORDER BY l.message_id LIMIT ?`, camp, urlID, after, f.HumanOnly, f.Limit+1)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: recipients: %w", err)
+		}
+	case f.Activity == mailtrail.EventOpened || f.Activity == mailtrail.EventClicked:
+		all, human := "m.f_open", "m.f_hopen"
+		if f.Activity == mailtrail.EventClicked {
+			all, human = "m.f_click", "m.f_hclick"
+		}
+		col := all
+		if f.HumanOnly {
+			col = human
+		}
+		rows, err = db.rquery(ctx, `SELECT `+cols+`, 0, 0 FROM messages m JOIN customers u ON u.id = m.customer_id
+			WHERE m.campaign_id = ? AND m.id > ? AND `+col+` > 0 ORDER BY m.id LIMIT ?`, camp, after, f.Limit+1)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: recipients: %w", err)
+		}
+	default:
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "activity must be opened or clicked")
+	}
+	defer rows.Close()
+	page := &mailtrail.RecipientPage{Recipients: []mailtrail.Recipient{}}
+	var last int64
+	for rows.Next() {
+		if len(page.Recipients) == f.Limit {
+			page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last, 10)))
+			break
+		}
+		var (
+			r                mailtrail.Recipient
+			id               int64
+			ref              []byte
+			fo, fho, fc, fhc int64
+			clicks, hclicks  int64
+		)
+		if err := rows.Scan(&id, &ref, &r.CustomerID, &r.Email, &fo, &fho, &fc, &fhc, &clicks, &hclicks); err != nil {
+			return nil, fmt.Errorf("sqlite: recipients: %w", err)
+		}
+		r.MessageID = refString(ref)
+		r.FirstOpen, r.FirstHumanOpen, r.FirstClick, r.FirstHumanClick = optTime(fo), optTime(fho), optTime(fc), optTime(fhc)
+		if withLink {
+			r.Clicks, r.HumanClicks = &clicks, &hclicks
+		}
+		page.Recipients = append(page.Recipients, r)
+		last = id
+	}
+	return page, rows.Err()
+}
+
+func optTime(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := fromMS(ms)
+	return &t
+}
