@@ -42,6 +42,7 @@ type Store interface {
 	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
 	Ping(ctx context.Context) error
 	SuppressionStore
+	AnalyticsStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -154,6 +155,8 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/events", s.auth(s.postEvents)},
 		{"GET", "/api/v1/events", s.auth(s.listEvents)},
 		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
+		{"GET", "/api/v1/campaigns/{campaign}/recipients", s.auth(s.recipients)},
+		{"GET", "/api/v1/customers/{customer}/events", s.auth(s.customerEvents)},
 
 		{"POST", "/api/v1/connections", s.auth(s.createConnection)},
 		{"GET", "/api/v1/connections", s.auth(s.listConnections)},
