@@ -16,7 +16,8 @@ import (
 )
 
 // DB is an opened geography database. It is safe for concurrent use; Close waits for
-// the lookups in progress.
+// the lookups in progress. The file is memory-mapped: replace it by a rename, never by
+// writing over it in place while it is open.
 type DB struct {
 	mu     sync.RWMutex // Close unmaps the file: no lookup may run across it
 	r      *maxminddb.Reader
