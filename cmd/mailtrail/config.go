@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -40,6 +41,7 @@ type Config struct {
 	QueueWait         time.Duration
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
+	GeoIPDB           string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 }
 
 // bind registers the flags of c on fs, with defaults taken from the environment.
@@ -80,6 +82,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxQueue, "max-queue", "MAILTRAIL_MAX_QUEUE", 50000, "events waiting for the store at most; beyond, requests wait then get 503")
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
+	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
 }
 
@@ -135,7 +138,27 @@ func (c *Config) validate() error {
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait and --shutdown-timeout must be positive"))
 	}
+	// Opened once here so that a bad file stops every command at its start; the wiring
+	// opens it again with geoDB (a memory map: cheap).
+	if db, err := c.geoDB(); err != nil {
+		errs = append(errs, err)
+	} else if db != nil {
+		db.Close()
+	}
 	return errors.Join(errs...)
+}
+
+// geoDB opens the --geoip-db database. It returns nil and no error when none is set, and
+// an error naming the flag, the path and what to fix when the file cannot be used.
+func (c *Config) geoDB() (*geo.DB, error) {
+	if c.GeoIPDB == "" {
+		return nil, nil
+	}
+	db, err := geo.Open(c.GeoIPDB)
+	if err != nil {
+		return nil, fmt.Errorf("--geoip-db / MAILTRAIL_GEOIP_DB: %w (set it to a GeoLite2-City .mmdb file, or leave it empty for no country and city)", err)
+	}
+	return db, nil
 }
 
 func (c *Config) oldKeys() ([]token.Key, error) {

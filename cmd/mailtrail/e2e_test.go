@@ -507,6 +507,7 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Addr: ":1", DataDir: "x", Synchronous: "OFF"}, "--synchronous"},
 		{Config{Addr: ":1", DataDir: "x", TrustedProxies: "10.0.0.0/99"}, "--trusted-proxies"},
 		{Config{Addr: ":1", DataDir: "x", OldSecretKeys: "1:short"}, "--old-secret-keys"},
+		{Config{Addr: ":1", DataDir: "x", GeoIPDB: "/nonexistent/GeoLite2-City.mmdb"}, "--geoip-db"},
 	} {
 		err := c.cfg.validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
