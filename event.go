@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -169,7 +168,7 @@ type Event struct {
 // TruncateIP returns ip with its host part zeroed: an IPv4 address to its /24, an IPv6
 // address to its /48 (an IPv4-mapped address as IPv4). An invalid address gives "".
 func TruncateIP(ip string) string {
-	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ""
 	}

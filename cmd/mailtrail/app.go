@@ -12,6 +12,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/classify"
 	"github.com/mailtrail/mailtrail/internal/enrich"
 	"github.com/mailtrail/mailtrail/internal/esp"
+	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
@@ -31,6 +32,15 @@ type app struct {
 	server   *httpd.Server
 	metrics  *metrics.Registry
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
+	geo      *geo.DB         // nil without --geoip-db
+}
+
+// close releases what newApp opened: the geography database and the store.
+func (a *app) close() error {
+	if a.geo != nil {
+		a.geo.Close()
+	}
+	return a.db.Close()
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
@@ -102,6 +112,14 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		return nil, fmt.Errorf("classification data: %w", err)
 	}
 	enricher := &enrich.Enricher{Classifier: classifier}
+	if a.geo, err = cfg.geoDB(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.geo != nil {
+		enricher.Geo = a.geo
+		a.log.Info("geography database", "database", a.geo.Info())
+	}
 	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
 		Observer: obs, AfterCommit: obs.afterCommit, Enrich: enricher.Event})
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })

@@ -53,7 +53,7 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 		srv.Close()
 		a.pipeline.Close(context.Background())
 		<-done
-		a.db.Close()
+		a.close()
 	})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
 	return &harness{t: t, app: a, srv: srv, client: client, admin: testAdmin}

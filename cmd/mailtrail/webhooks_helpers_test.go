@@ -103,7 +103,7 @@ func newHookHarness(t *testing.T) *hookHarness {
 		srv.Close()
 		a.pipeline.Close(context.Background())
 		<-done
-		a.db.Close()
+		a.close()
 	})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 20 * time.Second}
 	return &hookHarness{harness: &harness{t: t, app: a, srv: srv, client: client, admin: testAdmin}, clock: clock, fetcher: fetcher, sql: db}

@@ -1,11 +1,11 @@
-package geo
+package mailtrail
 
 import (
 	"net/netip"
 	"testing"
 )
 
-func TestGeoTruncate(t *testing.T) {
+func TestTruncateIP(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"203.0.113.77", "203.0.113.0"},
 		{"203.0.113.0", "203.0.113.0"},
@@ -31,30 +31,30 @@ func TestGeoTruncate(t *testing.T) {
 		{"localhost", ""},
 		{"2001:db8:::1", ""},
 	} {
-		if got := Truncate(c.in); got != c.want {
-			t.Errorf("Truncate(%q) = %q, want %q", c.in, got, c.want)
+		if got := TruncateIP(c.in); got != c.want {
+			t.Errorf("TruncateIP(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
 
-func FuzzTruncate(f *testing.F) {
+func FuzzTruncateIP(f *testing.F) {
 	for _, s := range []string{"203.0.113.77", "2001:db8:1234:5678::1", "::ffff:1.2.3.4", "fe80::1%eth0", "", "x", "1.2.3.4/24"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out := Truncate(in)
+		out := TruncateIP(in)
 		if out == "" {
 			return
 		}
 		a, err := netip.ParseAddr(out)
 		if err != nil {
-			t.Fatalf("Truncate(%q) = %q, not an address: %v", in, out, err)
+			t.Fatalf("TruncateIP(%q) = %q, not an address: %v", in, out, err)
 		}
 		if a.Zone() != "" || a.Is4In6() {
-			t.Fatalf("Truncate(%q) = %q: zone or IPv4-mapped form kept", in, out)
+			t.Fatalf("TruncateIP(%q) = %q: zone or IPv4-mapped form kept", in, out)
 		}
-		if again := Truncate(out); again != out {
-			t.Fatalf("Truncate(%q) = %q but Truncate(%q) = %q", in, out, out, again)
+		if again := TruncateIP(out); again != out {
+			t.Fatalf("TruncateIP(%q) = %q but TruncateIP(%q) = %q", in, out, out, again)
 		}
 	})
 }
