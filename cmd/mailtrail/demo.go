@@ -88,6 +88,24 @@ func demoInstrument(a *app, key, campaign string, n int) ([]demoMessage, error) 
 	return all, nil
 }
 
+// demoPeople are the mail clients of the demo's recipients: the agent of an open and of
+// a click.
+var demoPeople = []struct{ open, click string }{
+	{"Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36"},
+	{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"},
+	{"Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"},
+	{"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0"},
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:131.0) Gecko/20100101 Firefox/131.0"},
+	{"YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15"},
+	{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"},
+}
+
+// demoPlaces are where the demo's recipients read their mail (documentation addresses).
+var demoPlaces = []struct{ ip, country, city string }{
+	{"203.0.113.10", "FR", "Paris"}, {"203.0.113.77", "FR", "Lyon"}, {"198.51.100.4", "US", "New York"}, {"198.51.100.90", "US", "Austin"},
+	{"192.0.2.15", "DE", "Berlin"}, {"192.0.2.80", "GB", "London"}, {"2001:db8:4::7", "CA", "Toronto"},
+}
+
 var demoLinks = []string{"https://shop.example.com/autumn", "https://shop.example.com/sale?utm_source=email", "https://blog.example.com/lookbook"}
 
 func demoHistory(ctx context.Context, a *app, orgID, key string) error {
@@ -124,10 +142,11 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 				evs = append(evs, b)
 				continue
 			}
-			evs = append(evs, ev(mailtrail.EventDelivered, sent.Add(time.Duration(5+r.IntN(60))*time.Second), mailtrail.SourceWebhook))
-			if r.Float64() < 0.25 { // Apple Mail privacy prefetch
+			delivered := sent.Add(time.Duration(5+r.IntN(60)) * time.Second)
+			evs = append(evs, ev(mailtrail.EventDelivered, delivered, mailtrail.SourceWebhook))
+			if r.Float64() < 0.25 { // Apple Mail privacy prefetch: the classifier knows the proxy
 				o := ev(mailtrail.EventOpened, sent.Add(time.Duration(1+r.IntN(10))*time.Minute), mailtrail.SourceTracking)
-				o.Classification, o.Metadata.UserAgent = mailtrail.Machine, "Mozilla/5.0"
+				o.Metadata.UserAgent, o.Metadata.IP = "Mozilla/5.0", fmt.Sprintf("17.58.%d.%d", r.IntN(256), 1+r.IntN(254))
 				evs = append(evs, o)
 			}
 			if r.Float64() < 0.35 {
@@ -135,15 +154,21 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 				if opened.After(now) {
 					opened = now.Add(-time.Minute)
 				}
+				person := demoPeople[r.IntN(len(demoPeople))]
+				place := demoPlaces[r.IntN(len(demoPlaces))]
 				for k := 0; k < 1+r.IntN(3); k++ {
 					o := ev(mailtrail.EventOpened, opened.Add(time.Duration(k)*time.Hour), mailtrail.SourceTracking)
-					o.Metadata.UserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"
+					o.Metadata.UserAgent = person.open
+					// The demo has no geography database: it says where the person is,
+					// as --geoip-db would.
+					o.Metadata.IP, o.Metadata.Country, o.Metadata.City = place.ip, place.country, place.city
 					evs = append(evs, o)
 				}
 				if r.Float64() < 0.3 {
 					i := r.IntN(len(demoLinks))
 					cl := ev(mailtrail.EventClicked, opened.Add(time.Duration(10+r.IntN(300))*time.Second), mailtrail.SourceTracking)
-					cl.Metadata.LinkURL, cl.Metadata.LinkIndex = demoLinks[i], &i
+					cl.Metadata.LinkURL, cl.Metadata.LinkIndex, cl.Metadata.UserAgent = demoLinks[i], &i, person.click
+					cl.Metadata.IP, cl.Metadata.Country, cl.Metadata.City = place.ip, place.country, place.city
 					evs = append(evs, cl)
 				}
 				if r.Float64() < 0.01 {
@@ -152,11 +177,14 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 					evs = append(evs, ev(mailtrail.EventComplained, opened.Add(time.Hour), mailtrail.SourceWebhook))
 				}
 			}
-			if r.Float64() < 0.03 { // a security scanner following the first link at once
-				i := 0
-				cl := ev(mailtrail.EventClicked, sent.Add(3*time.Second), mailtrail.SourceTracking)
-				cl.Classification, cl.Metadata.LinkURL, cl.Metadata.LinkIndex = mailtrail.Bot, demoLinks[0], &i
-				evs = append(evs, cl)
+			if r.Float64() < 0.04 { // a mail gateway's sandbox following every link at once
+				for i := range demoLinks {
+					cl := ev(mailtrail.EventClicked, delivered.Add(time.Duration(2000+300*i)*time.Millisecond), mailtrail.SourceTracking)
+					cl.Metadata.LinkURL, cl.Metadata.LinkIndex = demoLinks[i], &i
+					cl.Metadata.UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+					cl.Metadata.IP = "40.92.12.7"
+					evs = append(evs, cl)
+				}
 			}
 		}
 		for start := 0; start < len(evs); start += 2000 {

@@ -51,10 +51,6 @@ func (e *Enricher) Event(ev *mailtrail.Event) {
 		if ev.Classification == "" {
 			ev.Classification = v.Class
 			ev.Reasons = append(ev.Reasons, v.Reasons...)
-		} else if ev.Classification == mailtrail.Human && v.Class != mailtrail.Human && ev.Source != mailtrail.SourceAPI {
-			// An ESP that says "human" knows less than the request's own signals.
-			ev.Classification = v.Class
-			ev.Reasons = append(ev.Reasons, v.Reasons...)
 		}
 		if md.Client == "" {
 			md.Client = v.Client

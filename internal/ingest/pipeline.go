@@ -47,7 +47,7 @@ type Options struct {
 	// AfterCommit, when set, is called by the committer with the events just made durable
 	// (duplicates excluded), in commit order. It must not block for long.
 	AfterCommit func([]*mailtrail.Event)
-	// Enrich, when set, is called on every event after Normalize, on the submitter's
+	// Enrich, when set, is called on every event before Normalize, on the submitter's
 	// goroutine (so it runs in parallel, outside the committer): classification, client,
 	// device and geography of opens and clicks. It must not fail or block.
 	Enrich func(*mailtrail.Event)
@@ -119,10 +119,10 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 	}
 	now := p.opt.Now()
 	for _, ev := range events {
-		Normalize(ev, now)
 		if p.opt.Enrich != nil {
 			p.opt.Enrich(ev)
 		}
+		Normalize(ev, now)
 	}
 	s := &submission{events: events, done: make(chan struct{})}
 	deadline := time.NewTimer(p.opt.MaxWait)
