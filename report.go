@@ -39,9 +39,11 @@ type TimelineBucket struct {
 	Delivered         int64     `json:"delivered"`
 	OpensTotal        int64     `json:"opens_total"`
 	OpensUnique       int64     `json:"opens_unique"`
+	HumanOpensTotal   int64     `json:"human_opens_total"`
 	HumanOpensUnique  int64     `json:"human_opens_unique"`
 	ClicksTotal       int64     `json:"clicks_total"`
 	ClicksUnique      int64     `json:"clicks_unique"`
+	HumanClicksTotal  int64     `json:"human_clicks_total"`
 	HumanClicksUnique int64     `json:"human_clicks_unique"`
 }
 

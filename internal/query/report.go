@@ -87,9 +87,11 @@ func Timeline(buckets []mailtrail.CampaignBucket, loc *time.Location, start func
 		t.Delivered += c.Delivered
 		t.OpensTotal += c.OpensTotal
 		t.OpensUnique += c.OpensUnique
+		t.HumanOpensTotal += c.HumanOpensTotal
 		t.HumanOpensUnique += c.HumanOpensUnique
 		t.ClicksTotal += c.ClicksTotal
 		t.ClicksUnique += c.ClicksUnique
+		t.HumanClicksTotal += c.HumanClicksTotal
 		t.HumanClicksUnique += c.HumanClicksUnique
 	}
 	return out
