@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -237,17 +235,13 @@ func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
 // addLinkClick adds clicks and human clicks of message m to one link of its campaign, and
 // moves the link's unique and human-unique counts when the message's counts cross zero.
 func (w *batchWriter) addLinkClick(m *msgEntry, url int64, clicks, human int64) error {
-	var oldC, oldH int64
-	err := w.tx.scan(`SELECT clicks, human_clicks FROM link_clicks WHERE campaign_id = ? AND url_id = ? AND message_id = ?`,
-		[]any{m.campaign, url, m.id}, &oldC, &oldH)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var nowC, nowH int64
+	if err := w.tx.scan(`INSERT INTO link_clicks (campaign_id, url_id, message_id, clicks, human_clicks) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (campaign_id, url_id, message_id) DO UPDATE SET clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks
+		RETURNING clicks, human_clicks`, []any{m.campaign, url, m.id, clicks, human}, &nowC, &nowH); err != nil {
 		return fmt.Errorf("sqlite: link clicks: %w", err)
 	}
-	if _, err := w.tx.exec(`INSERT INTO link_clicks (campaign_id, url_id, message_id, clicks, human_clicks) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (campaign_id, url_id, message_id) DO UPDATE SET clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks`,
-		m.campaign, url, m.id, clicks, human); err != nil {
-		return fmt.Errorf("sqlite: link clicks: %w", err)
-	}
+	oldC, oldH := nowC-clicks, nowH-human
 	k := linkKey{m.campaign, url}
 	row := w.links[k]
 	if row == nil {
