@@ -259,6 +259,18 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if err != nil {
 		return nil, err
 	}
+	// An erased customer's address is suppressed under its hash (privacy.go): removed too.
+	erased, err := removeErased(tx, change{org: org, email: mailtrail.EmailHash(email), actor: actor, note: why, now: now})
+	if err != nil {
+		return nil, err
+	}
+	if !cur.found && erased != nil {
+		if err := tx.commit(); err != nil {
+			return nil, err
+		}
+		erased.OrgID = orgID
+		return erased, nil
+	}
 	if !cur.found {
 		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "%s is not suppressed", email)
 	}
