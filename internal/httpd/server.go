@@ -42,6 +42,7 @@ type Store interface {
 	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
 	Ping(ctx context.Context) error
 	SuppressionStore
+	CustomerStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -171,6 +172,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/suppressions/export", s.auth(s.exportSuppressions)},
 		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
 		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
+		{"DELETE", "/api/v1/customers/{id}", s.auth(s.eraseCustomer)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 
