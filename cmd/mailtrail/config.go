@@ -40,6 +40,7 @@ type Config struct {
 	QueueWait         time.Duration
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
+	RetentionInterval time.Duration
 }
 
 // bind registers the flags of c on fs, with defaults taken from the environment.
@@ -81,6 +82,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
+	dur(&c.RetentionInterval, "retention-interval", "MAILTRAIL_RETENTION_INTERVAL", time.Hour, "how often raw events past their organization's retention_days are deleted")
 }
 
 // validate checks every setting and fills derived defaults; its errors say what to fix.
@@ -134,6 +136,9 @@ func (c *Config) validate() error {
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait and --shutdown-timeout must be positive"))
+	}
+	if c.RetentionInterval <= 0 {
+		errs = append(errs, errors.New("--retention-interval / MAILTRAIL_RETENTION_INTERVAL must be positive, e.g. 1h"))
 	}
 	return errors.Join(errs...)
 }

@@ -33,7 +33,7 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 	t.Helper()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: testAdmin, SecretKeyID: 1,
 		TrackingWait: 2 * time.Second, Synchronous: "NORMAL", LogLevel: "error", LogFormat: "text",
-		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second,
+		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second, RetentionInterval: time.Hour,
 		TrustedProxies: "127.0.0.0/8"}
 	for _, m := range mut {
 		m(&cfg)
@@ -502,6 +502,7 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Addr: ":1", DataDir: "x", Synchronous: "OFF"}, "--synchronous"},
 		{Config{Addr: ":1", DataDir: "x", TrustedProxies: "10.0.0.0/99"}, "--trusted-proxies"},
 		{Config{Addr: ":1", DataDir: "x", OldSecretKeys: "1:short"}, "--old-secret-keys"},
+		{Config{Addr: ":1", DataDir: "x", RetentionInterval: -time.Minute}, "--retention-interval"},
 	} {
 		err := c.cfg.validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
