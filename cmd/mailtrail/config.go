@@ -31,6 +31,7 @@ type Config struct {
 	ClientIPHeader    string
 	TrustedProxies    string
 	TrackingWait      time.Duration
+	RetentionInterval time.Duration
 	UnsubscribeMailto string
 	Synchronous       string
 	LogLevel          string
@@ -40,7 +41,6 @@ type Config struct {
 	QueueWait         time.Duration
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
-	RetentionInterval time.Duration
 }
 
 // bind registers the flags of c on fs, with defaults taken from the environment.
@@ -73,6 +73,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.ClientIPHeader, "client-ip-header", "MAILTRAIL_CLIENT_IP_HEADER", "", "header with the client address set by a trusted proxy, e.g. X-Forwarded-For")
 	str(&c.TrustedProxies, "trusted-proxies", "MAILTRAIL_TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7", "proxies whose client-ip-header is believed (CIDRs)")
 	dur(&c.TrackingWait, "tracking-wait", "MAILTRAIL_TRACKING_WAIT", time.Second, "how long the pixel and click redirect wait for their event to commit")
+	dur(&c.RetentionInterval, "retention-interval", "MAILTRAIL_RETENTION_INTERVAL", time.Hour, "how often raw events past their organization's retention_days are deleted")
 	str(&c.UnsubscribeMailto, "unsubscribe-mailto", "MAILTRAIL_UNSUBSCRIBE_MAILTO", "", "address added as a mailto: to List-Unsubscribe (optional)")
 	str(&c.Synchronous, "synchronous", "MAILTRAIL_SYNCHRONOUS", "FULL", "SQLite synchronous level: FULL (survives power loss) or NORMAL (survives process crashes)")
 	str(&c.LogLevel, "log-level", "MAILTRAIL_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -82,7 +83,6 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
-	dur(&c.RetentionInterval, "retention-interval", "MAILTRAIL_RETENTION_INTERVAL", time.Hour, "how often raw events past their organization's retention_days are deleted")
 }
 
 // validate checks every setting and fills derived defaults; its errors say what to fix.
@@ -131,14 +131,14 @@ func (c *Config) validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, errors.New("--log-format / MAILTRAIL_LOG_FORMAT must be json or text"))
 	}
+	if c.RetentionInterval <= 0 {
+		errs = append(errs, errors.New("--retention-interval / MAILTRAIL_RETENTION_INTERVAL must be positive, e.g. 1h"))
+	}
 	if c.MaxBatch < 1 || c.MaxQueue < c.MaxBatch {
 		errs = append(errs, errors.New("--max-batch must be ≥ 1 and --max-queue ≥ --max-batch"))
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait and --shutdown-timeout must be positive"))
-	}
-	if c.RetentionInterval <= 0 {
-		errs = append(errs, errors.New("--retention-interval / MAILTRAIL_RETENTION_INTERVAL must be positive, e.g. 1h"))
 	}
 	return errors.Join(errs...)
 }

@@ -496,13 +496,13 @@ func TestConfigErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
+		{Config{Addr: ":1", DataDir: "x", RetentionInterval: -time.Minute}, "--retention-interval"},
 		{Config{Addr: "nope", DataDir: "x"}, "--addr"},
 		{Config{Addr: ":1", DataDir: "x", PublicURL: "ftp://x"}, "--public-url"},
 		{Config{Addr: ":1", DataDir: "x", SecretKey: "short"}, "--secret-key"},
 		{Config{Addr: ":1", DataDir: "x", Synchronous: "OFF"}, "--synchronous"},
 		{Config{Addr: ":1", DataDir: "x", TrustedProxies: "10.0.0.0/99"}, "--trusted-proxies"},
 		{Config{Addr: ":1", DataDir: "x", OldSecretKeys: "1:short"}, "--old-secret-keys"},
-		{Config{Addr: ":1", DataDir: "x", RetentionInterval: -time.Minute}, "--retention-interval"},
 	} {
 		err := c.cfg.validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -13,12 +13,12 @@ type CustomerStore interface {
 	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
 }
 
-// eraseCustomer is DELETE /api/v1/customers/{id}: the customer's personal data is removed
-// from raw events, messages and the customer itself, the customer's id is replaced (so a
-// second call answers 404), their suppressed addresses stay suppressed under a hash, and
-// every aggregate is kept. See docs/privacy.md.
+// eraseCustomer is DELETE /api/v1/customers/{customer}: the customer's personal data is
+// removed from raw events, messages and the customer itself, the customer's id is replaced
+// (so a second call answers 404), their suppressed addresses stay suppressed under a hash,
+// and every aggregate is kept. See docs/privacy.md.
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id := r.PathValue("customer")
 	if id == "" || len(id) > 200 {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "customer id must be 1 to 200 characters"))
 		return
