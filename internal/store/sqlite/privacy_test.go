@@ -411,6 +411,14 @@ func TestEraseSharedAddress(t *testing.T) {
 	if got := personalRows(t, db, org, regexp.MustCompile(`home@`)); len(got) > 0 {
 		t.Fatalf("address left: %q", got)
 	}
+	// A listed hash can be removed by itself.
+	h := list.Suppressions[0].EmailHash
+	if removed, err := db.RemoveSuppression(pctx, org, h, "key:t", "asked"); err != nil || removed.EmailHash != h || removed.Email != "" {
+		t.Fatalf("remove by hash: %+v %v", removed, err)
+	}
+	if s, err := db.Suppressed(pctx, org, addr); err != nil || s != nil {
+		t.Fatalf("suppressed after removal by hash: %+v %v", s, err)
+	}
 }
 
 // TestEraseQueryPlans: erasing and retention read events only through indexes, and the
