@@ -54,6 +54,9 @@ type Suppression struct {
 	// SuppressedAt is the causing event's time, or when a person or program added it.
 	SuppressedAt time.Time `json:"suppressed_at"`
 	CreatedAt    time.Time `json:"created_at"`
+	// EmailHash replaces Email (then "") in the suppression of an erased customer's
+	// address: only the address's hash (EmailHash) is kept, and checks still find it.
+	EmailHash string `json:"email_hash,omitempty"`
 }
 
 // Suppression reasons and sources (SPEC §6).

@@ -32,6 +32,7 @@ type Config struct {
 	ClientIPHeader    string
 	TrustedProxies    string
 	TrackingWait      time.Duration
+	RetentionInterval time.Duration
 	UnsubscribeMailto string
 	Synchronous       string
 	LogLevel          string
@@ -74,6 +75,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.ClientIPHeader, "client-ip-header", "MAILTRAIL_CLIENT_IP_HEADER", "", "header with the client address set by a trusted proxy, e.g. X-Forwarded-For")
 	str(&c.TrustedProxies, "trusted-proxies", "MAILTRAIL_TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7", "proxies whose client-ip-header is believed (CIDRs)")
 	dur(&c.TrackingWait, "tracking-wait", "MAILTRAIL_TRACKING_WAIT", time.Second, "how long the pixel and click redirect wait for their event to commit")
+	dur(&c.RetentionInterval, "retention-interval", "MAILTRAIL_RETENTION_INTERVAL", time.Hour, "how often raw events past their organization's retention_days are deleted")
 	str(&c.UnsubscribeMailto, "unsubscribe-mailto", "MAILTRAIL_UNSUBSCRIBE_MAILTO", "", "address added as a mailto: to List-Unsubscribe (optional)")
 	str(&c.Synchronous, "synchronous", "MAILTRAIL_SYNCHRONOUS", "FULL", "SQLite synchronous level: FULL (survives power loss) or NORMAL (survives process crashes)")
 	str(&c.LogLevel, "log-level", "MAILTRAIL_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -131,6 +133,9 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, errors.New("--log-format / MAILTRAIL_LOG_FORMAT must be json or text"))
+	}
+	if c.RetentionInterval <= 0 {
+		errs = append(errs, errors.New("--retention-interval / MAILTRAIL_RETENTION_INTERVAL must be positive, e.g. 1h"))
 	}
 	if c.MaxBatch < 1 || c.MaxQueue < c.MaxBatch {
 		errs = append(errs, errors.New("--max-batch must be ≥ 1 and --max-queue ≥ --max-batch"))

@@ -33,7 +33,7 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 	t.Helper()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: testAdmin, SecretKeyID: 1,
 		TrackingWait: 2 * time.Second, Synchronous: "NORMAL", LogLevel: "error", LogFormat: "text",
-		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second,
+		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second, RetentionInterval: time.Hour,
 		TrustedProxies: "127.0.0.0/8"}
 	for _, m := range mut {
 		m(&cfg)
@@ -501,6 +501,7 @@ func TestConfigErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
+		{Config{Addr: ":1", DataDir: "x", RetentionInterval: -time.Minute}, "--retention-interval"},
 		{Config{Addr: "nope", DataDir: "x"}, "--addr"},
 		{Config{Addr: ":1", DataDir: "x", PublicURL: "ftp://x"}, "--public-url"},
 		{Config{Addr: ":1", DataDir: "x", SecretKey: "short"}, "--secret-key"},

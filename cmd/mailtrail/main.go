@@ -27,6 +27,7 @@ Usage:
   mailtrail connection create --org ORG_ID --vendor V --name N [--signing-key K | --username U --password P | --bearer-token T | --topic-arn ARN]
   mailtrail connection list --org ORG_ID
   mailtrail suppression import --org ORG_ID --file F.csv   (progress on stderr)
+  mailtrail customer erase --org ORG_ID CUSTOMER_ID   (personal data; aggregates kept)
   mailtrail version
 
 Every command takes the flags of serve (at least --data-dir); "mailtrail serve -h" lists
@@ -66,6 +67,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConnection(ctx, rest, stdout, stderr)
 	case "suppression":
 		return runSuppression(ctx, rest, stdout, stderr)
+	case "customer":
+		return runCustomer(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mailtrail", version)
 		return nil

@@ -56,6 +56,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		close(ixDone)
 	}()
 	defer func() { stopIndexer(); <-ixDone }()
+	// Retention of raw events: owned here too, stopped before the store closes.
+	rtCtx, stopRetention := context.WithCancel(context.WithoutCancel(ctx))
+	rtDone := make(chan struct{})
+	go func() { newRetentionJob(a).run(rtCtx, a.cfg.RetentionInterval); close(rtDone) }()
+	defer func() { stopRetention(); <-rtDone }()
 	pipeDone := make(chan struct{})
 	go func() {
 		a.pipeline.Run(context.WithoutCancel(ctx))

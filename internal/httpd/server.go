@@ -22,6 +22,7 @@ import (
 
 // Store is what the handlers need from the store.
 type Store interface {
+	CustomerStore
 	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
@@ -174,6 +175,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/suppressions/export", s.auth(s.exportSuppressions)},
 		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
 		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
+		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 

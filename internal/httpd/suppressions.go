@@ -227,7 +227,7 @@ func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) {
 }
 
 // exportColumns are the columns of the CSV export.
-var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at"}
+var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at", "email_hash"}
 
 func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
 	f, err := suppressionFilter(r)
@@ -257,7 +257,7 @@ func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
 	for {
 		extendDeadlines(w)
 		for _, x := range page.Suppressions {
-			_ = cw.Write([]string{x.Email, x.Reason, x.Source, x.CustomerID, x.EventID, x.Detail, x.Note, ts(x.SuppressedAt), ts(x.CreatedAt)})
+			_ = cw.Write([]string{x.Email, x.Reason, x.Source, x.CustomerID, x.EventID, x.Detail, x.Note, ts(x.SuppressedAt), ts(x.CreatedAt), x.EmailHash})
 		}
 		cw.Flush()
 		if page.NextCursor == "" || cw.Error() != nil {

@@ -251,7 +251,7 @@ func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.S
 	var created int64
 	err = db.rrow(ctx, `SELECT email, customer_id, reason, source, event_id, created_at FROM suppressions WHERE org_id = ? AND email = ?`, []any{org, mailtrail.NormalizeEmail(email)}, &s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return db.erasedSuppression(ctx, org, orgID, mailtrail.NormalizeEmail(email))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: suppression: %w", err)

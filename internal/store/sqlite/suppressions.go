@@ -259,6 +259,18 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if err != nil {
 		return nil, err
 	}
+	// An erased customer's address is suppressed under its hash (privacy.go): removed too.
+	erased, err := removeErased(tx, change{org: org, email: mailtrail.EmailHash(email), actor: actor, note: why, now: now})
+	if err != nil {
+		return nil, err
+	}
+	if !cur.found && erased != nil {
+		if err := tx.commit(); err != nil {
+			return nil, err
+		}
+		erased.OrgID = orgID
+		return erased, nil
+	}
 	if !cur.found {
 		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "%s is not suppressed", email)
 	}
@@ -272,8 +284,10 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if err := tx.commit(); err != nil {
 		return nil, err
 	}
-	return &mailtrail.Suppression{OrgID: orgID, Email: email, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
-		EventID: cur.s.EventID, Detail: cur.s.Detail, SuppressedAt: fromMS(cur.s.At)}, nil
+	removed := &mailtrail.Suppression{OrgID: orgID, Email: email, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
+		EventID: cur.s.EventID, Detail: cur.s.Detail, SuppressedAt: fromMS(cur.s.At)}
+	markErased(removed) // removed by its sha256: key
+	return removed, nil
 }
 
 // OrgSettings returns an organization's settings; ENOTFOUND for an unknown organization.

@@ -19,6 +19,7 @@ func scanSuppression(r rowScanner, orgID string) (mailtrail.Suppression, error) 
 	var at, created int64
 	err := r.Scan(&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &s.Detail, &s.Note, &at, &created)
 	s.SuppressedAt, s.CreatedAt = fromMS(at), fromMS(created)
+	markErased(&s)
 	return s, err
 }
 
@@ -89,7 +90,7 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	for rows.Next() {
 		if len(page.Suppressions) == f.Limit {
 			last := page.Suppressions[len(page.Suppressions)-1]
-			page.NextCursor = encodeSuppressionCursor(last.SuppressedAt.UnixMilli(), last.Email)
+			page.NextCursor = encodeSuppressionCursor(last.SuppressedAt.UnixMilli(), suppressionKey(&last))
 			break
 		}
 		s, err := scanSuppression(rows, orgID)
@@ -130,9 +131,13 @@ func (db *DB) CheckSuppressions(ctx context.Context, orgID string, emails []stri
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: check suppressions: %w", err)
 		}
-		out[s.Email] = s
+		out[suppressionKey(&s)] = s
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Addresses of erased customers are suppressed under their hash (privacy.go).
+	return out, db.checkErased(ctx, org, orgID, norm, out)
 }
 
 // SuppressionHistory returns every change of an address's suppression, oldest first,
@@ -143,8 +148,9 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 		return nil, nil, err
 	}
 	email = mailtrail.NormalizeEmail(email)
+	// With the history kept under the address's hash if its customer was erased.
 	rows, err := db.rquery(ctx, `SELECT action, reason, source, event_id, detail, customer_id, actor, note, at FROM suppression_history
-		WHERE org_id = ? AND email = ? ORDER BY id`, org, email)
+		WHERE org_id = ? AND email IN (?, ?) ORDER BY id`, org, email, mailtrail.EmailHash(email))
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: suppression history: %w", err)
 	}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+)
+
+// retentionJob deletes the raw events that are past their organization's retention
+// (retention_days); aggregates are kept. Owned by serve, which stops it before the store
+// closes.
+type retentionJob struct {
+	db      *sqlite.DB
+	log     *slog.Logger
+	now     func() time.Time
+	deleted *metrics.CounterVec
+}
+
+func newRetentionJob(a *app) *retentionJob {
+	return &retentionJob{db: a.db, log: a.log, now: time.Now,
+		deleted: a.metrics.NewCounter("mailtrail_retention_deleted_events_total", "Raw events deleted because they were past their organization's retention.")}
+}
+
+// once deletes every raw event expired at r.now() and returns how many it deleted. Each
+// chunk is its own transaction, so ingest goes on meanwhile.
+func (r *retentionJob) once(ctx context.Context) int {
+	start := time.Now()
+	n, err := r.db.DeleteExpiredEvents(ctx, r.now(), sqlite.DefaultRetentionChunk)
+	r.deleted.Add(int64(n))
+	if err != nil && ctx.Err() == nil {
+		r.log.LogAttrs(ctx, slog.LevelError, "retention failed", slog.Int("deleted_events", n), slog.String("err", err.Error()))
+		return n
+	}
+	r.log.LogAttrs(ctx, slog.LevelInfo, "retention run", slog.Int("deleted_events", n), slog.Duration("took", time.Since(start)))
+	return n
+}
+
+// run runs once at start, then every interval, until ctx ends.
+func (r *retentionJob) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		r.once(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
