@@ -26,7 +26,10 @@ import (
 // erasedMetaKeys are the metadata keys of an event that describe the person or their
 // device: removed when the customer is erased. What is kept (link, client and device
 // family, country, bounce type and code, vendor ids) describes the email, not the person.
-var erasedMetaKeys = []string{"ip", "user_agent", "city", "raw", "extra"}
+// The city stays: the scrubbed events no longer name the person (address gone, customer id
+// replaced), and the click rules need it to move a relabelled click between the human and
+// the non-human breakdown counters.
+var erasedMetaKeys = []string{"ip", "user_agent", "raw", "extra"}
 
 // ErasedCustomerPrefix starts the id an erased customer gets in place of the CRM's.
 const ErasedCustomerPrefix = "erased:"

@@ -165,6 +165,10 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 	}
 	verdicts := rules.ClassifyClicks(m.dAt, m.state[rules.FSent], in)
 	var firstHuman int64
+	oldest := clicks[0].at // clicks is never empty: the caller saw one
+	for _, c := range clicks {
+		oldest = min(oldest, c.at)
+	}
 	for i, c := range clicks {
 		v := verdicts[i]
 		reqReasons := requestReasons(c.reasons)
@@ -209,7 +213,9 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 			}
 		}
 	}
-	if old := m.state[rules.FHumanClick]; old != firstHuman {
+	// A first human click older than every stored click was deleted by retention: the
+	// rules cannot see it, so it stays.
+	if old := m.state[rules.FHumanClick]; old != firstHuman && !(old != 0 && old < oldest) {
 		if old != 0 {
 			w.stat(m.campaign, rules.Bucket(old))[rules.FHumanClick]--
 		}
