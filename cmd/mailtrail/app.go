@@ -33,6 +33,18 @@ type app struct {
 	metrics  *metrics.Registry
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 	geo      *geo.DB         // nil without --geoip-db
+	// committed are called, in order, with every batch of events just made durable
+	// (duplicates excluded), on the committer's goroutine: they must not block for long.
+	committed []func([]*mailtrail.Event)
+}
+
+// onCommit adds a subscriber to the events the pipeline commits (see app.committed).
+func (a *app) onCommit(f func([]*mailtrail.Event)) { a.committed = append(a.committed, f) }
+
+func (a *app) afterCommit(evs []*mailtrail.Event) {
+	for _, f := range a.committed {
+		f(evs)
+	}
 }
 
 // close releases what newApp opened: the geography database and the store.
@@ -121,7 +133,8 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		a.log.Info("geography database", "database", a.geo.Info())
 	}
 	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
-		Observer: obs, AfterCommit: obs.afterCommit, Enrich: enricher.Event})
+		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
+	a.onCommit(obs.afterCommit)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	proxies, _ := cfg.proxies()
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
