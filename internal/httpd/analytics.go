@@ -38,12 +38,9 @@ func recipientFilter(r *http.Request) (mailtrail.RecipientFilter, error) {
 	default:
 		return f, mailtrail.Errorf(mailtrail.EINVALID, "human must be true or false")
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000")
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = pageLimit(q); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -166,13 +166,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	org := orgFrom(r)
 	q := r.URL.Query()
 	f := mailtrail.EventFilter{CampaignID: q.Get("campaign_id"), CustomerID: q.Get("customer_id"), Cursor: q.Get("cursor")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000"))
-			return
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = pageLimit(q); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	for _, t := range q["type"] {
 		for _, name := range strings.Split(t, ",") {

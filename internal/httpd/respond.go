@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -99,4 +100,17 @@ func timeRange(q url.Values, since, until *time.Time) error {
 		}
 	}
 	return nil
+}
+
+// pageLimit reads ?limit= of a listing: 0 (the store's default) when absent, else 1 to 1000.
+func pageLimit(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000")
+	}
+	return n, nil
 }

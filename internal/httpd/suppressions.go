@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,12 +59,9 @@ func suppressionFilter(r *http.Request) (mailtrail.SuppressionFilter, error) {
 	if err := timeRange(q, &f.Since, &f.Until); err != nil {
 		return f, err
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000")
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = pageLimit(q); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -242,17 +242,22 @@ func (w *batchWriter) addLinkClick(m *msgEntry, url int64, clicks, human int64) 
 		return fmt.Errorf("sqlite: link clicks: %w", err)
 	}
 	oldC, oldH := nowC-clicks, nowH-human
-	k := linkKey{m.campaign, url}
-	row := w.links[k]
-	if row == nil {
-		row = &linkRow{}
-		w.links[k] = row
-	}
+	row := rowOf(w.links, linkKey{m.campaign, url})
 	row.total += clicks
 	row.human += human
 	row.uniq += crossing(oldC, oldC+clicks)
 	row.humanUniq += crossing(oldH, oldH+human)
 	return nil
+}
+
+// rowOf returns m[k], adding a zero row first when there is none.
+func rowOf[K comparable, V any](m map[K]*V, k K) *V {
+	r := m[k]
+	if r == nil {
+		r = new(V)
+		m[k] = r
+	}
+	return r
 }
 
 // crossing is +1 when a count goes from zero to positive, -1 back, else 0.

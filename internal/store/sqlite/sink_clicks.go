@@ -43,12 +43,7 @@ func dimValues(md *mailtrail.Metadata) [numDims]string {
 // addDims adds to the breakdown counters of one open or click.
 func (w *batchWriter) addDims(campaign int64, kind mailtrail.EventType, md *mailtrail.Metadata, total, human int64) {
 	for d, v := range dimValues(md) {
-		k := dimKey{campaign, kind, d, v}
-		row := w.dims[k]
-		if row == nil {
-			row = &dimRow{}
-			w.dims[k] = row
-		}
+		row := rowOf(w.dims, dimKey{campaign, kind, d, v})
 		row.total += total
 		row.human += human
 	}
@@ -230,11 +225,5 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 
 // stat returns the batch's pending changes to one campaign bucket.
 func (w *batchWriter) stat(campaign, bucket int64) *statRow {
-	k := statKey{campaign, bucket}
-	row := w.stats[k]
-	if row == nil {
-		row = new(statRow)
-		w.stats[k] = row
-	}
-	return row
+	return rowOf(w.stats, statKey{campaign, bucket})
 }
