@@ -20,9 +20,13 @@ const (
 	// HoneypotWindow: clicks of a message within this of a click on its hidden honeypot
 	// link are the same scanner's.
 	HoneypotWindow = time.Minute
-	// MaxClicksClassified bounds the clicks of one message the rules look at together; a
-	// message with more (a forwarded mail clicked by a crowd) classifies the first ones by
-	// their neighbours and the rest alone.
+	// ClickReach is how far apart two clicks of a message can be and still change each
+	// other's label (the largest of the windows above): a store only needs a click's
+	// neighbours within it to decide the click's label.
+	ClickReach = HoneypotWindow
+	// MaxClicksClassified bounds the clicks the rules look at together; where one
+	// message has more within ClickReach of the clicks to relabel, they keep the labels
+	// their requests gave them.
 	MaxClicksClassified = 2000
 )
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -46,7 +47,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
 		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
 		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
-		dims: map[dimKey]*dimRow{}, reclass: map[int64]*msgEntry{},
+		dims: map[dimKey]*dimRow{}, reclass: map[int64]*relabelJob{},
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -93,7 +94,7 @@ type batchWriter struct {
 	links       map[linkKey]*linkRow
 	dirtyCusts  map[int64]*custEntry
 	dims        map[dimKey]*dimRow
-	reclass     map[int64]*msgEntry // messages whose clicks the click rules must look at again
+	reclass     map[int64]*relabelJob // messages whose clicks the click rules must look at again
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
@@ -144,8 +145,8 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 			return nil, err
 		}
 	}
-	for _, m := range w.reclass {
-		if err := w.reclassify(m); err != nil {
+	for _, j := range w.reclass {
+		if err := w.reclassify(j); err != nil {
 			return nil, err
 		}
 	}
@@ -173,17 +174,22 @@ func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.
 			row[c.Field] += c.Delta
 		}
 	}
+	// The clicks whose labels this event may change (see rules.ClassifyClicks): those near
+	// a new click, or up to a moved delivery (or send) reference.
+	near := rules.NearDelivery.Milliseconds()
 	switch {
 	case ev.Type == mailtrail.EventDelivered && ev.Counted && (m.dAt == 0 || in.OccurredAt < m.dAt):
+		ref := max(m.dAt, m.state[rules.FSent], in.OccurredAt)
 		m.dAt = in.OccurredAt
 		w.dirtyMsgs[m.id] = m
 		if m.state.Set(rules.FClick) {
-			w.reclass[m.id] = m
+			w.relabel(m, math.MinInt64, ref+near)
 		}
 	case ev.Type == mailtrail.EventSent && m.dAt == 0 && m.state != before && m.state.Set(rules.FClick):
-		w.reclass[m.id] = m
+		w.relabel(m, math.MinInt64, max(before[rules.FSent], m.state[rules.FSent])+near)
 	case ev.Type == mailtrail.EventClicked && ev.Counted:
-		w.reclass[m.id] = m
+		reach := rules.ClickReach.Milliseconds()
+		w.relabel(m, in.OccurredAt-reach, in.OccurredAt+reach)
 	}
 	if ev.Counted && (ev.Type == mailtrail.EventOpened || ev.Type == mailtrail.EventClicked) {
 		w.addDims(m.campaign, ev.Type, &ev.Metadata, 1, b2i(ev.IsHuman()))

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,14 +116,42 @@ func requestReasons(reasons string) []string {
 	return out
 }
 
-// reclassify runs the click rules over every counted click of message m and, for each
-// click whose label changes, rewrites its class and reasons and moves it between the
-// human and the non-human figures: campaign totals, the first human click, link counters
-// and breakdowns. Because the rules see the whole set of the message's clicks, the labels
-// and figures do not depend on the order events arrived in.
-func (w *batchWriter) reclassify(m *msgEntry) error {
+// relabelJob is the span of one message's clicks whose labels the batch may have changed.
+type relabelJob struct {
+	m      *msgEntry
+	lo, hi int64 // occurred_at, unix ms, inclusive
+}
+
+// relabel asks for the labels of message m's clicks in [lo, hi] to be decided again.
+func (w *batchWriter) relabel(m *msgEntry, lo, hi int64) {
+	if j := w.reclass[m.id]; j != nil {
+		j.lo, j.hi = min(j.lo, lo), max(j.hi, hi)
+		return
+	}
+	w.reclass[m.id] = &relabelJob{m: m, lo: lo, hi: hi}
+}
+
+// reclassify runs the click rules over the clicks of one message that the batch may have
+// relabelled, and for each click whose label changes, rewrites its class and reasons and
+// moves it between the human and the non-human figures: campaign totals, the first human
+// click, link counters and breakdowns.
+//
+// A click's label depends only on the message's delivery and send times and on its clicks
+// within rules.ClickReach, so reading the clicks within ClickReach of the span gives the
+// same labels as reading them all; the cost stays bounded when a message has many clicks.
+// Because the rules see every click that can matter, labels and figures do not depend on
+// the order events arrived in.
+func (w *batchWriter) reclassify(j *relabelJob) error {
+	m := j.m
+	reach := rules.ClickReach.Milliseconds()
+	from, to := j.lo, j.hi
+	if from > math.MinInt64+reach {
+		from -= reach
+	}
+	to += reach
 	rows, err := w.tx.query(`SELECT id, occurred_at, class, reasons, coalesce(meta, '{}') FROM events
-		WHERE message_id = ? AND type = 4 AND counted = 1 ORDER BY id LIMIT ?`, m.id, rules.MaxClicksClassified+1)
+		WHERE message_id = ? AND type = 4 AND occurred_at BETWEEN ? AND ? AND counted = 1 ORDER BY occurred_at, id LIMIT ?`,
+		m.id, from, to, rules.MaxClicksClassified+1)
 	if err != nil {
 		return fmt.Errorf("sqlite: message clicks: %w", err)
 	}
@@ -159,14 +188,13 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 			RequestBot: len(requestReasons(c.reasons)) > 0 && c.class != mailtrail.Human && c.class != ""}
 	}
 	verdicts := rules.ClassifyClicks(m.dAt, m.state[rules.FSent], in)
-	var firstHuman int64
-	oldest := clicks[0].at // clicks is never empty: the caller saw one
-	for _, c := range clicks {
-		oldest = min(oldest, c.at)
-	}
+	first := m.state[rules.FHumanClick]
+	lostFirst := false
 	for i, c := range clicks {
+		if c.at < j.lo || c.at > j.hi {
+			continue // context only: its own neighbours were not all read
+		}
 		v := verdicts[i]
-		reqReasons := requestReasons(c.reasons)
 		class := mailtrail.Human
 		switch {
 		case in[i].RequestBot:
@@ -174,14 +202,9 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 		case v.Bot:
 			class = mailtrail.Bot
 		}
-		reasons := strings.Join(append(reqReasons, v.Reasons...), ",")
+		reasons := strings.Join(append(requestReasons(c.reasons), v.Reasons...), ",")
 		if class == mailtrail.Human && reasons == "" && c.class == "" {
 			class = "" // stored as it came: empty means human
-		}
-		wasHuman := c.class == "" || c.class == mailtrail.Human
-		isHuman := class == "" || class == mailtrail.Human
-		if isHuman && (firstHuman == 0 || c.at < firstHuman) {
-			firstHuman = c.at
 		}
 		if class == c.class && reasons == c.reasons {
 			continue
@@ -189,12 +212,19 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 		if _, err := w.tx.exec(`UPDATE events SET class = ?, reasons = ? WHERE id = ?`, string(class), reasons, c.id); err != nil {
 			return fmt.Errorf("sqlite: reclassify click: %w", err)
 		}
+		wasHuman := c.class == "" || c.class == mailtrail.Human
+		isHuman := class == "" || class == mailtrail.Human
 		if wasHuman == isHuman {
 			continue
 		}
 		d := int64(1)
-		if !isHuman {
+		if isHuman {
+			if first == 0 || c.at < first {
+				first = c.at
+			}
+		} else {
 			d = -1
+			lostFirst = lostFirst || c.at == first
 		}
 		w.stat(m.campaign, rules.Bucket(c.at))[int(rules.NumFields)+int(rules.THumanClicks)] += d
 		w.addDims(m.campaign, mailtrail.EventClicked, &c.meta, 0, d)
@@ -208,16 +238,21 @@ func (w *batchWriter) reclassify(m *msgEntry) error {
 			}
 		}
 	}
-	// A first human click older than every stored click was deleted by retention: the
-	// rules cannot see it, so it stays.
-	if old := m.state[rules.FHumanClick]; old != firstHuman && !(old != 0 && old < oldest) {
+	if lostFirst {
+		// The first human click is a bot's now: the next human click, as relabelled.
+		if err := w.tx.scan(`SELECT coalesce(min(occurred_at), 0) FROM events WHERE message_id = ? AND type = 4 AND counted = 1
+			AND class IN ('', 'human')`, []any{m.id}, &first); err != nil {
+			return fmt.Errorf("sqlite: first human click: %w", err)
+		}
+	}
+	if old := m.state[rules.FHumanClick]; old != first {
 		if old != 0 {
 			w.stat(m.campaign, rules.Bucket(old))[rules.FHumanClick]--
 		}
-		if firstHuman != 0 {
-			w.stat(m.campaign, rules.Bucket(firstHuman))[rules.FHumanClick]++
+		if first != 0 {
+			w.stat(m.campaign, rules.Bucket(first))[rules.FHumanClick]++
 		}
-		m.state[rules.FHumanClick] = firstHuman
+		m.state[rules.FHumanClick] = first
 		w.dirtyMsgs[m.id] = m
 	}
 	return nil

@@ -15,10 +15,10 @@ ALTER TABLE messages ADD COLUMN d_at INTEGER NOT NULL DEFAULT 0;
 -- Who received a campaign, in message order (who opened / clicked lists page on it).
 CREATE INDEX messages_campaign ON messages (campaign_id, id);
 
--- A message's clicks, for the rules that classify a click by its neighbours (bursts, the
--- honeypot, timing against delivery). Clicks are a small part of events, so this partial
+-- A message's clicks by time, for the rules that classify a click by its neighbours
+-- (bursts, the honeypot, timing against delivery). Clicks are a small part of events, so this partial
 -- index costs opens and webhooks nothing.
-CREATE INDEX events_message_clicks ON events (message_id) WHERE type = 4;
+CREATE INDEX events_message_clicks ON events (message_id, occurred_at) WHERE type = 4;
 
 -- Clicks of one link of a campaign by one message (recipient): who clicked a link, the
 -- link's unique and human-unique counts, its top clickers. Replaces message_links.
