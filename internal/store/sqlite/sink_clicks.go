@@ -97,11 +97,13 @@ func (w *batchWriter) keepFullIP(org int64) (bool, error) {
 
 // storedClick is one counted click of a message as stored.
 type storedClick struct {
-	id      int64
-	at      int64
-	class   mailtrail.Classification
-	reasons string
-	meta    mailtrail.Metadata
+	id        int64
+	at        int64
+	class     mailtrail.Classification
+	reasons   string
+	rawMeta   string
+	linkURL   string
+	linkIndex int // -1: none
 }
 
 // requestReasons returns the reasons of a stored click that came from the request itself
@@ -149,7 +151,10 @@ func (w *batchWriter) reclassify(j *relabelJob) error {
 		from -= reach
 	}
 	to += reach
-	rows, err := w.tx.query(`SELECT id, occurred_at, class, reasons, coalesce(meta, '{}') FROM events
+	// The link is read by SQLite's JSON functions; the whole metadata is decoded only for
+	// the clicks whose label changes (a message can have many clicks in reach).
+	rows, err := w.tx.query(`SELECT id, occurred_at, class, reasons, coalesce(meta, '{}'),
+		coalesce(json_extract(meta, '$.link_url'), ''), coalesce(json_extract(meta, '$.link_index'), -1) FROM events
 		WHERE message_id = ? AND type = 4 AND occurred_at BETWEEN ? AND ? AND counted = 1 ORDER BY occurred_at, id LIMIT ?`,
 		m.id, from, to, rules.MaxClicksClassified+1)
 	if err != nil {
@@ -158,16 +163,12 @@ func (w *batchWriter) reclassify(j *relabelJob) error {
 	var clicks []storedClick
 	for rows.Next() {
 		var c storedClick
-		var class, meta string
-		if err := rows.Scan(&c.id, &c.at, &class, &c.reasons, &meta); err != nil {
+		var class string
+		if err := rows.Scan(&c.id, &c.at, &class, &c.reasons, &c.rawMeta, &c.linkURL, &c.linkIndex); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlite: message clicks: %w", err)
 		}
 		c.class = mailtrail.Classification(class)
-		if err := json.Unmarshal([]byte(meta), &c.meta); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: click metadata: %w", err)
-		}
 		clicks = append(clicks, c)
 	}
 	rows.Close()
@@ -179,12 +180,12 @@ func (w *batchWriter) reclassify(j *relabelJob) error {
 	}
 	in := make([]rules.Click, len(clicks))
 	for i, c := range clicks {
-		link := c.meta.LinkURL
-		if link == "" && c.meta.LinkIndex != nil {
-			link = "#" + strconv.Itoa(*c.meta.LinkIndex)
+		link := c.linkURL
+		if link == "" && c.linkIndex >= 0 {
+			link = "#" + strconv.Itoa(c.linkIndex)
 		}
 		in[i] = rules.Click{At: c.at, Link: link,
-			Honeypot:   c.meta.LinkIndex != nil && *c.meta.LinkIndex == mailtrail.HoneypotLink && c.meta.LinkURL == "",
+			Honeypot:   c.linkIndex == mailtrail.HoneypotLink && c.linkURL == "",
 			RequestBot: len(requestReasons(c.reasons)) > 0 && c.class != mailtrail.Human && c.class != ""}
 	}
 	verdicts := rules.ClassifyClicks(m.dAt, m.state[rules.FSent], in)
@@ -227,9 +228,13 @@ func (w *batchWriter) reclassify(j *relabelJob) error {
 			lostFirst = lostFirst || c.at == first
 		}
 		w.stat(m.campaign, rules.Bucket(c.at))[int(rules.NumFields)+int(rules.THumanClicks)] += d
-		w.addDims(m.campaign, mailtrail.EventClicked, &c.meta, 0, d)
-		if c.meta.LinkURL != "" {
-			url, err := urlID(w.tx, w.db.cache, w.urls, m.org, c.meta.LinkURL)
+		var md mailtrail.Metadata
+		if err := json.Unmarshal([]byte(c.rawMeta), &md); err != nil {
+			return fmt.Errorf("sqlite: click metadata: %w", err)
+		}
+		w.addDims(m.campaign, mailtrail.EventClicked, &md, 0, d)
+		if c.linkURL != "" {
+			url, err := urlID(w.tx, w.db.cache, w.urls, m.org, c.linkURL)
 			if err != nil {
 				return err
 			}

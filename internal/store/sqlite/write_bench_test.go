@@ -84,7 +84,13 @@ func BenchmarkWrite(b *testing.B) {
 
 // BenchmarkWriteOpens measures small batches of pixel opens (the tracking path): 20 opens
 // of known messages per transaction, synchronous=FULL.
-func BenchmarkWriteOpens(b *testing.B) {
+func BenchmarkWriteOpens(b *testing.B) { benchmarkTracking(b, mailtrail.EventOpened) }
+
+// BenchmarkWriteClicks is the click redirect's write path: batches of 20 clicks round-robin
+// over 10,000 messages with three links each, as the compare benchmark loads it.
+func BenchmarkWriteClicks(b *testing.B) { benchmarkTracking(b, mailtrail.EventClicked) }
+
+func benchmarkTracking(b *testing.B, typ mailtrail.EventType) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "m.db"), sqlite.Options{})
 	if err != nil {
@@ -98,7 +104,8 @@ func BenchmarkWriteOpens(b *testing.B) {
 		for j := 0; j < 1000; j++ {
 			id := fmt.Sprintf("m%015d", i*1000+j)
 			ids = append(ids, id)
-			msgs = append(msgs, &mailtrail.Message{ID: id, CampaignID: "c", CustomerID: id, CustomerEmail: id + "@example.com", TrackOpens: true, Links: []string{"https://e.com/a"}})
+			msgs = append(msgs, &mailtrail.Message{ID: id, CampaignID: "c", CustomerID: id, CustomerEmail: id + "@example.com", TrackOpens: true, TrackClicks: true,
+				Links: []string{"https://e.com/a", "https://e.com/b", "https://e.com/c"}})
 		}
 		if err := db.CreateMessages(ctx, org.ID, msgs); err != nil {
 			b.Fatal(err)
@@ -109,8 +116,12 @@ func BenchmarkWriteOpens(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		batch := make([]*mailtrail.Event, 20)
 		for j := range batch {
-			batch[j] = &mailtrail.Event{MessageID: ids[n%len(ids)], Type: mailtrail.EventOpened, Source: mailtrail.SourceTracking,
+			batch[j] = &mailtrail.Event{MessageID: ids[n%len(ids)], Type: typ, Source: mailtrail.SourceTracking,
 				Metadata: mailtrail.Metadata{UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)", IP: "203.0.113.9", Method: "GET"}}
+			if typ == mailtrail.EventClicked {
+				link := (n / len(ids)) % 3
+				batch[j].Metadata.LinkIndex, batch[j].Metadata.LinkURL = &link, []string{"https://e.com/a", "https://e.com/b", "https://e.com/c"}[link]
+			}
 			ingest.Normalize(batch[j], time.Now())
 			n++
 		}
