@@ -45,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	srv.RegisterOnShutdown(a.hub.Close) // event streams end at shutdown instead of holding it
 	if a.cfg.DebugAddr != "" {
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}
