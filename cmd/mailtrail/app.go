@@ -18,6 +18,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/secrets"
@@ -35,10 +36,12 @@ type app struct {
 	metrics  *metrics.Registry
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 	geo      *geo.DB         // nil without --geoip-db
-	hub      *realtime.Hub   // wakes the event streams (SSE) after commits
 	// committed are called, in order, with every batch of events just made durable
 	// (duplicates excluded), on the committer's goroutine: they must not block for long.
 	committed []func([]*mailtrail.Event)
+
+	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
+	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
 }
 
 // onCommit adds a subscriber to the events the pipeline commits (see app.committed).
@@ -142,12 +145,15 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.hub = realtime.New()
 	a.onCommit(func(evs []*mailtrail.Event) { a.hub.Notify(orgsOf(evs)...) })
 	a.metrics.NewGauge("mailtrail_stream_clients", "Event streams (SSE) connected.", func() float64 { return float64(a.hub.Len()) })
+	a.outbound = outbound.New(db, outbound.Options{SecretsKey: secrets.DeriveKey(secret), AllowPrivate: cfg.WebhooksAllowPrivate,
+		RetryFor: cfg.WebhooksRetryFor, Logger: a.log, Metrics: a.metrics})
+	a.onCommit(func([]*mailtrail.Event) { a.outbound.Wake() })
 	proxies, _ := cfg.proxies()
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
-		Stream: a.hub,
+		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},

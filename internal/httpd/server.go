@@ -46,6 +46,7 @@ type Store interface {
 	SuppressionStore
 	AnalyticsStore
 	StreamStore
+	SubscriptionStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -83,6 +84,9 @@ type Options struct {
 	Metrics *metrics.Registry
 	// Stream wakes the event streams (GET /api/v1/stream) after commits; nil answers 503.
 	Stream *realtime.Hub
+	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
+	// link-local addresses (local receivers, tests); off, only public https URLs.
+	WebhooksAllowPrivate bool
 }
 
 // Server is the HTTP front of mailtrail.
@@ -171,6 +175,12 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/connections/{conn}/rotate", s.auth(s.rotateConnection)},
 
 		{"GET", "/api/v1/stream", s.auth(s.stream)},
+		{"POST", "/api/v1/subscriptions", s.auth(s.createSubscription)},
+		{"GET", "/api/v1/subscriptions", s.auth(s.listSubscriptions)},
+		{"GET", "/api/v1/subscriptions/{sub}", s.auth(s.getSubscription)},
+		{"DELETE", "/api/v1/subscriptions/{sub}", s.auth(s.deleteSubscription)},
+		{"POST", "/api/v1/subscriptions/{sub}/enable", s.auth(s.enableSubscription)},
+		{"GET", "/api/v1/subscriptions/{sub}/deliveries", s.auth(s.subscriptionDeliveries)},
 
 		{"GET", "/api/v1/suppressions", s.auth(s.listSuppressions)},
 		{"POST", "/api/v1/suppressions", s.auth(s.addSuppressions)},
