@@ -97,6 +97,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 	rc := http.NewResponseController(w)
 	extendDeadlines(w)
 	if _, err := w.Write([]byte("retry: " + strconv.Itoa(streamRetryMS) + "\n\n")); err != nil {

@@ -205,7 +205,7 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 }
 
 // deliver sends the next batch of a subscription's events, if any, and records the
-// outcome. It reports whether another round should follow at once.
+// outcome. It reports whether another round should follow at once (after an attempt).
 func (d *Dispatcher) deliver(ctx context.Context, s *mailtrail.Subscription) bool {
 	d.mu.Lock()
 	sc := d.scanned[s.ID]
@@ -268,7 +268,7 @@ func (d *Dispatcher) deliver(ctx context.Context, s *mailtrail.Subscription) boo
 		d.opt.Logger.Error("webhook subscription: record failed", "subscription", s.ID, "err", err.Error())
 		return false
 	}
-	return del.OK
+	return true // next batch at once, or a round that schedules the retry
 }
 
 // skipped remembers that the events up to next did not pass the subscription's filter,
@@ -295,13 +295,10 @@ func (d *Dispatcher) post(ctx context.Context, s *mailtrail.Subscription, delive
 	if err != nil {
 		return 0, errors.New("the subscription's secret does not open (was the service secret changed?)")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("request: %w", err)
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.ContentLength = int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "mailtrail-webhooks/1")
