@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -17,7 +18,9 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 	"github.com/mailtrail/mailtrail/internal/token"
@@ -36,6 +39,9 @@ type app struct {
 	// committed are called, in order, with every batch of events just made durable
 	// (duplicates excluded), on the committer's goroutine: they must not block for long.
 	committed []func([]*mailtrail.Event)
+
+	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
+	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
 }
 
 // onCommit adds a subscriber to the events the pipeline commits (see app.committed).
@@ -136,11 +142,18 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
 	a.onCommit(obs.afterCommit)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
+	a.hub = realtime.New()
+	a.onCommit(func(evs []*mailtrail.Event) { a.hub.Notify(orgsOf(evs)...) })
+	a.metrics.NewGauge("mailtrail_stream_clients", "Event streams (SSE) connected.", func() float64 { return float64(a.hub.Len()) })
+	a.outbound = outbound.New(db, outbound.Options{SecretsKey: secrets.DeriveKey(secret), AllowPrivate: cfg.WebhooksAllowPrivate,
+		RetryFor: cfg.WebhooksRetryFor, Logger: a.log, Metrics: a.metrics})
+	a.onCommit(func([]*mailtrail.Event) { a.outbound.Wake() })
 	proxies, _ := cfg.proxies()
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
+		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
@@ -189,4 +202,15 @@ func (m *ingestMetrics) afterCommit(evs []*mailtrail.Event) {
 	for _, ev := range evs {
 		m.events.Inc(ev.Type.String())
 	}
+}
+
+// orgsOf returns the distinct organizations of a batch of events.
+func orgsOf(evs []*mailtrail.Event) []string {
+	var orgs []string
+	for _, ev := range evs {
+		if !slices.Contains(orgs, ev.OrgID) {
+			orgs = append(orgs, ev.OrgID)
+		}
+	}
+	return orgs
 }

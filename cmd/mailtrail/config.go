@@ -43,6 +43,9 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
 	GeoIPDB           string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	// Outbound webhook subscriptions (internal/outbound).
+	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
+	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
 }
 
 // bind registers the flags of c on fs, with defaults taken from the environment.
@@ -86,6 +89,11 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only; env MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE)")
+	if v, ok := os.LookupEnv("MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE"); ok {
+		fs.Set("webhooks-allow-private", v)
+	}
+	dur(&c.WebhooksRetryFor, "webhooks-retry-for", "MAILTRAIL_WEBHOOKS_RETRY_FOR", 24*time.Hour, "how long an outbound webhook subscription is retried while failing before it is disabled")
 }
 
 // validate checks every setting and fills derived defaults; its errors say what to fix.
@@ -139,6 +147,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBatch < 1 || c.MaxQueue < c.MaxBatch {
 		errs = append(errs, errors.New("--max-batch must be ≥ 1 and --max-queue ≥ --max-batch"))
+	}
+	if c.WebhooksRetryFor < 0 {
+		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait and --shutdown-timeout must be positive"))

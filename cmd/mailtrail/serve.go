@@ -45,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	srv.RegisterOnShutdown(a.hub.Close) // event streams end at shutdown instead of holding it
 	if a.cfg.DebugAddr != "" {
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}
@@ -61,6 +62,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	rtDone := make(chan struct{})
 	go func() { newRetentionJob(a).run(rtCtx, a.cfg.RetentionInterval); close(rtDone) }()
 	defer func() { stopRetention(); <-rtDone }()
+	// Outbound webhook deliveries: owned here too, stopped before the store closes.
+	obCtx, stopOutbound := context.WithCancel(context.WithoutCancel(ctx))
+	obDone := make(chan struct{})
+	go func() { a.outbound.Run(obCtx); close(obDone) }()
+	defer func() { stopOutbound(); <-obDone }()
 	pipeDone := make(chan struct{})
 	go func() {
 		a.pipeline.Run(context.WithoutCancel(ctx))

@@ -17,6 +17,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -44,6 +45,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	SuppressionStore
 	AnalyticsStore
+	StreamStore
+	SubscriptionStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -79,6 +82,11 @@ type Options struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Registry
+	// Stream wakes the event streams (GET /api/v1/stream) after commits; nil answers 503.
+	Stream *realtime.Hub
+	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
+	// link-local addresses (local receivers, tests); off, only public https URLs.
+	WebhooksAllowPrivate bool
 }
 
 // Server is the HTTP front of mailtrail.
@@ -165,6 +173,14 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/connections/{conn}/disable", s.auth(s.disableConnection)},
 		{"POST", "/api/v1/connections/{conn}/enable", s.auth(s.enableConnection)},
 		{"POST", "/api/v1/connections/{conn}/rotate", s.auth(s.rotateConnection)},
+
+		{"GET", "/api/v1/stream", s.auth(s.stream)},
+		{"POST", "/api/v1/subscriptions", s.auth(s.createSubscription)},
+		{"GET", "/api/v1/subscriptions", s.auth(s.listSubscriptions)},
+		{"GET", "/api/v1/subscriptions/{sub}", s.auth(s.getSubscription)},
+		{"DELETE", "/api/v1/subscriptions/{sub}", s.auth(s.deleteSubscription)},
+		{"POST", "/api/v1/subscriptions/{sub}/enable", s.auth(s.enableSubscription)},
+		{"GET", "/api/v1/subscriptions/{sub}/deliveries", s.auth(s.subscriptionDeliveries)},
 
 		{"GET", "/api/v1/suppressions", s.auth(s.listSuppressions)},
 		{"POST", "/api/v1/suppressions", s.auth(s.addSuppressions)},

@@ -1,0 +1,159 @@
+package httpd
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// StreamStore is what the event stream needs from the store.
+type StreamStore interface {
+	// StreamHead returns the position of the organization's latest event.
+	StreamHead(ctx context.Context, orgID string) (int64, error)
+	// EventsAfter returns the events past a position that pass f, and the position read up to.
+	EventsAfter(ctx context.Context, orgID string, after int64, f mailtrail.StreamFilter, limit int) ([]mailtrail.SeqEvent, int64, error)
+}
+
+const (
+	streamPage      = 500              // events read from the store at a time
+	streamHeartbeat = 15 * time.Second // comment lines that keep proxies from closing an idle stream
+	streamRetryMS   = 3000             // the reconnection delay the stream asks of clients
+)
+
+// streamFilter reads the type (repeatable or comma-separated) and campaign_id parameters.
+func streamFilter(r *http.Request) (mailtrail.StreamFilter, error) {
+	q := r.URL.Query()
+	f := mailtrail.StreamFilter{CampaignID: q.Get("campaign_id")}
+	for _, v := range q["type"] {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name == "" {
+				continue
+			}
+			t, err := mailtrail.ParseEventType(name)
+			if err != nil {
+				return f, err
+			}
+			f.Types = append(f.Types, t)
+		}
+	}
+	return f, nil
+}
+
+// streamStart returns the position a stream resumes after: the Last-Event-ID header, else
+// the last_event_id parameter; ok is false when neither is given.
+func streamStart(r *http.Request) (pos int64, ok bool, err error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("last_event_id")
+	}
+	if v == "" {
+		return 0, false, nil
+	}
+	pos, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || pos < 0 {
+		return 0, false, mailtrail.Errorf(mailtrail.EINVALID, "Last-Event-ID must be the id of an event of this stream")
+	}
+	return pos, true, nil
+}
+
+// stream serves GET /api/v1/stream: the organization's events as Server-Sent Events. Each
+// event's id is its stream position; a client that reconnects with Last-Event-ID gets
+// every event after it (read from the store) and then the live tail, without a gap or a
+// repeat. Without one, the stream starts at the events committed from now on.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	if s.opt.Stream == nil {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the event stream is not available"))
+		return
+	}
+	f, err := streamFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pos, resume, err := streamStart(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Subscribe before reading the store: a commit after this wakes the loop below, a
+	// commit before it is in the store; reading by position never repeats an event.
+	sub := s.opt.Stream.Subscribe(org.ID)
+	defer sub.Cancel()
+	if !resume {
+		if pos, err = s.store.StreamHead(r.Context(), org.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	rc := http.NewResponseController(w)
+	extendDeadlines(w)
+	if _, err := w.Write([]byte("retry: " + strconv.Itoa(streamRetryMS) + "\n\n")); err != nil {
+		return
+	}
+	_ = rc.Flush()
+	beat := time.NewTicker(streamHeartbeat)
+	defer beat.Stop()
+	var buf []byte
+	for {
+		evs, next, err := s.store.EventsAfter(r.Context(), org.ID, pos, f, streamPage)
+		if err != nil {
+			if r.Context().Err() == nil {
+				s.log.ErrorContext(r.Context(), "event stream read failed", slog.String("err", err.Error()))
+			}
+			return
+		}
+		if len(evs) > 0 {
+			extendDeadlines(w)
+			buf = buf[:0]
+			for i := range evs {
+				b, err := json.Marshal(&evs[i].Event)
+				if err != nil {
+					s.log.ErrorContext(r.Context(), "event stream encode failed", slog.String("err", err.Error()))
+					return
+				}
+				buf = strconv.AppendInt(append(buf, "id: "...), evs[i].Seq, 10)
+				buf = append(append(append(buf, "\ndata: "...), b...), "\n\n"...)
+			}
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+		pos = next
+		if len(evs) == streamPage {
+			continue // more to replay
+		}
+		select {
+		case <-sub.C:
+		case <-beat.C:
+			extendDeadlines(w)
+			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		case <-sub.Done():
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package outbound
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/secrets"
+)
+
+// sealContext binds a sealed secret to its subscription: it cannot be moved to another.
+func sealContext(subID string) []byte { return []byte("mailtrail subscription secret\x00" + subID) }
+
+// SealSecret seals a subscription's signing secret for storage (key: secrets.DeriveKey).
+func SealSecret(key []byte, subID string, secret []byte) ([]byte, error) {
+	return secrets.Seal(key, secret, sealContext(subID))
+}
+
+// OpenSecret opens what SealSecret sealed; secrets.ErrOpen when key or id differ.
+func OpenSecret(key []byte, subID string, sealed []byte) ([]byte, error) {
+	return secrets.Open(key, sealed, sealContext(subID))
+}
+
+// NewSecret returns a new signing secret: "whsec_" and 32 random bytes in base64url.
+func NewSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CheckSecret validates a secret a client chose: 24 to 256 printable ASCII characters.
+func CheckSecret(s string) error {
+	if len(s) < 24 || len(s) > 256 {
+		return mailtrail.Errorf(mailtrail.EINVALID, "secret must be 24 to 256 characters (or omitted: one is generated)")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return mailtrail.Errorf(mailtrail.EINVALID, "secret must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}

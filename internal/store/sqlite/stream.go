@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// StreamHead returns the stream position of the organization's latest stored event (0
+// when it has none): a stream or subscription starting now reads past it.
+func (db *DB) StreamHead(ctx context.Context, orgID string) (int64, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	var head int64
+	if err := db.rrow(ctx, `SELECT coalesce(max(id), 0) FROM events WHERE org_id = ?`, []any{org}, &head); err != nil {
+		return 0, fmt.Errorf("sqlite: stream head: %w", err)
+	}
+	return head, nil
+}
+
+// EventsAfter returns, in stream order, at most limit events of the organization past
+// position after that pass f, and the position up to which it looked: the last event's
+// when it returns limit of them, else the organization's head when it read (so a caller
+// skips events the filter refused without reading them again). The position is the
+// events' rowid, read on the (org_id, id) index: one writer assigns it in commit order,
+// so an event committed later never has a smaller one. ENOTFOUND for an unknown
+// organization.
+func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, f mailtrail.StreamFilter, limit int) ([]mailtrail.SeqEvent, int64, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	head, err := db.StreamHead(ctx, orgID)
+	if err != nil {
+		return nil, after, err
+	}
+	if head <= after {
+		return nil, after, nil
+	}
+	org, _ := db.orgInternal(ctx, orgID)
+	where := []string{"e.org_id = ?", "e.id > ?", "e.id <= ?"}
+	args := []any{org, after, head}
+	if len(f.Types) > 0 {
+		ph := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			ph[i] = "?"
+			args = append(args, int(t))
+		}
+		where = append(where, "e.type IN ("+strings.Join(ph, ",")+")")
+	}
+	if f.CampaignID != "" {
+		// By name, not by row: a campaign that does not exist yet may begin mid-stream.
+		where, args = append(where, "c.name = ?"), append(args, f.CampaignID)
+	}
+	args = append(args, limit)
+	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
+		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
+		FROM events e INDEXED BY events_org JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id
+		JOIN messages m ON m.id = e.message_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id LIMIT ?`, args...)
+	if err != nil {
+		return nil, after, fmt.Errorf("sqlite: events after: %w", err)
+	}
+	defer rows.Close()
+	var out []mailtrail.SeqEvent
+	for rows.Next() {
+		var (
+			se                        mailtrail.SeqEvent
+			typ, occ, recv            int64
+			ref                       []byte
+			src, class, reasons, meta string
+		)
+		ev := &se.Event
+		if err := rows.Scan(&se.Seq, &ev.ID, &ev.CampaignID, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
+			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta); err != nil {
+			return nil, after, fmt.Errorf("sqlite: events after: %w", err)
+		}
+		ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
+		ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
+		ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
+		if reasons != "" {
+			ev.Reasons = strings.Split(reasons, ",")
+		}
+		if meta != "" {
+			if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
+				return nil, after, fmt.Errorf("sqlite: event %d metadata: %w", se.Seq, err)
+			}
+		}
+		out = append(out, se)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, fmt.Errorf("sqlite: events after: %w", err)
+	}
+	if len(out) == limit {
+		return out, out[len(out)-1].Seq, nil
+	}
+	return out, head, nil
+}
