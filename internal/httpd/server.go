@@ -44,6 +44,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	SuppressionStore
 	AnalyticsStore
+	JourneyStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -91,6 +92,7 @@ type Server struct {
 	log    *slog.Logger
 	m      *serverMetrics
 	wm     *webhookMetrics
+	jm     *journeyMetrics
 	mux    *http.ServeMux
 
 	replays *replayCache
@@ -128,6 +130,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		replays: newReplayCache(), touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
+	s.jm = newJourneyMetrics(opt.Metrics)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.Routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
@@ -176,6 +179,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
 		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
 		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
+		{"GET", "/api/v1/customers/{customer}/did", s.auth(s.did)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 
