@@ -15,6 +15,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/journey"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
@@ -36,6 +37,7 @@ type app struct {
 	// committed are called, in order, with every batch of events just made durable
 	// (duplicates excluded), on the committer's goroutine: they must not block for long.
 	committed []func([]*mailtrail.Event)
+	journeys  *journey.Registry // waits for an event (GET …/wait), woken by committed events
 }
 
 // onCommit adds a subscriber to the events the pipeline commits (see app.committed).
@@ -136,11 +138,14 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
 	a.onCommit(obs.afterCommit)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
+	a.journeys = journey.NewRegistry(journey.Options{})
+	a.onCommit(a.journeys.Notify)
 	proxies, _ := cfg.proxies()
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
+		Journeys: a.journeys,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},

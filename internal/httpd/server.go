@@ -15,6 +15,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/journey"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/token"
@@ -80,6 +81,9 @@ type Options struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Registry
+	// Journeys is the registry of waits for an event (GET …/wait), fed with the committed
+	// events by the caller; nil: an unfed one (waits end only by their timeout).
+	Journeys *journey.Registry
 }
 
 // Server is the HTTP front of mailtrail.
@@ -93,7 +97,9 @@ type Server struct {
 	m      *serverMetrics
 	wm     *webhookMetrics
 	jm     *journeyMetrics
-	mux    *http.ServeMux
+	// journeys is opt.Journeys: the waits in progress.
+	journeys *journey.Registry
+	mux      *http.ServeMux
 
 	replays *replayCache
 	touchMu sync.Mutex
@@ -130,7 +136,11 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		replays: newReplayCache(), touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
-	s.jm = newJourneyMetrics(opt.Metrics)
+	if opt.Journeys == nil {
+		opt.Journeys = journey.NewRegistry(journey.Options{})
+	}
+	s.journeys = opt.Journeys
+	s.jm = newJourneyMetrics(opt.Metrics, s.journeys)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.Routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
@@ -180,6 +190,7 @@ func (s *Server) Routes() []Route {
 		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
 		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
 		{"GET", "/api/v1/customers/{customer}/did", s.auth(s.did)},
+		{"GET", "/api/v1/customers/{customer}/wait", s.auth(s.wait)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 
