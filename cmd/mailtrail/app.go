@@ -16,6 +16,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/journey"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/outbound"
@@ -42,6 +43,7 @@ type app struct {
 
 	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
+	journeys *journey.Registry    // waits for an event (GET …/wait), woken by committed events
 }
 
 // onCommit adds a subscriber to the events the pipeline commits (see app.committed).
@@ -148,12 +150,15 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.outbound = outbound.New(db, outbound.Options{SecretsKey: secrets.DeriveKey(secret), AllowPrivate: cfg.WebhooksAllowPrivate,
 		RetryFor: cfg.WebhooksRetryFor, Logger: a.log, Metrics: a.metrics})
 	a.onCommit(func([]*mailtrail.Event) { a.outbound.Wake() })
+	a.journeys = journey.NewRegistry(journey.Options{})
+	a.onCommit(a.journeys.Notify)
 	proxies, _ := cfg.proxies()
 	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
+		Journeys: a.journeys,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},

@@ -45,7 +45,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
-	srv.RegisterOnShutdown(a.hub.Close) // event streams end at shutdown instead of holding it
+	srv.RegisterOnShutdown(a.hub.Close)      // event streams end at shutdown instead of holding it
+	srv.RegisterOnShutdown(a.journeys.Close) // waits in progress answer 503 at once
 	if a.cfg.DebugAddr != "" {
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}

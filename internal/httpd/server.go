@@ -15,6 +15,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/journey"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
@@ -47,6 +48,7 @@ type Store interface {
 	AnalyticsStore
 	StreamStore
 	SubscriptionStore
+	JourneyStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -87,6 +89,9 @@ type Options struct {
 	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
 	// link-local addresses (local receivers, tests); off, only public https URLs.
 	WebhooksAllowPrivate bool
+	// Journeys is the registry of waits for an event (GET …/wait), fed with the committed
+	// events by the caller; nil: an unfed one (waits end only by their timeout).
+	Journeys *journey.Registry
 }
 
 // Server is the HTTP front of mailtrail.
@@ -99,7 +104,10 @@ type Server struct {
 	log    *slog.Logger
 	m      *serverMetrics
 	wm     *webhookMetrics
-	mux    *http.ServeMux
+	jm     *journeyMetrics
+	// journeys is opt.Journeys: the waits in progress.
+	journeys *journey.Registry
+	mux      *http.ServeMux
 
 	replays *replayCache
 	touchMu sync.Mutex
@@ -136,6 +144,11 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		replays: newReplayCache(), touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
+	if opt.Journeys == nil {
+		opt.Journeys = journey.NewRegistry(journey.Options{})
+	}
+	s.journeys = opt.Journeys
+	s.jm = newJourneyMetrics(opt.Metrics, s.journeys)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.Routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
@@ -192,6 +205,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
 		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
 		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
+		{"GET", "/api/v1/customers/{customer}/did", s.auth(s.did)},
+		{"GET", "/api/v1/customers/{customer}/wait", s.auth(s.wait)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 

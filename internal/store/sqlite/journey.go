@@ -1,0 +1,145 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// didQuery lists the matching events of one customer from the customer index (range
+// customer, occurred_at ≥ since) plus the tail past the indexer's watermark (on the
+// organization's (org, id) index), in one statement so that an event is seen exactly once
+// whatever the indexer does meanwhile. Each candidate is then read by primary key and
+// filtered. Its cost grows with the customer's events since the time asked, and with the
+// indexer's lag, never with the organization's events.
+const didQuery = `SELECT e.id, e.uid, e.occurred_at FROM (
+		SELECT event_id AS id FROM customer_events WHERE customer_id = ? AND occurred_at >= ?
+		UNION ALL
+		SELECT id FROM events WHERE org_id = ? AND id > (SELECT last_id FROM indexer_state WHERE name = 'customer_events')
+			AND customer_id = ? AND occurred_at >= ?
+	) x JOIN events e ON e.id = x.id
+	WHERE e.type = ? AND e.counted = 1
+		AND (? = 0 OR e.campaign_id = ?) AND (? = 0 OR e.message_id = ?)
+		AND (? = 0 OR e.class IN ('', 'human'))
+		AND (? = '' OR json_extract(e.meta, '$.link_url') = ?)`
+
+// Did answers a journey condition for a customer of the organization from the customer
+// index: whether the customer has a counted event of c.Type (of c.CampaignID or
+// c.MessageID, at or after c.Since, human only, of c.LinkURL), how many, the first and the
+// last, and the first in full. A customer, campaign or message the organization does not
+// have gives Did false (journeys ask about customers who did nothing); an unknown
+// organization ENOTFOUND; an invalid condition EINVALID.
+func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := &mailtrail.Did{CustomerID: c.CustomerID, Type: c.Type}
+	var cust, camp, msg int64
+	err = db.rrow(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, c.CustomerID}, &cust)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: customer: %w", err)
+	}
+	switch {
+	case c.CampaignID != "":
+		camp, err = db.campaignRow(ctx, org, c.CampaignID)
+		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+	case c.MessageID != "":
+		ref, ok := parseRef(c.MessageID)
+		if !ok {
+			return out, nil
+		}
+		err = db.rrow(ctx, `SELECT id FROM messages WHERE ref = ? AND org_id = ? AND customer_id = ?`, []any{ref[:], org, cust}, &msg)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil // not this customer's message, or none of the organization's
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlite: message: %w", err)
+		}
+	}
+	since := ms(c.Since)
+	if c.Since.IsZero() {
+		since = -1 << 62 // every event, whatever its time
+	}
+	rows, err := db.rquery(ctx, didQuery, cust, since, org, cust, since, int(c.Type),
+		camp, camp, msg, msg, b2i(c.HumanOnly), c.LinkURL, c.LinkURL)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: did: %w", err)
+	}
+	defer rows.Close()
+	var firstID, firstAt, lastID, lastAt int64
+	var firstUID, lastUID string
+	for rows.Next() {
+		var id, at int64
+		var uid string
+		if err := rows.Scan(&id, &uid, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: did: %w", err)
+		}
+		if out.Count == 0 || at < firstAt || at == firstAt && id < firstID {
+			firstID, firstAt, firstUID = id, at, uid
+		}
+		if out.Count == 0 || at > lastAt || at == lastAt && id > lastID {
+			lastID, lastAt, lastUID = id, at, uid
+		}
+		out.Count++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: did: %w", err)
+	}
+	if out.Count == 0 {
+		return out, nil
+	}
+	f, l := fromMS(firstAt), fromMS(lastAt)
+	out.Did, out.FirstAt, out.FirstEventID, out.LastAt, out.LastEventID = true, &f, firstUID, &l, lastUID
+	if out.Event, err = db.eventByRow(ctx, orgID, firstID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eventByRow returns the stored event with row id id in full, or nil when it is gone (a
+// retention delete since the caller saw it).
+func (db *DB) eventByRow(ctx context.Context, orgID string, id int64) (*mailtrail.Event, error) {
+	var (
+		ev                mailtrail.Event
+		typ, occ, recv    int64
+		ref               []byte
+		src, class, meta  string
+		reasons, campName string
+	)
+	err := db.rrow(ctx, `SELECT e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
+		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
+		FROM events e JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
+		WHERE e.id = ?`, []any{id}, &ev.ID, &campName, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
+		&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: event: %w", err)
+	}
+	ev.OrgID, ev.CampaignID, ev.MessageID, ev.Type = orgID, campName, refString(ref), mailtrail.EventType(typ)
+	ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
+	ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
+	if reasons != "" {
+		ev.Reasons = strings.Split(reasons, ",")
+	}
+	if meta != "" {
+		if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
+			return nil, fmt.Errorf("sqlite: event %d metadata: %w", id, err)
+		}
+	}
+	return &ev, nil
+}
