@@ -41,6 +41,7 @@ func (db *DB) IndexCustomerEvents(ctx context.Context) (int, error) {
 	if err := tx.commit(); err != nil {
 		return 0, err
 	}
+	db.tail.indexedUpTo(top, time.Now())
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }

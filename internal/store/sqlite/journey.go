@@ -12,16 +12,16 @@ import (
 )
 
 // didQuery lists the matching events of one customer from the customer index (range
-// customer, occurred_at ≥ since) plus the tail past the indexer's watermark (on the
-// organization's (org, id) index), in one statement so that an event is seen exactly once
-// whatever the indexer does meanwhile. Each candidate is then read by primary key and
-// filtered. Its cost grows with the customer's events since the time asked, and with the
-// indexer's lag, never with the organization's events.
+// customer, occurred_at ≥ since) plus the customer's events past the indexer's watermark
+// (listed in memory, see tail.go, read by primary key), in one statement so that an event
+// is seen exactly once whatever the indexer does meanwhile. Each candidate is then read by
+// primary key and filtered. Its cost grows with the customer's events since the time
+// asked, never with the organization's events or the indexer's lag.
 const didQuery = `SELECT e.id, e.uid, e.occurred_at FROM (
 		SELECT event_id AS id FROM customer_events WHERE customer_id = ? AND occurred_at >= ?
 		UNION ALL
-		SELECT id FROM events WHERE org_id = ? AND id > (SELECT last_id FROM indexer_state WHERE name = 'customer_events')
-			AND customer_id = ? AND occurred_at >= ?
+		SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?)) AND org_id = ?
+			AND id > (SELECT last_id FROM indexer_state WHERE name = 'customer_events') AND customer_id = ? AND occurred_at >= ?
 	) x JOIN events e ON e.id = x.id
 	WHERE e.type = ? AND e.counted = 1
 		AND (? = 0 OR e.campaign_id = ?) AND (? = 0 OR e.message_id = ?)
@@ -74,7 +74,7 @@ func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*ma
 	if c.Since.IsZero() {
 		since = -1 << 62 // every event, whatever its time
 	}
-	rows, err := db.rquery(ctx, didQuery, cust, since, org, cust, since, int(c.Type),
+	rows, err := db.rquery(ctx, didQuery, cust, since, db.tail.ids(cust), org, cust, since, int(c.Type),
 		camp, camp, msg, msg, b2i(c.HumanOnly), c.LinkURL, c.LinkURL)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: did: %w", err)

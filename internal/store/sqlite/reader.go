@@ -159,11 +159,12 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 			return nil, fmt.Errorf("sqlite: customer: %w", err)
 		}
 		// The customer index is kept by a background indexer (see indexer.go): the indexed
-		// part plus the small tail past its watermark, read in one statement (one snapshot).
+		// part plus the customer's events past its watermark, listed in memory (tail.go),
+		// read in one statement (one snapshot).
 		from = `(SELECT ev.* FROM customer_events ce JOIN events ev ON ev.id = ce.event_id WHERE ce.customer_id = ?
-			UNION ALL SELECT ev.* FROM events ev WHERE ev.org_id = ? AND ev.customer_id = ?
+			UNION ALL SELECT ev.* FROM events ev WHERE ev.id IN (SELECT value FROM json_each(?)) AND ev.org_id = ? AND ev.customer_id = ?
 				AND ev.id > (SELECT last_id FROM indexer_state WHERE name = 'customer_events')) e`
-		fromArgs = []any{cust, org, cust}
+		fromArgs = []any{cust, db.tail.ids(cust), org, cust}
 	default:
 		byTime = false
 		where, args = append(where, "e.org_id = ?"), append(args, org)

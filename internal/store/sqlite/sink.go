@@ -62,6 +62,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	if err := tx.commit(); err != nil {
 		return nil, err
 	}
+	db.tail.add(w.tailAdds)
 	db.boundWAL(ctx)
 	// Committed: now the cache may learn the new state.
 	c := db.cache
@@ -95,6 +96,7 @@ type batchWriter struct {
 	dirtyCusts  map[int64]*custEntry
 	dims        map[dimKey]*dimRow
 	reclass     map[int64]*relabelJob // messages whose clicks the click rules must look at again
+	tailAdds    [][2]int64            // (customer, event row id) of the events stored
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
@@ -140,6 +142,9 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		if n, _ := res.RowsAffected(); n == 0 {
 			dup[i] = true
 			continue
+		}
+		if id, err := res.LastInsertId(); err == nil {
+			w.tailAdds = append(w.tailAdds, [2]int64{m.customer, id})
 		}
 		if err := w.derive(ev, m, &changes); err != nil {
 			return nil, err

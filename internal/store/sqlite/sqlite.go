@@ -54,6 +54,7 @@ type DB struct {
 	commits      int64        // write transactions committed (guarded by wmu)
 	walRestarts  atomic.Int64 // forced WAL restarts (see boundWAL)
 	now          func() time.Time
+	tail         *tailIndex // per customer, the events past the customer index's watermark
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
@@ -86,7 +87,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		return "file:" + abs + "?" + v.Encode() + extra
 	}
-	db := &DB{path: abs, now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}}
+	db := &DB{path: abs, now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}, tail: newTailIndex()}
 	if db.w, err = sql.Open("sqlite", dsn("&_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -95,6 +96,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
 	if err := db.migrate(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	if err := db.loadTail(ctx); err != nil {
 		db.w.Close()
 		return nil, err
 	}
