@@ -62,6 +62,9 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 		return nil, err
 	}
 	db.boundWAL(ctx)
+	if db.onRelabel != nil && len(w.relabels) > 0 {
+		db.onRelabel(w.relabels)
+	}
 	// Committed: now the cache may learn the new state.
 	c := db.cache
 	c.trim()
@@ -94,6 +97,7 @@ type batchWriter struct {
 	dirtyCusts  map[int64]*custEntry
 	dims        map[dimKey]*dimRow
 	reclass     map[int64]*msgEntry // messages whose clicks the click rules must look at again
+	relabels    []ClickRelabel      // clicks moved between human and not, for OnClickRelabel
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {

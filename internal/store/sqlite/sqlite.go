@@ -54,6 +54,7 @@ type DB struct {
 	commits      int64        // write transactions committed (guarded by wmu)
 	walRestarts  atomic.Int64 // forced WAL restarts (see boundWAL)
 	now          func() time.Time
+	onRelabel    func([]ClickRelabel) // see OnClickRelabel; set before the first write
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
