@@ -79,6 +79,8 @@ type Options struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Registry
+	// Segments answers POST /api/v1/segments/evaluate; nil answers 503.
+	Segments Segments
 }
 
 // Server is the HTTP front of mailtrail.
@@ -176,6 +178,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
 		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
 		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
+		{"POST", "/api/v1/segments/evaluate", s.auth(s.evaluateSegment)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 

@@ -133,9 +133,13 @@ func (r *Rule) Conds() []*Cond {
 // Parse validates a rule in its JSON form. A bad rule gives an EINVALID error whose
 // message starts with the JSON pointer of the failing node (e.g.
 // "/and/1/not/has_done/within/unit") and whose first detail carries it as Field.
-func Parse(b []byte) (*Rule, error) {
+func Parse(b []byte) (*Rule, error) { return ParseAt(b, "") }
+
+// ParseAt is Parse for a rule found at the JSON pointer base of a larger document: error
+// pointers start with base.
+func ParseAt(b []byte, base string) (*Rule, error) {
 	p := parser{}
-	n, err := p.node(b, "", 0)
+	n, err := p.node(b, base, 0)
 	if err != nil {
 		return nil, err
 	}
