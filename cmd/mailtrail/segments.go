@@ -9,7 +9,7 @@ import (
 )
 
 // newSegmentIndex returns the segment index of the store, told of the clicks the store
-// relabels after committing them.
+// relabels after committing them and of erased customers.
 func newSegmentIndex(db *sqlite.DB, log *slog.Logger) *segment.Index {
 	idx := segment.New(db, log)
 	db.OnClickRelabel(func(rs []sqlite.ClickRelabel) {
@@ -17,6 +17,7 @@ func newSegmentIndex(db *sqlite.DB, log *slog.Logger) *segment.Index {
 			idx.Relabel(r.OrgID, r.CustomerID, r.CampaignID, r.LinkURL, r.At, r.Human)
 		}
 	})
+	db.OnCustomerErased(idx.Rename)
 	return idx
 }
 

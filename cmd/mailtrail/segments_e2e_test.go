@@ -138,6 +138,17 @@ func TestSegmentsEndToEnd(t *testing.T) {
 	if got := h.segJSON(otherKey, "", `{"or":[{"has_done":{"event":"opened"}},{"has_done":{"event":"sent"}}]}`); !slices.Equal(got.CustomerIDs, []string{"a"}) {
 		t.Fatalf("other organization: %+v", got)
 	}
+	// An erased customer is no longer named by the CRM's id.
+	if r := h.do("DELETE", "/api/v1/customers/a", key, nil, nil); r.StatusCode != 200 {
+		t.Fatalf("erase: %d", r.StatusCode)
+	}
+	got := h.segJSON(key, "", opened30)
+	if len(got.CustomerIDs) != 2 || !strings.HasPrefix(got.CustomerIDs[0], "erased:") || got.CustomerIDs[1] != "b" {
+		t.Fatalf("after erasing a: %+v", got)
+	}
+	if got := h.segJSON(key, "?customer_id=a", opened30); *got.Match {
+		t.Fatalf("the erased id still matches: %+v", got)
+	}
 	// A streamed answer of the whole universe ends with the count.
 	resp, b = h.segment(key, "", `{"has_done":{"event":"sent"}}`, "application/json", "application/x-ndjson")
 	sc := bufio.NewScanner(strings.NewReader(string(b)))

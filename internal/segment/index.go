@@ -44,7 +44,8 @@ type liveEvent struct {
 	typ                   mailtrail.EventType
 	at                    int64
 	human                 bool
-	relabel               bool // a click already added, now labelled human (or not)
+	relabel               bool   // a click already added, now labelled human (or not)
+	rename                string // an erased customer's new id (cust is the old one)
 }
 
 // batch is one committed batch. While the index is built, tag is the store's last event
@@ -133,6 +134,18 @@ func (x *Index) Relabel(orgID, customerID, campaignID, linkURL string, at int64,
 	x.pmu.Unlock()
 }
 
+// Rename gives customerID, erased, its new id. Like events, it is applied by Run or by
+// the next set query (which never names the old id again); it never waits for a query.
+func (x *Index) Rename(orgID, customerID, newID string) {
+	x.pmu.Lock()
+	x.pending = append(x.pending, batch{evs: []liveEvent{{org: orgID, cust: customerID, rename: newID}}})
+	x.pmu.Unlock()
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Run applies observed events as they come until ctx ends.
 func (x *Index) Run(ctx context.Context) {
 	for {
@@ -174,7 +187,12 @@ func (x *Index) Flush() {
 	for org, evs := range byOrg {
 		o := x.org(org)
 		o.mu.Lock()
+		var renames []liveEvent
 		for _, e := range evs {
+			if e.rename != "" {
+				renames = append(renames, e)
+				continue
+			}
 			var link uint32
 			if e.link != "" {
 				link = o.link(e.link)
@@ -184,6 +202,11 @@ func (x *Index) Flush() {
 				continue
 			}
 			o.add(o.customer(e.cust), o.campaign(e.camp), link, e.typ, e.at, e.human)
+		}
+		// After the adds: events of the old id committed before the erasure may be
+		// drained with it.
+		for _, e := range renames {
+			o.rename(e.cust, e.rename)
 		}
 		o.mu.Unlock()
 	}

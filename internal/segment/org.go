@@ -316,3 +316,16 @@ func (o *Org) relabel(cust, camp, link uint32, at int64, human bool) {
 		}
 	}
 }
+
+// rename gives the customer old the id new. The id table is copied, not changed in
+// place: results being streamed hold the previous one. The caller holds o.mu for writing.
+func (o *Org) rename(old, new string) {
+	id, ok := o.byExt[old]
+	if !ok {
+		return
+	}
+	delete(o.byExt, old)
+	o.byExt[new] = id
+	o.ext = slices.Clone(o.ext)
+	o.ext[id] = new
+}

@@ -110,3 +110,8 @@ type ClickRelabel struct {
 // OnClickRelabel sets f to be called, after each commit and before Write returns, with
 // the clicks the batch relabelled. f must not block. Set it before the first write.
 func (db *DB) OnClickRelabel(f func([]ClickRelabel)) { db.onRelabel = f }
+
+// OnCustomerErased sets f to be called after an erasure commits, with the customer's old
+// (the CRM's) and new ("erased:…") ids, so that in-memory copies forget the old one. f
+// must not block. Set it before the first erasure.
+func (db *DB) OnCustomerErased(f func(orgID, oldID, newID string)) { db.onErase = f }
