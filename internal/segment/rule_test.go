@@ -78,3 +78,26 @@ func TestWindowSince(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`,
+		`{"and":[{"not":{"has_not_done":{"event":"clicked","link_url":"https://a/","human_only":true,"at_least":2}}},{"or":[{"has_done":{"event":"sent","between":{"from":"2026-01-01T00:00:00Z","to":"2026-02-01T00:00:00Z"}}}]}]}`,
+		`{"has_done":{"event":"bounced","since":"2026-01-01T00:00:00.5+02:00","campaign_id":"x"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Parse(b)
+		if err != nil {
+			var e *mailtrail.Error
+			if !errors.As(err, &e) || e.Code != mailtrail.EINVALID || len(e.Details) != 1 || e.Details[0].Field == "" || e.Details[0].Field[0] != '/' {
+				t.Fatalf("%q: error without a pointer: %v", b, err)
+			}
+			return
+		}
+		r.MatchesNothingDone()
+		o := newOrg()
+		o.eval(r, time.Now(), nil)
+	})
+}
