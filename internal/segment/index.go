@@ -70,6 +70,7 @@ type Index struct {
 	failed error
 
 	pmu      sync.Mutex
+	dead     bool // Build failed: nothing is kept
 	building bool
 	pending  []batch
 	npending int
@@ -101,6 +102,11 @@ func (x *Index) Observe(evs []*mailtrail.Event) {
 		b.evs = append(b.evs, le)
 	}
 	x.pmu.Lock()
+	if x.dead {
+		x.staged = nil
+		x.pmu.Unlock()
+		return
+	}
 	// A batch's relabels (Relabel, called before its Observe) go after its own events.
 	b.evs = append(b.evs, x.staged...)
 	x.staged = nil
@@ -138,6 +144,10 @@ func (x *Index) Relabel(orgID, customerID, campaignID, linkURL string, at int64,
 // the next set query (which never names the old id again); it never waits for a query.
 func (x *Index) Rename(orgID, customerID, newID string) {
 	x.pmu.Lock()
+	if x.dead {
+		x.pmu.Unlock()
+		return
+	}
 	x.pending = append(x.pending, batch{evs: []liveEvent{{org: orgID, cust: customerID, rename: newID}}})
 	x.pmu.Unlock()
 	select {
@@ -269,6 +279,9 @@ func (x *Index) Build(ctx context.Context, chunk int) error {
 	x.mu.Unlock()
 	x.pmu.Lock()
 	x.building = false
+	if err != nil {
+		x.dead, x.pending, x.staged = true, nil, nil
+	}
 	x.pmu.Unlock()
 	if err != nil {
 		return err
