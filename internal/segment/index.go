@@ -48,9 +48,9 @@ type liveEvent struct {
 	rename                string // an erased customer's new id (cust is the old one)
 }
 
-// batch is one committed batch. While the index is built, tag is the store's last event
+// batch is one committed batch. Until the index is built, tag is the store's last event
 // id right after the batch committed: the batch's events have ids ≤ tag, above any id
-// committed before it.
+// committed before it, so Build read them all if tag ≤ the last id it loaded.
 type batch struct {
 	tagged bool
 	tag    int64
@@ -71,7 +71,7 @@ type Index struct {
 
 	pmu      sync.Mutex
 	dead     bool // Build failed: nothing is kept
-	building bool
+	live     bool // Build is done: batches need no tag
 	pending  []batch
 	npending int
 	staged   []liveEvent // relabels waiting for their batch's Observe
@@ -87,8 +87,8 @@ func New(src Source, log *slog.Logger) *Index {
 }
 
 // Observe takes a batch of committed events (duplicates excluded). It never waits for a
-// query: events are queued and applied by Run or by the next set query. While the index
-// is being built it asks the store for the last event id once per batch.
+// query: events are queued and applied by Run or by the next set query. Until the index
+// is built it asks the store for the last event id once per batch.
 func (x *Index) Observe(evs []*mailtrail.Event) {
 	b := batch{evs: make([]liveEvent, 0, len(evs))}
 	for _, ev := range evs {
@@ -114,7 +114,7 @@ func (x *Index) Observe(evs []*mailtrail.Event) {
 		x.pmu.Unlock()
 		return
 	}
-	if x.building {
+	if !x.live {
 		b.tagged = true
 		var err error
 		if b.tag, err = x.src.LastEventID(context.Background()); err != nil {
@@ -266,9 +266,6 @@ func (x *Index) Build(ctx context.Context, chunk int) error {
 	if chunk <= 0 {
 		chunk = 50_000
 	}
-	x.pmu.Lock()
-	x.building = true
-	x.pmu.Unlock()
 	err := x.build(ctx, chunk)
 	x.mu.Lock()
 	if err != nil {
@@ -278,7 +275,7 @@ func (x *Index) Build(ctx context.Context, chunk int) error {
 	}
 	x.mu.Unlock()
 	x.pmu.Lock()
-	x.building = false
+	x.live = err == nil
 	if err != nil {
 		x.dead, x.pending, x.staged = true, nil, nil
 	}
