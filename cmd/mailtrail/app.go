@@ -23,6 +23,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/secrets"
+	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
@@ -37,6 +38,7 @@ type app struct {
 	metrics  *metrics.Registry
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 	geo      *geo.DB         // nil without --geoip-db
+	segments *segment.Index  // built by serve in the background; fed by onCommit
 	// committed are called, in order, with every batch of events just made durable
 	// (duplicates excluded), on the committer's goroutine: they must not block for long.
 	committed []func([]*mailtrail.Event)
@@ -143,6 +145,8 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
 		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
 	a.onCommit(obs.afterCommit)
+	a.segments = newSegmentIndex(db, a.log)
+	a.onCommit(a.segments.Observe)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	a.hub = realtime.New()
 	a.onCommit(func(evs []*mailtrail.Event) { a.hub.Notify(orgsOf(evs)...) })
@@ -159,6 +163,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		Journeys: a.journeys,
+		Segments: a.segments,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},

@@ -68,6 +68,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	obDone := make(chan struct{})
 	go func() { a.outbound.Run(obCtx); close(obDone) }()
 	defer func() { stopOutbound(); <-obDone }()
+	// The segment index: built from the store in the background (segment requests answer
+	// 503 until it is ready), then kept current by committed events.
+	sgCtx, stopSegments := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSegments()
+	go runSegmentIndex(sgCtx, a.segments, a.log)
 	pipeDone := make(chan struct{})
 	go func() {
 		a.pipeline.Run(context.WithoutCancel(ctx))

@@ -92,6 +92,8 @@ type Options struct {
 	// Journeys is the registry of waits for an event (GET …/wait), fed with the committed
 	// events by the caller; nil: an unfed one (waits end only by their timeout).
 	Journeys *journey.Registry
+	// Segments answers POST /api/v1/segments/evaluate; nil answers 503.
+	Segments Segments
 }
 
 // Server is the HTTP front of mailtrail.
@@ -207,6 +209,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
 		{"GET", "/api/v1/customers/{customer}/did", s.auth(s.did)},
 		{"GET", "/api/v1/customers/{customer}/wait", s.auth(s.wait)},
+		{"POST", "/api/v1/segments/evaluate", s.auth(s.evaluateSegment)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 

@@ -169,6 +169,9 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	// id: drop them, they are read again from the erased rows.
 	db.cache.messages = map[[12]byte]*msgEntry{}
 	db.cache.customers = map[string]*custEntry{}
+	if db.onErase != nil {
+		db.onErase(orgID, customerID, newID)
+	}
 	return res, nil
 }
 

@@ -64,6 +64,9 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	}
 	db.tail.add(w.tailAdds)
 	db.boundWAL(ctx)
+	if db.onRelabel != nil && len(w.relabels) > 0 {
+		db.onRelabel(w.relabels)
+	}
 	// Committed: now the cache may learn the new state.
 	c := db.cache
 	c.trim()
@@ -97,6 +100,7 @@ type batchWriter struct {
 	dims        map[dimKey]*dimRow
 	reclass     map[int64]*relabelJob // messages whose clicks the click rules must look at again
 	tailAdds    [][2]int64            // (customer, event row id) of the events stored
+	relabels    []ClickRelabel        // clicks moved between human and not, for OnClickRelabel
 }
 
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {

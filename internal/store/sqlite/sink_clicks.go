@@ -218,6 +218,14 @@ func (w *batchWriter) reclassify(j *relabelJob) error {
 		if wasHuman == isHuman {
 			continue
 		}
+		if w.db.onRelabel != nil {
+			public, err := w.db.orgPublicID(w.ctx, w.db.wc, m.org)
+			if err != nil {
+				return err
+			}
+			w.relabels = append(w.relabels, ClickRelabel{OrgID: public, CampaignID: m.campaignName, CustomerID: m.customerExt,
+				LinkURL: c.linkURL, At: c.at, Human: isHuman})
+		}
 		d := int64(1)
 		if isHuman {
 			if first == 0 || c.at < first {

@@ -54,7 +54,9 @@ type DB struct {
 	commits      int64        // write transactions committed (guarded by wmu)
 	walRestarts  atomic.Int64 // forced WAL restarts (see boundWAL)
 	now          func() time.Time
-	tail         *tailIndex // per customer, the events past the customer index's watermark
+	tail         *tailIndex                       // per customer, the events past the customer index's watermark
+	onRelabel    func([]ClickRelabel)             // see OnClickRelabel; set before the first write
+	onErase      func(orgID, oldID, newID string) // see OnCustomerErased
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.

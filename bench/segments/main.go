@@ -1,0 +1,274 @@
+// Command segments fills the embedded store with a large organization (default 4,000,000
+// customers, 50 campaigns, up to 100 million events or what a time budget allows), builds
+// the segment index from it as the service does at startup, and times segment queries:
+// each as a count and as a full stream of ids (NDJSON lines), the single-customer check,
+// and, as a baseline in the same run, the same "opened in the last 30 days" count
+// computed by SQLite. It prints a markdown table of medians, p99s and ratios; it asserts
+// nothing.
+//
+//	go run ./bench/segments [-customers 4000000] [-campaigns 50] [-events 100000000] [-budget 12m] [-db PATH]
+//
+// With -db naming an existing file written by an earlier run, generation is skipped.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/segment"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+
+	_ "modernc.org/sqlite"
+)
+
+func main() {
+	customers := flag.Int("customers", 4_000_000, "customers of the organization")
+	campaigns := flag.Int("campaigns", 50, "campaigns, spread over 180 days")
+	links := flag.Int("links", 6, "links per campaign")
+	events := flag.Int64("events", 100_000_000, "events to generate (target)")
+	budget := flag.Duration("budget", 12*time.Minute, "generation stops after the campaign that passes this time")
+	dbPath := flag.String("db", "", "database file (kept); empty: a temporary one, removed at the end")
+	runs := flag.Int("runs", 7, "timed runs of each query")
+	checks := flag.Int("checks", 20000, "single-customer checks")
+	nowFlag := flag.String("now", "2026-11-28T12:00:00Z", "the time the data ends and queries run at")
+	flag.Parse()
+	ctx := context.Background()
+	now, err := time.Parse(time.RFC3339, *nowFlag)
+	if err != nil {
+		log.Fatal(err)
+	}
+	path := *dbPath
+	if path == "" {
+		dir, err := os.MkdirTemp("", "mailtrail-segbench-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "m.db")
+	}
+	_, statErr := os.Stat(path)
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "OFF", CacheMiB: 256})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	var gen genResult
+	var orgID string
+	if statErr == nil {
+		orgs, err := db.Orgs(ctx)
+		if err != nil || len(orgs) == 0 {
+			log.Fatalf("existing database without an organization: %v", err)
+		}
+		orgID = orgs[0].ID
+		log.Printf("using the existing database %s", path)
+	} else {
+		org, _, err := db.CreateOrg(ctx, "bench", "UTC")
+		if err != nil {
+			log.Fatal(err)
+		}
+		orgID = org.ID
+		raw, _ := sql.Open("sqlite", path)
+		var internal int64
+		if err := raw.QueryRow(`SELECT id FROM orgs WHERE public_id = ?`, orgID).Scan(&internal); err != nil {
+			log.Fatal(err)
+		}
+		raw.Close()
+		gen, err = generate(ctx, path, internal, genConfig{customers: *customers, campaigns: *campaigns, links: *links,
+			events: *events, budget: *budget, now: now, seed: 42})
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("generated %d events over %d campaigns in %s", gen.events, gen.campaigns, gen.took.Round(time.Second))
+	}
+	fi, _ := os.Stat(path)
+
+	// Build the index as serve does, and measure its memory.
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	idx := segment.New(db, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	buildStart := time.Now()
+	if err := idx.Build(ctx, 200_000); err != nil {
+		log.Fatal(err)
+	}
+	buildTook := time.Since(buildStart)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	org, _ := idx.Org(orgID)
+	st := org.Stats()
+	heap := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+	log.Printf("index built in %s: %+v, heap %.0f MiB", buildTook.Round(time.Millisecond), st, heap)
+
+	ncamp := len(campNamesIn(db, ctx, orgID))
+	last := campName(max(ncamp-1, 0))
+	mid := campName(ncamp / 2)
+	queries := []struct{ name, rule string }{
+		{"opened any email in the last 30 days", `{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`},
+		{"NOT clicked in the last 90 days", `{"has_not_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}}`},
+		{"opened campaign X in the last 7 days AND NOT clicked it", `{"and":[{"has_done":{"event":"opened","campaign_id":"` + last + `","within":{"value":7,"unit":"DAY"}}},{"has_not_done":{"event":"clicked","campaign_id":"` + last + `"}}]}`},
+		{"five conditions, nested (below)", `{"and":[{"or":[{"has_done":{"event":"opened","human_only":true,"within":{"value":30,"unit":"DAY"}}},{"has_done":{"event":"clicked","campaign_id":"` + mid + `","within":{"value":3,"unit":"MONTH"}}}]},{"has_done":{"event":"sent","within":{"value":14,"unit":"DAY"}}},{"not":{"and":[{"has_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}},{"has_not_done":{"event":"opened","campaign_id":"` + last + `"}}]}}]}`},
+		{"opened at least 3 times in the last 90 days (extra)", `{"has_done":{"event":"opened","at_least":3,"within":{"value":90,"unit":"DAY"}}}`},
+	}
+	type row struct {
+		name                 string
+		n                    int
+		countMed, countP99   time.Duration
+		streamMed, streamP99 time.Duration
+		streamBytes          int64
+	}
+	var rows []row
+	for _, q := range queries {
+		rule, err := segment.Parse([]byte(q.rule))
+		if err != nil {
+			log.Fatalf("%s: %v", q.name, err)
+		}
+		var counts, streams []time.Duration
+		n := 0
+		var bytes int64
+		for range *runs {
+			t0 := time.Now()
+			res, err := idx.Evaluate(orgID, rule, now, nil)
+			if err != nil {
+				log.Fatal(err)
+			}
+			n = res.Count()
+			counts = append(counts, time.Since(t0))
+			t0 = time.Now()
+			res, _ = idx.Evaluate(orgID, rule, now, nil)
+			cw := &countingWriter{}
+			bw := bufio.NewWriterSize(cw, 64<<10)
+			line := make([]byte, 0, 64)
+			res.Page("", 0, func(id string) error {
+				line = append(line[:0], `{"customer_id":"`...)
+				line = append(line, id...)
+				line = append(line, "\"}\n"...)
+				_, err := bw.Write(line)
+				return err
+			})
+			fmt.Fprintf(bw, `{"count":%d}`+"\n", res.Count())
+			bw.Flush()
+			streams = append(streams, time.Since(t0))
+			bytes = cw.n
+		}
+		cm, cp := stats(counts)
+		sm, sp := stats(streams)
+		rows = append(rows, row{q.name, n, cm, cp, sm, sp, bytes})
+	}
+
+	// Single-customer checks: random customers, the five-condition rule and Q1.
+	r := rand.New(rand.NewPCG(1, 2))
+	checkRules := []string{queries[3].rule, queries[0].rule, queries[4].rule}
+	var checkStats [][2]time.Duration
+	for _, cr := range checkRules {
+		rule, _ := segment.Parse([]byte(cr))
+		lat := make([]time.Duration, 0, *checks)
+		for range *checks {
+			id := custName(r.IntN(max(st.Customers, 1)))
+			t0 := time.Now()
+			if _, err := idx.Match(orgID, rule, now, id); err != nil {
+				log.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		slices.Sort(lat)
+		checkStats = append(checkStats, [2]time.Duration{lat[len(lat)/2], lat[len(lat)*99/100]})
+	}
+
+	// Baseline: SQLite answers the same Q1 count, over events (the campaign index) and over
+	// the customers' last_open column (a scan).
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=cache_size(-262144)&mode=ro")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer raw.Close()
+	since := now.Add(-30 * 24 * time.Hour).UnixMilli()
+	var evTimes, custTimes []time.Duration
+	var evCount, custCount int
+	for range 3 {
+		t0 := time.Now()
+		if err := raw.QueryRow(`SELECT count(DISTINCT e.customer_id) FROM events e WHERE e.campaign_id IN
+			(SELECT c.id FROM campaigns c JOIN orgs o ON o.id = c.org_id WHERE o.public_id = ?) AND e.occurred_at >= ? AND e.type = 3 AND e.counted = 1`,
+			orgID, since).Scan(&evCount); err != nil {
+			log.Fatal(err)
+		}
+		evTimes = append(evTimes, time.Since(t0))
+		t0 = time.Now()
+		if err := raw.QueryRow(`SELECT count(*) FROM customers WHERE org_id = (SELECT id FROM orgs WHERE public_id = ?) AND last_open >= ?`,
+			orgID, since).Scan(&custCount); err != nil {
+			log.Fatal(err)
+		}
+		custTimes = append(custTimes, time.Since(t0))
+	}
+	evMed, _ := stats(evTimes)
+	custMed, _ := stats(custTimes)
+
+	// Report.
+	w := os.Stdout
+	fmt.Fprintf(w, "## Segments over %s customers, %d campaigns, %s events (%s)\n\n", thousands(int64(st.Customers)), ncamp, thousands(st.Events), runtime.Version())
+	if gen.events > 0 {
+		fmt.Fprintf(w, "Generated %s events in %s (bulk path, see bench/segments/gen.go). ", thousands(gen.events), gen.took.Round(time.Second))
+	}
+	fmt.Fprintf(w, "Database %.1f GiB. Index built from SQLite in %s; Go heap of the index %.0f MiB (%.0f MiB per million customers, %.1f B per event); %d bitmaps over %d days. Queries at %s, %d runs each: median and p99 (= the slowest run when runs < 100).\n\n",
+		float64(fi.Size())/(1<<30), buildTook.Round(time.Second), heap, heap/(float64(st.Customers)/1e6), heap*(1<<20)/float64(max(st.Events, 1)), st.Bitmaps, st.Days, now.Format(time.RFC3339), *runs)
+	fmt.Fprintln(w, "| query | customers | count median | count p99 | full id stream median | stream p99 | stream size |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, x := range rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.0f MiB |\n", x.name, thousands(int64(x.n)), ms(x.countMed), ms(x.countP99), ms(x.streamMed), ms(x.streamP99), float64(x.streamBytes)/(1<<20))
+	}
+	fmt.Fprintf(w, "\nSingle-customer check (%d random customers each): five-condition rule p50 %s, p99 %s; opened in 30 days p50 %s, p99 %s; at least 3 opens in 90 days p50 %s, p99 %s.\n",
+		*checks, us(checkStats[0][0]), us(checkStats[0][1]), us(checkStats[1][0]), us(checkStats[1][1]), us(checkStats[2][0]), us(checkStats[2][1]))
+	fmt.Fprintf(w, "\nBaseline, same run, \"opened in the last 30 days\" count in SQLite (median of 3): over events by the campaign index %s (%s customers) = **%.0f×** the index's count; over customers.last_open (scan) %s (%s) = **%.0f×**.\n",
+		ms(evMed), thousands(int64(evCount)), float64(evMed)/float64(rows[0].countMed), ms(custMed), thousands(int64(custCount)), float64(custMed)/float64(rows[0].countMed))
+	fmt.Fprintf(w, "\nFive-condition rule: `%s`\n", queries[3].rule)
+	if evCount != rows[0].n || custCount != rows[0].n {
+		fmt.Fprintf(w, "\n**Mismatch**: index %d, SQLite events %d, customers %d.\n", rows[0].n, evCount, custCount)
+	}
+}
+
+func campNamesIn(db *sqlite.DB, ctx context.Context, orgID string) []string {
+	var out []string
+	db.SegmentCampaigns(ctx, orgID, func(_ int64, name string) { out = append(out, name) })
+	return out
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+var _ io.Writer = (*countingWriter)(nil)
+
+// stats returns the median and the p99 (nearest rank) of ds.
+func stats(ds []time.Duration) (med, p99 time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*99 + 99) / 100
+	return s[len(s)/2], s[min(i, len(s))-1]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/1e3) }
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

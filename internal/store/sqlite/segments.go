@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/segment"
+)
+
+var _ segment.Source = (*DB)(nil)
+
+// SegmentCustomers calls fn for an organization's customers with a row id above after, in
+// row id order (the primary key: no sort).
+func (db *DB) SegmentCustomers(ctx context.Context, orgID string, after int64, fn func(row int64, ext string)) error {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, ext_id FROM customers WHERE id > ? AND org_id = ? ORDER BY id`, after, org)
+	if err != nil {
+		return fmt.Errorf("sqlite: segment customers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return fmt.Errorf("sqlite: segment customers: %w", err)
+		}
+		fn(id, ext)
+	}
+	return rows.Err()
+}
+
+// SegmentCampaigns calls fn for every campaign of an organization.
+func (db *DB) SegmentCampaigns(ctx context.Context, orgID string, fn func(row int64, name string)) error {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, name FROM campaigns WHERE org_id = ?`, org)
+	if err != nil {
+		return fmt.Errorf("sqlite: segment campaigns: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return fmt.Errorf("sqlite: segment campaigns: %w", err)
+		}
+		fn(id, name)
+	}
+	return rows.Err()
+}
+
+// SegmentEvents calls fn for at most limit counted events of an organization with
+// after < id ≤ upTo, in id order, read on the (org_id, id) index. It returns how many
+// rows it read and the last id.
+func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64, limit int, fn func(*segment.StoredEvent)) (int, int64, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, err := db.rquery(ctx, `SELECT id, customer_id, campaign_id, type, occurred_at, counted, class IN ('', 'human'),
+		CASE WHEN type = 4 THEN coalesce(json_extract(meta, '$.link_url'), '') ELSE '' END
+		FROM events WHERE org_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`, org, after, upTo, limit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: segment events: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	var last int64
+	var e segment.StoredEvent
+	for rows.Next() {
+		var typ int
+		var counted bool
+		if err := rows.Scan(&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &counted, &e.Human, &e.Link); err != nil {
+			return 0, 0, fmt.Errorf("sqlite: segment events: %w", err)
+		}
+		n++
+		last = e.ID
+		e.Type = mailtrail.EventType(typ)
+		if counted && e.Type.Valid() {
+			fn(&e)
+		}
+	}
+	return n, last, rows.Err()
+}
+
+// LastEventID returns the largest event row id committed (0 when there is none).
+func (db *DB) LastEventID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := db.rrow(ctx, `SELECT max(id) FROM events`, nil, &id); err != nil {
+		return 0, fmt.Errorf("sqlite: last event id: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// ClickRelabel is a stored click whose human label the click rules changed after it was
+// committed (a burst, the honeypot, timing against a later delivery).
+type ClickRelabel struct {
+	OrgID, CampaignID, CustomerID, LinkURL string
+	At                                     int64 // occurred_at, unix ms
+	Human                                  bool  // the new label
+}
+
+// OnClickRelabel sets f to be called, after each commit and before Write returns, with
+// the clicks the batch relabelled. f must not block. Set it before the first write.
+func (db *DB) OnClickRelabel(f func([]ClickRelabel)) { db.onRelabel = f }
+
+// OnCustomerErased sets f to be called after an erasure commits, with the customer's old
+// (the CRM's) and new ("erased:…") ids, so that in-memory copies forget the old one. f
+// must not block. Set it before the first erasure.
+func (db *DB) OnCustomerErased(f func(orgID, oldID, newID string)) { db.onErase = f }
