@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -130,16 +128,9 @@ func (db *DB) eventByRow(ctx context.Context, orgID string, id int64) (*mailtrai
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: event: %w", err)
 	}
-	ev.OrgID, ev.CampaignID, ev.MessageID, ev.Type = orgID, campName, refString(ref), mailtrail.EventType(typ)
-	ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
-	ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
-	if reasons != "" {
-		ev.Reasons = strings.Split(reasons, ",")
-	}
-	if meta != "" {
-		if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
-			return nil, fmt.Errorf("sqlite: event %d metadata: %w", id, err)
-		}
+	ev.CampaignID = campName
+	if err := fillEvent(&ev, orgID, id, ref, typ, occ, recv, src, class, reasons, meta); err != nil {
+		return nil, err
 	}
 	return &ev, nil
 }

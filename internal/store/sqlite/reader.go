@@ -225,16 +225,8 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta); err != nil {
 			return nil, fmt.Errorf("sqlite: list events: %w", err)
 		}
-		ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
-		ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
-		ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
-		if reasons != "" {
-			ev.Reasons = strings.Split(reasons, ",")
-		}
-		if meta != "" {
-			if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
-				return nil, fmt.Errorf("sqlite: event %d metadata: %w", id, err)
-			}
+		if err := fillEvent(&ev, orgID, id, ref, typ, occ, recv, src, class, reasons, meta); err != nil {
+			return nil, err
 		}
 		page.Events = append(page.Events, ev)
 		lastAt, lastID = occ, id
@@ -259,4 +251,21 @@ func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.S
 	}
 	s.CreatedAt = fromMS(created)
 	return &s, nil
+}
+
+// fillEvent completes an event read from a row of events: its organization, message,
+// type, times, source, classification and metadata.
+func fillEvent(ev *mailtrail.Event, orgID string, id int64, ref []byte, typ, occ, recv int64, src, class, reasons, meta string) error {
+	ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
+	ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
+	ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
+	if reasons != "" {
+		ev.Reasons = strings.Split(reasons, ",")
+	}
+	if meta != "" {
+		if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
+			return fmt.Errorf("sqlite: event %d metadata: %w", id, err)
+		}
+	}
+	return nil
 }

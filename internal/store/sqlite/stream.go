@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -79,16 +78,8 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, f mail
 			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta); err != nil {
 			return nil, after, fmt.Errorf("sqlite: events after: %w", err)
 		}
-		ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
-		ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
-		ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
-		if reasons != "" {
-			ev.Reasons = strings.Split(reasons, ",")
-		}
-		if meta != "" {
-			if err := json.Unmarshal([]byte(meta), &ev.Metadata); err != nil {
-				return nil, after, fmt.Errorf("sqlite: event %d metadata: %w", se.Seq, err)
-			}
+		if err := fillEvent(ev, orgID, se.Seq, ref, typ, occ, recv, src, class, reasons, meta); err != nil {
+			return nil, after, err
 		}
 		out = append(out, se)
 	}
