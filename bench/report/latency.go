@@ -140,10 +140,13 @@ type roundResult struct {
 }
 
 // reportLoop calls the report of big, then of small, from one goroutine, until d has passed.
-func reportLoop(ctx context.Context, svc *query.Service, org, tz, big, small string, d time.Duration) (b, s []time.Duration, err error) {
+func reportLoop(ctx context.Context, svc *query.Service, org, tz, big, small string, d, pause time.Duration) (b, s []time.Duration, err error) {
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		for _, c := range [2]string{big, small} {
+			if pause > 0 {
+				time.Sleep(pause)
+			}
 			t := time.Now()
 			if _, err := svc.Report(ctx, org, c, tz); err != nil {
 				return nil, nil, fmt.Errorf("report of %s: %w", c, err)
@@ -170,19 +173,24 @@ type reportBench struct {
 	p      *ingest.Pipeline
 	td     *trafficData
 	enrich string
+	cpu    string // CPU use during the rounds
 }
 
-// quietPhase measures the reports with no ingest running, once the customer index has
-// caught up with what the previous load wrote.
+// quietPhase measures the reports with no ingest running: once the pipeline's queue is
+// empty (hits that stopped waiting may still be queued) and the customer index has caught
+// up with what the previous load wrote.
 func (rb *reportBench) quietPhase(ctx context.Context) (phaseResult, error) {
+	for t := time.Now(); rb.p.QueueDepth() > 0 && time.Since(t) < time.Minute; {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if _, err := drainIndex(ctx, rb.db); err != nil {
 		return phaseResult{}, err
 	}
 	cfg := rb.cfg
-	if _, _, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.warmup); err != nil {
+	if _, _, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.warmup, cfg.reportPause); err != nil {
 		return phaseResult{}, err
 	}
-	b, s, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.duration)
+	b, s, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.duration, cfg.reportPause)
 	return phaseResult{big: summarize(b), small: summarize(s)}, err
 }
 
@@ -200,13 +208,13 @@ func (rb *reportBench) loadPhase(ctx context.Context, seed uint64) (phaseResult,
 		<-loadDone
 		stopIndexer()
 	}()
-	if _, _, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.warmup); err != nil {
+	if _, _, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.warmup, cfg.reportPause); err != nil {
 		return phaseResult{}, err
 	}
 	c0, u0, s0 := l.committed.Load(), l.unrecorded.Load(), l.shed.Load()
 	t0 := time.Now()
 	l.measuring.Store(true)
-	b, s, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.duration)
+	b, s, err := reportLoop(ctx, rb.svc, rb.meta.Org, cfg.tz, campBig, campSmall, cfg.duration, cfg.reportPause)
 	l.measuring.Store(false)
 	el := time.Since(t0)
 	r := phaseResult{big: summarize(b), small: summarize(s),
@@ -264,6 +272,7 @@ func runReportBench(ctx context.Context, cfg *config, td *trafficData, enrichFn 
 	progress("report latency: %d rounds × (no ingest, ingest at %s) × %v (+%v warm-up), reports of %s and %s in turn, tz %s",
 		cfg.rounds, rateDesc(cfg.ingestRate), cfg.duration, cfg.warmup, campBig, campSmall, cfg.tz)
 	var rounds []roundResult
+	cpu0 := sampleCPU()
 	for i := range cfg.rounds {
 		rr := roundResult{loadFirst: i%2 == 1}
 		for _, loaded := range []bool{rr.loadFirst, !rr.loadFirst} {
@@ -284,6 +293,7 @@ func runReportBench(ctx context.Context, cfg *config, td *trafficData, enrichFn 
 		}
 		rounds = append(rounds, rr)
 	}
+	rb.cpu = othersCPU(cpu0, sampleCPU())
 	printReportBench(out, rb, before, rounds)
 	return nil
 }
@@ -311,6 +321,11 @@ func printReportBench(w io.Writer, rb *reportBench, before map[string]*mailtrail
 		cfg.synchronous, built, meta.BuildTook, thousands(float64(meta.Events)), thousands(float64(meta.CampaignEvents[0])), big.Name,
 		cfg.buildBatch, rb.enrich, cfg.tz, big.Name, small.Name,
 		cfg.duration, cfg.duration, cfg.warmup, len(rounds))
+	pace := "back to back (the loop alone keeps one CPU busy)"
+	if cfg.reportPause > 0 {
+		pace = fmt.Sprintf("with a pause of %v before each", cfg.reportPause)
+	}
+	fmt.Fprintf(w, "Reports are called %s. CPU during the rounds: %s.\n\n", pace, rb.cpu)
 	fmt.Fprintf(w, "Ingest during the load phases: an `ingest.Pipeline` on the same store (its default batch and queue, enrich step on) "+
 		"receiving opens (85 %%) and clicks (15 %%), one event per Submit waited for at most %v like the pixel and the redirect, "+
 		"paced at %s from %d goroutines, %.0f %% to %s itself and the rest to %s (%s recipients); the customer indexer runs beside it as in `serve`.\n\n",

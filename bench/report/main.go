@@ -57,6 +57,7 @@ type config struct {
 	ingestWorkers   int
 	sameShare       float64
 	trackingWait    time.Duration
+	reportPause     time.Duration
 
 	// B
 	enrichRounds     int
@@ -106,6 +107,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.ingestWorkers, "ingest-workers", 8, "A: goroutines pacing the ingest load")
 	fs.Float64Var(&c.sameShare, "same-share", 0.5, "A: share of the ingest load for the measured campaign itself (the rest: the other campaign)")
 	fs.DurationVar(&c.trackingWait, "tracking-wait", time.Second, "A: how long a hit waits for its commit, as serve's --tracking-wait")
+	fs.DurationVar(&c.reportPause, "report-pause", 0, "A: pause between two reports of the loop (0: back to back, the loop then keeps one CPU busy)")
 
 	fs.IntVar(&c.enrichRounds, "enrich-rounds", 3, "B: rounds per mode and shape (off and on alternate)")
 	fs.DurationVar(&c.enrichDuration, "enrich-duration", 10*time.Second, "B: measured time of a round")
@@ -148,7 +150,7 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("at most 2^31 recipients")
 	case c.buildBatch < 1 || c.rounds < 1 || c.enrichRounds < 1 || c.ingestWorkers < 1:
 		return nil, errors.New("-build-batch, -rounds, -enrich-rounds and -ingest-workers must be at least 1")
-	case c.duration <= 0 || c.enrichDuration <= 0 || c.warmup < 0 || c.enrichWarmup < 0 || c.trackingWait <= 0:
+	case c.duration <= 0 || c.enrichDuration <= 0 || c.warmup < 0 || c.enrichWarmup < 0 || c.trackingWait <= 0 || c.reportPause < 0:
 		return nil, errors.New("durations must be positive")
 	case c.ingestRate < 0 || c.sameShare < 0 || c.sameShare > 1:
 		return nil, errors.New("-ingest-rate must be ≥ 0 and -same-share in [0, 1]")
