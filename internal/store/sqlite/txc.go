@@ -19,7 +19,17 @@ type txc struct {
 }
 
 // begin starts a write transaction. The caller holds db.wmu.
+//
+// A cancelled ctx stops the transaction from starting, but once it has begun its
+// statements run to the end: interrupting a statement of the one held writer connection
+// midway could leave that connection unusable for every later write (a request whose
+// client went away, or a background job stopped at shutdown, must not take ingest down).
+// Write transactions are bounded by their batch sizes.
 func (db *DB) begin(ctx context.Context) (*txc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	ctx = context.WithoutCancel(ctx)
 	if _, err := db.wc.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
