@@ -49,6 +49,7 @@ type Store interface {
 	StreamStore
 	SubscriptionStore
 	JourneyStore
+	CampaignStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -178,6 +179,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/messages", s.auth(s.createMessages)},
 		{"POST", "/api/v1/events", s.auth(s.postEvents)},
 		{"GET", "/api/v1/events", s.auth(s.listEvents)},
+		{"GET", "/api/v1/campaigns", s.auth(s.listCampaigns)},
 		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
 		{"GET", "/api/v1/campaigns/{campaign}/recipients", s.auth(s.recipients)},
 		{"GET", "/api/v1/customers/{customer}/events", s.auth(s.customerEvents)},
