@@ -25,6 +25,8 @@ step "services the tests need"
 # The embedded store needs none. Cluster-mode tests (PostgreSQL, NATS, ClickHouse) will be
 # checked and started here by scripts/services.sh when they land.
 if [ -x scripts/services.sh ]; then scripts/services.sh; fi
+# The dashboard's browser tests drive a real headless Chromium (Debian's package).
+scripts/chromium.sh
 
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/classify"
+	"github.com/mailtrail/mailtrail/internal/dashboard"
 	"github.com/mailtrail/mailtrail/internal/enrich"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/geo"
@@ -157,13 +159,19 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.journeys = journey.NewRegistry(journey.Options{})
 	a.onCommit(a.journeys.Notify)
 	proxies, _ := cfg.proxies()
-	a.server = httpd.New(db, a.pipeline, signer, &query.Service{R: db}, httpd.Options{
+	q := &query.Service{R: db}
+	dash := dashboard.New(dashboard.Options{Store: db, Query: q, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, Logger: a.log,
+		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+			a.server.ServeRecipients(w, r, org)
+		}})
+	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
-		Journeys: a.journeys,
-		Segments: a.segments,
+		Journeys:  a.journeys,
+		Segments:  a.segments,
+		Dashboard: dash,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},

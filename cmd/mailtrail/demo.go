@@ -53,8 +53,8 @@ func runDemo(ctx context.Context, a *app, out io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "\nDemo organization %s is ready.\n  API key:     %s\n  Admin token: %s\n  Try:         curl -H 'Authorization: Bearer %s' %s/api/v1/campaigns/autumn-sale/report\n\n",
-		orgID, key, a.cfg.AdminToken, key, a.cfg.PublicURL)
+	fmt.Fprintf(out, "\nDemo organization %s is ready.\n  API key:     %s\n  Admin token: %s\n  Dashboard:   %s/dashboard/ (sign in with the API key)\n  Try:         curl -H 'Authorization: Bearer %s' %s/api/v1/campaigns/autumn-sale/report\n\n",
+		orgID, key, a.cfg.AdminToken, a.cfg.PublicURL, key, a.cfg.PublicURL)
 	go demoTrickle(ctx, a, key)
 	return nil
 }

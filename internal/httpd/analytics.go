@@ -109,6 +109,13 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ServeRecipients serves the recipient list of r.PathValue("campaign") (JSON, or the CSV
+// download with format=csv) for org, exactly as GET /api/v1/campaigns/{campaign}/recipients
+// does: the dashboard authenticates by its session, then answers through this.
+func (s *Server) ServeRecipients(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+	s.recipients(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+}
+
 // csvCell keeps a spreadsheet from reading a cell as a formula (OWASP CSV injection): a
 // value starting with = + - @ or a control character gets a leading apostrophe.
 func csvCell(v string) string {

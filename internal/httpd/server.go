@@ -49,6 +49,7 @@ type Store interface {
 	StreamStore
 	SubscriptionStore
 	JourneyStore
+	CampaignStore
 }
 
 // Submitter is the ingest pipeline as the handlers use it.
@@ -94,6 +95,9 @@ type Options struct {
 	Journeys *journey.Registry
 	// Segments answers POST /api/v1/segments/evaluate; nil answers 503.
 	Segments Segments
+	// Dashboard, when set, serves the web dashboard under /dashboard/, and GET / redirects
+	// there. Its routes are not API routes (not in Routes nor openapi.json).
+	Dashboard http.Handler
 }
 
 // Server is the HTTP front of mailtrail.
@@ -155,6 +159,12 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	for _, rt := range s.Routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
 	}
+	if opt.Dashboard != nil {
+		s.mux.Handle("/dashboard/", opt.Dashboard)
+		s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/dashboard/", http.StatusSeeOther)
+		})
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route"))
 	})
@@ -178,6 +188,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/messages", s.auth(s.createMessages)},
 		{"POST", "/api/v1/events", s.auth(s.postEvents)},
 		{"GET", "/api/v1/events", s.auth(s.listEvents)},
+		{"GET", "/api/v1/campaigns", s.auth(s.listCampaigns)},
 		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
 		{"GET", "/api/v1/campaigns/{campaign}/recipients", s.auth(s.recipients)},
 		{"GET", "/api/v1/customers/{customer}/events", s.auth(s.customerEvents)},

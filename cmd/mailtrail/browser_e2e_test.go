@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium (scripts/chromium.sh installs it). Without it the
+// browser tests skip, unless MAILTRAIL_REQUIRE_SERVICES is set (scripts/test.sh): then
+// they fail.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("MAILTRAIL_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
+		t.Fatal("chromium is not installed: run scripts/chromium.sh")
+	}
+	t.Skip("chromium is not installed (scripts/chromium.sh installs it)")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile; the context is its first tab.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath(t)
+	profile, err := os.MkdirTemp("", "mailtrail-chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelC()
+		cancelA()
+		// Chromium's children can write in the profile for a moment after it stops.
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	// The first Run starts the browser; it must not carry a timeout (that would stop it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshotDir is docs/screenshots with MAILTRAIL_SCREENSHOTS=1 (to refresh the README's
+// pictures), else a temporary directory.
+func screenshotDir(t *testing.T) string {
+	if os.Getenv("MAILTRAIL_SCREENSHOTS") != "" {
+		dir := filepath.Join("..", "..", "docs", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+var demoKeyLine = regexp.MustCompile(`API key:\s+(\S+)`)
+
+// The dashboard in a real browser: sign in with the demo's key, the campaign list, the
+// report's KPI tiles equal to the API's, on a laptop and a phone.
+func TestBrowserDashboard(t *testing.T) {
+	h := newHarness(t)
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+	dctx, stopDemo := context.WithCancel(context.Background())
+	defer stopDemo()
+	var out bytes.Buffer
+	if err := runDemo(dctx, h.app, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := demoKeyLine.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no key in the demo's output:\n%s", out.String())
+	}
+	key := m[1]
+	rep := h.report(key, "autumn-sale")
+	dir := screenshotDir(t)
+	shot := func(name string, full bool) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			a := chromedp.CaptureScreenshot()
+			if full {
+				a = chromedp.FullScreenshot(100) // 100: PNG
+			}
+			buf, err := a(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, name), buf, 0o644)
+		})
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
+		chromedp.WaitVisible(chromedp.CSS("#key")),
+		shot("signin.png", false),
+		chromedp.SendKeys(chromedp.CSS("#key"), key),
+		chromedp.Click(chromedp.CSS("button.primary")),
+		// Back on the page asked for, signed in.
+		chromedp.WaitVisible(chromedp.CSS("#kpi-sent")))
+	if got, want := text("#kpi-sent .value"), num(rep.Counts.Sent); got != want {
+		t.Errorf("sent tile %q, API %s", got, want)
+	}
+	if got, want := text("#kpi-opens .value"), num(rep.Counts.HumanOpensUnique); got != want {
+		t.Errorf("opens tile %q, API %s", got, want)
+	}
+	if got, want := text("#kpi-clicks .value"), num(rep.Counts.HumanClicksUnique); got != want {
+		t.Errorf("clicks tile %q, API %s", got, want)
+	}
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "autumn-sale") {
+		t.Errorf("title %q", title)
+	}
+	do(shot("report.png", true),
+		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"),
+		chromedp.WaitVisible(chromedp.CSS("table.campaigns")),
+		shot("campaigns.png", false))
+	// A phone.
+	do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
+		chromedp.WaitVisible(chromedp.CSS("#kpi-sent")),
+		shot("report-phone.png", false))
+}
+
+// num formats as the dashboard does (thousands separated by commas).
+func num(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,117 @@
+package dashboard
+
+import (
+	"context"
+	cryptotls "crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+type fakeStore struct{}
+
+var acme = &mailtrail.Organization{ID: "org_1", Name: "acme", Timezone: "UTC"}
+
+func (fakeStore) Authenticate(_ context.Context, s string) (*mailtrail.Organization, error) {
+	if s == "good" {
+		return acme, nil
+	}
+	return nil, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "no")
+}
+func (fakeStore) Org(context.Context, string) (*mailtrail.Organization, error) { return acme, nil }
+func (fakeStore) Orgs(context.Context) ([]mailtrail.Organization, error)       { return nil, nil }
+func (fakeStore) Campaigns(context.Context, string, mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error) {
+	return &mailtrail.CampaignPage{}, nil
+}
+
+// signIn posts the sign-in form with a matching pre-session token.
+func signIn(h http.Handler, key string, tls bool) *http.Response {
+	form := url.Values{"csrf": {"t0k"}, "key": {key}}
+	r := httptest.NewRequest("POST", "/dashboard/signin", strings.NewReader(form.Encode()))
+	if tls {
+		r.TLS = &cryptotls.ConnectionState{}
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(&http.Cookie{Name: preCookie, Value: "t0k"})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func sessionCookieOf(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestSecureCookie(t *testing.T) {
+	for _, tc := range []struct {
+		public string
+		tls    bool
+		secure bool
+	}{{"http://localhost:8080", false, false}, {"https://mail.example.com", false, true}, {"http://localhost:8080", true, true}} {
+		h := New(Options{Store: fakeStore{}, PublicURL: tc.public})
+		resp := signIn(h, "good", tc.tls)
+		c := sessionCookieOf(resp)
+		if resp.StatusCode != http.StatusSeeOther || c == nil || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+			t.Errorf("%s tls=%v: %d %+v", tc.public, tc.tls, resp.StatusCode, c)
+		}
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	s := newSessions(time.Hour, func() time.Time { return now })
+	id, _ := s.create("org_1", false)
+	if s.get(id) == nil || s.get("nope") != nil || s.get("") != nil {
+		t.Fatal("lookup")
+	}
+	now = now.Add(time.Hour + time.Second)
+	if s.get(id) != nil {
+		t.Fatal("expired session still live")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4200: "-4,200"} {
+		if got := num(n); got != want {
+			t.Errorf("num(%d) = %q", n, got)
+		}
+	}
+	if pct(0.5) != "50.0%" || pct(0.0012) != "0.12%" || pct(0) != "0.0%" {
+		t.Errorf("pct: %s %s %s", pct(0.5), pct(0.0012), pct(0))
+	}
+	for m, want := range map[int64]int64{0: 4, 3: 4, 5: 8, 11: 20, 37: 40, 101: 200, 950: 1000} {
+		if got := niceMax(m); got != want || got < m {
+			t.Errorf("niceMax(%d) = %d, want %d", m, got, want)
+		}
+	}
+}
+
+// Gaps in a timeline are filled with zeros, hour by hour and day by day across DST.
+func TestFillTimeline(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	h0 := time.Date(2026, 3, 29, 0, 0, 0, 0, paris) // 02:00 → 03:00 that night
+	tl := []mailtrail.TimelineBucket{{Start: h0, Sent: 1}, {Start: h0.Add(4 * time.Hour), Sent: 2}}
+	got := fillTimeline(tl, paris, false)
+	if len(got) != 5 || got[0].Sent != 1 || got[4].Sent != 2 || got[2].Sent != 0 {
+		t.Errorf("hourly: %+v", got)
+	}
+	d0 := time.Date(2026, 3, 28, 0, 0, 0, 0, paris)
+	got = fillTimeline([]mailtrail.TimelineBucket{{Start: d0, Sent: 1}, {Start: time.Date(2026, 3, 31, 0, 0, 0, 0, paris), Sent: 3}}, paris, true)
+	if len(got) != 4 || got[3].Sent != 3 || !got[1].Start.Equal(time.Date(2026, 3, 29, 0, 0, 0, 0, paris)) {
+		t.Errorf("daily: %+v", got)
+	}
+	svg := string(timelineCharts(got, true, paris)[0])
+	if !strings.Contains(svg, "<title>Sat 28 Mar 2026\nSent: 1\nDelivered: 0</title>") || strings.Contains(svg, "style=") {
+		t.Errorf("chart: %s", svg)
+	}
+}

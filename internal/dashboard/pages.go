@@ -1,0 +1,268 @@
+package dashboard
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+)
+
+// parsePages parses every page template with the layout.
+func parsePages() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"num": num, "pct": pct, "esc": url.PathEscape,
+		"when": func(t *time.Time, org *mailtrail.Organization) string {
+			if t == nil {
+				return "—"
+			}
+			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
+		},
+		"dim": dimName,
+		"bar": func(v, max int64) template.HTML { return miniBar(v, max) },
+	}
+	out := map[string]*template.Template{}
+	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report"} {
+		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return out
+}
+
+// num writes an integer with thousands separators.
+func num(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// pct writes a rate in [0,1] as a percentage: one decimal, two below 1%.
+func pct(r float64) string {
+	p := r * 100
+	if p > 0 && p < 1 {
+		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+func orgLoc(org *mailtrail.Organization) *time.Location {
+	if org != nil {
+		if l, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
+			return l
+		}
+	}
+	return time.UTC
+}
+
+// dimName shows an unknown breakdown value as such.
+func dimName(v string) string {
+	if v == "" {
+		return "Unknown"
+	}
+	return strings.ReplaceAll(v, "_", " ")
+}
+
+// campaignColumns are the sortable columns of the campaign list.
+var campaignColumns = []struct{ Sort, Label string }{
+	{"name", "Campaign"}, {"sent", "Sent"}, {"delivered", "Delivered"}, {"human_open_rate", "Open rate"},
+	{"human_click_rate", "Click rate"}, {"bounce_rate", "Bounces"}, {"complaint_rate", "Complaints"}, {"last_active", "Last activity"},
+}
+
+type column struct {
+	Label, URL string
+	Sorted     string // "", "asc" or "desc"
+	Numeric    bool
+}
+
+type campaignsData struct {
+	Query      string
+	Columns    []column
+	Page       *mailtrail.CampaignPage
+	From, To   int
+	Prev, Next string
+}
+
+const campaignsPerPage = 25
+
+func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
+	rq := from(r)
+	q := r.URL.Query()
+	f := mailtrail.CampaignFilter{Search: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Asc: q.Get("order") == "asc", Limit: campaignsPerPage}
+	if !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
+		f.Sort, f.Asc = "last_active", false
+	}
+	pageNo := atoi(q.Get("page"), 1)
+	f.Offset = (pageNo - 1) * campaignsPerPage
+	res, err := h.opt.Store.Campaigns(r.Context(), rq.org.ID, f)
+	if err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	link := func(sort string, asc bool, pg int) string {
+		v := url.Values{}
+		if f.Search != "" {
+			v.Set("q", f.Search)
+		}
+		v.Set("sort", sort)
+		if asc {
+			v.Set("order", "asc")
+		}
+		if pg > 1 {
+			v.Set("page", strconv.Itoa(pg))
+		}
+		return "/dashboard/campaigns?" + v.Encode()
+	}
+	d := campaignsData{Query: f.Search, Page: res}
+	for i, c := range campaignColumns {
+		col := column{Label: c.Label, Numeric: i > 0 && c.Sort != "last_active"}
+		asc := c.Sort == "name" // first click: names A→Z, figures highest first
+		if c.Sort == f.Sort {
+			col.Sorted = "desc"
+			if f.Asc {
+				col.Sorted = "asc"
+			}
+			asc = !f.Asc
+		}
+		col.URL = link(c.Sort, asc, 1)
+		d.Columns = append(d.Columns, col)
+	}
+	if n := len(res.Campaigns); n > 0 {
+		d.From, d.To = f.Offset+1, f.Offset+n
+	}
+	if pageNo > 1 {
+		d.Prev = link(f.Sort, f.Asc, pageNo-1)
+	}
+	if f.Offset+len(res.Campaigns) < res.Total {
+		d.Next = link(f.Sort, f.Asc, pageNo+1)
+	}
+	h.render(w, r, http.StatusOK, "campaigns", h.page(rq, "Campaigns", "campaigns", d))
+}
+
+// tile is one KPI of a report.
+type tile struct {
+	Label, Value, Sub, ID string
+}
+
+type reportData struct {
+	Campaign string
+	Report   *mailtrail.Report
+	Tiles    []tile
+	Period   string // "hourly" or "daily"
+	HourlyOK bool
+	Charts   []template.HTML
+	Opens    []dimTable
+	Clicks   []dimTable
+	CSV      []struct{ Label, URL string }
+}
+
+type dimTable struct {
+	Name   string
+	Values []mailtrail.DimValue
+	Max    int64
+}
+
+func dimTables(b mailtrail.Breakdown) []dimTable {
+	mk := func(name string, v []mailtrail.DimValue) dimTable {
+		var m int64
+		for _, x := range v {
+			m = max(m, x.Total)
+		}
+		return dimTable{Name: name, Values: v, Max: m}
+	}
+	return []dimTable{mk("Client", b.Client), mk("Device", b.Device), mk("Country", b.Country), mk("City", b.City)}
+}
+
+func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
+	rq := from(r)
+	camp := r.PathValue("campaign")
+	rep, err := h.opt.Query.Report(r.Context(), rq.org.ID, camp, rq.org.Timezone)
+	if err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	c, hr, ar := rep.Counts, rep.HumanRates, rep.Rates
+	d := reportData{Campaign: camp, Report: rep, Opens: dimTables(rep.Breakdowns.Opens), Clicks: dimTables(rep.Breakdowns.Clicks)}
+	d.Tiles = []tile{
+		{"Sent", num(c.Sent), "", "sent"},
+		{"Delivered", num(c.Delivered), pct(ratio(c.Delivered, c.Sent)) + " of sent", "delivered"},
+		{"Opened (people)", num(c.HumanOpensUnique), pct(hr.Open) + " · all " + num(c.OpensUnique) + " (" + pct(ar.Open) + ")", "opens"},
+		{"Clicked (people)", num(c.HumanClicksUnique), pct(hr.Click) + " · all " + num(c.ClicksUnique) + " (" + pct(ar.Click) + ")", "clicks"},
+		{"Bounced", num(c.Bounced), pct(ar.Bounce) + " · hard " + num(c.BouncedHard) + ", soft " + num(c.BouncedSoft), "bounces"},
+		{"Complaints", num(c.Complained), pct(ar.Complaint), "complaints"},
+		{"Unsubscribed", num(c.Unsubscribed), pct(ar.Unsubscribe), "unsubscribes"},
+	}
+	loc := orgLoc(rq.org)
+	hourly := fillTimeline(rep.Hourly, loc, false)
+	d.HourlyOK = len(hourly) <= maxHourlyPoints
+	d.Period = "daily"
+	if r.URL.Query().Get("period") == "hourly" && d.HourlyOK || r.URL.Query().Get("period") == "" && d.HourlyOK && len(rep.Daily) <= 3 {
+		d.Period = "hourly"
+	}
+	series := hourly
+	if d.Period == "daily" {
+		series = fillTimeline(rep.Daily, loc, true)
+	}
+	d.Charts = timelineCharts(series, d.Period == "daily", loc)
+	base := "/dashboard/campaigns/" + url.PathEscape(camp) + "/recipients.csv?"
+	d.CSV = []struct{ Label, URL string }{
+		{"Opened (people)", base + "activity=opened&human=true"}, {"Opened (all)", base + "activity=opened"},
+		{"Clicked (people)", base + "activity=clicked&human=true"}, {"Clicked (all)", base + "activity=clicked"},
+	}
+	h.render(w, r, http.StatusOK, "report", h.page(rq, camp, "campaigns", d))
+}
+
+func ratio(n, d int64) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+// recipientsCSV serves who opened or clicked as the API's CSV download.
+func (h *Handler) recipientsCSV(w http.ResponseWriter, r *http.Request) {
+	rq := from(r)
+	if h.opt.Recipients == nil {
+		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	q := r.URL.Query()
+	v := url.Values{"format": {"csv"}}
+	for _, k := range []string{"activity", "human", "link"} {
+		if x := q.Get(k); x != "" {
+			v.Set(k, x)
+		}
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = v.Encode()
+	// The API answers errors in JSON; check the campaign first so a browser gets a page.
+	if _, err := h.opt.Query.R.CampaignBuckets(r.Context(), rq.org.ID, r.PathValue("campaign")); err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	h.opt.Recipients(w, r2, rq.org)
+}
+
+// miniBar is a small horizontal bar (inline SVG: the CSP allows no style attributes).
+func miniBar(v, m int64) template.HTML {
+	w := 0.0
+	if m > 0 {
+		w = math.Round(float64(v)/float64(m)*1000) / 10
+	}
+	return template.HTML(fmt.Sprintf(`<svg class="minibar" viewBox="0 0 100 6" preserveAspectRatio="none" aria-hidden="true"><rect width="100" height="6" rx="3" class="track"/><rect width="%.1f" height="6" rx="3" class="fill"/></svg>`, w))
+}
