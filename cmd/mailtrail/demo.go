@@ -125,6 +125,9 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 		for _, m := range msgs {
 			sent := now.Add(-c.ago).Add(time.Duration(r.IntN(3600)) * time.Second)
 			ev := func(t mailtrail.EventType, at time.Time, src mailtrail.Source) *mailtrail.Event {
+				if at.After(now) { // history ends now: a later open of the series happened just now
+					at = now.Add(-time.Duration(1+r.IntN(300)) * time.Second)
+				}
 				e := &mailtrail.Event{OrgID: orgID, MessageID: m.MessageID, Type: t, OccurredAt: at, Source: src}
 				e.DedupeKey = fmt.Sprintf("demo:%s:%d:%d", m.MessageID, t, at.UnixNano())
 				return e
@@ -203,6 +206,14 @@ func demoTrickle(ctx context.Context, a *app, key string) {
 	if err != nil {
 		a.log.Error("demo trickle", "err", err.Error())
 		return
+	}
+	sent := make([]*mailtrail.Event, 0, len(msgs))
+	for _, m := range msgs {
+		sent = append(sent, &mailtrail.Event{MessageID: m.MessageID, Type: mailtrail.EventSent, Source: mailtrail.SourceAPI,
+			OccurredAt: time.Now().Add(-time.Hour), DedupeKey: "demo:live-sent:" + m.MessageID})
+	}
+	if _, err := a.pipeline.Submit(ctx, sent); err != nil {
+		a.log.Warn("demo trickle sends not stored", "err", err.Error())
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	t := time.NewTicker(3 * time.Second)
