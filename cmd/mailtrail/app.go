@@ -167,6 +167,9 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Suppressions: db,
 		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeSuppressionExport(w, r, org)
+		},
+		Stream: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+			a.server.ServeStream(w, r, org)
 		}})
 	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,

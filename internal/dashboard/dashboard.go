@@ -44,11 +44,14 @@ type Options struct {
 	// SuppressionExport serves the CSV export of org's suppressions as the API does
 	// (httpd.Server.ServeSuppressionExport); nil: the export link answers 404.
 	SuppressionExport func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
-	PublicURL         string // https:// makes the session cookie Secure even behind a TLS proxy
-	AdminToken        string // empty: the admin cannot sign in
-	SessionTTL        time.Duration
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// Stream serves org's event stream (SSE) as the API does (httpd.Server.ServeStream);
+	// nil: the live page answers 404.
+	Stream     func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
+	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
+	AdminToken string // empty: the admin cannot sign in
+	SessionTTL time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Handler serves the dashboard.
@@ -97,6 +100,8 @@ func New(opt Options) *Handler {
 	m.HandleFunc("POST /dashboard/suppressions/remove", h.auth(h.removeSuppression))
 	m.HandleFunc("POST /dashboard/suppressions/import", h.auth(h.importSuppressions))
 	m.HandleFunc("GET /dashboard/suppressions/export.csv", h.auth(h.exportSuppressions))
+	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
+	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
 	m.HandleFunc("GET /dashboard/assets/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fileServer.ServeHTTP(w, r)
