@@ -163,6 +163,13 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	dash := dashboard.New(dashboard.Options{Store: db, Query: q, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, Logger: a.log,
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)
+		},
+		Suppressions: db,
+		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+			a.server.ServeSuppressionExport(w, r, org)
+		},
+		Stream: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+			a.server.ServeStream(w, r, org)
 		}})
 	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,

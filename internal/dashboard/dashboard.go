@@ -39,6 +39,14 @@ type Options struct {
 	// Recipients serves the recipient list of r.PathValue("campaign") for org as the API
 	// does (httpd.Server.ServeRecipients); nil: the CSV links answer 404.
 	Recipients func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
+	// Suppressions lists, adds and removes suppressions; nil: the suppressions page answers 404.
+	Suppressions SuppressionStore
+	// SuppressionExport serves the CSV export of org's suppressions as the API does
+	// (httpd.Server.ServeSuppressionExport); nil: the export link answers 404.
+	SuppressionExport func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
+	// Stream serves org's event stream (SSE) as the API does (httpd.Server.ServeStream);
+	// nil: the live page answers 404.
+	Stream     func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
 	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
 	AdminToken string // empty: the admin cannot sign in
 	SessionTTL time.Duration
@@ -87,6 +95,13 @@ func New(opt Options) *Handler {
 	m.HandleFunc("GET /dashboard/campaigns", h.auth(h.campaigns))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}", h.auth(h.report))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}/recipients.csv", h.auth(h.recipientsCSV))
+	m.HandleFunc("GET /dashboard/suppressions", h.auth(h.suppressionsPage))
+	m.HandleFunc("POST /dashboard/suppressions", h.auth(h.addSuppression))
+	m.HandleFunc("POST /dashboard/suppressions/remove", h.auth(h.removeSuppression))
+	m.HandleFunc("POST /dashboard/suppressions/import", h.auth(h.importSuppressions))
+	m.HandleFunc("GET /dashboard/suppressions/export.csv", h.auth(h.exportSuppressions))
+	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
+	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
 	m.HandleFunc("GET /dashboard/assets/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fileServer.ServeHTTP(w, r)
@@ -148,10 +163,28 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 		}
 		ss := h.sessions.get(id)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if ss == nil {
+				h.errorPage(w, r, nil, http.StatusForbidden, "This form has expired or did not come from this dashboard. Reload the page and try again.")
+				return
+			}
+			limit := int64(maxForm)
+			if r.URL.Path == importPath {
+				limit = maxImport // a signed-in session's CSV upload
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			tok := r.Header.Get(csrfHeader)
 			if tok == "" {
-				tok = r.PostFormValue("csrf")
+				var err error
+				if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+					err = r.ParseMultipartForm(8 << 20) // larger files go to temporary files
+				} else {
+					err = r.ParseForm()
+				}
+				if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+					h.errorPage(w, r, nil, http.StatusRequestEntityTooLarge, "The form was too large.")
+					return
+				}
+				tok = r.PostForm.Get("csrf")
 			}
 			if ss == nil || !tokenEqual(tok, ss.csrf) {
 				h.errorPage(w, r, nil, http.StatusForbidden, "This form has expired or did not come from this dashboard. Reload the page and try again.")

@@ -25,10 +25,16 @@ func parsePages() map[string]*template.Template {
 			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
 		},
 		"dim": dimName,
+		"at": func(t time.Time, org *mailtrail.Organization) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
+		},
 		"bar": func(v, max int64) template.HTML { return miniBar(v, max) },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report"} {
+	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live"} {
 		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out

@@ -62,6 +62,13 @@ func streamStart(r *http.Request) (pos int64, ok bool, err error) {
 	return pos, true, nil
 }
 
+// ServeStream serves the event stream of org exactly as GET /api/v1/stream does (same
+// parameters and Last-Event-ID): the dashboard authenticates by its session, then answers
+// through this.
+func (s *Server) ServeStream(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+	s.stream(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+}
+
 // stream serves GET /api/v1/stream: the organization's events as Server-Sent Events. Each
 // event's id is its stream position; a client that reconnects with Last-Event-ID gets
 // every event after it (read from the store) and then the live tail, without a gap or a

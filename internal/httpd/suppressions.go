@@ -225,6 +225,13 @@ func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) {
 // exportColumns are the columns of the CSV export.
 var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at", "email_hash"}
 
+// ServeSuppressionExport serves the CSV export of org's suppressions exactly as GET
+// /api/v1/suppressions/export does (same filters): the dashboard authenticates by its
+// session, then answers through this.
+func (s *Server) ServeSuppressionExport(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
+	s.exportSuppressions(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+}
+
 func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
 	f, err := suppressionFilter(r)
 	if err != nil {

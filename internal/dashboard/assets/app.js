@@ -21,6 +21,9 @@
   });
   document.addEventListener("submit", function (e) {
     var msg = e.target.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) e.preventDefault();
+    if (msg && !window.confirm(msg)) { e.preventDefault(); return; }
+    // A long form (a CSV import) shows that it is working and is not sent twice.
+    var busy = e.target.getAttribute("data-busy"), btn = e.target.querySelector("button[type=submit]");
+    if (busy && btn) { btn.disabled = true; btn.textContent = busy; }
   });
 })();

@@ -1,0 +1,44 @@
+// mailtrail dashboard, live events: an EventSource on the session's stream; new rows on top.
+(function () {
+  "use strict";
+  var table = document.getElementById("live");
+  if (!table || !window.EventSource) return;
+  var rows = document.getElementById("live-rows");
+  var status = document.getElementById("live-status");
+  var typeSel = document.getElementById("live-type");
+  var max = 200, es = null;
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text || "—";
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+  }
+  function add(ev) {
+    var waiting = rows.querySelector(".waiting");
+    if (waiting) waiting.remove();
+    var tr = document.createElement("tr");
+    var t = new Date(ev.occurred_at);
+    cell(tr, isNaN(t) ? ev.occurred_at : t.toLocaleString(), "nowrap");
+    cell(tr, ev.event_type, "type-" + ev.event_type);
+    cell(tr, ev.campaign_id);
+    cell(tr, ev.customer_id);
+    cell(tr, ev.classification);
+    rows.insertBefore(tr, rows.firstChild);
+    while (rows.children.length > max) rows.removeChild(rows.lastChild);
+  }
+  function open() {
+    if (es) es.close();
+    var url = table.getAttribute("data-stream");
+    if (typeSel.value) url += "?type=" + encodeURIComponent(typeSel.value);
+    es = new EventSource(url);
+    status.textContent = "Connecting…";
+    es.onopen = function () { status.textContent = "Live"; };
+    es.onerror = function () { status.textContent = "Reconnecting…"; };
+    es.onmessage = function (m) {
+      try { add(JSON.parse(m.data)); } catch (e) { /* not an event */ }
+    };
+  }
+  typeSel.addEventListener("change", open);
+  document.getElementById("live-filter").addEventListener("submit", function (e) { e.preventDefault(); });
+  open();
+})();
