@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -67,6 +68,11 @@ type Dispatcher struct {
 	wake   chan struct{}
 	sem    chan struct{}
 	wg     sync.WaitGroup
+
+	// idle is set when the last round found no active subscription: commits then do not
+	// wake the dispatcher (an organization without subscriptions pays nothing per commit);
+	// the poll finds new subscriptions.
+	idle atomic.Bool
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -130,8 +136,12 @@ func New(store Store, opt Options) *Dispatcher {
 	}
 }
 
-// Wake makes the dispatcher look for new events now. It never blocks.
+// Wake makes the dispatcher look for new events now, unless it has no active
+// subscription (then its next poll looks). It never blocks.
 func (d *Dispatcher) Wake() {
+	if d.idle.Load() {
+		return
+	}
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -167,6 +177,7 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 		}
 		return wait
 	}
+	d.idle.Store(len(subs) == 0)
 	now := d.opt.Now()
 	for i := range subs {
 		s := &subs[i]
