@@ -165,6 +165,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 			a.server.ServeRecipients(w, r, org)
 		},
 		Suppressions: db,
+		Connections:  db,
 		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeSuppressionExport(w, r, org)
 		},
