@@ -50,11 +50,14 @@ type Options struct {
 	// Connections lists the organization's ESP connections; nil: the connections page
 	// answers 404.
 	Connections ConnectionStore
-	PublicURL   string // https:// makes the session cookie Secure even behind a TLS proxy
-	AdminToken  string // empty: the admin cannot sign in
-	SessionTTL  time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
+	// segments page answers 404.
+	Segments   SegmentEvaluator
+	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
+	AdminToken string // empty: the admin cannot sign in
+	SessionTTL time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Handler serves the dashboard.
@@ -106,6 +109,8 @@ func New(opt Options) *Handler {
 	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
 	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
 	m.HandleFunc("GET /dashboard/connections", h.auth(h.connectionsPage))
+	m.HandleFunc("GET /dashboard/segments", h.auth(h.segmentsPage))
+	m.HandleFunc("POST /dashboard/segments", h.auth(h.previewSegment))
 	m.HandleFunc("GET /dashboard/assets/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fileServer.ServeHTTP(w, r)
