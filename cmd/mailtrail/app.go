@@ -165,6 +165,9 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 			a.server.ServeRecipients(w, r, org)
 		},
 		Suppressions: db,
+		Connections:  db,
+		Segments:     a.segments,
+		Now:          deps.now, // the API's clock: segment windows end at the same now
 		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeSuppressionExport(w, r, org)
 		},

@@ -46,7 +46,13 @@ type Options struct {
 	SuppressionExport func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
 	// Stream serves org's event stream (SSE) as the API does (httpd.Server.ServeStream);
 	// nil: the live page answers 404.
-	Stream     func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
+	Stream func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
+	// Connections lists the organization's ESP connections; nil: the connections page
+	// answers 404.
+	Connections ConnectionStore
+	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
+	// segments page answers 404.
+	Segments   SegmentEvaluator
 	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
 	AdminToken string // empty: the admin cannot sign in
 	SessionTTL time.Duration
@@ -102,6 +108,9 @@ func New(opt Options) *Handler {
 	m.HandleFunc("GET /dashboard/suppressions/export.csv", h.auth(h.exportSuppressions))
 	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
 	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
+	m.HandleFunc("GET /dashboard/connections", h.auth(h.connectionsPage))
+	m.HandleFunc("GET /dashboard/segments", h.auth(h.segmentsPage))
+	m.HandleFunc("POST /dashboard/segments", h.auth(h.previewSegment))
 	m.HandleFunc("GET /dashboard/assets/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fileServer.ServeHTTP(w, r)

@@ -17,7 +17,7 @@ import (
 // parsePages parses every page template with the layout.
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"num": num, "pct": pct, "esc": url.PathEscape,
+		"num": num, "num64": func(n int) string { return num(int64(n)) }, "pct": pct, "esc": url.PathEscape,
 		"when": func(t *time.Time, org *mailtrail.Organization) string {
 			if t == nil {
 				return "—"
@@ -34,7 +34,7 @@ func parsePages() map[string]*template.Template {
 		"bar": func(v, max int64) template.HTML { return miniBar(v, max) },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live"} {
+	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments"} {
 		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
