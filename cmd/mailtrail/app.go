@@ -173,7 +173,9 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		},
 		Stream: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeStream(w, r, org)
-		}})
+		},
+		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
+	})
 	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,

@@ -276,3 +276,37 @@ func pctOf(r float64) string {
 	}
 	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }
+
+// Wrong keys from one address are throttled: after 10, even the right key waits (429 with
+// Retry-After); another address is not affected.
+func TestDashboardSignInThrottle(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ClientIPHeader = "X-Forwarded-For" })
+	_, key := h.org("acme")
+	try := func(b *browser, k, from string) *http.Response {
+		t.Helper()
+		_, page := b.get("/dashboard/signin")
+		req, _ := http.NewRequest("POST", h.srv.URL+"/dashboard/signin",
+			strings.NewReader(url.Values{"csrf": {csrfOf(t, page)}, "key": {k}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from) // the test server's peer is a trusted proxy
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	b := h.browser()
+	for i := range 10 {
+		if resp := try(b, "mt_wrong", "198.51.100.7"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp := try(b, key, "198.51.100.7")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || cookieOf(resp, "mt_session") != nil {
+		t.Fatalf("right key after 10 wrong ones: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if resp := try(h.browser(), key, "198.51.100.8"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("another address: %d", resp.StatusCode)
+	}
+}

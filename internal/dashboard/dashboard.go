@@ -8,9 +8,11 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,7 +54,10 @@ type Options struct {
 	Connections ConnectionStore
 	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
 	// segments page answers 404.
-	Segments   SegmentEvaluator
+	Segments SegmentEvaluator
+	// ClientIP returns the address of a request's client as the API sees it (trusted
+	// proxies honoured); nil: the peer address. Sign-in throttling counts by it.
+	ClientIP   func(r *http.Request) string
 	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
 	AdminToken string // empty: the admin cannot sign in
 	SessionTTL time.Duration
@@ -65,6 +70,7 @@ type Handler struct {
 	opt      Options
 	log      *slog.Logger
 	sessions *sessions
+	throttle *throttle
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 }
@@ -88,7 +94,8 @@ func New(opt Options) *Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now), pages: parsePages()}
+	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now),
+		throttle: newThrottle(opt.Now), pages: parsePages()}
 	assets, _ := fs.Sub(files, "assets")
 	fileServer := http.StripPrefix("/dashboard/assets/", http.FileServerFS(assets))
 	m := http.NewServeMux()
@@ -266,6 +273,14 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	key := strings.TrimSpace(r.PostForm.Get("key"))
+	ip := h.clientIP(r)
+	if wait := h.throttle.wait(ip); wait > 0 {
+		mins := int(wait.Minutes()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		h.renderSignin(w, r, http.StatusTooManyRequests, signinData{Next: next,
+			Error: fmt.Sprintf("Too many keys were refused from your address. Try again in %d minute%s.", mins, plural(mins))})
+		return
+	}
 	var id string
 	switch {
 	case key == "":
@@ -277,6 +292,8 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	default:
 		org, err := h.opt.Store.Authenticate(r.Context(), key)
 		if mailtrail.ErrorCode(err) == mailtrail.EUNAUTHORIZED {
+			h.throttle.fail(ip)
+			h.log.InfoContext(r.Context(), "dashboard sign-in refused") // never the key or the address
 			h.renderSignin(w, r, http.StatusUnauthorized, signinData{Next: next, Error: "That key was not accepted. Check it, or ask for a new one."})
 			return
 		}
@@ -289,6 +306,25 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, r, preCookie, "", -1)
 	h.setCookie(w, r, sessionCookie, id, int(h.opt.SessionTTL.Seconds()))
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// clientIP is the request's client address (Options.ClientIP, else the peer).
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.opt.ClientIP != nil {
+		return h.opt.ClientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {

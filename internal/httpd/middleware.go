@@ -121,8 +121,10 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP returns the address of the client: the peer, or, when the peer is a trusted
+// ClientIP returns the address of the client: the peer, or, when the peer is a trusted
 // proxy and a client header is configured, the right-most untrusted address in it.
+func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }
+
 func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
