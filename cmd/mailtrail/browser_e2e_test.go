@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/mailtrail/mailtrail"
 )
 
 // chromiumPath finds Debian's chromium (scripts/chromium.sh installs it). Without it the
@@ -157,11 +160,106 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"),
 		chromedp.WaitVisible(chromedp.CSS("table.campaigns")),
 		shot("campaigns.png", false))
+	waitJS := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
+	js := func(expr string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+
+	// Live events: an open appears as it is recorded; with the type and campaign filters,
+	// only that campaign's clicks show.
+	live := h.instrument(key, "browser-live", "browser-live-1")
+	do(chromedp.Navigate(h.srv.URL + "/dashboard/live"))
+	waitJS("the stream", `document.getElementById("live-status").textContent === "Live"`)
+	h.hit(live.Tracking.OpenURL, desktopUA)
+	waitJS("the open", `[...document.querySelectorAll("#live-rows tr")].some(r => r.dataset.type === "opened" && r.textContent.includes("browser-live-1"))`)
+	do(shot("live.png", false))
+	js(`(() => { const s = document.getElementById("live-type"), c = document.getElementById("live-campaign");
+		s.value = "clicked"; c.value = "browser-live"; c.dispatchEvent(new Event("change")); s.dispatchEvent(new Event("change")); })()`)
+	waitJS("the filtered stream", `document.getElementById("live-status").textContent === "Live" && !document.querySelector("#live-rows tr[data-type]")`)
+	h.hit(live.Tracking.OpenURL, desktopUA)
+	h.hit(live.Tracking.ClickURLs[0], desktopUA)
+	waitJS("the click", `!!document.querySelector('#live-rows tr[data-type="clicked"]')`)
+	if other := js(`[...document.querySelectorAll("#live-rows tr")].filter(r => r.dataset.type !== "clicked" || r.dataset.campaign !== "browser-live").length`); other != float64(0) {
+		t.Errorf("%v rows outside the filters", other)
+	}
+
+	// Suppressions: add an address, find it, remove it with a reason (confirming the
+	// dialog); the API sees each change, and the audit names the reason.
+	const addr = "browser-sup@example.com"
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/suppressions"),
+		chromedp.SendKeys(chromedp.CSS(`#add-suppression input[name="email"]`), addr),
+		chromedp.SendKeys(chromedp.CSS(`#add-suppression input[name="note"]`), "asked by phone"),
+		chromedp.Click(chromedp.CSS(`#add-suppression button`)),
+		chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := text("#notice"); got != addr+" is suppressed." {
+		t.Errorf("notice after adding: %q", got)
+	}
+	if got := h.checkReasons(key, addr)[addr]; got != mailtrail.ReasonManual {
+		t.Fatalf("the API's check after adding: %q", got)
+	}
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			if strings.Contains(ev.Message, addr) { // the confirmation names the address
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			} else {
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}
+		}
+	}()
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/suppressions?q=browser-sup"),
+		shot("suppressions.png", false),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/dashboard/suppressions/remove"] input[name="why"]`), "re-subscribed on the phone"),
+		chromedp.Click(chromedp.CSS(`form[action="/dashboard/suppressions/remove"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := text("#notice"); got != addr+" may be mailed again." {
+		t.Errorf("notice after removing: %q", got)
+	}
+	if got := h.checkReasons(key, addr); len(got) != 0 {
+		t.Fatalf("still suppressed after removing: %v", got)
+	}
+	if hist := h.history(key, addr).History; len(hist) == 0 || !strings.Contains(fmt.Sprint(hist[len(hist)-1]), "re-subscribed on the phone") {
+		t.Errorf("the audit does not hold the reason: %+v", hist)
+	}
+
+	// CSRF and session rules as a page's script meets them: a POST without the token (or
+	// with a wrong one) is refused and changes nothing; the session cookie is out of
+	// script's reach; signing out ends the session.
+	for _, body := range []string{"email=csrf-probe%40example.com", "email=csrf-probe%40example.com&csrf=forged"} {
+		status := js(`fetch("/dashboard/suppressions", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
+			body: "` + body + `"}).then(r => r.status)`)
+		if status != float64(403) {
+			t.Errorf("POST %s: %v", body, status)
+		}
+	}
+	if got := h.checkReasons(key, "csrf-probe@example.com"); len(got) != 0 {
+		t.Errorf("a refused POST suppressed %v", got)
+	}
+	if c := js(`document.cookie`); strings.Contains(fmt.Sprint(c), "mt_session") {
+		t.Errorf("the session cookie is readable by script: %v", c)
+	}
 	// A phone.
 	do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#kpi-sent")),
 		shot("report-phone.png", false))
+	do(chromedp.Click(chromedp.CSS(`.who button`)),
+		chromedp.WaitVisible(chromedp.CSS("#key")),
+		chromedp.Navigate(h.srv.URL+"/dashboard/suppressions"),
+		chromedp.WaitVisible(chromedp.CSS("#key"))) // signed out: back to sign in
 }
 
 // num formats as the dashboard does (thousands separated by commas).

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -63,6 +67,38 @@ type demoMessage struct {
 	MessageID string `json:"message_id"`
 }
 
+// demoAPI calls the API handler as a client would, with the demo's key; body is JSON,
+// raw bytes (with headers) or nil. It returns an error unless the status is want.
+func demoAPI(a *app, key, method, path string, body any, hdr http.Header, want int, out any) error {
+	var b []byte
+	switch v := body.(type) {
+	case nil:
+	case []byte:
+		b = v
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
+	}
+	req := httptest.NewRequest(method, path, bytes.NewReader(b))
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	rec := httptest.NewRecorder()
+	a.server.ServeHTTP(rec, req)
+	if rec.Code != want {
+		return fmt.Errorf("demo: %s %s: %d %s", method, path, rec.Code, rec.Body.String())
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(rec.Body.Bytes(), out)
+}
+
 // demoInstrument instruments recipients through the real API handler.
 func demoInstrument(a *app, key, campaign string, n int) ([]demoMessage, error) {
 	var all []demoMessage
@@ -71,21 +107,51 @@ func demoInstrument(a *app, key, campaign string, n int) ([]demoMessage, error) 
 		for i := start; i < min(n, start+500); i++ {
 			rcpts = append(rcpts, map[string]string{"customer_id": fmt.Sprintf("cust-%05d", i), "customer_email": fmt.Sprintf("customer%05d@example.com", i)})
 		}
-		body, _ := json.Marshal(map[string]any{"campaign_id": campaign, "html": demoHTML, "recipients": rcpts})
-		req := httptest.NewRequest(http.MethodPost, "/api/v1/messages", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		rec := httptest.NewRecorder()
-		a.server.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			return nil, fmt.Errorf("demo instrument: %d %s", rec.Code, rec.Body.String())
-		}
 		var res struct{ Messages []demoMessage }
-		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+		body := map[string]any{"campaign_id": campaign, "html": demoHTML, "recipients": rcpts}
+		if err := demoAPI(a, key, http.MethodPost, "/api/v1/messages", body, nil, http.StatusOK, &res); err != nil {
 			return nil, err
 		}
 		all = append(all, res.Messages...)
 	}
 	return all, nil
+}
+
+// The demo's ESP connection: a relay posting mailtrail's generic webhook format, signed
+// with a key that is fixed because it is demo data.
+const (
+	demoConnName   = "Demo relay"
+	demoSigningKey = "demo-signing-key-not-a-secret"
+)
+
+// demoConnection returns the id of the demo's connection, creating it the first time.
+func demoConnection(a *app, key string) (string, error) {
+	var list struct{ Connections []mailtrail.Connection }
+	if err := demoAPI(a, key, http.MethodGet, "/api/v1/connections", nil, nil, http.StatusOK, &list); err != nil {
+		return "", err
+	}
+	for _, c := range list.Connections {
+		if c.Name == demoConnName {
+			return c.ID, nil
+		}
+	}
+	var c mailtrail.Connection
+	body := map[string]string{"vendor": "generic", "name": demoConnName, "signing_key": demoSigningKey}
+	if err := demoAPI(a, key, http.MethodPost, "/api/v1/connections", body, nil, http.StatusCreated, &c); err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// demoDelivered posts a signed generic webhook saying the message was delivered.
+func demoDelivered(a *app, connID, messageID string, at time.Time) error {
+	body, _ := json.Marshal(map[string]any{"events": []map[string]string{{"event_id": "demo-dlv-" + messageID,
+		"event_type": "delivered", "occurred_at": at.UTC().Format(time.RFC3339), "message_id": messageID}}})
+	ts := strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(demoSigningKey))
+	mac.Write([]byte(ts + "." + string(body)))
+	hdr := http.Header{"Content-Type": {"application/json"}, "X-Mailtrail-Signature": {"t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))}}
+	return demoAPI(a, "", http.MethodPost, "/webhooks/v2/generic/"+connID, body, hdr, http.StatusOK, nil)
 }
 
 // demoPeople are the mail clients of the demo's recipients: the agent of an open and of
@@ -207,6 +273,14 @@ func demoTrickle(ctx context.Context, a *app, key string) {
 		a.log.Error("demo trickle", "err", err.Error())
 		return
 	}
+	connID, err := demoConnection(a, key)
+	if err != nil {
+		a.log.Error("demo connection", "err", err.Error())
+		return
+	}
+	if err := demoDelivered(a, connID, msgs[0].MessageID, time.Now()); err != nil && ctx.Err() == nil {
+		a.log.Warn("demo delivery webhook not stored", "err", err.Error())
+	}
 	sent := make([]*mailtrail.Event, 0, len(msgs))
 	for _, m := range msgs {
 		sent = append(sent, &mailtrail.Event{MessageID: m.MessageID, Type: mailtrail.EventSent, Source: mailtrail.SourceAPI,
@@ -225,6 +299,12 @@ func demoTrickle(ctx context.Context, a *app, key string) {
 		case <-t.C:
 		}
 		m := msgs[r.IntN(len(msgs))]
+		if r.IntN(3) == 0 { // the relay reports a delivery through the webhook route
+			if err := demoDelivered(a, connID, m.MessageID, time.Now()); err != nil && ctx.Err() == nil {
+				a.log.Warn("demo delivery webhook not stored", "err", err.Error())
+			}
+			continue
+		}
 		ev := &mailtrail.Event{MessageID: m.MessageID, Type: mailtrail.EventOpened, Source: mailtrail.SourceTracking}
 		if r.IntN(4) == 0 {
 			i := r.IntN(len(demoLinks))

@@ -6,6 +6,7 @@
   var rows = document.getElementById("live-rows");
   var status = document.getElementById("live-status");
   var typeSel = document.getElementById("live-type");
+  var campaign = document.getElementById("live-campaign");
   var max = 200, es = null;
   function cell(tr, text, cls) {
     var td = document.createElement("td");
@@ -17,6 +18,8 @@
     var waiting = rows.querySelector(".waiting");
     if (waiting) waiting.remove();
     var tr = document.createElement("tr");
+    tr.setAttribute("data-type", ev.event_type);
+    tr.setAttribute("data-campaign", ev.campaign_id || "");
     var t = new Date(ev.occurred_at);
     cell(tr, isNaN(t) ? ev.occurred_at : t.toLocaleString(), "nowrap");
     cell(tr, ev.event_type, "type-" + ev.event_type);
@@ -26,10 +29,20 @@
     rows.insertBefore(tr, rows.firstChild);
     while (rows.children.length > max) rows.removeChild(rows.lastChild);
   }
+  function waiting() {
+    rows.textContent = "";
+    var tr = document.createElement("tr"), td = document.createElement("td");
+    tr.className = "waiting"; td.colSpan = 5; td.className = "empty";
+    td.textContent = "Events appear here as they are recorded.";
+    tr.appendChild(td); rows.appendChild(tr);
+  }
+  // open (re)connects with the filters; rows shown under other filters go.
   function open() {
-    if (es) es.close();
-    var url = table.getAttribute("data-stream");
-    if (typeSel.value) url += "?type=" + encodeURIComponent(typeSel.value);
+    if (es) { es.close(); waiting(); }
+    var q = [], url = table.getAttribute("data-stream");
+    if (typeSel.value) q.push("type=" + encodeURIComponent(typeSel.value));
+    if (campaign.value.trim()) q.push("campaign_id=" + encodeURIComponent(campaign.value.trim()));
+    if (q.length) url += "?" + q.join("&");
     es = new EventSource(url);
     status.textContent = "Connecting…";
     es.onopen = function () { status.textContent = "Live"; };
@@ -39,6 +52,7 @@
     };
   }
   typeSel.addEventListener("change", open);
+  campaign.addEventListener("change", open);
   document.getElementById("live-filter").addEventListener("submit", function (e) { e.preventDefault(); });
   open();
 })();
