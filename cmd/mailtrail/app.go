@@ -166,8 +166,11 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		},
 		Suppressions: db,
 		Connections:  db,
-		Segments:     a.segments,
-		Now:          deps.now, // the API's clock: segment windows end at the same now
+		WebhookHealth: func(connID string) httpd.ConnectionHealth {
+			return a.server.WebhookHealth(connID) // a.server is set below, before any request
+		},
+		Segments: a.segments,
+		Now:      deps.now, // the API's clock: segment windows end at the same now
 		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeSuppressionExport(w, r, org)
 		},

@@ -39,6 +39,11 @@ type connectionRow struct {
 	LastWebhookAt            *time.Time
 	Mailbox                  string
 	Steps                    []string
+	// Health is this process's record of the connection's webhooks; nil: not shown.
+	Health *httpd.ConnectionHealth
+	// OtherErrors are the errors that are neither signature failures nor unattributed
+	// events: invalid, too large, unavailable, internal.
+	OtherErrors int64
 }
 
 func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
@@ -55,8 +60,14 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 	// Only what a client may see: never the sealed credentials.
 	rows := make([]connectionRow, 0, len(list))
 	for _, c := range list {
-		rows = append(rows, connectionRow{Name: c.Name, Vendor: c.Vendor, WebhookURL: httpd.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
-			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: vendorSteps[c.Vendor]})
+		row := connectionRow{Name: c.Name, Vendor: c.Vendor, WebhookURL: httpd.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
+			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: vendorSteps[c.Vendor]}
+		if h.opt.WebhookHealth != nil {
+			hl := h.opt.WebhookHealth(c.ID)
+			n := hl.Counts
+			row.Health, row.OtherErrors = &hl, n.InvalidPayloads+n.TooLarge+n.Unavailable+n.InternalErrors
+		}
+		rows = append(rows, row)
 	}
 	h.render(w, r, http.StatusOK, "connections", h.page(rq, "Connections", "connections", rows))
 }

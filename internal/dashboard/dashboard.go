@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/query"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	// Connections lists the organization's ESP connections; nil: the connections page
 	// answers 404.
 	Connections ConnectionStore
+	// WebhookHealth returns what this process saw of a connection's webhooks since it
+	// started (httpd.Server.WebhookHealth); nil: the connections page does not show it.
+	WebhookHealth func(connID string) httpd.ConnectionHealth
 	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
 	// segments page answers 404.
 	Segments SegmentEvaluator

@@ -111,10 +111,17 @@ type rotateConnectionRequest struct {
 	GraceSeconds *int64 `json:"grace_seconds"`
 }
 
-// withURL returns c as a client sees it: webhook URL filled.
-func (s *Server) withURL(c *mailtrail.Connection) *mailtrail.Connection {
+// connectionOut is a connection as a client sees it: with this process's record of its
+// webhooks.
+type connectionOut struct {
+	*mailtrail.Connection
+	WebhookHealth ConnectionHealth `json:"webhook_health"`
+}
+
+// withURL returns c as a client sees it: webhook URL and webhook health filled.
+func (s *Server) withURL(c *mailtrail.Connection) connectionOut {
 	c.WebhookURL = WebhookURL(s.opt.PublicURL, c.Vendor, c.ID)
-	return c
+	return connectionOut{Connection: c, WebhookHealth: s.health.get(c.ID)}
 }
 
 // CheckVendor returns an EINVALID error unless vendor is one of vendors.
@@ -168,10 +175,11 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	out := make([]connectionOut, len(list))
 	for i := range list {
-		s.withURL(&list[i])
+		out[i] = s.withURL(&list[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connections": list})
+	writeJSON(w, http.StatusOK, map[string]any{"connections": out})
 }
 
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {

@@ -116,6 +116,7 @@ type Server struct {
 	mux      *http.ServeMux
 
 	replays *replayCache
+	health  *webhookHealth
 	touchMu sync.Mutex
 	touched map[string]time.Time // connection id → last LastWebhookAt write
 }
@@ -147,7 +148,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		opt.Now = time.Now
 	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
-		replays: newReplayCache(), touched: map[string]time.Time{}}
+		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {

@@ -62,9 +62,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		name = "unknown" // never a label from the path
 	}
 	outcome := outcomeError
-	defer func() { s.wm.requests.Inc(name, outcome) }()
+	var (
+		connID  string // set once the path named a real connection: only then is health recorded
+		failErr error
+		out     webhookResponse
+	)
+	defer func() {
+		s.wm.requests.Inc(name, outcome)
+		if connID != "" {
+			s.health.record(connID, s.now(), outcome, failErr, out)
+		}
+	}()
 	fail := func(o string, err error) {
-		outcome = o
+		outcome, failErr = o, err
 		s.writeError(w, r, err)
 	}
 	notFound := mailtrail.Errorf(mailtrail.ENOTFOUND, "no such webhook connection")
@@ -81,6 +91,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		fail(outcomeUnavailable, s.unavailable(r, err))
 		return
 	}
+	connID = conn.ID
 	limit := vendor.MaxBody()
 	tooLarge := mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", limit)
 	if r.ContentLength > limit {
@@ -149,7 +160,6 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out := webhookResponse{}
 	for _, n := range res.Ignored {
 		out.Ignored += n
 	}
