@@ -98,6 +98,7 @@ func TestBrowserDashboard(t *testing.T) {
 	defer cancel()
 	dctx, stopDemo := context.WithCancel(context.Background())
 	defer stopDemo()
+	go runSegmentIndex(dctx, h.app.segments, h.app.log) // as serve does
 	var out bytes.Buffer
 	if err := runDemo(dctx, h.app, &out); err != nil {
 		t.Fatal(err)
@@ -250,6 +251,34 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if c := js(`document.cookie`); strings.Contains(fmt.Sprint(c), "mt_session") {
 		t.Errorf("the session cookie is readable by script: %v", c)
+	}
+
+	// Segments: a rule built in the form previews the count the API gives for that rule.
+	for deadline := time.Now().Add(20 * time.Second); !h.app.segments.Ready(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the segment index was never ready")
+		}
+	}
+	do(chromedp.Navigate(h.srv.URL + "/dashboard/segments"))
+	js(`(() => { const f = document.querySelector("form.segment-form");
+		f.querySelector('select[name="event0"]').value = "opened";
+		f.querySelector('input[name="campaign0"]').value = "autumn-sale";
+		f.querySelector('input[name="human0"]').checked = true; })()`)
+	do(chromedp.Click(chromedp.CSS(`form.segment-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("section.card h2")))
+	rule := fmt.Sprint(js(`document.querySelector("pre.rule").textContent`))
+	if got, want := text("section.card h2"), num(int64(h.segJSON(key, "", rule).Count))+" customers match"; got != want {
+		t.Errorf("segment preview %q, the API %q for %s", got, want, rule)
+	}
+	do(shot("segments.png", false))
+
+	// Connections: the demo's relay, its webhook URL and a webhook received.
+	waitJS("the demo relay's first webhook", `fetch("/dashboard/connections").then(r => r.text()).then(t => t.includes("Demo relay") && !t.includes("Last webhook received: <span class=\"strong\">never"))`)
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/connections"),
+		chromedp.WaitVisible(chromedp.CSS("section.connection")),
+		shot("connections.png", false))
+	if got := text("section.connection .webhook code"); !strings.HasPrefix(got, "http") || !strings.Contains(got, "/webhooks/v2/generic/") {
+		t.Errorf("webhook URL shown: %q", got)
 	}
 	// A phone.
 	do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),

@@ -90,8 +90,8 @@ func TestDashboardConnectionsWebhookHealth(t *testing.T) {
 		t.Fatal("page lacks the quiet connection")
 	}
 	card, quiet := page[:i], page[i:] // connections are listed oldest first
-	for _, want := range []string{"gen-prod", `<span class="strong">1</span> requests accepted`, `<span class="strong">1</span> signature failures`,
-		`<span class="strong">1</span> unattributed events`, `<span class="strong">0</span> other errors`,
+	for _, want := range []string{"gen-prod", `requests accepted <span class="strong">1</span>`, `signature failures <span class="strong">1</span>`,
+		`unattributed events <span class="strong">1</span>`, `other errors <span class="strong">0</span>`,
 		`<span class="badge off">signature</span>`, "webhook credentials or signature invalid",
 		`<span class="badge warn">unattributed</span>`, "1 event could not be matched to a sent message"} {
 		if !strings.Contains(card, want) {

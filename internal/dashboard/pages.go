@@ -17,7 +17,7 @@ import (
 // parsePages parses every page template with the layout.
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"num": num, "num64": func(n int) string { return num(int64(n)) }, "pct": pct, "esc": url.PathEscape,
+		"lower": strings.ToLower, "num": num, "num64": func(n int) string { return num(int64(n)) }, "pct": pct, "esc": url.PathEscape,
 		"when": func(t *time.Time, org *mailtrail.Organization) string {
 			if t == nil {
 				return "—"
