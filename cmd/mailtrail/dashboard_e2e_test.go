@@ -310,3 +310,37 @@ func TestDashboardSignInThrottle(t *testing.T) {
 		t.Fatalf("another address: %d", resp.StatusCode)
 	}
 }
+
+// Revoking the key a session signed in with ends the session at its next request; a
+// session of another key of the same organization goes on.
+func TestDashboardRevokedKeyEndsSession(t *testing.T) {
+	h := newHarness(t)
+	orgID, key := h.org("acme")
+	var second struct {
+		Key struct {
+			ID string `json:"id"`
+		} `json:"key"`
+		APIKey string `json:"api_key"`
+	}
+	if r := h.do("POST", "/api/v1/admin/organizations/"+orgID+"/keys", h.admin, map[string]string{"name": "second"}, &second); r.StatusCode != 201 {
+		t.Fatalf("second key: %d", r.StatusCode)
+	}
+	b1, b2 := h.browser(), h.browser()
+	tok1 := b1.signIn(key)
+	b2.signIn(second.APIKey)
+	if r := h.do("DELETE", "/api/v1/admin/organizations/"+orgID+"/keys/"+second.Key.ID, h.admin, nil, nil); r.StatusCode != 204 && r.StatusCode != 200 {
+		t.Fatalf("revoke: %d", r.StatusCode)
+	}
+	if resp, _ := b2.get("/dashboard/campaigns"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/dashboard/signin") {
+		t.Fatalf("after revoking its key: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := b2.get("/dashboard/campaigns"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session came back: %d", resp.StatusCode)
+	}
+	if resp, _ := b1.get("/dashboard/campaigns"); resp.StatusCode != 200 {
+		t.Fatalf("the other key's session: %d", resp.StatusCode)
+	}
+	if resp, _ := b1.post("/dashboard/suppressions", url.Values{"csrf": {tok1}, "email": {"still@example.com"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other key's session posting: %d", resp.StatusCode)
+	}
+}

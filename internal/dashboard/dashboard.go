@@ -212,16 +212,25 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		if ss == nil {
-			if r.Method != http.MethodGet {
-				h.errorPage(w, r, nil, http.StatusForbidden, "Sign in first.")
-				return
-			}
-			http.Redirect(w, r, "/dashboard/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			h.toSignin(w, r)
 			return
 		}
 		rq := &request{id: id, ss: ss}
 		if ss.orgID != "" {
-			org, err := h.opt.Store.Org(r.Context(), ss.orgID)
+			var org *mailtrail.Organization
+			var err error
+			if ss.key != "" {
+				org, err = h.opt.Store.Authenticate(r.Context(), ss.key)
+				if mailtrail.ErrorCode(err) == mailtrail.EUNAUTHORIZED || (err == nil && org.ID != ss.orgID) {
+					// The key was revoked: the session ends with it.
+					h.sessions.delete(id)
+					h.setCookie(w, r, sessionCookie, "", -1)
+					h.toSignin(w, r)
+					return
+				}
+			} else {
+				org, err = h.opt.Store.Org(r.Context(), ss.orgID)
+			}
 			if err != nil {
 				h.fail(w, r, nil, err)
 				return
@@ -234,6 +243,16 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), reqKey, rq)))
 	}
+}
+
+// toSignin sends a request without a (live) session to sign in: pages redirect there and
+// come back after; other methods get 403.
+func (h *Handler) toSignin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		h.errorPage(w, r, nil, http.StatusForbidden, "Sign in first.")
+		return
+	}
+	http.Redirect(w, r, "/dashboard/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +310,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.renderSignin(w, r, http.StatusUnauthorized, signinData{Next: next, Error: "Enter an API key."})
 		return
 	case h.opt.AdminToken != "" && tokenEqual(key, h.opt.AdminToken):
-		id, _ = h.sessions.create("", true)
+		id, _ = h.sessions.create("", "", true)
 		next = "/dashboard/orgs"
 	default:
 		org, err := h.opt.Store.Authenticate(r.Context(), key)
@@ -305,7 +324,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, nil, err)
 			return
 		}
-		id, _ = h.sessions.create(org.ID, false)
+		id, _ = h.sessions.create(org.ID, key, false)
 	}
 	h.setCookie(w, r, preCookie, "", -1)
 	h.setCookie(w, r, sessionCookie, id, int(h.opt.SessionTTL.Seconds()))

@@ -70,7 +70,7 @@ func TestSecureCookie(t *testing.T) {
 func TestSessionExpiry(t *testing.T) {
 	now := time.Unix(1e9, 0)
 	s := newSessions(time.Hour, func() time.Time { return now })
-	id, _ := s.create("org_1", false)
+	id, _ := s.create("org_1", "mt_key", false)
 	if s.get(id) == nil || s.get("nope") != nil || s.get("") != nil {
 		t.Fatal("lookup")
 	}

@@ -11,8 +11,11 @@ import (
 // session is one signed-in browser. Sessions live in memory: a restart signs everyone
 // out, and they are not shared between processes (fine for the one-binary deployment).
 type session struct {
-	orgID   string // the organization shown; empty for an admin who has not chosen one
-	admin   bool   // signed in with the admin token: may switch organizations
+	orgID string // the organization shown; empty for an admin who has not chosen one
+	admin bool   // signed in with the admin token: may switch organizations
+	// key is the API key the session signed in with (kept in memory only). Every request
+	// checks it again, so revoking the key ends the session at its next request.
+	key     string
 	csrf    string // the token every form and fetch() of the session must carry
 	expires time.Time
 }
@@ -39,10 +42,10 @@ func randomToken() string {
 }
 
 // create starts a session and returns its id. Expired sessions are swept on the way.
-func (s *sessions) create(orgID string, admin bool) (string, *session) {
+func (s *sessions) create(orgID, key string, admin bool) (string, *session) {
 	id := randomToken()
 	now := s.now()
-	ss := &session{orgID: orgID, admin: admin, csrf: randomToken(), expires: now.Add(s.ttl)}
+	ss := &session{orgID: orgID, key: key, admin: admin, csrf: randomToken(), expires: now.Add(s.ttl)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.m {
