@@ -37,6 +37,7 @@ type app struct {
 	db       *sqlite.DB
 	pipeline *ingest.Pipeline
 	server   *httpd.Server
+	dash     *dashboard.Handler // its CSV imports run in the background until close
 	metrics  *metrics.Registry
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 	geo      *geo.DB         // nil without --geoip-db
@@ -59,8 +60,12 @@ func (a *app) afterCommit(evs []*mailtrail.Event) {
 	}
 }
 
-// close releases what newApp opened: the geography database and the store.
+// close releases what newApp opened: the dashboard's running imports (stopped: their
+// committed batches stay), the geography database and the store.
 func (a *app) close() error {
+	if a.dash != nil {
+		a.dash.Close()
+	}
 	if a.geo != nil {
 		a.geo.Close()
 	}
@@ -179,6 +184,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		},
 		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
 	})
+	a.dash = dash
 	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,

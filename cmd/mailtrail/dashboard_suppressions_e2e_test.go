@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -121,9 +123,12 @@ func TestDashboardSuppressions(t *testing.T) {
 
 	// Import: good rows are stored, the bad row is shown by line.
 	resp, page = b.uploadCSV(tok, "list.csv", "email,note\na@example.com,one\nnot-an-address,two\nb@example.com,three\n")
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("import: %d\n%s", resp.StatusCode, page)
 	}
+	job := resp.Header.Get("Location")
+	b.waitImport(job)
+	_, page = b.get(job)
 	for _, s := range []string{`id="import-added">2<`, `id="import-rejected">1<`, "line 3", "list.csv"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("import result lacks %q:\n%s", s, page)
@@ -131,5 +136,124 @@ func TestDashboardSuppressions(t *testing.T) {
 	}
 	if got := h.checkReasons(key, "a@example.com", "b@example.com"); got["a@example.com"] != mailtrail.ReasonListImport || got["b@example.com"] != mailtrail.ReasonListImport {
 		t.Errorf("after import the API checks %v", got)
+	}
+}
+
+// importStatus is the JSON of an import's page.
+type importStatus struct {
+	State     string `json:"state"`
+	Percent   int    `json:"percent"`
+	BytesRead int64  `json:"bytes_read"`
+	Size      int64  `json:"size"`
+	Rows      int    `json:"rows"`
+	Added     int    `json:"added"`
+	Existing  int    `json:"existing"`
+	Rejected  int    `json:"rejected"`
+	Errors    []struct {
+		Line    int    `json:"line"`
+		Message string `json:"message"`
+	} `json:"errors"`
+	Error string `json:"error"`
+}
+
+// importJSON reads the status of the import at path (its page).
+func (b *browser) importJSON(path string) (int, importStatus) {
+	b.h.t.Helper()
+	resp, body := b.get(path + ".json")
+	var s importStatus
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &s); err != nil {
+			b.h.t.Fatalf("%s: %v", body, err)
+		}
+	}
+	return resp.StatusCode, s
+}
+
+// waitImport polls the import at path until it is no longer running.
+func (b *browser) waitImport(path string) importStatus {
+	b.h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, s := b.importJSON(path)
+		if code != http.StatusOK {
+			b.h.t.Fatalf("import %s: %d", path, code)
+		}
+		if s.State != "running" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			b.h.t.Fatalf("import still running after 60 s: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A CSV of 2,000 addresses and a few bad rows imports in the background: the form leads
+// to the import's page, whose status ends with the file's counts; the API then checks
+// every address; another organization cannot see the import; a form without the
+// session's token imports nothing.
+func TestDashboardSuppressionImport(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	_, otherKey := h.org("globex")
+	b, other := h.browser(), h.browser()
+	tok := b.signIn(key)
+	other.signIn(otherKey)
+
+	var csv strings.Builder
+	csv.WriteString("email,reason,note\n")
+	var emails []string
+	for i := range 2000 {
+		if i%500 == 250 {
+			csv.WriteString("not-an-address,,bad\n")
+		}
+		e := fmt.Sprintf("list%d@example.com", i)
+		emails = append(emails, e)
+		fmt.Fprintf(&csv, "%s,,row %d\n", e, i)
+	}
+	if resp, _ := b.uploadCSV("", "list.csv", csv.String()); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("import without csrf: %d", resp.StatusCode)
+	}
+	if got := h.checkReasons(key, emails...); len(got) != 0 {
+		t.Fatalf("the refused import stored %d addresses", len(got))
+	}
+
+	resp, page := b.uploadCSV(tok, "list.csv", csv.String())
+	job := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(job, "/dashboard/suppressions/import/") {
+		t.Fatalf("import: %d %q\n%s", resp.StatusCode, job, page)
+	}
+	s := b.waitImport(job)
+	if s.State != "done" || s.Percent != 100 || s.Rows != 2004 || s.Added != 2000 || s.Existing != 0 || s.Rejected != 4 ||
+		len(s.Errors) != 4 || s.Errors[0].Line != 252 || s.Size != int64(csv.Len()) || s.BytesRead != s.Size {
+		t.Errorf("import status: %+v", s)
+	}
+	got := h.checkReasons(key, emails...)
+	if len(got) != 2000 || got["list1999@example.com"] != mailtrail.ReasonListImport {
+		t.Errorf("the API checks %d of 2000 imported addresses", len(got))
+	}
+	if hist := h.history(key, "list7@example.com"); len(hist.History) != 1 || hist.History[0].Actor != "dashboard" {
+		t.Errorf("history: %+v", hist.History)
+	}
+	if got := h.checkReasons(otherKey, emails[:10]...); len(got) != 0 {
+		t.Errorf("globex has acme's import: %v", got)
+	}
+	_, page = b.get(job)
+	for _, want := range []string{`id="import-progress" max="100" value="100" data-state="done"`, `id="import-rows">2,004<`,
+		`id="import-added">2,000<`, `id="import-rejected">4<`, "line 252"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("import page lacks %q", want)
+		}
+	}
+	for _, p := range []string{job, job + ".json"} {
+		if resp, _ := other.get(p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("globex GET %s: %d", p, resp.StatusCode)
+		}
+	}
+
+	// Importing it again is safe: everything is already suppressed.
+	resp, _ = b.uploadCSV(tok, "list.csv", csv.String())
+	if s := b.waitImport(resp.Header.Get("Location")); s.State != "done" || s.Added != 0 || s.Existing != 2000 || s.Rejected != 4 {
+		t.Errorf("second import: %+v", s)
 	}
 }

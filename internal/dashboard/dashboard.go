@@ -61,7 +61,10 @@ type Options struct {
 	Segments SegmentEvaluator
 	// ClientIP returns the address of a request's client as the API sees it (trusted
 	// proxies honoured); nil: the peer address. Sign-in throttling counts by it.
-	ClientIP   func(r *http.Request) string
+	ClientIP func(r *http.Request) string
+	// TempDir holds the CSV files uploaded for import while they are imported; empty: the
+	// system's temporary directory.
+	TempDir    string
 	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
 	AdminToken string // empty: the admin cannot sign in
 	SessionTTL time.Duration
@@ -77,6 +80,7 @@ type Handler struct {
 	throttle *throttle
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	imports  *importJobs
 }
 
 const (
@@ -99,7 +103,7 @@ func New(opt Options) *Handler {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now),
-		throttle: newThrottle(opt.Now), pages: parsePages()}
+		throttle: newThrottle(opt.Now), pages: parsePages(), imports: newImportJobs(opt.Now)}
 	assets, _ := fs.Sub(files, "assets")
 	fileServer := http.StripPrefix("/dashboard/assets/", http.FileServerFS(assets))
 	m := http.NewServeMux()
@@ -116,6 +120,7 @@ func New(opt Options) *Handler {
 	m.HandleFunc("POST /dashboard/suppressions", h.auth(h.addSuppression))
 	m.HandleFunc("POST /dashboard/suppressions/remove", h.auth(h.removeSuppression))
 	m.HandleFunc("POST /dashboard/suppressions/import", h.auth(h.importSuppressions))
+	m.HandleFunc("GET /dashboard/suppressions/import/{job}", h.auth(h.importPage)) // and {job}.json
 	m.HandleFunc("GET /dashboard/suppressions/export.csv", h.auth(h.exportSuppressions))
 	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
 	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
@@ -131,6 +136,13 @@ func New(opt Options) *Handler {
 	})
 	h.mux = m
 	return h
+}
+
+// Close stops the suppression imports running in the background and waits for them to
+// return (their committed batches stay stored; their pages say they stopped); later
+// imports answer 503. Call it before closing the store.
+func (h *Handler) Close() {
+	h.imports.close()
 }
 
 // ServeHTTP sets the security headers of every answer, then routes.
@@ -419,6 +431,9 @@ type page struct {
 	Admin bool
 	CSRF  string
 	Data  any
+	// Refresh reloads the page every second in browsers without JavaScript (a running
+	// import); with JavaScript the page's script updates it instead.
+	Refresh bool
 }
 
 func (h *Handler) page(rq *request, title, nav string, data any) page {

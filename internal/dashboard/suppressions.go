@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,49 +154,6 @@ func (h *Handler) removeSuppression(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, back(r.PostForm, url.Values{"removed": {sup.Email}}), http.StatusSeeOther)
-}
-
-type importData struct {
-	File   string
-	Result suppression.ImportResult
-	Err    string
-}
-
-func (h *Handler) importSuppressions(w http.ResponseWriter, r *http.Request) {
-	st, rq := h.supStore(w, r)
-	if st == nil {
-		return
-	}
-	if r.MultipartForm == nil {
-		if err := r.ParseMultipartForm(8 << 20); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				h.errorPage(w, r, rq, http.StatusRequestEntityTooLarge, "The file is over 32 MB: split it, or import it with the API.")
-				return
-			}
-			h.errorPage(w, r, rq, http.StatusBadRequest, "Choose a CSV file to import.")
-			return
-		}
-	}
-	f, hdr, err := r.FormFile("file")
-	if err != nil {
-		h.errorPage(w, r, rq, http.StatusBadRequest, "Choose a CSV file to import.")
-		return
-	}
-	defer f.Close()
-	d := importData{File: hdr.Filename}
-	status := http.StatusOK
-	d.Result, err = suppression.Import(r.Context(), f, st, rq.org.ID, actor, suppression.ImportOptions{})
-	if err != nil {
-		var e *mailtrail.Error
-		if errors.As(err, &e) && e.Code == mailtrail.EINVALID {
-			d.Err, status = e.Message, http.StatusBadRequest
-		} else {
-			h.fail(w, r, rq, err)
-			return
-		}
-	}
-	h.render(w, r, status, "import", h.page(rq, "Import suppressions", "suppressions", d))
 }
 
 func (h *Handler) exportSuppressions(w http.ResponseWriter, r *http.Request) {

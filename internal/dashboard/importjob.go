@@ -1,0 +1,204 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/suppression"
+)
+
+// Imports started from the dashboard run in the background, so a closed tab or a slow
+// network does not stop them, and their page shows the progress. They live in memory:
+// a restart forgets the pages (the committed batches stay).
+const (
+	importBatch   = 500       // rows per committed batch: progress moves even on small files
+	maxImportJobs = 50        // jobs kept, running or finished
+	maxOrgImports = 2         // imports running at once per organization
+	importJobTTL  = time.Hour // how long a finished import's page stays
+)
+
+// The states of an import.
+const (
+	importRunning = "running"
+	importDone    = "done"
+	importFailed  = "failed"
+)
+
+var (
+	errOrgImporting  = errors.New("dashboard: the organization's imports are running already")
+	errImportsFull   = errors.New("dashboard: too many imports running")
+	errImportsClosed = errors.New("dashboard: imports closed")
+)
+
+// importStatus is what the import page and its JSON show.
+type importStatus struct {
+	ID                       string `json:"id"`
+	File                     string `json:"file"`
+	State                    string `json:"state"`
+	Percent                  int    `json:"percent"`
+	BytesRead                int64  `json:"bytes_read"`
+	Size                     int64  `json:"size"`
+	suppression.ImportResult        // the counts after the last committed batch, the rejected rows
+	Error                    string `json:"error,omitempty"` // why a failed import stopped
+}
+
+// importJob is one import. The registry's mutex guards every field but read.
+type importJob struct {
+	id, orgID, file string
+	size            int64
+	read            atomic.Int64 // bytes of the file read so far
+	state           string
+	res             suppression.ImportResult
+	err             string
+	finished        time.Time
+	cancel          context.CancelFunc // ends the import's context; nil before run
+}
+
+// importJobs holds the imports of every organization, bounded in number and age.
+type importJobs struct {
+	mu     sync.Mutex
+	m      map[string]*importJob // by random id
+	now    func() time.Time
+	wg     sync.WaitGroup // running imports
+	closed bool
+}
+
+func newImportJobs(now func() time.Time) *importJobs {
+	return &importJobs{m: map[string]*importJob{}, now: now}
+}
+
+// add registers a running import of orgID with a random id. Finished imports older than
+// importJobTTL are swept; when maxImportJobs are kept the oldest finished one makes room.
+// It returns errOrgImporting when orgID has maxOrgImports running, errImportsFull when
+// every kept import is running, errImportsClosed after close.
+func (js *importJobs) add(orgID, file string, size int64) (*importJob, error) {
+	now := js.now()
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.closed {
+		return nil, errImportsClosed
+	}
+	running := 0
+	var oldest *importJob
+	for id, j := range js.m {
+		switch {
+		case j.state == importRunning:
+			if j.orgID == orgID {
+				running++
+			}
+		case now.Sub(j.finished) > importJobTTL:
+			delete(js.m, id)
+		case oldest == nil || j.finished.Before(oldest.finished):
+			oldest = j
+		}
+	}
+	if running >= maxOrgImports {
+		return nil, errOrgImporting
+	}
+	if len(js.m) >= maxImportJobs {
+		if oldest == nil {
+			return nil, errImportsFull
+		}
+		delete(js.m, oldest.id)
+	}
+	j := &importJob{id: randomToken(), orgID: orgID, file: file, size: size, state: importRunning,
+		res: suppression.ImportResult{Errors: []suppression.RowError{}}}
+	js.m[j.id] = j
+	return j, nil
+}
+
+// drop forgets an import that could not start.
+func (js *importJobs) drop(j *importJob) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	delete(js.m, j.id)
+}
+
+// run calls fn on its own goroutine with a context detached from ctx (the request's) that
+// only close ends. After close, fn runs at once with an ended context.
+func (js *importJobs) run(ctx context.Context, j *importJob, fn func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	js.mu.Lock()
+	if js.closed {
+		js.mu.Unlock()
+		cancel()
+		fn(ctx)
+		return
+	}
+	j.cancel = cancel
+	js.wg.Add(1)
+	js.mu.Unlock()
+	go func() {
+		defer js.wg.Done()
+		defer cancel()
+		fn(ctx)
+	}()
+}
+
+// progress records the counts after a committed batch.
+func (js *importJobs) progress(j *importJob, res suppression.ImportResult) {
+	res.Errors = append([]suppression.RowError{}, res.Errors...) // Import appends to its own
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j.res = res
+}
+
+// finish records the outcome: done when msg is empty, else failed with msg.
+func (js *importJobs) finish(j *importJob, res suppression.ImportResult, msg string) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j.res, j.err, j.finished = res, msg, js.now()
+	j.state = importDone
+	if msg != "" {
+		j.state = importFailed
+	}
+}
+
+// get returns the status of the import id of orgID; false when there is none (another
+// organization's, or finished more than importJobTTL ago).
+func (js *importJobs) get(id, orgID string) (importStatus, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j, ok := js.m[id]
+	if !ok || j.orgID != orgID || j.state != importRunning && js.now().Sub(j.finished) > importJobTTL {
+		return importStatus{}, false
+	}
+	s := importStatus{ID: j.id, File: j.file, State: j.state, BytesRead: j.read.Load(), Size: j.size, ImportResult: j.res, Error: j.err}
+	switch {
+	case s.State == importDone:
+		s.Percent = 100
+	case s.Size > 0:
+		s.Percent = int(min(s.BytesRead*100/s.Size, 99)) // the last batch is not committed yet
+	}
+	return s, true
+}
+
+// close ends the running imports' contexts and waits for them to return; later imports
+// are refused.
+func (js *importJobs) close() {
+	js.mu.Lock()
+	js.closed = true
+	for _, j := range js.m {
+		if j.cancel != nil {
+			j.cancel()
+		}
+	}
+	js.mu.Unlock()
+	js.wg.Wait()
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
