@@ -161,10 +161,20 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"),
 		chromedp.WaitVisible(chromedp.CSS("table.campaigns")),
 		shot("campaigns.png", false))
+	// waitJS waits until expr is true, across the page's own navigations (a poll that a
+	// navigation interrupts starts again on the new page).
 	waitJS := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				t.Fatalf("waiting for %s: %v", what, err)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	js := func(expr string) any {
@@ -183,6 +193,10 @@ func TestBrowserDashboard(t *testing.T) {
 	waitJS("the stream", `document.getElementById("live-status").textContent === "Live"`)
 	h.hit(live.Tracking.OpenURL, desktopUA)
 	waitJS("the open", `[...document.querySelectorAll("#live-rows tr")].some(r => r.dataset.type === "opened" && r.textContent.includes("browser-live-1"))`)
+	for _, c := range []string{"browser-live-2", "browser-live-3"} { // a few more rows for the picture
+		h.hit(h.instrument(key, "browser-live", c).Tracking.OpenURL, desktopUA)
+	}
+	waitJS("more opens", `document.querySelectorAll("#live-rows tr[data-type]").length >= 3`)
 	do(shot("live.png", false))
 	js(`(() => { const s = document.getElementById("live-type"), c = document.getElementById("live-campaign");
 		s.value = "clicked"; c.value = "browser-live"; c.dispatchEvent(new Event("change")); s.dispatchEvent(new Event("change")); })()`)
@@ -236,6 +250,34 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("the audit does not hold the reason: %+v", hist)
 	}
 
+	// A CSV import: uploaded from the form, followed on its progress page to the end; the
+	// counts equal what the API then says.
+	var csv strings.Builder
+	csv.WriteString("email,reason,customer_id,note\n")
+	for i := range 3000 {
+		fmt.Fprintf(&csv, "import-%04d@example.com,list_import,cust-imp-%d,from the browser\n", i, i)
+	}
+	csv.WriteString("not-an-address,list_import,,\n,manual,,\n")
+	csvPath := filepath.Join(t.TempDir(), "unsubscribes.csv")
+	if err := os.WriteFile(csvPath, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/suppressions"),
+		chromedp.SetUploadFiles(chromedp.CSS(`form[action="/dashboard/suppressions/import"] input[type="file"]`), []string{csvPath}),
+		chromedp.Click(chromedp.CSS(`form[action="/dashboard/suppressions/import"] button[type="submit"]`)))
+	// The end: the page as the server renders a finished import (import.js reloads once to it).
+	waitJS("the import's end", `(() => { const p = document.getElementById("import-progress");
+		return !!p && p.dataset.state === "done" && !!document.querySelector('a[href="/dashboard/suppressions?source=csv_import"]'); })()`)
+	for sel, want := range map[string]string{"#import-rows": "3,002", "#import-added": "3,000", "#import-existing": "0", "#import-rejected": "2", "#import-percent": "100%"} {
+		if got := text(sel); got != want {
+			t.Errorf("%s shows %q, want %q", sel, got, want)
+		}
+	}
+	do(shot("import.png", true))
+	if got := h.checkReasons(key, "import-0000@example.com", "import-2999@example.com"); len(got) != 2 {
+		t.Errorf("the API after the import: %v", got)
+	}
+
 	// CSRF and session rules as a page's script meets them: a POST without the token (or
 	// with a wrong one) is refused and changes nothing; the session cookie is out of
 	// script's reach; signing out ends the session.
@@ -285,6 +327,17 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#kpi-sent")),
 		shot("report-phone.png", false))
+	// Nothing wider than the phone: wide tables and charts scroll inside their cards.
+	if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
+		t.Errorf("the report is %v px wider than a phone", w)
+	}
+	for _, p := range []string{"campaigns", "live", "suppressions", "segments", "connections"} {
+		do(chromedp.Navigate(h.srv.URL+"/dashboard/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
+			t.Errorf("%s is %v px wider than a phone", p, w)
+			do(shot("phone-"+p+".png", true))
+		}
+	}
 	do(chromedp.Click(chromedp.CSS(`.who button`)),
 		chromedp.WaitVisible(chromedp.CSS("#key")),
 		chromedp.Navigate(h.srv.URL+"/dashboard/suppressions"),
