@@ -3,19 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/webhooksig"
 )
 
 const demoHTML = `<!doctype html><html><body style="font-family:sans-serif">
@@ -147,10 +144,7 @@ func demoConnection(a *app, key string) (string, error) {
 func demoDelivered(a *app, connID, messageID string, at time.Time) error {
 	body, _ := json.Marshal(map[string]any{"events": []map[string]string{{"event_id": "demo-dlv-" + messageID,
 		"event_type": "delivered", "occurred_at": at.UTC().Format(time.RFC3339), "message_id": messageID}}})
-	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(demoSigningKey))
-	mac.Write([]byte(ts + "." + string(body)))
-	hdr := http.Header{"Content-Type": {"application/json"}, "X-Mailtrail-Signature": {"t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))}}
+	hdr := http.Header{"Content-Type": {"application/json"}, "X-Mailtrail-Signature": {webhooksig.Sign([]byte(demoSigningKey), at, body)}}
 	return demoAPI(a, "", http.MethodPost, "/webhooks/v2/generic/"+connID, body, hdr, http.StatusOK, nil)
 }
 
