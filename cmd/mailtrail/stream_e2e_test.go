@@ -222,3 +222,62 @@ func TestStreamFilters(t *testing.T) {
 		t.Errorf("without a key: %d, want 401", r.StatusCode)
 	}
 }
+
+// recent=N begins with the last N events that pass the filters (oldest of them first),
+// then the live ones; another organization's events never count; a resumption ignores it.
+func TestStreamRecent(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("A")
+	_, keyB := h.org("B")
+	at := time.Now().UTC().Add(-time.Hour)
+	var evs []map[string]any
+	for i := range 30 {
+		evs = append(evs, map[string]any{"event_type": []string{"sent", "opened", "clicked"}[i%3], "campaign_id": "c1",
+			"customer_id": fmt.Sprintf("u%d", i), "occurred_at": at.Add(time.Duration(i) * time.Minute).Format(time.RFC3339Nano)})
+	}
+	h.postEvents(key, evs[:15]...)
+	h.postEvents(keyB, sentEvents("c1", "b", 0, 20)...) // between A's commits
+	h.postEvents(key, evs[15:]...)
+	ids := func(got []sseEvent) []string {
+		var out []string
+		for _, e := range got {
+			out = append(out, e.ev.CustomerID)
+		}
+		return out
+	}
+	s := h.openStream(key, "?recent=4", "")
+	if got, want := ids(s.next(4)), []string{"u26", "u27", "u28", "u29"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("recent=4: %v, want %v", got, want)
+	}
+	h.postEvents(key, map[string]any{"event_type": "sent", "campaign_id": "c1", "customer_id": "live"})
+	got := s.next(1)
+	if got[0].ev.CustomerID != "live" {
+		t.Fatalf("after the recent ones came %q, want live", got[0].ev.CustomerID)
+	}
+	// With filters: the last 3 opens; more than there are: all of them.
+	if got, want := ids(h.openStream(key, "?recent=3&type=opened", "").next(3)), []string{"u22", "u25", "u28"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("recent=3 opens: %v, want %v", got, want)
+	}
+	all := h.openStream(key, "?recent=1000&type=clicked", "")
+	if got := ids(all.next(10)); got[0] != "u2" || got[9] != "u29" {
+		t.Fatalf("recent=1000 clicks: %v", got)
+	}
+	// A resumption carries on after its id, whatever recent says.
+	resumed := h.openStream(key, "?recent=50", strconv.FormatInt(got[0].id, 10))
+	h.postEvents(key, map[string]any{"event_type": "sent", "campaign_id": "c1", "customer_id": "after"})
+	if got := ids(resumed.next(1)); got[0] != "after" {
+		t.Fatalf("resumed with recent: %v, want after", got)
+	}
+	for _, q := range []string{"?recent=-1", "?recent=1001", "?recent=x"} {
+		req, _ := http.NewRequest("GET", h.srv.URL+"/api/v1/stream"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: %d", q, resp.StatusCode)
+		}
+	}
+}

@@ -18,12 +18,16 @@ type StreamStore interface {
 	StreamHead(ctx context.Context, orgID string) (int64, error)
 	// EventsAfter returns the events past a position that pass f, and the position read up to.
 	EventsAfter(ctx context.Context, orgID string, after int64, f mailtrail.StreamFilter, limit int) ([]mailtrail.SeqEvent, int64, error)
+	// StreamRecent returns the position to read after to begin with the last n events
+	// that pass f.
+	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
 }
 
 const (
 	streamPage      = 500              // events read from the store at a time
 	streamHeartbeat = 15 * time.Second // comment lines that keep proxies from closing an idle stream
 	streamRetryMS   = 3000             // the reconnection delay the stream asks of clients
+	maxRecent       = 1000             // the recent parameter's largest value
 )
 
 // streamFilter reads the type (repeatable or comma-separated) and campaign_id parameters.
@@ -46,20 +50,27 @@ func streamFilter(r *http.Request) (mailtrail.StreamFilter, error) {
 }
 
 // streamStart returns the position a stream resumes after: the Last-Event-ID header, else
-// the last_event_id parameter; ok is false when neither is given.
-func streamStart(r *http.Request) (pos int64, ok bool, err error) {
+// the last_event_id parameter; ok is false when neither is given. recent is the recent
+// parameter (0 when absent), which a resumption ignores.
+func streamStart(r *http.Request) (pos int64, ok bool, recent int, err error) {
+	if v := r.URL.Query().Get("recent"); v != "" {
+		recent, err = strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || recent < 0 || recent > maxRecent {
+			return 0, false, 0, mailtrail.Errorf(mailtrail.EINVALID, "recent must be a number of events from 0 to %d", maxRecent)
+		}
+	}
 	v := r.Header.Get("Last-Event-ID")
 	if v == "" {
 		v = r.URL.Query().Get("last_event_id")
 	}
 	if v == "" {
-		return 0, false, nil
+		return 0, false, recent, nil
 	}
 	pos, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || pos < 0 {
-		return 0, false, mailtrail.Errorf(mailtrail.EINVALID, "Last-Event-ID must be the id of an event of this stream")
+		return 0, false, 0, mailtrail.Errorf(mailtrail.EINVALID, "Last-Event-ID must be the id of an event of this stream")
 	}
-	return pos, true, nil
+	return pos, true, recent, nil
 }
 
 // ServeStream serves the event stream of org exactly as GET /api/v1/stream does (same
@@ -72,7 +83,8 @@ func (s *Server) ServeStream(w http.ResponseWriter, r *http.Request, org *mailtr
 // stream serves GET /api/v1/stream: the organization's events as Server-Sent Events. Each
 // event's id is its stream position; a client that reconnects with Last-Event-ID gets
 // every event after it (read from the store) and then the live tail, without a gap or a
-// repeat. Without one, the stream starts at the events committed from now on.
+// repeat. Without one, the stream starts at the events committed from now on, or with
+// the last recent=N events that pass the filters.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	org := orgFrom(r)
 	if s.opt.Stream == nil {
@@ -84,7 +96,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	pos, resume, err := streamStart(r)
+	pos, resume, recent, err := streamStart(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -93,11 +105,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	// commit before it is in the store; reading by position never repeats an event.
 	sub := s.opt.Stream.Subscribe(org.ID)
 	defer sub.Cancel()
-	if !resume {
-		if pos, err = s.store.StreamHead(r.Context(), org.ID); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	switch {
+	case resume:
+	case recent > 0:
+		pos, err = s.store.StreamRecent(r.Context(), org.ID, f, recent)
+	default:
+		pos, err = s.store.StreamHead(r.Context(), org.ID)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

@@ -14,6 +14,14 @@
     if (cls) td.className = cls;
     tr.appendChild(td);
   }
+  // Times in the organization's zone, as on the other pages (28 Nov 2026, 05:46:14).
+  var tz = table.getAttribute("data-tz") || undefined;
+  function when(t) {
+    try {
+      return t.toLocaleString("en-GB", { timeZone: tz, day: "numeric", month: "short", year: "numeric",
+        hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    } catch (e) { return t.toISOString(); }
+  }
   function add(ev) {
     var waiting = rows.querySelector(".waiting");
     if (waiting) waiting.remove();
@@ -21,7 +29,7 @@
     tr.setAttribute("data-type", ev.event_type);
     tr.setAttribute("data-campaign", ev.campaign_id || "");
     var t = new Date(ev.occurred_at);
-    cell(tr, isNaN(t) ? ev.occurred_at : t.toLocaleString(), "nowrap");
+    cell(tr, isNaN(t) ? ev.occurred_at : when(t), "nowrap");
     cell(tr, ev.event_type, "type-" + ev.event_type);
     cell(tr, ev.campaign_id);
     cell(tr, ev.customer_id);
@@ -33,16 +41,16 @@
     rows.textContent = "";
     var tr = document.createElement("tr"), td = document.createElement("td");
     tr.className = "waiting"; td.colSpan = 5; td.className = "empty";
-    td.textContent = "Events appear here as they are recorded.";
+    td.textContent = "No recent events. New ones appear here as they are recorded.";
     tr.appendChild(td); rows.appendChild(tr);
   }
   // open (re)connects with the filters; rows shown under other filters go.
   function open() {
     if (es) { es.close(); waiting(); }
-    var q = [], url = table.getAttribute("data-stream");
+    var q = ["recent=" + (table.getAttribute("data-recent") || "50")], url = table.getAttribute("data-stream");
     if (typeSel.value) q.push("type=" + encodeURIComponent(typeSel.value));
     if (campaign.value.trim()) q.push("campaign_id=" + encodeURIComponent(campaign.value.trim()));
-    if (q.length) url += "?" + q.join("&");
+    url += "?" + q.join("&");
     es = new EventSource(url);
     status.textContent = "Connecting…";
     es.onopen = function () { status.textContent = "Live"; };

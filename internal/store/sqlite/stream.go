@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -20,6 +22,54 @@ func (db *DB) StreamHead(ctx context.Context, orgID string) (int64, error) {
 		return 0, fmt.Errorf("sqlite: stream head: %w", err)
 	}
 	return head, nil
+}
+
+// streamWhere is the WHERE clause (joined with AND) and its arguments of the events of
+// org in (after, upTo] that pass f, over events e joined with their campaign c.
+func streamWhere(org int64, f mailtrail.StreamFilter, after, upTo int64) ([]string, []any) {
+	where := []string{"e.org_id = ?", "e.id > ?", "e.id <= ?"}
+	args := []any{org, after, upTo}
+	if len(f.Types) > 0 {
+		ph := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			ph[i] = "?"
+			args = append(args, int(t))
+		}
+		where = append(where, "e.type IN ("+strings.Join(ph, ",")+")")
+	}
+	if f.CampaignID != "" {
+		// By name, not by row: a campaign that does not exist yet may begin mid-stream.
+		where, args = append(where, "c.name = ?"), append(args, f.CampaignID)
+	}
+	return where, args
+}
+
+// recentWindow bounds how far back StreamRecent looks, in stream positions.
+const recentWindow = 100000
+
+// StreamRecent returns the position a stream starts after to begin with the
+// organization's last n events that pass f: the position just before the n-th most
+// recent of them. It looks back over the last 100,000 positions of the store at most;
+// with fewer than n matching events there, it returns the start of that window (all of
+// them). ENOTFOUND for an unknown organization.
+func (db *DB) StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error) {
+	head, err := db.StreamHead(ctx, orgID)
+	if err != nil || head == 0 || n <= 0 {
+		return head, err
+	}
+	org, _ := db.orgInternal(ctx, orgID)
+	floor := max(0, head-recentWindow)
+	where, args := streamWhere(org, f, floor, head)
+	var nth int64
+	err = db.rrow(ctx, `SELECT e.id FROM events e INDEXED BY events_org JOIN campaigns c ON c.id = e.campaign_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id DESC LIMIT 1 OFFSET ?`, append(args, n-1), &nth)
+	if errors.Is(err, sql.ErrNoRows) {
+		return floor, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: stream recent: %w", err)
+	}
+	return nth - 1, nil
 }
 
 // EventsAfter returns, in stream order, at most limit events of the organization past
@@ -41,20 +91,7 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, f mail
 		return nil, after, nil
 	}
 	org, _ := db.orgInternal(ctx, orgID)
-	where := []string{"e.org_id = ?", "e.id > ?", "e.id <= ?"}
-	args := []any{org, after, head}
-	if len(f.Types) > 0 {
-		ph := make([]string, len(f.Types))
-		for i, t := range f.Types {
-			ph[i] = "?"
-			args = append(args, int(t))
-		}
-		where = append(where, "e.type IN ("+strings.Join(ph, ",")+")")
-	}
-	if f.CampaignID != "" {
-		// By name, not by row: a campaign that does not exist yet may begin mid-stream.
-		where, args = append(where, "c.name = ?"), append(args, f.CampaignID)
-	}
+	where, args := streamWhere(org, f, after, head)
 	args = append(args, limit)
 	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
 		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
