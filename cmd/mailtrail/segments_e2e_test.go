@@ -141,8 +141,9 @@ func TestSegmentsEndToEnd(t *testing.T) {
 			t.Fatalf("after a live event: %+v", got)
 		}
 	}
-	// Tenants: the other organization sees its own customers only.
-	if got := h.segJSON(otherKey, "", `{"or":[{"has_done":{"event":"opened"}},{"has_done":{"event":"sent"}}]}`); !slices.Equal(got.CustomerIDs, []string{"a"}) {
+	// Tenants: the other organization sees its own customers only (z opened without a
+	// send: it is known all the same).
+	if got := h.segJSON(otherKey, "", `{"or":[{"has_done":{"event":"opened"}},{"has_done":{"event":"sent"}}]}`); !slices.Equal(got.CustomerIDs, []string{"a", "z"}) {
 		t.Fatalf("other organization: %+v", got)
 	}
 	// An erased customer is no longer named by the CRM's id.
@@ -165,5 +166,37 @@ func TestSegmentsEndToEnd(t *testing.T) {
 	}
 	if resp.StatusCode != 200 || n != 4 || !strings.HasSuffix(string(b), "{\"count\":3}\n") {
 		t.Fatalf("stream: %d %s", resp.StatusCode, b)
+	}
+}
+
+// The default universe is every customer the service knows (any counted event), not only
+// those with a sent event: a CRM that records only the ESP's deliveries gets the same
+// answers as one that records sends, and a count agrees with the one-customer answer.
+func TestSegmentsUniverseWithoutSends(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	day := 24 * time.Hour
+	h.postEvents(key,
+		segEvent("delivered", "spring", "d", 3*day, nil), segEvent("opened", "spring", "d", 2*day, nil),
+		segEvent("delivered", "spring", "e", 3*day, nil),
+		segEvent("unsubscribed", "spring", "f", day, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go runSegmentIndex(ctx, h.app.segments, h.app.log)
+	for deadline := time.Now().Add(10 * time.Second); !h.app.segments.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("index never ready")
+		}
+	}
+	opened := `{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`
+	if got := h.segJSON(key, "", opened); got.Count != 1 || !slices.Equal(got.CustomerIDs, []string{"d"}) {
+		t.Fatalf("opened over a universe without sends: %+v", got)
+	}
+	if got := h.segJSON(key, "?customer_id=d", opened); got.Match == nil || !*got.Match {
+		t.Fatalf("one customer: %+v", got)
+	}
+	notOpened := `{"has_not_done":{"event":"opened"}}`
+	if got := h.segJSON(key, "", notOpened); !slices.Equal(got.CustomerIDs, []string{"e", "f"}) {
+		t.Fatalf("has_not_done: %+v", got)
 	}
 }

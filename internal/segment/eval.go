@@ -181,7 +181,7 @@ func (o *Org) evalSet(n *node, now time.Time, universe *roaring.Bitmap) *roaring
 }
 
 // Eval returns the customers of universe (nil: the organization's universe, those it
-// has sent to) for whom r holds at now. The caller must not modify universe meanwhile.
+// has any counted event of) for whom r holds at now. The caller must not modify universe meanwhile.
 func (o *Org) Eval(r *Rule, now time.Time, universe *roaring.Bitmap) *roaring.Bitmap {
 	o.mu.RLock()
 	defer o.mu.RUnlock()

@@ -190,9 +190,7 @@ func (o *Org) add(cust, camp, link uint32, t mailtrail.EventType, at int64, huma
 			}
 		}
 	}
-	if t == mailtrail.EventSent {
-		o.universe.Add(cust)
-	}
+	o.universe.Add(cust) // known to the service: any counted event, ever
 	off := uint32(at - int64(day)*dayMS)
 	if human {
 		off |= humanBit

@@ -23,7 +23,7 @@ type Result struct {
 func (r *Result) Count() int { return int(r.known.GetCardinality()) + len(r.unknown) }
 
 // Evaluate answers r at now over the organization's universe (candidates nil: the
-// customers it has sent to) or over the candidates (CRM customer ids). Observed events
+// customers it knows: any counted event) or over the candidates (CRM customer ids). Observed events
 // are applied first, so an answer includes every event Observe was given before the call.
 func (x *Index) Evaluate(orgID string, r *Rule, now time.Time, candidates []string) (*Result, error) {
 	o, err := x.Org(orgID)
