@@ -544,3 +544,32 @@ func TestConnectionCLI(t *testing.T) {
 		t.Fatal("unknown vendor accepted")
 	}
 }
+
+// Generic event ids are the sender's own: the same id at two connections of one
+// organization is two events; repeated at one connection, it is stored once.
+func TestWebhookGenericIDsPerConnection(t *testing.T) {
+	h := newHookHarness(t)
+	_, key := h.org("acme")
+	c1 := h.connection(key, map[string]any{"vendor": "generic", "name": "relay-1", "signing_key": "key-one"})
+	c2 := h.connection(key, map[string]any{"vendor": "generic", "name": "relay-2", "signing_key": "key-two"})
+	m1, m2 := h.instrument(key, "ids", "u1"), h.instrument(key, "ids", "u2")
+	now := time.Now()
+	post := func(c connOut, k, msg string) hookResult {
+		t.Helper()
+		body := mustJSON(map[string]any{"events": []map[string]any{{"event_id": "same-1", "event_type": "delivered",
+			"occurred_at": now.Format(time.RFC3339), "message_id": msg}}})
+		return h.hookOK(c.WebhookURL, body, genericHeaders(k, now, body))
+	}
+	if r := post(c1, "key-one", m1.MessageID); r.Accepted != 1 || r.Duplicates != 0 {
+		t.Fatalf("first connection: %+v", r)
+	}
+	if r := post(c2, "key-two", m2.MessageID); r.Accepted != 1 || r.Duplicates != 0 {
+		t.Fatalf("second connection, same id, another message: %+v", r)
+	}
+	if r := post(c1, "key-one", m1.MessageID); r.Duplicates != 1 {
+		t.Fatalf("a retry at the first connection: %+v", r)
+	}
+	if got := h.report(key, "ids").Counts.Delivered; got != 2 {
+		t.Fatalf("delivered %d, want 2", got)
+	}
+}

@@ -30,6 +30,9 @@ type Request struct {
 	Query  url.Values
 	Body   []byte
 	Now    time.Time
+	// ConnID is the connection the request came to. A vendor whose event ids are unique
+	// only per sender (generic: the sender makes them up) scopes its dedupe keys by it.
+	ConnID string
 }
 
 // Credentials are a connection's decrypted secrets. Which fields a vendor uses is in its

@@ -135,6 +135,11 @@ func (generic) Parse(_ context.Context, r *Request) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if ev.EventID != "" && r.ConnID != "" {
+			// The sender's ids are its own: the same id at another connection of the
+			// organization is another event (GENERIC.md: "once per connection").
+			e.DedupeKey = "generic:" + r.ConnID + ":" + string(ev.EventID)
+		}
 		res.Events = append(res.Events, e)
 	}
 	return res, nil

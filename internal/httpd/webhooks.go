@@ -114,7 +114,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		fail(outcomeError, err)
 		return
 	}
-	req := &esp.Request{Header: r.Header, Query: r.URL.Query(), Body: body, Now: now}
+	req := &esp.Request{Header: r.Header, Query: r.URL.Query(), Body: body, Now: now, ConnID: conn.ID}
 	if err := vendor.Verify(ctx, req, creds); err != nil {
 		switch mailtrail.ErrorCode(err) {
 		case mailtrail.EUNAVAILABLE:
