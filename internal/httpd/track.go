@@ -98,7 +98,13 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 			s.notFound(w, r)
 			return
 		}
-		s.writeError(w, r, err)
+		// The store cannot be read: there is no recorded URL to send the recipient to, and
+		// no other may be used. A plain page asks them to try again; the hit is counted.
+		s.log.ErrorContext(r.Context(), "click target lookup failed", "err", err.Error())
+		s.m.trackUnrecorded.Inc("click")
+		w.Header().Set("Retry-After", "5")
+		s.page(w, http.StatusServiceUnavailable, pageData{Title: "Try again in a moment",
+			Text: "This link cannot be opened right now. Please try again in a few seconds."})
 		return
 	}
 	if u, perr := url.Parse(target); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
