@@ -146,12 +146,12 @@ type Event struct {
 	OrgID          string         `json:"organization_id"`
 	CampaignID     string         `json:"campaign_id"`
 	CustomerID     string         `json:"customer_id"`
-	CustomerEmail  string         `json:"customer_email,omitempty"`
-	MessageID      string         `json:"message_id,omitempty"`
+	CustomerEmail  string         `json:"customer_email"`
+	MessageID      string         `json:"message_id"`
 	Type           EventType      `json:"event_type"`
 	OccurredAt     time.Time      `json:"occurred_at"`
 	ReceivedAt     time.Time      `json:"received_at"`
-	ESPMessageID   string         `json:"esp_message_id,omitempty"`
+	ESPMessageID   string         `json:"esp_message_id"`
 	Source         Source         `json:"source"`
 	Classification Classification `json:"classification,omitempty"`
 	Reasons        []string       `json:"classification_reasons,omitempty"`
