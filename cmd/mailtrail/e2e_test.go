@@ -516,3 +516,32 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A token replayed past its hourly budget still gets its pixel or redirect, but only the
+// first hits are stored; the rest are counted in a metric. Uniques are unaffected.
+func TestTrackingBudget(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.TrackingBudget = 3 })
+	_, key := h.org("acme")
+	m := h.instrument(key, "flood", "u1")
+	for i := range 5 {
+		resp, err := h.client.Get(m.Tracking.OpenURL)
+		if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/gif" {
+			t.Fatalf("open %d: %v %v", i, err, resp)
+		}
+		resp.Body.Close()
+		resp, err = h.client.Get(m.Tracking.ClickURLs[0])
+		if err != nil || resp.StatusCode != 302 || resp.Header.Get("Location") == "" {
+			t.Fatalf("click %d: %v %v", i, err, resp)
+		}
+		resp.Body.Close()
+	}
+	c := h.report(key, "flood").Counts
+	if c.OpensTotal != 3 || c.OpensUnique != 1 || c.ClicksTotal != 3 || c.ClicksUnique != 1 {
+		t.Fatalf("counts %+v, want 3 opens and 3 clicks stored", c)
+	}
+	for kind, want := range map[string]string{"open": "2", "click": "2"} {
+		if got := h.metric(`mailtrail_tracking_over_budget_total{kind="` + kind + `"}`); !strings.HasSuffix(got, " "+want) {
+			t.Errorf("over-budget %s: %q", kind, got)
+		}
+	}
+}

@@ -69,6 +69,9 @@ type Options struct {
 	// TrackingWait bounds how long the pixel and the click redirect wait for their event to
 	// be committed before answering anyway (default 1s).
 	TrackingWait time.Duration
+	// TrackingBudget is how many opens of one message, or clicks of one link, are stored
+	// per clock hour; hits past it are answered and counted, not stored. 0: no budget.
+	TrackingBudget int
 	// UnsubscribeMailto, when set (e.g. "unsubscribe@example.com"), adds a mailto: to the
 	// List-Unsubscribe header.
 	UnsubscribeMailto string
@@ -117,6 +120,7 @@ type Server struct {
 
 	replays *replayCache
 	health  *webhookHealth
+	budget  *trackBudget // nil: no budget
 	touchMu sync.Mutex
 	touched map[string]time.Time // connection id → last LastWebhookAt write
 }
@@ -148,7 +152,8 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		opt.Now = time.Now
 	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
-		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{}}
+		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{},
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now)}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {

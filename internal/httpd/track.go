@@ -41,6 +41,16 @@ func (s *Server) trackEvent(r *http.Request, kind string, ev *mailtrail.Event) {
 	}
 }
 
+// withinBudget tells whether a hit of the token may be stored (Options.TrackingBudget);
+// one past the budget is counted in mailtrail_tracking_over_budget_total.
+func (s *Server) withinBudget(kind string, ref token.Ref, link int) bool {
+	if s.budget.allow(ref, link) {
+		return true
+	}
+	s.m.trackOverBudget.Inc(kind)
+	return false
+}
+
 func (s *Server) trackingEvent(r *http.Request, typ mailtrail.EventType, ref token.Ref) *mailtrail.Event {
 	ev := &mailtrail.Event{Type: typ, MessageID: ref.String(), Source: mailtrail.SourceTracking}
 	ev.Metadata.UserAgent = truncate(r.UserAgent(), 512)
@@ -62,7 +72,7 @@ func (s *Server) trackOpen(w http.ResponseWriter, r *http.Request) {
 	ref, _, err := s.signer.Verify(token.Open, r.PathValue("token"))
 	if err != nil {
 		s.m.trackInvalid.Inc("open")
-	} else if r.Method == http.MethodGet {
+	} else if r.Method == http.MethodGet && s.withinBudget("open", ref, -1) {
 		s.trackEvent(r, "open", s.trackingEvent(r, mailtrail.EventOpened, ref))
 	}
 	s.servePixel(w, r)
@@ -112,7 +122,7 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet && s.withinBudget("click", ref, link) {
 		ev := s.trackingEvent(r, mailtrail.EventClicked, ref)
 		ev.Metadata.LinkURL = target
 		ev.Metadata.LinkIndex = &link
@@ -127,7 +137,7 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 // is recorded (the rules then mark the message's clicks around it as a bot's) and answered
 // with an empty page: there is no destination to redirect to.
 func (s *Server) honeypot(w http.ResponseWriter, r *http.Request, ref token.Ref) {
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet && s.withinBudget("click", ref, mailtrail.HoneypotLink) {
 		ev := s.trackingEvent(r, mailtrail.EventClicked, ref)
 		link := mailtrail.HoneypotLink
 		ev.Metadata.LinkIndex = &link
