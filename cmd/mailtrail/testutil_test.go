@@ -97,14 +97,15 @@ type daemon struct {
 
 // startDaemon starts `mailtrail serve` on a free port of 127.0.0.1 with dataDir and waits
 // until /readyz answers 200. The process is killed at test cleanup if still running.
-func startDaemon(t *testing.T, bin, dataDir, adminToken string) *daemon {
+func startDaemon(t *testing.T, bin, dataDir, adminToken string, extra ...string) *daemon {
 	t.Helper()
 	aw := &addrWriter{addr: make(chan string, 1)}
 	d := &daemon{logs: &syncBuffer{}, exited: make(chan struct{})}
 	// Port 0: the kernel picks a free port and the binary prints it. The public URL only
 	// shapes tracking links, which this harness does not follow.
-	d.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--admin-token", adminToken,
-		"--public-url", "http://127.0.0.1", "--log-level", "warn")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--admin-token", adminToken,
+		"--public-url", "http://127.0.0.1", "--log-level", "warn"}, extra...) // a later flag wins
+	d.cmd = exec.Command(bin, args...)
 	d.cmd.Stdout = aw
 	d.cmd.Stderr = d.logs
 	if err := d.cmd.Start(); err != nil {
