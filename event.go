@@ -115,25 +115,64 @@ const (
 )
 
 // Metadata carries the type-specific details of an event. Unknown keys a client sends are
-// kept in Extra.
+// kept in Extra (UnmarshalJSON).
 type Metadata struct {
-	LinkURL       string          `json:"link_url,omitempty"`
-	LinkIndex     *int            `json:"link_index,omitempty"`
-	BounceType    BounceType      `json:"bounce_type,omitempty"`
-	SMTPCode      string          `json:"smtp_code,omitempty"`
-	Reason        string          `json:"reason,omitempty"`
-	FeedbackType  string          `json:"feedback_type,omitempty"`
-	UserAgent     string          `json:"user_agent,omitempty"`
-	IP            string          `json:"ip,omitempty"`
-	Client        string          `json:"client,omitempty"`
-	Device        string          `json:"device,omitempty"`
-	Country       string          `json:"country,omitempty"`
-	City          string          `json:"city,omitempty"`
-	Vendor        string          `json:"vendor,omitempty"`
-	VendorEventID string          `json:"vendor_event_id,omitempty"`
-	Method        string          `json:"method,omitempty"`
-	Raw           json.RawMessage `json:"raw,omitempty"`
-	Extra         map[string]any  `json:"extra,omitempty"`
+	LinkURL       string     `json:"link_url,omitempty"`
+	LinkIndex     *int       `json:"link_index,omitempty"`
+	BounceType    BounceType `json:"bounce_type,omitempty"`
+	SMTPCode      string     `json:"smtp_code,omitempty"`
+	Reason        string     `json:"reason,omitempty"`
+	FeedbackType  string     `json:"feedback_type,omitempty"`
+	UserAgent     string     `json:"user_agent,omitempty"`
+	IP            string     `json:"ip,omitempty"`
+	Client        string     `json:"client,omitempty"`
+	Device        string     `json:"device,omitempty"`
+	Country       string     `json:"country,omitempty"`
+	City          string     `json:"city,omitempty"`
+	Vendor        string     `json:"vendor,omitempty"`
+	VendorEventID string     `json:"vendor_event_id,omitempty"`
+	Method        string     `json:"method,omitempty"`
+	// JourneyID and StepID name the journey and step of a journey email (SPEC §1), as the
+	// CRM sends them.
+	JourneyID string          `json:"journey_id,omitempty"`
+	StepID    string          `json:"step_id,omitempty"`
+	Raw       json.RawMessage `json:"raw,omitempty"`
+	Extra     map[string]any  `json:"extra,omitempty"`
+}
+
+// metadataFields are the JSON keys of Metadata's own fields.
+var metadataFields = map[string]bool{"link_url": true, "link_index": true, "bounce_type": true, "smtp_code": true,
+	"reason": true, "feedback_type": true, "user_agent": true, "ip": true, "client": true, "device": true, "country": true,
+	"city": true, "vendor": true, "vendor_event_id": true, "method": true, "journey_id": true, "step_id": true, "raw": true,
+	"extra": true}
+
+// UnmarshalJSON decodes the known keys into their fields and keeps any other key in
+// Extra (beside what an "extra" object holds).
+func (m *Metadata) UnmarshalJSON(b []byte) error {
+	type plain Metadata
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	for k, raw := range all {
+		if metadataFields[k] {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]any{}
+		}
+		p.Extra[k] = v
+	}
+	*m = Metadata(p)
+	return nil
 }
 
 // Event is one interaction with one email.

@@ -545,3 +545,33 @@ func TestTrackingBudget(t *testing.T) {
 		}
 	}
 }
+
+// Journey ids and a client's own metadata keys are kept with the event (SPEC §1), within
+// bounds; past them the batch is refused and nothing is stored.
+func TestEventMetadataKept(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	h.postEvents(key, map[string]any{"event_type": "sent", "campaign_id": "welcome-step-2", "customer_id": "u1",
+		"metadata": map[string]any{"journey_id": "welcome", "step_id": "2", "variant": "B", "score": 7}})
+	evs := h.events(key, "campaign_id=welcome-step-2")
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	md := evs[0].Metadata
+	if md.JourneyID != "welcome" || md.StepID != "2" || md.Extra["variant"] != "B" || md.Extra["score"] != float64(7) || len(md.Extra) != 2 {
+		t.Fatalf("metadata %+v", md)
+	}
+	big := map[string]any{}
+	for i := range 40 {
+		big[fmt.Sprintf("k%d", i)] = i
+	}
+	r := h.do("POST", "/api/v1/events", key, map[string]any{"events": []map[string]any{
+		{"event_type": "sent", "campaign_id": "c2", "customer_id": "u2"},
+		{"event_type": "sent", "campaign_id": "c2", "customer_id": "u3", "metadata": big}}}, nil)
+	if r.StatusCode != 400 {
+		t.Fatalf("40 keys of one's own: %d", r.StatusCode)
+	}
+	if evs := h.events(key, "campaign_id=c2"); len(evs) != 0 {
+		t.Fatalf("a refused batch stored %d events", len(evs))
+	}
+}

@@ -14,6 +14,12 @@ import (
 // MaxEvents is the largest batch of POST /api/v1/events.
 const MaxEvents = 10000
 
+// Bounds of the metadata keys a client adds of its own (kept in metadata.extra).
+const (
+	maxExtraKeys  = 32
+	maxExtraBytes = 4096
+)
+
 // eventInput is one event as a client posts it.
 type eventInput struct {
 	EventType      string             `json:"event_type"`
@@ -149,6 +155,14 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 	case mailtrail.EventClicked:
 		if u := ev.Metadata.LinkURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			return nil, itemErr("metadata.link_url", "metadata.link_url must be an http(s) URL")
+		}
+	}
+	if len(ev.Metadata.JourneyID) > 200 || len(ev.Metadata.StepID) > 200 {
+		return nil, itemErr("metadata.journey_id", "metadata.journey_id and metadata.step_id are at most 200 bytes")
+	}
+	if x := ev.Metadata.Extra; len(x) > 0 {
+		if b, _ := json.Marshal(x); len(x) > maxExtraKeys || len(b) > maxExtraBytes {
+			return nil, itemErr("metadata", "metadata keys of your own: at most %d, %d bytes as JSON", maxExtraKeys, maxExtraBytes)
 		}
 	}
 	if in.IdempotencyKey != "" {
