@@ -187,7 +187,8 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.dash = dash
 	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
-		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
+		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget,
+		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		Journeys:  a.journeys,

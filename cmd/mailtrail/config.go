@@ -33,6 +33,7 @@ type Config struct {
 	TrustedProxies    string
 	TrackingWait      time.Duration
 	TrackingBudget    int
+	HookSlots         int
 	RetentionInterval time.Duration
 	UnsubscribeMailto string
 	Synchronous       string
@@ -85,6 +86,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.LogLevel, "log-level", "MAILTRAIL_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "MAILTRAIL_LOG_FORMAT", "json", "json or text")
 	integer(&c.TrackingBudget, "tracking-budget", "MAILTRAIL_TRACKING_BUDGET", 20, "opens of one message (or clicks of one link) stored per hour; more are answered and only counted (0: no limit)")
+	integer(&c.HookSlots, "webhook-concurrency", "MAILTRAIL_WEBHOOK_CONCURRENCY", 16, "webhook requests of one connection in progress at once; more get 503 with Retry-After (0: no limit)")
 	integer(&c.MaxBatch, "max-batch", "MAILTRAIL_MAX_BATCH", 5000, "events per store transaction")
 	integer(&c.MaxQueue, "max-queue", "MAILTRAIL_MAX_QUEUE", 50000, "events waiting for the store at most; beyond, requests wait then get 503")
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
@@ -146,6 +148,9 @@ func (c *Config) validate() error {
 	}
 	if c.RetentionInterval <= 0 {
 		errs = append(errs, errors.New("--retention-interval / MAILTRAIL_RETENTION_INTERVAL must be positive, e.g. 1h"))
+	}
+	if c.HookSlots < 0 {
+		errs = append(errs, errors.New("--webhook-concurrency / MAILTRAIL_WEBHOOK_CONCURRENCY must be 0 (no limit) or more"))
 	}
 	if c.TrackingBudget < 0 {
 		errs = append(errs, errors.New("--tracking-budget / MAILTRAIL_TRACKING_BUDGET must be 0 (no limit) or more"))

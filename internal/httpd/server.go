@@ -72,6 +72,9 @@ type Options struct {
 	// TrackingBudget is how many opens of one message, or clicks of one link, are stored
 	// per clock hour; hits past it are answered and counted, not stored. 0: no budget.
 	TrackingBudget int
+	// WebhookConcurrency bounds the webhook requests of one connection in progress at
+	// once; past it the sender gets 503 with Retry-After. 0: no bound.
+	WebhookConcurrency int
 	// UnsubscribeMailto, when set (e.g. "unsubscribe@example.com"), adds a mailto: to the
 	// List-Unsubscribe header.
 	UnsubscribeMailto string
@@ -118,11 +121,12 @@ type Server struct {
 	journeys *journey.Registry
 	mux      *http.ServeMux
 
-	replays *replayCache
-	health  *webhookHealth
-	budget  *trackBudget // nil: no budget
-	touchMu sync.Mutex
-	touched map[string]time.Time // connection id → last LastWebhookAt write
+	replays   *replayCache
+	health    *webhookHealth
+	budget    *trackBudget // nil: no budget
+	hookSlots *hookSlots   // nil: no bound
+	touchMu   sync.Mutex
+	touched   map[string]time.Time // connection id → last LastWebhookAt write
 }
 
 // Route is one entry of the route table.
@@ -153,7 +157,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
 		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{},
-		budget: newTrackBudget(opt.TrackingBudget, opt.Now)}
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency)}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {

@@ -92,6 +92,13 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	connID = conn.ID
+	release, ok := s.hookSlots.acquire(conn.ID)
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "too many requests in progress for this connection; retry later"))
+		return
+	}
+	defer release()
 	limit := vendor.MaxBody()
 	tooLarge := mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", limit)
 	if r.ContentLength > limit {
