@@ -253,8 +253,13 @@ func TestSuppressionAPI(t *testing.T) {
 	if r := h.do("DELETE", "/api/v1/suppressions/x1@example.com", keyA, nil, nil); r.StatusCode != 400 {
 		t.Fatalf("remove without reason: %d", r.StatusCode)
 	}
-	if r := h.do("DELETE", "/api/v1/suppressions/x1@EXAMPLE.com?reason=customer+asked", keyA, nil, nil); r.StatusCode != 200 {
+	var out struct{ Removed mailtrail.Suppression }
+	if r := h.do("DELETE", "/api/v1/suppressions/x1@EXAMPLE.com?reason=customer+asked", keyA, nil, &out); r.StatusCode != 200 {
 		t.Fatalf("remove: %d", r.StatusCode)
+	}
+	// The answer is the suppression as it was, with its times.
+	if removed := out.Removed; removed.Email != "x1@example.com" || removed.Reason != mailtrail.ReasonHardBounce || removed.CreatedAt.IsZero() || removed.SuppressedAt.IsZero() {
+		t.Fatalf("removed: %+v", out.Removed)
 	}
 	hist := h.history(keyA, "x1@example.com")
 	if a := actions(hist.History); hist.Suppression != nil || a != "added:manual,replaced:hard_bounce,removed:hard_bounce" {

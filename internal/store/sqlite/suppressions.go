@@ -274,6 +274,11 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if !cur.found {
 		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "%s is not suppressed", email)
 	}
+	var created int64
+	var note string // the answer shows the suppression as it was
+	if err := tx.scan(`SELECT created_at, note FROM suppressions WHERE org_id = ? AND email = ?`, []any{org, email}, &created, &note); err != nil {
+		return nil, fmt.Errorf("sqlite: suppression: %w", err)
+	}
 	if err := writeSuppression(tx, change{org: org, email: email, actor: actor, note: why, now: now}, cur, rules.Suppress{}, mailtrail.ActionRemoved); err != nil {
 		return nil, err
 	}
@@ -285,7 +290,7 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 		return nil, err
 	}
 	removed := &mailtrail.Suppression{OrgID: orgID, Email: email, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
-		EventID: cur.s.EventID, Detail: cur.s.Detail, SuppressedAt: fromMS(cur.s.At)}
+		EventID: cur.s.EventID, Detail: cur.s.Detail, Note: note, SuppressedAt: fromMS(cur.s.At), CreatedAt: fromMS(created)}
 	markErased(removed) // removed by its sha256: key
 	return removed, nil
 }
