@@ -133,6 +133,10 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	keys, _ := cfg.keyring(secret) // validated by openStore
+	if err := resealSecrets(ctx, db, keys, a.log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	obs := newIngestMetrics(a.metrics)
 	obs.log = a.log
 	classifier, err := classify.New()

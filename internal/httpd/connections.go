@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -56,6 +57,32 @@ func OpenCredentials(keys secrets.Keyring, connID string, sealed []byte) (esp.Cr
 		return esp.Credentials{}, fmt.Errorf("httpd: sealed credentials: %w", err)
 	}
 	return esp.Credentials{SigningKey: s.SigningKey, Username: s.Username, Password: s.Password, BearerToken: s.BearerToken, TopicARN: s.TopicARN}, nil
+}
+
+// ResealConnection re-seals under the keyring's current key each sealed value of c (its
+// credentials, previous credentials and mailbox login) that only an old key opens, and
+// returns how many it re-sealed. A value that no key opens is left as it is and counted in
+// unopened: it stays broken until its connection is given new credentials.
+func ResealConnection(keys secrets.Keyring, c *mailtrail.Connection) (resealed, unopened int, err error) {
+	for _, f := range []struct {
+		v   *[]byte
+		ctx []byte
+	}{{&c.Sealed, sealContext(c.ID)}, {&c.SealedPrevious, sealContext(c.ID)}, {&c.SealedIMAP, mailboxSealContext(c.ID)}} {
+		if len(*f.v) == 0 {
+			continue
+		}
+		out, changed, err := keys.Reseal(*f.v, f.ctx)
+		switch {
+		case errors.Is(err, secrets.ErrOpen):
+			unopened++
+		case err != nil:
+			return 0, 0, err
+		case changed:
+			*f.v = out
+			resealed++
+		}
+	}
+	return resealed, unopened, nil
 }
 
 // NewConnectionID returns an unguessable connection id: "conn_" and 16 random bytes.

@@ -23,6 +23,17 @@ func OpenSecret(keys secrets.Keyring, subID string, sealed []byte) ([]byte, erro
 	return keys.Open(sealed, sealContext(subID))
 }
 
+// ResealSecret re-seals s.Sealed under the keyring's current key when only an old key
+// opens it, and reports whether it did; secrets.ErrOpen (s unchanged) when no key opens it.
+func ResealSecret(keys secrets.Keyring, s *mailtrail.Subscription) (bool, error) {
+	out, changed, err := keys.Reseal(s.Sealed, sealContext(s.ID))
+	if err != nil || !changed {
+		return false, err
+	}
+	s.Sealed = out
+	return true, nil
+}
+
 // NewSecret returns a new signing secret: "whsec_" and 32 random bytes in base64url.
 func NewSecret() string {
 	b := make([]byte, 32)
