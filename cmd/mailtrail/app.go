@@ -24,7 +24,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
-	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 	"github.com/mailtrail/mailtrail/internal/token"
@@ -133,6 +132,11 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		db.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	keys, _ := cfg.keyring(secret) // validated by openStore
+	if err := resealSecrets(ctx, db, keys, a.log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	obs := newIngestMetrics(a.metrics)
 	obs.log = a.log
 	classifier, err := classify.New()
@@ -158,7 +162,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.hub = realtime.New()
 	a.onCommit(func(evs []*mailtrail.Event) { a.hub.Notify(orgsOf(evs)...) })
 	a.metrics.NewGauge("mailtrail_stream_clients", "Event streams (SSE) connected.", func() float64 { return float64(a.hub.Len()) })
-	a.outbound = outbound.New(db, outbound.Options{SecretsKey: secrets.DeriveKey(secret), AllowPrivate: cfg.WebhooksAllowPrivate,
+	a.outbound = outbound.New(db, outbound.Options{Secrets: keys, AllowPrivate: cfg.WebhooksAllowPrivate,
 		RetryFor: cfg.WebhooksRetryFor, Logger: a.log, Metrics: a.metrics})
 	a.onCommit(func([]*mailtrail.Event) { a.outbound.Wake() })
 	a.journeys = journey.NewRegistry(journey.Options{})
@@ -189,14 +193,14 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget,
 		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
-		SecretsKey: secrets.DeriveKey(secret), Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
+		Secrets: keys, Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		Journeys:  a.journeys,
 		Segments:  a.segments,
 		Dashboard: dash,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
-	a.mailbox = mailbox.New(mailboxSource{db: db, key: secrets.DeriveKey(secret), log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
+	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
 		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored})
 	return a, nil
 }

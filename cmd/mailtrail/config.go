@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/internal/geo"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -187,8 +188,15 @@ func (c *Config) geoDB() (*geo.DB, error) {
 	return db, nil
 }
 
-func (c *Config) oldKeys() ([]token.Key, error) {
-	var keys []token.Key
+// oldSecret is a retired service secret of --old-secret-keys, with its key id.
+type oldSecret struct {
+	id     uint8
+	secret []byte
+}
+
+// oldSecrets parses --old-secret-keys; an error names the flag.
+func (c *Config) oldSecrets() ([]oldSecret, error) {
+	var out []oldSecret
 	for _, part := range strings.Split(c.OldSecretKeys, ",") {
 		if strings.TrimSpace(part) == "" {
 			continue
@@ -198,9 +206,36 @@ func (c *Config) oldKeys() ([]token.Key, error) {
 		if !ok || err != nil || n < 0 || n > token.MaxKeyID || len(secret) < 32 {
 			return nil, errors.New("--old-secret-keys / MAILTRAIL_OLD_SECRET_KEYS must be ID:SECRET pairs (id 0-15, secret ≥32 characters), comma-separated")
 		}
-		keys = append(keys, token.KeyFromSecret(uint8(n), []byte(secret)))
+		out = append(out, oldSecret{id: uint8(n), secret: []byte(secret)})
+	}
+	return out, nil
+}
+
+// oldKeys are the token keys of the retired secrets: they still verify tracking ids.
+func (c *Config) oldKeys() ([]token.Key, error) {
+	old, err := c.oldSecrets()
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]token.Key, len(old))
+	for i, o := range old {
+		keys[i] = token.KeyFromSecret(o.id, o.secret)
 	}
 	return keys, nil
+}
+
+// keyring returns the sealing keys of the service secret (secret, from c.secret) and of
+// the retired secrets: values sealed at rest under a retired secret still open.
+func (c *Config) keyring(secret []byte) (secrets.Keyring, error) {
+	old, err := c.oldSecrets()
+	if err != nil {
+		return secrets.Keyring{}, err
+	}
+	olds := make([][]byte, len(old))
+	for i, o := range old {
+		olds[i] = o.secret
+	}
+	return secrets.NewKeyring(secret, olds...), nil
 }
 
 func (c *Config) proxies() ([]netip.Prefix, error) {

@@ -10,11 +10,11 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/httpd"
-	"github.com/mailtrail/mailtrail/internal/secrets"
 )
 
 // runConnection is `mailtrail connection create|list`: ESP connections of an
-// organization, their credentials sealed with the key derived from the service secret.
+// organization, their credentials sealed with the key derived from the current service
+// secret.
 func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("connection: want create or list")
@@ -60,11 +60,15 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
-		c := &mailtrail.Connection{ID: httpd.NewConnectionID(), OrgID: org, Vendor: vendor, Name: name}
-		if c.Sealed, err = httpd.SealCredentials(secrets.DeriveKey(secret), c.ID, in); err != nil {
+		keys, err := cfg.keyring(secret)
+		if err != nil {
 			return err
 		}
-		if err := mb.Apply(secrets.DeriveKey(secret), c); err != nil {
+		c := &mailtrail.Connection{ID: httpd.NewConnectionID(), OrgID: org, Vendor: vendor, Name: name}
+		if c.Sealed, err = httpd.SealCredentials(keys, c.ID, in); err != nil {
+			return err
+		}
+		if err := mb.Apply(keys, c); err != nil {
 			return err
 		}
 		if err := db.CreateConnection(ctx, c); err != nil {

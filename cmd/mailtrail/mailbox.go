@@ -9,6 +9,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 )
 
 // mailboxDrain bounds how long shutdown waits for a bounce-mailbox batch in progress
@@ -22,15 +23,16 @@ type mailboxStore interface {
 
 // mailboxSource lists the connections that name a bounce mailbox, logins unsealed.
 type mailboxSource struct {
-	db  mailboxStore
-	key []byte // secrets.DeriveKey of the service secret
-	log *slog.Logger
+	db   mailboxStore
+	keys secrets.Keyring // the service secret's sealing keys, retired ones included
+	log  *slog.Logger
 }
 
 var _ mailbox.Source = mailboxSource{}
 
 // Accounts implements mailbox.Source. A connection whose login cannot be opened (sealed
-// under another secret) is skipped and logged.
+// under a secret that is neither the current one nor listed in --old-secret-keys) is
+// skipped and logged.
 func (s mailboxSource) Accounts(ctx context.Context) ([]mailbox.Account, error) {
 	conns, err := s.db.MailboxConnections(ctx)
 	if err != nil {
@@ -38,7 +40,7 @@ func (s mailboxSource) Accounts(ctx context.Context) ([]mailbox.Account, error) 
 	}
 	out := make([]mailbox.Account, 0, len(conns))
 	for _, c := range conns {
-		login, err := httpd.OpenMailboxLogin(s.key, c.ID, c.SealedIMAP)
+		login, err := httpd.OpenMailboxLogin(s.keys, c.ID, c.SealedIMAP)
 		if err != nil {
 			s.log.WarnContext(ctx, "bounce mailbox: login cannot be opened; connection skipped", "connection", c.ID, "err", err.Error())
 			continue

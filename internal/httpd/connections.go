@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,21 +34,21 @@ type sealedCredentials struct {
 // sealContext binds a sealed value to its connection: it cannot be copied to another row.
 func sealContext(connID string) []byte { return []byte("mailtrail connection v1\x00" + connID) }
 
-// SealCredentials seals c (Previous ignored) for the connection connID under key (from
-// secrets.DeriveKey). It fails only on a key of the wrong size.
-func SealCredentials(key []byte, connID string, c esp.Credentials) ([]byte, error) {
+// SealCredentials seals c (Previous ignored) for the connection connID under the keyring's
+// current key. It fails only on a key of the wrong size.
+func SealCredentials(keys secrets.Keyring, connID string, c esp.Credentials) ([]byte, error) {
 	pt, err := json.Marshal(sealedCredentials{SigningKey: c.SigningKey, Username: c.Username, Password: c.Password,
 		BearerToken: c.BearerToken, TopicARN: c.TopicARN})
 	if err != nil {
 		return nil, err
 	}
-	return secrets.Seal(key, pt, sealContext(connID))
+	return keys.Seal(pt, sealContext(connID))
 }
 
-// OpenCredentials opens what SealCredentials sealed; secrets.ErrOpen when key or
-// connection do not match.
-func OpenCredentials(key []byte, connID string, sealed []byte) (esp.Credentials, error) {
-	pt, err := secrets.Open(key, sealed, sealContext(connID))
+// OpenCredentials opens what SealCredentials sealed under any key of the keyring;
+// secrets.ErrOpen when no key opens it or the connection does not match.
+func OpenCredentials(keys secrets.Keyring, connID string, sealed []byte) (esp.Credentials, error) {
+	pt, err := keys.Open(sealed, sealContext(connID))
 	if err != nil {
 		return esp.Credentials{}, err
 	}
@@ -56,6 +57,32 @@ func OpenCredentials(key []byte, connID string, sealed []byte) (esp.Credentials,
 		return esp.Credentials{}, fmt.Errorf("httpd: sealed credentials: %w", err)
 	}
 	return esp.Credentials{SigningKey: s.SigningKey, Username: s.Username, Password: s.Password, BearerToken: s.BearerToken, TopicARN: s.TopicARN}, nil
+}
+
+// ResealConnection re-seals under the keyring's current key each sealed value of c (its
+// credentials, previous credentials and mailbox login) that only an old key opens, and
+// returns how many it re-sealed. A value that no key opens is left as it is and counted in
+// unopened: it stays broken until its connection is given new credentials.
+func ResealConnection(keys secrets.Keyring, c *mailtrail.Connection) (resealed, unopened int, err error) {
+	for _, f := range []struct {
+		v   *[]byte
+		ctx []byte
+	}{{&c.Sealed, sealContext(c.ID)}, {&c.SealedPrevious, sealContext(c.ID)}, {&c.SealedIMAP, mailboxSealContext(c.ID)}} {
+		if len(*f.v) == 0 {
+			continue
+		}
+		out, changed, err := keys.Reseal(*f.v, f.ctx)
+		switch {
+		case errors.Is(err, secrets.ErrOpen):
+			unopened++
+		case err != nil:
+			return 0, 0, err
+		case changed:
+			*f.v = out
+			resealed++
+		}
+	}
+	return resealed, unopened, nil
 }
 
 // NewConnectionID returns an unguessable connection id: "conn_" and 16 random bytes.
@@ -154,11 +181,11 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &mailtrail.Connection{ID: NewConnectionID(), OrgID: org.ID, Vendor: req.Vendor, Name: req.Name}
-	if c.Sealed, err = SealCredentials(s.opt.SecretsKey, c.ID, creds); err != nil {
+	if c.Sealed, err = SealCredentials(s.opt.Secrets, c.ID, creds); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := req.MailboxInput.Apply(s.opt.SecretsKey, c); err != nil {
+	if err := req.MailboxInput.Apply(s.opt.Secrets, c); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -228,7 +255,7 @@ func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sealed, err := SealCredentials(s.opt.SecretsKey, id, creds)
+	sealed, err := SealCredentials(s.opt.Secrets, id, creds)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

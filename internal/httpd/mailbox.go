@@ -42,9 +42,9 @@ func mailboxSealContext(connID string) []byte {
 }
 
 // Apply validates in and, when it names a mailbox, sets c's mailbox fields with the login
-// sealed under key (c.ID and c.Vendor must be set). Nothing set is no mailbox. It returns
+// sealed under the keyring's current key (c.ID and c.Vendor must be set). Nothing set is no mailbox. It returns
 // an EINVALID error naming the field that is wrong.
-func (in *MailboxInput) Apply(key []byte, c *mailtrail.Connection) error {
+func (in *MailboxInput) Apply(keys secrets.Keyring, c *mailtrail.Connection) error {
 	in.IMAPURL = strings.TrimSpace(in.IMAPURL)
 	if in.IMAPURL == "" {
 		if in.IMAPUsername != "" || in.IMAPPassword != "" || in.IMAPPollSeconds != 0 || in.IMAPDelete {
@@ -72,7 +72,7 @@ func (in *MailboxInput) Apply(key []byte, c *mailtrail.Connection) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := secrets.Seal(key, pt, mailboxSealContext(c.ID))
+	sealed, err := keys.Seal(pt, mailboxSealContext(c.ID))
 	if err != nil {
 		return err
 	}
@@ -80,11 +80,11 @@ func (in *MailboxInput) Apply(key []byte, c *mailtrail.Connection) error {
 	return nil
 }
 
-// OpenMailboxLogin opens the login that Apply sealed; secrets.ErrOpen when key or
-// connection do not match.
-func OpenMailboxLogin(key []byte, connID string, sealed []byte) (MailboxLogin, error) {
+// OpenMailboxLogin opens the login that Apply sealed under any key of the keyring;
+// secrets.ErrOpen when no key opens it or the connection does not match.
+func OpenMailboxLogin(keys secrets.Keyring, connID string, sealed []byte) (MailboxLogin, error) {
 	var l MailboxLogin
-	pt, err := secrets.Open(key, sealed, mailboxSealContext(connID))
+	pt, err := keys.Open(sealed, mailboxSealContext(connID))
 	if err != nil {
 		return l, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -79,9 +80,9 @@ type Options struct {
 	// List-Unsubscribe header.
 	UnsubscribeMailto string
 	MaxBody           int64 // JSON API bodies, default 16 MiB
-	// SecretsKey (32 bytes, secrets.DeriveKey of the service secret) seals connection
-	// credentials at rest.
-	SecretsKey []byte
+	// Secrets seals connection credentials and subscription secrets at rest under its
+	// current key, and opens them under any of its keys (the retired secrets' too).
+	Secrets secrets.Keyring
 	// Vendors are the ESP webhook formats served at /webhooks/v2/{vendor}/{conn}.
 	Vendors esp.Registry
 	// Fetcher GETs subscription-confirmation URLs (SNS, OCI); nil refuses them with 503.

@@ -84,7 +84,7 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.ECONFLICT, "an organization has at most %d subscriptions", maxSubscriptions))
 		return
 	}
-	if sub.Sealed, err = outbound.SealSecret(s.opt.SecretsKey, sub.ID, []byte(req.Secret)); err != nil {
+	if sub.Sealed, err = outbound.SealSecret(s.opt.Secrets, sub.ID, []byte(req.Secret)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -58,7 +58,7 @@ func newHookServer(t *testing.T) *hookServer {
 	esp.RegisterA(vendors)
 	h := &hookServer{t: t, key: key, now: time.Now().UTC().Truncate(time.Second)}
 	h.s = New(db, p, nil, nil, Options{PublicURL: "https://mt.example", Vendors: vendors,
-		SecretsKey: secrets.DeriveKey([]byte("test service secret")), Now: h.clock})
+		Secrets: secrets.NewKeyring([]byte("test service secret")), Now: h.clock})
 	return h
 }
 

@@ -209,12 +209,12 @@ func (s *Server) unavailable(r *http.Request, err error) error {
 // connectionCredentials opens a connection's sealed credentials; the previous ones are
 // attached while their grace period runs.
 func (s *Server) connectionCredentials(c *mailtrail.Connection, now time.Time) (esp.Credentials, error) {
-	creds, err := OpenCredentials(s.opt.SecretsKey, c.ID, c.Sealed)
+	creds, err := OpenCredentials(s.opt.Secrets, c.ID, c.Sealed)
 	if err != nil {
 		return creds, err
 	}
 	if len(c.SealedPrevious) > 0 && c.PreviousValidUntil != nil && now.Before(*c.PreviousValidUntil) {
-		prev, err := OpenCredentials(s.opt.SecretsKey, c.ID, c.SealedPrevious)
+		prev, err := OpenCredentials(s.opt.Secrets, c.ID, c.SealedPrevious)
 		if err != nil {
 			return creds, err
 		}

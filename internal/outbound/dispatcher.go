@@ -20,6 +20,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/webhooksig"
 )
 
@@ -45,15 +46,15 @@ const (
 
 // Options configure a Dispatcher. Zero values take the defaults noted.
 type Options struct {
-	SecretsKey   []byte        // opens the subscriptions' sealed secrets (secrets.DeriveKey)
-	AllowPrivate bool          // let deliveries reach private, loopback and link-local addresses
-	RetryFor     time.Duration // a subscription failing this long is disabled; default 24h
-	MaxBatch     int           // events per delivery; default 100
-	Timeout      time.Duration // one POST, response included; default 10s
-	BaseBackoff  time.Duration // first retry delay; default 1s, doubling
-	MaxBackoff   time.Duration // default 1h
-	Poll         time.Duration // safety net when no commit wakes the dispatcher; default 2s
-	Concurrency  int           // subscriptions delivered to at once; default 16
+	Secrets      secrets.Keyring // opens the subscriptions' sealed secrets (current and retired keys)
+	AllowPrivate bool            // let deliveries reach private, loopback and link-local addresses
+	RetryFor     time.Duration   // a subscription failing this long is disabled; default 24h
+	MaxBatch     int             // events per delivery; default 100
+	Timeout      time.Duration   // one POST, response included; default 10s
+	BaseBackoff  time.Duration   // first retry delay; default 1s, doubling
+	MaxBackoff   time.Duration   // default 1h
+	Poll         time.Duration   // safety net when no commit wakes the dispatcher; default 2s
+	Concurrency  int             // subscriptions delivered to at once; default 16
 	Logger       *slog.Logger
 	Metrics      *metrics.Registry
 	Now          func() time.Time
@@ -302,7 +303,7 @@ func (d *Dispatcher) skipped(ctx context.Context, s *mailtrail.Subscription, nex
 
 // post sends one signed batch; a nil error means the receiver answered 2xx.
 func (d *Dispatcher) post(ctx context.Context, s *mailtrail.Subscription, deliveryID string, body []byte) (int, error) {
-	secret, err := OpenSecret(d.opt.SecretsKey, s.ID, s.Sealed)
+	secret, err := OpenSecret(d.opt.Secrets, s.ID, s.Sealed)
 	if err != nil {
 		return 0, errors.New("the subscription's secret does not open (was the service secret changed?)")
 	}

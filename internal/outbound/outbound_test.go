@@ -69,14 +69,14 @@ func TestDialGuard(t *testing.T) {
 	hit := false
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit = true }))
 	defer srv.Close()
-	key := secrets.DeriveKey([]byte("test master secret"))
+	key := secrets.NewKeyring([]byte("test master secret"))
 	sealed, _ := SealSecret(key, "sub_x", []byte("whsec_0123456789abcdefghijkl"))
 	s := &mailtrail.Subscription{ID: "sub_x", URL: srv.URL, Sealed: sealed}
-	d := New(nil, Options{SecretsKey: key})
+	d := New(nil, Options{Secrets: key})
 	if _, err := d.post(context.Background(), s, "dlv_1", []byte(`{"events":[]}`)); err == nil || !strings.Contains(err.Error(), "refused") || hit {
 		t.Fatalf("post to loopback: %v (hit %v), want refused", err, hit)
 	}
-	d = New(nil, Options{SecretsKey: key, AllowPrivate: true})
+	d = New(nil, Options{Secrets: key, AllowPrivate: true})
 	if status, err := d.post(context.Background(), s, "dlv_2", []byte(`{"events":[]}`)); err != nil || status != 200 || !hit {
 		t.Fatalf("post with AllowPrivate: %d %v", status, err)
 	}

@@ -11,14 +11,27 @@ import (
 // sealContext binds a sealed secret to its subscription: it cannot be moved to another.
 func sealContext(subID string) []byte { return []byte("mailtrail subscription secret\x00" + subID) }
 
-// SealSecret seals a subscription's signing secret for storage (key: secrets.DeriveKey).
-func SealSecret(key []byte, subID string, secret []byte) ([]byte, error) {
-	return secrets.Seal(key, secret, sealContext(subID))
+// SealSecret seals a subscription's signing secret for storage under the keyring's
+// current key.
+func SealSecret(keys secrets.Keyring, subID string, secret []byte) ([]byte, error) {
+	return keys.Seal(secret, sealContext(subID))
 }
 
-// OpenSecret opens what SealSecret sealed; secrets.ErrOpen when key or id differ.
-func OpenSecret(key []byte, subID string, sealed []byte) ([]byte, error) {
-	return secrets.Open(key, sealed, sealContext(subID))
+// OpenSecret opens what SealSecret sealed under any key of the keyring; secrets.ErrOpen
+// when no key opens it or the id differs.
+func OpenSecret(keys secrets.Keyring, subID string, sealed []byte) ([]byte, error) {
+	return keys.Open(sealed, sealContext(subID))
+}
+
+// ResealSecret re-seals s.Sealed under the keyring's current key when only an old key
+// opens it, and reports whether it did; secrets.ErrOpen (s unchanged) when no key opens it.
+func ResealSecret(keys secrets.Keyring, s *mailtrail.Subscription) (bool, error) {
+	out, changed, err := keys.Reseal(s.Sealed, sealContext(s.ID))
+	if err != nil || !changed {
+		return false, err
+	}
+	s.Sealed = out
+	return true, nil
 }
 
 // NewSecret returns a new signing secret: "whsec_" and 32 random bytes in base64url.

@@ -1,6 +1,8 @@
 // Package secrets seals small secrets (connection credentials) for storage at rest:
 // AES-256-GCM under a key derived from the service's master secret, each sealed value
 // bound to a context (the row it belongs to) so it cannot be moved to another row.
+// Sealing and opening go through a Keyring, which knows the retired secrets too: a value
+// sealed before the service secret was rotated still opens.
 package secrets
 
 import (
@@ -40,9 +42,9 @@ func aead(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
-// Seal encrypts plaintext under key, authenticated together with context. The result is
+// seal encrypts plaintext under key, authenticated together with context. The result is
 // version ‖ nonce ‖ ciphertext ‖ tag. It fails only on a key of the wrong size.
-func Seal(key, plaintext, context []byte) ([]byte, error) {
+func seal(key, plaintext, context []byte) ([]byte, error) {
 	g, err := aead(key)
 	if err != nil {
 		return nil, err
@@ -55,8 +57,8 @@ func Seal(key, plaintext, context []byte) ([]byte, error) {
 	return g.Seal(out, out[1:], plaintext, context), nil
 }
 
-// Open decrypts a value made by Seal with the same key and context; ErrOpen otherwise.
-func Open(key, sealed, context []byte) ([]byte, error) {
+// open decrypts a value made by seal with the same key and context; ErrOpen otherwise.
+func open(key, sealed, context []byte) ([]byte, error) {
 	g, err := aead(key)
 	if err != nil {
 		return nil, err
