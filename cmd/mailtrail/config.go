@@ -49,27 +49,66 @@ type Config struct {
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
+
+	envErrs []error // MAILTRAIL_* values bind could not parse; validate reports them
 }
 
-// bind registers the flags of c on fs, with defaults taken from the environment.
+// envValueError says that the variable env holds a value that is not want. The value is
+// quoted unless the variable holds a secret.
+func envValueError(env, value, want string) error {
+	switch {
+	case secretLike(env):
+		return fmt.Errorf("%s: the value is not %s", env, want)
+	case value == "":
+		return fmt.Errorf("%s: \"\" is not %s (unset the variable to use the default)", env, want)
+	}
+	return fmt.Errorf("%s: %q is not %s", env, value, want)
+}
+
+// secretLike reports whether the variable env holds a secret, which errors must not echo.
+// An id of a secret (MAILTRAIL_SECRET_KEY_ID) is not one: it is inside every tracking link.
+func secretLike(env string) bool {
+	if strings.HasSuffix(env, "_ID") {
+		return false
+	}
+	for _, w := range []string{"SECRET", "TOKEN", "PASSWORD"} {
+		if strings.Contains(env, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// bind registers the flags of c on fs, with defaults taken from the environment. A
+// MAILTRAIL_* variable whose value does not parse as its flag's type is recorded, and
+// validate reports it: the start stops instead of running on the default.
 func (c *Config) bind(fs *flag.FlagSet) {
+	c.envErrs = nil
 	str := func(p *string, name, env, def, usage string) {
 		if v, ok := os.LookupEnv(env); ok {
 			def = v
 		}
 		fs.StringVar(p, name, def, usage+" (env "+env+")")
 	}
+	// fromEnv sets the flag name from the variable env, if set; want is the expected form.
+	fromEnv := func(name, env, want string) {
+		if v, ok := os.LookupEnv(env); ok {
+			if err := fs.Set(name, v); err != nil {
+				c.envErrs = append(c.envErrs, envValueError(env, v, want))
+			}
+		}
+	}
 	integer := func(p *int, name, env string, def int, usage string) {
 		fs.IntVar(p, name, def, usage+" (env "+env+")")
-		if v, ok := os.LookupEnv(env); ok {
-			fs.Set(name, v)
-		}
+		fromEnv(name, env, fmt.Sprintf("a whole number, e.g. %d", def))
 	}
 	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
 		fs.DurationVar(p, name, def, usage+" (env "+env+")")
-		if v, ok := os.LookupEnv(env); ok {
-			fs.Set(name, v)
-		}
+		fromEnv(name, env, "a duration: a number with a unit (ms, s, m, h), e.g. "+def.String())
+	}
+	boolean := func(p *bool, name, env string, def bool, usage string) {
+		fs.BoolVar(p, name, def, usage+" (env "+env+")")
+		fromEnv(name, env, "true or false")
 	}
 	str(&c.Addr, "addr", "MAILTRAIL_ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.DataDir, "data-dir", "MAILTRAIL_DATA_DIR", "./mailtrail-data", "directory of the embedded store")
@@ -94,16 +133,13 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
-	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only; env MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE)")
-	if v, ok := os.LookupEnv("MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE"); ok {
-		fs.Set("webhooks-allow-private", v)
-	}
+	boolean(&c.WebhooksAllowPrivate, "webhooks-allow-private", "MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only)")
 	dur(&c.WebhooksRetryFor, "webhooks-retry-for", "MAILTRAIL_WEBHOOKS_RETRY_FOR", 24*time.Hour, "how long an outbound webhook subscription is retried while failing before it is disabled")
 }
 
 // validate checks every setting and fills derived defaults; its errors say what to fix.
 func (c *Config) validate() error {
-	var errs []error
+	errs := append([]error(nil), c.envErrs...)
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr / MAILTRAIL_ADDR %q is not host:port", c.Addr))
 	}

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"io"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail/internal/geo/geotest"
 )
@@ -87,6 +92,163 @@ func TestConfigGeoIPDB(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not say %q", err, s)
 				}
+			}
+		})
+	}
+}
+
+// TestConfigEnvInvalid: a MAILTRAIL_* value that does not parse stops the start with an
+// error naming the variable, the problem and the expected form, never echoing a secret.
+func TestConfigEnvInvalid(t *testing.T) {
+	for _, c := range []struct {
+		name, env, value string
+		want             []string // in the error
+		secret           bool     // the value must not be in the error
+	}{
+		{"int", "MAILTRAIL_SECRET_KEY_ID", "abc", []string{`MAILTRAIL_SECRET_KEY_ID: "abc" is not a whole number`}, false},
+		{"int max-batch", "MAILTRAIL_MAX_BATCH", "zz", []string{`MAILTRAIL_MAX_BATCH: "zz" is not a whole number, e.g. 5000`}, false},
+		{"int out of range", "MAILTRAIL_MAX_QUEUE", "99999999999999999999", []string{"MAILTRAIL_MAX_QUEUE", "is not a whole number"}, false},
+		{"int empty", "MAILTRAIL_MAX_QUEUE", "", []string{`MAILTRAIL_MAX_QUEUE: "" is not a whole number`, "unset the variable"}, false},
+		{"bool", "MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", "maybe", []string{`MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE: "maybe" is not true or false`}, false},
+		{"duration without unit", "MAILTRAIL_QUEUE_WAIT", "5", []string{`MAILTRAIL_QUEUE_WAIT: "5" is not a duration`, "e.g. 2s"}, false},
+		{"duration in words", "MAILTRAIL_RETENTION_INTERVAL", "1 day", []string{`MAILTRAIL_RETENTION_INTERVAL: "1 day" is not a duration`, "(ms, s, m, h)"}, false},
+		{"list", "MAILTRAIL_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal", []string{"MAILTRAIL_TRUSTED_PROXIES", `"proxy.internal" is not a CIDR`}, false},
+		{"secret list", "MAILTRAIL_OLD_SECRET_KEYS", "1:not-long-enough-s3cret", []string{"MAILTRAIL_OLD_SECRET_KEYS", "ID:SECRET"}, true},
+		{"secret key", "MAILTRAIL_SECRET_KEY", "short-s3cret-value", []string{"MAILTRAIL_SECRET_KEY", "at least 32 characters"}, true},
+		{"admin token", "MAILTRAIL_ADMIN_TOKEN", "short-t0ken", []string{"MAILTRAIL_ADMIN_TOKEN", "at least 16 characters"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(c.env, c.value)
+			_, err := parseConfig(t)
+			if err == nil {
+				t.Fatalf("%s=%q: no error", c.env, c.value)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if c.secret && strings.Contains(err.Error(), c.value) {
+				t.Errorf("error %q echoes the secret value", err)
+			}
+		})
+	}
+}
+
+// TestConfigEnvValid: values of the right type still set their flag, and a flag still
+// wins over its variable.
+func TestConfigEnvValid(t *testing.T) {
+	t.Setenv("MAILTRAIL_SECRET_KEY_ID", "3")
+	t.Setenv("MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", "true")
+	t.Setenv("MAILTRAIL_QUEUE_WAIT", "750ms")
+	t.Setenv("MAILTRAIL_MAX_BATCH", "100")
+	cfg, err := parseConfig(t, "--max-batch", "200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SecretKeyID != 3 || !cfg.WebhooksAllowPrivate || cfg.QueueWait != 750*time.Millisecond || cfg.MaxBatch != 200 {
+		t.Errorf("got key id %d, allow private %v, queue wait %v, max batch %d; want 3, true, 750ms, 200",
+			cfg.SecretKeyID, cfg.WebhooksAllowPrivate, cfg.QueueWait, cfg.MaxBatch)
+	}
+}
+
+func TestConfigSecretLike(t *testing.T) {
+	for env, want := range map[string]bool{
+		"MAILTRAIL_SECRET_KEY":       true,
+		"MAILTRAIL_OLD_SECRET_KEYS":  true,
+		"MAILTRAIL_ADMIN_TOKEN":      true,
+		"MAILTRAIL_SMTP_PASSWORD":    true,
+		"MAILTRAIL_SECRET_KEY_ID":    false,
+		"MAILTRAIL_MAX_BATCH":        false,
+		"MAILTRAIL_CLIENT_IP_HEADER": false,
+	} {
+		if got := secretLike(env); got != want {
+			t.Errorf("secretLike(%s) = %v, want %v", env, got, want)
+		}
+	}
+	// A typed variable with a secret-like name: the problem is said, the value is not.
+	err := envValueError("MAILTRAIL_SMTP_PASSWORD", "hunter2", "a whole number")
+	if s := err.Error(); strings.Contains(s, "hunter2") || !strings.Contains(s, "MAILTRAIL_SMTP_PASSWORD: the value is not a whole number") {
+		t.Errorf("envValueError = %q", s)
+	}
+}
+
+// TestConfigCommandErrors: every command stops on a bad variable or flag, before it
+// touches the data directory.
+func TestConfigCommandErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  [2]string
+		args []string
+		want []string
+	}{
+		{"env org list", [2]string{"MAILTRAIL_SECRET_KEY_ID", "abc"}, []string{"org", "list"}, []string{`MAILTRAIL_SECRET_KEY_ID: "abc" is not a whole number`}},
+		{"env connection list", [2]string{"MAILTRAIL_WEBHOOKS_RETRY_FOR", "forever"}, []string{"connection", "list", "--org", "o"}, []string{`MAILTRAIL_WEBHOOKS_RETRY_FOR: "forever" is not a duration`}},
+		{"env serve", [2]string{"MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", "maybe"}, []string{"serve", "--addr", "127.0.0.1:0"}, []string{`MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE: "maybe" is not true or false`}},
+		{"flag int", [2]string{}, []string{"serve", "--secret-key-id", "abc"}, []string{`invalid value "abc" for flag -secret-key-id`}},
+		{"flag bool", [2]string{}, []string{"org", "list", "--webhooks-allow-private=maybe"}, []string{`invalid boolean value "maybe" for -webhooks-allow-private`}},
+		{"flag duration", [2]string{}, []string{"serve", "--queue-wait", "5"}, []string{`invalid value "5" for flag -queue-wait`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env[0] != "" {
+				t.Setenv(c.env[0], c.env[1])
+			}
+			dir := filepath.Join(t.TempDir(), "data")
+			// Cancelled: a serve that starts despite the error returns at once instead of
+			// running until the test times out.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			var stderr bytes.Buffer
+			err := Run(ctx, append(c.args, "--data-dir", dir), io.Discard, &stderr)
+			if err == nil || errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("Run(%q) = %v, want an error", c.args, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the data directory was created: %v", err)
+			}
+		})
+	}
+}
+
+// TestConfigBinaryExit: the real binary exits 2 with the message on stderr, and does not
+// start listening, when a variable or a flag is invalid.
+func TestConfigBinaryExit(t *testing.T) {
+	bin := buildBinary(t)
+	for _, c := range []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"env", "MAILTRAIL_SECRET_KEY_ID=abc", nil, `mailtrail: MAILTRAIL_SECRET_KEY_ID: "abc" is not a whole number`},
+		{"flag", "", []string{"--max-batch", "zz"}, `invalid value "zz" for flag -max-batch`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The deadline only bounds a binary that starts despite the error.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, c.args...)...)
+			cmd.Env = os.Environ()
+			if c.env != "" {
+				cmd.Env = append(cmd.Env, c.env)
+			}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("exit: %v, want status 2; stderr:\n%s", err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("stderr does not say %q:\n%s", c.want, stderr.String())
+			}
+			if strings.Contains(stdout.String(), "listening") {
+				t.Errorf("the binary started: %s", stdout.String())
 			}
 		})
 	}

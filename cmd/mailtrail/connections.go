@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
@@ -53,8 +54,10 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err := httpd.CheckVendor(vendors(nil), vendor); err != nil {
 			return err
 		}
-		if mb.IMAPURL == "" && in.SigningKey == "" && in.BearerToken == "" && in.TopicARN == "" && (in.Username == "" || in.Password == "") {
-			return errors.New("connection create: credentials required: --signing-key, --bearer-token, --topic-arn, --username and --password, or a bounce mailbox (--imap-url)")
+		// The API's check, with the fields spelled as flags.
+		flagName := func(f esp.CredentialField) string { return "--" + strings.ReplaceAll(string(f), "_", "-") }
+		if in, err = httpd.CheckCredentials(vendor, in, strings.TrimSpace(mb.IMAPURL) != "", flagName); err != nil {
+			return fmt.Errorf("connection create: %s", mailtrail.ErrorMessage(err))
 		}
 		secret, err := cfg.secret()
 		if err != nil {

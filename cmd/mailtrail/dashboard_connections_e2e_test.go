@@ -19,7 +19,7 @@ func TestDashboardConnections(t *testing.T) {
 	if r := h.do("POST", "/api/v1/connections", key, map[string]any{"vendor": "postmark", "name": "pm-prod", "username": "u", "password": "very-secret-password"}, &mine); r.StatusCode != 201 {
 		t.Fatalf("create: %d", r.StatusCode)
 	}
-	if r := h.do("POST", "/api/v1/connections", otherKey, map[string]any{"vendor": "sendgrid", "name": "their-sg", "signing_key": "k"}, &theirs); r.StatusCode != 201 {
+	if r := h.do("POST", "/api/v1/connections", otherKey, map[string]any{"vendor": "sendgrid", "name": "their-sg", "signing_key": newSGKey(t).pub}, &theirs); r.StatusCode != 201 {
 		t.Fatalf("create other: %d", r.StatusCode)
 	}
 	b := h.browser()

@@ -39,7 +39,7 @@ func TestMailboxEndToEnd(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 
-	if r := h.do("POST", "/api/v1/connections", key, map[string]any{"vendor": "sendgrid", "name": "x", "signing_key": "k",
+	if r := h.do("POST", "/api/v1/connections", key, map[string]any{"vendor": "sendgrid", "name": "x", "signing_key": newSGKey(t).pub,
 		"imap_url": "imap://" + ln.Addr().String() + "/INBOX", "imap_username": "bounces", "imap_password": "imap-pass"}, nil); r.StatusCode != 400 {
 		t.Fatalf("mailbox on a sendgrid connection: %d", r.StatusCode)
 	}

@@ -543,6 +543,30 @@ func TestConnectionCLI(t *testing.T) {
 	if err := Run(context.Background(), []string{"connection", "create", "--data-dir", dir, "--org", org.ID, "--vendor", "hotmail", "--name", "x", "--signing-key", "k"}, &out, &errb); err == nil {
 		t.Fatal("unknown vendor accepted")
 	}
+	// The API's per-vendor check, with the fields spelled as flags.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--vendor", "sendgrid", "--username", "u", "--password", "p"}, "connection create: sendgrid connection needs --signing-key or --bearer-token"},
+		{[]string{"--vendor", "ses", "--username", "u", "--password", "p"}, "connection create: ses connection needs --topic-arn"},
+		{[]string{"--vendor", "ocimail", "--signing-key", "k"}, "connection create: ocimail connection needs --username and --password or --bearer-token"},
+		{[]string{"--vendor", "resend", "--signing-key", "whsec_not base64"}, "connection create: resend connection: --signing-key is not a whsec_ secret"},
+	} {
+		args := append([]string{"connection", "create", "--data-dir", dir, "--org", org.ID, "--name", "x"}, c.args...)
+		if err := Run(context.Background(), args, &out, &errb); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+	out.Reset()
+	if err := Run(context.Background(), []string{"connection", "create", "--data-dir", dir, "--org", org.ID, "--vendor", "smtp", "--name", "bounces",
+		"--imap-url", "imaps://imap.example.com:993/INBOX", "--imap-username", "bounces", "--imap-password", "imap-pass"}, &out, &errb); err != nil {
+		t.Fatalf("smtp connection fed by a bounce mailbox only: %v", err)
+	}
+	out.Reset()
+	if err := Run(context.Background(), []string{"connection", "list", "--data-dir", dir, "--org", org.ID}, &out, &errb); err != nil || strings.Count(out.String(), `"vendor"`) != 2 {
+		t.Fatalf("list after the refusals: %v %s", err, out.String())
+	}
 }
 
 // Generic event ids are the sender's own: the same id at two connections of one

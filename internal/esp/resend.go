@@ -67,8 +67,8 @@ func (Resend) Verify(_ context.Context, r *Request, c Credentials) error {
 		}
 	}
 	ok := eachCredential(c, func(c Credentials) bool {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(c.SigningKey, "whsec_"))
-		if err != nil || len(key) == 0 {
+		key, ok := resendKey(c.SigningKey)
+		if !ok {
 			return false
 		}
 		want := hmacSHA256(key, []byte(id), []byte("."), []byte(ts), []byte("."), r.Body)

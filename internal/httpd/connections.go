@@ -106,23 +106,32 @@ type credentialsInput struct {
 	TopicARN    string `json:"topic_arn"`
 }
 
-// credentials validates the input: at least one credential, each at most 8 KiB.
-func (in *credentialsInput) credentials() (esp.Credentials, error) { return in.check(false) }
+// credentials returns the input as esp.Credentials, checked for a connection of vendor
+// (see CheckCredentials).
+func (in *credentialsInput) credentials(vendor string, mailbox bool) (esp.Credentials, error) {
+	c := esp.Credentials{SigningKey: in.SigningKey, Username: in.Username, Password: in.Password,
+		BearerToken: in.BearerToken, TopicARN: in.TopicARN}
+	return CheckCredentials(vendor, c, mailbox, nil)
+}
 
-// check is credentials; with optional, no credential at all is accepted too (a connection
-// fed by its bounce mailbox only: its webhook URL then refuses every request).
-func (in *credentialsInput) check(optional bool) (esp.Credentials, error) {
-	c := esp.Credentials{SigningKey: strings.TrimSpace(in.SigningKey), Username: in.Username, Password: in.Password,
-		BearerToken: strings.TrimSpace(in.BearerToken), TopicARN: strings.TrimSpace(in.TopicARN)}
+// CheckCredentials returns c trimmed (keys, token and topic) once it is usable by a
+// connection of vendor: every field at most 8 KiB, and the fields the vendor's webhooks are
+// verified with (esp.CheckCredentials; name spells the fields in errors, nil: as the API
+// does). With mailbox, a connection fed by its bounce mailbox, no credential at all is
+// accepted too: its webhook URL then refuses every request. Errors are EINVALID and name
+// the fields, never their values.
+func CheckCredentials(vendor string, c esp.Credentials, mailbox bool, name func(esp.CredentialField) string) (esp.Credentials, error) {
+	c = esp.Credentials{SigningKey: strings.TrimSpace(c.SigningKey), Username: c.Username, Password: c.Password,
+		BearerToken: strings.TrimSpace(c.BearerToken), TopicARN: strings.TrimSpace(c.TopicARN)}
 	for _, v := range []string{c.SigningKey, c.Username, c.Password, c.BearerToken, c.TopicARN} {
 		if len(v) > 8<<10 {
 			return c, mailtrail.Errorf(mailtrail.EINVALID, "a credential is over 8 KiB")
 		}
 	}
-	if !optional && c.SigningKey == "" && c.BearerToken == "" && c.TopicARN == "" && (c.Username == "" || c.Password == "") {
-		return c, mailtrail.Errorf(mailtrail.EINVALID, "credentials required: signing_key, bearer_token, topic_arn, or username and password (see the vendor's table in the docs)")
+	if mailbox && c == (esp.Credentials{}) {
+		return c, nil
 	}
-	return c, nil
+	return c, esp.CheckCredentials(vendor, c, name)
 }
 
 type createConnectionRequest struct {
@@ -175,7 +184,7 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)"))
 		return
 	}
-	creds, err := req.check(req.IMAPURL != "")
+	creds, err := req.credentials(req.Vendor, strings.TrimSpace(req.IMAPURL) != "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -246,12 +255,13 @@ func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	creds, err := req.credentials()
+	conn, err := s.store.Connection(r.Context(), org, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.store.Connection(r.Context(), org, id); err != nil {
+	creds, err := req.credentials(conn.Vendor, false)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

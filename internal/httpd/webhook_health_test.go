@@ -56,6 +56,7 @@ func newHookServer(t *testing.T) *hookServer {
 	}
 	vendors := esp.Registry{}
 	esp.RegisterA(vendors)
+	esp.RegisterB(vendors, nil) // no test here posts to ses, the one vendor that fetches
 	h := &hookServer{t: t, key: key, now: time.Now().UTC().Truncate(time.Second)}
 	h.s = New(db, p, nil, nil, Options{PublicURL: "https://mt.example", Vendors: vendors,
 		Secrets: secrets.NewKeyring([]byte("test service secret")), Now: h.clock})
