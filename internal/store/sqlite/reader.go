@@ -175,14 +175,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 	if !f.Until.IsZero() {
 		where, args = append(where, "e.occurred_at < ?"), append(args, f.Until.UnixMilli())
 	}
-	if len(f.Types) > 0 {
-		ph := make([]string, len(f.Types))
-		for i, t := range f.Types {
-			ph[i] = "?"
-			args = append(args, int(t))
-		}
-		where = append(where, "e.type IN ("+strings.Join(ph, ",")+")")
-	}
+	where, args = typeIn(where, args, f.Types)
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
 		if err != nil {

@@ -29,19 +29,25 @@ func (db *DB) StreamHead(ctx context.Context, orgID string) (int64, error) {
 func streamWhere(org int64, f mailtrail.StreamFilter, after, upTo int64) ([]string, []any) {
 	where := []string{"e.org_id = ?", "e.id > ?", "e.id <= ?"}
 	args := []any{org, after, upTo}
-	if len(f.Types) > 0 {
-		ph := make([]string, len(f.Types))
-		for i, t := range f.Types {
-			ph[i] = "?"
-			args = append(args, int(t))
-		}
-		where = append(where, "e.type IN ("+strings.Join(ph, ",")+")")
-	}
+	where, args = typeIn(where, args, f.Types)
 	if f.CampaignID != "" {
 		// By name, not by row: a campaign that does not exist yet may begin mid-stream.
 		where, args = append(where, "c.name = ?"), append(args, f.CampaignID)
 	}
 	return where, args
+}
+
+// typeIn adds "e.type IN (…)" of types (none: no condition) to a WHERE clause.
+func typeIn(where []string, args []any, types []mailtrail.EventType) ([]string, []any) {
+	if len(types) == 0 {
+		return where, args
+	}
+	ph := make([]string, len(types))
+	for i, t := range types {
+		ph[i] = "?"
+		args = append(args, int(t))
+	}
+	return append(where, "e.type IN ("+strings.Join(ph, ",")+")"), args
 }
 
 // recentWindow bounds how far back StreamRecent looks, in stream positions.
