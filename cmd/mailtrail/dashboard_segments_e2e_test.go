@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -39,14 +38,7 @@ func TestDashboardSegments(t *testing.T) {
 	if resp, page := b.post("/dashboard/segments", form); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "warming up") {
 		t.Fatalf("before the build: %d", resp.StatusCode)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go runSegmentIndex(ctx, h.app.segments, h.app.log)
-	for deadline := time.Now().Add(10 * time.Second); !h.app.segments.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("index never ready")
-		}
-	}
+	h.buildSegmentIndex()
 
 	preview := func(form url.Values) (int, string) {
 		t.Helper()

@@ -14,6 +14,20 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
+// buildSegmentIndex builds the segment index in the background as serve does (until the
+// test ends) and waits until it answers.
+func (h *harness) buildSegmentIndex() {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.t.Cleanup(cancel)
+	go runSegmentIndex(ctx, h.app.segments, h.app.log)
+	for deadline := time.Now().Add(20 * time.Second); !h.app.segments.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the segment index was never ready")
+		}
+	}
+}
+
 func segEvent(typ, camp, cust string, ago time.Duration, meta map[string]any) map[string]any {
 	e := map[string]any{"event_type": typ, "campaign_id": camp, "customer_id": cust, "customer_email": cust + "@example.com",
 		"occurred_at": time.Now().Add(-ago).UTC().Format(time.RFC3339Nano)}
@@ -76,14 +90,7 @@ func TestSegmentsEndToEnd(t *testing.T) {
 	if resp, b := h.segment(key, "?ids=none", opened30, "application/json", ""); resp.StatusCode != 503 || !strings.Contains(string(b), "warming up") {
 		t.Fatalf("before the build: %d %s", resp.StatusCode, b)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go runSegmentIndex(ctx, h.app.segments, h.app.log)
-	for deadline := time.Now().Add(10 * time.Second); !h.app.segments.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("index never ready")
-		}
-	}
+	h.buildSegmentIndex()
 
 	if got := h.segJSON(key, "?ids=none", opened30); got.Count != 1 || got.CustomerIDs != nil {
 		t.Fatalf("count: %+v", got)
@@ -180,14 +187,7 @@ func TestSegmentsUniverseWithoutSends(t *testing.T) {
 		segEvent("delivered", "spring", "d", 3*day, nil), segEvent("opened", "spring", "d", 2*day, nil),
 		segEvent("delivered", "spring", "e", 3*day, nil),
 		segEvent("unsubscribed", "spring", "f", day, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go runSegmentIndex(ctx, h.app.segments, h.app.log)
-	for deadline := time.Now().Add(10 * time.Second); !h.app.segments.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("index never ready")
-		}
-	}
+	h.buildSegmentIndex()
 	opened := `{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`
 	if got := h.segJSON(key, "", opened); got.Count != 1 || !slices.Equal(got.CustomerIDs, []string{"d"}) {
 		t.Fatalf("opened over a universe without sends: %+v", got)
