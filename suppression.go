@@ -69,6 +69,11 @@ type OrgSettings struct {
 	// RetentionDays is how many days raw events are kept after they are received; a
 	// background job deletes older ones. Aggregates are kept. 0 keeps raw events forever.
 	RetentionDays int `json:"retention_days"`
+	// TrackingURL is the base (scheme://host[:port], e.g. https://click.brand.example) of
+	// the tracking URLs of the organization's new messages: a domain of its own, pointed at
+	// this service. Empty: the service's public URL. A host belongs to one organization:
+	// a click link of another organization is not followed on it.
+	TrackingURL string `json:"tracking_url"`
 }
 
 // MinRetentionDays is the shortest retention an organization can set: raw events hold the

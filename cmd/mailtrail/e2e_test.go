@@ -575,3 +575,73 @@ func TestEventMetadataKept(t *testing.T) {
 		t.Fatalf("a refused batch stored %d events", len(evs))
 	}
 }
+
+// An organization's tracking domain: its new messages' tracking URLs use it; on it, only
+// its own click links are followed (another organization's link there is a 404); links
+// on the service's own URL keep working; a host belongs to one organization.
+func TestTrackingDomain(t *testing.T) {
+	h := newHarness(t)
+	_, keyA := h.org("acme")
+	_, keyB := h.org("globex")
+	before := h.instrument(keyA, "c", "early")
+	var st mailtrail.OrgSettings
+	if r := h.do("PATCH", "/api/v1/settings", keyA, map[string]any{"tracking_url": "https://Click.Acme.example/"}, &st); r.StatusCode != 200 || st.TrackingURL != "https://click.acme.example" {
+		t.Fatalf("set: %d %+v", r.StatusCode, st)
+	}
+	for _, bad := range []string{"ftp://click.acme.example", "https://click.acme.example/path", "https://user:pw@click.acme.example", "click.acme.example", "https://a.example?x=1"} {
+		if r := h.do("PATCH", "/api/v1/settings", keyB, map[string]any{"tracking_url": bad}, nil); r.StatusCode != 400 {
+			t.Errorf("tracking_url %q: %d", bad, r.StatusCode)
+		}
+	}
+	if r := h.do("PATCH", "/api/v1/settings", keyB, map[string]any{"tracking_url": "http://click.acme.example"}, nil); r.StatusCode != 409 {
+		t.Errorf("another organization's host: %d", r.StatusCode)
+	}
+	a := h.instrument(keyA, "c", "u1")
+	b := h.instrument(keyB, "c", "u2")
+	for _, u := range append([]string{a.Tracking.OpenURL, a.Tracking.UnsubscribeURL}, a.Tracking.ClickURLs...) {
+		if !strings.HasPrefix(u, "https://click.acme.example/api/track/") {
+			t.Fatalf("tracking URL %q not on the organization's domain", u)
+		}
+	}
+	if !strings.Contains(a.Headers["List-Unsubscribe"], "https://click.acme.example/") {
+		t.Errorf("List-Unsubscribe %q", a.Headers["List-Unsubscribe"])
+	}
+	if strings.HasPrefix(b.Tracking.OpenURL, "https://click.acme.example") {
+		t.Fatalf("another organization's URL on the domain: %s", b.Tracking.OpenURL)
+	}
+	click := func(u, host string) *http.Response {
+		t.Helper()
+		p, _ := url.Parse(u)
+		req, _ := http.NewRequest("GET", h.srv.URL+p.Path, nil)
+		req.Host = host
+		req.Header.Set("User-Agent", desktopUA)
+		resp, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := click(a.Tracking.ClickURLs[0], "click.acme.example"); r.StatusCode != 302 || !strings.HasPrefix(r.Header.Get("Location"), "https://shop.example.com/") {
+		t.Fatalf("own link on the domain: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := click(b.Tracking.ClickURLs[0], "CLICK.acme.example"); r.StatusCode != 404 || r.Header.Get("Location") != "" {
+		t.Fatalf("another organization's link on the domain: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	srvHost := strings.TrimPrefix(h.srv.URL, "http://")
+	for _, u := range []string{b.Tracking.ClickURLs[0], before.Tracking.ClickURLs[0]} {
+		if r := click(u, srvHost); r.StatusCode != 302 {
+			t.Fatalf("%s on the service's URL: %d", u, r.StatusCode)
+		}
+	}
+	if c := h.report(keyB, "c").Counts; c.ClicksTotal != 1 {
+		t.Fatalf("globex clicks %d: the refused click was recorded", c.ClicksTotal)
+	}
+	// Cleared: new messages use the service's URL again, and the host is free.
+	if r := h.do("PATCH", "/api/v1/settings", keyA, map[string]any{"tracking_url": ""}, &st); r.StatusCode != 200 || st.TrackingURL != "" {
+		t.Fatalf("clear: %d %+v", r.StatusCode, st)
+	}
+	if r := h.do("PATCH", "/api/v1/settings", keyB, map[string]any{"tracking_url": "https://click.acme.example"}, nil); r.StatusCode != 200 {
+		t.Fatalf("the freed host: %d", r.StatusCode)
+	}
+}

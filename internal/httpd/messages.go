@@ -97,6 +97,15 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	base := s.opt.PublicURL // or the organization's tracking domain
+	st, err := s.store.OrgSettings(r.Context(), org.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if st.TrackingURL != "" {
+		base = st.TrackingURL
+	}
 	trackOpens, trackClicks := req.TrackOpens == nil || *req.TrackOpens, req.TrackClicks == nil || *req.TrackClicks
 	honeypot := trackClicks && (req.Honeypot == nil || *req.Honeypot)
 	msgs := make([]*mailtrail.Message, 0, len(req.Recipients))
@@ -107,7 +116,7 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		u := &urls{base: s.opt.PublicURL, signer: s.signer, ref: ref}
+		u := &urls{base: base, signer: s.signer, ref: ref}
 		mailto := ""
 		if s.opt.UnsubscribeMailto != "" {
 			mailto = "mailto:" + s.opt.UnsubscribeMailto + "?subject=" + url.QueryEscape("unsubscribe "+s.signer.Sign(token.Unsubscribe, ref, 0))

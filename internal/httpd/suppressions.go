@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,8 @@ type SuppressionStore interface {
 	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
+	// TrackingHostOrg returns the organization whose tracking domain is host, or "".
+	TrackingHostOrg(ctx context.Context, host string) (string, error)
 	APIKeyID(ctx context.Context, secret string) (string, error)
 }
 
@@ -286,9 +289,29 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 
 // settingsPatch holds the settings a PATCH changes; absent fields keep their value.
 type settingsPatch struct {
-	SoftBounceLimit *int  `json:"soft_bounce_limit"`
-	KeepFullIP      *bool `json:"keep_full_ip"`
-	RetentionDays   *int  `json:"retention_days"`
+	SoftBounceLimit *int    `json:"soft_bounce_limit"`
+	KeepFullIP      *bool   `json:"keep_full_ip"`
+	RetentionDays   *int    `json:"retention_days"`
+	TrackingURL     *string `json:"tracking_url"`
+}
+
+// trackingBase validates a tracking_url and returns it as scheme://host[:port] in lower
+// case ("" stays "": the service's public URL).
+func trackingBase(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	bad := mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be http(s)://host[:port] with no path, query or credentials, e.g. https://click.brand.example")
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" ||
+		u.Fragment != "" || (u.Path != "" && u.Path != "/") || len(v) > 300 {
+		return "", bad
+	}
+	if h := u.Hostname(); h == "" || strings.ContainsAny(h, "%_ ") {
+		return "", bad
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
 func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
@@ -319,6 +342,14 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.RetentionDays = *req.RetentionDays
+	}
+	if req.TrackingURL != nil {
+		v, err := trackingBase(*req.TrackingURL)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		st.TrackingURL = v
 	}
 	if err := s.store.UpdateOrgSettings(r.Context(), org, *st); err != nil {
 		s.writeError(w, r, err)

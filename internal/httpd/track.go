@@ -101,7 +101,17 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		s.honeypot(w, r, ref)
 		return
 	}
-	_, target, err := s.store.ClickTarget(r.Context(), ref.String(), link)
+	owner, target, err := s.store.ClickTarget(r.Context(), ref.String(), link)
+	if err == nil {
+		// On an organization's tracking domain, only its own links are followed: a domain
+		// does not lend its reputation to another organization's destinations.
+		var hostOrg string
+		if hostOrg, err = s.store.TrackingHostOrg(r.Context(), r.Host); err == nil && hostOrg != "" && hostOrg != owner {
+			s.m.trackInvalid.Inc("click")
+			s.notFound(w, r)
+			return
+		}
+	}
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
 			s.m.trackInvalid.Inc("click")

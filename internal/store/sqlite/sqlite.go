@@ -42,21 +42,23 @@ type DB struct {
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB   // readers
 
-	mu           sync.Mutex // guards cache.orgs and cache.orgPublic
-	wmu          sync.Mutex // serializes write transactions and guards the rest of cache
-	cache        *writeCache
-	prepared     map[string]*sql.Stmt // writer statements, guarded by wmu
-	rprepared    sync.Map             // reader statements by query
-	urls         sync.Map             // link_urls id → url (immutable), bounded by urlCount
-	urlCount     atomic.Int64
-	linkSets     sync.Map // message ref → linkSet, bounded by linkSetCount
-	linkSetCount atomic.Int64
-	commits      int64        // write transactions committed (guarded by wmu)
-	walRestarts  atomic.Int64 // forced WAL restarts (see boundWAL)
-	now          func() time.Time
-	tail         *tailIndex                       // per customer, the events past the customer index's watermark
-	onRelabel    func([]ClickRelabel)             // see OnClickRelabel; set before the first write
-	onErase      func(orgID, oldID, newID string) // see OnCustomerErased
+	mu             sync.Mutex // guards cache.orgs and cache.orgPublic
+	wmu            sync.Mutex // serializes write transactions and guards the rest of cache
+	cache          *writeCache
+	prepared       map[string]*sql.Stmt // writer statements, guarded by wmu
+	rprepared      sync.Map             // reader statements by query
+	urls           sync.Map             // link_urls id → url (immutable), bounded by urlCount
+	urlCount       atomic.Int64
+	linkSets       sync.Map // message ref → linkSet, bounded by linkSetCount
+	linkSetCount   atomic.Int64
+	trackingHosts  sync.Map // Host → organization public id ("" none), see TrackingHostOrg
+	trackingHostsN atomic.Int64
+	commits        int64        // write transactions committed (guarded by wmu)
+	walRestarts    atomic.Int64 // forced WAL restarts (see boundWAL)
+	now            func() time.Time
+	tail           *tailIndex                       // per customer, the events past the customer index's watermark
+	onRelabel      func([]ClickRelabel)             // see OnClickRelabel; set before the first write
+	onErase        func(orgID, oldID, newID string) // see OnCustomerErased
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/rules"
@@ -302,8 +304,8 @@ func (db *DB) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSett
 		return nil, err
 	}
 	var s mailtrail.OrgSettings
-	if err := db.rrow(ctx, `SELECT soft_bounce_limit, keep_full_ip, retention_days FROM orgs WHERE id = ?`, []any{org},
-		&s.SoftBounceLimit, &s.KeepFullIP, &s.RetentionDays); err != nil {
+	if err := db.rrow(ctx, `SELECT soft_bounce_limit, keep_full_ip, retention_days, tracking_url FROM orgs WHERE id = ?`, []any{org},
+		&s.SoftBounceLimit, &s.KeepFullIP, &s.RetentionDays, &s.TrackingURL); err != nil {
 		return nil, fmt.Errorf("sqlite: org settings: %w", err)
 	}
 	return &s, nil
@@ -316,14 +318,48 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	if err != nil {
 		return err
 	}
+	host := ""
+	if s.TrackingURL != "" {
+		u, err := url.Parse(s.TrackingURL)
+		if err != nil || u.Host == "" {
+			return mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be scheme://host")
+		}
+		host = strings.ToLower(u.Host)
+	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	if _, err := db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ?, keep_full_ip = ?, retention_days = ? WHERE id = ?`,
-		s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, org); err != nil {
+	_, err = db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ?, keep_full_ip = ?, retention_days = ?, tracking_url = ?,
+		tracking_host = ? WHERE id = ?`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host, org)
+	if isUniqueViolation(err) {
+		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlite: org settings: %w", err)
 	}
 	db.cache.keepIP = map[int64]bool{}
+	db.trackingHosts.Clear()
 	return nil
+}
+
+// TrackingHostOrg returns the public id of the organization whose tracking domain is host
+// (as in a request's Host, any case, with a port when not the default); "" when none is.
+// Answers are cached until the next change of settings.
+func (db *DB) TrackingHostOrg(ctx context.Context, host string) (string, error) {
+	host = strings.ToLower(host)
+	if v, ok := db.trackingHosts.Load(host); ok {
+		return v.(string), nil
+	}
+	var id string
+	err := db.rrow(ctx, `SELECT public_id FROM orgs WHERE tracking_host = ?`, []any{host}, &id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("sqlite: tracking host: %w", err)
+	}
+	if n := db.trackingHostsN.Add(1); n > 10000 { // bounded: hosts are whatever clients send
+		db.trackingHosts.Clear()
+		db.trackingHostsN.Store(0)
+	}
+	db.trackingHosts.Store(host, id)
+	return id, nil
 }
 
 // APIKeyID returns the public id of an active API key secret, for audit entries;
