@@ -11,7 +11,16 @@ type Organization struct {
 	Name      string    `json:"name"`
 	Timezone  string    `json:"timezone"`
 	CreatedAt time.Time `json:"created_at"`
+	// KeyScope is the scope of the API key a request authenticated with (set by
+	// Authenticate only; never shown).
+	KeyScope string `json:"-"`
 }
+
+// API key scopes.
+const (
+	ScopeAll  = "all"  // every route of the organization
+	ScopeRead = "read" // reads only: reports, events, segments, journeys, suppression checks
+)
 
 // APIKey is a bearer credential of one organization. The secret itself is shown once at
 // creation and stored only as a hash.
@@ -20,6 +29,7 @@ type APIKey struct {
 	OrgID     string     `json:"organization_id"`
 	Name      string     `json:"name"`
 	Prefix    string     `json:"prefix"`
+	Scope     string     `json:"scope"` // ScopeAll or ScopeRead
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
@@ -77,11 +78,12 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(args) == 0 {
 		return errors.New("key: want create, list or revoke")
 	}
-	var org, name, key string
+	var org, name, key, scope string
 	cfg, err := adminFlags("key "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&org, "org", "", "organization id")
 		fs.StringVar(&name, "name", "api", "key name (create)")
 		fs.StringVar(&key, "key", "", "key id (revoke)")
+		fs.StringVar(&scope, "scope", mailtrail.ScopeAll, "create: all, or read (reports, events, segments, journeys, checks; no changes)")
 	})
 	if err != nil {
 		return err
@@ -93,7 +95,7 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer db.Close()
 	switch args[0] {
 	case "create":
-		k, secret, err := db.CreateAPIKey(ctx, org, name)
+		k, secret, err := db.CreateAPIKey(ctx, org, name, scope)
 		if err != nil {
 			return err
 		}

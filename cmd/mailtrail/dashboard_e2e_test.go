@@ -344,3 +344,26 @@ func TestDashboardRevokedKeyEndsSession(t *testing.T) {
 		t.Fatalf("the other key's session posting: %d", resp.StatusCode)
 	}
 }
+
+// A read-only key's dashboard session can look and preview segments, but not change.
+func TestDashboardReadOnlyKey(t *testing.T) {
+	h := newHarness(t)
+	orgID, _ := h.org("acme")
+	var k struct {
+		APIKey string `json:"api_key"`
+	}
+	if r := h.do("POST", "/api/v1/admin/organizations/"+orgID+"/keys", h.admin, map[string]string{"name": "bi", "scope": "read"}, &k); r.StatusCode != 201 {
+		t.Fatalf("read key: %d", r.StatusCode)
+	}
+	b := h.browser()
+	tok := b.signIn(k.APIKey)
+	if resp, _ := b.get("/dashboard/suppressions"); resp.StatusCode != 200 {
+		t.Fatalf("suppressions page: %d", resp.StatusCode)
+	}
+	if resp, page := b.post("/dashboard/suppressions", url.Values{"csrf": {tok}, "email": {"ro@example.com"}}); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "read-only") {
+		t.Fatalf("adding with a read-only key: %d", resp.StatusCode)
+	}
+	if resp, _ := b.post("/dashboard/signout", url.Values{"csrf": {tok}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", resp.StatusCode)
+	}
+}

@@ -42,7 +42,7 @@ func runDemo(ctx context.Context, a *app, out io.Writer) error {
 		}
 		orgID, key = org.ID, k
 	} else {
-		_, k, err := a.db.CreateAPIKey(ctx, orgID, "demo")
+		_, k, err := a.db.CreateAPIKey(ctx, orgID, "demo", mailtrail.ScopeAll)
 		if err != nil {
 			return err
 		}

@@ -645,3 +645,65 @@ func TestTrackingDomain(t *testing.T) {
 		t.Fatalf("the freed host: %d", r.StatusCode)
 	}
 }
+
+// A read-only key reads everything of its organization and changes nothing: every route
+// that writes answers 403 and stores nothing.
+func TestAPIKeyScopes(t *testing.T) {
+	h := newHarness(t)
+	orgID, key := h.org("acme")
+	m := h.instrument(key, "c1", "u1")
+	h.postEvents(key, map[string]any{"event_type": "sent", "message_id": m.MessageID})
+	var k struct {
+		Key    mailtrail.APIKey `json:"key"`
+		APIKey string           `json:"api_key"`
+	}
+	if r := h.do("POST", "/api/v1/admin/organizations/"+orgID+"/keys", h.admin, map[string]string{"name": "bi", "scope": "read"}, &k); r.StatusCode != 201 || k.Key.Scope != "read" {
+		t.Fatalf("read key: %d %+v", r.StatusCode, k.Key)
+	}
+	if r := h.do("POST", "/api/v1/admin/organizations/"+orgID+"/keys", h.admin, map[string]string{"scope": "write-ish"}, nil); r.StatusCode != 400 {
+		t.Fatalf("unknown scope: %d", r.StatusCode)
+	}
+	ro := k.APIKey
+	for _, p := range []string{"/api/v1/campaigns/c1/report", "/api/v1/events?campaign_id=c1", "/api/v1/campaigns", "/api/v1/suppressions", "/api/v1/settings"} {
+		if r := h.do("GET", p, ro, nil, nil); r.StatusCode != 200 {
+			t.Errorf("GET %s with a read-only key: %d", p, r.StatusCode)
+		}
+	}
+	if r := h.do("POST", "/api/v1/suppressions/check", ro, map[string]any{"emails": []string{"a@example.com"}}, nil); r.StatusCode != 200 {
+		t.Errorf("suppression check: %d", r.StatusCode)
+	}
+	if r := h.do("POST", "/api/v1/segments/evaluate", ro, map[string]any{"has_done": map[string]any{"event": "sent"}}, nil); r.StatusCode == 403 {
+		t.Errorf("segment evaluation refused to a read-only key")
+	}
+	writes := []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/events", map[string]any{"events": []map[string]any{{"event_type": "opened", "message_id": m.MessageID}}}},
+		{"POST", "/api/v1/messages", map[string]any{"campaign_id": "c2", "customer_id": "u2", "customer_email": "u2@example.com", "html": "<p>x</p>"}},
+		{"POST", "/api/v1/suppressions", map[string]any{"suppressions": []map[string]any{{"email": "ro@example.com"}}}},
+		{"PATCH", "/api/v1/settings", map[string]any{"keep_full_ip": true}},
+		{"POST", "/api/v1/connections", map[string]any{"vendor": "generic", "name": "g", "signing_key": "k-0123456789"}},
+		{"DELETE", "/api/v1/customers/u1", nil},
+	}
+	for _, w := range writes {
+		if r := h.do(w.method, w.path, ro, w.body, nil); r.StatusCode != 403 {
+			t.Errorf("%s %s with a read-only key: %d", w.method, w.path, r.StatusCode)
+		}
+	}
+	if c := h.report(key, "c1").Counts; c.OpensTotal != 0 || c.Sent != 1 {
+		t.Errorf("a refused write changed the report: %+v", c)
+	}
+	if got := h.checkReasons(key, "ro@example.com"); len(got) != 0 {
+		t.Errorf("a refused write suppressed %v", got)
+	}
+	var keys struct{ Keys []mailtrail.APIKey }
+	h.do("GET", "/api/v1/admin/organizations/"+orgID+"/keys", h.admin, nil, &keys)
+	scopes := map[string]string{}
+	for _, k := range keys.Keys {
+		scopes[k.Name] = k.Scope
+	}
+	if scopes["bi"] != "read" || scopes["default"] != "all" {
+		t.Errorf("listed scopes %v", scopes)
+	}
+}

@@ -21,7 +21,7 @@ Usage:
   mailtrail demo [flags]             run it with a demo organization and generated history
   mailtrail org create --name N [--timezone Europe/Paris]
   mailtrail org list
-  mailtrail key create --org ORG_ID [--name N]
+  mailtrail key create --org ORG_ID [--name N] [--scope all|read]
   mailtrail key list --org ORG_ID
   mailtrail key revoke --org ORG_ID --key KEY_ID
   mailtrail connection create --org ORG_ID --vendor V --name N [--signing-key K | --username U --password P | --bearer-token T | --topic-arn ARN]

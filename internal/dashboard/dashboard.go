@@ -249,6 +249,11 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 			}
 			rq.org = org
 		}
+		if rq.org != nil && rq.org.KeyScope == mailtrail.ScopeRead && r.Method == http.MethodPost &&
+			r.URL.Path != "/dashboard/segments" && r.URL.Path != "/dashboard/signout" {
+			h.errorPage(w, r, rq, http.StatusForbidden, "You signed in with a read-only API key: it can look, not change. Sign in with a key of scope all to do this.")
+			return
+		}
 		if rq.org == nil && r.URL.Path != "/dashboard/orgs" && r.URL.Path != "/dashboard/signout" {
 			http.Redirect(w, r, "/dashboard/orgs", http.StatusSeeOther)
 			return

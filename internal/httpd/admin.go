@@ -71,7 +71,8 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name string `json:"name"`
+		Name  string `json:"name"`
+		Scope string `json:"scope"` // all (default) or read
 	}
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, 64<<10, &req); err != nil {
@@ -82,7 +83,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	if req.Name == "" {
 		req.Name = "api"
 	}
-	k, secret, err := s.store.CreateAPIKey(r.Context(), r.PathValue("org"), req.Name)
+	if req.Scope == "" {
+		req.Scope = mailtrail.ScopeAll
+	}
+	k, secret, err := s.store.CreateAPIKey(r.Context(), r.PathValue("org"), req.Name, req.Scope)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -46,8 +46,22 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		if org.KeyScope == mailtrail.ScopeRead && !readOnlyRoute(r) {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EFORBIDDEN, "this API key is read-only: use a key with scope all to change data"))
+			return
+		}
 		next(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
 	}
+}
+
+// readOnlyRoute tells whether a read-only key may use r's route: reads, and the two
+// POSTs that only read (segment evaluation, suppression checks).
+func readOnlyRoute(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	}
+	return r.Pattern == "POST /api/v1/segments/evaluate" || r.Pattern == "POST /api/v1/suppressions/check"
 }
 
 // admin requires the configured admin token (compared in constant time).

@@ -30,7 +30,7 @@ type Store interface {
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
 	Orgs(ctx context.Context) ([]mailtrail.Organization, error)
-	CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.APIKey, string, error)
+	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
 	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
 	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error

@@ -41,7 +41,7 @@ func (db *DB) CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.
 		return nil, "", fmt.Errorf("sqlite: create org: %w", err)
 	}
 	orgID, _ := res.LastInsertId()
-	_, secret, err := insertKey(ctx, tx, orgID, o.ID, "default", now)
+	_, secret, err := insertKey(ctx, tx, orgID, o.ID, "default", mailtrail.ScopeAll, now)
 	if err != nil {
 		return nil, "", err
 	}
@@ -51,11 +51,11 @@ func (db *DB) CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.
 	return o, secret, nil
 }
 
-func insertKey(ctx context.Context, tx *sql.Tx, orgID int64, orgPublic, name string, now time.Time) (*mailtrail.APIKey, string, error) {
+func insertKey(ctx context.Context, tx *sql.Tx, orgID int64, orgPublic, name, scope string, now time.Time) (*mailtrail.APIKey, string, error) {
 	secret := randomID("mt_", 24)
-	k := &mailtrail.APIKey{ID: randomID("key_", 9), OrgID: orgPublic, Name: name, Prefix: secret[:10], CreatedAt: now}
-	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (public_id, org_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, orgID, name, k.Prefix, hashKey(secret), ms(now))
+	k := &mailtrail.APIKey{ID: randomID("key_", 9), OrgID: orgPublic, Name: name, Prefix: secret[:10], Scope: scope, CreatedAt: now}
+	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (public_id, org_id, name, prefix, hash, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, orgID, name, k.Prefix, hashKey(secret), scope, ms(now))
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: create key: %w", err)
 	}
@@ -98,7 +98,10 @@ func (db *DB) Orgs(ctx context.Context) ([]mailtrail.Organization, error) {
 }
 
 // CreateAPIKey adds a key to an organization and returns it with its secret.
-func (db *DB) CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.APIKey, string, error) {
+func (db *DB) CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error) {
+	if scope != mailtrail.ScopeAll && scope != mailtrail.ScopeRead {
+		return nil, "", mailtrail.Errorf(mailtrail.EINVALID, "scope must be %s or %s", mailtrail.ScopeAll, mailtrail.ScopeRead)
+	}
 	internal, err := db.orgInternal(ctx, orgID)
 	if err != nil {
 		return nil, "", err
@@ -110,7 +113,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.
 		return nil, "", fmt.Errorf("sqlite: create key: %w", err)
 	}
 	defer tx.Rollback()
-	k, secret, err := insertKey(ctx, tx, internal, orgID, name, db.now().UTC().Truncate(time.Millisecond))
+	k, secret, err := insertKey(ctx, tx, internal, orgID, name, scope, db.now().UTC().Truncate(time.Millisecond))
 	if err != nil {
 		return nil, "", err
 	}
@@ -126,7 +129,7 @@ func (db *DB) APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rquery(ctx, `SELECT public_id, name, prefix, created_at, coalesce(revoked_at, 0) FROM api_keys WHERE org_id = ? ORDER BY id`, internal)
+	rows, err := db.rquery(ctx, `SELECT public_id, name, prefix, scope, created_at, coalesce(revoked_at, 0) FROM api_keys WHERE org_id = ? ORDER BY id`, internal)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: keys: %w", err)
 	}
@@ -135,7 +138,7 @@ func (db *DB) APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, er
 	for rows.Next() {
 		k := mailtrail.APIKey{OrgID: orgID}
 		var created, revoked int64
-		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &created, &revoked); err != nil {
+		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &k.Scope, &created, &revoked); err != nil {
 			return nil, err
 		}
 		k.CreatedAt = fromMS(created)
@@ -172,8 +175,8 @@ func (db *DB) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 func (db *DB) Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error) {
 	var o mailtrail.Organization
 	var created int64
-	err := db.rrow(ctx, `SELECT o.public_id, o.name, o.timezone, o.created_at FROM api_keys k JOIN orgs o ON o.id = k.org_id
-		WHERE k.hash = ? AND k.revoked_at IS NULL`, []any{hashKey(secret)}, &o.ID, &o.Name, &o.Timezone, &created)
+	err := db.rrow(ctx, `SELECT o.public_id, o.name, o.timezone, o.created_at, k.scope FROM api_keys k JOIN orgs o ON o.id = k.org_id
+		WHERE k.hash = ? AND k.revoked_at IS NULL`, []any{hashKey(secret)}, &o.ID, &o.Name, &o.Timezone, &created, &o.KeyScope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "invalid or revoked API key")
 	}

@@ -20,7 +20,7 @@ import (
 type Store interface {
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
-	CreateAPIKey(ctx context.Context, orgID, name string) (*mailtrail.APIKey, string, error)
+	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
 	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
@@ -75,7 +75,7 @@ func testOrgsAndKeys(t *testing.T, s Store) {
 	if _, err := s.Authenticate(ctx, key+"x"); mailtrail.ErrorCode(err) != mailtrail.EUNAUTHORIZED {
 		t.Fatalf("wrong key: %v", err)
 	}
-	k, secret, err := s.CreateAPIKey(ctx, o.ID, "second")
+	k, secret, err := s.CreateAPIKey(ctx, o.ID, "second", mailtrail.ScopeAll)
 	if err != nil {
 		t.Fatal(err)
 	}
