@@ -13,13 +13,11 @@ const indexChunk = 50_000
 // at most indexChunk of them, sorted by key so each index page is written once per run.
 // It returns how many events it indexed.
 func (db *DB) IndexCustomerEvents(ctx context.Context) (int, error) {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.rollback()
+	defer done()
 	var last, top int64
 	if err := tx.scan(`SELECT last_id FROM indexer_state WHERE name = 'customer_events'`, nil, &last); err != nil {
 		return 0, fmt.Errorf("sqlite: indexer: %w", err)

@@ -20,13 +20,11 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 	if err != nil {
 		return err
 	}
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.rollback()
+	defer done()
 	camps, urls, custs := map[string]int64{}, map[string]int64{}, map[string]*custEntry{}
 	now := db.now().UnixMilli()
 	for _, m := range msgs {

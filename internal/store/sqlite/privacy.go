@@ -65,13 +65,11 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	_, _ = rand.Read(rnd[:])
 	newID := ErasedCustomerPrefix + hex.EncodeToString(rnd[:])
 
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.rollback()
+	defer done()
 	var cust int64
 	var email string
 	err = tx.scan(`SELECT id, email FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, customerID}, &cust, &email)
@@ -468,13 +466,11 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int)
 // that was not. It returns how many it deleted, the last id deleted, and whether there
 // may be more.
 func (db *DB) deleteExpiredChunk(ctx context.Context, org, cutoff, after int64, chunk int) (int, int64, bool, error) {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return 0, after, false, err
 	}
-	defer tx.rollback()
+	defer done()
 	rows, err := tx.query(`SELECT id, customer_id, occurred_at, received_at FROM events WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, org, after, chunk)
 	if err != nil {
 		return 0, after, false, fmt.Errorf("sqlite: retention: %w", err)

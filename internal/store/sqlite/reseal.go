@@ -52,13 +52,11 @@ func reseal[T any](db *DB, ctx context.Context, table, q string, scan func(*sql.
 		id int64
 		v  T
 	}
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	t, err := db.begin(ctx)
+	t, done, err := db.writeTx(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer t.rollback()
+	defer done()
 	rows, err := t.query(q)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: reseal %s: %w", table, err)

@@ -41,20 +41,17 @@ func syntheticRef(orgPublic, campaign, customer string) [12]byte {
 // were duplicates. An event naming a message that does not exist in its organization is
 // dropped (the API validates this before submitting) and reported as a duplicate.
 func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error) {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	w := &batchWriter{db: db, ctx: ctx,
+	tx, done, err := db.writeTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	w := &batchWriter{db: db, ctx: ctx, tx: tx,
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
 		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
 		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
 		dims: map[dimKey]*dimRow{}, reclass: map[int64]*relabelJob{},
 	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-	w.tx = tx
 	dup, err := w.write(batch)
 	if err != nil {
 		return nil, err

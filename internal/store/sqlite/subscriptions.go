@@ -137,13 +137,11 @@ func (db *DB) DeleteSubscription(ctx context.Context, orgID, id string) error {
 	if err != nil {
 		return err
 	}
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.rollback()
+	defer done()
 	var row int64
 	err = tx.scan(`SELECT id FROM subscriptions WHERE org_id = ? AND public_id = ?`, []any{org, id}, &row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -190,13 +188,11 @@ func (db *DB) AdvanceSubscription(ctx context.Context, id string, pos int64) err
 // its outcome to the subscription, in one transaction. The position never moves back.
 // A subscription deleted meanwhile is left deleted.
 func (db *DB) RecordDelivery(ctx context.Context, id string, d mailtrail.Delivery, st mailtrail.SubscriptionState) error {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.rollback()
+	defer done()
 	var row int64
 	err = tx.scan(`SELECT id FROM subscriptions WHERE public_id = ?`, []any{id}, &row)
 	if errors.Is(err, sql.ErrNoRows) {

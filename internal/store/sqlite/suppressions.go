@@ -169,13 +169,11 @@ func (db *DB) AddSuppressions(ctx context.Context, orgID string, in []mailtrail.
 		return res, err
 	}
 	now := db.now().UnixMilli()
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return res, err
 	}
-	defer tx.rollback()
+	defer done()
 	// New addresses, the common case, in two statements per batch; the rest one by one.
 	rows := make([][4]string, len(in))
 	for i, s := range in {
@@ -250,13 +248,11 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	}
 	email = mailtrail.NormalizeEmail(email)
 	now := db.now().UnixMilli()
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	tx, err := db.begin(ctx)
+	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.rollback()
+	defer done()
 	cur, err := loadSuppression(tx, org, email)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,22 @@ func (db *DB) begin(ctx context.Context) (*txc, error) {
 	return &txc{ctx: ctx, db: db}, nil
 }
 
+// writeTx takes the writer lock and begins a write transaction; done rolls back what was
+// not committed and releases the lock (defer it). Work after the commit that must not
+// interleave with another writer goes between the commit and done.
+func (db *DB) writeTx(ctx context.Context) (tx *txc, done func(), err error) {
+	db.wmu.Lock()
+	tx, err = db.begin(ctx)
+	if err != nil {
+		db.wmu.Unlock()
+		return nil, nil, err
+	}
+	return tx, func() {
+		tx.rollback()
+		db.wmu.Unlock()
+	}, nil
+}
+
 // stmt returns the writer's prepared statement for q. The caller holds db.wmu.
 func (t *txc) stmt(q string) (*sql.Stmt, error) {
 	if s, ok := t.db.prepared[q]; ok {
