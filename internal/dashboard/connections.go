@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
-	"github.com/mailtrail/mailtrail/internal/httpd"
 )
 
 // ConnectionStore is what the connections page needs of the store.
@@ -40,7 +39,7 @@ type connectionRow struct {
 	Mailbox                  string
 	Steps                    []string
 	// Health is this process's record of the connection's webhooks; nil: not shown.
-	Health *httpd.ConnectionHealth
+	Health *mailtrail.ConnectionHealth
 	// OtherErrors are the errors that are neither signature failures nor unattributed
 	// events: invalid, too large, unavailable, internal.
 	OtherErrors int64
@@ -60,7 +59,7 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 	// Only what a client may see: never the sealed credentials.
 	rows := make([]connectionRow, 0, len(list))
 	for _, c := range list {
-		row := connectionRow{Name: c.Name, Vendor: c.Vendor, WebhookURL: httpd.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
+		row := connectionRow{Name: c.Name, Vendor: c.Vendor, WebhookURL: mailtrail.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
 			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: vendorSteps[c.Vendor]}
 		if h.opt.WebhookHealth != nil {
 			hl := h.opt.WebhookHealth(c.ID)

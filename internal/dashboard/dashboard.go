@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
-	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/query"
 )
 
@@ -55,7 +54,7 @@ type Options struct {
 	Connections ConnectionStore
 	// WebhookHealth returns what this process saw of a connection's webhooks since it
 	// started (httpd.Server.WebhookHealth); nil: the connections page does not show it.
-	WebhookHealth func(connID string) httpd.ConnectionHealth
+	WebhookHealth func(connID string) mailtrail.ConnectionHealth
 	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
 	// segments page answers 404.
 	Segments SegmentEvaluator

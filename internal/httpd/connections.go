@@ -94,7 +94,7 @@ func NewConnectionID() string {
 
 // WebhookURL returns the URL a vendor posts a connection's webhooks to.
 func WebhookURL(publicURL, vendor, connID string) string {
-	return strings.TrimSuffix(publicURL, "/") + "/webhooks/v2/" + vendor + "/" + connID
+	return mailtrail.WebhookURL(publicURL, vendor, connID)
 }
 
 // credentialsInput are the credential fields of a create or rotate request.

@@ -9,15 +9,21 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-// Kinds of webhook errors, as ConnectionError.Kind and the keys of
-// ConnectionHealth.LastErrorAt.
+// The health types live in the root package (the dashboard shows them too); these names
+// keep the handlers' code short.
+type (
+	HealthCounts     = mailtrail.HealthCounts
+	ConnectionError  = mailtrail.ConnectionError
+	ConnectionHealth = mailtrail.ConnectionHealth
+)
+
 const (
-	HealthSignature    = "signature"    // credentials or signature refused (401)
-	HealthInvalid      = "invalid"      // payload refused (400)
-	HealthTooLarge     = "too_large"    // body over the vendor's limit (413)
-	HealthUnavailable  = "unavailable"  // not stored now, the sender retries (503)
-	HealthUnattributed = "unattributed" // accepted events that matched no sent message
-	HealthInternal     = "internal"     // our fault (500), e.g. credentials that cannot be opened
+	HealthSignature    = mailtrail.HealthSignature
+	HealthInvalid      = mailtrail.HealthInvalid
+	HealthTooLarge     = mailtrail.HealthTooLarge
+	HealthUnavailable  = mailtrail.HealthUnavailable
+	HealthUnattributed = mailtrail.HealthUnattributed
+	HealthInternal     = mailtrail.HealthInternal
 )
 
 // healthKinds are the kinds in the order of healthState.last.
@@ -32,40 +38,6 @@ const (
 	// maxHealthMessage bounds the length of a recorded message, in bytes.
 	maxHealthMessage = 200
 )
-
-// HealthCounts are a connection's webhook requests and events since Since, by outcome.
-type HealthCounts struct {
-	AcceptedRequests   int64 `json:"accepted_requests"`
-	AcceptedEvents     int64 `json:"accepted_events"`
-	DuplicateEvents    int64 `json:"duplicate_events"`
-	UnattributedEvents int64 `json:"unattributed_events"`
-	// ReplayedRequests are Mailgun requests acknowledged without storing: their token
-	// was already accepted.
-	ReplayedRequests  int64 `json:"replayed_requests"`
-	SignatureFailures int64 `json:"signature_failures"`
-	InvalidPayloads   int64 `json:"invalid_payloads"`
-	TooLarge          int64 `json:"too_large"`
-	Unavailable       int64 `json:"unavailable"`
-	InternalErrors    int64 `json:"internal_errors"`
-}
-
-// ConnectionError is one recorded webhook error. Message is our own short text (the
-// error the sender was answered, or a count), never payload bytes, addresses or secrets.
-type ConnectionError struct {
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	Message string    `json:"message"`
-}
-
-// ConnectionHealth is a copy of what one process saw of a connection's webhooks since it
-// started (Since): counts, the last error of each kind, and the most recent errors,
-// newest first (at most 20).
-type ConnectionHealth struct {
-	Since        time.Time            `json:"since"`
-	Counts       HealthCounts         `json:"counts"`
-	LastErrorAt  map[string]time.Time `json:"last_error_at"`
-	RecentErrors []ConnectionError    `json:"recent_errors"`
-}
 
 // webhookHealth records, per connection, what became of its webhook requests. It lives
 // in memory, per process since start: a restart clears it, and each instance of a
