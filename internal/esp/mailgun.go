@@ -120,10 +120,12 @@ type mailgunEvent struct {
 	} `json:"geolocation"`
 }
 
-// Parse implements Vendor. Kinds: delivered; failed (severity permanent → hard,
-// temporary → soft; reason suppress-* counted in Ignored as "failed:suppress-…", since
-// Mailgun did not attempt delivery); complained; unsubscribed; opened; clicked. accepted,
-// rejected, stored and unknown kinds are counted in Ignored.
+// Parse implements Vendor. Kinds: delivered; failed (severity permanent → hard bounce;
+// temporary → deferred, since Mailgun keeps retrying and reports the final failure as
+// permanent; no severity → soft bounce; reason suppress-* counted in Ignored as
+// "failed:suppress-…", since Mailgun did not attempt delivery); complained;
+// unsubscribed; opened; clicked. accepted, rejected, stored and unknown kinds are counted
+// in Ignored.
 func (mailgun) Parse(_ context.Context, r *Request) (*Result, error) {
 	var env mailgunEnvelope
 	if err := hookDecodeObject("mailgun", r.Body, &env); err != nil {
@@ -157,6 +159,9 @@ func mailgunMap(ev *mailgunEvent, raw json.RawMessage) (e mailtrail.Event, kind 
 			return e, "failed:" + string(ev.Reason), nil
 		}
 		t = mailtrail.EventBounced
+		if ev.Severity == "temporary" {
+			t = mailtrail.EventDeferred
+		}
 	case "complained":
 		t = mailtrail.EventComplained
 	case "unsubscribed":
@@ -180,10 +185,12 @@ func mailgunMap(ev *mailgunEvent, raw json.RawMessage) (e mailtrail.Event, kind 
 	switch t {
 	case mailtrail.EventDelivered:
 		e.Metadata.SMTPCode = string(ev.DeliveryStatus.Code)
-	case mailtrail.EventBounced:
-		e.Metadata.BounceType = mailtrail.BounceSoft
-		if ev.Severity == "permanent" {
-			e.Metadata.BounceType = mailtrail.BounceHard
+	case mailtrail.EventBounced, mailtrail.EventDeferred:
+		if t == mailtrail.EventBounced {
+			e.Metadata.BounceType = mailtrail.BounceSoft
+			if ev.Severity == "permanent" {
+				e.Metadata.BounceType = mailtrail.BounceHard
+			}
 		}
 		e.Metadata.SMTPCode = string(ev.DeliveryStatus.Code)
 		e.Metadata.Reason = string(ev.DeliveryStatus.Message)

@@ -105,7 +105,7 @@ func TestMailgunParse(t *testing.T) {
 		{"failed_permanent.json", []hookWant{{Type: mailtrail.EventBounced, At: hookUnixT(1717000050, 123456000), Bounce: mailtrail.BounceHard,
 			MessageID: "msg_bob", CampaignID: "c_123", CustomerID: "u_43", Email: "bob@example.com", ESP: "20240529.1.abc@mg.brand.example",
 			Dedupe: "mailgun:CPgfbmQMTCKtHW6uIWtuVe", SMTPCode: "550", Raw: true}}, ""},
-		{"failed_temporary.json", []hookWant{{Type: mailtrail.EventBounced, At: hookUnixT(1717000060, 0), Bounce: mailtrail.BounceSoft,
+		{"failed_temporary.json", []hookWant{{Type: mailtrail.EventDeferred, At: hookUnixT(1717000060, 0),
 			MessageID: "msg_dan", Email: "dan@example.com", ESP: "20240529.2.abc@mg.brand.example",
 			Dedupe: "mailgun:Ase7i2zsRYeDXztHGENqRA", SMTPCode: "452", Raw: true}}, ""},
 		{"delivered.json", []hookWant{{Type: mailtrail.EventDelivered, At: hookUnixT(1717000001, 5e8), MessageID: "msg_ann", CampaignID: "c_123",

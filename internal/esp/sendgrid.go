@@ -134,10 +134,10 @@ type sendgridEvent struct {
 	hookArgs
 }
 
-// Parse implements Vendor. Event kinds: delivered; bounce (type bounce → hard, blocked
-// → soft); spamreport; unsubscribe and group_unsubscribe; open (sg_machine_open →
-// machine); click. processed, deferred, dropped, group_resubscribe and unknown kinds are
-// counted in Ignored.
+// Parse implements Vendor. Event kinds: delivered; deferred (SendGrid keeps retrying:
+// a deferred event, never a bounce); bounce (type bounce → hard, blocked → soft);
+// spamreport; unsubscribe and group_unsubscribe; open (sg_machine_open → machine);
+// click. processed, dropped, group_resubscribe and unknown kinds are counted in Ignored.
 func (sendgrid) Parse(_ context.Context, r *Request) (*Result, error) {
 	items, err := hookDecodeArray("sendgrid", r.Body, 0)
 	if err != nil {
@@ -168,6 +168,8 @@ func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok 
 	switch ev.Event {
 	case "delivered":
 		t = mailtrail.EventDelivered
+	case "deferred":
+		t = mailtrail.EventDeferred
 	case "bounce":
 		t = mailtrail.EventBounced
 	case "spamreport":
@@ -191,6 +193,10 @@ func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok 
 	switch t {
 	case mailtrail.EventDelivered:
 		e.Metadata.SMTPCode = sendgridReplyCode(string(ev.Response))
+	case mailtrail.EventDeferred:
+		e.Metadata.SMTPCode = sendgridReplyCode(string(ev.Response))
+		e.Metadata.Reason = string(ev.Response)
+		e.Metadata.Raw = hookRaw(raw)
 	case mailtrail.EventBounced:
 		e.Metadata.BounceType = mailtrail.BounceHard
 		if ev.Type == "blocked" {

@@ -197,6 +197,9 @@ func TestSendGridParse(t *testing.T) {
 			Email: "bob@example.com", ESP: "9xYz", Dedupe: "sendgrid:Ym91bmNlLTEtNDU2", SMTPCode: "5.1.1", Raw: true},
 		{Type: mailtrail.EventBounced, At: hookUnixT(1717000060, 0), Bounce: mailtrail.BounceSoft, MessageID: "msg_dan", CampaignID: "c_123", CustomerID: "u_45",
 			Email: "dan@example.com", ESP: "LtZ5H_GzSbqnQyiVX4Ku3A", Dedupe: "sendgrid:YmxvY2tlZC0x", SMTPCode: "4.7.1", Raw: true},
+		// deferred: SendGrid keeps retrying; a deferred notice, not a bounce.
+		{Type: mailtrail.EventDeferred, At: hookUnixT(1717000055, 0), Email: "dan@example.com", ESP: "LtZ5H_GzSbqnQyiVX4Ku3A",
+			Dedupe: "sendgrid:ZGVmZXJyZWQtMQ", SMTPCode: "400", Raw: true},
 		{Type: mailtrail.EventOpened, At: hookUnixT(1717000300, 0), MessageID: "msg_ann", CampaignID: "c_123", CustomerID: "u_42",
 			Email: "ann@example.com", ESP: annESP, Dedupe: "sendgrid:b3Blbi0y", Machine: true},
 		{Type: mailtrail.EventOpened, At: hookUnixT(1717000350, 0), MessageID: "msg_ann", CampaignID: "c_123", CustomerID: "u_42",
@@ -210,7 +213,7 @@ func TestSendGridParse(t *testing.T) {
 		{Type: mailtrail.EventUnsubscribed, At: hookUnixT(1717000650, 0), MessageID: "msg_cy", CampaignID: "c_123", CustomerID: "u_44",
 			Email: "cy@example.com", ESP: "q1", Dedupe: "sendgrid:Z3Vuc3ViLTY"},
 	})
-	want := map[string]int{"processed": 1, "deferred": 1, "group_resubscribe": 1, "dropped": 1}
+	want := map[string]int{"processed": 1, "group_resubscribe": 1, "dropped": 1}
 	if len(res.Ignored) != len(want) {
 		t.Fatalf("ignored %v", res.Ignored)
 	}
@@ -219,7 +222,7 @@ func TestSendGridParse(t *testing.T) {
 			t.Errorf("ignored[%s] = %d, want %d", k, res.Ignored[k], n)
 		}
 	}
-	ua := res.Events[3].Metadata
+	ua := res.Events[4].Metadata
 	if ua.UserAgent != "Mozilla/5.0" || ua.IP != "17.58.0.1" {
 		t.Errorf("open metadata %+v", ua)
 	}
