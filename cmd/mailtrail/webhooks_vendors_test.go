@@ -33,7 +33,7 @@ func postmarkBounce(id int, typ, code, rcpt, msgID string, at time.Time) []byte 
 	return mustJSON(map[string]any{"RecordType": "Bounce", "ID": id, "Type": typ, "TypeCode": code, "Name": typ, "Tag": "spring",
 		"MessageID": fmt.Sprintf("883953f4-6105-42a2-a16a-%012d", id), "ServerID": 23, "MessageStream": "outbound",
 		"Description": "The server could not temporarily deliver your message (ex: Message is delayed due to network troubles).",
-		"Details": "smtp;421 4.4.2 connection timed out", "Email": rcpt, "From": "news@brand.example",
+		"Details":     "smtp;421 4.4.2 connection timed out", "Email": rcpt, "From": "news@brand.example",
 		"BouncedAt": at.UTC().Format(time.RFC3339Nano), "DumpAvailable": false, "Inactive": false, "CanActivate": true,
 		"Subject": "Spring sale", "Metadata": map[string]string{"mt_message_id": msgID}})
 }
