@@ -187,3 +187,73 @@ func TestWebhookPostmarkBounceClasses(t *testing.T) {
 		t.Fatalf("%d unsubscribed suppressions", n)
 	}
 }
+
+// An outage longer than the signature window: Mailgun and SNS retry with the original
+// signed request, so a delivery signed 3 hours ago with a valid signature is stored once,
+// and the same body posted again is a duplicate. Resend (Svix) signs every attempt afresh:
+// its window stays ±5 minutes.
+func TestWebhookRetryAfterOutage(t *testing.T) {
+	h := newHookHarness(t)
+	_, key := h.org("acme")
+	mg := h.connection(key, map[string]any{"vendor": "mailgun", "name": "mg", "signing_key": "mg-key"})
+	sns := newSNSSigner(t, h.fetcher)
+	ses := h.connection(key, map[string]any{"vendor": "ses", "name": "ses", "topic_arn": sesTopic})
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	rs := h.connection(key, map[string]any{"vendor": "resend", "name": "rs", "signing_key": whsec})
+	mgMsg, sesMsg := h.instrument(key, "outage", "u-mg"), h.instrument(key, "outage", "u-ses")
+	signed := h.clock.now().Add(-3 * time.Hour) // the first attempt, before the outage
+
+	mgBody := mailgunBody("mg-key", signed, "tok-outage-1", map[string]any{"id": "mg-out-1", "event": "delivered", "timestamp": float64(signed.Unix()),
+		"recipient": "u-mg@example.com", "delivery-status": map[string]any{"code": 250, "message": "OK"},
+		"message": map[string]any{"headers": map[string]any{"message-id": "20240529.out@mg.brand.example"}}, "user-variables": map[string]any{"mt_message_id": mgMsg.MessageID}})
+	at := signed.UTC().Format("2006-01-02T15:04:05.000Z")
+	snsBody := sns.notification(t, "sns-out-1", sesTopic, sesMessage("Delivery", "u-ses@example.com", sesMsg.MessageID, "ses-out-1", at), signed)
+
+	if r := h.hookOK(mg.WebhookURL, mgBody, nil); r.Accepted != 1 {
+		t.Fatalf("mailgun retry after the outage: %+v", r)
+	}
+	if r := h.hookOK(ses.WebhookURL, snsBody, snsHeaders("sns-out-1", sesTopic)); r.Accepted != 1 {
+		t.Fatalf("sns retry after the outage: %+v", r)
+	}
+	// The same bodies again (a retry whose 200 was lost, or a replay): duplicates.
+	if r := h.hookOK(mg.WebhookURL, mgBody, nil); r.Accepted != 0 || r.Duplicates != 1 {
+		t.Fatalf("mailgun again: %+v", r)
+	}
+	if r := h.hookOK(ses.WebhookURL, snsBody, snsHeaders("sns-out-1", sesTopic)); r.Accepted != 0 || r.Duplicates != 1 {
+		t.Fatalf("sns again: %+v", r)
+	}
+	// Mailgun signs the token, not the event: an hour later, the captured signature block
+	// with other event data is still refused (the token is remembered for the horizon).
+	h.clock.advance(time.Hour)
+	forged := mailgunBody("mg-key", signed, "tok-outage-1", map[string]any{"id": "mg-forged", "event": "complained", "timestamp": float64(signed.Unix()),
+		"recipient": "u-mg@example.com", "user-variables": map[string]any{"mt_message_id": mgMsg.MessageID}})
+	if r := h.hookOK(mg.WebhookURL, forged, nil); r.Accepted != 0 {
+		t.Fatalf("forged event data under a used token: %+v", r)
+	}
+	if n := h.eventRows(); n != 2 {
+		t.Fatalf("rows %d, want 2", n)
+	}
+	if c := h.report(key, "outage").Counts; c.Delivered != 2 {
+		t.Fatalf("report %+v", c)
+	}
+
+	// Beyond the retry horizon (Mailgun: 8 h plus margin; SNS: a day) a signature is refused.
+	old := h.clock.now().Add(-10 * time.Hour)
+	oldMG := mailgunBody("mg-key", old, "", map[string]any{"id": "mg-out-2", "event": "delivered", "timestamp": float64(old.Unix()), "recipient": "u-mg@example.com"})
+	if code, b := h.hook(mg.WebhookURL, oldMG, nil); code != 401 {
+		t.Fatalf("mailgun beyond the horizon: %d %s", code, b)
+	}
+	older := h.clock.now().Add(-25 * time.Hour)
+	oldSNS := sns.notification(t, "sns-out-2", sesTopic, sesMessage("Delivery", "u-ses@example.com", sesMsg.MessageID, "ses-out-2", at), older)
+	if code, b := h.hook(ses.WebhookURL, oldSNS, snsHeaders("sns-out-2", sesTopic)); code != 401 {
+		t.Fatalf("sns beyond the horizon: %d %s", code, b)
+	}
+	// Resend signs each attempt: ten minutes old is refused.
+	rsBody := []byte(`{"type":"email.delivered","created_at":"` + at + `","data":{"email_id":"56761188-7520-42d8-8898-ff6fc54ce618","to":["u-mg@example.com"],"tags":{"mt_message_id":"` + mgMsg.MessageID + `"}}}`)
+	if code, b := h.hook(rs.WebhookURL, rsBody, resendHeaders(whsec, "msg_out", h.clock.now().Add(-10*time.Minute), rsBody)); code != 401 {
+		t.Fatalf("resend 10 min old: %d %s", code, b)
+	}
+	if n := h.eventRows(); n != 2 {
+		t.Fatalf("rows %d after refused requests, want 2", n)
+	}
+}

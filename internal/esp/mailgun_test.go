@@ -63,7 +63,11 @@ func TestMailgunVerify(t *testing.T) {
 		{"wrong key", body, now, Credentials{SigningKey: "another-key"}, false},
 		{"signature block missing", []byte(`{"event-data":{"event":"delivered"}}`), now, creds, false},
 		{"not JSON", []byte(`signature=abc`), now, creds, false},
-		{"301s after signing", body, time.Unix(ts+301, 0), creds, false},
+		// Mailgun's retries repeat the first attempt's signature: accepted up to the
+		// retry horizon (8 h plus margin), refused beyond it.
+		{"301s after signing", body, time.Unix(ts+301, 0), creds, true},
+		{"3h after signing (a retry after an outage)", body, time.Unix(ts, 0).Add(3 * time.Hour), creds, true},
+		{"beyond the retry horizon", body, time.Unix(ts, 0).Add(MailgunHorizon + time.Second), creds, false},
 		{"301s before signing", body, time.Unix(ts-301, 0), creds, false},
 		{"rotation: previous key accepted", body, now, Credentials{SigningKey: "new-key", Previous: &Credentials{SigningKey: mailgunTestKey}}, true},
 		{"rotation: random key refused", mailgunResign(t, body, "random", "1717000050", token), now,

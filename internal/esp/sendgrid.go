@@ -41,8 +41,9 @@ func (sendgrid) Name() string { return "sendgrid" }
 func (sendgrid) MaxBody() int64 { return 8 << 20 }
 
 // Verify implements Vendor. It checks the ECDSA signature on the raw body and the signed
-// timestamp against Window, and the bearer token when the connection has one; every
-// failure is EUNAUTHORIZED.
+// timestamp (at most SendGridHorizon old, at most Window ahead: the signature covers the
+// whole body, so a replay is only a duplicate of its sg_event_ids), and the bearer token
+// when the connection has one; every failure is EUNAUTHORIZED.
 func (sendgrid) Verify(_ context.Context, r *Request, c Credentials) error {
 	if !eachCredential(c, func(c Credentials) bool { return sendgridCheck(r, c) }) {
 		return errUnauthorized()
@@ -76,7 +77,7 @@ func sendgridSignatureOK(r *Request, key string) bool {
 		return false
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || !withinWindow(time.Unix(sec, 0), r.Now) {
+	if err != nil || !withinHorizon(time.Unix(sec, 0), r.Now, SendGridHorizon) {
 		return false
 	}
 	pub, ok := sendgridPublicKey(key)

@@ -124,7 +124,12 @@ func TestSendGridVerify(t *testing.T) {
 			r.Body = reserialised
 			return r
 		}, creds, false},
-		{"signed 301s in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-301*time.Second), now) }, creds, false},
+		// SendGrid retries for 24 h and documents no re-signing: accepted up to the horizon.
+		{"signed 301s in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-301*time.Second), now) }, creds, true},
+		{"signed 3h in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-3*time.Hour), now) }, creds, true},
+		{"signed beyond the retry horizon", func() *Request {
+			return sendgridRequest(t, key, body, now.Add(-SendGridHorizon-time.Second), now)
+		}, creds, false},
 		{"signed 301s in the future", func() *Request { return sendgridRequest(t, key, body, now.Add(301*time.Second), now) }, creds, false},
 		{"signed 299s in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-299*time.Second), now) }, creds, true},
 		{"rotation: previous key accepted", func() *Request { return sendgridRequest(t, key, body, now, now) },
@@ -180,7 +185,7 @@ func TestSendGridPublishedVector(t *testing.T) {
 	hookWantCode(t, v.Verify(ctx, req("1588788368", sendgridVectorPayload), Credentials{SigningKey: sendgridVectorKey}), mailtrail.EUNAUTHORIZED)
 	hookWantCode(t, v.Verify(ctx, req(sendgridVectorTimestamp, sendgridVectorPayload+" "), Credentials{SigningKey: sendgridVectorKey}), mailtrail.EUNAUTHORIZED)
 	r := req(sendgridVectorTimestamp, sendgridVectorPayload)
-	r.Now = time.Unix(sec+400, 0) // a replay outside the window
+	r.Now = time.Unix(sec, 0).Add(SendGridHorizon + time.Second) // a replay beyond the retry horizon
 	hookWantCode(t, v.Verify(ctx, r, Credentials{SigningKey: sendgridVectorKey}), mailtrail.EUNAUTHORIZED)
 }
 

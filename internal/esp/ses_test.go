@@ -157,11 +157,18 @@ func TestSESVerifyValid(t *testing.T) {
 	if err := NewSES(f).Verify(context.Background(), sesRequest(sesEnvelope(t, "Notification", msg, "2", nil, nil)), c); err != nil {
 		t.Fatalf("previous topic rejected: %v", err)
 	}
-	// A retry 59 minutes after the signed Timestamp is still accepted.
+	// Every SNS attempt repeats the signed Timestamp: a Notification 3 hours old (a retry
+	// after an outage) is still accepted; its MessageId dedupes it.
 	r := sesRequest(sesEnvelope(t, "Notification", msg, "2", nil, nil))
-	r.Now = sesTestNow.Add(56 * time.Minute)
+	r.Now = sesTestNow.Add(3 * time.Hour)
 	if err := NewSES(f).Verify(context.Background(), r, sesCreds()); err != nil {
 		t.Fatalf("late retry rejected: %v", err)
+	}
+	// A subscription confirmation (which makes us fetch a URL) keeps SNS's one hour.
+	r = sesRequest(sesEnvelope(t, "SubscriptionConfirmation", msg, "2", nil, nil))
+	r.Now = sesTestNow.Add(61 * time.Minute)
+	if err := NewSES(f).Verify(context.Background(), r, sesCreds()); codeB(err) != mailtrail.EUNAUTHORIZED {
+		t.Fatalf("old confirmation: %v, want unauthorized", err)
 	}
 }
 
@@ -189,7 +196,7 @@ func TestSESVerifyRejects(t *testing.T) {
 		{name: "backslash", edit: certURL("https://evil.com\\@sns.us-east-1.amazonaws.com/a.pem")},
 		{name: "wrong topic", edit: func(e *snsEnvelope) { e.TopicArn = "arn:aws:sns:us-east-1:999999999999:other" }},
 		{name: "no topic configured", creds: Credentials{}},
-		{name: "timestamp too old", now: sesTestNow.Add(61 * time.Minute)},
+		{name: "timestamp beyond the retry horizon", now: sesTestNow.Add(SNSHorizon + time.Minute)},
 		{name: "timestamp in future", now: sesTestNow.Add(-10 * time.Minute)},
 		{name: "unknown signature version", tamper: set("SignatureVersion", "3")},
 		{name: "missing signature", tamper: set("Signature", "")},
