@@ -119,6 +119,8 @@ func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, k
 		t = mailtrail.EventOpened
 	case "click", "amp_click":
 		t = mailtrail.EventClicked
+	case "":
+		return e, "(none)", nil // as hookIgnore names it
 	default:
 		return e, string(ev.Type), nil
 	}
