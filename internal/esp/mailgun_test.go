@@ -146,6 +146,13 @@ func TestMailgunParse(t *testing.T) {
 			}
 		})
 	}
+	// A failed event without severity (not in Mailgun's current format) stays a soft bounce.
+	noSev := []byte(`{"signature":{"token":"t","timestamp":"1717000060","signature":"s"},"event-data":{"id":"x1","event":"failed",` +
+		`"timestamp":1717000060,"recipient":"dan@example.com","delivery-status":{"code":452}}}`)
+	if res, err := NewMailgun().Parse(context.Background(), &Request{Body: noSev}); err != nil || len(res.Events) != 1 ||
+		res.Events[0].Type != mailtrail.EventBounced || res.Events[0].Metadata.BounceType != mailtrail.BounceSoft {
+		t.Errorf("failed without severity: %+v %v", res, err)
+	}
 	res, _ := NewMailgun().Parse(context.Background(), &Request{Body: hookTestdata(t, "mailgun", "opened.json")})
 	m := res.Events[0].Metadata
 	if m.UserAgent != "Mozilla/5.0 (iPhone)" || m.IP != "203.0.113.9" || m.Country != "US" || m.City != "San Francisco" || m.Device != "mobile" {
