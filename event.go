@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// EventType is one of the seven interactions mailtrail records.
+// EventType is one of the interactions mailtrail records.
 type EventType uint8
 
 // The event types. Their numeric values are persisted: never renumber them.
@@ -23,12 +23,21 @@ const (
 	EventBounced      EventType = 5
 	EventComplained   EventType = 6
 	EventUnsubscribed EventType = 7
+	// EventDeferred is an ESP's "temporary failure, still retrying" notice (SendGrid
+	// deferred, Mailgun failed with severity temporary, Postmark Transient, SES
+	// DeliveryDelay, …). It is shown in timelines and metrics but is never a bounce: it
+	// sets no figure and takes no part in a soft-bounce run. Only the ESP's final failure
+	// is a bounce.
+	EventDeferred EventType = 8
 )
 
 // EventTypes lists every valid type in display order.
-var EventTypes = [...]EventType{EventSent, EventDelivered, EventOpened, EventClicked, EventBounced, EventComplained, EventUnsubscribed}
+var EventTypes = [...]EventType{EventSent, EventDelivered, EventOpened, EventClicked, EventBounced, EventComplained, EventUnsubscribed, EventDeferred}
 
-var eventTypeNames = [...]string{"", "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"}
+var eventTypeNames = [...]string{"", "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed", "deferred"}
+
+// EventTypeNames is the list of type names for messages ("sent, delivered, …").
+const EventTypeNames = "sent, delivered, opened, clicked, bounced, complained, unsubscribed, deferred"
 
 // String returns the API name of t ("sent", "opened", …), or "" for an invalid type.
 func (t EventType) String() string {
@@ -38,8 +47,8 @@ func (t EventType) String() string {
 	return ""
 }
 
-// Valid reports whether t is one of the seven types.
-func (t EventType) Valid() bool { return t >= EventSent && t <= EventUnsubscribed }
+// Valid reports whether t is one of the types.
+func (t EventType) Valid() bool { return t >= EventSent && t <= EventDeferred }
 
 // ParseEventType returns the type named s, or an EINVALID error.
 func ParseEventType(s string) (EventType, error) {

@@ -27,7 +27,7 @@ func (c *Condition) Validate() error {
 	case c.CustomerID == "" || len(c.CustomerID) > 200:
 		return Errorf(EINVALID, "customer id must be 1 to 200 characters")
 	case !c.Type.Valid():
-		return Errorf(EINVALID, "event must be one of sent, delivered, opened, clicked, bounced, complained, unsubscribed")
+		return Errorf(EINVALID, "event must be one of "+EventTypeNames)
 	case c.CampaignID != "" && c.MessageID != "":
 		return Errorf(EINVALID, "give campaign_id or message_id, not both")
 	case len(c.CampaignID) > 200 || len(c.MessageID) > 200:

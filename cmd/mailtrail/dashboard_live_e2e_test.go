@@ -22,6 +22,9 @@ func TestDashboardLiveStream(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, `src="/dashboard/assets/live.js"`) || strings.Contains(page, "<script>") {
 		t.Fatalf("live page: %d", resp.StatusCode)
 	}
+	if !strings.Contains(page, `<option value="deferred">`) { // every event type is a filter
+		t.Errorf("live page has no deferred filter")
+	}
 	if resp, js := b.get("/dashboard/assets/live.js"); resp.StatusCode != 200 || !strings.Contains(js, "EventSource") {
 		t.Errorf("live.js: %d", resp.StatusCode)
 	}

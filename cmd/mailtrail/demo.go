@@ -193,7 +193,8 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 				return e
 			}
 			evs = append(evs, ev(mailtrail.EventSent, sent, mailtrail.SourceAPI))
-			switch p := r.Float64(); {
+			p := r.Float64()
+			switch {
 			case p < 0.02:
 				b := ev(mailtrail.EventBounced, sent.Add(time.Minute), mailtrail.SourceWebhook)
 				b.Metadata.BounceType, b.Metadata.SMTPCode, b.Metadata.Reason = mailtrail.BounceHard, "550 5.1.1", "mailbox does not exist"
@@ -206,6 +207,12 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 				continue
 			}
 			delivered := sent.Add(time.Duration(5+r.IntN(60)) * time.Second)
+			if p < 0.07 { // greylisted first: the ESP's "will retry" notice, then the delivery
+				d := ev(mailtrail.EventDeferred, delivered, mailtrail.SourceWebhook)
+				d.Metadata.SMTPCode, d.Metadata.Reason = "451 4.7.1", "greylisted, try again later"
+				evs = append(evs, d)
+				delivered = delivered.Add(5 * time.Minute)
+			}
 			evs = append(evs, ev(mailtrail.EventDelivered, delivered, mailtrail.SourceWebhook))
 			if r.Float64() < 0.25 { // Apple Mail privacy prefetch: the classifier knows the proxy
 				o := ev(mailtrail.EventOpened, sent.Add(time.Duration(1+r.IntN(10))*time.Minute), mailtrail.SourceTracking)

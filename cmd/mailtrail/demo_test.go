@@ -35,6 +35,9 @@ func TestDemo(t *testing.T) {
 		c.HumanClicksUnique == 0 || c.ClicksUnique <= c.HumanClicksUnique || c.Bounced == 0 {
 		t.Errorf("autumn-sale counts: %+v", c)
 	}
+	if evs := h.events(key, "campaign_id=autumn-sale&type=deferred&limit=5"); len(evs) == 0 {
+		t.Errorf("no deferred events in the demo")
+	}
 	var sups mailtrail.SuppressionPage
 	if r := h.do("GET", "/api/v1/suppressions?limit=10", key, nil, &sups); r.StatusCode != 200 || len(sups.Suppressions) == 0 {
 		t.Errorf("suppressions: %d, %d", r.StatusCode, len(sups.Suppressions))

@@ -166,6 +166,9 @@ func genericMap(ev *genericEvent, t mailtrail.EventType, i int) (mailtrail.Event
 		e.Metadata.BounceType = bt
 		e.Metadata.SMTPCode = string(ev.SMTPCode)
 		e.Metadata.Reason = string(ev.Reason)
+	case mailtrail.EventDeferred:
+		e.Metadata.SMTPCode = string(ev.SMTPCode)
+		e.Metadata.Reason = string(ev.Reason)
 	case mailtrail.EventComplained:
 		e.Metadata.FeedbackType = string(ev.FeedbackType)
 		if e.Metadata.FeedbackType == "" {

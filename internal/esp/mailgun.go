@@ -14,8 +14,9 @@ import (
 //
 // Credentials: SigningKey is the account's HTTP webhook signing key. The signature is
 // hex HMAC-SHA256(key, timestamp + token); it covers the timestamp and token only, not
-// event-data (Mailgun's scheme), so replays are bounded by Window and by the caller's
-// token cache (see MailgunToken).
+// event-data (Mailgun's scheme). Mailgun's retries repeat the first attempt's signature
+// block, so the timestamp may be up to MailgunHorizon old; replays within it are stopped
+// by the caller's token cache (see MailgunToken) and the event-id dedupe key.
 type mailgun struct{}
 
 var _ Vendor = mailgun{}
@@ -45,8 +46,8 @@ type mailgunEnvelope struct {
 
 // MailgunToken returns the signature token of a Mailgun webhook body, or "" when the
 // body has none. Tokens are random per signature: a caller that keeps the tokens it
-// accepted for at least Window can refuse a replayed request outright (the vendor's
-// dedupe key already makes a replay store nothing).
+// accepted for at least MailgunHorizon + Window can refuse a replayed request outright
+// (the vendor's dedupe key already makes a replay of the same event store nothing).
 func MailgunToken(body []byte) string {
 	var env struct {
 		Signature mailgunSignature `json:"signature"`
@@ -58,8 +59,8 @@ func MailgunToken(body []byte) string {
 }
 
 // Verify implements Vendor. It checks the HMAC (lowercase hex only; the subaccount
-// parent-signature is accepted as well) and the signed timestamp against Window; every
-// failure is EUNAUTHORIZED.
+// parent-signature is accepted as well) and the signed timestamp: at most MailgunHorizon
+// old (retries repeat it), at most Window ahead. Every failure is EUNAUTHORIZED.
 func (mailgun) Verify(_ context.Context, r *Request, c Credentials) error {
 	var env struct {
 		Signature mailgunSignature `json:"signature"`
@@ -70,7 +71,7 @@ func (mailgun) Verify(_ context.Context, r *Request, c Credentials) error {
 	s := env.Signature
 	at, ok := hookParseUnix(string(s.Timestamp))
 	if !ok || s.Token == "" || len(s.Timestamp) > 20 || !hookDigits(string(s.Timestamp)) ||
-		!withinWindow(at, r.Now) {
+		!withinHorizon(at, r.Now, MailgunHorizon) {
 		return errUnauthorized()
 	}
 	good := eachCredential(c, func(c Credentials) bool {
@@ -120,10 +121,12 @@ type mailgunEvent struct {
 	} `json:"geolocation"`
 }
 
-// Parse implements Vendor. Kinds: delivered; failed (severity permanent → hard,
-// temporary → soft; reason suppress-* counted in Ignored as "failed:suppress-…", since
-// Mailgun did not attempt delivery); complained; unsubscribed; opened; clicked. accepted,
-// rejected, stored and unknown kinds are counted in Ignored.
+// Parse implements Vendor. Kinds: delivered; failed (severity permanent → hard bounce;
+// temporary → deferred, since Mailgun keeps retrying and reports the final failure as
+// permanent; no severity → soft bounce; reason suppress-* counted in Ignored as
+// "failed:suppress-…", since Mailgun did not attempt delivery); complained;
+// unsubscribed; opened; clicked. accepted, rejected, stored and unknown kinds are counted
+// in Ignored.
 func (mailgun) Parse(_ context.Context, r *Request) (*Result, error) {
 	var env mailgunEnvelope
 	if err := hookDecodeObject("mailgun", r.Body, &env); err != nil {
@@ -157,6 +160,9 @@ func mailgunMap(ev *mailgunEvent, raw json.RawMessage) (e mailtrail.Event, kind 
 			return e, "failed:" + string(ev.Reason), nil
 		}
 		t = mailtrail.EventBounced
+		if ev.Severity == "temporary" {
+			t = mailtrail.EventDeferred
+		}
 	case "complained":
 		t = mailtrail.EventComplained
 	case "unsubscribed":
@@ -180,10 +186,12 @@ func mailgunMap(ev *mailgunEvent, raw json.RawMessage) (e mailtrail.Event, kind 
 	switch t {
 	case mailtrail.EventDelivered:
 		e.Metadata.SMTPCode = string(ev.DeliveryStatus.Code)
-	case mailtrail.EventBounced:
-		e.Metadata.BounceType = mailtrail.BounceSoft
-		if ev.Severity == "permanent" {
-			e.Metadata.BounceType = mailtrail.BounceHard
+	case mailtrail.EventBounced, mailtrail.EventDeferred:
+		if t == mailtrail.EventBounced {
+			e.Metadata.BounceType = mailtrail.BounceSoft
+			if ev.Severity == "permanent" {
+				e.Metadata.BounceType = mailtrail.BounceHard
+			}
 		}
 		e.Metadata.SMTPCode = string(ev.DeliveryStatus.Code)
 		e.Metadata.Reason = string(ev.DeliveryStatus.Message)

@@ -63,7 +63,11 @@ func TestMailgunVerify(t *testing.T) {
 		{"wrong key", body, now, Credentials{SigningKey: "another-key"}, false},
 		{"signature block missing", []byte(`{"event-data":{"event":"delivered"}}`), now, creds, false},
 		{"not JSON", []byte(`signature=abc`), now, creds, false},
-		{"301s after signing", body, time.Unix(ts+301, 0), creds, false},
+		// Mailgun's retries repeat the first attempt's signature: accepted up to the
+		// retry horizon (8 h plus margin), refused beyond it.
+		{"301s after signing", body, time.Unix(ts+301, 0), creds, true},
+		{"3h after signing (a retry after an outage)", body, time.Unix(ts, 0).Add(3 * time.Hour), creds, true},
+		{"beyond the retry horizon", body, time.Unix(ts, 0).Add(MailgunHorizon + time.Second), creds, false},
 		{"301s before signing", body, time.Unix(ts-301, 0), creds, false},
 		{"rotation: previous key accepted", body, now, Credentials{SigningKey: "new-key", Previous: &Credentials{SigningKey: mailgunTestKey}}, true},
 		{"rotation: random key refused", mailgunResign(t, body, "random", "1717000050", token), now,
@@ -105,7 +109,7 @@ func TestMailgunParse(t *testing.T) {
 		{"failed_permanent.json", []hookWant{{Type: mailtrail.EventBounced, At: hookUnixT(1717000050, 123456000), Bounce: mailtrail.BounceHard,
 			MessageID: "msg_bob", CampaignID: "c_123", CustomerID: "u_43", Email: "bob@example.com", ESP: "20240529.1.abc@mg.brand.example",
 			Dedupe: "mailgun:CPgfbmQMTCKtHW6uIWtuVe", SMTPCode: "550", Raw: true}}, ""},
-		{"failed_temporary.json", []hookWant{{Type: mailtrail.EventBounced, At: hookUnixT(1717000060, 0), Bounce: mailtrail.BounceSoft,
+		{"failed_temporary.json", []hookWant{{Type: mailtrail.EventDeferred, At: hookUnixT(1717000060, 0),
 			MessageID: "msg_dan", Email: "dan@example.com", ESP: "20240529.2.abc@mg.brand.example",
 			Dedupe: "mailgun:Ase7i2zsRYeDXztHGENqRA", SMTPCode: "452", Raw: true}}, ""},
 		{"delivered.json", []hookWant{{Type: mailtrail.EventDelivered, At: hookUnixT(1717000001, 5e8), MessageID: "msg_ann", CampaignID: "c_123",
@@ -141,6 +145,13 @@ func TestMailgunParse(t *testing.T) {
 				t.Errorf("ignored %v, want %s", res.Ignored, c.ignored)
 			}
 		})
+	}
+	// A failed event without severity (not in Mailgun's current format) stays a soft bounce.
+	noSev := []byte(`{"signature":{"token":"t","timestamp":"1717000060","signature":"s"},"event-data":{"id":"x1","event":"failed",` +
+		`"timestamp":1717000060,"recipient":"dan@example.com","delivery-status":{"code":452}}}`)
+	if res, err := NewMailgun().Parse(context.Background(), &Request{Body: noSev}); err != nil || len(res.Events) != 1 ||
+		res.Events[0].Type != mailtrail.EventBounced || res.Events[0].Metadata.BounceType != mailtrail.BounceSoft {
+		t.Errorf("failed without severity: %+v %v", res, err)
 	}
 	res, _ := NewMailgun().Parse(context.Background(), &Request{Body: hookTestdata(t, "mailgun", "opened.json")})
 	m := res.Events[0].Metadata

@@ -68,17 +68,44 @@ type postmarkRecord struct {
 	Metadata *hookArgs `json:"Metadata"`
 }
 
-// postmarkHard and postmarkSoft classify the Type of a Bounce record; any other Type
-// (AutoResponder, AddressChange, Subscribe, Unsubscribe, ChallengeVerification,
+// postmarkHard and postmarkSoft classify the Type of a Bounce record. Transient
+// ("message delayed", Postmark keeps trying) is a deferred event and Unsubscribe (the
+// recipient answered with an unsubscribe or remove request) an unsubscribed event; any
+// other Type (AutoResponder, ChallengeVerification, AddressChange, Subscribe,
 // OpenRelayTest, Unconfirmed, InboundError, SMTPApiError, TemplateRenderingFailed) is
 // not a delivery failure of the recipient and is counted in Ignored as "Bounce:<Type>".
 var (
 	postmarkHard = map[string]bool{"HardBounce": true, "BadEmailAddress": true, "ManuallyDeactivated": true}
 	postmarkSoft = map[string]bool{
-		"SoftBounce": true, "Transient": true, "DnsError": true, "Blocked": true,
+		"SoftBounce": true, "DnsError": true, "Blocked": true,
 		"SpamNotification": true, "VirusNotification": true, "DMARCPolicy": true, "Unknown": true,
 	}
 )
+
+// postmarkRecordType returns the record's RecordType. Postmark's older webhooks, and the
+// bounce sample on its webhooks page, carry none: the type is then inferred from a field
+// only that record type has (BouncedAt: Bounce, or SpamComplaint when Type says so;
+// DeliveredAt: Delivery; ChangedAt: SubscriptionChange; OriginalLink: Click;
+// ReceivedAt: Open). "" when nothing tells.
+func postmarkRecordType(rec *postmarkRecord) hookString {
+	switch {
+	case rec.RecordType != "":
+		return rec.RecordType
+	case rec.BouncedAt != "" && rec.Type == "SpamComplaint":
+		return "SpamComplaint"
+	case rec.BouncedAt != "":
+		return "Bounce"
+	case rec.DeliveredAt != "":
+		return "Delivery"
+	case rec.ChangedAt != "":
+		return "SubscriptionChange"
+	case rec.OriginalLink != "":
+		return "Click"
+	case rec.ReceivedAt != "":
+		return "Open"
+	}
+	return ""
+}
 
 // Parse implements Vendor. See VENDORS_A.md for the mapping.
 func (postmark) Parse(_ context.Context, r *Request) (*Result, error) {
@@ -107,14 +134,18 @@ func postmarkMap(rec *postmarkRecord, raw []byte) (e mailtrail.Event, kind strin
 		id   string
 		rcpt = rec.Recipient
 	)
-	switch rec.RecordType {
+	switch rt := postmarkRecordType(rec); rt {
 	case "Delivery":
 		t, when = mailtrail.EventDelivered, rec.DeliveredAt
 	case "Bounce", "SpamComplaint":
 		t, when, id, rcpt = mailtrail.EventBounced, rec.BouncedAt, rec.ID.String(), rec.Email
 		switch {
-		case rec.RecordType == "SpamComplaint" || rec.Type == "SpamComplaint":
+		case rt == "SpamComplaint" || rec.Type == "SpamComplaint":
 			t = mailtrail.EventComplained
+		case rec.Type == "Transient":
+			t = mailtrail.EventDeferred
+		case rec.Type == "Unsubscribe":
+			t = mailtrail.EventUnsubscribed
 		case !postmarkHard[string(rec.Type)] && !postmarkSoft[string(rec.Type)]:
 			return e, "Bounce:" + string(rec.Type), nil
 		}
@@ -133,7 +164,7 @@ func postmarkMap(rec *postmarkRecord, raw []byte) (e mailtrail.Event, kind strin
 	case "":
 		return e, "", errMalformed("postmark")
 	default:
-		return e, string(rec.RecordType), nil
+		return e, string(rt), nil
 	}
 	at, err := postmarkTime(string(when))
 	if err != nil {
@@ -146,10 +177,12 @@ func postmarkMap(rec *postmarkRecord, raw []byte) (e mailtrail.Event, kind strin
 	switch t {
 	case mailtrail.EventDelivered:
 		e.Metadata.Reason = string(rec.Details)
-	case mailtrail.EventBounced:
-		e.Metadata.BounceType = mailtrail.BounceSoft
-		if postmarkHard[string(rec.Type)] {
-			e.Metadata.BounceType = mailtrail.BounceHard
+	case mailtrail.EventBounced, mailtrail.EventDeferred:
+		if t == mailtrail.EventBounced {
+			e.Metadata.BounceType = mailtrail.BounceSoft
+			if postmarkHard[string(rec.Type)] {
+				e.Metadata.BounceType = mailtrail.BounceHard
+			}
 		}
 		e.Metadata.Reason = string(rec.Details)
 		if e.Metadata.Reason == "" {

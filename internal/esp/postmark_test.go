@@ -36,6 +36,15 @@ func TestPostmarkParse(t *testing.T) {
 		{"click.json", []hookWant{{Type: mailtrail.EventClicked, At: hookRFC(t, "2024-05-29T16:36:00Z"), MessageID: "msg_ann",
 			Email: "ann@example.com", ESP: mid, Dedupe: "h", URL: "https://example.com/sale"}}, ""},
 		{"autoresponder.json", nil, "Bounce:AutoResponder"},
+		// The bounce sample of Postmark's webhooks page: no RecordType.
+		{"bounce_no_recordtype.json", []hookWant{{Type: mailtrail.EventBounced, At: hookRFC(t, "2019-11-05T16:33:54.9070259Z"), Bounce: mailtrail.BounceHard,
+			MessageID: "msg_john", Email: "john@example.com", ESP: "883953f4-6105-42a2-a16a-77a8eac79483", Dedupe: "postmark:42", Raw: true}}, ""},
+		// Transient: "message delayed", Postmark keeps trying: deferred, not a bounce.
+		{"transient.json", []hookWant{{Type: mailtrail.EventDeferred, At: hookRFC(t, "2024-05-29T16:31:00Z"),
+			MessageID: "msg_dan", Email: "dan@example.com", ESP: "8d5ed3de-d7c1-4e3f-a1c8-5ea4a8d03e4b", Dedupe: "postmark:692560180", Raw: true}}, ""},
+		// Unsubscribe: the recipient asked to be removed.
+		{"unsubscribe.json", []hookWant{{Type: mailtrail.EventUnsubscribed, At: hookRFC(t, "2024-05-29T18:00:00Z"),
+			MessageID: "msg_eve", Email: "eve@example.com", ESP: "8d5ed3de-d7c1-4e3f-a1c8-5ea4a8d03e4c", Dedupe: "postmark:692560190"}}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -62,7 +71,7 @@ func TestPostmarkBounceTypes(t *testing.T) {
 	}
 	for typ, want := range map[string]mailtrail.BounceType{
 		"HardBounce": mailtrail.BounceHard, "BadEmailAddress": mailtrail.BounceHard, "ManuallyDeactivated": mailtrail.BounceHard,
-		"SoftBounce": mailtrail.BounceSoft, "Transient": mailtrail.BounceSoft, "DnsError": mailtrail.BounceSoft, "Blocked": mailtrail.BounceSoft,
+		"SoftBounce": mailtrail.BounceSoft, "DnsError": mailtrail.BounceSoft, "Blocked": mailtrail.BounceSoft,
 		"SpamNotification": mailtrail.BounceSoft, "Unknown": mailtrail.BounceSoft, "DMARCPolicy": mailtrail.BounceSoft,
 	} {
 		res, err := NewPostmark().Parse(context.Background(), &Request{Body: body(typ)})
@@ -70,10 +79,33 @@ func TestPostmarkBounceTypes(t *testing.T) {
 			t.Errorf("%s: %+v %v", typ, res, err)
 		}
 	}
-	for _, typ := range []string{"AutoResponder", "AddressChange", "Subscribe", "Unsubscribe", "ChallengeVerification", "SMTPApiError"} {
+	for _, typ := range []string{"AutoResponder", "AddressChange", "Subscribe", "ChallengeVerification", "SMTPApiError"} {
 		res, err := NewPostmark().Parse(context.Background(), &Request{Body: body(typ)})
 		if err != nil || len(res.Events) != 0 || res.Ignored["Bounce:"+typ] != 1 {
 			t.Errorf("%s: %+v %v", typ, res, err)
+		}
+	}
+	for typ, want := range map[string]mailtrail.EventType{"Transient": mailtrail.EventDeferred, "Unsubscribe": mailtrail.EventUnsubscribed} {
+		res, err := NewPostmark().Parse(context.Background(), &Request{Body: body(typ)})
+		if err != nil || len(res.Events) != 1 || res.Events[0].Type != want || res.Events[0].Metadata.BounceType != "" {
+			t.Errorf("%s: %+v %v", typ, res, err)
+		}
+	}
+}
+
+// Postmark's older payloads carry no RecordType: the type is inferred from its fields.
+func TestPostmarkInferRecordType(t *testing.T) {
+	for body, want := range map[string]mailtrail.EventType{
+		`{"ID":1,"Type":"SoftBounce","Email":"a@example.com","BouncedAt":"2024-05-29T16:27:30Z"}`:                                         mailtrail.EventBounced,
+		`{"ID":2,"Type":"SpamComplaint","Email":"a@example.com","BouncedAt":"2024-05-29T16:27:30Z"}`:                                      mailtrail.EventComplained,
+		`{"MessageID":"m","Recipient":"a@example.com","DeliveredAt":"2024-05-29T16:27:30Z"}`:                                              mailtrail.EventDelivered,
+		`{"MessageID":"m","Recipient":"a@example.com","ReceivedAt":"2024-05-29T16:27:30Z"}`:                                               mailtrail.EventOpened,
+		`{"MessageID":"m","Recipient":"a@example.com","ReceivedAt":"2024-05-29T16:27:30Z","OriginalLink":"https://x.example/"}`:           mailtrail.EventClicked,
+		`{"Recipient":"a@example.com","ChangedAt":"2024-05-29T16:27:30Z","SuppressSending":true,"SuppressionReason":"ManualSuppression"}`: mailtrail.EventUnsubscribed,
+	} {
+		res, err := NewPostmark().Parse(context.Background(), &Request{Body: []byte(body)})
+		if err != nil || len(res.Events) != 1 || res.Events[0].Type != want {
+			t.Errorf("%s: %+v %v", body, res, err)
 		}
 	}
 }

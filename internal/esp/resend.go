@@ -112,8 +112,9 @@ type resendPayload struct {
 // Parse implements Vendor. One webhook is one event: email.delivered, email.bounced
 // (data.bounce.type Permanent → hard, Transient/Undetermined → soft; hard when absent,
 // as Resend sends email.bounced for permanent rejections), email.complained,
-// email.opened, email.clicked. Other types (email.sent, email.delivery_delayed,
-// email.failed, contact.*, domain.*, …) go to Ignored. The recipient is set when data.to
+// email.opened, email.clicked; email.delivery_delayed (Resend keeps trying) is a
+// deferred event, never a bounce. Other types (email.sent, email.failed, contact.*,
+// domain.*, …) go to Ignored. The recipient is set when data.to
 // names exactly one address. DedupeKey is "resend:" + svix-id (stable across retries).
 func (Resend) Parse(_ context.Context, r *Request) (*Result, error) {
 	var p resendPayload
@@ -125,6 +126,8 @@ func (Resend) Parse(_ context.Context, r *Request) (*Result, error) {
 	switch p.Type {
 	case "email.delivered":
 		t = mailtrail.EventDelivered
+	case "email.delivery_delayed":
+		t = mailtrail.EventDeferred
 	case "email.bounced":
 		t = mailtrail.EventBounced
 	case "email.complained":

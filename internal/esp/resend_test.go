@@ -118,6 +118,8 @@ func TestResendParse(t *testing.T) {
 		{"clicked.json", []mailtrail.Event{click}, ""},
 		{"opened.json", []mailtrail.Event{ev(mailtrail.EventOpened, "2024-05-29T16:29:00Z", "ann@example.com", "56761188-7520-42d8-8898-ff6fc54ce618", "msg_01HXCLICK")}, ""},
 		{"sent.json", nil, "email.sent"},
+		// Resend keeps trying: a deferred notice, not a bounce.
+		{"delivery_delayed.json", []mailtrail.Event{ev(mailtrail.EventDeferred, "2024-02-22T23:41:12.126Z", "delivered@resend.dev", "56761188-7520-42d8-8898-ff6fc54ce618", "msg_01HXRESEND")}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -41,8 +41,9 @@ func (sendgrid) Name() string { return "sendgrid" }
 func (sendgrid) MaxBody() int64 { return 8 << 20 }
 
 // Verify implements Vendor. It checks the ECDSA signature on the raw body and the signed
-// timestamp against Window, and the bearer token when the connection has one; every
-// failure is EUNAUTHORIZED.
+// timestamp (at most SendGridHorizon old, at most Window ahead: the signature covers the
+// whole body, so a replay is only a duplicate of its sg_event_ids), and the bearer token
+// when the connection has one; every failure is EUNAUTHORIZED.
 func (sendgrid) Verify(_ context.Context, r *Request, c Credentials) error {
 	if !eachCredential(c, func(c Credentials) bool { return sendgridCheck(r, c) }) {
 		return errUnauthorized()
@@ -76,7 +77,7 @@ func sendgridSignatureOK(r *Request, key string) bool {
 		return false
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || !withinWindow(time.Unix(sec, 0), r.Now) {
+	if err != nil || !withinHorizon(time.Unix(sec, 0), r.Now, SendGridHorizon) {
 		return false
 	}
 	pub, ok := sendgridPublicKey(key)
@@ -134,10 +135,10 @@ type sendgridEvent struct {
 	hookArgs
 }
 
-// Parse implements Vendor. Event kinds: delivered; bounce (type bounce → hard, blocked
-// → soft); spamreport; unsubscribe and group_unsubscribe; open (sg_machine_open →
-// machine); click. processed, deferred, dropped, group_resubscribe and unknown kinds are
-// counted in Ignored.
+// Parse implements Vendor. Event kinds: delivered; deferred (SendGrid keeps retrying:
+// a deferred event, never a bounce); bounce (type bounce → hard, blocked → soft);
+// spamreport; unsubscribe and group_unsubscribe; open (sg_machine_open → machine);
+// click. processed, dropped, group_resubscribe and unknown kinds are counted in Ignored.
 func (sendgrid) Parse(_ context.Context, r *Request) (*Result, error) {
 	items, err := hookDecodeArray("sendgrid", r.Body, 0)
 	if err != nil {
@@ -168,6 +169,8 @@ func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok 
 	switch ev.Event {
 	case "delivered":
 		t = mailtrail.EventDelivered
+	case "deferred":
+		t = mailtrail.EventDeferred
 	case "bounce":
 		t = mailtrail.EventBounced
 	case "spamreport":
@@ -191,6 +194,10 @@ func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok 
 	switch t {
 	case mailtrail.EventDelivered:
 		e.Metadata.SMTPCode = sendgridReplyCode(string(ev.Response))
+	case mailtrail.EventDeferred:
+		e.Metadata.SMTPCode = sendgridReplyCode(string(ev.Response))
+		e.Metadata.Reason = string(ev.Response)
+		e.Metadata.Raw = hookRaw(raw)
 	case mailtrail.EventBounced:
 		e.Metadata.BounceType = mailtrail.BounceHard
 		if ev.Type == "blocked" {

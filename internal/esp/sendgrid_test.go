@@ -124,7 +124,12 @@ func TestSendGridVerify(t *testing.T) {
 			r.Body = reserialised
 			return r
 		}, creds, false},
-		{"signed 301s in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-301*time.Second), now) }, creds, false},
+		// SendGrid retries for 24 h and documents no re-signing: accepted up to the horizon.
+		{"signed 301s in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-301*time.Second), now) }, creds, true},
+		{"signed 3h in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-3*time.Hour), now) }, creds, true},
+		{"signed beyond the retry horizon", func() *Request {
+			return sendgridRequest(t, key, body, now.Add(-SendGridHorizon-time.Second), now)
+		}, creds, false},
 		{"signed 301s in the future", func() *Request { return sendgridRequest(t, key, body, now.Add(301*time.Second), now) }, creds, false},
 		{"signed 299s in the past", func() *Request { return sendgridRequest(t, key, body, now.Add(-299*time.Second), now) }, creds, true},
 		{"rotation: previous key accepted", func() *Request { return sendgridRequest(t, key, body, now, now) },
@@ -180,7 +185,7 @@ func TestSendGridPublishedVector(t *testing.T) {
 	hookWantCode(t, v.Verify(ctx, req("1588788368", sendgridVectorPayload), Credentials{SigningKey: sendgridVectorKey}), mailtrail.EUNAUTHORIZED)
 	hookWantCode(t, v.Verify(ctx, req(sendgridVectorTimestamp, sendgridVectorPayload+" "), Credentials{SigningKey: sendgridVectorKey}), mailtrail.EUNAUTHORIZED)
 	r := req(sendgridVectorTimestamp, sendgridVectorPayload)
-	r.Now = time.Unix(sec+400, 0) // a replay outside the window
+	r.Now = time.Unix(sec, 0).Add(SendGridHorizon + time.Second) // a replay beyond the retry horizon
 	hookWantCode(t, v.Verify(ctx, r, Credentials{SigningKey: sendgridVectorKey}), mailtrail.EUNAUTHORIZED)
 }
 
@@ -197,6 +202,9 @@ func TestSendGridParse(t *testing.T) {
 			Email: "bob@example.com", ESP: "9xYz", Dedupe: "sendgrid:Ym91bmNlLTEtNDU2", SMTPCode: "5.1.1", Raw: true},
 		{Type: mailtrail.EventBounced, At: hookUnixT(1717000060, 0), Bounce: mailtrail.BounceSoft, MessageID: "msg_dan", CampaignID: "c_123", CustomerID: "u_45",
 			Email: "dan@example.com", ESP: "LtZ5H_GzSbqnQyiVX4Ku3A", Dedupe: "sendgrid:YmxvY2tlZC0x", SMTPCode: "4.7.1", Raw: true},
+		// deferred: SendGrid keeps retrying; a deferred notice, not a bounce.
+		{Type: mailtrail.EventDeferred, At: hookUnixT(1717000055, 0), Email: "dan@example.com", ESP: "LtZ5H_GzSbqnQyiVX4Ku3A",
+			Dedupe: "sendgrid:ZGVmZXJyZWQtMQ", SMTPCode: "400", Raw: true},
 		{Type: mailtrail.EventOpened, At: hookUnixT(1717000300, 0), MessageID: "msg_ann", CampaignID: "c_123", CustomerID: "u_42",
 			Email: "ann@example.com", ESP: annESP, Dedupe: "sendgrid:b3Blbi0y", Machine: true},
 		{Type: mailtrail.EventOpened, At: hookUnixT(1717000350, 0), MessageID: "msg_ann", CampaignID: "c_123", CustomerID: "u_42",
@@ -210,7 +218,7 @@ func TestSendGridParse(t *testing.T) {
 		{Type: mailtrail.EventUnsubscribed, At: hookUnixT(1717000650, 0), MessageID: "msg_cy", CampaignID: "c_123", CustomerID: "u_44",
 			Email: "cy@example.com", ESP: "q1", Dedupe: "sendgrid:Z3Vuc3ViLTY"},
 	})
-	want := map[string]int{"processed": 1, "deferred": 1, "group_resubscribe": 1, "dropped": 1}
+	want := map[string]int{"processed": 1, "group_resubscribe": 1, "dropped": 1}
 	if len(res.Ignored) != len(want) {
 		t.Fatalf("ignored %v", res.Ignored)
 	}
@@ -219,7 +227,7 @@ func TestSendGridParse(t *testing.T) {
 			t.Errorf("ignored[%s] = %d, want %d", k, res.Ignored[k], n)
 		}
 	}
-	ua := res.Events[3].Metadata
+	ua := res.Events[4].Metadata
 	if ua.UserAgent != "Mozilla/5.0" || ua.IP != "17.58.0.1" {
 		t.Errorf("open metadata %+v", ua)
 	}

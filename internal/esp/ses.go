@@ -18,14 +18,17 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-// SNS retries an HTTP/S delivery for at most 3,600 s (its delivery-policy cap), and every
-// retry carries the original signed Timestamp. A ±5 minute window would reject the later
-// retries of a message we failed to take the first time, losing it; so the window is one
-// hour into the past. The future side keeps the usual clock-skew allowance.
+// Every SNS delivery attempt carries the original signed Timestamp (the publish time). A
+// ±5 minute window would reject the retries of a message we failed to take the first
+// time, losing it; so a Notification may be up to SNSHorizon old (its MessageId, inside
+// the signature, is the dedupe key: a replay stores nothing). Subscription confirmations,
+// which make us fetch a URL, keep an hour (SNS's retry cap). The future side keeps the
+// usual clock-skew allowance.
 const (
-	sesMaxAge    = time.Hour
-	sesMaxFuture = 5 * time.Minute
-	sesCertCache = 16 // signing certificates kept; SNS uses a handful per region
+	sesMaxAge     = SNSHorizon
+	sesConfirmAge = time.Hour
+	sesMaxFuture  = Window
+	sesCertCache  = 16 // signing certificates kept; SNS uses a handful per region
 )
 
 // SES is the "ses" vendor: Amazon SES notifications and event publishing delivered by an
@@ -83,7 +86,11 @@ func (s *SES) Verify(ctx context.Context, r *Request, c Credentials) error {
 	if !eachCredential(c, func(c Credentials) bool { return c.TopicARN != "" && equal(env.TopicArn, c.TopicARN) }) {
 		return errUnauthorized()
 	}
-	if !sesHeadersMatch(r, &env) || !sesFresh(env.Timestamp, r.Now) || !sesCertURLOK(env.SigningCertURL) {
+	maxAge := sesMaxAge
+	if env.Type != "Notification" {
+		maxAge = sesConfirmAge
+	}
+	if !sesHeadersMatch(r, &env) || !sesFresh(env.Timestamp, r.Now, maxAge) || !sesCertURLOK(env.SigningCertURL) {
 		return errUnauthorized()
 	}
 	switch env.Type {
@@ -145,15 +152,15 @@ func sesHeadersMatch(r *Request, env *snsEnvelope) bool {
 	return true
 }
 
-// sesFresh reports whether the signed Timestamp is at most sesMaxAge old and at most
+// sesFresh reports whether the signed Timestamp is at most maxAge old and at most
 // sesMaxFuture ahead of now.
-func sesFresh(ts string, now time.Time) bool {
+func sesFresh(ts string, now time.Time, maxAge time.Duration) bool {
 	t, ok := parseTimeB(ts)
 	if !ok {
 		return false
 	}
 	d := now.Sub(t)
-	return d <= sesMaxAge && d >= -sesMaxFuture
+	return d <= maxAge && d >= -sesMaxFuture
 }
 
 // sesHostOK reports whether host is exactly sns.<region>.amazonaws.com(.cn).

@@ -39,6 +39,16 @@ type sesMessage struct {
 		Timestamp  string   `json:"timestamp"`
 		Recipients []string `json:"recipients"`
 	} `json:"delivery"`
+	DeliveryDelay *struct {
+		Timestamp         string `json:"timestamp"`
+		DelayType         string `json:"delayType"`
+		ExpirationTime    string `json:"expirationTime"`
+		DelayedRecipients []struct {
+			EmailAddress   string `json:"emailAddress"`
+			Status         string `json:"status"`
+			DiagnosticCode string `json:"diagnosticCode"`
+		} `json:"delayedRecipients"`
+	} `json:"deliveryDelay"`
 	Open         *sesEngagement `json:"open"`
 	Click        *sesEngagement `json:"click"`
 	Subscription *struct {
@@ -68,8 +78,9 @@ type sesEngagement struct {
 // sesEvents maps a Notification's SES message into res. Bounce and Complaint give one
 // event per recipient; Delivery one per delivered recipient; Open and Click one event (SES
 // does not say which recipient; the only destination is used when there is one);
-// Subscription with an opt-out gives unsubscribed per destination. Send, Reject,
-// DeliveryDelay, Rendering Failure and unknown kinds are counted in Ignored.
+// Subscription with an opt-out gives unsubscribed per destination; DeliveryDelay (SES
+// keeps trying) one deferred event per delayed recipient, never a bounce. Send, Reject,
+// Rendering Failure and unknown kinds are counted in Ignored.
 func sesEvents(env *snsEnvelope, now time.Time, res *Result) error {
 	var m sesMessage
 	if err := json.Unmarshal([]byte(env.Message), &m); err != nil {
@@ -126,6 +137,17 @@ func sesEvents(env *snsEnvelope, now time.Time, res *Result) error {
 	case kind == "Delivery" && m.Delivery != nil:
 		for i, rc := range m.Delivery.Recipients {
 			add(mailtrail.EventDelivered, i, rc, m.Delivery.Timestamp)
+		}
+	case kind == "DeliveryDelay" && m.DeliveryDelay != nil:
+		d := m.DeliveryDelay
+		for i, rc := range d.DelayedRecipients {
+			e := add(mailtrail.EventDeferred, i, rc.EmailAddress, d.Timestamp)
+			e.Metadata.SMTPCode = sesCode(rc.Status, rc.DiagnosticCode)
+			e.Metadata.Reason = rc.DiagnosticCode
+			if e.Metadata.Reason == "" {
+				e.Metadata.Reason = d.DelayType
+			}
+			e.Metadata.Extra = map[string]any{"delay_type": d.DelayType, "expiration_time": d.ExpirationTime}
 		}
 	case kind == "Open" && m.Open != nil:
 		e := add(mailtrail.EventOpened, 0, m.Mail.only(), m.Open.Timestamp)

@@ -157,11 +157,18 @@ func TestSESVerifyValid(t *testing.T) {
 	if err := NewSES(f).Verify(context.Background(), sesRequest(sesEnvelope(t, "Notification", msg, "2", nil, nil)), c); err != nil {
 		t.Fatalf("previous topic rejected: %v", err)
 	}
-	// A retry 59 minutes after the signed Timestamp is still accepted.
+	// Every SNS attempt repeats the signed Timestamp: a Notification 3 hours old (a retry
+	// after an outage) is still accepted; its MessageId dedupes it.
 	r := sesRequest(sesEnvelope(t, "Notification", msg, "2", nil, nil))
-	r.Now = sesTestNow.Add(56 * time.Minute)
+	r.Now = sesTestNow.Add(3 * time.Hour)
 	if err := NewSES(f).Verify(context.Background(), r, sesCreds()); err != nil {
 		t.Fatalf("late retry rejected: %v", err)
+	}
+	// A subscription confirmation (which makes us fetch a URL) keeps SNS's one hour.
+	r = sesRequest(sesEnvelope(t, "SubscriptionConfirmation", msg, "2", nil, nil))
+	r.Now = sesTestNow.Add(61 * time.Minute)
+	if err := NewSES(f).Verify(context.Background(), r, sesCreds()); codeB(err) != mailtrail.EUNAUTHORIZED {
+		t.Fatalf("old confirmation: %v, want unauthorized", err)
 	}
 }
 
@@ -189,7 +196,7 @@ func TestSESVerifyRejects(t *testing.T) {
 		{name: "backslash", edit: certURL("https://evil.com\\@sns.us-east-1.amazonaws.com/a.pem")},
 		{name: "wrong topic", edit: func(e *snsEnvelope) { e.TopicArn = "arn:aws:sns:us-east-1:999999999999:other" }},
 		{name: "no topic configured", creds: Credentials{}},
-		{name: "timestamp too old", now: sesTestNow.Add(61 * time.Minute)},
+		{name: "timestamp beyond the retry horizon", now: sesTestNow.Add(SNSHorizon + time.Minute)},
 		{name: "timestamp in future", now: sesTestNow.Add(-10 * time.Minute)},
 		{name: "unknown signature version", tamper: set("SignatureVersion", "3")},
 		{name: "missing signature", tamper: set("Signature", "")},
@@ -320,6 +327,10 @@ func TestSESParse(t *testing.T) {
 	open.Metadata.IP, open.Metadata.UserAgent = "192.0.2.1", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"
 	click := args(ev(mailtrail.EventClicked, "2024-05-29T18:01:00Z", "0", "frank@example.com", "0100018fc-7777-8888"), "msg_01HXDELIVERY", "c_123", "u_45")
 	click.Metadata.IP, click.Metadata.UserAgent, click.Metadata.LinkURL = "192.0.2.1", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "https://brand.example/sale"
+	// AWS's DeliveryDelay example: SES keeps trying, a deferred notice per recipient.
+	delay := ev(mailtrail.EventDeferred, "2020-06-16T00:25:40.095Z", "0", "recipient@example.com", "EXAMPLE7c191be45")
+	delay.Metadata.SMTPCode, delay.Metadata.Reason = "4.4.1", "smtp; 421 4.4.1 Unable to connect to remote host"
+	delay.Metadata.Extra = map[string]any{"delay_type": "TransientCommunicationFailure", "expiration_time": "2020-06-16T00:25:40.914Z"}
 	unsub := ev(mailtrail.EventUnsubscribed, "2024-05-29T19:00:00Z", "0", "gina@example.com", "0100018fc-9999-0000")
 	unsub.MessageID = "msg_01HXSUB"
 	tests := []struct {
@@ -335,7 +346,7 @@ func TestSESParse(t *testing.T) {
 		{"click.json", []mailtrail.Event{click}, nil},
 		{"subscription.json", []mailtrail.Event{unsub}, nil},
 		{"send.json", nil, map[string]int{"Send": 1}},
-		{"delivery_delay.json", nil, map[string]int{"DeliveryDelay": 1}},
+		{"delivery_delay.json", []mailtrail.Event{delay}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -104,6 +104,9 @@ func smtpcomMap(ev *smtpcomEvent, raw json.RawMessage) (e mailtrail.Event, ok bo
 	case "delivered", "delivery":
 		t = mailtrail.EventDelivered
 	case "bounce", "bounced":
+		if sparkpostNotBounce(string(ev.RespClass)) { // an auto-reply or challenge, not a failure
+			return e, false, nil
+		}
 		t = mailtrail.EventBounced
 	case "complaint", "complained", "spam":
 		t = mailtrail.EventComplained
@@ -150,7 +153,8 @@ func smtpcomMap(ev *smtpcomEvent, raw json.RawMessage) (e mailtrail.Event, ok bo
 }
 
 // smtpcomBounceType classifies a bounce by resp_class when SMTP.com gave one (the
-// SparkPost numbering: 10, 30, 90 hard, any other class soft), else by the SMTP reply
+// SparkPost numbering: 10, 25, 30, 80, 90 hard, 60 and 100 no bounce at all, any other
+// class soft), else by the SMTP reply
 // code (5xx hard, 4xx soft); a bounce that says neither is hard, since SMTP.com reports
 // a bounce only once it stopped trying.
 func smtpcomBounceType(class, code string) mailtrail.BounceType {

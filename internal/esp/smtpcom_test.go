@@ -45,9 +45,19 @@ func TestSMTPComBounceType(t *testing.T) {
 	}{
 		{"10", "550", mailtrail.BounceHard}, {"22", "550", mailtrail.BounceSoft}, {"", "550", mailtrail.BounceHard},
 		{"", "452", mailtrail.BounceSoft}, {"", "", mailtrail.BounceHard}, {"0", "421", mailtrail.BounceSoft},
+		{"25", "554", mailtrail.BounceHard}, {"80", "550", mailtrail.BounceHard},
 	} {
 		if got := smtpcomBounceType(c.class, c.code); got != c.want {
 			t.Errorf("smtpcomBounceType(%q, %q) = %s", c.class, c.code, got)
+		}
+	}
+	// resp_class 60 (auto-reply) and 100 (challenge-response) are replies, not bounces.
+	for _, class := range []string{"60", "100"} {
+		body := `[{"id":"f5a09b889153a22555af2de426dac8c` + class[:1] + `","event_label":"bounce","rcpt_to":"bob@example.com","time_finished":1717000043,` +
+			`"resp_code":250,"resp_class":` + class + `,"resp_msg":"I am out of the office"}]`
+		res, err := NewSMTPCom().Parse(context.Background(), &Request{Body: []byte(body)})
+		if err != nil || len(res.Events) != 0 || res.Ignored["bounce"] != 1 {
+			t.Errorf("class %s: %+v %v", class, res, err)
 		}
 	}
 }

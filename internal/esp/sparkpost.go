@@ -84,12 +84,12 @@ func (sparkpost) Parse(_ context.Context, r *Request) (*Result, error) {
 			if err := hookDecodeObject("sparkpost", raw, &ev); err != nil {
 				return nil, err
 			}
-			e, ok, err := sparkpostMap(&ev, raw)
+			e, kind, err := sparkpostMap(&ev, raw)
 			if err != nil {
 				return nil, err
 			}
-			if !ok {
-				hookIgnore(res, string(ev.Type))
+			if kind != "" {
+				hookIgnore(res, kind)
 				continue
 			}
 			res.Events = append(res.Events, e)
@@ -98,13 +98,18 @@ func (sparkpost) Parse(_ context.Context, r *Request) (*Result, error) {
 	return res, nil
 }
 
-// sparkpostMap maps one event; ok is false for a kind we do not record.
-func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, ok bool, err error) {
+// sparkpostMap maps one event; a non-empty kind means "not recorded, count it as kind".
+func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, kind string, err error) {
 	var t mailtrail.EventType
 	switch ev.Type {
 	case "delivery":
 		t = mailtrail.EventDelivered
+	case "delay":
+		t = mailtrail.EventDeferred
 	case "bounce", "out_of_band":
+		if sparkpostNotBounce(string(ev.BounceClass)) {
+			return e, string(ev.Type) + ":" + string(ev.BounceClass), nil
+		}
 		t = mailtrail.EventBounced
 	case "spam_complaint":
 		t = mailtrail.EventComplained
@@ -114,11 +119,13 @@ func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, o
 		t = mailtrail.EventOpened
 	case "click", "amp_click":
 		t = mailtrail.EventClicked
+	case "":
+		return e, "(none)", nil // as hookIgnore names it
 	default:
-		return e, false, nil
+		return e, string(ev.Type), nil
 	}
 	if ev.Timestamp.IsZero() {
-		return e, false, mailtrail.Errorf(mailtrail.EINVALID, "sparkpost %s event without a timestamp", ev.Type)
+		return e, "", mailtrail.Errorf(mailtrail.EINVALID, "sparkpost %s event without a timestamp", ev.Type)
 	}
 	e = hookEvent("sparkpost", t, ev.Timestamp.Time)
 	ev.RcptMeta.apply(&e)
@@ -131,8 +138,10 @@ func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, o
 		e.ESPMessageID = string(ev.MessageID)
 	}
 	switch t {
-	case mailtrail.EventBounced:
-		e.Metadata.BounceType = sparkpostBounceType(string(ev.BounceClass))
+	case mailtrail.EventBounced, mailtrail.EventDeferred:
+		if t == mailtrail.EventBounced {
+			e.Metadata.BounceType = sparkpostBounceType(string(ev.BounceClass))
+		}
 		e.Metadata.SMTPCode = string(ev.ErrorCode)
 		e.Metadata.Reason = string(ev.RawReason)
 		if e.Metadata.Reason == "" {
@@ -153,18 +162,29 @@ func sparkpostMap(ev *sparkpostEvent, raw json.RawMessage) (e mailtrail.Event, o
 		}
 	}
 	hookDedupe(&e, string(ev.EventID))
-	return e, true, nil
+	return e, "", nil
 }
 
-// sparkpostBounceType maps a SparkPost bounce classification code: 10 Invalid
-// Recipient, 30 Generic Bounce: No RCPT and 90 Unsubscribe are SparkPost's "Hard"
-// category; every other class (soft 20–24, 40, 60, 70, 100; block 50–54; admin 25, 26,
-// 80; undetermined 1; unknown codes) is soft, since SparkPost calls them usually
-// temporary.
+// sparkpostBounceType maps a SparkPost bounce classification code (SparkPost's bounce
+// classification table): the classes SparkPost counts as hard are 10 Invalid Recipient,
+// 30 Generic Bounce: No RCPT, 90 Unsubscribe, and the Admin classes 25 Admin Failure (the
+// message was refused by SparkPost's own policy, such as its suppression list) and 80
+// Subscribe. Every other class (soft 20–24, 40, 70; block 50–54; admin 26; undetermined
+// 1; unknown codes) is soft. 60 and 100 are no bounce at all (sparkpostNotBounce).
 func sparkpostBounceType(class string) mailtrail.BounceType {
-	n, err := strconv.Atoi(class)
-	if err == nil && (n == 10 || n == 30 || n == 90) {
+	switch n, err := strconv.Atoi(class); {
+	case err != nil:
+		return mailtrail.BounceSoft
+	case n == 10 || n == 25 || n == 30 || n == 80 || n == 90:
 		return mailtrail.BounceHard
 	}
 	return mailtrail.BounceSoft
+}
+
+// sparkpostNotBounce reports whether a bounce class is a reply rather than a delivery
+// failure: 60 Auto-Reply (out of office) and 100 Challenge-Response. The message reached
+// the mailbox; they are ignored.
+func sparkpostNotBounce(class string) bool {
+	n, err := strconv.Atoi(class)
+	return err == nil && (n == 60 || n == 100)
 }

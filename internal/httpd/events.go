@@ -97,7 +97,7 @@ func itemErr(field, format string, args ...any) *mailtrail.ItemError {
 func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *eventInput, now time.Time) (*mailtrail.Event, *mailtrail.ItemError) {
 	typ, err := mailtrail.ParseEventType(in.EventType)
 	if err != nil {
-		return nil, itemErr("event_type", "event_type must be one of sent, delivered, opened, clicked, bounced, complained, unsubscribed")
+		return nil, itemErr("event_type", "event_type must be one of "+mailtrail.EventTypeNames)
 	}
 	ev := &mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: strings.TrimSpace(in.CampaignID), CustomerID: strings.TrimSpace(in.CustomerID),
 		CustomerEmail: strings.TrimSpace(in.CustomerEmail), MessageID: in.MessageID, ESPMessageID: in.ESPMessageID, Metadata: in.Metadata}

@@ -133,16 +133,16 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	// Mailgun signs a token, not the event: a token seen within the window is a replay of
-	// a request already committed. It is acknowledged (the sender must stop retrying it)
-	// and nothing is stored.
+	// Mailgun signs a token, not the event: a token seen within its horizon is a replay of
+	// a request already committed. It is acknowledged as a duplicate (the sender must stop
+	// retrying it) and nothing is stored.
 	var replayKey string
 	if name == "mailgun" {
 		if tok := esp.MailgunToken(body); tok != "" {
 			replayKey = conn.ID + "\x00" + tok
 			if s.replays.seen(replayKey, now) {
 				outcome = outcomeReplay
-				writeJSON(w, http.StatusOK, webhookResponse{})
+				writeJSON(w, http.StatusOK, webhookResponse{Duplicates: 1}) // one event per Mailgun request
 				return
 			}
 		}
@@ -245,9 +245,10 @@ func (s *Server) touch(r *http.Request, connID string, now time.Time) {
 // maxTracked bounds the in-memory maps of the webhook route (replay tokens, touches).
 const maxTracked = 100000
 
-// replayCache remembers the Mailgun tokens accepted within the signature window. It is
-// bounded: when full, the oldest entries go first (a replay of an evicted token is still
-// stored once only, by the event's dedupe key).
+// replayCache remembers the Mailgun tokens accepted for as long as their signature can be
+// accepted (replayTTL: Mailgun's retry horizon plus the clock-skew window). It is bounded:
+// when full, the oldest entries go first (a replay of an evicted token is still stored
+// once only, by the event's dedupe key), and it lives in memory (a restart forgets it).
 type replayCache struct {
 	mu     sync.Mutex
 	seenAt map[string]time.Time
@@ -256,13 +257,16 @@ type replayCache struct {
 
 func newReplayCache() *replayCache { return &replayCache{seenAt: map[string]time.Time{}} }
 
-// seen reports whether key was added less than twice esp.Window before now (a signed
-// timestamp may be up to Window ahead or behind).
+// replayTTL is how long a token is remembered: a signature is accepted up to
+// esp.MailgunHorizon after its timestamp and up to esp.Window before it.
+const replayTTL = esp.MailgunHorizon + esp.Window
+
+// seen reports whether key was added less than replayTTL before now.
 func (c *replayCache) seen(key string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	at, ok := c.seenAt[key]
-	return ok && now.Sub(at) < 2*esp.Window
+	return ok && now.Sub(at) < replayTTL
 }
 
 func (c *replayCache) add(key string, now time.Time) {
@@ -270,7 +274,7 @@ func (c *replayCache) add(key string, now time.Time) {
 	defer c.mu.Unlock()
 	for len(c.order) > 0 {
 		k := c.order[0]
-		if len(c.order) < maxTracked && now.Sub(c.seenAt[k]) < 2*esp.Window {
+		if len(c.order) < maxTracked && now.Sub(c.seenAt[k]) < replayTTL {
 			break
 		}
 		delete(c.seenAt, k)

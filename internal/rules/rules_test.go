@@ -118,6 +118,18 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// A deferred event sets no figure: it is no bounce and no delivery.
+func TestApplyDeferred(t *testing.T) {
+	var s MessageState
+	s2, ch := Apply(s, Input{Type: mailtrail.EventDeferred, OccurredAt: 1_700_000_000_000, Counted: true}, nil)
+	if s2 != s || len(ch) != 0 {
+		t.Fatalf("deferred changed %v, %v", s2, ch)
+	}
+	if r, _ := Suppressing(&mailtrail.Event{Type: mailtrail.EventDeferred, Source: mailtrail.SourceWebhook}); r != "" {
+		t.Fatalf("deferred suppresses: %s", r)
+	}
+}
+
 func TestCounted(t *testing.T) {
 	ev := &mailtrail.Event{Type: mailtrail.EventOpened, Source: mailtrail.SourceWebhook}
 	if Counted(ev, true, false) {

@@ -81,6 +81,12 @@ func TestApplySuppression(t *testing.T) {
 		{"complaint", []sev{ev(mailtrail.EventComplained, 5, "c")}, 5, mailtrail.ReasonComplaint, "c"},
 		{"unsubscribe", []sev{ev(mailtrail.EventUnsubscribed, 5, "u")}, 5, mailtrail.ReasonUnsubscribed, "u"},
 		{"sent changes nothing", []sev{ev(mailtrail.EventSent, 5, "x")}, 5, "", ""},
+		// An ESP's "temporary, will retry" notice is no bounce: five of them suppress
+		// nothing, and they neither extend nor end a soft-bounce run.
+		{"five deferred", []sev{ev(mailtrail.EventDeferred, 1, "f1"), ev(mailtrail.EventDeferred, 2, "f2"), ev(mailtrail.EventDeferred, 3, "f3"),
+			ev(mailtrail.EventDeferred, 4, "f4"), ev(mailtrail.EventDeferred, 5, "f5")}, 5, "", ""},
+		{"deferred does not count in the run", append([]sev{ev(mailtrail.EventDeferred, 0, "f")}, fiveSoft[:4]...), 5, "", ""},
+		{"deferred does not end the run", append(append([]sev{}, fiveSoft[:2]...), ev(mailtrail.EventDeferred, 2, "f"), fiveSoft[2], fiveSoft[3], fiveSoft[4]), 5, mailtrail.ReasonSoftBounce, "s5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

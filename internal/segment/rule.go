@@ -266,7 +266,7 @@ func parseCond(b []byte, ptr string) (*Cond, error) {
 			}
 			t, err := mailtrail.ParseEventType(s)
 			if err != nil {
-				return nil, invalid(here, "unknown event type %q (sent, delivered, opened, clicked, bounced, complained, unsubscribed)", s)
+				return nil, invalid(here, "unknown event type %q ("+mailtrail.EventTypeNames+")", s)
 			}
 			c.Type = t
 		case "campaign_id", "link_url":

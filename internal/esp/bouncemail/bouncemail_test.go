@@ -46,7 +46,10 @@ func TestParseEvents(t *testing.T) {
 			{mailtrail.EventBounced, "bob@example.com", mailtrail.BounceHard, "5.1.1", "", "msg_01HXPOSTFIX", "send-7f3a@mail.brand.example", "2024-05-14T10:15:32Z"},
 			{mailtrail.EventBounced, "carol@example.net", mailtrail.BounceSoft, "5.2.2", "", "msg_01HXPOSTFIX", "send-7f3a@mail.brand.example", "2024-05-14T10:15:32Z"},
 		}, map[string]int{}},
-		{"postfix_delayed.eml", KindDSN, nil, map[string]int{"delayed": 1}},
+		// Action: delayed: the MTA keeps trying; a deferred notice, not a bounce.
+		{"postfix_delayed.eml", KindDSN, []want{
+			{mailtrail.EventDeferred, "dave@example.org", "", "4.4.1", "", "msg_01HXDELAYED", "send-8a1b@mail.brand.example", "2024-05-14T14:15:32Z"},
+		}, map[string]int{}},
 		{"exim.eml", KindDSN, []want{
 			{mailtrail.EventBounced, "erin@example.org", mailtrail.BounceHard, "5.0.0", "", "msg_01HXEXIM", "send-9c2d@mail.brand.example", "2024-05-15T06:02:11Z"},
 		}, map[string]int{}},

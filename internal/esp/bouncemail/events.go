@@ -16,10 +16,11 @@ const maxRaw = 64 << 10
 // Events maps a report to mailtrail events for the connection's vendor ("smtp", or the
 // vendor whose bounce mailbox was read). now is the time used when the report carries no
 // date. ignored counts what was recognised but not recorded: "not-report" for mail that
-// is no report, "delayed", "expanded", "not-spam", "unknown-action", "no-recipient".
+// is no report, "expanded", "not-spam", "unknown-action", "no-recipient".
 //
 // DSN recipients: Action failed → bounced (hard or soft by Classify; hard when no code is
-// given, as RFC 3464 defines failed as permanent); delivered or relayed → delivered.
+// given, as RFC 3464 defines failed as permanent); delayed → deferred (the reporting MTA
+// keeps trying: never a bounce); delivered or relayed → delivered.
 // ARF: any Feedback-Type but not-spam → complained, one event per Original-Rcpt-To (else
 // the original's To). Our HeaderMessageID → MessageID; the original Message-ID →
 // ESPMessageID. DedupeKey is vendor + ":" + a hash of the report's Message-ID (or of its
@@ -72,10 +73,11 @@ func dsnEvent(rep *Report, r Recipient) (mailtrail.Event, string) {
 		action = "failed"
 	}
 	switch action {
-	case "failed":
+	case "failed", "delayed":
 		e.Type = mailtrail.EventBounced
-		e.Metadata.BounceType = Classify(r.Status, r.DiagnosticCode)
-		if e.Metadata.BounceType == "" {
+		if action == "delayed" {
+			e.Type = mailtrail.EventDeferred
+		} else if e.Metadata.BounceType = Classify(r.Status, r.DiagnosticCode); e.Metadata.BounceType == "" {
 			e.Metadata.BounceType = mailtrail.BounceHard
 		}
 		e.Metadata.SMTPCode = r.Status
@@ -88,7 +90,7 @@ func dsnEvent(rep *Report, r Recipient) (mailtrail.Event, string) {
 		e.Metadata.Reason = r.DiagnosticCode
 	case "delivered", "relayed":
 		e.Type = mailtrail.EventDelivered
-	case "delayed", "expanded":
+	case "expanded":
 		return e, action
 	default:
 		return e, "unknown-action"
@@ -111,7 +113,7 @@ func finish(rep *Report, e mailtrail.Event, vendor string, at, now time.Time) ma
 	e.ESPMessageID = rep.Original.MessageID
 	e.Metadata.Vendor = vendor
 	e.Metadata.VendorEventID = rep.MessageID
-	if e.Type == mailtrail.EventBounced || e.Type == mailtrail.EventComplained {
+	if e.Type == mailtrail.EventBounced || e.Type == mailtrail.EventDeferred || e.Type == mailtrail.EventComplained {
 		e.Metadata.Raw = rawText(rep.Part)
 	}
 	id := rep.MessageID
