@@ -10,7 +10,6 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/httpd"
-	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
 
 func printJSON(w io.Writer, v any) error {
@@ -45,7 +44,7 @@ func runOrg(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, apiHint("org "+args[0]))
 	if err != nil {
 		return err
 	}
@@ -88,7 +87,7 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	db, err := openOrgStore(ctx, cfg, "key", org)
+	db, err := openOrgStore(ctx, cfg, "key "+args[0], org)
 	if err != nil {
 		return err
 	}
@@ -121,9 +120,38 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // openOrgStore opens the store for a CLI verb that works on one organization, after
 // checking that --org was given.
-func openOrgStore(ctx context.Context, cfg *Config, verb, org string) (*sqlite.DB, error) {
+func openOrgStore(ctx context.Context, cfg *Config, verb, org string) (*ownedStore, error) {
 	if org == "" {
 		return nil, fmt.Errorf("%s: --org is required", verb)
 	}
-	return openStore(ctx, cfg)
+	return openStore(ctx, cfg, apiHint(verb))
+}
+
+// verbAPI is the API route that does what a CLI verb does, for a running server; readOnly
+// verbs only read, so they could run beside the server if they did not open its store.
+var verbAPI = map[string]struct {
+	route    string
+	readOnly bool
+}{
+	"org create":         {"POST /api/v1/admin/organizations (admin token)", false},
+	"org list":           {"GET /api/v1/admin/organizations (admin token)", true},
+	"key create":         {"POST /api/v1/admin/organizations/{org}/keys (admin token)", false},
+	"key list":           {"GET /api/v1/admin/organizations/{org}/keys (admin token)", true},
+	"key revoke":         {"DELETE /api/v1/admin/organizations/{org}/keys/{key} (admin token)", false},
+	"connection create":  {"POST /api/v1/connections (API key)", false},
+	"connection list":    {"GET /api/v1/connections (API key)", true},
+	"suppression import": {"POST /api/v1/suppressions/import (API key)", false},
+	"customer erase":     {"DELETE /api/v1/customers/{id} (API key)", false},
+}
+
+// apiHint is what the data directory's in-use error suggests for verb.
+func apiHint(verb string) string {
+	v, ok := verbAPI[verb]
+	if !ok {
+		return ""
+	}
+	if v.readOnly {
+		return fmt.Sprintf("%s only reads, and the running server answers it: use its API, %s", verb, v.route)
+	}
+	return "use its API: " + v.route
 }

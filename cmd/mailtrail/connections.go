@@ -41,7 +41,7 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	db, err := openOrgStore(ctx, cfg, "connection", org)
+	db, err := openOrgStore(ctx, cfg, "connection "+args[0], org)
 	if err != nil {
 		return err
 	}

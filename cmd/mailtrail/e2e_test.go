@@ -25,6 +25,8 @@ type harness struct {
 	srv    *httptest.Server
 	client *http.Client
 	admin  string
+
+	pipeDone chan struct{} // closed when the pipeline's Run returns
 }
 
 const testAdmin = "test-admin-token-0123456789"
@@ -38,25 +40,51 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 	for _, m := range mut {
 		m(&cfg)
 	}
+	h := &harness{t: t, admin: testAdmin,
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}}
+	h.start(cfg)
+	t.Cleanup(h.stop)
+	return h
+}
+
+// start runs the service with cfg behind a new test server.
+func (h *harness) start(cfg Config) {
+	h.t.Helper()
 	// Tracking URLs must point at the test server, known only once it listens.
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	a, err := newApp(context.Background(), cfg, io.Discard)
 	if err != nil {
-		t.Fatal(err)
+		srv.Listener.Close()
+		h.t.Fatal(err)
 	}
 	srv.Config.Handler = a.server
 	srv.Start()
 	done := make(chan struct{})
 	go func() { a.pipeline.Run(context.Background()); close(done) }()
-	t.Cleanup(func() {
-		srv.Close()
-		a.pipeline.Close(context.Background())
-		<-done
-		a.close()
-	})
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
-	return &harness{t: t, app: a, srv: srv, client: client, admin: testAdmin}
+	h.app, h.srv, h.pipeDone = a, srv, done
+}
+
+// stop stops the service and closes its store, which frees the data directory.
+func (h *harness) stop() {
+	if h.app == nil {
+		return
+	}
+	h.srv.Close()
+	h.app.pipeline.Close(context.Background())
+	<-h.pipeDone
+	h.app.close()
+	h.app = nil
+}
+
+// offline stops the service, runs f with its data directory (free for CLI verbs), then
+// starts the service again on the same directory, behind a new test server.
+func (h *harness) offline(f func(dataDir string)) {
+	h.t.Helper()
+	cfg := h.app.cfg
+	h.stop()
+	f(cfg.DataDir)
+	h.start(cfg)
 }
 
 // do sends a request and decodes a JSON answer into out (when non-nil); it returns the response.

@@ -28,15 +28,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if demo && cfg.AdminToken == "" {
 		cfg.AdminToken = "demo-admin-token-change-me"
 	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	// The port first: a start that cannot listen must not create, lock or migrate the
+	// data directory.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer a.close()
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           a.server,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -38,7 +38,7 @@ func runSuppression(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer f.Close()
 		in = f
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, apiHint("suppression import"))
 	if err != nil {
 		return err
 	}
