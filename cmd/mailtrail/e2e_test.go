@@ -379,7 +379,7 @@ func TestKeyRotation(t *testing.T) {
 	_, key := h1.org("acme")
 	m := h1.instrument(key, "c", "u1")
 	path := m.Tracking.ClickURLs[0][strings.Index(m.Tracking.ClickURLs[0], "/api/"):]
-	h1.srv.Close()
+	h1.stop() // frees the data directory for the next one
 	// New key signs, the old one still verifies.
 	h3 := newHarness(t, func(c *Config) {
 		c.DataDir = dir
@@ -392,14 +392,14 @@ func TestKeyRotation(t *testing.T) {
 	}
 	m2 := h3.instrument(key, "c", "u2")
 	path2 := m2.Tracking.ClickURLs[0][strings.Index(m2.Tracking.ClickURLs[0], "/api/"):]
-	h3.srv.Close()
+	h3.stop() // frees the data directory for the next one
 	// A server that knows only the old key cannot verify the new tokens: they are signed
 	// with the new key.
 	h5 := newHarness(t, func(c *Config) { c.DataDir = dir; c.SecretKey = oldSecret; c.SecretKeyID = 1 })
 	if r := h5.do("GET", path2, "", nil, nil); r.StatusCode != 404 {
 		t.Fatalf("new token verified by the old key alone: %d", r.StatusCode)
 	}
-	h5.srv.Close()
+	h5.stop() // frees the data directory for the next one
 	// Once the old key is retired, its tokens fail.
 	h4 := newHarness(t, func(c *Config) {
 		c.DataDir = dir
