@@ -5,13 +5,40 @@
 #
 #   ./scripts/test.sh            # everything
 #   FUZZTIME=30s ./scripts/test.sh
+#   ./scripts/test.sh quick      # gofmt, go vet and the unit tests (-short): no browser,
+#                                # no race step, no fuzzing; a few minutes, for every change
+#
+# Temporary logs go to a directory of their own per run (printed at the start, removed at
+# a successful end, kept after a failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODE="${1:-full}"
+case "$MODE" in
+  full|quick) ;;
+  *) echo "usage: $0 [quick]" >&2; exit 2 ;;
+esac
+
 export MAILTRAIL_REQUIRE_SERVICES=1
 FUZZTIME="${FUZZTIME:-8s}"
+LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/mailtrail-test.XXXXXX")"
+FUZZLOG="$LOGDIR/fuzz.log"
+trap 'status=$?; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
 
 step() { printf '\n==> %s\n' "$*"; }
+echo "mode $MODE, logs in $LOGDIR"
+
+if [ "$MODE" = quick ]; then
+  step "gofmt and go vet"
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+  if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+  go vet ./...
+  step "unit tests (-short: the long end-to-end runs skip themselves)"
+  # The browser tests need Chromium, which quick mode does not install: they are left out.
+  env -u MAILTRAIL_REQUIRE_SERVICES go test -count=1 -short -timeout 20m -skip 'TestBrowser' ./...
+  step "quick checks passed (run ./scripts/test.sh for everything)"
+  exit 0
+fi
 
 step "toolchain"
 command -v go >/dev/null || { echo "go is not installed (need Go 1.26+): see README" >&2; exit 1; }
@@ -42,14 +69,14 @@ go test -count=1 -race -timeout 10m ./internal/ingest/... ./internal/token/... .
 step "fuzz targets (${FUZZTIME} each)"
 while read -r pkg target; do
   echo "--- $target ($pkg)"
-  if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/mailtrail-fuzz.log 2>&1; then
-    cat /tmp/mailtrail-fuzz.log
+  if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >"$FUZZLOG" 2>&1; then
+    cat "$FUZZLOG"
     # Go's fuzz coordinator sometimes reports "context deadline exceeded" when a worker is
     # slow to stop on a loaded machine; no input is saved then. Retry once in that case
     # only: a real crash saves its input under testdata/fuzz and fails at once.
-    if grep -q "context deadline exceeded" /tmp/mailtrail-fuzz.log && ! grep -q "Failing input written" /tmp/mailtrail-fuzz.log; then
+    if grep -q "context deadline exceeded" "$FUZZLOG" && ! grep -q "Failing input written" "$FUZZLOG"; then
       echo "--- $target: coordinator timeout without a failing input; retrying once"
-      go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -parallel=1 "$pkg" >/tmp/mailtrail-fuzz.log 2>&1 || { cat /tmp/mailtrail-fuzz.log; exit 1; }
+      go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -parallel=1 "$pkg" >"$FUZZLOG" 2>&1 || { cat "$FUZZLOG"; exit 1; }
     else
       exit 1
     fi

@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -34,6 +34,7 @@ type app struct {
 	cfg      Config
 	log      *slog.Logger
 	db       *sqlite.DB
+	store    *ownedStore // db and the data directory's ownership, released by close
 	pipeline *ingest.Pipeline
 	server   *httpd.Server
 	dash     *dashboard.Handler // its CSV imports run in the background until close
@@ -68,7 +69,7 @@ func (a *app) close() error {
 	if a.geo != nil {
 		a.geo.Close()
 	}
-	return a.db.Close()
+	return a.store.Close()
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
@@ -81,15 +82,37 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// openStore validates the configuration and opens the data directory's store.
-func openStore(ctx context.Context, cfg *Config) (*sqlite.DB, error) {
+// ownedStore is the store of a data directory and the directory's ownership (see
+// lockDataDir); Close closes the store, then gives the ownership up.
+type ownedStore struct {
+	*sqlite.DB
+	lock *dirLock
+}
+
+// Close closes the store and releases the data directory.
+func (s *ownedStore) Close() error {
+	err := s.DB.Close()
+	s.lock.release()
+	return err
+}
+
+// openStore validates the configuration, takes the data directory's ownership and opens
+// its store. hint says what to do instead while another process owns the directory (for
+// example the API route of the same action); it is appended to that error.
+func openStore(ctx context.Context, cfg *Config, hint string) (*ownedStore, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	lock, err := lockDataDir(cfg.DataDir, hint)
+	if err != nil {
+		return nil, err
 	}
-	return sqlite.Open(ctx, cfg.DataDir+"/mailtrail.db", sqlite.Options{Synchronous: cfg.Synchronous})
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "mailtrail.db"), sqlite.Options{Synchronous: cfg.Synchronous})
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	return &ownedStore{DB: db, lock: lock}, nil
 }
 
 // appDeps are what newApp takes from outside the configuration: the outbound fetcher of
@@ -116,37 +139,38 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	for _, o := range opts {
 		o(&deps)
 	}
-	db, err := openStore(ctx, &cfg)
+	st, err := openStore(ctx, &cfg, "")
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, db: db, log: newLogger(&cfg, logOut), metrics: metrics.New()}
+	db := st.DB
+	a := &app{cfg: cfg, db: db, store: st, log: newLogger(&cfg, logOut), metrics: metrics.New()}
 	secret, err := cfg.secret()
 	if err != nil {
-		db.Close()
+		st.Close()
 		return nil, err
 	}
 	old, _ := cfg.oldKeys()
 	signer, err := token.NewSigner(token.KeyFromSecret(uint8(cfg.SecretKeyID), secret), old...)
 	if err != nil {
-		db.Close()
+		st.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	keys, _ := cfg.keyring(secret) // validated by openStore
 	if err := resealSecrets(ctx, db, keys, a.log); err != nil {
-		db.Close()
+		st.Close()
 		return nil, err
 	}
 	obs := newIngestMetrics(a.metrics)
 	obs.log = a.log
 	classifier, err := classify.New()
 	if err != nil {
-		db.Close()
+		st.Close()
 		return nil, fmt.Errorf("classification data: %w", err)
 	}
 	enricher := &enrich.Enricher{Classifier: classifier}
 	if a.geo, err = cfg.geoDB(); err != nil {
-		db.Close()
+		st.Close()
 		return nil, err
 	}
 	if a.geo != nil {

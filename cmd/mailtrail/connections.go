@@ -16,37 +16,53 @@ import (
 // runConnection is `mailtrail connection create|list`: ESP connections of an
 // organization, their credentials sealed with the key derived from the current service
 // secret.
-func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("connection: want create or list")
+func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
+	verb, err := group("connection", args, stdout,
+		[2]string{"create", "create --org ORG_ID --vendor V --name N [--signing-key K | --username U --password P | --bearer-token T | --topic-arn ARN] [--imap-url URL …]"},
+		[2]string{"list", "list --org ORG_ID"})
+	if err != nil {
+		return err
 	}
 	var org, vendor, name string
 	var in esp.Credentials
 	var mb httpd.MailboxInput
-	cfg, err := adminFlags("connection "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&org, "org", "", "organization id")
-		fs.StringVar(&vendor, "vendor", "", "sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp (create)")
-		fs.StringVar(&name, "name", "", "connection name (create)")
-		fs.StringVar(&in.SigningKey, "signing-key", "", "signing key / verification key / whsec_ secret (create)")
-		fs.StringVar(&in.Username, "username", "", "basic-auth user (create)")
-		fs.StringVar(&in.Password, "password", "", "basic-auth password (create)")
-		fs.StringVar(&in.BearerToken, "bearer-token", "", "bearer token (create)")
-		fs.StringVar(&in.TopicARN, "topic-arn", "", "SES: the SNS topic ARN accepted (create)")
-		fs.StringVar(&mb.IMAPURL, "imap-url", "", "smtp/ocimail: bounce mailbox imaps://host:port/INBOX (create)")
-		fs.StringVar(&mb.IMAPUsername, "imap-username", "", "bounce mailbox login (create)")
-		fs.StringVar(&mb.IMAPPassword, "imap-password", "", "bounce mailbox password (create)")
-		fs.Int64Var(&mb.IMAPPollSeconds, "imap-poll-seconds", 0, "bounce mailbox poll interval, 10 to 86400 (create; default 60)")
-		fs.BoolVar(&mb.IMAPDelete, "imap-delete", false, "delete processed bounce mail instead of moving it to Processed (create)")
-	})
-	if err != nil {
+	orgFlag := func(fs *flag.FlagSet) { fs.StringVar(&org, "org", "", "organization id") }
+	var l *leaf
+	if verb == "create" {
+		l = newLeaf("connection create", "mailtrail connection create --org ORG_ID --vendor V --name N [credential flags]",
+			"Creates an ESP connection, its credentials sealed under the service secret, and prints its webhook URL.",
+			func(fs *flag.FlagSet) {
+				orgFlag(fs)
+				fs.StringVar(&vendor, "vendor", "", "sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp")
+				fs.StringVar(&name, "name", "", "connection name")
+				fs.StringVar(&in.SigningKey, "signing-key", "", "signing key / verification key / whsec_ secret")
+				fs.StringVar(&in.Username, "username", "", "basic-auth user")
+				fs.StringVar(&in.Password, "password", "", "basic-auth password")
+				fs.StringVar(&in.BearerToken, "bearer-token", "", "bearer token")
+				fs.StringVar(&in.TopicARN, "topic-arn", "", "SES: the SNS topic ARN accepted")
+				fs.StringVar(&mb.IMAPURL, "imap-url", "", "smtp/ocimail: bounce mailbox imaps://host:port/INBOX")
+				fs.StringVar(&mb.IMAPUsername, "imap-username", "", "bounce mailbox login")
+				fs.StringVar(&mb.IMAPPassword, "imap-password", "", "bounce mailbox password")
+				fs.Int64Var(&mb.IMAPPollSeconds, "imap-poll-seconds", 0, "bounce mailbox poll interval, 10 to 86400 (default 60)")
+				fs.BoolVar(&mb.IMAPDelete, "imap-delete", false, "delete processed bounce mail instead of moving it to Processed")
+			}, "data-dir", "public-url", "secret-key", "secret-key-id", "old-secret-keys")
+	} else {
+		l = newLeaf("connection list", "mailtrail connection list --org ORG_ID", "Lists an organization's ESP connections (never their credentials).",
+			orgFlag, "data-dir", "public-url")
+	}
+	if err := l.parse(args[1:], stdout); err != nil {
 		return err
 	}
-	db, err := openOrgStore(ctx, cfg, "connection", org)
+	if err := noArgs(l); err != nil {
+		return err
+	}
+	cfg := l.cfg
+	db, err := openOrgStore(ctx, cfg, "connection "+verb, org)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	switch args[0] {
+	switch verb {
 	case "create":
 		if name == "" {
 			return errors.New("connection create: --name is required")
@@ -89,5 +105,5 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		return printJSON(stdout, list)
 	}
-	return fmt.Errorf("connection: unknown verb %q (want create or list)", args[0])
+	return nil
 }

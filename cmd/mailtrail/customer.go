@@ -10,19 +10,18 @@ import (
 
 // runCustomer is `mailtrail customer erase --org ORG_ID CUSTOMER_ID`: the erasure of the
 // API (DELETE /api/v1/customers/{id}) run against the data directory.
-func runCustomer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "erase" {
-		return errors.New("customer: want erase")
-	}
-	fs := flag.NewFlagSet("customer erase", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := &Config{}
-	cfg.bind(fs)
-	var org string
-	fs.StringVar(&org, "org", "", "organization id")
-	if err := fs.Parse(args[1:]); err != nil {
+func runCustomer(ctx context.Context, args []string, stdout io.Writer) error {
+	if _, err := group("customer", args, stdout, [2]string{"erase", "erase --org ORG_ID CUSTOMER_ID"}); err != nil {
 		return err
 	}
+	var org string
+	l := newLeaf("customer erase", "mailtrail customer erase --org ORG_ID CUSTOMER_ID",
+		"Erases a customer's personal data (address, IP, user agent, city, the CRM's id); aggregates are kept and\nthe addresses stay suppressed as hashes.",
+		func(fs *flag.FlagSet) { fs.StringVar(&org, "org", "", "organization id") }, "data-dir")
+	if err := l.parse(args[1:], stdout); err != nil {
+		return err
+	}
+	fs, cfg := l.fs, l.cfg
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
 		return errors.New("customer erase: want one customer id after the flags: mailtrail customer erase --org ORG_ID CUSTOMER_ID")
 	}

@@ -25,6 +25,8 @@ type harness struct {
 	srv    *httptest.Server
 	client *http.Client
 	admin  string
+
+	pipeDone chan struct{} // closed when the pipeline's Run returns
 }
 
 const testAdmin = "test-admin-token-0123456789"
@@ -38,25 +40,51 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 	for _, m := range mut {
 		m(&cfg)
 	}
+	h := &harness{t: t, admin: testAdmin,
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}}
+	h.start(cfg)
+	t.Cleanup(h.stop)
+	return h
+}
+
+// start runs the service with cfg behind a new test server.
+func (h *harness) start(cfg Config) {
+	h.t.Helper()
 	// Tracking URLs must point at the test server, known only once it listens.
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	a, err := newApp(context.Background(), cfg, io.Discard)
 	if err != nil {
-		t.Fatal(err)
+		srv.Listener.Close()
+		h.t.Fatal(err)
 	}
 	srv.Config.Handler = a.server
 	srv.Start()
 	done := make(chan struct{})
 	go func() { a.pipeline.Run(context.Background()); close(done) }()
-	t.Cleanup(func() {
-		srv.Close()
-		a.pipeline.Close(context.Background())
-		<-done
-		a.close()
-	})
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
-	return &harness{t: t, app: a, srv: srv, client: client, admin: testAdmin}
+	h.app, h.srv, h.pipeDone = a, srv, done
+}
+
+// stop stops the service and closes its store, which frees the data directory.
+func (h *harness) stop() {
+	if h.app == nil {
+		return
+	}
+	h.srv.Close()
+	h.app.pipeline.Close(context.Background())
+	<-h.pipeDone
+	h.app.close()
+	h.app = nil
+}
+
+// offline stops the service, runs f with its data directory (free for CLI verbs), then
+// starts the service again on the same directory, behind a new test server.
+func (h *harness) offline(f func(dataDir string)) {
+	h.t.Helper()
+	cfg := h.app.cfg
+	h.stop()
+	f(cfg.DataDir)
+	h.start(cfg)
 }
 
 // do sends a request and decodes a JSON answer into out (when non-nil); it returns the response.
@@ -351,7 +379,7 @@ func TestKeyRotation(t *testing.T) {
 	_, key := h1.org("acme")
 	m := h1.instrument(key, "c", "u1")
 	path := m.Tracking.ClickURLs[0][strings.Index(m.Tracking.ClickURLs[0], "/api/"):]
-	h1.srv.Close()
+	h1.stop() // frees the data directory for the next one
 	// New key signs, the old one still verifies.
 	h3 := newHarness(t, func(c *Config) {
 		c.DataDir = dir
@@ -364,14 +392,14 @@ func TestKeyRotation(t *testing.T) {
 	}
 	m2 := h3.instrument(key, "c", "u2")
 	path2 := m2.Tracking.ClickURLs[0][strings.Index(m2.Tracking.ClickURLs[0], "/api/"):]
-	h3.srv.Close()
+	h3.stop() // frees the data directory for the next one
 	// A server that knows only the old key cannot verify the new tokens: they are signed
 	// with the new key.
 	h5 := newHarness(t, func(c *Config) { c.DataDir = dir; c.SecretKey = oldSecret; c.SecretKeyID = 1 })
 	if r := h5.do("GET", path2, "", nil, nil); r.StatusCode != 404 {
 		t.Fatalf("new token verified by the old key alone: %d", r.StatusCode)
 	}
-	h5.srv.Close()
+	h5.stop() // frees the data directory for the next one
 	// Once the old key is retired, its tokens fail.
 	h4 := newHarness(t, func(c *Config) {
 		c.DataDir = dir

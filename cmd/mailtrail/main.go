@@ -28,27 +28,38 @@ Usage:
   mailtrail connection list --org ORG_ID
   mailtrail suppression import --org ORG_ID --file F.csv   (progress on stderr)
   mailtrail customer erase --org ORG_ID CUSTOMER_ID   (personal data; aggregates kept)
+  mailtrail backup --to FILE          a consistent copy of the store and its secret key, beside a running server
+  mailtrail restore --from FILE --data-dir DIR   into a new or empty directory
   mailtrail version
 
-Every command takes the flags of serve (at least --data-dir); "mailtrail serve -h" lists
-them with their MAILTRAIL_* environment variables.
+Every command takes the flags of serve (at least --data-dir); "mailtrail serve --help" lists
+them with their MAILTRAIL_* environment variables, "mailtrail COMMAND --help" a command's
+own. One process at a time opens a data directory: while a server runs, use its API.
 `
-
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "mailtrail:", err)
+			fmt.Fprintln(os.Stderr, "mailtrail:", cliMessage(err))
 		}
 		os.Exit(2)
 	}
 }
 
-// Run runs one command of the binary; tests call it as main does.
+// Run runs one command of the binary; tests call it as main does. Help asked for is
+// printed on stdout and returns nil; no command prints the usage on stderr and returns
+// flag.ErrHelp.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := run(ctx, args, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
@@ -60,22 +71,29 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "demo":
 		return runServe(ctx, rest, stdout, stderr, true)
 	case "org":
-		return runOrg(ctx, rest, stdout, stderr)
+		return runOrg(ctx, rest, stdout)
 	case "key":
-		return runKey(ctx, rest, stdout, stderr)
+		return runKey(ctx, rest, stdout)
 	case "connection":
-		return runConnection(ctx, rest, stdout, stderr)
+		return runConnection(ctx, rest, stdout)
 	case "suppression":
 		return runSuppression(ctx, rest, stdout, stderr)
 	case "customer":
-		return runCustomer(ctx, rest, stdout, stderr)
+		return runCustomer(ctx, rest, stdout)
+	case "backup":
+		return runBackup(ctx, rest, stdout)
+	case "restore":
+		return runRestore(ctx, rest, stdout)
 	case "version":
-		fmt.Fprintln(stdout, "mailtrail", version)
+		if len(rest) > 0 && isHelp(rest[0]) {
+			fmt.Fprintln(stdout, "Usage:\n  mailtrail version\n\nPrints the module version, the VCS revision and the Go version of the build.")
+			return nil
+		}
+		fmt.Fprintln(stdout, buildVersion().line())
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	return fmt.Errorf("unknown command %q (mailtrail --help lists them)", cmd)
 }

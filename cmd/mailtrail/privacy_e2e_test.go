@@ -139,18 +139,25 @@ func TestEraseCustomerAPI(t *testing.T) {
 		t.Fatalf("export after the erase: %q", csv)
 	}
 
-	// The CLI verb, on the same data directory.
+	// The CLI verb, on the same data directory: refused while the service owns it, then
+	// run with the service stopped.
 	var out, errb bytes.Buffer
 	orgID := evs[0].OrgID
-	if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", h.app.cfg.DataDir, "--org", orgID}, &out, &errb); err == nil {
-		t.Fatal("customer erase without an id succeeded")
+	err := Run(context.Background(), []string{"customer", "erase", "--data-dir", h.app.cfg.DataDir, "--org", orgID, "cust-2"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "in use by mailtrail process") || !strings.Contains(err.Error(), "DELETE /api/v1/customers/{id}") {
+		t.Fatalf("customer erase beside the running service: %v", err)
 	}
-	if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", h.app.cfg.DataDir, "cust-2"}, &out, &errb); err == nil {
-		t.Fatal("customer erase without --org succeeded")
-	}
-	if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", h.app.cfg.DataDir, "--org", orgID, "cust-2"}, &out, &errb); err != nil {
-		t.Fatalf("customer erase: %v %s", err, errb.String())
-	}
+	h.offline(func(dir string) {
+		if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", dir, "--org", orgID}, &out, &errb); err == nil {
+			t.Fatal("customer erase without an id succeeded")
+		}
+		if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", dir, "cust-2"}, &out, &errb); err == nil {
+			t.Fatal("customer erase without --org succeeded")
+		}
+		if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", dir, "--org", orgID, "cust-2"}, &out, &errb); err != nil {
+			t.Fatalf("customer erase: %v %s", err, errb.String())
+		}
+	})
 	var cli mailtrail.EraseResult
 	if err := json.Unmarshal(out.Bytes(), &cli); err != nil || cli.Events != 3 || cli.Messages != 1 {
 		t.Fatalf("customer erase output %q: %v", out.String(), err)
@@ -158,9 +165,11 @@ func TestEraseCustomerAPI(t *testing.T) {
 	if r := h.do("DELETE", "/api/v1/customers/cust-2", key, nil, nil); r.StatusCode != 404 {
 		t.Fatalf("API erase after the CLI's: %d", r.StatusCode)
 	}
-	if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", h.app.cfg.DataDir, "--org", orgID, "cust-2"}, &out, &errb); err == nil {
-		t.Fatal("second CLI erase succeeded")
-	}
+	h.offline(func(dir string) {
+		if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", dir, "--org", orgID, "cust-2"}, &out, &errb); err == nil {
+			t.Fatal("second CLI erase succeeded")
+		}
+	})
 }
 
 func TestRetentionJob(t *testing.T) {

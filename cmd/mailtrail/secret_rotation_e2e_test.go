@@ -82,7 +82,7 @@ func TestSecretRotationResealsAtRest(t *testing.T) {
 	if code := h.postGeneric(c.WebhookURL, "gen-key-now", "a1"); code != 200 {
 		t.Fatalf("webhook under secret A: %d", code)
 	}
-	h.srv.Close()
+	h.stop() // frees the data directory for the next one
 
 	// Secret B without A listed: nothing sealed under A opens (the service's answer for a
 	// connection whose credentials cannot be opened). This is what the checks below rely on.
@@ -90,7 +90,7 @@ func TestSecretRotationResealsAtRest(t *testing.T) {
 	if code := h.postGeneric(c.WebhookURL, "gen-key-now", "b0"); code != 500 {
 		t.Fatalf("webhook with secret B alone before any re-seal: %d, want 500", code)
 	}
-	h.srv.Close()
+	h.stop() // frees the data directory for the next one
 
 	// The documented rotation: B current, A listed as old. Everything works, and the start
 	// re-sealed every value under B.
@@ -101,7 +101,7 @@ func TestSecretRotationResealsAtRest(t *testing.T) {
 	if n := len(h.events(key, "event_type=delivered")); n != 2 {
 		t.Fatalf("delivered events stored: %d, want 2", n)
 	}
-	h.srv.Close()
+	h.stop() // frees the data directory for the next one
 
 	// B alone: the values re-sealed at the previous start open without A.
 	h = rotHarness(t, dir, rotSecretB, 2, "")

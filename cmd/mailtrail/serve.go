@@ -2,41 +2,58 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"net/url"
 	"time"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
-	name := "serve"
+	l := newLeaf("serve", "mailtrail serve [flags]", "Runs the service on the embedded store of --data-dir.", nil)
 	if demo {
-		name = "demo"
+		l = newLeaf("demo", "mailtrail demo [flags]",
+			"Runs the service with a demo organization and a generated history, and prints how to sign in. An admin\n"+
+				"token is generated (and printed) unless --admin-token is given; a non-loopback --addr needs --public-url.", nil)
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg Config
-	cfg.bind(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
-	if demo && cfg.AdminToken == "" {
-		cfg.AdminToken = "demo-admin-token-change-me"
+	if err := noArgs(l); err != nil {
+		return err
+	}
+	cfg := *l.cfg
+	publicURLSet := cfg.PublicURL != ""
+	if demo {
+		if !publicURLSet && !loopbackAddr(cfg.Addr) {
+			return fmt.Errorf("demo: --addr %s is not a loopback address: set --public-url to the URL others reach it at (the demo's links would point at localhost)", cfg.Addr)
+		}
+		if cfg.AdminToken == "" {
+			cfg.AdminToken = randomToken()
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	// The port first: a start that cannot listen must not create, lock or migrate the
+	// data directory.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer a.close()
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           a.server,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -82,6 +99,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	go a.mailbox.Run(context.WithoutCancel(ctx))
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
+	startWarnings(ctx, a, publicURLSet)
 	a.log.Info("mailtrail listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "data_dir", a.cfg.DataDir)
 	fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr().String())
 	if demo {
@@ -125,5 +143,49 @@ func serveDebug(addr string, log *slog.Logger) {
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		log.Error("debug listener", "err", err.Error())
+	}
+}
+
+// loopbackAddr reports whether the listen address addr (host:port) is on a loopback
+// interface only: localhost, 127.0.0.0/8 or ::1. An empty host or 0.0.0.0 is every
+// interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	return loopbackHost(host)
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// randomToken returns 24 random bytes in hex: the demo's admin token when none is given.
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// startWarnings logs what would make a start useless in production: tracking links that
+// point at localhost while others can reach the server, and a store no one can use (no
+// organization, and no admin token to create one).
+func startWarnings(ctx context.Context, a *app, publicURLSet bool) {
+	if !loopbackAddr(a.cfg.Addr) {
+		if u, err := url.Parse(a.cfg.PublicURL); err == nil && loopbackHost(u.Hostname()) {
+			a.log.Warn("tracking and unsubscribe links point at localhost although the server listens beyond loopback: recipients cannot reach them; set --public-url / MAILTRAIL_PUBLIC_URL",
+				"addr", a.cfg.Addr, "public_url", a.cfg.PublicURL, "public_url_set", publicURLSet)
+		}
+	}
+	if a.cfg.AdminToken == "" {
+		if orgs, err := a.db.Orgs(ctx); err == nil && len(orgs) == 0 {
+			a.log.Warn("no organization exists and the admin API is off (no --admin-token / MAILTRAIL_ADMIN_TOKEN): nothing can use this server; restart with an admin token, or stop it and run mailtrail org create")
+		}
 	}
 }

@@ -15,17 +15,23 @@ import (
 // runSuppression is `mailtrail suppression import --org ID --file F`: the CSV import of
 // the API, run against the data directory, with progress on stderr.
 func runSuppression(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "import" {
-		return errors.New("suppression: want import")
-	}
-	var org, file string
-	cfg, err := adminFlags("suppression import", args[1:], stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&org, "org", "", "organization id")
-		fs.StringVar(&file, "file", "", "CSV file: email[,reason[,customer_id[,note]]] or a header row naming them; - for stdin")
-	})
-	if err != nil {
+	if _, err := group("suppression", args, stdout, [2]string{"import", "import --org ORG_ID --file F.csv"}); err != nil {
 		return err
 	}
+	var org, file string
+	l := newLeaf("suppression import", "mailtrail suppression import --org ORG_ID --file F.csv",
+		"Imports suppressed addresses from a CSV file (the API's format), with progress on stderr; importing a file again is safe.",
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&org, "org", "", "organization id")
+			fs.StringVar(&file, "file", "", "CSV file: email[,reason[,customer_id[,note]]] or a header row naming them; - for stdin")
+		}, "data-dir")
+	if err := l.parse(args[1:], stdout); err != nil {
+		return err
+	}
+	if err := noArgs(l); err != nil {
+		return err
+	}
+	cfg := l.cfg
 	if org == "" || file == "" {
 		return errors.New("suppression import: --org and --file are required")
 	}
@@ -38,7 +44,7 @@ func runSuppression(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer f.Close()
 		in = f
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, apiHint("suppression import"))
 	if err != nil {
 		return err
 	}

@@ -337,7 +337,9 @@ func TestSuppressionCSV(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "list.csv")
 	os.WriteFile(f, []byte("cli1@example.com\ncli2@example.com,manual,c9\nbroken\n"), 0o600)
 	var out, errb bytes.Buffer
-	err = Run(context.Background(), []string{"suppression", "import", "--data-dir", h.app.cfg.DataDir, "--org", orgID, "--file", f}, &out, &errb)
+	h.offline(func(dir string) { // the service owns its data directory while it runs
+		err = Run(context.Background(), []string{"suppression", "import", "--data-dir", dir, "--org", orgID, "--file", f}, &out, &errb)
+	})
 	if err != nil || !strings.Contains(errb.String(), "3 rows") || !strings.Contains(out.String(), `"added": 2`) {
 		t.Fatalf("cli: %v %s %s", err, out.String(), errb.String())
 	}

@@ -151,6 +151,17 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrations table: %w", err)
 	}
+	// A store written by a newer mailtrail is not opened: this build would run on a schema
+	// it does not know. Going back a version is restoring the backup taken before the
+	// upgrade (docs/operations.md).
+	applied, err := appliedMigrations(ctx, db.w)
+	if err != nil {
+		return err
+	}
+	if newer := UnknownMigrations(applied); len(newer) > 0 {
+		return fmt.Errorf("sqlite: %s was upgraded by a newer mailtrail (migrations %s unknown to this version): run that version, or restore the backup taken before the upgrade",
+			db.path, strings.Join(newer, ", "))
+	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
