@@ -86,13 +86,32 @@ const (
 )
 
 // NormalizeEmail returns the form under which an address is compared: surrounding space
-// removed and the domain lower-cased. The local part is kept as it is (RFC 5321 lets it be
-// case-sensitive).
+// removed, the local part's ASCII letters lower-cased and the domain lower-cased. RFC 5321
+// lets a local part be case-sensitive, but every ESP, mailbox provider and CRM treats it
+// as case-insensitive (SparkPost reports rcpt_to lower-cased), so Mixed.Case@Example.com
+// and mixed.case@example.com are one address. Only ASCII letters of the local part are
+// folded: that is what SQLite's lower() does, so stored keys and this function agree.
 func NormalizeEmail(s string) string {
 	s = strings.TrimSpace(s)
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
-		return s
+		return asciiLower(s)
 	}
-	return s[:at+1] + strings.ToLower(s[at+1:])
+	return asciiLower(s[:at+1]) + strings.ToLower(s[at+1:])
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other byte as it is.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

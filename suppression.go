@@ -48,6 +48,9 @@ const (
 	ActionReplaced = "replaced"
 	ActionLifted   = "lifted"
 	ActionRemoved  = "removed"
+	// ActionMerged records a row of another spelling of the address, dropped when
+	// migration 010 made addresses case-insensitive (actor "migration").
+	ActionMerged = "merged"
 )
 
 // AddResult counts what an addition did: addresses newly suppressed, and addresses that

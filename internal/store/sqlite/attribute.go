@@ -142,10 +142,23 @@ func (a *attributor) byNames(campaign, customer string) (*attribution, error) {
 		AND c.org_id = ? AND c.name = ? AND m.org_id = ? ORDER BY m.id DESC LIMIT 1`, a.org, customer, a.org, campaign, a.org)
 }
 
-// byEmail matches the address as given and in its normalized form (domain lower-cased),
+// byEmail matches the address in any case (customers_email_ci indexes lower(email)),
 // skipping the placeholder customer of unattributed events.
 func (a *attributor) byEmail(email string) (*attribution, error) {
-	norm := mailtrail.NormalizeEmail(email)
-	return a.lookup("a\x00"+email, attrSelect+`WHERE u.org_id = ? AND u.email IN (?, ?) AND u.ext_id != ? AND m.customer_id = u.id AND m.org_id = ?
-		ORDER BY m.id DESC LIMIT 1`, a.org, email, norm, UnknownCustomer, a.org)
+	f := emailForms(email)
+	return a.lookup("a\x00"+email, attrSelect+`WHERE u.org_id = ? AND lower(u.email) IN (?, ?) AND u.ext_id != ? AND m.customer_id = u.id AND m.org_id = ?
+		ORDER BY m.id DESC LIMIT 1`, a.org, f[0], f[1], UnknownCustomer, a.org)
+}
+
+// emailForms returns the forms of an address that lower(customers.email) is compared
+// with: its key (mailtrail.NormalizeEmail) and its ASCII letters lower-cased, which
+// differ only for a domain with non-ASCII capitals (lower() folds ASCII alone).
+func emailForms(email string) [2]string {
+	email = strings.TrimSpace(email)
+	return [2]string{mailtrail.NormalizeEmail(email), strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, email)}
 }

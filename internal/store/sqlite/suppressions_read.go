@@ -12,7 +12,8 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-const suppressionCols = `email, customer_id, reason, source, event_id, detail, note, occurred_at, created_at`
+// suppressionCols are read by scanSuppression: the address as first spelled (or the key).
+const suppressionCols = `coalesce(nullif(display_email, ''), email), customer_id, reason, source, event_id, detail, note, occurred_at, created_at`
 
 func scanSuppression(r rowScanner, orgID string) (mailtrail.Suppression, error) {
 	s := mailtrail.Suppression{OrgID: orgID}
@@ -37,6 +38,15 @@ func decodeSuppressionCursor(c string) (int64, string, error) {
 		}
 	}
 	return 0, "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+}
+
+// anySlice returns s as query arguments.
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }
 
 // likeEscape escapes LIKE's wildcards in s (escape character '\').
@@ -119,7 +129,7 @@ func (db *DB) CheckSuppressions(ctx context.Context, orgID string, emails []stri
 	list, _ := json.Marshal(norm)
 	// CROSS JOIN keeps json_each the outer loop: one primary-key probe per address,
 	// never a scan of the organization's list.
-	rows, err := db.rquery(ctx, `SELECT s.email, s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at
+	rows, err := db.rquery(ctx, `SELECT `+suppressionColsS+`
 		FROM json_each(?) AS j CROSS JOIN suppressions AS s WHERE s.org_id = ? AND s.email = j.value`, string(list), org)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: check suppressions: %w", err)
@@ -137,7 +147,7 @@ func (db *DB) CheckSuppressions(ctx context.Context, orgID string, emails []stri
 		return nil, err
 	}
 	// Addresses of erased customers are suppressed under their hash (privacy.go).
-	return out, db.checkErased(ctx, org, orgID, norm, out)
+	return out, db.checkErased(ctx, org, orgID, emails, out)
 }
 
 // SuppressionHistory returns every change of an address's suppression, oldest first,
@@ -147,10 +157,12 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 	if err != nil {
 		return nil, nil, err
 	}
+	raw := email
 	email = mailtrail.NormalizeEmail(email)
 	// With the history kept under the address's hash if its customer was erased.
+	keys := append([]any{org, email}, anySlice(erasedHashes(raw))...)
 	rows, err := db.rquery(ctx, `SELECT action, reason, source, event_id, detail, customer_id, actor, note, at FROM suppression_history
-		WHERE org_id = ? AND email IN (?, ?) ORDER BY id`, org, email, mailtrail.EmailHash(email))
+		WHERE org_id = ? AND email IN (`+placeholders(len(keys)-1)+`) ORDER BY id`, keys...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: suppression history: %w", err)
 	}
@@ -168,7 +180,7 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	cur, err := db.CheckSuppressions(ctx, orgID, []string{email})
+	cur, err := db.CheckSuppressions(ctx, orgID, []string{raw})
 	if err != nil {
 		return nil, nil, err
 	}
