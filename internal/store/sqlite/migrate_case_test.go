@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -56,6 +58,11 @@ func TestMigrateEmailCase(t *testing.T) {
 	// An erased address's row is a hash and stays as it is.
 	hash := mailtrail.EmailHash("gone@example.com")
 	exec(sup, 1, hash, "erased:x", "complaint", "webhook", "", "", "", 8000, 8000)
+	// One erased before the upgrade was hashed with its local part as spelled.
+	legacy := sha256.Sum256([]byte("Zed@example.com"))
+	legacyHash := mailtrail.EmailHashPrefix + hex.EncodeToString(legacy[:])
+	exec(sup, 1, legacyHash, "erased:y", "hard_bounce", "webhook", "", "", "", 9000, 9000)
+	exec(hist, 1, legacyHash, "hard_bounce", "webhook", "", "erased:y", "event", 9000)
 	// dee: two soft-bounce runs.
 	exec(`INSERT INTO soft_bounces (org_id, email, state) VALUES (1, 'Dee@example.com', ?), (1, 'dee@example.com', ?), (1, 'Eve@example.com', ?)`,
 		`{"r":10,"b":[{"t":20,"id":"a"},{"t":30,"id":"b"}]}`, `{"r":25,"b":[{"t":30,"id":"b"},{"t":40,"id":"c","d":"452"}]}`, `{"b":[{"t":5,"id":"e"}]}`)
@@ -68,8 +75,8 @@ func TestMigrateEmailCase(t *testing.T) {
 	defer db.Close()
 
 	var n int
-	if err := db.r.QueryRow(`SELECT count(*) FROM suppressions WHERE org_id = 1`).Scan(&n); err != nil || n != 4 {
-		t.Fatalf("rows after the migration: %d %v, want 4 (ann, bob, cy, the hash)", n, err)
+	if err := db.r.QueryRow(`SELECT count(*) FROM suppressions WHERE org_id = 1`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("rows after the migration: %d %v, want 5 (ann, bob, cy, the hashes)", n, err)
 	}
 	found, err := db.CheckSuppressions(pctx, "org_old", []string{"ANN@EXAMPLE.COM", "bob@Example.com", "cY@example.com", "gone@example.com"})
 	if err != nil {
@@ -137,6 +144,21 @@ func TestMigrateEmailCase(t *testing.T) {
 	if len(states) != 2 || dee.ResetAt != 25 || len(dee.Bounces) != 2 || dee.Bounces[0].EventID != "b" || dee.Bounces[1].EventID != "c" ||
 		dee.Bounces[1].Detail != "452" || len(eve.Bounces) != 1 {
 		t.Errorf("soft-bounce runs: %+v", states)
+	}
+
+	// The address erased before the upgrade, spelled as it was then, is still suppressed,
+	// its history found and its removal possible.
+	if z, _ := db.CheckSuppressions(pctx, "org_old", []string{"Zed@Example.com"}); z["zed@example.com"].Reason != mailtrail.ReasonHardBounce {
+		t.Errorf("address erased before the upgrade: %+v", z)
+	}
+	if zh, zcur, _ := db.SuppressionHistory(pctx, "org_old", "Zed@example.com"); len(zh) != 1 || zcur == nil {
+		t.Errorf("its history: %+v %+v", zh, zcur)
+	}
+	if s, err := db.Suppressed(pctx, "org_old", "Zed@example.com"); err != nil || s == nil {
+		t.Errorf("single check: %+v %v", s, err)
+	}
+	if r, err := db.RemoveSuppression(pctx, "org_old", "Zed@example.com", "key:k", "asked"); err != nil || r.EmailHash != legacyHash {
+		t.Errorf("removal: %+v %v", r, err)
 	}
 
 	// New writes of another spelling find the migrated row.
