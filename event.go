@@ -199,6 +199,13 @@ type Event struct {
 	// idempotency key, or a hash of the content. Empty means "every arrival is new" (pixel
 	// hits, clicks). It is never shown to clients.
 	DedupeKey string `json:"-"`
+	// SharedMessage says the vendor reported this recipient's event under a mail sent to
+	// several recipients (an SES notification lists them all under one mail and its tags):
+	// MessageID, ESPMessageID and the campaign and customer hints name that mail, not
+	// necessarily this recipient's message. Such an event is attributed only to a message
+	// of those ids sent to CustomerEmail (any case), else left unattributed. Set by the
+	// vendor adapters; never shown.
+	SharedMessage bool `json:"-"`
 	// Counted is false for events stored but kept out of the figures (an ESP's open of a
 	// message our own pixel tracks). Set by the rules, not by clients.
 	Counted bool `json:"counted"`

@@ -37,7 +37,7 @@ func TestEmailCaseSparkPost(t *testing.T) {
 	if res := h.hookOK(c.WebhookURL, delivery, hdr); res.Accepted != 1 || res.Unattributed != 0 {
 		t.Fatalf("lower-cased delivery: %+v, want attributed", res)
 	}
-	evs := h.events(key, "campaign_id=spring&event_type=delivered")
+	evs := h.events(key, "campaign_id=spring&type=delivered")
 	if len(evs) != 1 || evs[0].MessageID != m.MessageID || evs[0].CustomerID != "u_mc" {
 		t.Fatalf("delivery attributed to %+v, want message %s", evs, m.MessageID)
 	}

@@ -81,11 +81,15 @@ func sesEvents(env *snsEnvelope, now time.Time, res *Result) error {
 	}
 	fallback := firstTimeB(now, env.Timestamp)
 	raw := json.RawMessage(env.Message)
+	// A mail to several recipients carries one set of tags (its first recipient's message):
+	// each recipient's event is attributed by its own address within the mail.
+	shared := len(m.Mail.Destination) > 1
 	add := func(t mailtrail.EventType, idx int, email, ts string) *mailtrail.Event {
 		e := newEventB("ses", t, firstTimeB(fallback, ts), env.MessageID)
 		e.CustomerEmail = email
 		e.ESPMessageID = m.Mail.MessageID
 		applyArgsB(&e, m.Mail.arg)
+		e.SharedMessage = shared && email != "" && t != mailtrail.EventOpened && t != mailtrail.EventClicked
 		e.DedupeKey = fmt.Sprintf("ses:%s:%d", env.MessageID, idx)
 		if env.MessageID == "" {
 			e.DedupeKey = contentKeyB("ses", env.Message, fmt.Sprint(idx))

@@ -307,6 +307,7 @@ func TestSESParse(t *testing.T) {
 		e := args(ev(mailtrail.EventBounced, "2024-05-29T16:27:30Z", idx, email, "0100018fc-1111-2222"), "msg_01HXSES", "c_123", "u_43")
 		e.Metadata.BounceType, e.Metadata.SMTPCode, e.Metadata.Reason = mailtrail.BounceHard, "5.1.1", "smtp; 550 5.1.1 user unknown"
 		e.Metadata.Extra = map[string]any{"bounce_sub_type": "General", "feedback_id": "0100018fc1b2c3d4-aaaa-bbbb-cccc-000000000000-000000"}
+		e.SharedMessage = true // the mail has two destinations: each bounce is attributed by its own address
 		return e
 	}
 	soft := ev(mailtrail.EventBounced, "2024-05-29T16:28:30Z", "0", "dave@example.com", "0100018fc-3333-4444")
