@@ -134,17 +134,20 @@ type Metadata struct {
 	Method        string     `json:"method,omitempty"`
 	// JourneyID and StepID name the journey and step of a journey email (SPEC §1), as the
 	// CRM sends them.
-	JourneyID string          `json:"journey_id,omitempty"`
-	StepID    string          `json:"step_id,omitempty"`
-	Raw       json.RawMessage `json:"raw,omitempty"`
-	Extra     map[string]any  `json:"extra,omitempty"`
+	JourneyID string `json:"journey_id,omitempty"`
+	StepID    string `json:"step_id,omitempty"`
+	// Topic is the scope of an unsubscribe: the topic or list it leaves (the message's
+	// topic, or the vendor's group or topic); empty means every email.
+	Topic string          `json:"topic,omitempty"`
+	Raw   json.RawMessage `json:"raw,omitempty"`
+	Extra map[string]any  `json:"extra,omitempty"`
 }
 
 // metadataFields are the JSON keys of Metadata's own fields.
 var metadataFields = map[string]bool{"link_url": true, "link_index": true, "bounce_type": true, "smtp_code": true,
 	"reason": true, "feedback_type": true, "user_agent": true, "ip": true, "client": true, "device": true, "country": true,
 	"city": true, "vendor": true, "vendor_event_id": true, "method": true, "journey_id": true, "step_id": true, "raw": true,
-	"extra": true}
+	"extra": true, "topic": true}
 
 // UnmarshalJSON decodes the known keys into their fields and keeps any other key in
 // Extra (beside what an "extra" object holds).

@@ -38,16 +38,19 @@ type APIKey struct {
 // Links are the http(s) URLs found in it, in order; a click token refers to an index here,
 // so a click can only ever redirect to one of them.
 type Message struct {
-	ID            string    `json:"message_id"`
-	OrgID         string    `json:"organization_id"`
-	CampaignID    string    `json:"campaign_id"`
-	CustomerID    string    `json:"customer_id"`
-	CustomerEmail string    `json:"customer_email"`
-	ESPMessageID  string    `json:"esp_message_id,omitempty"`
-	TrackOpens    bool      `json:"track_opens"`
-	TrackClicks   bool      `json:"track_clicks"`
-	Links         []string  `json:"links,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string   `json:"message_id"`
+	OrgID         string   `json:"organization_id"`
+	CampaignID    string   `json:"campaign_id"`
+	CustomerID    string   `json:"customer_id"`
+	CustomerEmail string   `json:"customer_email"`
+	ESPMessageID  string   `json:"esp_message_id,omitempty"`
+	TrackOpens    bool     `json:"track_opens"`
+	TrackClicks   bool     `json:"track_clicks"`
+	Links         []string `json:"links,omitempty"`
+	// Topic is the topic or list the message belongs to (optional): its unsubscribe link
+	// leaves that topic only, unless the recipient chooses everything.
+	Topic     string    `json:"topic,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Suppression is an address that must not be mailed, and why.
@@ -67,6 +70,9 @@ type Suppression struct {
 	// EmailHash replaces Email (then "") in the suppression of an erased customer's
 	// address: only the address's hash (EmailHash) is kept, and checks still find it.
 	EmailHash string `json:"email_hash,omitempty"`
+	// Topic is the scope of an unsubscribe that left one topic or list; empty means the
+	// address must not be mailed at all.
+	Topic string `json:"topic,omitempty"`
 }
 
 // Suppression reasons and sources (SPEC §6).

@@ -38,6 +38,7 @@ type SuppressionChange struct {
 	Detail     string    `json:"detail,omitempty"`
 	CustomerID string    `json:"customer_id,omitempty"`
 	Actor      string    `json:"actor,omitempty"`
+	Topic      string    `json:"topic,omitempty"` // the scope of a scoped suppression's entry
 	Note       string    `json:"note,omitempty"`
 	At         time.Time `json:"at"`
 }

@@ -260,6 +260,10 @@ func hashSuppression(tx *txc, org int64, addr string, custID func(string) string
 		}
 	}
 
+	if err := hashTopicSuppressions(tx, org, addr, h, custID, scrub); err != nil {
+		return false, err
+	}
+
 	type histRow struct {
 		id                     int64
 		customer, detail, note string
@@ -401,7 +405,7 @@ func (db *DB) checkErased(ctx context.Context, org int64, orgID string, raw []st
 }
 
 // suppressionColsS are suppressionCols of the table aliased s.
-const suppressionColsS = `coalesce(nullif(s.display_email, ''), s.email), s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at`
+const suppressionColsS = `coalesce(nullif(s.display_email, ''), s.email), s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at, ''`
 
 // suppressOf is the rules' view of a stored suppression.
 func suppressOf(s mailtrail.Suppression) rules.Suppress {

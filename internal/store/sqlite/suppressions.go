@@ -132,6 +132,10 @@ func (db *DB) suppressFromEvent(tx *txc, org int64, customerID, fallbackEmail st
 	if mailtrail.NormalizeEmail(fallbackEmail) == email {
 		spelling = fallbackEmail
 	}
+	if ev.Type == mailtrail.EventUnsubscribed && ev.Metadata.Topic != "" {
+		return suppressTopic(tx, change{org: org, email: email, display: spelling, customerID: customerID, actor: ActorEvent,
+			now: ev.ReceivedAt.UnixMilli()}, ev.Metadata.Topic, se)
+	}
 	var soft, nsoft rules.SoftBounceState
 	var raw string
 	limit := 0
