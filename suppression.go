@@ -28,6 +28,16 @@ type SuppressionInput struct {
 	Note       string `json:"note,omitempty"`
 }
 
+// Resubscribe is a provider's report that an address joined a topic again (SendGrid
+// group_resubscribe, an SES topic OptIn, a Postmark stream reactivated). It lifts the
+// address's suppression for that topic when the unsubscribe was earlier; it never lifts
+// an organization-wide suppression.
+type Resubscribe struct {
+	Email string
+	Topic string
+	At    time.Time
+}
+
 // SuppressionChange is one entry of an address's history: added, replaced, lifted (a
 // soft-bounce suppression ended by a later delivery) or removed (by a person, audited).
 type SuppressionChange struct {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -145,5 +146,88 @@ func TestTopicUnsubscribe(t *testing.T) {
 	}
 	if csv := h.export(key, ""); strings.Contains(csv, "q@example.com") || !strings.Contains(csv, mailtrail.EmailHash("q@example.com")+",offers\n") {
 		t.Fatalf("export after erasure:\n%s", csv)
+	}
+}
+
+// The whole round of a scoped unsubscribe with vendors: a message naming SendGrid's
+// unsubscribe group 42 → its unsubscribe link → the check per topic → SendGrid's
+// group_resubscribe lifts it (audited) → the check again; a group_unsubscribe is scoped;
+// a Postmark stream reactivation lifts the stream's suppression; an organization-wide
+// suppression (a hard bounce) is never lifted by a resubscribe and wins for every topic.
+func TestTopicResubscribe(t *testing.T) {
+	h := newHookHarness(t)
+	_, key := h.org("acme")
+	sg := newSGKey(t)
+	c := h.connection(key, map[string]any{"vendor": "sendgrid", "name": "sg", "signing_key": sg.pub})
+	pm := h.connection(key, map[string]any{"vendor": "postmark", "name": "pm", "username": "pm", "password": "pm-pass"})
+	const addr = "Grace@Example.com"
+	var m instrumented
+	if r := h.do("POST", "/api/v1/messages", key, map[string]any{"campaign_id": "promo", "customer_id": "g", "customer_email": addr,
+		"html": emailHTML, "topic": "42"}, &m); r.StatusCode != 200 {
+		t.Fatalf("instrument: %d", r.StatusCode)
+	}
+	if r := h.postForm(m.Tracking.UnsubscribeURL, false); r.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %d", r.StatusCode)
+	}
+	if got := h.checkTopics(key, []string{addr}, []string{"42", "43"}); got[addr].topics() != "42" {
+		t.Fatalf("after the link: %+v", got)
+	}
+	now := h.clock.now()
+	send := func(evs ...map[string]any) hookResult {
+		t.Helper()
+		b := mustJSON(evs)
+		return h.hookOK(c.WebhookURL, b, sg.headers(t, h.clock.now(), b))
+	}
+	// A resubscribe older than the unsubscribe changes nothing.
+	send(map[string]any{"email": "grace@example.com", "timestamp": now.Add(-time.Hour).Unix(), "event": "group_resubscribe", "asm_group_id": 42, "sg_event_id": "r0"})
+	if got := h.checkTopics(key, []string{addr}, []string{"42"}); got[addr].topics() != "42" {
+		t.Fatalf("an older resubscribe lifted it: %+v", got)
+	}
+	send(map[string]any{"email": "grace@example.com", "timestamp": now.Add(time.Second).Unix(), "event": "group_resubscribe", "asm_group_id": 42, "sg_event_id": "r1"})
+	if got := h.checkTopics(key, []string{addr}, []string{"42"}); len(got) != 0 {
+		t.Fatalf("after the resubscribe: %+v", got)
+	}
+	hist := h.history(key, addr).History
+	if last := hist[len(hist)-1]; last.Action != mailtrail.ActionLifted || last.Topic != "42" || last.Actor != "webhook:sendgrid" {
+		t.Fatalf("resubscribe audit: %+v", hist)
+	}
+	// An unsubscribe older than that resubscribe, arriving late, does not suppress again;
+	// a newer group_unsubscribe does, for its group only.
+	send(map[string]any{"email": "grace@example.com", "timestamp": now.Add(-time.Minute).Unix(), "event": "group_unsubscribe", "asm_group_id": 42, "sg_event_id": "u0"})
+	if got := h.checkTopics(key, []string{addr}, []string{"42"}); len(got) != 0 {
+		t.Fatalf("a late older unsubscribe: %+v", got)
+	}
+	send(map[string]any{"email": "grace@example.com", "timestamp": now.Add(2 * time.Second).Unix(), "event": "group_unsubscribe", "asm_group_id": 43, "sg_event_id": "u1"})
+	if got := h.checkTopics(key, []string{addr}, []string{"42", "43"}); got[addr].topics() != "43" {
+		t.Fatalf("group_unsubscribe 43: %+v", got)
+	}
+	if got := h.checkReasons(key, addr); len(got) != 0 {
+		t.Fatalf("a group unsubscribe is not organization-wide: %v", got)
+	}
+
+	// Postmark: an unsubscribe on the broadcast stream, then the stream reactivated.
+	iso := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	h.hookOK(pm.WebhookURL, mustJSON(map[string]any{"RecordType": "SubscriptionChange", "MessageID": "pm-1", "MessageStream": "broadcast",
+		"ChangedAt": iso(3 * time.Second), "Recipient": "grace@example.com", "Origin": "Recipient", "SuppressSending": true, "SuppressionReason": "ManualSuppression"}), basic("pm", "pm-pass"))
+	if got := h.checkTopics(key, []string{addr}, []string{"broadcast"}); got[addr].topics() != "broadcast" {
+		t.Fatalf("postmark stream unsubscribe: %+v", got)
+	}
+	h.hookOK(pm.WebhookURL, mustJSON(map[string]any{"RecordType": "SubscriptionChange", "MessageID": "pm-1", "MessageStream": "broadcast",
+		"ChangedAt": iso(4 * time.Second), "Recipient": "grace@example.com", "Origin": "Customer", "SuppressSending": false}), basic("pm", "pm-pass"))
+	if got := h.checkTopics(key, []string{addr}, []string{"broadcast"}); len(got) != 0 {
+		t.Fatalf("postmark reactivation: %+v", got)
+	}
+
+	// A hard bounce is organization-wide: it wins for every topic, and no resubscribe
+	// lifts it.
+	send(map[string]any{"email": "grace@example.com", "timestamp": now.Add(5 * time.Second).Unix(), "event": "bounce", "type": "bounce", "status": "5.1.1",
+		"sg_event_id": "b1", "mt_message_id": m.MessageID})
+	send(map[string]any{"email": "grace@example.com", "timestamp": now.Add(6 * time.Second).Unix(), "event": "group_resubscribe", "asm_group_id": 43, "sg_event_id": "r2"})
+	got := h.checkTopics(key, []string{addr}, []string{"42", "43"})
+	if c := got[addr]; c.topics() != "42,43" || c.Topic != "" || c.Reason != mailtrail.ReasonHardBounce {
+		t.Fatalf("hard bounce: %+v", got)
+	}
+	if got := h.checkReasons(key, addr); got[addr] != mailtrail.ReasonHardBounce {
+		t.Fatalf("hard bounce without topics: %v", got)
 	}
 }

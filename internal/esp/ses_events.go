@@ -3,6 +3,7 @@ package esp
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,10 +138,7 @@ func sesEvents(env *snsEnvelope, now time.Time, res *Result) error {
 	case kind == "Click" && m.Click != nil:
 		e := add(mailtrail.EventClicked, 0, m.Mail.only(), m.Click.Timestamp)
 		e.Metadata.UserAgent, e.Metadata.IP, e.Metadata.LinkURL = m.Click.UserAgent, m.Click.IPAddress, m.Click.Link
-	case kind == "Subscription" && m.Subscription != nil && sesOptedOut(m.Subscription.NewTopicPreferences):
-		for i, rc := range m.Mail.Destination {
-			add(mailtrail.EventUnsubscribed, i, rc, m.Subscription.Timestamp)
-		}
+	case kind == "Subscription" && m.Subscription != nil && sesSubscription(&m, fallback, add, res):
 	case kind == "":
 		return errMalformed("ses")
 	default:
@@ -184,38 +182,63 @@ func sesCode(status, diag string) string {
 	return ""
 }
 
-// sesOptedOut reports whether a Subscription event's new preferences unsubscribe from
-// all topics or opt out of one. topicSubscriptionStatus is a list of
-// {topicName, subscriptionStatus} in AWS's examples; a name→status map is accepted too.
-func sesOptedOut(raw json.RawMessage) bool {
+// sesSubscription maps a Subscription event and reports whether it recorded anything:
+// unsubscribeAll gives unsubscribed (every email) per destination; otherwise each topic
+// in OptOut gives unsubscribed scoped to that topic per destination, and each topic in
+// OptIn a Resubscribe to it (the state at the event's time: an earlier unsubscribe from
+// the topic no longer holds).
+func sesSubscription(m *sesMessage, fallback time.Time, add func(mailtrail.EventType, int, string, string) *mailtrail.Event, res *Result) bool {
+	all, out, in := sesTopics(m.Subscription.NewTopicPreferences)
+	ts := m.Subscription.Timestamp
+	n := len(m.Mail.Destination)
+	for i, rc := range m.Mail.Destination {
+		if all {
+			add(mailtrail.EventUnsubscribed, i, rc, ts)
+			continue
+		}
+		for j, topic := range out {
+			add(mailtrail.EventUnsubscribed, j*n+i, rc, ts).Metadata.Topic = topic
+		}
+		for _, topic := range in {
+			res.Resubscribes = append(res.Resubscribes, mailtrail.Resubscribe{Email: rc, Topic: topic, At: firstTimeB(fallback, ts)})
+		}
+	}
+	return n > 0 && (all || len(out) > 0 || len(in) > 0)
+}
+
+// sesTopics reads a Subscription event's new preferences: unsubscribeAll, and the topics
+// in OptOut and in OptIn, sorted. topicSubscriptionStatus is a list of {topicName,
+// subscriptionStatus} in AWS's examples; a name→status map is accepted too.
+func sesTopics(raw json.RawMessage) (all bool, optOut, optIn []string) {
 	var p struct {
 		UnsubscribeAll bool            `json:"unsubscribeAll"`
 		Topics         json.RawMessage `json:"topicSubscriptionStatus"`
 	}
 	if json.Unmarshal(raw, &p) != nil {
-		return false
+		return false, nil, nil
 	}
-	if p.UnsubscribeAll {
-		return true
-	}
+	status := map[string]string{}
 	var list []struct {
+		TopicName          string `json:"topicName"`
 		SubscriptionStatus string `json:"subscriptionStatus"`
 	}
 	if json.Unmarshal(p.Topics, &list) == nil {
 		for _, t := range list {
-			if strings.EqualFold(t.SubscriptionStatus, "OptOut") {
-				return true
-			}
+			status[t.TopicName] = t.SubscriptionStatus
 		}
-		return false
+	} else {
+		_ = json.Unmarshal(p.Topics, &status)
 	}
-	var byName map[string]string
-	if json.Unmarshal(p.Topics, &byName) == nil {
-		for _, v := range byName {
-			if strings.EqualFold(v, "OptOut") {
-				return true
-			}
+	for name, st := range status {
+		switch {
+		case name == "":
+		case strings.EqualFold(st, "OptOut"):
+			optOut = append(optOut, name)
+		case strings.EqualFold(st, "OptIn"):
+			optIn = append(optIn, name)
 		}
 	}
-	return false
+	slices.Sort(optOut)
+	slices.Sort(optIn)
+	return p.UnsubscribeAll, optOut, optIn
 }

@@ -26,6 +26,7 @@ type SuppressionStore interface {
 	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
 	CheckTopicSuppressions(ctx context.Context, orgID string, emails, topics []string) (map[string][]mailtrail.Suppression, error)
 	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
 	// TrackingHostOrg returns the organization whose tracking domain is host, or "".

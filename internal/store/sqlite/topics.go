@@ -212,3 +212,50 @@ func hashTopicSuppressions(tx *txc, org int64, addr, h string, custID, scrub fun
 	}
 	return nil
 }
+
+// Resubscribe records that addresses joined topics again (reported by a vendor, on behalf
+// of actor) and lifts each one's suppression for that topic when its unsubscribe is not
+// later (history action lifted, note "resubscribed"). The latest resubscribe of each
+// address and topic is kept, so an older unsubscribe that arrives afterwards does not
+// suppress again. Organization-wide suppressions are never touched. It returns how many
+// suppressions were lifted; repeating a call changes nothing.
+func (db *DB) Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (int, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	now := db.now().UnixMilli()
+	tx, done, err := db.writeTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	lifted := 0
+	for _, r := range rs {
+		email := mailtrail.NormalizeEmail(r.Email)
+		if email == "" || r.Topic == "" {
+			continue
+		}
+		at := r.At.UnixMilli()
+		if _, err := tx.exec(`INSERT INTO topic_resubscribes (org_id, email, topic, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_id, email, topic) DO UPDATE SET at = max(at, excluded.at)`, org, email, r.Topic, at); err != nil {
+			return 0, fmt.Errorf("sqlite: topic resubscribes: %w", err)
+		}
+		cur, err := loadTopicSuppression(tx, org, email, r.Topic)
+		if err != nil {
+			return 0, err
+		}
+		if !cur.found || cur.s.At > at {
+			continue
+		}
+		if _, err := tx.exec(`DELETE FROM topic_suppressions WHERE org_id = ? AND email = ? AND topic = ?`, org, email, r.Topic); err != nil {
+			return 0, fmt.Errorf("sqlite: lift topic suppression: %w", err)
+		}
+		c := change{org: org, email: email, actor: actor, note: "resubscribed", now: now}
+		if err := addTopicHistory(tx, c, r.Topic, mailtrail.ActionLifted, cur.s, cur.customerID); err != nil {
+			return 0, err
+		}
+		lifted++
+	}
+	return lifted, tx.commit()
+}
