@@ -231,3 +231,25 @@ func TestTopicResubscribe(t *testing.T) {
 		t.Fatalf("hard bounce without topics: %v", got)
 	}
 }
+
+// The dashboard shows each suppression's scope and removes a scoped one by its topic.
+func TestDashboardTopicScope(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	h.postEvents(key, map[string]any{"event_type": "unsubscribed", "campaign_id": "weekly", "customer_id": "s1", "customer_email": "scoped@example.com",
+		"occurred_at": supBase.Format(time.RFC3339), "metadata": map[string]any{"topic": "newsletter"}})
+	h.do("POST", "/api/v1/suppressions", key, map[string]any{"email": "all@example.com"}, nil)
+	b := h.browser()
+	tok := b.signIn(key)
+	_, page := b.get("/dashboard/suppressions")
+	if !strings.Contains(page, "<th>Scope</th>") || !strings.Contains(page, "<td>newsletter</td>") || !strings.Contains(page, `<span class="muted">all emails</span>`) {
+		t.Fatalf("scope column:\n%s", page)
+	}
+	resp, _ := b.post("/dashboard/suppressions/remove", url.Values{"csrf": {tok}, "email": {"scoped@example.com"}, "topic": {"newsletter"}, "why": {"asked"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove scoped: %d", resp.StatusCode)
+	}
+	if got := h.checkTopics(key, []string{"scoped@example.com", "all@example.com"}, []string{"newsletter"}); len(got) != 1 || got["all@example.com"].topics() != "newsletter" {
+		t.Fatalf("after removing the scoped one: %+v", got)
+	}
+}
