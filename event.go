@@ -143,17 +143,20 @@ type Metadata struct {
 	Method        string     `json:"method,omitempty"`
 	// JourneyID and StepID name the journey and step of a journey email (SPEC §1), as the
 	// CRM sends them.
-	JourneyID string          `json:"journey_id,omitempty"`
-	StepID    string          `json:"step_id,omitempty"`
-	Raw       json.RawMessage `json:"raw,omitempty"`
-	Extra     map[string]any  `json:"extra,omitempty"`
+	JourneyID string `json:"journey_id,omitempty"`
+	StepID    string `json:"step_id,omitempty"`
+	// Topic is the scope of an unsubscribe: the topic or list it leaves (the message's
+	// topic, or the vendor's group or topic); empty means every email.
+	Topic string          `json:"topic,omitempty"`
+	Raw   json.RawMessage `json:"raw,omitempty"`
+	Extra map[string]any  `json:"extra,omitempty"`
 }
 
 // metadataFields are the JSON keys of Metadata's own fields.
 var metadataFields = map[string]bool{"link_url": true, "link_index": true, "bounce_type": true, "smtp_code": true,
 	"reason": true, "feedback_type": true, "user_agent": true, "ip": true, "client": true, "device": true, "country": true,
 	"city": true, "vendor": true, "vendor_event_id": true, "method": true, "journey_id": true, "step_id": true, "raw": true,
-	"extra": true}
+	"extra": true, "topic": true}
 
 // UnmarshalJSON decodes the known keys into their fields and keeps any other key in
 // Extra (beside what an "extra" object holds).
@@ -208,6 +211,13 @@ type Event struct {
 	// idempotency key, or a hash of the content. Empty means "every arrival is new" (pixel
 	// hits, clicks). It is never shown to clients.
 	DedupeKey string `json:"-"`
+	// SharedMessage says the vendor reported this recipient's event under a mail sent to
+	// several recipients (an SES notification lists them all under one mail and its tags):
+	// MessageID, ESPMessageID and the campaign and customer hints name that mail, not
+	// necessarily this recipient's message. Such an event is attributed only to a message
+	// of those ids sent to CustomerEmail (any case), else left unattributed. Set by the
+	// vendor adapters; never shown.
+	SharedMessage bool `json:"-"`
 	// Counted is false for events stored but kept out of the figures (an ESP's open of a
 	// message our own pixel tracks). Set by the rules, not by clients.
 	Counted bool `json:"counted"`

@@ -38,16 +38,19 @@ type APIKey struct {
 // Links are the http(s) URLs found in it, in order; a click token refers to an index here,
 // so a click can only ever redirect to one of them.
 type Message struct {
-	ID            string    `json:"message_id"`
-	OrgID         string    `json:"organization_id"`
-	CampaignID    string    `json:"campaign_id"`
-	CustomerID    string    `json:"customer_id"`
-	CustomerEmail string    `json:"customer_email"`
-	ESPMessageID  string    `json:"esp_message_id,omitempty"`
-	TrackOpens    bool      `json:"track_opens"`
-	TrackClicks   bool      `json:"track_clicks"`
-	Links         []string  `json:"links,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string   `json:"message_id"`
+	OrgID         string   `json:"organization_id"`
+	CampaignID    string   `json:"campaign_id"`
+	CustomerID    string   `json:"customer_id"`
+	CustomerEmail string   `json:"customer_email"`
+	ESPMessageID  string   `json:"esp_message_id,omitempty"`
+	TrackOpens    bool     `json:"track_opens"`
+	TrackClicks   bool     `json:"track_clicks"`
+	Links         []string `json:"links,omitempty"`
+	// Topic is the topic or list the message belongs to (optional): its unsubscribe link
+	// leaves that topic only, unless the recipient chooses everything.
+	Topic     string    `json:"topic,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Suppression is an address that must not be mailed, and why.
@@ -67,6 +70,9 @@ type Suppression struct {
 	// EmailHash replaces Email (then "") in the suppression of an erased customer's
 	// address: only the address's hash (EmailHash) is kept, and checks still find it.
 	EmailHash string `json:"email_hash,omitempty"`
+	// Topic is the scope of an unsubscribe that left one topic or list; empty means the
+	// address must not be mailed at all.
+	Topic string `json:"topic,omitempty"`
 }
 
 // Suppression reasons and sources (SPEC §6).
@@ -86,13 +92,32 @@ const (
 )
 
 // NormalizeEmail returns the form under which an address is compared: surrounding space
-// removed and the domain lower-cased. The local part is kept as it is (RFC 5321 lets it be
-// case-sensitive).
+// removed, the local part's ASCII letters lower-cased and the domain lower-cased. RFC 5321
+// lets a local part be case-sensitive, but every ESP, mailbox provider and CRM treats it
+// as case-insensitive (SparkPost reports rcpt_to lower-cased), so Mixed.Case@Example.com
+// and mixed.case@example.com are one address. Only ASCII letters of the local part are
+// folded: that is what SQLite's lower() does, so stored keys and this function agree.
 func NormalizeEmail(s string) string {
 	s = strings.TrimSpace(s)
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
-		return s
+		return asciiLower(s)
 	}
-	return s[:at+1] + strings.ToLower(s[at+1:])
+	return asciiLower(s[:at+1]) + strings.ToLower(s[at+1:])
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other byte as it is.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

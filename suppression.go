@@ -28,6 +28,16 @@ type SuppressionInput struct {
 	Note       string `json:"note,omitempty"`
 }
 
+// Resubscribe is a provider's report that an address joined a topic again (SendGrid
+// group_resubscribe, an SES topic OptIn, a Postmark stream reactivated). It lifts the
+// address's suppression for that topic when the unsubscribe was earlier; it never lifts
+// an organization-wide suppression.
+type Resubscribe struct {
+	Email string
+	Topic string
+	At    time.Time
+}
+
 // SuppressionChange is one entry of an address's history: added, replaced, lifted (a
 // soft-bounce suppression ended by a later delivery) or removed (by a person, audited).
 type SuppressionChange struct {
@@ -38,6 +48,7 @@ type SuppressionChange struct {
 	Detail     string    `json:"detail,omitempty"`
 	CustomerID string    `json:"customer_id,omitempty"`
 	Actor      string    `json:"actor,omitempty"`
+	Topic      string    `json:"topic,omitempty"` // the scope of a scoped suppression's entry
 	Note       string    `json:"note,omitempty"`
 	At         time.Time `json:"at"`
 }
@@ -48,6 +59,9 @@ const (
 	ActionReplaced = "replaced"
 	ActionLifted   = "lifted"
 	ActionRemoved  = "removed"
+	// ActionMerged records a row of another spelling of the address, dropped when
+	// migration 010 made addresses case-insensitive (actor "migration").
+	ActionMerged = "merged"
 )
 
 // AddResult counts what an addition did: addresses newly suppressed, and addresses that

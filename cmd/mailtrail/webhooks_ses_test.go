@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail"
 )
 
 const (
@@ -141,5 +143,90 @@ func TestWebhookSESEndToEnd(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM events`); n != 3 {
 		t.Fatalf("rows %d, want 3", n)
+	}
+}
+
+// sesTwoRecipientBounce is SES's documented bounce notification (notificationType Bounce,
+// https://docs.aws.amazon.com/ses/latest/dg/notification-examples.html) for a mail sent
+// to three recipients, two of which bounced. Its tags carry one message id: the CRM's
+// message to the first recipient.
+const sesTwoRecipientBounce = `{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","reportingMTA":"dns; email.example.com",
+"bouncedRecipients":[{"emailAddress":"jane@example.com","status":"5.1.1","action":"failed","diagnosticCode":"smtp; 550 5.1.1 <jane@example.com>... User"},
+{"emailAddress":"mary@example.com","status":"5.1.1","action":"failed","diagnosticCode":"smtp; 550 5.1.1 <mary@example.com>... User"}],
+"bounceSubType":"General","timestamp":"AT","feedbackId":"00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa068a-000000","remoteMtaIp":"127.0.2.0"},
+"mail":{"timestamp":"AT","source":"john@example.com","sourceArn":"arn:aws:ses:us-east-1:888888888888:identity/example.com","sourceIp":"127.0.3.0",
+"sendingAccountId":"123456789012","callerIdentity":"IAM_user_or_role_name","messageId":"00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa0680-000000",
+"destination":["jane@example.com","mary@example.com","richard@example.com"],"headersTruncated":false,
+"headers":[{"name":"From","value":"\"John Doe\" <john@example.com>"},{"name":"To","value":"\"Jane Doe\" <jane@example.com>, \"Mary Doe\" <mary@example.com>, \"Richard Doe\" <richard@example.com>"},
+{"name":"Message-ID","value":"custom-message-ID"},{"name":"Subject","value":"Hello"},{"name":"Content-Type","value":"text/plain; charset=\"UTF-8\""}],
+"commonHeaders":{"from":["John Doe <john@example.com>"],"date":"Wed, 27 Jan 2016 14:05:45 +0000","to":["Jane Doe <jane@example.com>, Mary Doe <mary@example.com>, Richard Doe <richard@example.com>"],"messageId":"custom-message-ID","subject":"Hello"},
+"tags":{"mt_message_id":["MSG"]}}}`
+
+// A bounce notification of a mail to several recipients: each bounced recipient lands on
+// its own message (found by its address among the messages of that mail), never on the
+// message the mail's tags name; a recipient with no message of that mail is unattributed.
+// Every bounced address is suppressed under its own customer.
+func TestWebhookSESMultiRecipientBounce(t *testing.T) {
+	h := newHookHarness(t)
+	_, key := h.org("acme")
+	sns := newSNSSigner(t, h.fetcher)
+	c := h.connection(key, map[string]any{"vendor": "ses", "name": "ses", "topic_arn": sesTopic})
+	const sesID = "00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa0680-000000"
+	msgs := map[string]instrumented{}
+	for cust, addr := range map[string]string{"u-jane": "jane@example.com", "u-mary": "Mary@Example.com", "u-richard": "richard@example.com"} {
+		var m instrumented
+		if r := h.do("POST", "/api/v1/messages", key, map[string]any{"campaign_id": "c-" + cust, "customer_id": cust, "customer_email": addr, "html": emailHTML}, &m); r.StatusCode != 200 {
+			t.Fatalf("instrument: %d", r.StatusCode)
+		}
+		msgs[cust] = m
+	}
+	now := h.clock.now().Add(-time.Minute)
+	at := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	// The CRM sent jane's and mary's messages as one SES mail and recorded its id; richard's
+	// message went out in another mail.
+	h.postEvents(key,
+		map[string]any{"event_type": "sent", "message_id": msgs["u-jane"].MessageID, "esp_message_id": sesID, "occurred_at": now.Add(-time.Minute).Format(time.RFC3339)},
+		map[string]any{"event_type": "sent", "message_id": msgs["u-mary"].MessageID, "esp_message_id": sesID, "occurred_at": now.Add(-time.Minute).Format(time.RFC3339)})
+
+	msg := strings.NewReplacer("AT", at, "MSG", msgs["u-jane"].MessageID).Replace(sesTwoRecipientBounce)
+	body := sns.notification(t, "sns-multi-1", sesTopic, msg, now)
+	if r := h.hookOK(c.WebhookURL, body, snsHeaders("sns-multi-1", sesTopic)); r.Accepted != 2 || r.Unattributed != 0 {
+		t.Fatalf("two bounced recipients: %+v", r)
+	}
+	for cust, addr := range map[string]string{"u-jane": "jane@example.com", "u-mary": "mary@example.com"} {
+		evs := h.events(key, "customer_id="+cust+"&type=bounced")
+		if len(evs) != 1 || evs[0].MessageID != msgs[cust].MessageID || evs[0].CampaignID != "c-"+cust || evs[0].CustomerEmail != addr {
+			t.Errorf("%s's bounce: %+v", cust, evs)
+		}
+	}
+	// Richard was a recipient of the mail but has no message of it: not jane's.
+	richard := strings.NewReplacer(`{"emailAddress":"jane@example.com","status":"5.1.1","action":"failed","diagnosticCode":"smtp; 550 5.1.1 <jane@example.com>... User"},
+{"emailAddress":"mary@example.com"`, `{"emailAddress":"richard@example.com"`).Replace(msg)
+	if strings.Count(richard, `"emailAddress"`) != 1 {
+		t.Fatal("the richard notification was not built")
+	}
+	body = sns.notification(t, "sns-multi-2", sesTopic, richard, now.Add(time.Second))
+	if r := h.hookOK(c.WebhookURL, body, snsHeaders("sns-multi-2", sesTopic)); r.Accepted != 1 || r.Unattributed != 1 {
+		t.Fatalf("richard's bounce: %+v, want unattributed", r)
+	}
+	if evs := h.events(key, "customer_id=u-jane&type=bounced"); len(evs) != 1 {
+		t.Errorf("jane has %d bounces, want 1", len(evs))
+	}
+	if evs := h.events(key, "customer_id=u-richard"); len(evs) != 0 {
+		t.Errorf("richard's message of another mail got %+v", evs)
+	}
+
+	got := h.checkReasons(key, "jane@example.com", "Mary@Example.com", "richard@example.com")
+	if len(got) != 3 || got["Mary@Example.com"] != mailtrail.ReasonHardBounce {
+		t.Fatalf("suppressed: %v", got)
+	}
+	var page mailtrail.SuppressionPage
+	h.do("GET", "/api/v1/suppressions", key, nil, &page)
+	cust := map[string]string{}
+	for _, s := range page.Suppressions {
+		cust[mailtrail.NormalizeEmail(s.Email)] = s.CustomerID
+	}
+	if cust["jane@example.com"] != "u-jane" || cust["mary@example.com"] != "u-mary" || cust["richard@example.com"] == "u-jane" {
+		t.Errorf("suppressions' customers: %v", cust)
 	}
 }

@@ -15,6 +15,7 @@ type SuppressionStore interface {
 	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
 	AddSuppressions(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error)
 	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
+	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
 }
 
 const (
@@ -148,7 +149,13 @@ func (h *Handler) removeSuppression(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, rq, http.StatusBadRequest, "Say why the address may be mailed again (at most 1000 characters).")
 		return
 	}
-	sup, err := st.RemoveSuppression(r.Context(), rq.org.ID, email, actor, why)
+	var sup *mailtrail.Suppression
+	var err error
+	if topic := strings.TrimSpace(r.PostForm.Get("topic")); topic != "" {
+		sup, err = st.RemoveTopicSuppression(r.Context(), rq.org.ID, email, topic, actor, why)
+	} else {
+		sup, err = st.RemoveSuppression(r.Context(), rq.org.ID, email, actor, why)
+	}
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return

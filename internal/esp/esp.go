@@ -57,6 +57,9 @@ type Result struct {
 	// Ignored counts vendor events of kinds we do not record (processed, deferred, …),
 	// by vendor kind, for metrics.
 	Ignored map[string]int
+	// Resubscribes are the vendor's reports that an address joined a topic (an unsubscribe
+	// group, topic or stream) again; they are not events.
+	Resubscribes []mailtrail.Resubscribe
 	// ConfirmURL, when set, is a subscription-confirmation URL (SNS, OCI) already checked
 	// to be on the vendor's hosts; the caller GETs it once.
 	ConfirmURL string

@@ -53,6 +53,7 @@ type postmarkRecord struct {
 	Details           hookString  `json:"Details"`
 	Description       hookString  `json:"Description"`
 	SuppressSending   hookBool    `json:"SuppressSending"`
+	MessageStream     hookString  `json:"MessageStream"`
 	SuppressionReason hookString  `json:"SuppressionReason"`
 	OriginalLink      hookString  `json:"OriginalLink"`
 	UserAgent         hookString  `json:"UserAgent"`
@@ -114,6 +115,15 @@ func (postmark) Parse(_ context.Context, r *Request) (*Result, error) {
 		return nil, err
 	}
 	res := hookNewResult()
+	// A stream reactivated for an address: a resubscribe to that stream's topic.
+	if rec.RecordType == "SubscriptionChange" && !rec.SuppressSending && rec.MessageStream != "" && rec.Recipient != "" {
+		at, err := postmarkTime(string(rec.ChangedAt))
+		if err != nil {
+			return nil, err
+		}
+		res.Resubscribes = append(res.Resubscribes, mailtrail.Resubscribe{Email: string(rec.Recipient), Topic: string(rec.MessageStream), At: at})
+		return res, nil
+	}
 	e, kind, err := postmarkMap(&rec, r.Body)
 	if err != nil {
 		return nil, err
@@ -172,6 +182,9 @@ func postmarkMap(rec *postmarkRecord, raw []byte) (e mailtrail.Event, kind strin
 	}
 	e = hookEvent("postmark", t, at)
 	rec.Metadata.apply(&e)
+	if t == mailtrail.EventUnsubscribed {
+		e.Metadata.Topic = string(rec.MessageStream) // Postmark suppresses per stream
+	}
 	e.CustomerEmail = string(rcpt)
 	e.ESPMessageID = string(rec.MessageID)
 	switch t {

@@ -141,3 +141,18 @@ func FuzzPostmarkParse(f *testing.F) {
 	v := NewPostmark()
 	f.Fuzz(func(t *testing.T, body []byte) { hookFuzzParse(t, v, body) })
 }
+
+// Postmark suppresses per message stream: an unsubscribe is scoped to its stream, and a
+// stream reactivated for the address is a resubscribe to it.
+func TestPostmarkStreamScope(t *testing.T) {
+	res, err := NewPostmark().Parse(context.Background(), &Request{Body: hookTestdata(t, "postmark", "subscriptionchange.json")})
+	if err != nil || len(res.Events) != 1 || res.Events[0].Type != mailtrail.EventUnsubscribed || res.Events[0].Metadata.Topic != "broadcast" {
+		t.Fatalf("unsubscribe: %+v %v", res, err)
+	}
+	body := `{"RecordType":"SubscriptionChange","MessageID":"883953f4-6105-42a2-a16a-77a8eac79485","ServerID":23,"MessageStream":"broadcast","ChangedAt":"2024-05-30T08:00:00Z","Recipient":"cy@example.com","Origin":"Customer","SuppressSending":false,"SuppressionReason":null}`
+	res, err = NewPostmark().Parse(context.Background(), &Request{Body: []byte(body)})
+	want := mailtrail.Resubscribe{Email: "cy@example.com", Topic: "broadcast", At: hookRFC(t, "2024-05-30T08:00:00Z")}
+	if err != nil || len(res.Events) != 0 || len(res.Resubscribes) != 1 || res.Resubscribes[0] != want {
+		t.Fatalf("reactivation: %+v %v", res, err)
+	}
+}

@@ -121,6 +121,7 @@ func sendgridPublicKey(key string) (*ecdsa.PublicKey, bool) {
 type sendgridEvent struct {
 	Event       hookString `json:"event"`
 	Email       hookString `json:"email"`
+	ASMGroupID  hookString `json:"asm_group_id"` // the unsubscribe group: a topic
 	Timestamp   hookUnix   `json:"timestamp"`
 	EventID     hookString `json:"sg_event_id"`
 	MessageID   hookString `json:"sg_message_id"`
@@ -137,8 +138,9 @@ type sendgridEvent struct {
 
 // Parse implements Vendor. Event kinds: delivered; deferred (SendGrid keeps retrying:
 // a deferred event, never a bounce); bounce (type bounce → hard, blocked → soft);
-// spamreport; unsubscribe and group_unsubscribe; open (sg_machine_open → machine);
-// click. processed, dropped, group_resubscribe and unknown kinds are counted in Ignored.
+// spamreport; unsubscribe; group_unsubscribe (scoped to the topic named by its
+// asm_group_id); group_resubscribe (a Resubscribe to that topic); open (sg_machine_open →
+// machine); click. processed, dropped and unknown kinds are counted in Ignored.
 func (sendgrid) Parse(_ context.Context, r *Request) (*Result, error) {
 	items, err := hookDecodeArray("sendgrid", r.Body, 0)
 	if err != nil {
@@ -149,6 +151,10 @@ func (sendgrid) Parse(_ context.Context, r *Request) (*Result, error) {
 		var ev sendgridEvent
 		if err := hookDecodeObject("sendgrid", raw, &ev); err != nil {
 			return nil, err
+		}
+		if ev.Event == "group_resubscribe" && ev.ASMGroupID != "" && ev.Email != "" && !ev.Timestamp.IsZero() {
+			res.Resubscribes = append(res.Resubscribes, mailtrail.Resubscribe{Email: string(ev.Email), Topic: string(ev.ASMGroupID), At: ev.Timestamp.Time.UTC()})
+			continue
 		}
 		e, ok, err := sendgridMap(&ev, raw)
 		if err != nil {
@@ -191,6 +197,9 @@ func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok 
 	ev.hookArgs.apply(&e)
 	e.CustomerEmail = string(ev.Email)
 	e.ESPMessageID = sendgridMessageID(string(ev.MessageID))
+	if ev.Event == "group_unsubscribe" {
+		e.Metadata.Topic = string(ev.ASMGroupID) // "" (no group): every email
+	}
 	switch t {
 	case mailtrail.EventDelivered:
 		e.Metadata.SMTPCode = sendgridReplyCode(string(ev.Response))

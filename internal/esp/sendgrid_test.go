@@ -218,7 +218,14 @@ func TestSendGridParse(t *testing.T) {
 		{Type: mailtrail.EventUnsubscribed, At: hookUnixT(1717000650, 0), MessageID: "msg_cy", CampaignID: "c_123", CustomerID: "u_44",
 			Email: "cy@example.com", ESP: "q1", Dedupe: "sendgrid:Z3Vuc3ViLTY"},
 	})
-	want := map[string]int{"processed": 1, "group_resubscribe": 1, "dropped": 1}
+	// group_unsubscribe is scoped to its unsubscribe group; group_resubscribe rejoins it.
+	if n := len(res.Events); res.Events[n-2].Metadata.Topic != "" || res.Events[n-1].Metadata.Topic != "42" {
+		t.Errorf("unsubscribe topics %q, %q; want none and 42", res.Events[n-2].Metadata.Topic, res.Events[n-1].Metadata.Topic)
+	}
+	if rs := res.Resubscribes; len(rs) != 1 || rs[0] != (mailtrail.Resubscribe{Email: "cy@example.com", Topic: "42", At: hookUnixT(1717000700, 0)}) {
+		t.Errorf("resubscribes %+v", rs)
+	}
+	want := map[string]int{"processed": 1, "dropped": 1}
 	if len(res.Ignored) != len(want) {
 		t.Fatalf("ignored %v", res.Ignored)
 	}

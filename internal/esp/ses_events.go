@@ -3,6 +3,7 @@ package esp
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,11 +93,15 @@ func sesEvents(env *snsEnvelope, now time.Time, res *Result) error {
 	}
 	fallback := firstTimeB(now, env.Timestamp)
 	raw := json.RawMessage(env.Message)
+	// A mail to several recipients carries one set of tags (its first recipient's message):
+	// each recipient's event is attributed by its own address within the mail.
+	shared := len(m.Mail.Destination) > 1
 	add := func(t mailtrail.EventType, idx int, email, ts string) *mailtrail.Event {
 		e := newEventB("ses", t, firstTimeB(fallback, ts), env.MessageID)
 		e.CustomerEmail = email
 		e.ESPMessageID = m.Mail.MessageID
 		applyArgsB(&e, m.Mail.arg)
+		e.SharedMessage = shared && email != "" && t != mailtrail.EventOpened && t != mailtrail.EventClicked
 		e.DedupeKey = fmt.Sprintf("ses:%s:%d", env.MessageID, idx)
 		if env.MessageID == "" {
 			e.DedupeKey = contentKeyB("ses", env.Message, fmt.Sprint(idx))
@@ -155,10 +160,7 @@ func sesEvents(env *snsEnvelope, now time.Time, res *Result) error {
 	case kind == "Click" && m.Click != nil:
 		e := add(mailtrail.EventClicked, 0, m.Mail.only(), m.Click.Timestamp)
 		e.Metadata.UserAgent, e.Metadata.IP, e.Metadata.LinkURL = m.Click.UserAgent, m.Click.IPAddress, m.Click.Link
-	case kind == "Subscription" && m.Subscription != nil && sesOptedOut(m.Subscription.NewTopicPreferences):
-		for i, rc := range m.Mail.Destination {
-			add(mailtrail.EventUnsubscribed, i, rc, m.Subscription.Timestamp)
-		}
+	case kind == "Subscription" && m.Subscription != nil && sesSubscription(&m, fallback, add, res):
 	case kind == "":
 		return errMalformed("ses")
 	default:
@@ -202,38 +204,63 @@ func sesCode(status, diag string) string {
 	return ""
 }
 
-// sesOptedOut reports whether a Subscription event's new preferences unsubscribe from
-// all topics or opt out of one. topicSubscriptionStatus is a list of
-// {topicName, subscriptionStatus} in AWS's examples; a name→status map is accepted too.
-func sesOptedOut(raw json.RawMessage) bool {
+// sesSubscription maps a Subscription event and reports whether it recorded anything:
+// unsubscribeAll gives unsubscribed (every email) per destination; otherwise each topic
+// in OptOut gives unsubscribed scoped to that topic per destination, and each topic in
+// OptIn a Resubscribe to it (the state at the event's time: an earlier unsubscribe from
+// the topic no longer holds).
+func sesSubscription(m *sesMessage, fallback time.Time, add func(mailtrail.EventType, int, string, string) *mailtrail.Event, res *Result) bool {
+	all, out, in := sesTopics(m.Subscription.NewTopicPreferences)
+	ts := m.Subscription.Timestamp
+	n := len(m.Mail.Destination)
+	for i, rc := range m.Mail.Destination {
+		if all {
+			add(mailtrail.EventUnsubscribed, i, rc, ts)
+			continue
+		}
+		for j, topic := range out {
+			add(mailtrail.EventUnsubscribed, j*n+i, rc, ts).Metadata.Topic = topic
+		}
+		for _, topic := range in {
+			res.Resubscribes = append(res.Resubscribes, mailtrail.Resubscribe{Email: rc, Topic: topic, At: firstTimeB(fallback, ts)})
+		}
+	}
+	return n > 0 && (all || len(out) > 0 || len(in) > 0)
+}
+
+// sesTopics reads a Subscription event's new preferences: unsubscribeAll, and the topics
+// in OptOut and in OptIn, sorted. topicSubscriptionStatus is a list of {topicName,
+// subscriptionStatus} in AWS's examples; a name→status map is accepted too.
+func sesTopics(raw json.RawMessage) (all bool, optOut, optIn []string) {
 	var p struct {
 		UnsubscribeAll bool            `json:"unsubscribeAll"`
 		Topics         json.RawMessage `json:"topicSubscriptionStatus"`
 	}
 	if json.Unmarshal(raw, &p) != nil {
-		return false
+		return false, nil, nil
 	}
-	if p.UnsubscribeAll {
-		return true
-	}
+	status := map[string]string{}
 	var list []struct {
+		TopicName          string `json:"topicName"`
 		SubscriptionStatus string `json:"subscriptionStatus"`
 	}
 	if json.Unmarshal(p.Topics, &list) == nil {
 		for _, t := range list {
-			if strings.EqualFold(t.SubscriptionStatus, "OptOut") {
-				return true
-			}
+			status[t.TopicName] = t.SubscriptionStatus
 		}
-		return false
+	} else {
+		_ = json.Unmarshal(p.Topics, &status)
 	}
-	var byName map[string]string
-	if json.Unmarshal(p.Topics, &byName) == nil {
-		for _, v := range byName {
-			if strings.EqualFold(v, "OptOut") {
-				return true
-			}
+	for name, st := range status {
+		switch {
+		case name == "":
+		case strings.EqualFold(st, "OptOut"):
+			optOut = append(optOut, name)
+		case strings.EqualFold(st, "OptIn"):
+			optIn = append(optIn, name)
 		}
 	}
-	return false
+	slices.Sort(optOut)
+	slices.Sort(optIn)
+	return p.UnsubscribeAll, optOut, optIn
 }

@@ -314,6 +314,7 @@ func TestSESParse(t *testing.T) {
 		e := args(ev(mailtrail.EventBounced, "2024-05-29T16:27:30Z", idx, email, "0100018fc-1111-2222"), "msg_01HXSES", "c_123", "u_43")
 		e.Metadata.BounceType, e.Metadata.SMTPCode, e.Metadata.Reason = mailtrail.BounceHard, "5.1.1", "smtp; 550 5.1.1 user unknown"
 		e.Metadata.Extra = map[string]any{"bounce_sub_type": "General", "feedback_id": "0100018fc1b2c3d4-aaaa-bbbb-cccc-000000000000-000000"}
+		e.SharedMessage = true // the mail has two destinations: each bounce is attributed by its own address
 		return e
 	}
 	soft := ev(mailtrail.EventBounced, "2024-05-29T16:28:30Z", "0", "dave@example.com", "0100018fc-3333-4444")
@@ -397,4 +398,26 @@ func FuzzSESParse(f *testing.F) {
 			t.Fatalf("unchecked confirm URL %q", res.ConfirmURL)
 		}
 	})
+}
+
+// An SES Subscription event without unsubscribeAll: each topic in OptOut is an
+// unsubscribe scoped to it, each topic in OptIn a resubscribe; unsubscribeAll is
+// organization-wide (subscription.json).
+func TestSESSubscriptionTopics(t *testing.T) {
+	msg := `{"eventType":"Subscription","mail":{"timestamp":"2024-05-29T16:27:29.000Z","messageId":"0100018fc-9999-0000","destination":["gina@example.com"],"tags":{"mt_message_id":["msg_01HXSUB"]}},"subscription":{"contactList":"ContactListName","timestamp":"2024-05-29T19:00:00.000Z","source":"UnsubscribeHeader","newTopicPreferences":{"unsubscribeAll":false,"topicSubscriptionStatus":[{"topicName":"Offers","subscriptionStatus":"OptOut"},{"topicName":"News","subscriptionStatus":"OptIn"}]},"oldTopicPreferences":{"unsubscribeAll":false,"topicSubscriptionStatus":[{"topicName":"Offers","subscriptionStatus":"OptIn"},{"topicName":"News","subscriptionStatus":"OptOut"}]}}}`
+	res, err := NewSES(nil).Parse(context.Background(), sesRequest(sesEnvelope(t, "Notification", msg, "2", nil, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Events) != 1 || res.Events[0].Type != mailtrail.EventUnsubscribed || res.Events[0].Metadata.Topic != "Offers" || res.Events[0].CustomerEmail != "gina@example.com" {
+		t.Fatalf("events %+v", res.Events)
+	}
+	at, _ := time.Parse(time.RFC3339, "2024-05-29T19:00:00Z")
+	if len(res.Resubscribes) != 1 || res.Resubscribes[0] != (mailtrail.Resubscribe{Email: "gina@example.com", Topic: "News", At: at}) {
+		t.Fatalf("resubscribes %+v", res.Resubscribes)
+	}
+	all, err := NewSES(nil).Parse(context.Background(), sesRequest(sesEnvelope(t, "Notification", string(readFileB(t, "testdata", "ses", "subscription.json")), "2", nil, nil)))
+	if err != nil || len(all.Events) != 1 || all.Events[0].Metadata.Topic != "" || len(all.Resubscribes) != 0 {
+		t.Fatalf("unsubscribeAll: %+v %v", all, err)
+	}
 }

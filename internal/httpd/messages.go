@@ -29,6 +29,7 @@ type messagesRequest struct {
 	TrackClicks   *bool       `json:"track_clicks"`
 	Honeypot      *bool       `json:"honeypot"`
 	Recipients    []recipient `json:"recipients"`
+	Topic         string      `json:"topic"`
 }
 
 type trackingURLs struct {
@@ -128,7 +129,7 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		msgs = append(msgs, &mailtrail.Message{ID: ref.String(), CampaignID: req.CampaignID, CustomerID: rc.CustomerID,
-			CustomerEmail: rc.CustomerEmail, TrackOpens: trackOpens, TrackClicks: trackClicks, Links: res.Links})
+			CustomerEmail: rc.CustomerEmail, TrackOpens: trackOpens, TrackClicks: trackClicks, Links: res.Links, Topic: req.Topic})
 		mr := messageResponse{MessageID: ref.String(), CampaignID: req.CampaignID, CustomerID: rc.CustomerID, HTML: res.HTML, Text: res.Text,
 			Headers: res.Headers, Links: res.Links,
 			CustomArgs: map[string]string{esp.ArgMessageID: ref.String(), esp.ArgCampaignID: req.CampaignID, esp.ArgCustomerID: rc.CustomerID},
@@ -159,6 +160,9 @@ func validateMessages(req *messagesRequest) error {
 	}
 	if req.HTML == "" && req.Text == "" {
 		return mailtrail.Errorf(mailtrail.EINVALID, "html or text is required")
+	}
+	if req.Topic = strings.TrimSpace(req.Topic); len(req.Topic) > 200 {
+		return mailtrail.Errorf(mailtrail.EINVALID, "topic must be at most 200 characters")
 	}
 	if len(req.Recipients) == 0 || len(req.Recipients) > MaxRecipients {
 		return mailtrail.Errorf(mailtrail.EINVALID, "recipients must hold 1 to %d entries", MaxRecipients)

@@ -24,7 +24,7 @@ func FuzzOneClickBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		r := httptest.NewRequest("POST", "/api/track/unsubscribe/x", bytes.NewReader(body))
 		r.Header.Set("Content-Type", ct)
-		if !oneClickBody(httptest.NewRecorder(), r) {
+		if ok, _ := oneClickBody(httptest.NewRecorder(), r); !ok {
 			return
 		}
 		// Accepted: the body must say One-Click for List-Unsubscribe.

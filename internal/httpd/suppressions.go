@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type SuppressionStore interface {
 	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
 	SuppressionHistory(ctx context.Context, orgID, email string) ([]mailtrail.SuppressionChange, *mailtrail.Suppression, error)
 	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
+	CheckTopicSuppressions(ctx context.Context, orgID string, emails, topics []string) (map[string][]mailtrail.Suppression, error)
+	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
 	// TrackingHostOrg returns the organization whose tracking domain is host, or "".
@@ -138,7 +142,12 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sup, err := s.store.RemoveSuppression(r.Context(), orgFrom(r).ID, r.PathValue("email"), actor, why)
+	var sup *mailtrail.Suppression
+	if topic := strings.TrimSpace(r.URL.Query().Get("topic")); topic != "" {
+		sup, err = s.store.RemoveTopicSuppression(r.Context(), orgFrom(r).ID, r.PathValue("email"), topic, actor, why)
+	} else {
+		sup, err = s.store.RemoveSuppression(r.Context(), orgFrom(r).ID, r.PathValue("email"), actor, why)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -158,12 +167,20 @@ func (s *Server) suppressionHistory(w http.ResponseWriter, r *http.Request) {
 
 type checkRequest struct {
 	Emails []string `json:"emails"`
+	Topics []string `json:"topics"`
 }
 
-// checkResult is one suppressed address of a check, as the client sent it.
+// MaxCheckTopics bounds the topics of one check.
+const MaxCheckTopics = 100
+
+// checkResult is one suppressed address of a check, as the client sent it. With topics
+// in the request, Topics lists those the address must not be mailed for: all of them
+// when it is suppressed organization-wide (the suppression shown then), else the ones it
+// unsubscribed from (the first one's suppression shown).
 type checkResult struct {
 	Email string `json:"email"`
 	mailtrail.Suppression
+	Topics []string `json:"topics,omitempty"`
 }
 
 func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) {
@@ -176,18 +193,58 @@ func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "emails must hold 1 to %d addresses", MaxSuppressionCheck))
 		return
 	}
+	if len(req.Topics) > MaxCheckTopics {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "topics must hold at most %d names", MaxCheckTopics))
+		return
+	}
+	for i, t := range req.Topics {
+		if req.Topics[i] = strings.TrimSpace(t); req.Topics[i] == "" || len(req.Topics[i]) > 200 {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "topics must be names of 1 to 200 characters"))
+			return
+		}
+	}
 	found, err := s.store.CheckSuppressions(r.Context(), orgFrom(r).ID, req.Emails)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	var scoped map[string][]mailtrail.Suppression
+	if len(req.Topics) > 0 {
+		if scoped, err = s.store.CheckTopicSuppressions(r.Context(), orgFrom(r).ID, req.Emails, req.Topics); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	out := make([]checkResult, 0, len(found))
 	for _, e := range req.Emails {
-		if sup, ok := found[mailtrail.NormalizeEmail(e)]; ok {
-			out = append(out, checkResult{Email: e, Suppression: sup})
+		key := mailtrail.NormalizeEmail(e)
+		if sup, ok := found[key]; ok {
+			out = append(out, checkResult{Email: e, Suppression: sup, Topics: req.Topics})
+			continue
+		}
+		if res, ok := topicResult(e, req.Topics, scoped[key]); ok {
+			out = append(out, res)
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"checked": len(req.Emails), "suppressed": out})
+}
+
+// topicResult is the check's answer for an address with scoped suppressions only: the
+// requested topics it unsubscribed from, in the request's order, and the first one's
+// suppression.
+func topicResult(email string, topics []string, sups []mailtrail.Suppression) (checkResult, bool) {
+	res := checkResult{Email: email}
+	for _, t := range topics {
+		for _, s := range sups {
+			if s.Topic == t && !slices.Contains(res.Topics, t) {
+				if len(res.Topics) == 0 {
+					res.Suppression = s
+				}
+				res.Topics = append(res.Topics, t)
+			}
+		}
+	}
+	return res, len(res.Topics) > 0
 }
 
 // extendDeadlines keeps a long import or export alive past the server's timeouts.
@@ -226,7 +283,7 @@ func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) {
 }
 
 // exportColumns are the columns of the CSV export.
-var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at", "email_hash"}
+var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at", "email_hash", "topic"}
 
 // ServeSuppressionExport serves the CSV export of org's suppressions exactly as GET
 // /api/v1/suppressions/export does (same filters): the dashboard authenticates by its
@@ -263,7 +320,7 @@ func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
 	for {
 		extendDeadlines(w)
 		for _, x := range page.Suppressions {
-			_ = cw.Write([]string{x.Email, x.Reason, x.Source, x.CustomerID, x.EventID, x.Detail, x.Note, ts(x.SuppressedAt), ts(x.CreatedAt), x.EmailHash})
+			_ = cw.Write([]string{x.Email, x.Reason, x.Source, x.CustomerID, x.EventID, x.Detail, x.Note, ts(x.SuppressedAt), ts(x.CreatedAt), x.EmailHash, x.Topic})
 		}
 		cw.Flush()
 		if page.NextCursor == "" || cw.Error() != nil {

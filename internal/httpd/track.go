@@ -166,13 +166,16 @@ var unsubscribePage = template.Must(template.New("unsub").Parse(`<!doctype html>
 <meta name="robots" content="noindex"><title>{{.Title}}</title>
 <style>body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f7f9;color:#1f2933;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
 main{background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem 2.5rem;max-width:28rem;text-align:center}
-button{background:#2f6fed;color:#fff;border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}</style></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}</main></body></html>
+button{background:#2f6fed;color:#fff;border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}
+button.alt{background:#fff;color:#2f6fed;border:1px solid #2f6fed;margin-top:.75rem}</style></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{if .Topic}}Unsubscribe from {{.Topic}}{{else}}Unsubscribe{{end}}</button></form>
+{{if .Topic}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><input type="hidden" name="scope" value="all"><button class="alt" type="submit">Unsubscribe from all emails</button></form>{{end}}{{end}}</main></body></html>
 `))
 
 type pageData struct {
 	Title, Text string
 	Form        bool
+	Topic       string // the message's topic: the form offers it and everything
 }
 
 func (s *Server) page(w http.ResponseWriter, status int, d pageData) {
@@ -185,13 +188,20 @@ func (s *Server) page(w http.ResponseWriter, status int, d pageData) {
 
 // unsubscribePage shows a confirmation page and changes nothing: scanners follow every
 // GET, so only a POST unsubscribes.
+// When the message named a topic the page offers to leave that topic (the default, as
+// the one-click POST does) or every email.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token")); err != nil {
+	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
+	if err != nil {
 		s.m.trackInvalid.Inc("unsubscribe")
 		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid. Use the link in your most recent email."})
 		return
 	}
-	s.page(w, http.StatusOK, pageData{Title: "Unsubscribe", Text: "Confirm that you no longer want to receive these emails.", Form: true})
+	d := pageData{Title: "Unsubscribe", Text: "Confirm that you no longer want to receive these emails.", Form: true}
+	if m, err := s.store.Message(r.Context(), "", ref.String()); err == nil && m.Topic != "" {
+		d.Topic, d.Text = m.Topic, "Choose which emails you no longer want to receive."
+	}
+	s.page(w, http.StatusOK, d)
 }
 
 // unsubscribe records the unsubscribe (the page's button or an RFC 8058 one-click POST,
@@ -204,22 +214,45 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid."})
 		return
 	}
-	if !oneClickBody(w, r) {
+	oneClick, all := oneClickBody(w, r)
+	if !oneClick {
 		s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Text: "The request must carry List-Unsubscribe=One-Click."})
 		return
 	}
+	retry := pageData{Title: "Please try again", Text: "We could not record your request just now. Please try again in a minute."}
+	// The message's topic scopes the unsubscribe, unless the page's "all emails" was chosen.
+	topic := ""
+	if !all {
+		m, err := s.store.Message(r.Context(), "", ref.String())
+		switch {
+		case err == nil:
+			topic = m.Topic
+		case mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND:
+			s.page(w, http.StatusServiceUnavailable, retry)
+			return
+		}
+	}
 	ev := &mailtrail.Event{Type: mailtrail.EventUnsubscribed, MessageID: ref.String(), Source: mailtrail.SourceTracking,
 		DedupeKey: ingest.OncePrefix + "unsubscribe:" + ref.String()}
+	if topic != "" {
+		ev.Metadata.Topic = topic
+		ev.DedupeKey += ":topic" // leaving everything later is another event
+	}
 	if _, err := s.ingest.Submit(r.Context(), []*mailtrail.Event{ev}); err != nil {
-		s.page(w, http.StatusServiceUnavailable, pageData{Title: "Please try again", Text: "We could not record your request just now. Please try again in a minute."})
+		s.page(w, http.StatusServiceUnavailable, retry)
 		return
 	}
-	s.page(w, http.StatusOK, pageData{Title: "You are unsubscribed", Text: "You will not receive these emails any more."})
+	text := "You will not receive these emails any more."
+	if topic != "" {
+		text = "You will not receive emails about " + topic + " any more."
+	}
+	s.page(w, http.StatusOK, pageData{Title: "You are unsubscribed", Text: text})
 }
 
 // oneClickBody reports whether the body carries List-Unsubscribe=One-Click, form-encoded or
-// multipart (RFC 8058 §3.2), reading at most 64 KiB.
-func oneClickBody(w http.ResponseWriter, r *http.Request) bool {
+// multipart (RFC 8058 §3.2), reading at most 64 KiB, and whether the page's form asked to
+// leave every email (scope=all, form-encoded; one-click clients never send it).
+func oneClickBody(w http.ResponseWriter, r *http.Request) (oneClick, all bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
@@ -228,20 +261,20 @@ func oneClickBody(w http.ResponseWriter, r *http.Request) bool {
 		for {
 			p, err := mr.NextPart()
 			if err != nil {
-				return false
+				return false, false
 			}
 			if p.FormName() == "List-Unsubscribe" {
 				v, err := io.ReadAll(io.LimitReader(p, 64))
-				return err == nil && strings.TrimSpace(string(v)) == "One-Click"
+				return err == nil && strings.TrimSpace(string(v)) == "One-Click", false
 			}
 		}
 	case "application/x-www-form-urlencoded", "":
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
-			return false
+			return false, false
 		}
 		v, err := url.ParseQuery(string(b))
-		return err == nil && v.Get("List-Unsubscribe") == "One-Click"
+		return err == nil && v.Get("List-Unsubscribe") == "One-Click", v.Get("scope") == "all"
 	}
-	return false
+	return false, false
 }

@@ -184,6 +184,13 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.wm.foreign.Add(int64(got.Foreign), name)
 		s.wm.unattributed.Add(int64(got.Unattributed), name)
 	}
+	if len(res.Resubscribes) > 0 {
+		// Durable before the answer, like the events; repeating them changes nothing.
+		if _, err := s.store.Resubscribe(ctx, conn.OrgID, res.Resubscribes, "webhook:"+name); err != nil {
+			fail(outcomeUnavailable, s.unavailable(r, err))
+			return
+		}
+	}
 	for kind, n := range res.Ignored {
 		s.wm.ignored.Add(int64(n), name, kind)
 	}

@@ -67,7 +67,9 @@ func (e ESP) Ingest(ctx context.Context, orgID string, events []mailtrail.Event)
 		if ev.OrgID != orgID {
 			return out, ErrOrgChanged
 		}
-		if claimed[i] != "" && ev.MessageID != claimed[i] {
+		// An event under a mail of several recipients names the mail's message, not its
+		// own: landing elsewhere is no sign of a foreign id (see Event.SharedMessage).
+		if claimed[i] != "" && ev.MessageID != claimed[i] && !ev.SharedMessage {
 			out.Foreign++
 		}
 	}

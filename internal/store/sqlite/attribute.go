@@ -73,6 +73,9 @@ type attributor struct {
 }
 
 func (a *attributor) resolve(ev *mailtrail.Event) (*attribution, error) {
+	if ev.SharedMessage {
+		return a.byRecipient(ev)
+	}
 	if ev.MessageID != "" {
 		at, err := a.byRef(ev.MessageID)
 		if err != nil || at != nil {
@@ -142,10 +145,46 @@ func (a *attributor) byNames(campaign, customer string) (*attribution, error) {
 		AND c.org_id = ? AND c.name = ? AND m.org_id = ? ORDER BY m.id DESC LIMIT 1`, a.org, customer, a.org, campaign, a.org)
 }
 
-// byEmail matches the address as given and in its normalized form (domain lower-cased),
+// byRecipient resolves an event reported under a mail sent to several recipients
+// (Event.SharedMessage): the most recent message of the organization that the mail's ids
+// name — our message id, or the ESP message id recorded with a send — and that was sent to
+// the event's address in any case. The payload's hints are for the mail's first
+// recipient and are never used alone: no such message, no attribution.
+func (a *attributor) byRecipient(ev *mailtrail.Event) (*attribution, error) {
+	f := emailForms(ev.CustomerEmail)
+	var ref, esp any // nil matches nothing
+	if r, ok := parseRef(ev.MessageID); ok {
+		ref = r[:]
+	}
+	if id := strings.TrimSpace(ev.ESPMessageID); id != "" {
+		esp = id
+	}
+	key := "r\x00" + ev.MessageID + "\x00" + ev.ESPMessageID + "\x00" + f[0]
+	ev.MessageID, ev.CampaignID, ev.CustomerID = "", "", ""
+	if f[0] == "" || (ref == nil && esp == nil) {
+		return nil, nil
+	}
+	return a.lookup(key, attrSelect+`WHERE m.org_id = ? AND (m.ref = ? OR m.esp_message_id = ?)
+		AND lower(m.email) IN (?, ?) AND u.ext_id != ? ORDER BY m.id DESC LIMIT 1`, a.org, ref, esp, f[0], f[1], UnknownCustomer)
+}
+
+// byEmail matches the address in any case (customers_email_ci indexes lower(email)),
 // skipping the placeholder customer of unattributed events.
 func (a *attributor) byEmail(email string) (*attribution, error) {
-	norm := mailtrail.NormalizeEmail(email)
-	return a.lookup("a\x00"+email, attrSelect+`WHERE u.org_id = ? AND u.email IN (?, ?) AND u.ext_id != ? AND m.customer_id = u.id AND m.org_id = ?
-		ORDER BY m.id DESC LIMIT 1`, a.org, email, norm, UnknownCustomer, a.org)
+	f := emailForms(email)
+	return a.lookup("a\x00"+email, attrSelect+`WHERE u.org_id = ? AND lower(u.email) IN (?, ?) AND u.ext_id != ? AND m.customer_id = u.id AND m.org_id = ?
+		ORDER BY m.id DESC LIMIT 1`, a.org, f[0], f[1], UnknownCustomer, a.org)
+}
+
+// emailForms returns the forms of an address that lower(customers.email) is compared
+// with: its key (mailtrail.NormalizeEmail) and its ASCII letters lower-cased, which
+// differ only for a domain with non-ASCII capitals (lower() folds ASCII alone).
+func emailForms(email string) [2]string {
+	email = strings.TrimSpace(email)
+	return [2]string{mailtrail.NormalizeEmail(email), strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, email)}
 }

@@ -66,7 +66,8 @@ func (a *attributor) prefetch(evs []*mailtrail.Event) error {
 			continue
 		}
 		seen["a"+e] = true
-		forms[e] = []string{e, mailtrail.NormalizeEmail(e)}
+		f := emailForms(e)
+		forms[e] = f[:]
 		for _, f := range forms[e] {
 			if !seen["q"+f] {
 				seen["q"+f] = true
@@ -82,10 +83,10 @@ func (a *attributor) prefetch(evs []*mailtrail.Event) error {
 		id int64
 		at *attribution
 	}{}
-	q := `SELECT u.email, m.id, m.ref, c.name, u.ext_id FROM customers u
+	q := `SELECT lower(u.email), m.id, m.ref, c.name, u.ext_id FROM customers u
 		JOIN messages m ON m.id = (SELECT max(m2.id) FROM messages m2 WHERE m2.customer_id = u.id AND m2.org_id = ?)
 		JOIN campaigns c ON c.id = m.campaign_id
-		WHERE u.org_id = ? AND u.ext_id != ? AND u.email IN (%s)`
+		WHERE u.org_id = ? AND u.ext_id != ? AND lower(u.email) IN (%s)`
 	for start := 0; start < len(emails); start += prefetchChunk {
 		chunk := emails[start:min(start+prefetchChunk, len(emails))]
 		rows, err := a.db.r.QueryContext(a.ctx, fmt.Sprintf(q, placeholders(len(chunk))), append([]any{a.org, a.org, UnknownCustomer}, chunk...)...)

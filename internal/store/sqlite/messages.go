@@ -52,8 +52,8 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 		if m.ESPMessageID != "" {
 			esp = m.ESPMessageID
 		}
-		if _, err := tx.exec(`INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref[:], org, camp, cust.id, m.CustomerEmail, esp, m.TrackOpens, m.TrackClicks, links, now); err != nil {
+		if _, err := tx.exec(`INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, created_at, topic)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref[:], org, camp, cust.id, m.CustomerEmail, esp, m.TrackOpens, m.TrackClicks, links, now, m.Topic); err != nil {
 			if isUniqueViolation(err) {
 				return mailtrail.Errorf(mailtrail.ECONFLICT, "message %q exists", m.ID)
 			}
@@ -95,8 +95,8 @@ func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message
 		created                 int64
 		trackOpens, trackClicks bool
 	)
-	err := db.rrow(ctx, `SELECT m.org_id, c.name, u.ext_id, m.email, m.esp_message_id, m.track_opens, m.track_clicks, m.links, m.created_at
-		FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id WHERE m.ref = ?`, []any{ref[:]}, &org, &m.CampaignID, &m.CustomerID, &m.CustomerEmail, &esp, &trackOpens, &trackClicks, &links, &created)
+	err := db.rrow(ctx, `SELECT m.org_id, c.name, u.ext_id, m.email, m.esp_message_id, m.track_opens, m.track_clicks, m.links, m.created_at, m.topic
+		FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id WHERE m.ref = ?`, []any{ref[:]}, &org, &m.CampaignID, &m.CustomerID, &m.CustomerEmail, &esp, &trackOpens, &trackClicks, &links, &created, &m.Topic)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
 	}

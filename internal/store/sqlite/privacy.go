@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -251,12 +252,16 @@ func hashSuppression(tx *txc, org int64, addr string, custID func(string) string
 					return false, fmt.Errorf("sqlite: erase suppression: %w", err)
 				}
 			}
-			_, err = tx.exec(`UPDATE suppressions SET email = ?, customer_id = ?, detail = ?, note = ? WHERE org_id = ? AND email = ?`,
+			_, err = tx.exec(`UPDATE suppressions SET email = ?, display_email = '', customer_id = ?, detail = ?, note = ? WHERE org_id = ? AND email = ?`,
 				h, custID(cur.customerID), scrub(cur.s.Detail), scrub(note), org, addr)
 		}
 		if err != nil {
 			return false, fmt.Errorf("sqlite: erase suppression: %w", err)
 		}
+	}
+
+	if err := hashTopicSuppressions(tx, org, addr, h, custID, scrub); err != nil {
+		return false, err
 	}
 
 	type histRow struct {
@@ -313,8 +318,11 @@ func markErased(s *mailtrail.Suppression) {
 	}
 }
 
-// suppressionKey is the stored key of a suppression as scanned: its address or its hash.
-func suppressionKey(s *mailtrail.Suppression) string { return cmp.Or(s.Email, s.EmailHash) }
+// suppressionKey is the stored key of a suppression as scanned: its address normalized
+// (the scan shows the spelling first seen) or its hash.
+func suppressionKey(s *mailtrail.Suppression) string {
+	return cmp.Or(mailtrail.NormalizeEmail(s.Email), s.EmailHash)
+}
 
 // hasErasedAddresses reports whether an organization keeps any suppression under an
 // address's hash: one probe of the primary key's range of hashes.
@@ -330,24 +338,45 @@ func (db *DB) hasErasedAddresses(ctx context.Context, org int64) (bool, error) {
 	return true, nil
 }
 
-// checkErased adds to found the suppressions of the addresses of norm (normalized) that
-// found lacks and that are kept under their hash, by address. Organizations that never
-// erased a suppressed address pay one primary-key probe, and only when an address was
-// not found.
-func (db *DB) checkErased(ctx context.Context, org int64, orgID string, norm []string, found map[string]mailtrail.Suppression) error {
-	if len(found) == len(norm) {
+// erasedHashes returns the keys an address may be kept under once erased: EmailHash of
+// the address, and, when it differs, the hash of the form addresses were normalized to
+// before migration 010 (local part as spelled), which hashes made before it still use.
+func erasedHashes(raw string) []string {
+	h := mailtrail.EmailHash(raw)
+	raw = strings.TrimSpace(raw)
+	legacy := raw
+	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
+		legacy = raw[:at+1] + strings.ToLower(raw[at+1:])
+	}
+	if legacy == mailtrail.NormalizeEmail(raw) {
+		return []string{h}
+	}
+	sum := sha256.Sum256([]byte(legacy))
+	return []string{h, mailtrail.EmailHashPrefix + hex.EncodeToString(sum[:])}
+}
+
+// checkErased adds to found the suppressions of the addresses of raw (as given) whose key
+// found lacks and that are kept under their hash (erasedHashes), by key. Organizations
+// that never erased a suppressed address pay one primary-key probe, and only when an
+// address was not found.
+func (db *DB) checkErased(ctx context.Context, org int64, orgID string, raw []string, found map[string]mailtrail.Suppression) error {
+	if len(found) == len(raw) {
 		return nil
 	}
 	if ok, err := db.hasErasedAddresses(ctx, org); err != nil || !ok {
 		return err
 	}
 	byHash := map[string]string{}
-	hashes := make([]string, 0, len(norm)-len(found))
-	for _, a := range norm {
+	hashes := make([]string, 0, len(raw)-len(found))
+	for _, r := range raw {
+		a := mailtrail.NormalizeEmail(r)
 		if _, ok := found[a]; !ok && a != "" && !mailtrail.IsEmailHash(a) {
-			h := mailtrail.EmailHash(a)
-			byHash[h] = a
-			hashes = append(hashes, h)
+			for _, h := range erasedHashes(r) {
+				if _, dup := byHash[h]; !dup {
+					byHash[h] = a
+					hashes = append(hashes, h)
+				}
+			}
 		}
 	}
 	if len(hashes) == 0 {
@@ -367,22 +396,30 @@ func (db *DB) checkErased(ctx context.Context, org int64, orgID string, norm []s
 			return fmt.Errorf("sqlite: check erased suppressions: %w", err)
 		}
 		s.Email = byHash[s.EmailHash]
+		if prev, ok := found[s.Email]; ok && !rules.Replaces(suppressOf(prev), suppressOf(s)) {
+			continue // kept under both hashes: the stronger one answers
+		}
 		found[s.Email] = s
 	}
 	return rows.Err()
 }
 
 // suppressionColsS are suppressionCols of the table aliased s.
-const suppressionColsS = `s.email, s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at`
+const suppressionColsS = `coalesce(nullif(s.display_email, ''), s.email), s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at, ''`
 
-// erasedSuppression returns the suppression of a normalized address kept under its hash,
+// suppressOf is the rules' view of a stored suppression.
+func suppressOf(s mailtrail.Suppression) rules.Suppress {
+	return rules.Suppress{Reason: s.Reason, Source: s.Source, EventID: s.EventID, Detail: s.Detail, At: s.SuppressedAt.UnixMilli()}
+}
+
+// erasedSuppression returns the suppression of an address (as given) kept under its hash,
 // or nil.
 func (db *DB) erasedSuppression(ctx context.Context, org int64, orgID, email string) (*mailtrail.Suppression, error) {
 	found := map[string]mailtrail.Suppression{}
 	if err := db.checkErased(ctx, org, orgID, []string{email}, found); err != nil {
 		return nil, err
 	}
-	if s, ok := found[email]; ok {
+	if s, ok := found[mailtrail.NormalizeEmail(email)]; ok {
 		return &s, nil
 	}
 	return nil, nil

@@ -235,9 +235,9 @@ func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.S
 	}
 	s := mailtrail.Suppression{OrgID: orgID}
 	var created int64
-	err = db.rrow(ctx, `SELECT email, customer_id, reason, source, event_id, created_at FROM suppressions WHERE org_id = ? AND email = ?`, []any{org, mailtrail.NormalizeEmail(email)}, &s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
+	err = db.rrow(ctx, `SELECT coalesce(nullif(display_email, ''), email), customer_id, reason, source, event_id, created_at FROM suppressions WHERE org_id = ? AND email = ?`, []any{org, mailtrail.NormalizeEmail(email)}, &s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return db.erasedSuppression(ctx, org, orgID, mailtrail.NormalizeEmail(email))
+		return db.erasedSuppression(ctx, org, orgID, email)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: suppression: %w", err)

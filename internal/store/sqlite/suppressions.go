@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -41,6 +42,7 @@ func loadSuppression(tx *txc, org int64, email string) (suppressionRow, error) {
 type change struct {
 	org               int64
 	email, customerID string
+	display           string // the spelling of a new row ("" = email); an existing row keeps its own
 	actor, note       string
 	now               int64 // created_at of a new row and time of the history entry
 }
@@ -71,13 +73,23 @@ func writeSuppression(tx *txc, c change, cur suppressionRow, next rules.Suppress
 		if action == "" {
 			action = mailtrail.ActionAdded
 		}
-		_, err = tx.exec(`INSERT INTO suppressions (org_id, email, customer_id, reason, source, event_id, detail, note, occurred_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.org, c.email, cust, next.Reason, next.Source, next.EventID, next.Detail, c.note, next.At, c.now)
+		_, err = tx.exec(`INSERT INTO suppressions (org_id, email, display_email, customer_id, reason, source, event_id, detail, note, occurred_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.org, c.email, displayOf(c.email, c.display), cust, next.Reason, next.Source, next.EventID, next.Detail, c.note, next.At, c.now)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: write suppression: %w", err)
 	}
 	return addHistory(tx, c, action, next, cust)
+}
+
+// displayOf returns the display_email to store for key when spelled as spelling: "" when
+// the spelling adds nothing to the key or is not the key's.
+func displayOf(key, spelling string) string {
+	spelling = strings.TrimSpace(spelling)
+	if spelling == key || mailtrail.NormalizeEmail(spelling) != key {
+		return ""
+	}
+	return spelling
 }
 
 func addHistory(tx *txc, c change, action string, s rules.Suppress, cust string) error {
@@ -107,12 +119,22 @@ func (db *DB) suppressFromEvent(tx *txc, org int64, customerID, fallbackEmail st
 	if se.Signal == rules.SignalNone {
 		return nil
 	}
-	email := ev.CustomerEmail
-	if email == "" {
-		email = fallbackEmail
+	spelling := ev.CustomerEmail
+	if spelling == "" {
+		spelling = fallbackEmail
 	}
-	if email = mailtrail.NormalizeEmail(email); email == "" {
+	email := mailtrail.NormalizeEmail(spelling)
+	if email == "" {
 		return nil
+	}
+	// Shown as the CRM spelled it when the event is about the message's address (SparkPost
+	// reports it lower-cased), else as the event spelled it.
+	if mailtrail.NormalizeEmail(fallbackEmail) == email {
+		spelling = fallbackEmail
+	}
+	if ev.Type == mailtrail.EventUnsubscribed && ev.Metadata.Topic != "" {
+		return suppressTopic(tx, change{org: org, email: email, display: spelling, customerID: customerID, actor: ActorEvent,
+			now: ev.ReceivedAt.UnixMilli()}, ev.Metadata.Topic, se)
 	}
 	var soft, nsoft rules.SoftBounceState
 	var raw string
@@ -152,7 +174,7 @@ func (db *DB) suppressFromEvent(tx *txc, org int64, customerID, fallbackEmail st
 	if next == cur.s {
 		return nil
 	}
-	return writeSuppression(tx, change{org: org, email: email, customerID: customerID, actor: ActorEvent,
+	return writeSuppression(tx, change{org: org, email: email, display: spelling, customerID: customerID, actor: ActorEvent,
 		now: ev.ReceivedAt.UnixMilli()}, cur, next, "")
 }
 
@@ -175,17 +197,17 @@ func (db *DB) AddSuppressions(ctx context.Context, orgID string, in []mailtrail.
 	}
 	defer done()
 	// New addresses, the common case, in two statements per batch; the rest one by one.
-	rows := make([][4]string, len(in))
+	rows := make([][5]string, len(in))
 	for i, s := range in {
 		if s.Reason == "" {
 			in[i].Reason = mailtrail.ReasonManual
 		}
 		in[i].Email = mailtrail.NormalizeEmail(s.Email)
-		rows[i] = [4]string{in[i].Email, in[i].Reason, s.CustomerID, s.Note}
+		rows[i] = [5]string{in[i].Email, in[i].Reason, s.CustomerID, s.Note, displayOf(in[i].Email, s.Email)}
 	}
 	list, _ := json.Marshal(rows)
-	qr, err := tx.query(`INSERT INTO suppressions (org_id, email, reason, customer_id, note, source, occurred_at, created_at)
-		SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, ?, ? FROM json_each(?) WHERE true
+	qr, err := tx.query(`INSERT INTO suppressions (org_id, email, reason, customer_id, note, display_email, source, occurred_at, created_at)
+		SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, ?, ?, ? FROM json_each(?) WHERE true
 		ON CONFLICT (org_id, email) DO NOTHING RETURNING email`, org, source, now, now, string(list))
 	if err != nil {
 		return res, fmt.Errorf("sqlite: add suppressions: %w", err)
@@ -246,6 +268,7 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if err != nil {
 		return nil, err
 	}
+	hashes := erasedHashes(email)
 	email = mailtrail.NormalizeEmail(email)
 	now := db.now().UnixMilli()
 	tx, done, err := db.writeTx(ctx)
@@ -258,9 +281,13 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 		return nil, err
 	}
 	// An erased customer's address is suppressed under its hash (privacy.go): removed too.
-	erased, err := removeErased(tx, change{org: org, email: mailtrail.EmailHash(email), actor: actor, note: why, now: now})
-	if err != nil {
-		return nil, err
+	var erased *mailtrail.Suppression
+	for _, h := range hashes {
+		e, err := removeErased(tx, change{org: org, email: h, actor: actor, note: why, now: now})
+		if err != nil {
+			return nil, err
+		}
+		erased = cmp.Or(erased, e)
 	}
 	if !cur.found && erased != nil {
 		if err := tx.commit(); err != nil {

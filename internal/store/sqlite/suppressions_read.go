@@ -12,31 +12,53 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-const suppressionCols = `email, customer_id, reason, source, event_id, detail, note, occurred_at, created_at`
+// suppressionCols are read by scanSuppression: the address as first spelled (or the key),
+// …, and the topic (” for the organization-wide table).
+const suppressionCols = `coalesce(nullif(display_email, ''), email), customer_id, reason, source, event_id, detail, note, occurred_at, created_at, ''`
 
-func scanSuppression(r rowScanner, orgID string) (mailtrail.Suppression, error) {
+// topicSuppressionCols are suppressionCols of topic_suppressions.
+const topicSuppressionCols = `coalesce(nullif(display_email, ''), email), customer_id, reason, source, event_id, detail, note, occurred_at, created_at, topic`
+
+// scanSuppression scans suppressionCols, and into extra any columns after them.
+func scanSuppression(r rowScanner, orgID string, extra ...any) (mailtrail.Suppression, error) {
 	s := mailtrail.Suppression{OrgID: orgID}
 	var at, created int64
-	err := r.Scan(&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &s.Detail, &s.Note, &at, &created)
+	err := r.Scan(append([]any{&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &s.Detail, &s.Note, &at, &created, &s.Topic}, extra...)...)
 	s.SuppressedAt, s.CreatedAt = fromMS(at), fromMS(created)
 	markErased(&s)
 	return s, err
 }
 
-func encodeSuppressionCursor(at int64, email string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + email))
+// A cursor is the last row's time, key and topic ("" and no "\n" for an
+// organization-wide row, as cursors made before topics).
+func encodeSuppressionCursor(at int64, email, topic string) string {
+	c := strconv.FormatInt(at, 10) + "." + email
+	if topic != "" {
+		c += "\n" + topic
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c))
 }
 
-func decodeSuppressionCursor(c string) (int64, string, error) {
+func decodeSuppressionCursor(c string) (int64, string, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
-		if a, email, ok := strings.Cut(string(b), "."); ok {
+		if a, rest, ok := strings.Cut(string(b), "."); ok {
 			if at, err := strconv.ParseInt(a, 10, 64); err == nil {
-				return at, email, nil
+				email, topic, _ := strings.Cut(rest, "\n")
+				return at, email, topic, nil
 			}
 		}
 	}
-	return 0, "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+	return 0, "", "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+}
+
+// anySlice returns s as query arguments.
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }
 
 // likeEscape escapes LIKE's wildcards in s (escape character '\').
@@ -44,9 +66,9 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Suppressions returns a page of an organization's suppressions in the order they were
-// suppressed (then by address). Query matches a substring of the address, ASCII letters
-// in any case.
+// Suppressions returns a page of an organization's suppressions, organization-wide and
+// scoped to a topic, in the order they were suppressed (then by address and topic).
+// Query matches a substring of the address, ASCII letters in any case.
 func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error) {
 	org, err := db.orgInternal(ctx, orgID)
 	if err != nil {
@@ -72,16 +94,21 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	if f.Query != "" {
 		where, args = append(where, `email LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(f.Query)+"%")
 	}
+	whereT, argsT := slices.Clone(where), slices.Clone(args)
 	if f.Cursor != "" {
-		at, email, err := decodeSuppressionCursor(f.Cursor)
+		at, email, topic, err := decodeSuppressionCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
+		// An organization-wide row (topic "") sorts before the same address's topics.
 		where, args = append(where, "(occurred_at, email) > (?, ?)"), append(args, at, email)
+		whereT, argsT = append(whereT, "(occurred_at, email, topic) > (?, ?, ?)"), append(argsT, at, email, topic)
 	}
-	args = append(args, f.Limit+1)
-	rows, err := db.rquery(ctx, `SELECT `+suppressionCols+` FROM suppressions WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY occurred_at, email LIMIT ?`, args...)
+	// Each table pages on its own time index; the merge sorts at most two pages.
+	args = append(append(append(args, f.Limit+1), argsT...), f.Limit+1, f.Limit+1)
+	rows, err := db.rquery(ctx, `SELECT * FROM (SELECT * FROM (SELECT `+suppressionCols+`, email AS k FROM suppressions WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY occurred_at, email LIMIT ?) UNION ALL SELECT * FROM (SELECT `+topicSuppressionCols+`, email AS k FROM topic_suppressions WHERE `+
+		strings.Join(whereT, " AND ")+` ORDER BY occurred_at, email, topic LIMIT ?)) ORDER BY 8, 11, 10 LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: suppressions: %w", err)
 	}
@@ -90,10 +117,11 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	for rows.Next() {
 		if len(page.Suppressions) == f.Limit {
 			last := page.Suppressions[len(page.Suppressions)-1]
-			page.NextCursor = encodeSuppressionCursor(last.SuppressedAt.UnixMilli(), suppressionKey(&last))
+			page.NextCursor = encodeSuppressionCursor(last.SuppressedAt.UnixMilli(), suppressionKey(&last), last.Topic)
 			break
 		}
-		s, err := scanSuppression(rows, orgID)
+		var k string
+		s, err := scanSuppression(rows, orgID, &k)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: suppressions: %w", err)
 		}
@@ -119,7 +147,7 @@ func (db *DB) CheckSuppressions(ctx context.Context, orgID string, emails []stri
 	list, _ := json.Marshal(norm)
 	// CROSS JOIN keeps json_each the outer loop: one primary-key probe per address,
 	// never a scan of the organization's list.
-	rows, err := db.rquery(ctx, `SELECT s.email, s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at
+	rows, err := db.rquery(ctx, `SELECT `+suppressionColsS+`
 		FROM json_each(?) AS j CROSS JOIN suppressions AS s WHERE s.org_id = ? AND s.email = j.value`, string(list), org)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: check suppressions: %w", err)
@@ -137,7 +165,7 @@ func (db *DB) CheckSuppressions(ctx context.Context, orgID string, emails []stri
 		return nil, err
 	}
 	// Addresses of erased customers are suppressed under their hash (privacy.go).
-	return out, db.checkErased(ctx, org, orgID, norm, out)
+	return out, db.checkErased(ctx, org, orgID, emails, out)
 }
 
 // SuppressionHistory returns every change of an address's suppression, oldest first,
@@ -147,10 +175,12 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 	if err != nil {
 		return nil, nil, err
 	}
+	raw := email
 	email = mailtrail.NormalizeEmail(email)
 	// With the history kept under the address's hash if its customer was erased.
-	rows, err := db.rquery(ctx, `SELECT action, reason, source, event_id, detail, customer_id, actor, note, at FROM suppression_history
-		WHERE org_id = ? AND email IN (?, ?) ORDER BY id`, org, email, mailtrail.EmailHash(email))
+	keys := append([]any{org, email}, anySlice(erasedHashes(raw))...)
+	rows, err := db.rquery(ctx, `SELECT action, reason, source, event_id, detail, customer_id, actor, note, at, topic FROM suppression_history
+		WHERE org_id = ? AND email IN (`+placeholders(len(keys)-1)+`) ORDER BY id`, keys...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: suppression history: %w", err)
 	}
@@ -159,7 +189,7 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 	for rows.Next() {
 		var c mailtrail.SuppressionChange
 		var at int64
-		if err := rows.Scan(&c.Action, &c.Reason, &c.Source, &c.EventID, &c.Detail, &c.CustomerID, &c.Actor, &c.Note, &at); err != nil {
+		if err := rows.Scan(&c.Action, &c.Reason, &c.Source, &c.EventID, &c.Detail, &c.CustomerID, &c.Actor, &c.Note, &at, &c.Topic); err != nil {
 			return nil, nil, fmt.Errorf("sqlite: suppression history: %w", err)
 		}
 		c.At = fromMS(at)
@@ -168,7 +198,7 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	cur, err := db.CheckSuppressions(ctx, orgID, []string{email})
+	cur, err := db.CheckSuppressions(ctx, orgID, []string{raw})
 	if err != nil {
 		return nil, nil, err
 	}
