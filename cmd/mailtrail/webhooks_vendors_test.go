@@ -165,7 +165,8 @@ func TestWebhookPostmarkBounceWithoutRecordType(t *testing.T) {
 
 // Bounce classes from the vendors' tables: a Postmark AutoResponder or
 // ChallengeVerification records nothing; a Postmark Unsubscribe bounce unsubscribes and
-// suppresses the address.
+// suppresses the address for its message stream (Postmark suppresses per stream, as its
+// SubscriptionChange records do: docs/suppression.md, Scopes).
 func TestWebhookPostmarkBounceClasses(t *testing.T) {
 	h := newHookHarness(t)
 	_, key := h.org("acme")
@@ -183,8 +184,8 @@ func TestWebhookPostmarkBounceClasses(t *testing.T) {
 	if c := h.report(key, "cls").Counts; c.Unsubscribed != 1 || c.Bounced != 0 {
 		t.Fatalf("report %+v", c)
 	}
-	if n := h.count(`SELECT count(*) FROM suppressions WHERE reason = 'unsubscribed'`); n != 1 {
-		t.Fatalf("%d unsubscribed suppressions", n)
+	if n := h.count(`SELECT count(*) FROM topic_suppressions WHERE reason = 'unsubscribed' AND topic = 'outbound'`); n != 1 {
+		t.Fatalf("%d unsubscribed suppressions of stream outbound", n)
 	}
 }
 
