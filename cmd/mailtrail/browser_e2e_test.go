@@ -157,6 +157,52 @@ func TestBrowserDashboard(t *testing.T) {
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "autumn-sale") {
 		t.Errorf("title %q", title)
 	}
+	// The charts: every stacked chart's parts add up to its whole at every period (never a
+	// part above its whole); the running totals end at the API's uniques and the chart of
+	// every open and click sums to its totals. A tap on a period writes its figures.
+	stacks := func() map[string][][]int64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][][]int64](`Object.fromEntries([...document.querySelectorAll("figure.chart[data-stacked]")].map(f =>
+			[f.id, [...f.querySelectorAll("rect.hit")].map(r => [Number(r.dataset.whole), ...r.dataset.parts.split(" ").map(Number)])]))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	checkStacks := func(view string, last bool, opens, humanOpens, clicks, humanClicks int64) {
+		t.Helper()
+		st := stacks()
+		if len(st) != 2 {
+			t.Fatalf("%s: stacked charts %v", view, st)
+		}
+		ends := map[string][2]int64{}
+		for id, cols := range st {
+			var whole, people int64
+			for i, c := range cols {
+				if c[0] != c[1]+c[2] {
+					t.Errorf("%s %s period %d: parts %v do not add up to the whole %d", view, id, i, c[1:], c[0])
+				}
+				if last {
+					whole, people = c[0], c[1]
+				} else {
+					whole, people = whole+c[0], people+c[1]
+				}
+			}
+			ends[id] = [2]int64{whole, people}
+		}
+		if ends["chart-opens"] != [2]int64{opens, humanOpens} || ends["chart-clicks"] != [2]int64{clicks, humanClicks} {
+			t.Errorf("%s: charts end at %v, the API has opens %d/%d, clicks %d/%d", view, ends, opens, humanOpens, clicks, humanClicks)
+		}
+	}
+	c := rep.Counts
+	checkStacks("recipients", true, c.OpensUnique, c.HumanOpensUnique, c.ClicksUnique, c.HumanClicksUnique)
+	do(chromedp.Click(chromedp.CSS("#chart-opens rect.hit")))
+	if got := text("#chart-opens .chart-readout"); !strings.Contains(got, "People") || !strings.Contains(got, "All who opened") {
+		t.Errorf("after a tap the chart reads %q", got)
+	}
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale?period=daily&count=total"), chromedp.WaitVisible(chromedp.CSS("#chart-opens")))
+	checkStacks("every open and click", false, c.OpensTotal, c.HumanOpensTotal, c.ClicksTotal, c.HumanClicksTotal)
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"), chromedp.WaitVisible(chromedp.CSS("#kpi-sent")))
 	do(shot("report.png", true),
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"),
 		chromedp.WaitVisible(chromedp.CSS("table.campaigns")),

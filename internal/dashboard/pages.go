@@ -171,10 +171,19 @@ type reportData struct {
 	Tiles    []tile
 	Period   string // "hourly" or "daily"
 	HourlyOK bool
-	Charts   []template.HTML
-	Opens    []dimTable
-	Clicks   []dimTable
-	CSV      []struct{ Label, URL string }
+	// PeriodLinks and CountLinks switch the charts between hours and days, and between
+	// people who opened or clicked (running totals) and every open or click.
+	PeriodLinks, CountLinks []segLink
+	Charts                  []template.HTML
+	Opens                   []dimTable
+	Clicks                  []dimTable
+	CSV                     []struct{ Label, URL string }
+}
+
+// segLink is one choice of a segmented control.
+type segLink struct {
+	Label, URL string
+	On         bool
 }
 
 type dimTable struct {
@@ -214,17 +223,34 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		{"Unsubscribed", num(c.Unsubscribed), pct(ar.Unsubscribe), "unsubscribes"},
 	}
 	loc := orgLoc(rq.org)
+	q := r.URL.Query()
 	hourly := fillTimeline(rep.Hourly, loc, false)
 	d.HourlyOK = len(hourly) <= maxHourlyPoints
 	d.Period = "daily"
-	if r.URL.Query().Get("period") == "hourly" && d.HourlyOK || r.URL.Query().Get("period") == "" && d.HourlyOK && len(rep.Daily) <= 3 {
+	if q.Get("period") == "hourly" && d.HourlyOK || q.Get("period") == "" && d.HourlyOK && len(rep.Daily) <= 3 {
 		d.Period = "hourly"
+	}
+	count := "unique"
+	if q.Get("count") == "total" {
+		count = "total"
 	}
 	series := hourly
 	if d.Period == "daily" {
 		series = fillTimeline(rep.Daily, loc, true)
 	}
-	d.Charts = timelineCharts(series, d.Period == "daily", loc)
+	d.Charts = timelineCharts(series, d.Period == "daily", count == "unique", loc)
+	link := func(period, cnt string) string {
+		v := url.Values{"period": {period}}
+		if cnt != "unique" {
+			v.Set("count", cnt)
+		}
+		return "?" + v.Encode() + "#timeline"
+	}
+	if d.HourlyOK {
+		d.PeriodLinks = append(d.PeriodLinks, segLink{"Hourly", link("hourly", count), d.Period == "hourly"})
+	}
+	d.PeriodLinks = append(d.PeriodLinks, segLink{"Daily", link("daily", count), d.Period == "daily"})
+	d.CountLinks = []segLink{{"Recipients", link(d.Period, "unique"), count == "unique"}, {"Every open and click", link(d.Period, "total"), count == "total"}}
 	base := "/dashboard/campaigns/" + url.PathEscape(camp) + "/recipients.csv?"
 	d.CSV = []struct{ Label, URL string }{
 		{"Opened (people)", base + "activity=opened&human=true"}, {"Opened (all)", base + "activity=opened"},
