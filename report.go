@@ -62,8 +62,12 @@ type LinkStats struct {
 // Report is the campaign report of SPEC §5.
 type Report struct {
 	CampaignID string `json:"campaign_id"`
-	Timezone   string `json:"timezone"`
-	Counts     Counts `json:"counts"`
+	// Name, Subject and SentAt are the campaign's CampaignInfo.
+	Name     string     `json:"name"`
+	Subject  string     `json:"subject"`
+	SentAt   *time.Time `json:"sent_at,omitempty"`
+	Timezone string     `json:"timezone"`
+	Counts   Counts     `json:"counts"`
 	// Rates use sent as the denominator (Score CRM's definition); DeliveredRates use
 	// delivered. Human variants count human opens and clicks only.
 	Rates               Rates            `json:"rates"`

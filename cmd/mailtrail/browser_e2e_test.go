@@ -154,8 +154,11 @@ func TestBrowserDashboard(t *testing.T) {
 	if got, want := text("#kpi-clicks .value"), num(rep.Counts.HumanClicksUnique); got != want {
 		t.Errorf("clicks tile %q, API %s", got, want)
 	}
-	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "autumn-sale") {
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "Autumn sale") {
 		t.Errorf("title %q", title)
+	}
+	if got := text("#campaign-subject"); got != "Subject: "+rep.Subject {
+		t.Errorf("subject %q, API %q", got, rep.Subject)
 	}
 	// The charts: every stacked chart's parts add up to its whole at every period (never a
 	// part above its whole); the running totals end at the API's uniques and the chart of

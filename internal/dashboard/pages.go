@@ -31,7 +31,14 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
 		},
-		"bar": func(v, max int64) template.HTML { return miniBar(v, max) },
+		"bar":   func(v, max int64) template.HTML { return miniBar(v, max) },
+		"ratio": ratio,
+		"day": func(t *time.Time, org *mailtrail.Organization) string {
+			if t == nil {
+				return "—"
+			}
+			return t.In(orgLoc(org)).Format("2 Jan 2006")
+		},
 	}
 	out := map[string]*template.Template{}
 	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments"} {
@@ -86,8 +93,8 @@ func dimName(v string) string {
 
 // campaignColumns are the sortable columns of the campaign list.
 var campaignColumns = []struct{ Sort, Label string }{
-	{"name", "Campaign"}, {"sent", "Sent"}, {"delivered", "Delivered"}, {"human_open_rate", "Open rate"},
-	{"human_click_rate", "Click rate"}, {"bounce_rate", "Bounces"}, {"complaint_rate", "Complaints"}, {"last_active", "Last activity"},
+	{"name", "Campaign"}, {"sent_at", "Sent on"}, {"sent", "Sent"}, {"delivery_rate", "Delivered"}, {"human_open_rate", "Opened"},
+	{"human_click_rate", "Clicked"}, {"unsubscribe_rate", "Unsubscribed"}, {"bounce_rate", "Bounced"},
 }
 
 type column struct {
@@ -111,7 +118,7 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := mailtrail.CampaignFilter{Search: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Asc: q.Get("order") == "asc", Limit: campaignsPerPage}
 	if !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
-		f.Sort, f.Asc = "last_active", false
+		f.Sort, f.Asc = "sent_at", false // the latest sent first
 	}
 	pageNo := atoi(q.Get("page"), 1)
 	f.Offset = (pageNo - 1) * campaignsPerPage
@@ -136,7 +143,7 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	}
 	d := campaignsData{Query: f.Search, Page: res}
 	for i, c := range campaignColumns {
-		col := column{Label: c.Label, Numeric: i > 0 && c.Sort != "last_active"}
+		col := column{Label: c.Label, Numeric: i > 1}
 		asc := c.Sort == "name" // first click: names A→Z, figures highest first
 		if c.Sort == f.Sort {
 			col.Sorted = "desc"
@@ -166,7 +173,10 @@ type tile struct {
 }
 
 type reportData struct {
-	Campaign string
+	Campaign string // the campaign id
+	Name     string // its display name, else its id
+	Subject  string
+	SentAt   string // "" before its first send
 	Report   *mailtrail.Report
 	Tiles    []tile
 	Period   string // "hourly" or "daily"
@@ -212,7 +222,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, hr, ar := rep.Counts, rep.HumanRates, rep.Rates
-	d := reportData{Campaign: camp, Report: rep, Opens: dimTables(rep.Breakdowns.Opens), Clicks: dimTables(rep.Breakdowns.Clicks)}
+	d := reportData{Campaign: camp, Name: camp, Subject: rep.Subject, Report: rep, Opens: dimTables(rep.Breakdowns.Opens), Clicks: dimTables(rep.Breakdowns.Clicks)}
 	d.Tiles = []tile{
 		{"Sent", num(c.Sent), "", "sent"},
 		{"Delivered", num(c.Delivered), pct(ratio(c.Delivered, c.Sent)) + " of sent", "delivered"},
@@ -223,6 +233,12 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		{"Unsubscribed", num(c.Unsubscribed), pct(ar.Unsubscribe), "unsubscribes"},
 	}
 	loc := orgLoc(rq.org)
+	if rep.Name != "" {
+		d.Name = rep.Name
+	}
+	if rep.SentAt != nil {
+		d.SentAt = rep.SentAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
+	}
 	q := r.URL.Query()
 	hourly := fillTimeline(rep.Hourly, loc, false)
 	d.HourlyOK = len(hourly) <= maxHourlyPoints
@@ -256,7 +272,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		{"Opened (people)", base + "activity=opened&human=true"}, {"Opened (all)", base + "activity=opened"},
 		{"Clicked (people)", base + "activity=clicked&human=true"}, {"Clicked (all)", base + "activity=clicked"},
 	}
-	h.render(w, r, http.StatusOK, "report", h.page(rq, camp, "campaigns", d))
+	h.render(w, r, http.StatusOK, "report", h.page(rq, d.Name, "campaigns", d))
 }
 
 func ratio(n, d int64) float64 {
