@@ -235,6 +235,41 @@ func TestBrowserDashboard(t *testing.T) {
 		return v
 	}
 
+	// Rates of delivered emails: the toggle changes every rate of the report to the API's
+	// delivered-based figures, and the choice holds on the campaign list and on return.
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
+		chromedp.Click(chromedp.CSS(`.rates-basis a[href$="rates=delivered"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.tiles[data-basis="delivered"]`)))
+	checkRates := func(where string) {
+		t.Helper()
+		dr, hdr := rep.DeliveredRates, rep.HumanDeliveredRates
+		for sel, want := range map[string]float64{
+			"#kpi-opens .rate": hdr.Open, "#kpi-opens .rate-all": dr.Open, "#kpi-clicks .rate": hdr.Click, "#kpi-clicks .rate-all": dr.Click,
+			"#kpi-bounces .rate": dr.Bounce, "#kpi-complaints .rate": dr.Complaint, "#kpi-unsubscribes .rate": dr.Unsubscribe,
+		} {
+			if got := text(sel); got != pctOf(want) {
+				t.Errorf("%s: %s shows %s, the API's delivered-based rate is %s", where, sel, got, pctOf(want))
+			}
+		}
+	}
+	checkRates("after the toggle")
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"), chromedp.WaitVisible(chromedp.CSS("table.campaigns")))
+	row := `tr[data-campaign="autumn-sale"] `
+	for sel, want := range map[string]string{
+		`td[data-rate="open"] b`: pctOf(rep.HumanDeliveredRates.Open), `td[data-rate="click"] b`: pctOf(rep.HumanDeliveredRates.Click),
+		`td[data-rate="unsubscribe"]`: pctOf(rep.DeliveredRates.Unsubscribe), `td[data-rate="bounce"]`: pctOf(rep.DeliveredRates.Bounce),
+	} {
+		if got := text(row + sel); got != want {
+			t.Errorf("campaign list %s: %s, the API's delivered-based rate is %s", sel, got, want)
+		}
+	}
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"), chromedp.WaitVisible(chromedp.CSS("#kpi-sent")))
+	checkRates("back on the report")
+	do(chromedp.Click(chromedp.CSS(`.rates-basis a[href$="rates=sent"]`)), chromedp.WaitVisible(chromedp.CSS(`.tiles[data-basis="sent"]`)))
+	if got := text("#kpi-opens .rate"); got != pctOf(rep.HumanRates.Open) {
+		t.Errorf("back to sent: %s, want %s", got, pctOf(rep.HumanRates.Open))
+	}
+
 	// Live events: an open appears as it is recorded; with the type and campaign filters,
 	// only that campaign's clicks show.
 	live := h.instrument(key, "browser-live", "browser-live-1")

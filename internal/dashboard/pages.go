@@ -105,6 +105,9 @@ type column struct {
 
 type campaignsData struct {
 	Query      string
+	Basis      string // "sent" or "delivered"
+	Bases      []segLink
+	Rows       []campaignRow
 	Columns    []column
 	Page       *mailtrail.CampaignPage
 	From, To   int
@@ -112,6 +115,12 @@ type campaignsData struct {
 }
 
 const campaignsPerPage = 25
+
+// campaignRow is a campaign of the list with its rates on the page's basis.
+type campaignRow struct {
+	mailtrail.CampaignSummary
+	All, Human mailtrail.Rates
+}
 
 func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
@@ -141,7 +150,13 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 		}
 		return "/dashboard/campaigns?" + v.Encode()
 	}
-	d := campaignsData{Query: f.Search, Page: res}
+	d := campaignsData{Query: f.Search, Page: res, Basis: h.rateBasis(w, r)}
+	d.Bases = basisLinks("/dashboard/campaigns", d.Basis)
+	for _, c := range res.Campaigns {
+		row := campaignRow{CampaignSummary: c}
+		row.All, row.Human = rateSets(c.Counts, d.Basis)
+		d.Rows = append(d.Rows, row)
+	}
 	for i, c := range campaignColumns {
 		col := column{Label: c.Label, Numeric: i > 1}
 		asc := c.Sort == "name" // first click: names A→Z, figures highest first
@@ -167,11 +182,6 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "campaigns", h.page(rq, "Campaigns", "campaigns", d))
 }
 
-// tile is one KPI of a report.
-type tile struct {
-	Label, Value, Sub, ID string
-}
-
 type reportData struct {
 	Campaign string // the campaign id
 	Name     string // its display name, else its id
@@ -179,6 +189,8 @@ type reportData struct {
 	SentAt   string // "" before its first send
 	Report   *mailtrail.Report
 	Tiles    []tile
+	Basis    string // "sent" or "delivered": the rates' denominator
+	Bases    []segLink
 	Period   string // "hourly" or "daily"
 	HourlyOK bool
 	// PeriodLinks and CountLinks switch the charts between hours and days, and between
@@ -221,17 +233,10 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, rq, err)
 		return
 	}
-	c, hr, ar := rep.Counts, rep.HumanRates, rep.Rates
 	d := reportData{Campaign: camp, Name: camp, Subject: rep.Subject, Report: rep, Opens: dimTables(rep.Breakdowns.Opens), Clicks: dimTables(rep.Breakdowns.Clicks)}
-	d.Tiles = []tile{
-		{"Sent", num(c.Sent), "", "sent"},
-		{"Delivered", num(c.Delivered), pct(ratio(c.Delivered, c.Sent)) + " of sent", "delivered"},
-		{"Opened (people)", num(c.HumanOpensUnique), pct(hr.Open) + " · all " + num(c.OpensUnique) + " (" + pct(ar.Open) + ")", "opens"},
-		{"Clicked (people)", num(c.HumanClicksUnique), pct(hr.Click) + " · all " + num(c.ClicksUnique) + " (" + pct(ar.Click) + ")", "clicks"},
-		{"Bounced", num(c.Bounced), pct(ar.Bounce) + " · hard " + num(c.BouncedHard) + ", soft " + num(c.BouncedSoft), "bounces"},
-		{"Complaints", num(c.Complained), pct(ar.Complaint), "complaints"},
-		{"Unsubscribed", num(c.Unsubscribed), pct(ar.Unsubscribe), "unsubscribes"},
-	}
+	d.Basis = h.rateBasis(w, r)
+	d.Tiles = reportTiles(rep.Counts, d.Basis)
+	d.Bases = basisLinks("/dashboard/campaigns/"+url.PathEscape(camp), d.Basis)
 	loc := orgLoc(rq.org)
 	if rep.Name != "" {
 		d.Name = rep.Name
