@@ -270,6 +270,22 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("back to sent: %s, want %s", got, pctOf(rep.HumanRates.Open))
 	}
 
+	// Who bounced: the report's list leads to the hard bounces with their reasons, as many
+	// as the report counts (or a first page of 100), and to the API's CSV.
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
+		chromedp.Click(chromedp.CSS(`#who a[href$="recipients?activity=bounced&bounce=hard"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.recipients")))
+	if n := js(`document.querySelectorAll("table.recipients tbody tr").length`); n != float64(min(100, rep.Counts.BouncedHard)) {
+		t.Errorf("%v hard bounces listed, the report has %d", n, rep.Counts.BouncedHard)
+	}
+	if got := text(`table.recipients tbody tr td[data-label="Reason"]`); got != "550 5.1.1 mailbox does not exist" {
+		t.Errorf("reason %q", got)
+	}
+	if got := js(`fetch(document.getElementById("list-csv").href).then(r => r.text()).then(t => t.trim().split("\n").length - 1)`); got != float64(rep.Counts.BouncedHard) {
+		t.Errorf("the CSV has %v rows, the report %d hard bounces", got, rep.Counts.BouncedHard)
+	}
+	do(shot("bounced.png", false))
+
 	// Live events: an open appears as it is recorded; with the type and campaign filters,
 	// only that campaign's clicks show.
 	live := h.instrument(key, "browser-live", "browser-live-1")
@@ -408,7 +424,7 @@ func TestBrowserDashboard(t *testing.T) {
 	if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
 		t.Errorf("the report is %v px wider than a phone", w)
 	}
-	for _, p := range []string{"campaigns", "live", "suppressions", "segments", "connections"} {
+	for _, p := range []string{"campaigns", "live", "suppressions", "segments", "connections", "campaigns/autumn-sale/recipients?activity=bounced&bounce=soft"} {
 		do(chromedp.Navigate(h.srv.URL+"/dashboard/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
 			t.Errorf("%s is %v px wider than a phone", p, w)

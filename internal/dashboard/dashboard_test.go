@@ -29,6 +29,10 @@ func (fakeStore) Campaigns(context.Context, string, mailtrail.CampaignFilter) (*
 	return &mailtrail.CampaignPage{}, nil
 }
 
+func (fakeStore) Recipients(context.Context, string, string, mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
+	return &mailtrail.RecipientPage{}, nil
+}
+
 // signIn posts the sign-in form with a matching pre-session token.
 func signIn(h http.Handler, key string, tls bool) *http.Response {
 	form := url.Values{"csrf": {"t0k"}, "key": {key}}

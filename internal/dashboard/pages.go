@@ -41,7 +41,7 @@ func parsePages() map[string]*template.Template {
 		},
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments"} {
+	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments", "recipients"} {
 		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -199,7 +199,7 @@ type reportData struct {
 	Charts                  []template.HTML
 	Opens                   []dimTable
 	Clicks                  []dimTable
-	CSV                     []struct{ Label, URL string }
+	Lists                   []recipientList
 }
 
 // segLink is one choice of a segmented control.
@@ -272,11 +272,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	}
 	d.PeriodLinks = append(d.PeriodLinks, segLink{"Daily", link("daily", count), d.Period == "daily"})
 	d.CountLinks = []segLink{{"Recipients", link(d.Period, "unique"), count == "unique"}, {"Every open and click", link(d.Period, "total"), count == "total"}}
-	base := "/dashboard/campaigns/" + url.PathEscape(camp) + "/recipients.csv?"
-	d.CSV = []struct{ Label, URL string }{
-		{"Opened (people)", base + "activity=opened&human=true"}, {"Opened (all)", base + "activity=opened"},
-		{"Clicked (people)", base + "activity=clicked&human=true"}, {"Clicked (all)", base + "activity=clicked"},
-	}
+	d.Lists = recipientLists(rep.Counts)
 	h.render(w, r, http.StatusOK, "report", h.page(rq, d.Name, "campaigns", d))
 }
 
@@ -287,7 +283,8 @@ func ratio(n, d int64) float64 {
 	return float64(n) / float64(d)
 }
 
-// recipientsCSV serves who opened or clicked as the API's CSV download.
+// recipientsCSV serves a list of who opened, clicked, bounced, complained or unsubscribed
+// as the API's CSV download.
 func (h *Handler) recipientsCSV(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
 	if h.opt.Recipients == nil {
@@ -296,7 +293,7 @@ func (h *Handler) recipientsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	v := url.Values{"format": {"csv"}}
-	for _, k := range []string{"activity", "human", "link"} {
+	for _, k := range []string{"activity", "human", "link", "bounce"} {
 		if x := q.Get(k); x != "" {
 			v.Set(k, x)
 		}
