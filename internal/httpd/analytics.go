@@ -105,7 +105,9 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	switch f.Activity {
 	case mailtrail.EventBounced:
 		cols = append(cols[:3], "bounced_at", "bounce_type", "reason")
-		more = func(x mailtrail.Recipient) []string { return []string{ts(x.Bounced), string(x.BounceType), csvCell(x.Reason)} }
+		more = func(x mailtrail.Recipient) []string {
+			return []string{ts(x.Bounced), string(x.BounceType), csvCell(x.Reason)}
+		}
 	case mailtrail.EventComplained:
 		cols = append(cols[:3], "complained_at", "feedback_type")
 		more = func(x mailtrail.Recipient) []string { return []string{ts(x.Complained), csvCell(x.Reason)} }
