@@ -138,6 +138,14 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 	}
 
+	js := func(expr string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
 	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#key")),
 		shot("signin.png", false),
@@ -156,6 +164,27 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "Autumn sale") {
 		t.Errorf("title %q", title)
+	}
+	// On a laptop the seven KPI tiles make one row.
+	if rows := js(`new Set([...document.querySelectorAll(".tiles .tile")].map(t => t.getBoundingClientRect().top)).size`); rows != float64(1) {
+		t.Errorf("the KPI tiles take %v rows at 1280 px", rows)
+	}
+	// Breakdowns say Apple Mail, not apple_mail, and put Unknown last.
+	if got := js(`[...document.querySelectorAll("#opens-by .dim")].map(d => [...d.querySelectorAll("tbody tr td:first-child")].map(td => td.textContent.trim()))`); true {
+		tables, _ := got.([]any)
+		for _, tb := range tables {
+			names, _ := tb.([]any)
+			for i, n := range names {
+				s := fmt.Sprint(n)
+				if s == "Unknown" && i != len(names)-1 || strings.Contains(s, "_") || s == "apple mail" {
+					t.Errorf("breakdown names %v", names)
+					break
+				}
+			}
+		}
+		if !strings.Contains(fmt.Sprint(got), "Apple Mail") {
+			t.Errorf("no Apple Mail in %v", got)
+		}
 	}
 	if got := text("#campaign-subject"); got != "Subject: "+rep.Subject {
 		t.Errorf("subject %q, API %q", got, rep.Subject)
@@ -225,14 +254,6 @@ func TestBrowserDashboard(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-	}
-	js := func(expr string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
 	}
 
 	// Rates of delivered emails: the toggle changes every rate of the report to the API's
@@ -420,6 +441,10 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#kpi-sent")),
 		shot("report-phone.png", false))
+	// Every page is one tap away: each navigation link lies inside the phone's screen.
+	if out := js(`[...document.querySelectorAll(".nav a")].filter(a => { const r = a.getBoundingClientRect(); return r.right > window.innerWidth || r.left < 0 || r.width === 0; }).map(a => a.textContent)`); len(out.([]any)) != 0 {
+		t.Errorf("navigation links off the phone's screen: %v", out)
+	}
 	// Nothing wider than the phone: wide tables and charts scroll inside their cards.
 	if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
 		t.Errorf("the report is %v px wider than a phone", w)

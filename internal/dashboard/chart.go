@@ -283,6 +283,11 @@ func timeTicks(starts []time.Time, daily bool, width float64) []xTick {
 		first = false
 		out = append(out, x)
 	}
+	// A range that starts late in a day has its first label at the next midnight: the
+	// first period gets a label of its own, with its date, where there is room for it.
+	if len(out) > 0 && out[0].I > 0 && starts[out[0].I].Hour() == 0 && float64(out[0].I)*width/float64(n) >= 100 {
+		out = append([]xTick{{I: 0, Line1: starts[0].Format("15:00"), Line2: date(starts[0])}}, out...)
+	}
 	return out
 }
 

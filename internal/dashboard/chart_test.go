@@ -60,6 +60,11 @@ func TestTimeTicksHourly(t *testing.T) {
 	if len(ticks) > 656/60 {
 		t.Errorf("%d labels for 656 px", len(ticks))
 	}
+	// A range starting late in the day labels its first hour with its date when there is room.
+	late := timeTicks(hours(time.Date(2026, 12, 3, 13, 0, 0, 0, time.UTC), 70), false, 656) // labels every 12 h
+	if late[0].I != 0 || late[0].Line2 != "Thu 3 Dec" || late[1].I != 11 || late[1].Line2 != "Fri 4 Dec" {
+		t.Errorf("late start: %+v", late)
+	}
 	// Across New Year the dates carry the year.
 	ny := timeTicks(hours(time.Date(2026, 12, 31, 20, 0, 0, 0, time.UTC), 10), false, 656)
 	var got []string
@@ -173,5 +178,28 @@ func TestStackedOpens(t *testing.T) {
 		if !unique && totals != 13 {
 			t.Errorf("every open: %d, want 13", totals)
 		}
+	}
+}
+
+// Breakdowns name values as people say them and put Unknown last; figures stay.
+func TestDimTables(t *testing.T) {
+	b := mailtrail.Breakdown{
+		Client:  []mailtrail.DimValue{{Value: "", Total: 9}, {Value: "apple_mail", Total: 5, HumanTotal: 1}, {Value: "some_app", Total: 1}},
+		Country: []mailtrail.DimValue{{Value: "FR", Total: 3}, {Value: "GB", Total: 2}, {Value: "ZZ", Total: 1}},
+		City:    []mailtrail.DimValue{{Value: "", Total: 4}, {Value: "US/Austin", Total: 2}},
+		Device:  []mailtrail.DimValue{{Value: "mobile", Total: 2}},
+	}
+	var got []string
+	for _, tb := range dimTables(b) {
+		for _, r := range tb.Rows {
+			got = append(got, r.Name+"="+strconv.FormatInt(r.Total, 10))
+		}
+	}
+	want := "Apple Mail=5 some app=1 Unknown=9 Phone=2 France=3 United Kingdom=2 ZZ=1 Austin (US)=2 Unknown=4"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if tb := dimTables(b)[0]; tb.Max != 9 {
+		t.Errorf("max %d", tb.Max)
 	}
 }

@@ -24,7 +24,7 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
 		},
-		"dim": dimName,
+		"dim": func(v string) string { return dimLabel("", v) }, // a reason or source: "Unknown" when empty
 		"at": func(t time.Time, org *mailtrail.Organization) string {
 			if t.IsZero() {
 				return "—"
@@ -81,14 +81,6 @@ func orgLoc(org *mailtrail.Organization) *time.Location {
 		}
 	}
 	return time.UTC
-}
-
-// dimName shows an unknown breakdown value as such.
-func dimName(v string) string {
-	if v == "" {
-		return "Unknown"
-	}
-	return strings.ReplaceAll(v, "_", " ")
 }
 
 // campaignColumns are the sortable columns of the campaign list.
@@ -206,23 +198,6 @@ type reportData struct {
 type segLink struct {
 	Label, URL string
 	On         bool
-}
-
-type dimTable struct {
-	Name   string
-	Values []mailtrail.DimValue
-	Max    int64
-}
-
-func dimTables(b mailtrail.Breakdown) []dimTable {
-	mk := func(name string, v []mailtrail.DimValue) dimTable {
-		var m int64
-		for _, x := range v {
-			m = max(m, x.Total)
-		}
-		return dimTable{Name: name, Values: v, Max: m}
-	}
-	return []dimTable{mk("Client", b.Client), mk("Device", b.Device), mk("Country", b.Country), mk("City", b.City)}
 }
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {

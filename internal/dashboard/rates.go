@@ -51,7 +51,7 @@ func reportTiles(c mailtrail.Counts, basis string) []tile {
 		{ID: "delivered", Label: "Delivered", Value: num(c.Delivered), Rate: pct(ratio(c.Delivered, c.Sent)), Detail: "of sent"},
 		{ID: "opens", Label: "Opened (people)", Value: num(c.HumanOpensUnique), Rate: pct(hr.Open), All: num(c.OpensUnique), AllRate: pct(ar.Open)},
 		{ID: "clicks", Label: "Clicked (people)", Value: num(c.HumanClicksUnique), Rate: pct(hr.Click), All: num(c.ClicksUnique), AllRate: pct(ar.Click)},
-		{ID: "bounces", Label: "Bounced", Value: num(c.Bounced), Rate: pct(ar.Bounce), Detail: "hard " + num(c.BouncedHard) + ", soft " + num(c.BouncedSoft)},
+		{ID: "bounces", Label: "Bounced", Value: num(c.Bounced), Rate: pct(ar.Bounce), Detail: "· hard " + num(c.BouncedHard) + ", soft " + num(c.BouncedSoft)},
 		{ID: "complaints", Label: "Complaints", Value: num(c.Complained), Rate: pct(ar.Complaint)},
 		{ID: "unsubscribes", Label: "Unsubscribed", Value: num(c.Unsubscribed), Rate: pct(ar.Unsubscribe)},
 	}
