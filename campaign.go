@@ -39,8 +39,11 @@ const (
 )
 
 // CampaignSorts are the orders of a campaign list (CampaignFilter.Sort).
+// The delivered_ sorts order by the delivered-based rates.
 var CampaignSorts = []string{"last_active", "name", "sent_at", "sent", "delivered", "delivery_rate", "open_rate", "human_open_rate",
-	"click_rate", "human_click_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate"}
+	"click_rate", "human_click_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate",
+	"delivered_open_rate", "delivered_human_open_rate", "delivered_click_rate", "delivered_human_click_rate",
+	"delivered_bounce_rate", "delivered_complaint_rate", "delivered_unsubscribe_rate"}
 
 // CampaignFilter selects and orders an organization's campaigns.
 type CampaignFilter struct {

@@ -49,6 +49,11 @@ func TestCampaignList(t *testing.T) {
 	if p := h.campaigns(other, ""); p.Total != 1 || p.Campaigns[0].ID != "secret-launch" {
 		t.Errorf("other org: %+v", p)
 	}
+	for _, sort := range mailtrail.CampaignSorts {
+		if r := h.do("GET", "/api/v1/campaigns?sort="+sort, key, nil, nil); r.StatusCode != 200 {
+			t.Errorf("sort=%s: %d", sort, r.StatusCode)
+		}
+	}
 	if r := h.do("GET", "/api/v1/campaigns?sort=bogus", key, nil, nil); r.StatusCode != 400 {
 		t.Errorf("bad sort: %d", r.StatusCode)
 	}

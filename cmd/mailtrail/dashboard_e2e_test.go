@@ -212,6 +212,11 @@ func TestDashboardReport(t *testing.T) {
 		!strings.Contains(list, rep.SentAt.Format("2 Jan 2006")) {
 		t.Errorf("campaign list lacks %s / %s", pctOf(rep.HumanRates.Open), pctOf(rep.Rates.Click))
 	}
+	// Rates of delivered emails: the list shows and sorts by them.
+	if _, list := b.get("/dashboard/campaigns?rates=delivered"); !strings.Contains(list, pctOf(rep.HumanDeliveredRates.Open)) ||
+		!strings.Contains(list, "sort=delivered_human_open_rate") {
+		t.Errorf("campaign list of delivered rates lacks %s or its sort", pctOf(rep.HumanDeliveredRates.Open))
+	}
 	// The CSV download is the API's.
 	resp, csvBody := b.get("/dashboard/campaigns/" + corpusCampaig + "/recipients.csv?activity=clicked&human=true")
 	api := h.do("GET", "/api/v1/campaigns/"+corpusCampaig+"/recipients?format=csv&activity=clicked&human=true", key, nil, nil)

@@ -150,6 +150,9 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 		d.Rows = append(d.Rows, row)
 	}
 	for i, c := range campaignColumns {
+		if d.Basis == "delivered" && strings.HasSuffix(c.Sort, "_rate") && c.Sort != "delivery_rate" {
+			c.Sort = "delivered_" + c.Sort // sort by the rates the page shows
+		}
 		col := column{Label: c.Label, Numeric: i > 1}
 		asc := c.Sort == "name" // first click: names A→Z, figures highest first
 		if c.Sort == f.Sort {
