@@ -317,7 +317,7 @@ func periodName(t time.Time, daily bool) string {
 // and on tap by app.js and in a <title>), and a table of the figures for screen readers
 // and for reading exact values.
 func (c chart) svg(starts []time.Time, daily bool) template.HTML {
-	const W, H, left, right, top, bottom = 720.0, 236.0, 52.0, 14.0, 12.0, 40.0
+	const W, H, right, top, bottom = 720.0, 236.0, 14.0, 12.0, 40.0
 	n := len(starts)
 	esc := html.EscapeString
 	wholeAt := func(i int) int64 {
@@ -338,6 +338,8 @@ func (c chart) svg(starts []time.Time, daily bool) template.HTML {
 		}
 	}
 	step, ymax := niceTicks(m)
+	// The left margin holds the longest y label (1,250,000 needs more than 2,500).
+	left := max(52.0, float64(len(num(ymax)))*6.2+14)
 	pw, ph := W-left-right, H-top-bottom
 	band := pw / float64(n)
 	x := func(i int) float64 { return left + band*(float64(i)+0.5) }

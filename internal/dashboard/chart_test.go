@@ -203,3 +203,26 @@ func TestDimTables(t *testing.T) {
 		t.Errorf("max %d", tb.Max)
 	}
 }
+
+var ytickRE = regexp.MustCompile(`<text class="ytick" x="([0-9.]+)" y="[0-9.]+">([0-9,]+)</text>`)
+
+// Y labels stay inside the chart however long they are.
+func TestYLabelsFit(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	for _, sent := range []int64{3, 2027, 1234567} {
+		svg := string(timelineCharts([]mailtrail.TimelineBucket{{Start: t0, Sent: sent}}, false, true, time.UTC)[0])
+		ticks := ytickRE.FindAllStringSubmatch(svg, -1)
+		if len(ticks) < 2 {
+			t.Fatalf("%d: ticks %v", sent, ticks)
+		}
+		for _, m := range ticks {
+			x, _ := strconv.ParseFloat(m[1], 64)
+			if x-float64(len(m[2]))*6.2 < 0 { // anchored at its end
+				t.Errorf("%d: label %s at x=%v is cut", sent, m[2], x)
+			}
+		}
+		if sent == 2027 && ticks[len(ticks)-1][2] != "2,500" {
+			t.Errorf("2,027 tops at %s", ticks[len(ticks)-1][2])
+		}
+	}
+}
