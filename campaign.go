@@ -6,19 +6,48 @@ import "time"
 // sent-based rates, all and human, computed as a report computes them.
 type CampaignSummary struct {
 	ID         string     `json:"campaign_id"`
+	Name       string     `json:"name,omitempty"`
+	Subject    string     `json:"subject,omitempty"`
+	SentAt     *time.Time `json:"sent_at,omitempty"` // start of its first quarter hour with a sent event
 	Counts     Counts     `json:"counts"`
 	Rates      Rates      `json:"rates"`
 	HumanRates Rates      `json:"human_rates"`
 	LastActive *time.Time `json:"last_active,omitempty"` // start of its latest quarter hour with activity
 }
 
+// CampaignInfo is what people call a campaign: a display name and its email's subject
+// (both optional: empty when never given), and when it was sent (the start of the quarter
+// hour of its first sent event; nil before any).
+type CampaignInfo struct {
+	ID      string     `json:"campaign_id"`
+	Name    string     `json:"name"`
+	Subject string     `json:"subject"`
+	SentAt  *time.Time `json:"sent_at,omitempty"`
+}
+
+// CampaignUpdate changes a campaign's name and subject; a nil field stays as it is, an
+// empty one clears it.
+type CampaignUpdate struct {
+	Name    *string `json:"name"`
+	Subject *string `json:"subject"`
+}
+
+// The longest campaign name and subject (a subject line's limit in RFC 5322).
+const (
+	MaxCampaignName = 200
+	MaxSubject      = 998
+)
+
 // CampaignSorts are the orders of a campaign list (CampaignFilter.Sort).
-var CampaignSorts = []string{"last_active", "name", "sent", "delivered", "open_rate", "human_open_rate",
-	"click_rate", "human_click_rate", "bounce_rate", "complaint_rate"}
+// The delivered_ sorts order by the delivered-based rates.
+var CampaignSorts = []string{"last_active", "name", "sent_at", "sent", "delivered", "delivery_rate", "open_rate", "human_open_rate",
+	"click_rate", "human_click_rate", "bounce_rate", "complaint_rate", "unsubscribe_rate",
+	"delivered_open_rate", "delivered_human_open_rate", "delivered_click_rate", "delivered_human_click_rate",
+	"delivered_bounce_rate", "delivered_complaint_rate", "delivered_unsubscribe_rate"}
 
 // CampaignFilter selects and orders an organization's campaigns.
 type CampaignFilter struct {
-	Search string // campaign id contains (case-insensitive); empty: all
+	Search string // campaign id or name contains (case-insensitive); empty: all
 	Sort   string // one of CampaignSorts; default last_active
 	Asc    bool   // ascending; default descending
 	Offset int

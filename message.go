@@ -38,9 +38,12 @@ type APIKey struct {
 // Links are the http(s) URLs found in it, in order; a click token refers to an index here,
 // so a click can only ever redirect to one of them.
 type Message struct {
-	ID            string   `json:"message_id"`
-	OrgID         string   `json:"organization_id"`
-	CampaignID    string   `json:"campaign_id"`
+	ID         string `json:"message_id"`
+	OrgID      string `json:"organization_id"`
+	CampaignID string `json:"campaign_id"`
+	// CampaignName and Subject, when not empty, set the campaign's (CampaignInfo).
+	CampaignName  string   `json:"campaign_name,omitempty"`
+	Subject       string   `json:"subject,omitempty"`
 	CustomerID    string   `json:"customer_id"`
 	CustomerEmail string   `json:"customer_email"`
 	ESPMessageID  string   `json:"esp_message_id,omitempty"`

@@ -62,8 +62,12 @@ type LinkStats struct {
 // Report is the campaign report of SPEC §5.
 type Report struct {
 	CampaignID string `json:"campaign_id"`
-	Timezone   string `json:"timezone"`
-	Counts     Counts `json:"counts"`
+	// Name, Subject and SentAt are the campaign's CampaignInfo.
+	Name     string     `json:"name"`
+	Subject  string     `json:"subject"`
+	SentAt   *time.Time `json:"sent_at,omitempty"`
+	Timezone string     `json:"timezone"`
+	Counts   Counts     `json:"counts"`
 	// Rates use sent as the denominator (Score CRM's definition); DeliveredRates use
 	// delivered. Human variants count human opens and clicks only.
 	Rates               Rates            `json:"rates"`
@@ -186,14 +190,24 @@ type Recipient struct {
 	FirstHumanClick *time.Time `json:"first_human_click,omitempty"`
 	Clicks          *int64     `json:"clicks,omitempty"`
 	HumanClicks     *int64     `json:"human_clicks,omitempty"`
+	// In the lists of who bounced, complained or unsubscribed: when (the first time),
+	// hard or soft (a hard bounce wins), and the reason the ESP gave (the SMTP code and
+	// text of the bounce, the complaint's feedback type; "" when unknown or expired).
+	Bounced      *time.Time `json:"bounced_at,omitempty"`
+	BounceType   BounceType `json:"bounce_type,omitempty"`
+	Complained   *time.Time `json:"complained_at,omitempty"`
+	Unsubscribed *time.Time `json:"unsubscribed_at,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
 }
 
 // RecipientFilter selects the recipients of a campaign who opened (Activity EventOpened)
-// or clicked (EventClicked), optionally by people only, optionally one link's clickers.
+// or clicked (EventClicked), optionally by people only, optionally one link's clickers;
+// or who bounced (EventBounced, optionally of one BounceType), complained or unsubscribed.
 type RecipientFilter struct {
 	Activity  EventType
 	HumanOnly bool
 	LinkURL   string
+	Bounce    BounceType // with EventBounced: hard or soft only; "" both
 	Cursor    string
 	Limit     int // default 100, at most 1000
 }

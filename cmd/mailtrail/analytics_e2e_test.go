@@ -226,8 +226,10 @@ func TestClassificationCorpus(t *testing.T) {
 	if len(page.Recipients) != 2 || page.Recipients[0].CustomerID != "r04" || page.NextCursor != "" {
 		t.Errorf("human openers page 2: %+v", page)
 	}
-	if r := h.do("GET", "/api/v1/campaigns/corpus/recipients?activity=bounced", key, nil, nil); r.StatusCode != 400 {
-		t.Errorf("bad activity: %d", r.StatusCode)
+	for _, q := range []string{"activity=bogus", "activity=bounced&bounce=firm", "activity=opened&bounce=hard", "activity=bounced&human=true"} {
+		if r := h.do("GET", "/api/v1/campaigns/corpus/recipients?"+q, key, nil, nil); r.StatusCode != 400 {
+			t.Errorf("%s: %d", q, r.StatusCode)
+		}
 	}
 
 	// A customer's timeline, oldest first.
@@ -362,5 +364,57 @@ func TestHoneypot(t *testing.T) {
 	evs = h.events(key, "campaign_id=hp&type=clicked")
 	if len(evs) != 3 || evs[2].Metadata.IP != "203.0.113.200" {
 		t.Errorf("with keep_full_ip: %+v", evs[len(evs)-1].Metadata)
+	}
+}
+
+// Who bounced (hard or soft, with the reason), complained and unsubscribed: lists and CSV.
+func TestRecipientsBouncedComplainedUnsubscribed(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	ev := func(typ, cust string, min int, meta map[string]any) map[string]any {
+		e := map[string]any{"event_type": typ, "campaign_id": "spring", "customer_id": cust, "customer_email": cust + "@example.com",
+			"occurred_at": supBase.Add(time.Duration(min) * time.Minute).Format(time.RFC3339)}
+		if meta != nil {
+			e["metadata"] = meta
+		}
+		return e
+	}
+	h.postEvents(key, ev("sent", "a", 0, nil), ev("sent", "b", 0, nil), ev("sent", "c", 0, nil), ev("sent", "d", 0, nil),
+		ev("bounced", "a", 1, map[string]any{"bounce_type": "soft", "smtp_code": "452", "reason": "mailbox full"}),
+		ev("bounced", "a", 2, map[string]any{"bounce_type": "hard", "smtp_code": "550", "reason": "no such user"}),
+		ev("bounced", "b", 3, map[string]any{"bounce_type": "soft", "reason": "=cmd|' /C calc'!A0"}),
+		ev("complained", "c", 4, map[string]any{"feedback_type": "abuse"}),
+		ev("unsubscribed", "d", 5, nil))
+	list := func(q string) []mailtrail.Recipient {
+		t.Helper()
+		var page mailtrail.RecipientPage
+		if r := h.do("GET", "/api/v1/campaigns/spring/recipients?"+q, key, nil, &page); r.StatusCode != 200 {
+			t.Fatalf("%s: %d", q, r.StatusCode)
+		}
+		return page.Recipients
+	}
+	got := list("activity=bounced")
+	if len(got) != 2 || got[0].CustomerID != "a" || got[0].BounceType != mailtrail.BounceHard || got[0].Reason != "550 no such user" ||
+		got[0].Bounced == nil || !got[0].Bounced.Equal(supBase.Add(time.Minute)) || got[1].BounceType != mailtrail.BounceSoft {
+		t.Errorf("bounced: %+v", got)
+	}
+	if got := list("activity=bounced&bounce=soft"); len(got) != 1 || got[0].CustomerID != "b" {
+		t.Errorf("soft: %+v", got)
+	}
+	if got := list("activity=bounced&bounce=hard"); len(got) != 1 || got[0].CustomerID != "a" {
+		t.Errorf("hard: %+v", got)
+	}
+	if got := list("activity=complained"); len(got) != 1 || got[0].CustomerID != "c" || got[0].Reason != "abuse" || got[0].Complained == nil {
+		t.Errorf("complained: %+v", got)
+	}
+	if got := list("activity=unsubscribed"); len(got) != 1 || got[0].CustomerID != "d" || got[0].Unsubscribed == nil {
+		t.Errorf("unsubscribed: %+v", got)
+	}
+	resp := h.do("GET", "/api/v1/campaigns/spring/recipients?activity=bounced&format=csv", key, nil, nil)
+	body, _ := io.ReadAll(resp.Body)
+	want := "customer_id,customer_email,message_id,bounced_at,bounce_type,reason\n"
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), want) || !strings.Contains(string(body), ",hard,550 no such user\n") ||
+		!strings.Contains(string(body), ",soft,'=cmd") || resp.Header.Get("Content-Disposition") != `attachment; filename="bounced.csv"` {
+		t.Errorf("csv %d %q:\n%s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
 	}
 }

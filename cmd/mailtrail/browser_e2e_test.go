@@ -138,6 +138,14 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 	}
 
+	js := func(expr string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
 	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#key")),
 		shot("signin.png", false),
@@ -154,9 +162,79 @@ func TestBrowserDashboard(t *testing.T) {
 	if got, want := text("#kpi-clicks .value"), num(rep.Counts.HumanClicksUnique); got != want {
 		t.Errorf("clicks tile %q, API %s", got, want)
 	}
-	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "autumn-sale") {
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.Contains(title, "Autumn sale") {
 		t.Errorf("title %q", title)
 	}
+	// On a laptop the seven KPI tiles make one row.
+	if rows := js(`new Set([...document.querySelectorAll(".tiles .tile")].map(t => t.getBoundingClientRect().top)).size`); rows != float64(1) {
+		t.Errorf("the KPI tiles take %v rows at 1280 px", rows)
+	}
+	// Breakdowns say Apple Mail, not apple_mail, and put Unknown last.
+	if got := js(`[...document.querySelectorAll("#opens-by .dim")].map(d => [...d.querySelectorAll("tbody tr td:first-child")].map(td => td.textContent.trim()))`); true {
+		tables, _ := got.([]any)
+		for _, tb := range tables {
+			names, _ := tb.([]any)
+			for i, n := range names {
+				s := fmt.Sprint(n)
+				if s == "Unknown" && i != len(names)-1 || strings.Contains(s, "_") || s == "apple mail" {
+					t.Errorf("breakdown names %v", names)
+					break
+				}
+			}
+		}
+		if !strings.Contains(fmt.Sprint(got), "Apple Mail") {
+			t.Errorf("no Apple Mail in %v", got)
+		}
+	}
+	if got := text("#campaign-subject"); got != "Subject: "+rep.Subject {
+		t.Errorf("subject %q, API %q", got, rep.Subject)
+	}
+	// The charts: every stacked chart's parts add up to its whole at every period (never a
+	// part above its whole); the running totals end at the API's uniques and the chart of
+	// every open and click sums to its totals. A tap on a period writes its figures.
+	stacks := func() map[string][][]int64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][][]int64](`Object.fromEntries([...document.querySelectorAll("figure.chart[data-stacked]")].map(f =>
+			[f.id, [...f.querySelectorAll("rect.hit")].map(r => [Number(r.dataset.whole), ...r.dataset.parts.split(" ").map(Number)])]))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	checkStacks := func(view string, last bool, opens, humanOpens, clicks, humanClicks int64) {
+		t.Helper()
+		st := stacks()
+		if len(st) != 2 {
+			t.Fatalf("%s: stacked charts %v", view, st)
+		}
+		ends := map[string][2]int64{}
+		for id, cols := range st {
+			var whole, people int64
+			for i, c := range cols {
+				if c[0] != c[1]+c[2] {
+					t.Errorf("%s %s period %d: parts %v do not add up to the whole %d", view, id, i, c[1:], c[0])
+				}
+				if last {
+					whole, people = c[0], c[1]
+				} else {
+					whole, people = whole+c[0], people+c[1]
+				}
+			}
+			ends[id] = [2]int64{whole, people}
+		}
+		if ends["chart-opens"] != [2]int64{opens, humanOpens} || ends["chart-clicks"] != [2]int64{clicks, humanClicks} {
+			t.Errorf("%s: charts end at %v, the API has opens %d/%d, clicks %d/%d", view, ends, opens, humanOpens, clicks, humanClicks)
+		}
+	}
+	c := rep.Counts
+	checkStacks("recipients", true, c.OpensUnique, c.HumanOpensUnique, c.ClicksUnique, c.HumanClicksUnique)
+	do(chromedp.Click(chromedp.CSS("#chart-opens rect.hit")))
+	if got := text("#chart-opens .chart-readout"); !strings.Contains(got, "People") || !strings.Contains(got, "All who opened") {
+		t.Errorf("after a tap the chart reads %q", got)
+	}
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale?period=daily&count=total"), chromedp.WaitVisible(chromedp.CSS("#chart-opens")))
+	checkStacks("every open and click", false, c.OpensTotal, c.HumanOpensTotal, c.ClicksTotal, c.HumanClicksTotal)
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"), chromedp.WaitVisible(chromedp.CSS("#kpi-sent")))
 	do(shot("report.png", true),
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"),
 		chromedp.WaitVisible(chromedp.CSS("table.campaigns")),
@@ -177,14 +255,57 @@ func TestBrowserDashboard(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	js := func(expr string) any {
+
+	// Rates of delivered emails: the toggle changes every rate of the report to the API's
+	// delivered-based figures, and the choice holds on the campaign list and on return.
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
+		chromedp.Click(chromedp.CSS(`.rates-basis a[href$="rates=delivered"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.tiles[data-basis="delivered"]`)))
+	checkRates := func(where string) {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
+		dr, hdr := rep.DeliveredRates, rep.HumanDeliveredRates
+		for sel, want := range map[string]float64{
+			"#kpi-opens .rate": hdr.Open, "#kpi-opens .rate-all": dr.Open, "#kpi-clicks .rate": hdr.Click, "#kpi-clicks .rate-all": dr.Click,
+			"#kpi-bounces .rate": dr.Bounce, "#kpi-complaints .rate": dr.Complaint, "#kpi-unsubscribes .rate": dr.Unsubscribe,
+		} {
+			if got := text(sel); got != pctOf(want) {
+				t.Errorf("%s: %s shows %s, the API's delivered-based rate is %s", where, sel, got, pctOf(want))
+			}
 		}
-		return v
 	}
+	checkRates("after the toggle")
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"), chromedp.WaitVisible(chromedp.CSS("table.campaigns")))
+	row := `tr[data-campaign="autumn-sale"] `
+	for sel, want := range map[string]string{
+		`td[data-rate="open"] b`: pctOf(rep.HumanDeliveredRates.Open), `td[data-rate="click"] b`: pctOf(rep.HumanDeliveredRates.Click),
+		`td[data-rate="unsubscribe"]`: pctOf(rep.DeliveredRates.Unsubscribe), `td[data-rate="bounce"]`: pctOf(rep.DeliveredRates.Bounce),
+	} {
+		if got := text(row + sel); got != want {
+			t.Errorf("campaign list %s: %s, the API's delivered-based rate is %s", sel, got, want)
+		}
+	}
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"), chromedp.WaitVisible(chromedp.CSS("#kpi-sent")))
+	checkRates("back on the report")
+	do(chromedp.Click(chromedp.CSS(`.rates-basis a[href$="rates=sent"]`)), chromedp.WaitVisible(chromedp.CSS(`.tiles[data-basis="sent"]`)))
+	if got := text("#kpi-opens .rate"); got != pctOf(rep.HumanRates.Open) {
+		t.Errorf("back to sent: %s, want %s", got, pctOf(rep.HumanRates.Open))
+	}
+
+	// Who bounced: the report's list leads to the hard bounces with their reasons, as many
+	// as the report counts (or a first page of 100), and to the API's CSV.
+	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
+		chromedp.Click(chromedp.CSS(`#who a[href$="recipients?activity=bounced&bounce=hard"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.recipients")))
+	if n := js(`document.querySelectorAll("table.recipients tbody tr").length`); n != float64(min(100, rep.Counts.BouncedHard)) {
+		t.Errorf("%v hard bounces listed, the report has %d", n, rep.Counts.BouncedHard)
+	}
+	if got := text(`table.recipients tbody tr td[data-label="Reason"]`); got != "550 5.1.1 mailbox does not exist" {
+		t.Errorf("reason %q", got)
+	}
+	if got := js(`fetch(document.getElementById("list-csv").href).then(r => r.text()).then(t => t.trim().split("\n").length - 1)`); got != float64(rep.Counts.BouncedHard) {
+		t.Errorf("the CSV has %v rows, the report %d hard bounces", got, rep.Counts.BouncedHard)
+	}
+	do(shot("bounced.png", false))
 
 	// Live events: an open appears as it is recorded; with the type and campaign filters,
 	// only that campaign's clicks show.
@@ -320,12 +441,19 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#kpi-sent")),
 		shot("report-phone.png", false))
+	// Every page is one tap away: each navigation link lies inside the phone's screen.
+	if out := js(`[...document.querySelectorAll(".nav a")].filter(a => { const r = a.getBoundingClientRect(); return r.right > window.innerWidth || r.left < 0 || r.width === 0; }).map(a => a.textContent)`); len(out.([]any)) != 0 {
+		t.Errorf("navigation links off the phone's screen: %v", out)
+	}
 	// Nothing wider than the phone: wide tables and charts scroll inside their cards.
 	if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
 		t.Errorf("the report is %v px wider than a phone", w)
 	}
-	for _, p := range []string{"campaigns", "live", "suppressions", "segments", "connections"} {
+	for _, p := range []string{"campaigns", "live", "suppressions", "segments", "connections", "campaigns/autumn-sale/recipients?activity=bounced&bounce=soft"} {
 		do(chromedp.Navigate(h.srv.URL+"/dashboard/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if p == "campaigns" {
+			do(shot("campaigns-phone.png", false))
+		}
 		if w := js(`document.documentElement.scrollWidth - window.innerWidth`); w != float64(0) {
 			t.Errorf("%s is %v px wider than a phone", p, w)
 			do(shot("phone-"+p+".png", true))

@@ -176,6 +176,9 @@ func TestDashboardReport(t *testing.T) {
 	_, key := h.org("acme")
 	_, otherKey := h.org("globex")
 	postCorpus(h, key)
+	if r := h.do("PATCH", "/api/v1/campaigns/"+corpusCampaig, key, map[string]string{"name": "Corpus launch", "subject": "Meet the corpus"}, nil); r.StatusCode != 200 {
+		t.Fatalf("name the campaign: %d", r.StatusCode)
+	}
 	rep := h.report(key, corpusCampaig)
 
 	b := h.browser()
@@ -196,15 +199,23 @@ func TestDashboardReport(t *testing.T) {
 			t.Errorf("KPI %s shows %q, the API says %d", k, kpis[k], v)
 		}
 	}
-	for _, s := range []string{"<svg", "<title>", "Unique opens", "Unique clicks", linkA, "Times in Europe/Paris"} {
+	sent := "Sent " + rep.SentAt.Format("Mon 2 Jan 2006 at 15:04")
+	for _, s := range []string{"<svg", "<title>", "Recipients who opened", "Recipients who clicked", linkA, "times in Europe/Paris",
+		"<title>Corpus launch · mailtrail</title>", `<h1 class="campaign-name">Corpus launch</h1>`, "Meet the corpus", sent} {
 		if !strings.Contains(page, s) {
 			t.Errorf("report page lacks %q", s)
 		}
 	}
 	// The campaign list shows the same rates.
 	_, list := b.get("/dashboard/campaigns")
-	if !strings.Contains(list, pctOf(rep.HumanRates.Open)) || !strings.Contains(list, pctOf(rep.Rates.Click)) {
+	if !strings.Contains(list, pctOf(rep.HumanRates.Open)) || !strings.Contains(list, pctOf(rep.Rates.Click)) || !strings.Contains(list, "Corpus launch") ||
+		!strings.Contains(list, rep.SentAt.Format("2 Jan 2006")) {
 		t.Errorf("campaign list lacks %s / %s", pctOf(rep.HumanRates.Open), pctOf(rep.Rates.Click))
+	}
+	// Rates of delivered emails: the list shows and sorts by them.
+	if _, list := b.get("/dashboard/campaigns?rates=delivered"); !strings.Contains(list, pctOf(rep.HumanDeliveredRates.Open)) ||
+		!strings.Contains(list, "sort=delivered_human_open_rate") {
+		t.Errorf("campaign list of delivered rates lacks %s or its sort", pctOf(rep.HumanDeliveredRates.Open))
 	}
 	// The CSV download is the API's.
 	resp, csvBody := b.get("/dashboard/campaigns/" + corpusCampaig + "/recipients.csv?activity=clicked&human=true")

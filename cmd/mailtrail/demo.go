@@ -97,6 +97,14 @@ func demoAPI(a *app, key, method, path string, body any, hdr http.Header, want i
 }
 
 // demoInstrument instruments recipients through the real API handler.
+// demoNames are the display names and subjects of the demo's campaigns.
+var demoNames = map[string][2]string{
+	"welcome-series":      {"Welcome series", "Welcome to Acme: here is 10% off your first order"},
+	"autumn-sale":         {"Autumn sale", "Autumn sale: up to 40% off coats and boots"},
+	"newsletter-november": {"November newsletter", "What's new in November"},
+	"live-demo":           {"Live demo traffic", "A trickle of live events"},
+}
+
 func demoInstrument(a *app, key, campaign string, n int) ([]demoMessage, error) {
 	var all []demoMessage
 	for start := 0; start < n; start += 500 {
@@ -105,7 +113,8 @@ func demoInstrument(a *app, key, campaign string, n int) ([]demoMessage, error) 
 			rcpts = append(rcpts, map[string]string{"customer_id": fmt.Sprintf("cust-%05d", i), "customer_email": fmt.Sprintf("customer%05d@example.com", i)})
 		}
 		var res struct{ Messages []demoMessage }
-		body := map[string]any{"campaign_id": campaign, "html": demoHTML, "recipients": rcpts}
+		body := map[string]any{"campaign_id": campaign, "campaign_name": demoNames[campaign][0], "subject": demoNames[campaign][1],
+			"html": demoHTML, "recipients": rcpts}
 		if err := demoAPI(a, key, http.MethodPost, "/api/v1/messages", body, nil, http.StatusOK, &res); err != nil {
 			return nil, err
 		}

@@ -242,7 +242,7 @@ func TestDashboardTopicScope(t *testing.T) {
 	b := h.browser()
 	tok := b.signIn(key)
 	_, page := b.get("/dashboard/suppressions")
-	if !strings.Contains(page, "<th>Scope</th>") || !strings.Contains(page, "<td>newsletter</td>") || !strings.Contains(page, `<span class="muted">all emails</span>`) {
+	if !strings.Contains(page, "<th>Scope</th>") || !strings.Contains(page, `data-label="Scope">newsletter</td>`) || !strings.Contains(page, `<span class="muted">all emails</span>`) {
 		t.Fatalf("scope column:\n%s", page)
 	}
 	resp, _ := b.post("/dashboard/suppressions/remove", url.Values{"csrf": {tok}, "email": {"scoped@example.com"}, "topic": {"newsletter"}, "why": {"asked"}})

@@ -32,6 +32,7 @@ type Store interface {
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
 	Orgs(ctx context.Context) ([]mailtrail.Organization, error)
 	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
+	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
 }
 
 // Options configure the dashboard.
@@ -115,6 +116,7 @@ func New(opt Options) *Handler {
 	m.HandleFunc("GET /dashboard/campaigns", h.auth(h.campaigns))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}", h.auth(h.report))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}/recipients.csv", h.auth(h.recipientsCSV))
+	m.HandleFunc("GET /dashboard/campaigns/{campaign}/recipients", h.auth(h.recipientsPage))
 	m.HandleFunc("GET /dashboard/suppressions", h.auth(h.suppressionsPage))
 	m.HandleFunc("POST /dashboard/suppressions", h.auth(h.addSuppression))
 	m.HandleFunc("POST /dashboard/suppressions/remove", h.auth(h.removeSuppression))

@@ -29,6 +29,10 @@ func (fakeStore) Campaigns(context.Context, string, mailtrail.CampaignFilter) (*
 	return &mailtrail.CampaignPage{}, nil
 }
 
+func (fakeStore) Recipients(context.Context, string, string, mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
+	return &mailtrail.RecipientPage{}, nil
+}
+
 // signIn posts the sign-in form with a matching pre-session token.
 func signIn(h http.Handler, key string, tls bool) *http.Response {
 	form := url.Values{"csrf": {"t0k"}, "key": {key}}
@@ -88,30 +92,5 @@ func TestFormatting(t *testing.T) {
 	}
 	if pct(0.5) != "50.0%" || pct(0.0012) != "0.12%" || pct(0) != "0.0%" {
 		t.Errorf("pct: %s %s %s", pct(0.5), pct(0.0012), pct(0))
-	}
-	for m, want := range map[int64]int64{0: 4, 3: 4, 5: 8, 11: 20, 37: 40, 101: 200, 950: 1000} {
-		if got := niceMax(m); got != want || got < m {
-			t.Errorf("niceMax(%d) = %d, want %d", m, got, want)
-		}
-	}
-}
-
-// Gaps in a timeline are filled with zeros, hour by hour and day by day across DST.
-func TestFillTimeline(t *testing.T) {
-	paris, _ := time.LoadLocation("Europe/Paris")
-	h0 := time.Date(2026, 3, 29, 0, 0, 0, 0, paris) // 02:00 → 03:00 that night
-	tl := []mailtrail.TimelineBucket{{Start: h0, Sent: 1}, {Start: h0.Add(4 * time.Hour), Sent: 2}}
-	got := fillTimeline(tl, paris, false)
-	if len(got) != 5 || got[0].Sent != 1 || got[4].Sent != 2 || got[2].Sent != 0 {
-		t.Errorf("hourly: %+v", got)
-	}
-	d0 := time.Date(2026, 3, 28, 0, 0, 0, 0, paris)
-	got = fillTimeline([]mailtrail.TimelineBucket{{Start: d0, Sent: 1}, {Start: time.Date(2026, 3, 31, 0, 0, 0, 0, paris), Sent: 3}}, paris, true)
-	if len(got) != 4 || got[3].Sent != 3 || !got[1].Start.Equal(time.Date(2026, 3, 29, 0, 0, 0, 0, paris)) {
-		t.Errorf("daily: %+v", got)
-	}
-	svg := string(timelineCharts(got, true, paris)[0])
-	if !strings.Contains(svg, "<title>Sat 28 Mar 2026\nSent: 1\nDelivered: 0</title>") || strings.Contains(svg, "style=") {
-		t.Errorf("chart: %s", svg)
 	}
 }

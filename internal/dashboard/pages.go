@@ -24,17 +24,24 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
 		},
-		"dim": dimName,
+		"dim": func(v string) string { return dimLabel("", v) }, // a reason or source: "Unknown" when empty
 		"at": func(t time.Time, org *mailtrail.Organization) string {
 			if t.IsZero() {
 				return "—"
 			}
 			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
 		},
-		"bar": func(v, max int64) template.HTML { return miniBar(v, max) },
+		"bar":   func(v, max int64) template.HTML { return miniBar(v, max) },
+		"ratio": ratio,
+		"day": func(t *time.Time, org *mailtrail.Organization) string {
+			if t == nil {
+				return "—"
+			}
+			return t.In(orgLoc(org)).Format("2 Jan 2006")
+		},
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments"} {
+	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments", "recipients"} {
 		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -76,18 +83,10 @@ func orgLoc(org *mailtrail.Organization) *time.Location {
 	return time.UTC
 }
 
-// dimName shows an unknown breakdown value as such.
-func dimName(v string) string {
-	if v == "" {
-		return "Unknown"
-	}
-	return strings.ReplaceAll(v, "_", " ")
-}
-
 // campaignColumns are the sortable columns of the campaign list.
 var campaignColumns = []struct{ Sort, Label string }{
-	{"name", "Campaign"}, {"sent", "Sent"}, {"delivered", "Delivered"}, {"human_open_rate", "Open rate"},
-	{"human_click_rate", "Click rate"}, {"bounce_rate", "Bounces"}, {"complaint_rate", "Complaints"}, {"last_active", "Last activity"},
+	{"name", "Campaign"}, {"sent_at", "Sent on"}, {"sent", "Sent"}, {"delivery_rate", "Delivered"}, {"human_open_rate", "Opened"},
+	{"human_click_rate", "Clicked"}, {"unsubscribe_rate", "Unsubscribed"}, {"bounce_rate", "Bounced"},
 }
 
 type column struct {
@@ -98,6 +97,9 @@ type column struct {
 
 type campaignsData struct {
 	Query      string
+	Basis      string // "sent" or "delivered"
+	Bases      []segLink
+	Rows       []campaignRow
 	Columns    []column
 	Page       *mailtrail.CampaignPage
 	From, To   int
@@ -106,12 +108,18 @@ type campaignsData struct {
 
 const campaignsPerPage = 25
 
+// campaignRow is a campaign of the list with its rates on the page's basis.
+type campaignRow struct {
+	mailtrail.CampaignSummary
+	All, Human mailtrail.Rates
+}
+
 func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
 	q := r.URL.Query()
 	f := mailtrail.CampaignFilter{Search: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Asc: q.Get("order") == "asc", Limit: campaignsPerPage}
 	if !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
-		f.Sort, f.Asc = "last_active", false
+		f.Sort, f.Asc = "sent_at", false // the latest sent first
 	}
 	pageNo := atoi(q.Get("page"), 1)
 	f.Offset = (pageNo - 1) * campaignsPerPage
@@ -134,9 +142,18 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 		}
 		return "/dashboard/campaigns?" + v.Encode()
 	}
-	d := campaignsData{Query: f.Search, Page: res}
+	d := campaignsData{Query: f.Search, Page: res, Basis: h.rateBasis(w, r)}
+	d.Bases = basisLinks("/dashboard/campaigns", d.Basis)
+	for _, c := range res.Campaigns {
+		row := campaignRow{CampaignSummary: c}
+		row.All, row.Human = rateSets(c.Counts, d.Basis)
+		d.Rows = append(d.Rows, row)
+	}
 	for i, c := range campaignColumns {
-		col := column{Label: c.Label, Numeric: i > 0 && c.Sort != "last_active"}
+		if d.Basis == "delivered" && strings.HasSuffix(c.Sort, "_rate") && c.Sort != "delivery_rate" {
+			c.Sort = "delivered_" + c.Sort // sort by the rates the page shows
+		}
+		col := column{Label: c.Label, Numeric: i > 1}
 		asc := c.Sort == "name" // first click: names A→Z, figures highest first
 		if c.Sort == f.Sort {
 			col.Sorted = "desc"
@@ -160,38 +177,30 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "campaigns", h.page(rq, "Campaigns", "campaigns", d))
 }
 
-// tile is one KPI of a report.
-type tile struct {
-	Label, Value, Sub, ID string
-}
-
 type reportData struct {
-	Campaign string
+	Campaign string // the campaign id
+	Name     string // its display name, else its id
+	Subject  string
+	SentAt   string // "" before its first send
 	Report   *mailtrail.Report
 	Tiles    []tile
+	Basis    string // "sent" or "delivered": the rates' denominator
+	Bases    []segLink
 	Period   string // "hourly" or "daily"
 	HourlyOK bool
-	Charts   []template.HTML
-	Opens    []dimTable
-	Clicks   []dimTable
-	CSV      []struct{ Label, URL string }
+	// PeriodLinks and CountLinks switch the charts between hours and days, and between
+	// people who opened or clicked (running totals) and every open or click.
+	PeriodLinks, CountLinks []segLink
+	Charts                  []template.HTML
+	Opens                   []dimTable
+	Clicks                  []dimTable
+	Lists                   []recipientList
 }
 
-type dimTable struct {
-	Name   string
-	Values []mailtrail.DimValue
-	Max    int64
-}
-
-func dimTables(b mailtrail.Breakdown) []dimTable {
-	mk := func(name string, v []mailtrail.DimValue) dimTable {
-		var m int64
-		for _, x := range v {
-			m = max(m, x.Total)
-		}
-		return dimTable{Name: name, Values: v, Max: m}
-	}
-	return []dimTable{mk("Client", b.Client), mk("Device", b.Device), mk("Country", b.Country), mk("City", b.City)}
+// segLink is one choice of a segmented control.
+type segLink struct {
+	Label, URL string
+	On         bool
 }
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
@@ -202,35 +211,47 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, rq, err)
 		return
 	}
-	c, hr, ar := rep.Counts, rep.HumanRates, rep.Rates
-	d := reportData{Campaign: camp, Report: rep, Opens: dimTables(rep.Breakdowns.Opens), Clicks: dimTables(rep.Breakdowns.Clicks)}
-	d.Tiles = []tile{
-		{"Sent", num(c.Sent), "", "sent"},
-		{"Delivered", num(c.Delivered), pct(ratio(c.Delivered, c.Sent)) + " of sent", "delivered"},
-		{"Opened (people)", num(c.HumanOpensUnique), pct(hr.Open) + " · all " + num(c.OpensUnique) + " (" + pct(ar.Open) + ")", "opens"},
-		{"Clicked (people)", num(c.HumanClicksUnique), pct(hr.Click) + " · all " + num(c.ClicksUnique) + " (" + pct(ar.Click) + ")", "clicks"},
-		{"Bounced", num(c.Bounced), pct(ar.Bounce) + " · hard " + num(c.BouncedHard) + ", soft " + num(c.BouncedSoft), "bounces"},
-		{"Complaints", num(c.Complained), pct(ar.Complaint), "complaints"},
-		{"Unsubscribed", num(c.Unsubscribed), pct(ar.Unsubscribe), "unsubscribes"},
-	}
+	d := reportData{Campaign: camp, Name: camp, Subject: rep.Subject, Report: rep, Opens: dimTables(rep.Breakdowns.Opens), Clicks: dimTables(rep.Breakdowns.Clicks)}
+	d.Basis = h.rateBasis(w, r)
+	d.Tiles = reportTiles(rep.Counts, d.Basis)
+	d.Bases = basisLinks("/dashboard/campaigns/"+url.PathEscape(camp), d.Basis)
 	loc := orgLoc(rq.org)
+	if rep.Name != "" {
+		d.Name = rep.Name
+	}
+	if rep.SentAt != nil {
+		d.SentAt = rep.SentAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
+	}
+	q := r.URL.Query()
 	hourly := fillTimeline(rep.Hourly, loc, false)
 	d.HourlyOK = len(hourly) <= maxHourlyPoints
 	d.Period = "daily"
-	if r.URL.Query().Get("period") == "hourly" && d.HourlyOK || r.URL.Query().Get("period") == "" && d.HourlyOK && len(rep.Daily) <= 3 {
+	if q.Get("period") == "hourly" && d.HourlyOK || q.Get("period") == "" && d.HourlyOK && len(rep.Daily) <= 3 {
 		d.Period = "hourly"
+	}
+	count := "unique"
+	if q.Get("count") == "total" {
+		count = "total"
 	}
 	series := hourly
 	if d.Period == "daily" {
 		series = fillTimeline(rep.Daily, loc, true)
 	}
-	d.Charts = timelineCharts(series, d.Period == "daily", loc)
-	base := "/dashboard/campaigns/" + url.PathEscape(camp) + "/recipients.csv?"
-	d.CSV = []struct{ Label, URL string }{
-		{"Opened (people)", base + "activity=opened&human=true"}, {"Opened (all)", base + "activity=opened"},
-		{"Clicked (people)", base + "activity=clicked&human=true"}, {"Clicked (all)", base + "activity=clicked"},
+	d.Charts = timelineCharts(series, d.Period == "daily", count == "unique", loc)
+	link := func(period, cnt string) string {
+		v := url.Values{"period": {period}}
+		if cnt != "unique" {
+			v.Set("count", cnt)
+		}
+		return "?" + v.Encode() + "#timeline"
 	}
-	h.render(w, r, http.StatusOK, "report", h.page(rq, camp, "campaigns", d))
+	if d.HourlyOK {
+		d.PeriodLinks = append(d.PeriodLinks, segLink{"Hourly", link("hourly", count), d.Period == "hourly"})
+	}
+	d.PeriodLinks = append(d.PeriodLinks, segLink{"Daily", link("daily", count), d.Period == "daily"})
+	d.CountLinks = []segLink{{"Recipients", link(d.Period, "unique"), count == "unique"}, {"Every open and click", link(d.Period, "total"), count == "total"}}
+	d.Lists = recipientLists(rep.Counts)
+	h.render(w, r, http.StatusOK, "report", h.page(rq, d.Name, "campaigns", d))
 }
 
 func ratio(n, d int64) float64 {
@@ -240,7 +261,8 @@ func ratio(n, d int64) float64 {
 	return float64(n) / float64(d)
 }
 
-// recipientsCSV serves who opened or clicked as the API's CSV download.
+// recipientsCSV serves a list of who opened, clicked, bounced, complained or unsubscribed
+// as the API's CSV download.
 func (h *Handler) recipientsCSV(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
 	if h.opt.Recipients == nil {
@@ -249,7 +271,7 @@ func (h *Handler) recipientsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	v := url.Values{"format": {"csv"}}
-	for _, k := range []string{"activity", "human", "link"} {
+	for _, k := range []string{"activity", "human", "link", "bounce"} {
 		if x := q.Get(k); x != "" {
 			v.Set(k, x)
 		}

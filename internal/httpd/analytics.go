@@ -16,7 +16,8 @@ type AnalyticsStore interface {
 	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
 }
 
-// recipientFilter reads ?activity=opened|clicked&human=true&link=URL&cursor=&limit=.
+// recipientFilter reads ?activity=opened|clicked|bounced|complained|unsubscribed
+// &human=true&link=URL&bounce=hard|soft&cursor=&limit=.
 func recipientFilter(r *http.Request) (mailtrail.RecipientFilter, error) {
 	q := r.URL.Query()
 	f := mailtrail.RecipientFilter{LinkURL: q.Get("link"), Cursor: q.Get("cursor")}
@@ -28,8 +29,28 @@ func recipientFilter(r *http.Request) (mailtrail.RecipientFilter, error) {
 		}
 	case "clicked":
 		f.Activity = mailtrail.EventClicked
+	case "bounced":
+		f.Activity = mailtrail.EventBounced
+	case "complained":
+		f.Activity = mailtrail.EventComplained
+	case "unsubscribed":
+		f.Activity = mailtrail.EventUnsubscribed
 	default:
-		return f, mailtrail.Errorf(mailtrail.EINVALID, "activity must be opened or clicked")
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "activity must be opened, clicked, bounced, complained or unsubscribed")
+	}
+	switch b := mailtrail.BounceType(q.Get("bounce")); b {
+	case "":
+	case mailtrail.BounceHard, mailtrail.BounceSoft:
+		if f.Activity != mailtrail.EventBounced {
+			return f, mailtrail.Errorf(mailtrail.EINVALID, "bounce needs activity=bounced")
+		}
+		f.Bounce = b
+	default:
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "bounce must be hard or soft")
+	}
+	engaged := f.Activity == mailtrail.EventOpened || f.Activity == mailtrail.EventClicked
+	if !engaged && (q.Get("human") != "" || f.LinkURL != "") {
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "human and link apply to activity=opened or clicked only")
 	}
 	switch h := q.Get("human"); h {
 	case "", "false", "0":
@@ -68,29 +89,46 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, page)
 		return
 	}
-	name := "opened"
-	if f.Activity == mailtrail.EventClicked {
-		name = "clicked"
-	}
+	name := f.Activity.String()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	cols := []string{"customer_id", "customer_email", "message_id", "first_open", "first_human_open", "first_click", "first_human_click"}
-	if f.LinkURL != "" {
-		cols = append(cols, "link_clicks", "link_human_clicks")
-	}
-	_ = cw.Write(cols)
 	ts := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339Nano)
 	}
+	cols := []string{"customer_id", "customer_email", "message_id", "first_open", "first_human_open", "first_click", "first_human_click"}
+	var more func(x mailtrail.Recipient) []string // the columns of the list's activity
+	switch f.Activity {
+	case mailtrail.EventBounced:
+		cols = append(cols[:3], "bounced_at", "bounce_type", "reason")
+		more = func(x mailtrail.Recipient) []string {
+			return []string{ts(x.Bounced), string(x.BounceType), csvCell(x.Reason)}
+		}
+	case mailtrail.EventComplained:
+		cols = append(cols[:3], "complained_at", "feedback_type")
+		more = func(x mailtrail.Recipient) []string { return []string{ts(x.Complained), csvCell(x.Reason)} }
+	case mailtrail.EventUnsubscribed:
+		cols = append(cols[:3], "unsubscribed_at")
+		more = func(x mailtrail.Recipient) []string { return []string{ts(x.Unsubscribed)} }
+	default:
+		if f.LinkURL != "" {
+			cols = append(cols, "link_clicks", "link_human_clicks")
+		}
+	}
+	_ = cw.Write(cols)
 	for {
 		extendDeadlines(w)
 		for _, x := range page.Recipients {
-			row := []string{csvCell(x.CustomerID), csvCell(x.Email), x.MessageID, ts(x.FirstOpen), ts(x.FirstHumanOpen), ts(x.FirstClick), ts(x.FirstHumanClick)}
+			row := []string{csvCell(x.CustomerID), csvCell(x.Email), x.MessageID}
+			if more != nil {
+				_ = cw.Write(append(row, more(x)...))
+				continue
+			}
+			row = append(row, ts(x.FirstOpen), ts(x.FirstHumanOpen), ts(x.FirstClick), ts(x.FirstHumanClick))
 			if f.LinkURL != "" && x.Clicks != nil && x.HumanClicks != nil {
 				row = append(row, strconv.FormatInt(*x.Clicks, 10), strconv.FormatInt(*x.HumanClicks, 10))
 			}

@@ -8,9 +8,10 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-// CampaignStore lists an organization's campaigns.
+// CampaignStore lists an organization's campaigns and names them.
 type CampaignStore interface {
 	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
+	UpdateCampaign(ctx context.Context, orgID, campaign string, u mailtrail.CampaignUpdate) (*mailtrail.CampaignInfo, error)
 }
 
 // CampaignFilter reads ?q=&sort=&order=asc|desc&offset=&limit= of a campaign list.
@@ -50,4 +51,24 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// patchCampaign answers PATCH /api/v1/campaigns/{campaign}: sets the name and subject
+// present in the body (an empty string clears one) of a campaign the organization has.
+func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request) {
+	var u mailtrail.CampaignUpdate
+	if err := decodeJSON(w, r, 16<<10, &u); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if u.Name == nil && u.Subject == nil {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "give name or subject"))
+		return
+	}
+	ci, err := s.store.UpdateCampaign(r.Context(), orgFrom(r).ID, r.PathValue("campaign"), u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ci)
 }

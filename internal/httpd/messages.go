@@ -21,6 +21,8 @@ type recipient struct {
 
 type messagesRequest struct {
 	CampaignID    string      `json:"campaign_id"`
+	CampaignName  string      `json:"campaign_name"`
+	Subject       string      `json:"subject"`
 	CustomerID    string      `json:"customer_id"`
 	CustomerEmail string      `json:"customer_email"`
 	HTML          string      `json:"html"`
@@ -128,7 +130,7 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		msgs = append(msgs, &mailtrail.Message{ID: ref.String(), CampaignID: req.CampaignID, CustomerID: rc.CustomerID,
+		msgs = append(msgs, &mailtrail.Message{ID: ref.String(), CampaignID: req.CampaignID, CampaignName: req.CampaignName, Subject: req.Subject, CustomerID: rc.CustomerID,
 			CustomerEmail: rc.CustomerEmail, TrackOpens: trackOpens, TrackClicks: trackClicks, Links: res.Links, Topic: req.Topic})
 		mr := messageResponse{MessageID: ref.String(), CampaignID: req.CampaignID, CustomerID: rc.CustomerID, HTML: res.HTML, Text: res.Text,
 			Headers: res.Headers, Links: res.Links,
@@ -157,6 +159,9 @@ func validateMessages(req *messagesRequest) error {
 	var details []mailtrail.ItemError
 	if strings.TrimSpace(req.CampaignID) == "" || len(req.CampaignID) > 200 {
 		return mailtrail.Errorf(mailtrail.EINVALID, "campaign_id is required (at most 200 characters)")
+	}
+	if len(req.CampaignName) > mailtrail.MaxCampaignName || len(req.Subject) > mailtrail.MaxSubject {
+		return mailtrail.Errorf(mailtrail.EINVALID, "campaign_name is at most %d bytes, subject at most %d", mailtrail.MaxCampaignName, mailtrail.MaxSubject)
 	}
 	if req.HTML == "" && req.Text == "" {
 		return mailtrail.Errorf(mailtrail.EINVALID, "html or text is required")

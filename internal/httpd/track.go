@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"context"
-	"html/template"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -123,8 +122,7 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		s.log.ErrorContext(r.Context(), "click target lookup failed", "err", err.Error())
 		s.m.trackUnrecorded.Inc("click")
 		w.Header().Set("Retry-After", "5")
-		s.page(w, http.StatusServiceUnavailable, pageData{Title: "Try again in a moment",
-			Text: "This link cannot be opened right now. Please try again in a few seconds."})
+		s.page(w, r, http.StatusServiceUnavailable, pageClickRetry)
 		return
 	}
 	if u, perr := url.Parse(target); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -153,37 +151,11 @@ func (s *Server) honeypot(w http.ResponseWriter, r *http.Request, ref token.Ref)
 		ev.Metadata.LinkIndex = &link
 		s.trackEvent(r, "click", ev)
 	}
-	s.page(w, http.StatusOK, pageData{Title: "Nothing here", Text: "This link has no destination."})
+	s.page(w, r, http.StatusOK, pageHoneypot)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	noCache(w.Header())
-	s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "unknown link"))
-}
-
-var unsubscribePage = template.Must(template.New("unsub").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>{{.Title}}</title>
-<style>body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f7f9;color:#1f2933;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
-main{background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem 2.5rem;max-width:28rem;text-align:center}
-button{background:#2f6fed;color:#fff;border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}
-button.alt{background:#fff;color:#2f6fed;border:1px solid #2f6fed;margin-top:.75rem}</style></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{if .Topic}}Unsubscribe from {{.Topic}}{{else}}Unsubscribe{{end}}</button></form>
-{{if .Topic}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><input type="hidden" name="scope" value="all"><button class="alt" type="submit">Unsubscribe from all emails</button></form>{{end}}{{end}}</main></body></html>
-`))
-
-type pageData struct {
-	Title, Text string
-	Form        bool
-	Topic       string // the message's topic: the form offers it and everything
-}
-
-func (s *Server) page(w http.ResponseWriter, status int, d pageData) {
-	noCache(w.Header())
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	w.WriteHeader(status)
-	unsubscribePage.Execute(w, d)
+	s.page(w, r, http.StatusNotFound, pageBroken)
 }
 
 // unsubscribePage shows a confirmation page and changes nothing: scanners follow every
@@ -194,14 +166,14 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
 	if err != nil {
 		s.m.trackInvalid.Inc("unsubscribe")
-		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid. Use the link in your most recent email."})
+		s.page(w, r, http.StatusNotFound, pageUnsubInvalid)
 		return
 	}
-	d := pageData{Title: "Unsubscribe", Text: "Confirm that you no longer want to receive these emails.", Form: true}
+	key, topic := pageUnsubConfirm, ""
 	if m, err := s.store.Message(r.Context(), "", ref.String()); err == nil && m.Topic != "" {
-		d.Topic, d.Text = m.Topic, "Choose which emails you no longer want to receive."
+		key, topic = pageUnsubTopic, m.Topic
 	}
-	s.page(w, http.StatusOK, d)
+	s.topicPage(w, r, http.StatusOK, key, topic)
 }
 
 // unsubscribe records the unsubscribe (the page's button or an RFC 8058 one-click POST,
@@ -211,15 +183,14 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
 	if err != nil {
 		s.m.trackInvalid.Inc("unsubscribe")
-		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid."})
+		s.page(w, r, http.StatusNotFound, pageUnsubInvalid)
 		return
 	}
 	oneClick, all := oneClickBody(w, r)
 	if !oneClick {
-		s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Text: "The request must carry List-Unsubscribe=One-Click."})
+		s.page(w, r, http.StatusBadRequest, pageUnsubBad)
 		return
 	}
-	retry := pageData{Title: "Please try again", Text: "We could not record your request just now. Please try again in a minute."}
 	// The message's topic scopes the unsubscribe, unless the page's "all emails" was chosen.
 	topic := ""
 	if !all {
@@ -228,7 +199,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			topic = m.Topic
 		case mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND:
-			s.page(w, http.StatusServiceUnavailable, retry)
+			s.page(w, r, http.StatusServiceUnavailable, pageUnsubRetry)
 			return
 		}
 	}
@@ -239,14 +210,14 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		ev.DedupeKey += ":topic" // leaving everything later is another event
 	}
 	if _, err := s.ingest.Submit(r.Context(), []*mailtrail.Event{ev}); err != nil {
-		s.page(w, http.StatusServiceUnavailable, retry)
+		s.page(w, r, http.StatusServiceUnavailable, pageUnsubRetry)
 		return
 	}
-	text := "You will not receive these emails any more."
 	if topic != "" {
-		text = "You will not receive emails about " + topic + " any more."
+		s.topicPage(w, r, http.StatusOK, pageUnsubDoneTopic, topic)
+		return
 	}
-	s.page(w, http.StatusOK, pageData{Title: "You are unsubscribed", Text: text})
+	s.page(w, r, http.StatusOK, pageUnsubDone)
 }
 
 // oneClickBody reports whether the body carries List-Unsubscribe=One-Click, form-encoded or

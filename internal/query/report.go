@@ -12,6 +12,7 @@ import (
 // Reader is what reports need from a store.
 type Reader interface {
 	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
+	CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error)
 	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
 	CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error)
 	LinkTopClickers(ctx context.Context, orgID, campaign, url string, n int) ([]mailtrail.Clicker, error)
@@ -54,7 +55,18 @@ func (s *Service) Report(ctx context.Context, orgID, campaign, tz string) (*mail
 	if err != nil {
 		return nil, err
 	}
-	r := &mailtrail.Report{CampaignID: campaign, Timezone: loc.String(), Links: links, Breakdowns: *dims}
+	info, err := s.R.CampaignInfo(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	r := &mailtrail.Report{CampaignID: campaign, Name: info.Name, Subject: info.Subject, Timezone: loc.String(), Links: links, Breakdowns: *dims}
+	for _, b := range buckets {
+		if b.Counts.Sent > 0 {
+			t := b.Start.In(loc)
+			r.SentAt = &t // the start of the quarter hour of the first sent event
+			break
+		}
+	}
 	r.Hourly = Timeline(buckets, loc, func(t time.Time) time.Time {
 		// Truncate in local wall time, so zones offset by :30 or :45 get their own hours
 		// and the repeated hour of a DST change stays two hours.

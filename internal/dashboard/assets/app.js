@@ -19,6 +19,23 @@
       var t = b.textContent; b.textContent = "Copied"; setTimeout(function () { b.textContent = t; }, 1200);
     });
   });
+  // Charts: pointing at a period (or tapping it on a phone) writes its figures under the
+  // chart, where screen readers hear them too (aria-live).
+  function readout(hit) {
+    var fig = hit.closest(".chart"), out = fig && fig.querySelector(".chart-readout");
+    if (!out) return;
+    fig.querySelectorAll(".hit.on").forEach(function (h) { h.classList.remove("on"); });
+    hit.classList.add("on");
+    out.textContent = hit.getAttribute("data-tip");
+  }
+  document.addEventListener("pointerover", function (e) {
+    var hit = e.target.closest && e.target.closest(".chart .hit");
+    if (hit) readout(hit);
+  });
+  document.addEventListener("click", function (e) {
+    var hit = e.target.closest && e.target.closest(".chart .hit");
+    if (hit) readout(hit);
+  });
   document.addEventListener("submit", function (e) {
     var msg = e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { e.preventDefault(); return; }

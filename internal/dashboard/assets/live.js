@@ -8,10 +8,12 @@
   var typeSel = document.getElementById("live-type");
   var campaign = document.getElementById("live-campaign");
   var max = 200, es = null;
-  function cell(tr, text, cls) {
+  // cell adds a cell; label names it on a phone, where the rows are cards.
+  function cell(tr, text, cls, label) {
     var td = document.createElement("td");
     td.textContent = text || "—";
     if (cls) td.className = cls;
+    td.setAttribute("data-label", label);
     tr.appendChild(td);
   }
   // Times in the organization's zone, as on the other pages (28 Nov 2026, 05:46:14).
@@ -29,11 +31,11 @@
     tr.setAttribute("data-type", ev.event_type);
     tr.setAttribute("data-campaign", ev.campaign_id || "");
     var t = new Date(ev.occurred_at);
-    cell(tr, isNaN(t) ? ev.occurred_at : when(t), "nowrap");
-    cell(tr, ev.event_type, "type-" + ev.event_type);
-    cell(tr, ev.campaign_id);
-    cell(tr, ev.customer_id);
-    cell(tr, ev.classification);
+    cell(tr, isNaN(t) ? ev.occurred_at : when(t), "nowrap", "Time");
+    cell(tr, ev.event_type, "type-" + ev.event_type, "Type");
+    cell(tr, ev.campaign_id, "", "Campaign");
+    cell(tr, ev.customer_id, "", "Customer");
+    cell(tr, ev.classification, "", "Classification");
     rows.insertBefore(tr, rows.firstChild);
     while (rows.children.length > max) rows.removeChild(rows.lastChild);
   }

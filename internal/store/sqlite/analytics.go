@@ -126,7 +126,7 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 			return nil, mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
 		}
 	}
-	const cols = `m.id, m.ref, u.ext_id, m.email, m.f_open, m.f_hopen, m.f_click, m.f_hclick`
+	const cols = `m.id, m.ref, u.ext_id, m.email, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard, m.f_complaint, m.f_unsub`
 	var rows *sql.Rows
 	withLink := f.LinkURL != ""
 	switch {
@@ -141,7 +141,7 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 		if !ok {
 			return &mailtrail.RecipientPage{Recipients: []mailtrail.Recipient{}}, nil
 		}
-		rows, err = db.rquery(ctx, `SELECT `+cols+`, l.clicks, l.human_clicks FROM link_clicks l
+		rows, err = db.rquery(ctx, `SELECT `+cols+`, l.clicks, l.human_clicks, '' FROM link_clicks l
 			JOIN messages m ON m.id = l.message_id JOIN customers u ON u.id = m.customer_id
 			WHERE l.campaign_id = ? AND l.url_id = ? AND l.message_id > ? AND (l.human_clicks > 0 OR NOT ?)
 			ORDER BY l.message_id LIMIT ?`, camp, urlID, after, f.HumanOnly, f.Limit+1)
@@ -157,13 +157,37 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 		if f.HumanOnly {
 			col = human
 		}
-		rows, err = db.rquery(ctx, `SELECT `+cols+`, 0, 0 FROM messages m JOIN customers u ON u.id = m.customer_id
+		rows, err = db.rquery(ctx, `SELECT `+cols+`, 0, 0, '' FROM messages m JOIN customers u ON u.id = m.customer_id
 			WHERE m.campaign_id = ? AND m.id > ? AND `+col+` > 0 ORDER BY m.id LIMIT ?`, camp, after, f.Limit+1)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: recipients: %w", err)
 		}
+	case f.Activity == mailtrail.EventBounced || f.Activity == mailtrail.EventComplained || f.Activity == mailtrail.EventUnsubscribed:
+		where, reason := "m.f_unsub > 0", "''"
+		switch f.Activity {
+		case mailtrail.EventBounced:
+			where = map[mailtrail.BounceType]string{"": "m.f_bounce > 0", mailtrail.BounceHard: "m.f_hard > 0",
+				mailtrail.BounceSoft: "m.f_bounce > 0 AND m.f_hard = 0"}[f.Bounce]
+			if where == "" {
+				return nil, mailtrail.Errorf(mailtrail.EINVALID, "bounce must be hard or soft")
+			}
+			// The reason of the message's bounce: its hard one if any, else the latest; read
+			// from the raw event while retention keeps it (a customer's events are few).
+			reason = `COALESCE((SELECT TRIM(COALESCE(json_extract(e.meta, '$.smtp_code'), '') || ' ' || COALESCE(json_extract(e.meta, '$.reason'), ''))
+				FROM events e WHERE e.customer_id = m.customer_id AND e.message_id = m.id AND e.type = 5
+				ORDER BY COALESCE(json_extract(e.meta, '$.bounce_type'), '') = 'hard' DESC, e.occurred_at DESC LIMIT 1), '')`
+		case mailtrail.EventComplained:
+			where = "m.f_complaint > 0"
+			reason = `COALESCE((SELECT COALESCE(json_extract(e.meta, '$.feedback_type'), '') FROM events e
+				WHERE e.customer_id = m.customer_id AND e.message_id = m.id AND e.type = 6 ORDER BY e.occurred_at LIMIT 1), '')`
+		}
+		rows, err = db.rquery(ctx, `SELECT `+cols+`, 0, 0, `+reason+` FROM messages m JOIN customers u ON u.id = m.customer_id
+			WHERE m.campaign_id = ? AND m.id > ? AND `+where+` ORDER BY m.id LIMIT ?`, camp, after, f.Limit+1)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: recipients: %w", err)
+		}
 	default:
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "activity must be opened or clicked")
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "activity must be opened, clicked, bounced, complained or unsubscribed")
 	}
 	defer rows.Close()
 	page := &mailtrail.RecipientPage{Recipients: []mailtrail.Recipient{}}
@@ -178,10 +202,18 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 			id               int64
 			ref              []byte
 			fo, fho, fc, fhc int64
+			fb, fh, fcp, fu  int64
 			clicks, hclicks  int64
 		)
-		if err := rows.Scan(&id, &ref, &r.CustomerID, &r.Email, &fo, &fho, &fc, &fhc, &clicks, &hclicks); err != nil {
+		if err := rows.Scan(&id, &ref, &r.CustomerID, &r.Email, &fo, &fho, &fc, &fhc, &fb, &fh, &fcp, &fu, &clicks, &hclicks, &r.Reason); err != nil {
 			return nil, fmt.Errorf("sqlite: recipients: %w", err)
+		}
+		r.Bounced, r.Complained, r.Unsubscribed = optTime(fb), optTime(fcp), optTime(fu)
+		switch {
+		case fh > 0:
+			r.BounceType = mailtrail.BounceHard
+		case fb > 0:
+			r.BounceType = mailtrail.BounceSoft
 		}
 		r.MessageID = refString(ref)
 		r.FirstOpen, r.FirstHumanOpen, r.FirstClick, r.FirstHumanClick = optTime(fo), optTime(fho), optTime(fc), optTime(fhc)

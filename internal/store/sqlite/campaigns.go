@@ -12,16 +12,26 @@ import (
 
 // campaignOrder maps a campaign sort to its SQL expression over the aggregated columns.
 var campaignOrder = map[string]string{
-	"last_active":      "last_bucket",
-	"name":             "c.name",
-	"sent":             "sent",
-	"delivered":        "delivered",
-	"open_rate":        "COALESCE(CAST(opens AS REAL) / NULLIF(sent, 0), 0)",
-	"human_open_rate":  "COALESCE(CAST(human_opens AS REAL) / NULLIF(sent, 0), 0)",
-	"click_rate":       "COALESCE(CAST(clicks AS REAL) / NULLIF(sent, 0), 0)",
-	"human_click_rate": "COALESCE(CAST(human_clicks AS REAL) / NULLIF(sent, 0), 0)",
-	"bounce_rate":      "COALESCE(CAST(bounced AS REAL) / NULLIF(sent, 0), 0)",
-	"complaint_rate":   "COALESCE(CAST(complained AS REAL) / NULLIF(sent, 0), 0)",
+	"last_active":                "last_bucket",
+	"name":                       "lower(CASE WHEN c.title <> '' THEN c.title ELSE c.name END)",
+	"sent_at":                    "first_sent",
+	"delivery_rate":              "COALESCE(CAST(delivered AS REAL) / NULLIF(sent, 0), 0)",
+	"unsubscribe_rate":           "COALESCE(CAST(unsub AS REAL) / NULLIF(sent, 0), 0)",
+	"delivered_open_rate":        "COALESCE(CAST(opens AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_human_open_rate":  "COALESCE(CAST(human_opens AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_click_rate":       "COALESCE(CAST(clicks AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_human_click_rate": "COALESCE(CAST(human_clicks AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_bounce_rate":      "COALESCE(CAST(bounced AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_complaint_rate":   "COALESCE(CAST(complained AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_unsubscribe_rate": "COALESCE(CAST(unsub AS REAL) / NULLIF(delivered, 0), 0)",
+	"sent":                       "sent",
+	"delivered":                  "delivered",
+	"open_rate":                  "COALESCE(CAST(opens AS REAL) / NULLIF(sent, 0), 0)",
+	"human_open_rate":            "COALESCE(CAST(human_opens AS REAL) / NULLIF(sent, 0), 0)",
+	"click_rate":                 "COALESCE(CAST(clicks AS REAL) / NULLIF(sent, 0), 0)",
+	"human_click_rate":           "COALESCE(CAST(human_clicks AS REAL) / NULLIF(sent, 0), 0)",
+	"bounce_rate":                "COALESCE(CAST(bounced AS REAL) / NULLIF(sent, 0), 0)",
+	"complaint_rate":             "COALESCE(CAST(complained AS REAL) / NULLIF(sent, 0), 0)",
 }
 
 // Campaigns lists an organization's campaigns with their counts, summed from the same
@@ -49,7 +59,7 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 		return nil, err
 	}
 	search := strings.ToLower(f.Search)
-	if err := db.rrow(ctx, `SELECT COUNT(*) FROM campaigns WHERE org_id = ? AND instr(lower(name), ?) > 0`,
+	if err := db.rrow(ctx, `SELECT COUNT(*) FROM campaigns WHERE org_id = ?1 AND (instr(lower(name), ?2) > 0 OR instr(lower(title), ?2) > 0)`,
 		[]any{org, search}, &page.Total); err != nil {
 		return nil, fmt.Errorf("sqlite: campaigns: %w", err)
 	}
@@ -57,7 +67,7 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	if f.Asc {
 		dir = "ASC"
 	}
-	q := fmt.Sprintf(`SELECT c.name, sent, delivered, opens, human_opens, clicks, human_clicks, bounced, bounced_hard,
+	q := fmt.Sprintf(`SELECT c.name, c.title, c.subject, first_sent, sent, delivered, opens, human_opens, clicks, human_clicks, bounced, bounced_hard,
 		complained, unsub, t_opens, t_human_opens, t_clicks, t_human_clicks, last_bucket
 		FROM campaigns c JOIN (SELECT c2.id AS cid,
 			COALESCE(SUM(s.u%d), 0) AS sent, COALESCE(SUM(s.u%d), 0) AS delivered,
@@ -67,13 +77,13 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 			COALESCE(SUM(s.u%d), 0) AS complained, COALESCE(SUM(s.u%d), 0) AS unsub,
 			COALESCE(SUM(s.t%d), 0) AS t_opens, COALESCE(SUM(s.t%d), 0) AS t_human_opens,
 			COALESCE(SUM(s.t%d), 0) AS t_clicks, COALESCE(SUM(s.t%d), 0) AS t_human_clicks,
-			COALESCE(MAX(s.bucket), -1) AS last_bucket
+			COALESCE(MAX(s.bucket), -1) AS last_bucket, COALESCE(MIN(CASE WHEN s.u%d > 0 THEN s.bucket END), -1) AS first_sent
 			FROM campaigns c2 LEFT JOIN campaign_stats s ON s.campaign_id = c2.id
-			WHERE c2.org_id = ? AND instr(lower(c2.name), ?) > 0 GROUP BY c2.id) a ON a.cid = c.id
-		ORDER BY %s %s, c.name LIMIT ? OFFSET ?`,
+			WHERE c2.org_id = ?1 AND (instr(lower(c2.name), ?2) > 0 OR instr(lower(c2.title), ?2) > 0) GROUP BY c2.id) a ON a.cid = c.id
+		ORDER BY %s %s, c.name LIMIT ?3 OFFSET ?4`,
 		rules.FSent, rules.FDelivered, rules.FOpen, rules.FHumanOpen, rules.FClick, rules.FHumanClick,
 		rules.FBounce, rules.FHardBounce, rules.FComplaint, rules.FUnsub,
-		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, campaignOrder[f.Sort], dir)
+		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, campaignOrder[f.Sort], dir)
 	rows, err := db.rquery(ctx, q, org, search, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: campaigns: %w", err)
@@ -82,8 +92,8 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	for rows.Next() {
 		var cs mailtrail.CampaignSummary
 		c := &cs.Counts
-		var last int64
-		if err := rows.Scan(&cs.ID, &c.Sent, &c.Delivered, &c.OpensUnique, &c.HumanOpensUnique, &c.ClicksUnique, &c.HumanClicksUnique,
+		var last, first int64
+		if err := rows.Scan(&cs.ID, &cs.Name, &cs.Subject, &first, &c.Sent, &c.Delivered, &c.OpensUnique, &c.HumanOpensUnique, &c.ClicksUnique, &c.HumanClicksUnique,
 			&c.Bounced, &c.BouncedHard, &c.Complained, &c.Unsubscribed, &c.OpensTotal, &c.HumanOpensTotal, &c.ClicksTotal,
 			&c.HumanClicksTotal, &last); err != nil {
 			return nil, fmt.Errorf("sqlite: campaigns: %w", err)
@@ -96,7 +106,68 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 			t := fromMS(last * rules.BucketWidth.Milliseconds())
 			cs.LastActive = &t
 		}
+		if first >= 0 {
+			t := fromMS(first * rules.BucketWidth.Milliseconds())
+			cs.SentAt = &t
+		}
 		page.Campaigns = append(page.Campaigns, cs)
 	}
 	return page, rows.Err()
+}
+
+// CampaignInfo returns a campaign's name and subject (SentAt is left to the report, which
+// reads it from the campaign's counters); ENOTFOUND for a campaign the organization does
+// not have.
+func (db *DB) CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error) {
+	camp, err := db.campaignOf(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	ci := &mailtrail.CampaignInfo{ID: campaign}
+	if err := db.rrow(ctx, `SELECT title, subject FROM campaigns WHERE id = ?`, []any{camp}, &ci.Name, &ci.Subject); err != nil {
+		return nil, fmt.Errorf("sqlite: campaign info: %w", err)
+	}
+	return ci, nil
+}
+
+// UpdateCampaign sets the name and subject of a campaign the organization has (nil fields
+// stay) and returns them with its send time; ENOTFOUND for an unknown campaign, EINVALID
+// for a value too long.
+func (db *DB) UpdateCampaign(ctx context.Context, orgID, campaign string, u mailtrail.CampaignUpdate) (*mailtrail.CampaignInfo, error) {
+	if u.Name != nil && len(*u.Name) > mailtrail.MaxCampaignName || u.Subject != nil && len(*u.Subject) > mailtrail.MaxSubject {
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "name is at most %d bytes, subject at most %d", mailtrail.MaxCampaignName, mailtrail.MaxSubject)
+	}
+	camp, err := db.campaignOf(ctx, orgID, campaign)
+	if err != nil {
+		return nil, err
+	}
+	tx, done, err := db.writeTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if u.Name != nil {
+		if _, err := tx.exec(`UPDATE campaigns SET title = ? WHERE id = ?`, *u.Name, camp); err != nil {
+			return nil, fmt.Errorf("sqlite: update campaign: %w", err)
+		}
+	}
+	if u.Subject != nil {
+		if _, err := tx.exec(`UPDATE campaigns SET subject = ? WHERE id = ?`, *u.Subject, camp); err != nil {
+			return nil, fmt.Errorf("sqlite: update campaign: %w", err)
+		}
+	}
+	ci := &mailtrail.CampaignInfo{ID: campaign}
+	var first int64
+	if err := tx.scan(fmt.Sprintf(`SELECT title, subject, COALESCE((SELECT MIN(bucket) FROM campaign_stats WHERE campaign_id = ?1 AND u%d > 0), -1)
+		FROM campaigns WHERE id = ?1`, rules.FSent), []any{camp}, &ci.Name, &ci.Subject, &first); err != nil {
+		return nil, fmt.Errorf("sqlite: update campaign: %w", err)
+	}
+	if err := tx.commit(); err != nil {
+		return nil, err
+	}
+	if first >= 0 {
+		t := fromMS(first * rules.BucketWidth.Milliseconds())
+		ci.SentAt = &t
+	}
+	return ci, nil
 }

@@ -26,6 +26,7 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 	}
 	defer done()
 	camps, urls, custs := map[string]int64{}, map[string]int64{}, map[string]*custEntry{}
+	named := map[int64]bool{} // campaigns whose name and subject this batch set
 	now := db.now().UnixMilli()
 	for _, m := range msgs {
 		ref, ok := parseRef(m.ID)
@@ -35,6 +36,13 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 		camp, err := campaignID(tx, db.cache, camps, org, m.CampaignID)
 		if err != nil {
 			return err
+		}
+		if (m.CampaignName != "" || m.Subject != "") && !named[camp] {
+			named[camp] = true
+			if _, err := tx.exec(`UPDATE campaigns SET title = CASE WHEN ?1 <> '' THEN ?1 ELSE title END,
+				subject = CASE WHEN ?2 <> '' THEN ?2 ELSE subject END WHERE id = ?3`, m.CampaignName, m.Subject, camp); err != nil {
+				return fmt.Errorf("sqlite: campaign name: %w", err)
+			}
 		}
 		cust, err := customer(tx, db.cache, custs, org, m.CustomerID, m.CustomerEmail)
 		if err != nil {
