@@ -137,6 +137,8 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		db.Close()
 		return nil, err
 	}
+	storeUnavailable := a.metrics.NewCounter("mailtrail_store_unavailable_total", "Writes that failed because the disk is full or failing (answered 503 with Retry-After).")
+	db.OnWriteUnavailable(func() { storeUnavailable.Inc() })
 	obs := newIngestMetrics(a.metrics)
 	obs.log = a.log
 	classifier, err := classify.New()

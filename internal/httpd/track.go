@@ -211,6 +211,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	ev := &mailtrail.Event{Type: mailtrail.EventUnsubscribed, MessageID: ref.String(), Source: mailtrail.SourceTracking,
 		DedupeKey: ingest.OncePrefix + "unsubscribe:" + ref.String()}
 	if _, err := s.ingest.Submit(r.Context(), []*mailtrail.Event{ev}); err != nil {
+		w.Header().Set("Retry-After", "5")
 		s.page(w, http.StatusServiceUnavailable, pageData{Title: "Please try again", Text: "We could not record your request just now. Please try again in a minute."})
 		return
 	}
