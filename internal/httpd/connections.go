@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -195,6 +196,10 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := req.MailboxInput.Apply(s.opt.Secrets, c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := CheckIMAPHost(r.Context(), c.IMAPURL, s.opt.IMAPEgress, net.DefaultResolver); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/journey"
@@ -97,6 +98,10 @@ type Options struct {
 	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
 	// link-local addresses (local receivers, tests); off, only public https URLs.
 	WebhooksAllowPrivate bool
+	// IMAPEgress is the address policy of bounce mailboxes: an imap_url whose host is, or
+	// resolves to, an address it refuses is refused at creation (the poller checks again
+	// at every dial).
+	IMAPEgress egress.Policy
 	// Journeys is the registry of waits for an event (GET …/wait), fed with the committed
 	// events by the caller; nil: an unfed one (waits end only by their timeout).
 	Journeys *journey.Registry
