@@ -156,7 +156,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		enricher.Geo = a.geo
 		a.log.Info("geography database", "database", a.geo.Info())
 	}
-	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
+	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
 		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
 	a.onCommit(obs.afterCommit)
 	a.segments = newSegmentIndex(db, a.log)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -32,11 +33,23 @@ func noCache(h http.Header) {
 
 // trackEvent records a tracking event, waiting for its commit at most TrackingWait. The
 // recipient is never failed: past the bound, or when the store fails, the caller answers
-// anyway and the event is counted as unrecorded.
+// anyway and the event is counted as unrecorded. The submission is detached from the
+// request, so a hit answered before its commit stays queued (the pipeline withdraws
+// submissions whose context ends) and is still stored unless the queue gives up on it.
 func (s *Server) trackEvent(r *http.Request, kind string, ev *mailtrail.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opt.TrackingWait)
-	defer cancel()
-	if _, err := s.ingest.Submit(ctx, []*mailtrail.Event{ev}); err != nil {
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ingest.Submit(context.WithoutCancel(r.Context()), []*mailtrail.Event{ev})
+		done <- err
+	}()
+	wait := time.NewTimer(s.opt.TrackingWait)
+	defer wait.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.m.trackUnrecorded.Inc(kind)
+		}
+	case <-wait.C:
 		s.m.trackUnrecorded.Inc(kind)
 	}
 }

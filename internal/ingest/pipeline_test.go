@@ -199,3 +199,46 @@ func TestDedupeKeyLayout(t *testing.T) {
 		t.Fatal("an event without key must have no dedupe key")
 	}
 }
+
+// TestCommitWaitBoundsTheAnswer: with the store stuck (a real SQLite sink behind a gate),
+// a queued submitter is answered EUNAVAILABLE once CommitWait passes and its events,
+// withdrawn before the committer took them, are never written; so are those of a submitter
+// whose context ends (its client went away). The submitter whose batch was already being
+// written is answered EUNAVAILABLE too, and its events are stored: a retry finds them.
+func TestCommitWaitBoundsTheAnswer(t *testing.T) {
+	p, g, org := setup(t, ingest.Options{CommitWait: 100 * time.Millisecond})
+	first := make(chan error, 1)
+	go func() { _, err := p.Submit(context.Background(), events(org, 10, 0)); first <- err }()
+	waitFor(t, func() bool { return g.writes.Load() == 1 }) // taken, stuck in the sink
+
+	if _, err := p.Submit(context.Background(), events(org, 10, 10)); mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("queued past CommitWait: %v, want unavailable", err)
+	}
+	if d := p.QueueDepth(); d != 0 {
+		t.Fatalf("queue depth %d after the submitter gave up, want 0 (withdrawn)", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() { _, err := p.Submit(ctx, events(org, 10, 20)); gone <- err }()
+	waitFor(t, func() bool { return p.QueueDepth() == 10 })
+	cancel()
+	if err := <-gone; mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("cancelled submission: %v, want unavailable", err)
+	}
+	if err := <-first; mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("submission stuck in the sink past CommitWait: %v, want unavailable", err)
+	}
+	close(g.gate)
+	res, err := p.Submit(context.Background(), events(org, 30, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duplicates != 10 || res.Accepted != 20 {
+		t.Fatalf("retry of all 30: %+v; want the 10 taken ones stored and the 20 withdrawn ones not", res)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if fmt.Sprint(g.sizes) != "[10 30]" {
+		t.Fatalf("batches written %v, want [10 30]", g.sizes)
+	}
+}
