@@ -50,8 +50,8 @@ type Options struct {
 	// the submitter gets ErrUnavailable, and its events are withdrawn unless their batch
 	// is already being written.
 	CommitWait time.Duration
-	Observer Observer
-	Now      func() time.Time
+	Observer   Observer
+	Now        func() time.Time
 	// AfterCommit, when set, is called by the committer with the events just made durable
 	// (duplicates excluded), in commit order. It must not block for long.
 	AfterCommit func([]*mailtrail.Event)
