@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -13,24 +14,27 @@ import (
 )
 
 // bodyGate bounds the request bodies the large JSON routes (events, messages) decode at
-// once, weighted by their bytes: a request reserves its declared length (the route's
-// limit when it declares none) before it reads, and releases it once what it decoded is
-// no longer needed. Decoding costs a small multiple of the body (the bytes, the strings
-// they hold, the structures: see readBounded), so memory and the CPU these routes take
-// are bounded whatever the number of clients; a request that waits longer than the
-// gate's wait gets 503 with Retry-After. Health checks and the tracking routes never
+// once, weighted by their bytes, and their number: a request reserves its declared length
+// (the route's limit when it declares none) before it reads, and releases it once what it
+// decoded is no longer needed. Decoding costs a small multiple of the body (the bytes, the
+// strings they hold, the structures: see readBounded), so the memory and the CPU these
+// routes take are bounded whatever the number of clients (the CPU bound keeps health
+// checks and tracking answered under an ingest flood); a request that waits longer than
+// the gate's wait gets 503 with Retry-After. Health checks and the tracking routes never
 // pass through it.
 type bodyGate struct {
 	capacity int64
+	holders  int // requests in the gate at most
 	wait     time.Duration
 
 	mu   sync.Mutex
 	used int64
+	in   int
 	room chan struct{} // closed when bytes are released, then replaced
 }
 
 func newBodyGate(capacity int64, wait time.Duration) *bodyGate {
-	return &bodyGate{capacity: capacity, wait: wait, room: make(chan struct{})}
+	return &bodyGate{capacity: capacity, holders: max(4, 4*runtime.GOMAXPROCS(0)), wait: wait, room: make(chan struct{})}
 }
 
 var errBodiesBusy = mailtrail.Errorf(mailtrail.EUNAVAILABLE, "too many large requests in progress; retry later")
@@ -42,8 +46,9 @@ func (g *bodyGate) acquire(ctx context.Context, n int64) (func(), error) {
 	defer timer.Stop()
 	for {
 		g.mu.Lock()
-		if g.used == 0 || g.used+n <= g.capacity {
+		if (g.used == 0 || g.used+n <= g.capacity) && g.in < g.holders {
 			g.used += n
+			g.in++
 			g.mu.Unlock()
 			var once sync.Once
 			return func() { once.Do(func() { g.release(n) }) }, nil
@@ -63,6 +68,7 @@ func (g *bodyGate) acquire(ctx context.Context, n int64) (func(), error) {
 func (g *bodyGate) release(n int64) {
 	g.mu.Lock()
 	g.used -= n
+	g.in--
 	close(g.room)
 	g.room = make(chan struct{})
 	g.mu.Unlock()

@@ -56,4 +56,14 @@ func TestBodyGate(t *testing.T) {
 	if g.used != 60 {
 		t.Fatalf("used %d, want 60", g.used)
 	}
+	// The number of holders is bounded too, whatever their size.
+	g2 := newBodyGate(1<<30, 10*time.Millisecond)
+	for range g2.holders {
+		if _, err := g2.acquire(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g2.acquire(ctx, 1); mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("one holder too many: %v, want unavailable", err)
+	}
 }
