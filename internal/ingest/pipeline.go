@@ -68,7 +68,8 @@ type Result struct {
 }
 
 type submission struct {
-	ctx    context.Context // the submitter's: done before the committer takes it → not written
+	ctx      context.Context // the submitter's: done before the committer takes it → not written
+	deadline time.Time       // when the submitter stops waiting (admission + CommitWait)
 	events []*mailtrail.Event
 	done   chan struct{}
 	res    Result
@@ -88,6 +89,11 @@ type Pipeline struct {
 	work    chan struct{} // signalled (buffered 1) when the queue becomes non-empty
 	closed  bool
 	stopped chan struct{}
+	// took is a moving average of how long a batch takes to commit: a submission whose
+	// submitter would give up before a commit that long ends is not taken (it would be
+	// stored and still answered 503: under overload the committer would spend its time on
+	// answers nobody gets).
+	took time.Duration
 }
 
 // New returns a Pipeline writing to sink.
@@ -165,6 +171,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 		}
 		p.mu.Lock()
 	}
+	s.deadline = time.Now().Add(p.opt.CommitWait)
 	p.queue = append(p.queue, s)
 	p.pending += len(events)
 	p.mu.Unlock()
@@ -232,11 +239,15 @@ func (p *Pipeline) take() []*submission {
 	if len(p.queue) == 0 {
 		return nil
 	}
-	// Submissions whose submitter has given up are dropped, not written: their answer is
-	// already a 503.
+	// Submissions whose submitter has given up, or would before a commit of the usual
+	// length ends, are dropped, not written: their answer is a 503.
 	live := p.queue[:0]
+	now := time.Now()
 	for _, s := range p.queue {
-		if s.ctx.Err() != nil {
+		// (A usual commit longer than CommitWait itself says nothing about this one: such
+		// submissions are taken, so that the estimate follows the store when it recovers.)
+		late := p.took < p.opt.CommitWait && s.deadline.Sub(now) < p.took
+		if s.ctx.Err() != nil || late {
 			p.pending -= len(s.events)
 			s.err = ErrUnavailable
 			close(s.done)
@@ -273,6 +284,9 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	start := time.Now()
 	dup, err := p.sink.Write(ctx, evs)
 	took := time.Since(start)
+	p.mu.Lock()
+	p.took = (3*p.took + took) / 4
+	p.mu.Unlock()
 	if err == nil && len(dup) != len(evs) {
 		err = errors.New("ingest: sink returned wrong number of outcomes")
 	}
