@@ -70,10 +70,10 @@ type Result struct {
 type submission struct {
 	ctx      context.Context // the submitter's: done before the committer takes it → not written
 	deadline time.Time       // when the submitter stops waiting (admission + CommitWait)
-	events []*mailtrail.Event
-	done   chan struct{}
-	res    Result
-	err    error
+	events   []*mailtrail.Event
+	done     chan struct{}
+	res      Result
+	err      error
 }
 
 // Pipeline is the group-committing front of a Sink. Create it with New, start Run in a
