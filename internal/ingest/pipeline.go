@@ -171,7 +171,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 		}
 		p.mu.Lock()
 	}
-	s.deadline = time.Now().Add(p.opt.CommitWait)
+	s.deadline = p.opt.Now().Add(p.opt.CommitWait)
 	p.queue = append(p.queue, s)
 	p.pending += len(events)
 	p.mu.Unlock()
@@ -242,7 +242,7 @@ func (p *Pipeline) take() []*submission {
 	// Submissions whose submitter has given up, or would before a commit of the usual
 	// length ends, are dropped, not written: their answer is a 503.
 	live := p.queue[:0]
-	now := time.Now()
+	now := p.opt.Now()
 	for _, s := range p.queue {
 		// (A usual commit longer than CommitWait itself says nothing about this one: such
 		// submissions are taken, so that the estimate follows the store when it recovers.)

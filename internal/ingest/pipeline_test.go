@@ -242,3 +242,70 @@ func TestCommitWaitBoundsTheAnswer(t *testing.T) {
 		t.Fatalf("batches written %v, want [10 30]", g.sizes)
 	}
 }
+
+// stepSink is the real SQLite sink that writes one batch per token sent on step.
+type stepSink struct {
+	db     *sqlite.DB
+	step   chan struct{}
+	writes atomic.Int32
+}
+
+func (s *stepSink) Write(ctx context.Context, b []*mailtrail.Event) ([]bool, error) {
+	s.writes.Add(1)
+	<-s.step
+	return s.db.Write(ctx, b)
+}
+
+// TestLateSubmissionNotTaken: a queued submission whose submitter would give up before a
+// commit of the usual length ends is not taken: it is answered EUNAVAILABLE and never
+// written (under overload the committer spends no time on answers nobody gets).
+func TestLateSubmissionNotTaken(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o, _, err := db.CreateOrg(context.Background(), "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := o.ID
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	sink := &stepSink{db: db, step: make(chan struct{})}
+	p := ingest.New(sink, ingest.Options{CommitWait: time.Hour, Now: clock})
+	done := make(chan struct{})
+	go func() { p.Run(context.Background()); close(done) }()
+	defer func() { p.Close(context.Background()); <-done }()
+	submit := func(evs []*mailtrail.Event) chan error {
+		ch := make(chan error, 1)
+		go func() { _, err := p.Submit(context.Background(), evs); ch <- err }()
+		return ch
+	}
+
+	a := submit(events(org, 10, 0))
+	sink.step <- struct{}{} // a commit of some length: the estimate is now above zero
+	if err := <-a; err != nil {
+		t.Fatal(err)
+	}
+	c := submit(events(org, 10, 10))
+	waitFor(t, func() bool { return sink.writes.Load() == 2 }) // c is in the sink
+	b := submit(events(org, 10, 20))
+	waitFor(t, func() bool { return p.QueueDepth() == 10 })
+	mu.Lock()
+	now = now.Add(time.Hour - time.Nanosecond) // b's submitter has 1 ns left
+	mu.Unlock()
+	sink.step <- struct{}{}
+	if err := <-c; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-b; mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("late submission: %v, want unavailable", err)
+	}
+	go func() { sink.step <- struct{}{} }()
+	res, err := p.Submit(context.Background(), events(org, 10, 20))
+	if err != nil || res.Accepted != 10 {
+		t.Fatalf("retry of the late submission: %+v %v; want all 10 new (it was never written)", res, err)
+	}
+}
