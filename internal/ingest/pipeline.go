@@ -244,9 +244,9 @@ func (p *Pipeline) take() []*submission {
 	live := p.queue[:0]
 	now := p.opt.Now()
 	for _, s := range p.queue {
-		// (A usual commit longer than CommitWait itself says nothing about this one: such
-		// submissions are taken, so that the estimate follows the store when it recovers.)
-		late := p.took < p.opt.CommitWait && s.deadline.Sub(now) < p.took
+		// (When the usual commit nears CommitWait itself, every submission is taken, so that
+		// commits go on and the estimate follows the store when it recovers.)
+		late := p.took < p.opt.CommitWait*3/4 && s.deadline.Sub(now) < p.took
 		if s.ctx.Err() != nil || late {
 			p.pending -= len(s.events)
 			s.err = ErrUnavailable
@@ -285,7 +285,7 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	dup, err := p.sink.Write(ctx, evs)
 	took := time.Since(start)
 	p.mu.Lock()
-	p.took = (3*p.took + took) / 4
+	p.took = (3*p.took + min(took, p.opt.CommitWait)) / 4 // one stall does not set it alone
 	p.mu.Unlock()
 	if err == nil && len(dup) != len(evs) {
 		err = errors.New("ingest: sink returned wrong number of outcomes")
