@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -199,7 +198,7 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := CheckIMAPHost(r.Context(), c.IMAPURL, s.opt.IMAPEgress, net.DefaultResolver); err != nil {
+	if err := CheckIMAPHost(r.Context(), c.IMAPURL, s.opt.IMAPEgress, nil); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
