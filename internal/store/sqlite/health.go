@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/mailtrail/mailtrail"
@@ -68,7 +71,7 @@ func (db *DB) autocommit(err error) error {
 
 // Writable returns nil, or the error of the last write that failed for a full or failing
 // disk when no write has committed since (readiness: a node that cannot write is not
-// ready; it becomes ready again with the first write that commits).
+// ready; it becomes ready again with the first write that commits, or Ping's probe).
 func (db *DB) Writable() error {
 	db.healthMu.Lock()
 	defer db.healthMu.Unlock()
@@ -76,6 +79,28 @@ func (db *DB) Writable() error {
 		return fmt.Errorf("sqlite: writes failing: %w", db.writeFailure)
 	}
 	return nil
+}
+
+// probeSize is the room probeWrite asks of the disk: about what a batch needs.
+const probeSize = 1 << 20
+
+// probeWrite writes, syncs and removes a file of probeSize bytes beside the database:
+// when that works the disk has room again and the store is marked writable (its next
+// write that fails marks it again). A write to the database itself is no probe: the WAL
+// may still hold room from the writes that failed.
+func (db *DB) probeWrite(context.Context) {
+	f, err := os.CreateTemp(filepath.Dir(db.path), ".space-probe-*")
+	if err != nil {
+		return
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, probeSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil && cerr == nil {
+		db.wrote()
+	}
 }
 
 // OnWriteUnavailable sets f, called once for every write that fails for a full or failing

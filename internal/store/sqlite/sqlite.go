@@ -145,13 +145,18 @@ func (db *DB) Close() error {
 // Path returns the database file.
 func (db *DB) Path() string { return db.path }
 
-// Ping checks the store answers and can write (for /readyz): it returns Writable's
-// error while writes fail for a full or failing disk.
+// Ping checks the store answers and can write (for /readyz): while writes fail for a
+// full or failing disk it tries a write of its own (so readiness comes back once space is
+// free, even when no client writes) and returns Writable's error if that fails too.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return err
 	}
+	if db.Writable() == nil {
+		return nil
+	}
+	db.probeWrite(ctx)
 	return db.Writable()
 }
 
