@@ -13,6 +13,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/classify"
 	"github.com/mailtrail/mailtrail/internal/dashboard"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/enrich"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/geo"
@@ -161,6 +162,8 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		st.Close()
 		return nil, err
 	}
+	storeUnavailable := a.metrics.NewCounter("mailtrail_store_unavailable_total", "Writes that failed because the disk is full or failing (answered 503 with Retry-After).")
+	db.OnWriteUnavailable(func() { storeUnavailable.Inc() })
 	obs := newIngestMetrics(a.metrics)
 	obs.log = a.log
 	classifier, err := classify.New()
@@ -177,7 +180,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		enricher.Geo = a.geo
 		a.log.Info("geography database", "database", a.geo.Info())
 	}
-	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait,
+	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
 		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
 	a.onCommit(obs.afterCommit)
 	a.segments = newSegmentIndex(db, a.log)
@@ -219,13 +222,15 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		Secrets: keys, Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
-		Journeys:  a.journeys,
-		Segments:  a.segments,
-		Dashboard: dash,
+		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate},
+		Journeys:   a.journeys,
+		Segments:   a.segments,
+		Dashboard:  dash,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
-		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored})
+		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored,
+			Egress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, AllowInsecure: cfg.IMAPAllowInsecure})
 	return a, nil
 }
 

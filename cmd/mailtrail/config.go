@@ -43,12 +43,16 @@ type Config struct {
 	MaxBatch          int
 	MaxQueue          int
 	QueueWait         time.Duration
+	CommitWait        time.Duration // a queued ingest request waits this long for its commit, then 503
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
 	GeoIPDB           string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
+	// Bounce mailboxes (internal/mailbox).
+	IMAPAllowPrivate  bool // mailboxes on private, loopback or link-local addresses allowed
+	IMAPAllowInsecure bool // imap:// without STARTTLS may log in in clear text
 
 	envErrs []error // MAILTRAIL_* values bind could not parse; validate reports them
 }
@@ -132,8 +136,11 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
+	dur(&c.CommitWait, "commit-wait", "MAILTRAIL_COMMIT_WAIT", 5*time.Second, "how long a queued request waits for its commit before 503 (events not yet taken by the committer are withdrawn)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
 	boolean(&c.WebhooksAllowPrivate, "webhooks-allow-private", "MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only)")
+	boolean(&c.IMAPAllowPrivate, "imap-allow-private", "MAILTRAIL_IMAP_ALLOW_PRIVATE", false, "let bounce mailboxes (imap_url) be on private, loopback or link-local addresses (a mail server on the local network)")
+	boolean(&c.IMAPAllowInsecure, "imap-allow-insecure", "MAILTRAIL_IMAP_ALLOW_INSECURE", false, "let imap:// bounce mailboxes whose server has no STARTTLS log in in clear text")
 	dur(&c.WebhooksRetryFor, "webhooks-retry-for", "MAILTRAIL_WEBHOOKS_RETRY_FOR", 24*time.Hour, "how long an outbound webhook subscription is retried while failing before it is disabled")
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/httpd"
 )
@@ -89,6 +90,9 @@ func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if err := mb.Apply(keys, c); err != nil {
 			return err
+		}
+		if err := httpd.CheckIMAPHost(ctx, c.IMAPURL, egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, nil); err != nil {
+			return fmt.Errorf("connection create: %s", mailtrail.ErrorMessage(err))
 		}
 		if err := db.CreateConnection(ctx, c); err != nil {
 			return err

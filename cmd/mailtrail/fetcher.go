@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
+
+	"github.com/mailtrail/mailtrail/internal/egress"
 )
 
 // maxFetch bounds the bytes read from an outbound GET (SNS certificates, confirmation
@@ -15,13 +16,15 @@ const maxFetch = 1 << 20
 
 // httpFetcher is the esp.Fetcher of the service: a client with timeouts at every step,
 // no redirects followed (a vendor URL is checked before it is fetched, a redirect would
-// escape the check) and a bounded body.
+// escape the check), public addresses only (package egress checks every address dialled:
+// an SNS certificate or subscription URL never reaches the cloud metadata service or the
+// local network) and a bounded body.
 type httpFetcher struct{ c *http.Client }
 
 func newHTTPFetcher() *httpFetcher {
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy:                 nil, // a proxy would dial for us and bypass the address guard
+		DialContext:           egress.Policy{}.Dialer(5 * time.Second).DialContext,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second,
 		IdleConnTimeout:       90 * time.Second,

@@ -19,7 +19,8 @@ import (
 // appended to its INBOX; the service's poller commits the hard bounce to the message,
 // suppresses the address, and moves the DSN to Processed.
 func TestMailboxEndToEnd(t *testing.T) {
-	h := newHookHarness(t)
+	// The in-process server is on loopback and has no STARTTLS: the operator's two flags.
+	h := newHookHarness(t, func(c *Config) { c.IMAPAllowPrivate, c.IMAPAllowInsecure = true, true })
 	_, key := h.org("acme")
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser("bounces", "imap-pass")
@@ -92,5 +93,28 @@ func TestMailboxEndToEnd(t *testing.T) {
 	}
 	if st, _ := user.Status("INBOX", &imap.StatusOptions{NumMessages: true}); *st.NumMessages != 0 {
 		t.Fatalf("INBOX still holds %d", *st.NumMessages)
+	}
+}
+
+// Without --imap-allow-private, a bounce mailbox on the cloud metadata address, the local
+// network or loopback is refused at creation with 400 (nothing is dialled: literals and
+// localhost are refused without a lookup).
+func TestMailboxURLGuard(t *testing.T) {
+	h := newHookHarness(t)
+	_, key := h.org("acme")
+	for _, u := range []string{"imaps://169.254.169.254/INBOX", "imap://10.0.0.1/INBOX", "imaps://[::1]:993/INBOX",
+		"imaps://localhost/INBOX", "imaps://[::ffff:127.0.0.1]/INBOX", "imaps://[fe80::1%25lo]/INBOX", "imaps://192.0.2.1/INBOX"} {
+		r := h.do("POST", "/api/v1/connections", key, map[string]any{"vendor": "smtp", "name": "bounces",
+			"imap_url": u, "imap_username": "bounces", "imap_password": "imap-pass"}, nil)
+		if r.StatusCode != 400 {
+			t.Errorf("imap_url %s: %d, want 400", u, r.StatusCode)
+		}
+	}
+	var list struct {
+		Connections []connOut `json:"connections"`
+	}
+	h.do("GET", "/api/v1/connections", key, nil, &list)
+	if len(list.Connections) != 0 {
+		t.Fatalf("refused mailboxes were stored: %d", len(list.Connections))
 	}
 }

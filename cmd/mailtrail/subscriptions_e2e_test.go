@@ -293,19 +293,23 @@ func TestSubscriptionAPI(t *testing.T) {
 	h := newHarness(t)
 	_, key := h.org("A")
 	_, keyB := h.org("B")
+	// 93.184.215.14 is a public address; this harness never runs the dispatcher, so it is
+	// never dialled. 203.0.113.0/24 and the other documentation ranges are refused.
 	for _, body := range []map[string]any{
-		{"url": "http://203.0.113.10/hook"},
+		{"url": "https://203.0.113.10/hook"},
+		{"url": "https://[2002:7f00:1::]/hook"},
+		{"url": "http://93.184.215.14/hook"},
 		{"url": "https://127.0.0.1/hook"},
 		{"url": "https://169.254.169.254/latest/meta-data"},
 		{"url": "https://10.1.2.3/hook"},
 		{"url": "https://[::1]/hook"},
 		{"url": "https://[::ffff:192.168.1.1]/hook"},
 		{"url": "https://localhost:8443/hook"},
-		{"url": "ftp://203.0.113.10/hook"},
-		{"url": "https://user:pw@203.0.113.10/hook"},
+		{"url": "ftp://93.184.215.14/hook"},
+		{"url": "https://user:pw@93.184.215.14/hook"},
 		{"url": "/relative"},
-		{"url": "https://203.0.113.10/hook", "event_types": []string{"nope"}},
-		{"url": "https://203.0.113.10/hook", "secret": "short"},
+		{"url": "https://93.184.215.14/hook", "event_types": []string{"nope"}},
+		{"url": "https://93.184.215.14/hook", "secret": "short"},
 	} {
 		r := h.do("POST", "/api/v1/subscriptions", key, body, nil)
 		if code := errorCode(t, r.Body); r.StatusCode != 400 || code != mailtrail.EINVALID {
@@ -314,7 +318,7 @@ func TestSubscriptionAPI(t *testing.T) {
 	}
 	secret := "my-own-secret-0123456789abcdef"
 	var sub subscriptionAnswer
-	if r := h.do("POST", "/api/v1/subscriptions", key, map[string]any{"url": "https://203.0.113.10/hook", "secret": secret,
+	if r := h.do("POST", "/api/v1/subscriptions", key, map[string]any{"url": "https://93.184.215.14/hook", "secret": secret,
 		"event_types": []string{"opened", "clicked"}, "campaign_id": "spring"}, &sub); r.StatusCode != 201 || sub.Secret != secret {
 		t.Fatalf("create: %d %+v", r.StatusCode, sub)
 	}

@@ -554,6 +554,8 @@ func TestConnectionCLI(t *testing.T) {
 		{[]string{"--vendor", "ses", "--username", "u", "--password", "p"}, "connection create: ses connection needs --topic-arn"},
 		{[]string{"--vendor", "ocimail", "--signing-key", "k"}, "connection create: ocimail connection needs --username and --password or --bearer-token"},
 		{[]string{"--vendor", "resend", "--signing-key", "whsec_not base64"}, "connection create: resend connection: --signing-key is not a whsec_ secret"},
+		{[]string{"--vendor", "smtp", "--imap-url", "imaps://169.254.169.254/INBOX", "--imap-username", "u", "--imap-password", "p"},
+			"connection create: imap_url targets a private, loopback, link-local or reserved address"},
 	} {
 		args := append([]string{"connection", "create", "--data-dir", dir, "--org", org.ID, "--name", "x"}, c.args...)
 		if err := Run(context.Background(), args, &out, &errb); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -77,11 +77,14 @@ type hookHarness struct {
 	sql     *sql.DB
 }
 
-func newHookHarness(t *testing.T) *hookHarness {
+func newHookHarness(t *testing.T, mut ...func(*Config)) *hookHarness {
 	t.Helper()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: testAdmin, SecretKeyID: 1,
 		TrackingWait: 2 * time.Second, Synchronous: "NORMAL", LogLevel: "error", LogFormat: "text",
 		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second, RetentionInterval: time.Hour}
+	for _, m := range mut {
+		m(&cfg)
+	}
 	clock := &testClock{}
 	fetcher := &recordingFetcher{body: map[string][]byte{}}
 	srv := httptest.NewUnstartedServer(nil)

@@ -198,6 +198,10 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := CheckIMAPHost(r.Context(), c.IMAPURL, s.opt.IMAPEgress, nil); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.store.CreateConnection(r.Context(), c); err != nil {
 		s.writeError(w, r, err)
 		return

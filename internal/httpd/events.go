@@ -18,21 +18,26 @@ const MaxEvents = 10000
 const (
 	maxExtraKeys  = 32
 	maxExtraBytes = 4096
+	// maxMetadataBytes bounds an event's metadata object as sent (its own fields and the
+	// client's keys); larger is refused before it is decoded.
+	maxMetadataBytes = 16 << 10
 )
 
 // eventInput is one event as a client posts it.
 type eventInput struct {
-	EventType      string             `json:"event_type"`
-	CampaignID     string             `json:"campaign_id"`
-	CustomerID     string             `json:"customer_id"`
-	CustomerEmail  string             `json:"customer_email"`
-	MessageID      string             `json:"message_id"`
-	ESPMessageID   string             `json:"esp_message_id"`
-	OccurredAt     string             `json:"occurred_at"`
-	IdempotencyKey string             `json:"idempotency_key"`
-	Source         string             `json:"source"`
-	Classification string             `json:"classification"`
-	Metadata       mailtrail.Metadata `json:"metadata"`
+	EventType      string `json:"event_type"`
+	CampaignID     string `json:"campaign_id"`
+	CustomerID     string `json:"customer_id"`
+	CustomerEmail  string `json:"customer_email"`
+	MessageID      string `json:"message_id"`
+	ESPMessageID   string `json:"esp_message_id"`
+	OccurredAt     string `json:"occurred_at"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Source         string `json:"source"`
+	Classification string `json:"classification"`
+	// Metadata stays raw until its size is checked (maxMetadataBytes): decoded, a large
+	// array of a client's own key would cost many times its bytes.
+	Metadata json.RawMessage `json:"metadata"`
 }
 
 // eventsRequest is a batch {"events": [...]} or, with its fields at the top level, one event.
@@ -49,8 +54,14 @@ type eventsResponse struct {
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	org := orgFrom(r)
+	release, err := s.admitBody(r, s.opt.MaxBody, 1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
 	var req eventsRequest
-	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
+	if err := readBounded(w, r, s.opt.MaxBody, MaxEvents, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -77,6 +88,8 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &mailtrail.Error{Code: mailtrail.EINVALID, Message: fmt.Sprintf("%d of %d events are invalid; nothing was stored", len(details), len(evs)), Details: details})
 		return
 	}
+	req = eventsRequest{} // the decoded body is no longer needed while the batch waits for its commit
+	release()
 	res, err := s.ingest.Submit(r.Context(), evs)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -100,7 +113,15 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 		return nil, itemErr("event_type", "event_type must be one of "+mailtrail.EventTypeNames)
 	}
 	ev := &mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: strings.TrimSpace(in.CampaignID), CustomerID: strings.TrimSpace(in.CustomerID),
-		CustomerEmail: strings.TrimSpace(in.CustomerEmail), MessageID: in.MessageID, ESPMessageID: in.ESPMessageID, Metadata: in.Metadata}
+		CustomerEmail: strings.TrimSpace(in.CustomerEmail), MessageID: in.MessageID, ESPMessageID: in.ESPMessageID}
+	if len(in.Metadata) > maxMetadataBytes {
+		return nil, itemErr("metadata", "metadata is limited to %d bytes as JSON", maxMetadataBytes)
+	}
+	if len(in.Metadata) > 0 {
+		if err := json.Unmarshal(in.Metadata, &ev.Metadata); err != nil {
+			return nil, itemErr("metadata", "metadata must be an object")
+		}
+	}
 	switch in.Source {
 	case "", "api":
 		ev.Source = mailtrail.SourceAPI

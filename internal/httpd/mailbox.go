@@ -1,13 +1,17 @@
 package httpd
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 )
 
@@ -92,6 +96,39 @@ func OpenMailboxLogin(keys secrets.Keyring, connID string, sealed []byte) (Mailb
 		return l, fmt.Errorf("httpd: sealed mailbox login: %w", err)
 	}
 	return l, nil
+}
+
+// CheckIMAPHost returns an EINVALID error when the host of imap_url u (already checked by
+// CheckIMAPURL; "" is no mailbox) is an address policy p refuses (the cloud metadata
+// service, the local network, loopback, unless the operator allows them), localhost, or,
+// with a resolver r, a name that resolves to such an address. Without r names are not
+// looked up: the poller's dialer checks every address it dials anyway.
+func CheckIMAPHost(ctx context.Context, u string, p egress.Policy, r egress.Resolver) error {
+	if u == "" {
+		return nil
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return mailtrail.Errorf(mailtrail.EINVALID, "imap_url must be imaps://host:port/MAILBOX (or imap://), without credentials")
+	}
+	// A name that does not resolve yet is accepted: the poller's dialer checks every
+	// address at every connection, and a mailbox may be configured before its DNS.
+	if r == nil {
+		r = noLookup{}
+	}
+	switch err := p.CheckHost(ctx, pu.Hostname(), r); {
+	case errors.Is(err, egress.ErrUnresolved):
+	case err != nil:
+		return mailtrail.Errorf(mailtrail.EINVALID, "imap_url targets a private, loopback, link-local or reserved address (allowed only with --imap-allow-private)")
+	}
+	return nil
+}
+
+// noLookup resolves nothing: CheckHost then judges literals and localhost only.
+type noLookup struct{}
+
+func (noLookup) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, nil
 }
 
 // CheckIMAPURL returns an EINVALID error unless u is imaps://host[:port][/MAILBOX] or

@@ -1,6 +1,8 @@
 package httpd
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +15,11 @@ import (
 
 // MaxRecipients is the largest batch of POST /api/v1/messages.
 const MaxRecipients = 1000
+
+// MaxAnswerContent bounds (len(html) + len(text)) × recipients of one POST
+// /api/v1/messages: the instrumented copies the answer carries (streamed, one at a time).
+// It bounds the time a request takes; 100 KiB of HTML fits 1,000 recipients.
+const MaxAnswerContent = 128 << 20
 
 type recipient struct {
 	CustomerID    string `json:"customer_id"`
@@ -87,8 +94,14 @@ func validEmail(s string) bool {
 
 func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 	org := orgFrom(r)
+	release, err := s.admitBody(r, s.opt.MaxBody, 4)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release() // held while the answer streams: it holds a copy of the HTML per recipient in turn
 	var req messagesRequest
-	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
+	if err := readBounded(w, r, s.opt.MaxBody, MaxRecipients, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -109,50 +122,89 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 	if st.TrackingURL != "" {
 		base = st.TrackingURL
 	}
-	trackOpens, trackClicks := req.TrackOpens == nil || *req.TrackOpens, req.TrackClicks == nil || *req.TrackClicks
-	honeypot := trackClicks && (req.Honeypot == nil || *req.Honeypot)
-	msgs := make([]*mailtrail.Message, 0, len(req.Recipients))
-	out := make([]messageResponse, 0, len(req.Recipients))
-	for _, rc := range req.Recipients {
-		ref, err := token.NewRef()
-		if err != nil {
+	in := instrument.Input{HTML: req.HTML, Text: req.Text, TrackOpens: req.TrackOpens == nil || *req.TrackOpens,
+		TrackClicks: req.TrackClicks == nil || *req.TrackClicks}
+	in.Honeypot = in.TrackClicks && (req.Honeypot == nil || *req.Honeypot)
+	// Every recipient gets the same content, so the same links: the messages are stored
+	// first (a 2xx means durable), then each one is instrumented again as its answer is
+	// written, so that memory holds one instrumented copy at a time, not one per recipient.
+	refs := make([]token.Ref, len(req.Recipients))
+	msgs := make([]*mailtrail.Message, len(req.Recipients))
+	var links []string
+	for i, rc := range req.Recipients {
+		if refs[i], err = token.NewRef(); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		u := &urls{base: base, signer: s.signer, ref: ref}
-		mailto := ""
-		if s.opt.UnsubscribeMailto != "" {
-			mailto = "mailto:" + s.opt.UnsubscribeMailto + "?subject=" + url.QueryEscape("unsubscribe "+s.signer.Sign(token.Unsubscribe, ref, 0))
+		if i == 0 {
+			mr, err := s.instrumentOne(in, base, refs[i], req.CampaignID, rc)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			links = mr.Links
 		}
-		res, err := instrument.Rewrite(instrument.Input{HTML: req.HTML, Text: req.Text, TrackOpens: trackOpens, TrackClicks: trackClicks,
-			UnsubscribeMailto: mailto, MessageID: ref.String(), Honeypot: honeypot}, u)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		msgs = append(msgs, &mailtrail.Message{ID: ref.String(), CampaignID: req.CampaignID, CampaignName: req.CampaignName, Subject: req.Subject, CustomerID: rc.CustomerID,
-			CustomerEmail: rc.CustomerEmail, TrackOpens: trackOpens, TrackClicks: trackClicks, Links: res.Links, Topic: req.Topic})
-		mr := messageResponse{MessageID: ref.String(), CampaignID: req.CampaignID, CustomerID: rc.CustomerID, HTML: res.HTML, Text: res.Text,
-			Headers: res.Headers, Links: res.Links,
-			CustomArgs: map[string]string{esp.ArgMessageID: ref.String(), esp.ArgCampaignID: req.CampaignID, esp.ArgCustomerID: rc.CustomerID},
-			Tracking:   trackingURLs{ClickURLs: u.clicks, HoneypotURL: u.honeypot, UnsubscribeURL: u.Unsubscribe()}}
-		if mr.Tracking.ClickURLs == nil {
-			mr.Tracking.ClickURLs = []string{}
-		}
-		if trackOpens {
-			mr.Tracking.OpenURL = u.Open()
-		}
-		out = append(out, mr)
+		msgs[i] = &mailtrail.Message{ID: refs[i].String(), CampaignID: req.CampaignID, CampaignName: req.CampaignName, Subject: req.Subject, CustomerID: rc.CustomerID,
+			CustomerEmail: rc.CustomerEmail, TrackOpens: in.TrackOpens, TrackClicks: in.TrackClicks, Links: links, Topic: req.Topic}
 	}
 	if err := s.store.CreateMessages(r.Context(), org.ID, msgs); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if batch {
-		writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+	msgs = nil
+	if !batch {
+		mr, err := s.instrumentOne(in, base, refs[0], req.CampaignID, req.Recipients[0])
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, mr)
 		return
 	}
-	writeJSON(w, http.StatusOK, out[0])
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	io.WriteString(w, `{"messages":[`)
+	for i, rc := range req.Recipients {
+		mr, err := s.instrumentOne(in, base, refs[i], req.CampaignID, rc)
+		if err != nil { // cannot happen: the same input was instrumented before the commit
+			s.log.ErrorContext(r.Context(), "instrument after commit failed", "route", r.Pattern, "err", err.Error())
+			return // the answer is cut short: a client sees malformed JSON, never a partial success
+		}
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		if enc.Encode(mr) != nil {
+			return // the client went away; the messages are stored
+		}
+	}
+	io.WriteString(w, "]}\n")
+}
+
+// instrumentOne instruments the content for one recipient under its message ref.
+func (s *Server) instrumentOne(in instrument.Input, base string, ref token.Ref, campaignID string, rc recipient) (*messageResponse, error) {
+	u := &urls{base: base, signer: s.signer, ref: ref}
+	in.MessageID = ref.String()
+	if s.opt.UnsubscribeMailto != "" {
+		in.UnsubscribeMailto = "mailto:" + s.opt.UnsubscribeMailto + "?subject=" + url.QueryEscape("unsubscribe "+s.signer.Sign(token.Unsubscribe, ref, 0))
+	}
+	res, err := instrument.Rewrite(in, u)
+	if err != nil {
+		return nil, err
+	}
+	mr := &messageResponse{MessageID: ref.String(), CampaignID: campaignID, CustomerID: rc.CustomerID, HTML: res.HTML, Text: res.Text,
+		Headers: res.Headers, Links: res.Links,
+		CustomArgs: map[string]string{esp.ArgMessageID: ref.String(), esp.ArgCampaignID: campaignID, esp.ArgCustomerID: rc.CustomerID},
+		Tracking:   trackingURLs{ClickURLs: u.clicks, HoneypotURL: u.honeypot, UnsubscribeURL: u.Unsubscribe()}}
+	if mr.Tracking.ClickURLs == nil {
+		mr.Tracking.ClickURLs = []string{}
+	}
+	if in.TrackOpens {
+		mr.Tracking.OpenURL = u.Open()
+	}
+	return mr, nil
 }
 
 func validateMessages(req *messagesRequest) error {
@@ -171,6 +223,9 @@ func validateMessages(req *messagesRequest) error {
 	}
 	if len(req.Recipients) == 0 || len(req.Recipients) > MaxRecipients {
 		return mailtrail.Errorf(mailtrail.EINVALID, "recipients must hold 1 to %d entries", MaxRecipients)
+	}
+	if n := int64(len(req.HTML)+len(req.Text)) * int64(len(req.Recipients)); n > MaxAnswerContent {
+		return mailtrail.Errorf(mailtrail.EINVALID, "html and text times recipients is %d bytes, over %d: send fewer recipients per request", n, MaxAnswerContent)
 	}
 	for i, rc := range req.Recipients {
 		if strings.TrimSpace(rc.CustomerID) == "" || len(rc.CustomerID) > 200 {

@@ -53,6 +53,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
+		if err != error(e) { // a cause below the domain error (a full disk): the operator must see it
+			s.log.WarnContext(r.Context(), "request refused: unavailable", slog.String("route", r.Pattern), slog.String("err", err.Error()))
+		}
 	}
 	writeJSON(w, status, errorBody{Error: e})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/journey"
@@ -80,6 +81,10 @@ type Options struct {
 	// List-Unsubscribe header.
 	UnsubscribeMailto string
 	MaxBody           int64 // JSON API bodies, default 16 MiB
+	// BodyBudget bounds the bytes of events and messages bodies decoded at once (default
+	// 2 × MaxBody); past it a request waits up to BodyWait (default 2 s), then gets 503.
+	BodyBudget int64
+	BodyWait   time.Duration
 	// Secrets seals connection credentials and subscription secrets at rest under its
 	// current key, and opens them under any of its keys (the retired secrets' too).
 	Secrets secrets.Keyring
@@ -97,6 +102,10 @@ type Options struct {
 	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
 	// link-local addresses (local receivers, tests); off, only public https URLs.
 	WebhooksAllowPrivate bool
+	// IMAPEgress is the address policy of bounce mailboxes: an imap_url whose host is, or
+	// resolves to, an address it refuses is refused at creation (the poller checks again
+	// at every dial).
+	IMAPEgress egress.Policy
 	// Journeys is the registry of waits for an event (GET …/wait), fed with the committed
 	// events by the caller; nil: an unfed one (waits end only by their timeout).
 	Journeys *journey.Registry
@@ -126,6 +135,7 @@ type Server struct {
 	health    *webhookHealth
 	budget    *trackBudget // nil: no budget
 	hookSlots *hookSlots   // nil: no bound
+	bodies    *bodyGate
 	touchMu   sync.Mutex
 	touched   map[string]time.Time // connection id → last LastWebhookAt write
 }
@@ -141,8 +151,14 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	if opt.TrackingWait <= 0 {
 		opt.TrackingWait = time.Second
 	}
+	if opt.BodyWait <= 0 {
+		opt.BodyWait = 2 * time.Second
+	}
 	if opt.MaxBody <= 0 {
 		opt.MaxBody = 16 << 20
+	}
+	if opt.BodyBudget <= 0 {
+		opt.BodyBudget = 2 * opt.MaxBody
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -158,7 +174,8 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
 		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{},
-		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency)}
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency),
+		bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
 	s.m = newServerMetrics(opt.Metrics)
 	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {

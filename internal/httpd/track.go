@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -31,11 +32,23 @@ func noCache(h http.Header) {
 
 // trackEvent records a tracking event, waiting for its commit at most TrackingWait. The
 // recipient is never failed: past the bound, or when the store fails, the caller answers
-// anyway and the event is counted as unrecorded.
+// anyway and the event is counted as unrecorded. The submission is detached from the
+// request, so a hit answered before its commit stays queued (the pipeline withdraws
+// submissions whose context ends) and is still stored unless the queue gives up on it.
 func (s *Server) trackEvent(r *http.Request, kind string, ev *mailtrail.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opt.TrackingWait)
-	defer cancel()
-	if _, err := s.ingest.Submit(ctx, []*mailtrail.Event{ev}); err != nil {
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ingest.Submit(context.WithoutCancel(r.Context()), []*mailtrail.Event{ev})
+		done <- err
+	}()
+	wait := time.NewTimer(s.opt.TrackingWait)
+	defer wait.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.m.trackUnrecorded.Inc(kind)
+		}
+	case <-wait.C:
 		s.m.trackUnrecorded.Inc(kind)
 	}
 }
@@ -199,6 +212,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			topic = m.Topic
 		case mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND:
+			w.Header().Set("Retry-After", "5")
 			s.page(w, r, http.StatusServiceUnavailable, pageUnsubRetry)
 			return
 		}
@@ -210,6 +224,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		ev.DedupeKey += ":topic" // leaving everything later is another event
 	}
 	if _, err := s.ingest.Submit(r.Context(), []*mailtrail.Event{ev}); err != nil {
+		w.Header().Set("Retry-After", "5")
 		s.page(w, r, http.StatusServiceUnavailable, pageUnsubRetry)
 		return
 	}

@@ -5,7 +5,11 @@
 //
 // Back-pressure: the queue holds at most Options.MaxQueue events. A submitter waits for
 // room up to Options.MaxWait, then gets an EUNAVAILABLE error (the HTTP layer answers 503
-// so the sender retries); the queue never grows without bound.
+// so the sender retries); the queue never grows without bound. Once queued, a submitter
+// waits for its commit at most Options.CommitWait: so every answer comes within MaxWait +
+// CommitWait. A submission whose wait ends (CommitWait, or its context is done) before
+// the committer took it is withdrawn and never written; one already taken may still be
+// committed after its submitter got EUNAVAILABLE (a retry is deduplicated).
 package ingest
 
 import (
@@ -42,8 +46,12 @@ type Options struct {
 	MaxBatch int           // events per transaction (soft: one submission is never split); default 5000
 	MaxQueue int           // events waiting at most; default 50000
 	MaxWait  time.Duration // how long a submitter waits for room in the queue; default 2s
-	Observer Observer
-	Now      func() time.Time
+	// CommitWait is how long a queued submitter waits for its commit; default 5s. Past it
+	// the submitter gets ErrUnavailable, and its events are withdrawn unless their batch
+	// is already being written.
+	CommitWait time.Duration
+	Observer   Observer
+	Now        func() time.Time
 	// AfterCommit, when set, is called by the committer with the events just made durable
 	// (duplicates excluded), in commit order. It must not block for long.
 	AfterCommit func([]*mailtrail.Event)
@@ -60,10 +68,12 @@ type Result struct {
 }
 
 type submission struct {
-	events []*mailtrail.Event
-	done   chan struct{}
-	res    Result
-	err    error
+	ctx      context.Context // the submitter's: done before the committer takes it → not written
+	deadline time.Time       // when the submitter stops waiting (admission + CommitWait)
+	events   []*mailtrail.Event
+	done     chan struct{}
+	res      Result
+	err      error
 }
 
 // Pipeline is the group-committing front of a Sink. Create it with New, start Run in a
@@ -79,6 +89,11 @@ type Pipeline struct {
 	work    chan struct{} // signalled (buffered 1) when the queue becomes non-empty
 	closed  bool
 	stopped chan struct{}
+	// took is a moving average of how long a batch takes to commit: a submission whose
+	// submitter would give up before a commit that long ends is not taken (it would be
+	// stored and still answered 503: under overload the committer would spend its time on
+	// answers nobody gets).
+	took time.Duration
 }
 
 // New returns a Pipeline writing to sink.
@@ -91,6 +106,9 @@ func New(sink Sink, opt Options) *Pipeline {
 	}
 	if opt.MaxWait <= 0 {
 		opt.MaxWait = 2 * time.Second
+	}
+	if opt.CommitWait <= 0 {
+		opt.CommitWait = 5 * time.Second
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -111,8 +129,10 @@ func (p *Pipeline) QueueDepth() int {
 
 // Submit normalizes events, queues them and waits until the transaction holding them is
 // committed. It returns ErrUnavailable when they could not be made durable; then the caller
-// must not acknowledge them. On ctx cancellation after queueing, the events may still be
-// committed (a retry is deduplicated).
+// must not acknowledge them. It returns within MaxWait (room in the queue) + CommitWait
+// (the commit). When ctx is done or CommitWait passes before the committer took the
+// events, they are withdrawn and never written; after, they may still be committed (a
+// retry is deduplicated).
 func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Result, error) {
 	if len(events) == 0 {
 		return Result{}, nil
@@ -124,7 +144,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 		}
 		Normalize(ev, now)
 	}
-	s := &submission{events: events, done: make(chan struct{})}
+	s := &submission{ctx: ctx, events: events, done: make(chan struct{})}
 	deadline := time.NewTimer(p.opt.MaxWait)
 	defer deadline.Stop()
 	p.mu.Lock()
@@ -151,6 +171,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 		}
 		p.mu.Lock()
 	}
+	s.deadline = p.opt.Now().Add(p.opt.CommitWait)
 	p.queue = append(p.queue, s)
 	p.pending += len(events)
 	p.mu.Unlock()
@@ -158,15 +179,37 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 	case p.work <- struct{}{}:
 	default:
 	}
-	// The committer always finishes a queued submission, even while closing; a caller that
-	// stops waiting gets ErrUnavailable and its events may still be committed (a retry is
-	// deduplicated, and tracking hits are counted as unrecorded by the caller).
+	// The committer always finishes a submission it took, even while closing; a caller
+	// that stops waiting before that withdraws its events.
+	wait := time.NewTimer(p.opt.CommitWait)
+	defer wait.Stop()
 	select {
 	case <-s.done:
 		return s.res, s.err
 	case <-ctx.Done():
-		return Result{}, ErrUnavailable
+	case <-wait.C:
 	}
+	if p.withdraw(s) && p.opt.Observer != nil {
+		p.opt.Observer.Rejected(len(events))
+	}
+	return Result{}, ErrUnavailable
+}
+
+// withdraw removes s from the queue if the committer has not taken it yet, and reports
+// whether it did (then nothing of s is ever written).
+func (p *Pipeline) withdraw(s *submission) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, q := range p.queue {
+		if q == s {
+			p.queue = append(p.queue[:i], p.queue[i+1:]...)
+			p.pending -= len(s.events)
+			close(p.room)
+			p.room = make(chan struct{})
+			return true
+		}
+	}
+	return false
 }
 
 // Run commits batches until Close is called and the queue is drained. It returns when the
@@ -196,6 +239,27 @@ func (p *Pipeline) take() []*submission {
 	if len(p.queue) == 0 {
 		return nil
 	}
+	// Submissions whose submitter has given up, or would before a commit of the usual
+	// length ends, are dropped, not written: their answer is a 503.
+	live := p.queue[:0]
+	now := p.opt.Now()
+	for _, s := range p.queue {
+		// (When the usual commit nears CommitWait itself, every submission is taken, so that
+		// commits go on and the estimate follows the store when it recovers.)
+		late := p.took < p.opt.CommitWait*3/4 && s.deadline.Sub(now) < p.took
+		if s.ctx.Err() != nil || late {
+			p.pending -= len(s.events)
+			s.err = ErrUnavailable
+			close(s.done)
+			if p.opt.Observer != nil {
+				p.opt.Observer.Rejected(len(s.events))
+			}
+			continue
+		}
+		live = append(live, s)
+	}
+	clear(p.queue[len(live):])
+	p.queue = live
 	n, i := 0, 0
 	for i < len(p.queue) && (i == 0 || n+len(p.queue[i].events) <= p.opt.MaxBatch) {
 		n += len(p.queue[i].events)
@@ -206,6 +270,9 @@ func (p *Pipeline) take() []*submission {
 	p.pending -= n
 	close(p.room)
 	p.room = make(chan struct{})
+	if len(batch) == 0 {
+		return nil
+	}
 	return batch
 }
 
@@ -217,6 +284,9 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	start := time.Now()
 	dup, err := p.sink.Write(ctx, evs)
 	took := time.Since(start)
+	p.mu.Lock()
+	p.took = (3*p.took + min(took, p.opt.CommitWait)) / 4 // one stall does not set it alone
+	p.mu.Unlock()
 	if err == nil && len(dup) != len(evs) {
 		err = errors.New("ingest: sink returned wrong number of outcomes")
 	}

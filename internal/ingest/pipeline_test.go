@@ -199,3 +199,113 @@ func TestDedupeKeyLayout(t *testing.T) {
 		t.Fatal("an event without key must have no dedupe key")
 	}
 }
+
+// TestCommitWaitBoundsTheAnswer: with the store stuck (a real SQLite sink behind a gate),
+// a queued submitter is answered EUNAVAILABLE once CommitWait passes and its events,
+// withdrawn before the committer took them, are never written; so are those of a submitter
+// whose context ends (its client went away). The submitter whose batch was already being
+// written is answered EUNAVAILABLE too, and its events are stored: a retry finds them.
+func TestCommitWaitBoundsTheAnswer(t *testing.T) {
+	p, g, org := setup(t, ingest.Options{CommitWait: 100 * time.Millisecond})
+	first := make(chan error, 1)
+	go func() { _, err := p.Submit(context.Background(), events(org, 10, 0)); first <- err }()
+	waitFor(t, func() bool { return g.writes.Load() == 1 }) // taken, stuck in the sink
+
+	if _, err := p.Submit(context.Background(), events(org, 10, 10)); mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("queued past CommitWait: %v, want unavailable", err)
+	}
+	if d := p.QueueDepth(); d != 0 {
+		t.Fatalf("queue depth %d after the submitter gave up, want 0 (withdrawn)", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() { _, err := p.Submit(ctx, events(org, 10, 20)); gone <- err }()
+	waitFor(t, func() bool { return p.QueueDepth() == 10 })
+	cancel()
+	if err := <-gone; mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("cancelled submission: %v, want unavailable", err)
+	}
+	if err := <-first; mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("submission stuck in the sink past CommitWait: %v, want unavailable", err)
+	}
+	close(g.gate)
+	res, err := p.Submit(context.Background(), events(org, 30, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duplicates != 10 || res.Accepted != 20 {
+		t.Fatalf("retry of all 30: %+v; want the 10 taken ones stored and the 20 withdrawn ones not", res)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if fmt.Sprint(g.sizes) != "[10 30]" {
+		t.Fatalf("batches written %v, want [10 30]", g.sizes)
+	}
+}
+
+// stepSink is the real SQLite sink that writes one batch per token sent on step.
+type stepSink struct {
+	db     *sqlite.DB
+	step   chan struct{}
+	writes atomic.Int32
+}
+
+func (s *stepSink) Write(ctx context.Context, b []*mailtrail.Event) ([]bool, error) {
+	s.writes.Add(1)
+	<-s.step
+	return s.db.Write(ctx, b)
+}
+
+// TestLateSubmissionNotTaken: a queued submission whose submitter would give up before a
+// commit of the usual length ends is not taken: it is answered EUNAVAILABLE and never
+// written (under overload the committer spends no time on answers nobody gets).
+func TestLateSubmissionNotTaken(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o, _, err := db.CreateOrg(context.Background(), "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := o.ID
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	sink := &stepSink{db: db, step: make(chan struct{})}
+	p := ingest.New(sink, ingest.Options{CommitWait: time.Hour, Now: clock})
+	done := make(chan struct{})
+	go func() { p.Run(context.Background()); close(done) }()
+	defer func() { p.Close(context.Background()); <-done }()
+	submit := func(evs []*mailtrail.Event) chan error {
+		ch := make(chan error, 1)
+		go func() { _, err := p.Submit(context.Background(), evs); ch <- err }()
+		return ch
+	}
+
+	a := submit(events(org, 10, 0))
+	sink.step <- struct{}{} // a commit of some length: the estimate is now above zero
+	if err := <-a; err != nil {
+		t.Fatal(err)
+	}
+	c := submit(events(org, 10, 10))
+	waitFor(t, func() bool { return sink.writes.Load() == 2 }) // c is in the sink
+	b := submit(events(org, 10, 20))
+	waitFor(t, func() bool { return p.QueueDepth() == 10 })
+	mu.Lock()
+	now = now.Add(time.Hour - time.Nanosecond) // b's submitter has 1 ns left
+	mu.Unlock()
+	sink.step <- struct{}{}
+	if err := <-c; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-b; mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("late submission: %v, want unavailable", err)
+	}
+	go func() { sink.step <- struct{}{} }()
+	res, err := p.Submit(context.Background(), events(org, 10, 20))
+	if err != nil || res.Accepted != 10 {
+		t.Fatalf("retry of the late submission: %+v %v; want all 10 new (it was never written)", res, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -192,8 +193,13 @@ func ensureMailbox(c *imapclient.Client, name string) error {
 	return nil
 }
 
-// dial connects to a's server: TLS for imaps://, plain for imap://. It returns the
-// client and the mailbox named by the URL's path (INBOX when none).
+// ErrCleartext is the error of an imap:// mailbox whose server does not take STARTTLS
+// when clear text is not allowed (Options.AllowInsecure): the login is never sent.
+var ErrCleartext = errors.New("mailbox: the server does not offer STARTTLS; refusing to send the login in clear text (use imaps://, or let the operator allow insecure IMAP)")
+
+// dial connects to a's server through the egress guard (Options.Egress): TLS for
+// imaps://; for imap://, STARTTLS, or clear text only when Options.AllowInsecure. It
+// returns the client and the mailbox named by the URL's path (INBOX when none).
 func (p *Poller) dial(ctx context.Context, a Account) (*imapclient.Client, string, error) {
 	u, err := url.Parse(a.URL)
 	if err != nil || u.Hostname() == "" {
@@ -207,32 +213,44 @@ func (p *Poller) dial(ctx context.Context, a Account) (*imapclient.Client, strin
 	if port == "" {
 		port = map[string]string{"imaps": "993", "imap": "143"}[u.Scheme]
 	}
+	if u.Scheme != "imaps" && u.Scheme != "imap" {
+		return nil, "", fmt.Errorf("mailbox: scheme %q: want imaps or imap", u.Scheme)
+	}
 	addr := net.JoinHostPort(u.Hostname(), port)
-	d := &net.Dialer{Timeout: p.opt.Timeout, KeepAlive: 30 * p.opt.Timeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := p.opt.Egress.Dialer(p.opt.Timeout).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("mailbox: dial: %w", err)
 	}
-	switch u.Scheme {
-	case "imaps":
-		cfg := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
-		if p.opt.TLSConfig != nil {
-			cfg = p.opt.TLSConfig.Clone()
-		}
-		tc := tls.Client(conn, cfg)
-		hctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
-		defer cancel()
-		if err := tc.HandshakeContext(hctx); err != nil {
-			conn.Close()
-			return nil, "", fmt.Errorf("mailbox: tls: %w", err)
-		}
-		conn = tc
-	case "imap":
-	default:
-		conn.Close()
-		return nil, "", fmt.Errorf("mailbox: scheme %q: want imaps or imap", u.Scheme)
+	cfg := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	if p.opt.TLSConfig != nil {
+		cfg = p.opt.TLSConfig.Clone()
 	}
-	c := imapclient.New(conn, &imapclient.Options{})
+	if u.Scheme == "imap" {
+		if p.opt.AllowInsecure {
+			return p.greet(imapclient.New(conn, &imapclient.Options{}), mailbox)
+		}
+		// STARTTLS or nothing: the deadline bounds a server that never answers.
+		conn.SetDeadline(time.Now().Add(p.opt.Timeout))
+		c, err := imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg})
+		if err != nil {
+			conn.Close()
+			return nil, "", fmt.Errorf("%w: %v", ErrCleartext, err)
+		}
+		conn.SetDeadline(time.Time{})
+		return p.greet(c, mailbox)
+	}
+	tc := tls.Client(conn, cfg)
+	hctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		conn.Close()
+		return nil, "", fmt.Errorf("mailbox: tls: %w", err)
+	}
+	return p.greet(imapclient.New(tc, &imapclient.Options{}), mailbox)
+}
+
+// greet waits for the server's greeting on a new client.
+func (p *Poller) greet(c *imapclient.Client, mailbox string) (*imapclient.Client, string, error) {
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
 		return nil, "", fmt.Errorf("mailbox: greeting: %w", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 )
 
@@ -58,8 +59,15 @@ type Options struct {
 	MaxPerPoll int              // messages taken from one mailbox in one poll; default 1000
 	MaxMessage int64            // larger messages are left as invalid; default 10 MiB
 	Timeout    time.Duration    // dial and per-command bound; default 30 s
-	// TLSConfig for imaps:// (nil: the system roots, server name from the URL).
+	// TLSConfig for imaps:// and STARTTLS (nil: the system roots, server name from the URL).
 	TLSConfig *tls.Config
+	// Egress says which addresses mailboxes may be dialled at (the zero policy: public
+	// addresses only; every address dialled is checked, after DNS).
+	Egress egress.Policy
+	// AllowInsecure lets imap:// mailboxes whose server has no STARTTLS log in in clear
+	// text (the operator's --imap-allow-insecure). Without it such a poll fails before the
+	// login is sent.
+	AllowInsecure bool
 	// OnMessage, when set, is called once per message handled, with its vendor and outcome.
 	OnMessage func(vendor, outcome string)
 	// OnIgnored, when set, is called with report kinds recognised but not recorded.

@@ -18,9 +18,13 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp/bouncemail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 )
+
+// loopbackOnly is the egress policy of tests: the in-process servers on 127.0.0.1 only.
+var loopbackOnly = egress.Policy{AllowLoopback: true}
 
 const (
 	testUser = "bounces@brand.example"
@@ -149,7 +153,7 @@ func TestPollMovesAfterCommit(t *testing.T) {
 	raws, want := testdata(t, "postfix.eml", "exim.eml", "exchange.eml", "gmail.eml", "postfix_delayed.eml", "yahoo_arf.eml", "autoreply.eml")
 	appendMessages(t, url, append(raws, []byte("\x00\x01 not a message"))...)
 	ing := &memIngester{stored: map[string]mailtrail.Event{}}
-	p := New(nil, ing, Options{BatchSize: 3})
+	p := New(nil, ing, Options{BatchSize: 3, Egress: loopbackOnly, AllowInsecure: true})
 	a := Account{ConnID: "conn_1", OrgID: "org_1", Vendor: "smtp", URL: url, Username: testUser, Password: testPass}
 
 	st, err := p.Poll(context.Background(), a)
@@ -195,7 +199,7 @@ func TestPollNothingLostOnFailedCommit(t *testing.T) {
 	raws, want := testdata(t, "postfix.eml", "yahoo_arf.eml")
 	appendMessages(t, url, raws...)
 	ing := &memIngester{stored: map[string]mailtrail.Event{}, fail: true}
-	p := New(nil, ing, Options{})
+	p := New(nil, ing, Options{Egress: loopbackOnly, AllowInsecure: true})
 	a := Account{ConnID: "c", OrgID: "o", Vendor: "smtp", URL: url, Username: testUser, Password: testPass, Delete: true}
 	if _, err := p.Poll(context.Background(), a); !errors.Is(err, ingest.ErrUnavailable) {
 		t.Fatalf("poll with failing commit: %v", err)
@@ -233,7 +237,7 @@ func TestRunAndClose(t *testing.T) {
 	raws, _ := testdata(t, "exim.eml")
 	appendMessages(t, url, raws...)
 	ing := &memIngester{stored: map[string]mailtrail.Event{}}
-	p := New(staticSource{{ConnID: "c", OrgID: "o", Vendor: "smtp", URL: url, Username: testUser, Password: testPass, Interval: time.Hour}}, ing, Options{})
+	p := New(staticSource{{ConnID: "c", OrgID: "o", Vendor: "smtp", URL: url, Username: testUser, Password: testPass, Interval: time.Hour}}, ing, Options{Egress: loopbackOnly, AllowInsecure: true})
 	go p.Run(context.Background())
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/webhooksig"
@@ -122,7 +123,7 @@ func New(store Store, opt Options) *Dispatcher {
 	}
 	tr := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us and bypass the address guard
-		DialContext:           guardedDialer(opt.AllowPrivate).DialContext,
+		DialContext:           egress.Policy{AllowPrivate: opt.AllowPrivate}.Dialer(5 * time.Second).DialContext,
 		TLSHandshakeTimeout:   opt.Timeout,
 		ResponseHeaderTimeout: opt.Timeout,
 		MaxIdleConnsPerHost:   2,

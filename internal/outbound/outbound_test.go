@@ -41,6 +41,16 @@ func TestCheckURL(t *testing.T) {
 		{"https://a:b@hooks.example.com/", false, public, false},
 		{"https://hooks.example.com/#x", false, public, false},
 		{"gopher://hooks.example.com/", true, public, false},
+		// the forms outside probes got through (issue 14)
+		{"https://[fe80::1%25lo]/", false, public, false},
+		{"https://[::127.0.0.1]/", false, public, false},
+		{"https://[2002:7f00:1::]/", false, public, false},
+		{"https://[::ffff:169.254.169.254]/", false, public, false},
+		{"https://[64:ff9b::a9fe:a9fe]/", false, public, false},
+		{"https://192.0.2.1/", false, public, false},
+		{"https://198.51.100.1/", false, public, false},
+		{"https://203.0.113.1/", false, public, false},
+		{"https://hooks.example.com/", false, fakeResolver{netip.MustParseAddr("2002:a00:1::1")}, false},
 	} {
 		_, err := CheckURL(context.Background(), tc.url, tc.private, tc.r)
 		if (err == nil) != tc.ok {

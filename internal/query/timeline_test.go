@@ -25,6 +25,9 @@ func (buckets) CampaignLinks(context.Context, string, string, int) ([]mailtrail.
 func (buckets) CampaignBreakdowns(context.Context, string, string, int) (*mailtrail.Breakdowns, error) {
 	return &mailtrail.Breakdowns{}, nil
 }
+func (buckets) CampaignInfo(context.Context, string, string) (*mailtrail.CampaignInfo, error) {
+	return &mailtrail.CampaignInfo{}, nil
+}
 func (buckets) LinkTopClickers(context.Context, string, string, string, int) ([]mailtrail.Clicker, error) {
 	return nil, nil
 }

@@ -54,6 +54,7 @@ func (db *DB) CreateConnection(ctx context.Context, c *mailtrail.Connection) err
 	_, err = db.wc.ExecContext(ctx, `INSERT INTO connections (public_id, org_id, vendor, name, secret, disabled, created_at,
 		imap_url, imap_poll_ms, imap_delete, imap_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, org, c.Vendor, c.Name, c.Sealed, c.Disabled, ms(now), c.IMAPURL, c.IMAPPollSeconds*1000, c.IMAPDelete, c.SealedIMAP)
+	err = db.autocommit(err)
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "connection %q exists", c.ID)
 	}
@@ -140,7 +141,8 @@ func (db *DB) RotateConnection(ctx context.Context, orgID, id string, sealed []b
 func (db *DB) TouchConnection(ctx context.Context, id string, at time.Time) error {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	if _, err := db.wc.ExecContext(ctx, `UPDATE connections SET last_webhook_at = max(last_webhook_at, ?) WHERE public_id = ?`, ms(at), id); err != nil {
+	_, err := db.wc.ExecContext(ctx, `UPDATE connections SET last_webhook_at = max(last_webhook_at, ?) WHERE public_id = ?`, ms(at), id)
+	if err = db.autocommit(err); err != nil {
 		return fmt.Errorf("sqlite: touch connection: %w", err)
 	}
 	return nil
@@ -155,7 +157,7 @@ func (db *DB) updateConnection(ctx context.Context, orgID, id, q string, args ..
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	res, err := db.wc.ExecContext(ctx, q, append(args, id, org)...)
-	if err != nil {
+	if err = db.autocommit(err); err != nil {
 		return fmt.Errorf("sqlite: update connection: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {

@@ -33,21 +33,22 @@ func (db *DB) CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.
 	defer db.wmu.Unlock()
 	tx, err := db.wc.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: create org: %w", err)
+		return nil, "", fmt.Errorf("sqlite: create org: %w", db.werr(err))
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO orgs (public_id, name, timezone, created_at) VALUES (?, ?, ?, ?)`, o.ID, name, timezone, ms(now))
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: create org: %w", err)
+		return nil, "", fmt.Errorf("sqlite: create org: %w", db.werr(err))
 	}
 	orgID, _ := res.LastInsertId()
 	_, secret, err := insertKey(ctx, tx, orgID, o.ID, "default", mailtrail.ScopeAll, now)
 	if err != nil {
-		return nil, "", err
+		return nil, "", db.werr(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: create org: %w", err)
+		return nil, "", fmt.Errorf("sqlite: create org: %w", db.werr(err))
 	}
+	db.wrote()
 	return o, secret, nil
 }
 
@@ -110,16 +111,17 @@ func (db *DB) CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mai
 	defer db.wmu.Unlock()
 	tx, err := db.wc.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: create key: %w", err)
+		return nil, "", fmt.Errorf("sqlite: create key: %w", db.werr(err))
 	}
 	defer tx.Rollback()
 	k, secret, err := insertKey(ctx, tx, internal, orgID, name, scope, db.now().UTC().Truncate(time.Millisecond))
 	if err != nil {
-		return nil, "", err
+		return nil, "", db.werr(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: create key: %w", err)
+		return nil, "", fmt.Errorf("sqlite: create key: %w", db.werr(err))
 	}
+	db.wrote()
 	return k, secret, nil
 }
 
@@ -161,7 +163,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 	defer db.wmu.Unlock()
 	res, err := db.wc.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE public_id = ? AND org_id = ? AND revoked_at IS NULL`,
 		db.now().UnixMilli(), keyID, internal)
-	if err != nil {
+	if err = db.autocommit(err); err != nil {
 		return fmt.Errorf("sqlite: revoke key: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {

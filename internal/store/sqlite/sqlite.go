@@ -60,6 +60,10 @@ type DB struct {
 	tail           *tailIndex                       // per customer, the events past the customer index's watermark
 	onRelabel      func([]ClickRelabel)             // see OnClickRelabel; set before the first write
 	onErase        func(orgID, oldID, newID string) // see OnCustomerErased
+
+	healthMu      sync.Mutex // guards writeFailure and onUnavailable (see health.go)
+	writeFailure  error      // the last write's disk failure, nil once a write commits
+	onUnavailable func()
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
@@ -142,10 +146,19 @@ func (db *DB) Close() error {
 // Path returns the database file.
 func (db *DB) Path() string { return db.path }
 
-// Ping checks the store answers (for /readyz).
+// Ping checks the store answers and can write (for /readyz): while writes fail for a
+// full or failing disk it tries a write of its own (so readiness comes back once space is
+// free, even when no client writes) and returns Writable's error if that fails too.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return err
+	}
+	if db.Writable() == nil {
+		return nil
+	}
+	db.probeWrite(ctx)
+	return db.Writable()
 }
 
 // migrate applies the pending migrations in order, up to and including the one whose

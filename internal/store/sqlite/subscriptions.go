@@ -78,6 +78,7 @@ func (db *DB) CreateSubscription(ctx context.Context, s *mailtrail.Subscription)
 	}
 	_, err = db.wc.ExecContext(ctx, `INSERT INTO subscriptions (public_id, org_id, url, types, campaign, secret, created_at, position)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.ID, org, s.URL, strings.Join(types, ","), s.CampaignID, s.Sealed, ms(now), s.Position)
+	err = db.autocommit(err)
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "subscription %q exists", s.ID)
 	}
@@ -123,7 +124,7 @@ func (db *DB) subWrite(ctx context.Context, q string, args ...any) (int64, error
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	res, err := db.wc.ExecContext(ctx, q, args...)
-	if err != nil {
+	if err = db.autocommit(err); err != nil {
 		return 0, fmt.Errorf("sqlite: subscription: %w", err)
 	}
 	n, _ := res.RowsAffected()

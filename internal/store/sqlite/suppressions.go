@@ -353,6 +353,7 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	defer db.wmu.Unlock()
 	_, err = db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ?, keep_full_ip = ?, retention_days = ?, tracking_url = ?,
 		tracking_host = ? WHERE id = ?`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host, org)
+	err = db.autocommit(err)
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)
 	}

@@ -31,7 +31,7 @@ func (db *DB) begin(ctx context.Context) (*txc, error) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	if _, err := db.wc.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return nil, fmt.Errorf("sqlite: begin: %w", err)
+		return nil, fmt.Errorf("sqlite: begin: %w", db.werr(err))
 	}
 	return &txc{ctx: ctx, db: db}, nil
 }
@@ -59,7 +59,7 @@ func (t *txc) stmt(q string) (*sql.Stmt, error) {
 	}
 	s, err := t.db.wc.PrepareContext(t.ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		return nil, fmt.Errorf("sqlite: prepare: %w", t.db.werr(err))
 	}
 	t.db.prepared[q] = s
 	return s, nil
@@ -70,7 +70,8 @@ func (t *txc) exec(q string, args ...any) (sql.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.ExecContext(t.ctx, args...)
+	res, err := s.ExecContext(t.ctx, args...)
+	return res, t.db.werr(err)
 }
 
 // scan runs a one-row query and scans it; sql.ErrNoRows when there is none.
@@ -79,7 +80,7 @@ func (t *txc) scan(q string, args []any, dest ...any) error {
 	if err != nil {
 		return err
 	}
-	return s.QueryRowContext(t.ctx, args...).Scan(dest...)
+	return t.db.werr(s.QueryRowContext(t.ctx, args...).Scan(dest...))
 }
 
 func (t *txc) query(q string, args ...any) (*sql.Rows, error) {
@@ -87,7 +88,8 @@ func (t *txc) query(q string, args ...any) (*sql.Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.QueryContext(t.ctx, args...)
+	rows, err := s.QueryContext(t.ctx, args...)
+	return rows, t.db.werr(err)
 }
 
 // rollback ends the transaction unless it was committed. Its context is not the
@@ -102,9 +104,10 @@ func (t *txc) rollback() {
 func (t *txc) commit() error {
 	if _, err := t.db.wc.ExecContext(context.WithoutCancel(t.ctx), "COMMIT"); err != nil {
 		t.rollback()
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", t.db.werr(err))
 	}
 	t.done = true
+	t.db.wrote()
 	return nil
 }
 
