@@ -93,7 +93,6 @@ func (s *Server) servePixel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 	ref, link, err := s.signer.Verify(token.Click, r.PathValue("token"))
 	if err != nil {
-		s.m.trackInvalid.Inc("click")
 		s.notFound(w, r)
 		return
 	}
@@ -107,15 +106,13 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		// does not lend its reputation to another organization's destinations.
 		var hostOrg string
 		if hostOrg, err = s.store.TrackingHostOrg(r.Context(), r.Host); err == nil && hostOrg != "" && hostOrg != owner {
-			s.m.trackInvalid.Inc("click")
-			s.notFound(w, r)
+				s.notFound(w, r)
 			return
 		}
 	}
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
-			s.m.trackInvalid.Inc("click")
-			s.notFound(w, r)
+				s.notFound(w, r)
 			return
 		}
 		// The store cannot be read: there is no recorded URL to send the recipient to, and
@@ -187,7 +184,6 @@ func (s *Server) page(w http.ResponseWriter, status int, d pageData) {
 // GET, so only a POST unsubscribes.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	if _, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token")); err != nil {
-		s.m.trackInvalid.Inc("unsubscribe")
 		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid. Use the link in your most recent email."})
 		return
 	}
@@ -200,7 +196,6 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
 	if err != nil {
-		s.m.trackInvalid.Inc("unsubscribe")
 		s.page(w, http.StatusNotFound, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid."})
 		return
 	}
