@@ -106,13 +106,13 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		// does not lend its reputation to another organization's destinations.
 		var hostOrg string
 		if hostOrg, err = s.store.TrackingHostOrg(r.Context(), r.Host); err == nil && hostOrg != "" && hostOrg != owner {
-				s.notFound(w, r)
+			s.notFound(w, r)
 			return
 		}
 	}
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
-				s.notFound(w, r)
+			s.notFound(w, r)
 			return
 		}
 		// The store cannot be read: there is no recorded URL to send the recipient to, and
