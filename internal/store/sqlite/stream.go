@@ -24,6 +24,16 @@ func (db *DB) StreamHead(ctx context.Context, orgID string) (int64, error) {
 	return head, nil
 }
 
+// StreamEnd returns the position of the latest stored event of any organization (0 when
+// there is none).
+func (db *DB) StreamEnd(ctx context.Context) (int64, error) {
+	var end int64
+	if err := db.rrow(ctx, `SELECT coalesce(max(id), 0) FROM events`, nil, &end); err != nil {
+		return 0, fmt.Errorf("sqlite: stream end: %w", err)
+	}
+	return end, nil
+}
+
 // streamWhere is the WHERE clause (joined with AND) and its arguments of the events of
 // org in (after, upTo] that pass f, over events e joined with their campaign c.
 func streamWhere(org int64, f mailtrail.StreamFilter, after, upTo int64) ([]string, []any) {
