@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
 )
 
 // MaxEvents is the largest batch of POST /api/v1/events.
@@ -166,7 +167,7 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 		}
 	}
 	if in.IdempotencyKey != "" {
-		ev.DedupeKey = "api:" + in.IdempotencyKey
+		ev.DedupeKey = ingest.IdempotencyPrefix + in.IdempotencyKey
 	} else {
 		// Without a key the content identifies the event: the same event posted twice is
 		// stored once.
