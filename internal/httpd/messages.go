@@ -157,6 +157,10 @@ func validateMessages(req *messagesRequest) error {
 	if strings.TrimSpace(req.CampaignID) == "" || len(req.CampaignID) > 200 {
 		return mailtrail.Errorf(mailtrail.EINVALID, "campaign_id is required (at most 200 characters)")
 	}
+	if p := mailtrail.IDProblem(req.CampaignID, 200); p != "" {
+		return &mailtrail.Error{Code: mailtrail.EINVALID, Message: "campaign_id " + p,
+			Details: []mailtrail.ItemError{{Field: "campaign_id", Code: mailtrail.EINVALID, Message: "campaign_id " + p}}}
+	}
 	if req.HTML == "" && req.Text == "" {
 		return mailtrail.Errorf(mailtrail.EINVALID, "html or text is required")
 	}
@@ -167,7 +171,10 @@ func validateMessages(req *messagesRequest) error {
 		if strings.TrimSpace(rc.CustomerID) == "" || len(rc.CustomerID) > 200 {
 			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_id", Code: mailtrail.EINVALID, Message: "customer_id is required (at most 200 characters)"})
 		}
-		if !validEmail(rc.CustomerEmail) {
+		if p := mailtrail.IDProblem(rc.CustomerID, 200); p != "" {
+			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_id", Code: mailtrail.EINVALID, Message: "customer_id " + p})
+		}
+		if !validEmail(rc.CustomerEmail) || mailtrail.IDProblem(rc.CustomerEmail, 320) != "" {
 			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_email", Code: mailtrail.EINVALID, Message: "customer_email must be an email address"})
 		}
 	}
