@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -76,5 +77,25 @@ func TestIdempotencyKeyIsTheIdentity(t *testing.T) {
 	// Keys belong to their organization.
 	if a := h.post(keyB, ev("sent", "", nil)); a.Accepted != 1 {
 		t.Fatalf("the same key in another organization: %+v", a)
+	}
+}
+
+// The retention job forgets idempotency keys past their 7-day horizon, whatever the
+// organization's retention; until then a retry is a duplicate.
+func TestIdempotencyKeysPrunedByRetentionJob(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("A")
+	ev := map[string]any{"event_type": "sent", "campaign_id": "idem", "customer_id": "u1", "idempotency_key": "k"}
+	h.post(key, ev)
+	job := newRetentionJob(h.app)
+	job.now = func() time.Time { return time.Now().Add(6 * 24 * time.Hour) }
+	job.once(context.Background())
+	if a := h.post(key, ev); a.Duplicates != 1 {
+		t.Fatalf("6 days later: %+v, want a duplicate", a)
+	}
+	job.now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+	job.once(context.Background())
+	if a := h.post(key, ev); a.Accepted != 1 {
+		t.Fatalf("8 days later: %+v, want the key forgotten", a)
 	}
 }
