@@ -221,6 +221,20 @@ type Event struct {
 	// Counted is false for events stored but kept out of the figures (an ESP's open of a
 	// message our own pixel tracks). Set by the rules, not by clients.
 	Counted bool `json:"counted"`
+	// BeforeSend flags an event dated more than SendTolerance before its message's first
+	// sent event (see IsBeforeSend). Derived when the event is read, so it does not depend
+	// on the order events arrived in; such an event counts like any other.
+	BeforeSend bool `json:"before_send,omitempty"`
+}
+
+// SendTolerance is how much earlier than its message's send an event may be dated
+// before it is flagged BeforeSend: clocks of the CRM, the ESP and this server differ.
+const SendTolerance = 5 * time.Minute
+
+// IsBeforeSend reports whether an event at occurred is dated more than SendTolerance
+// before sent, the time of its message's first sent event (zero: not known, false).
+func IsBeforeSend(occurred, sent time.Time) bool {
+	return !sent.IsZero() && occurred.Before(sent.Add(-SendTolerance))
 }
 
 // TruncateIP returns ip with its host part zeroed: an IPv4 address to its /24, an IPv6

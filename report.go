@@ -76,8 +76,13 @@ type Report struct {
 	HumanDeliveredRates Rates            `json:"human_delivered_rates"`
 	Hourly              []TimelineBucket `json:"hourly"`
 	Daily               []TimelineBucket `json:"daily"`
-	Links               []LinkStats      `json:"links"`
-	Breakdowns          Breakdowns       `json:"breakdowns"`
+	// BeforeSend sums the activity dated before the quarter-hour that precedes the
+	// campaign's first send (with Start the earliest such quarter-hour, UTC): counted in
+	// Counts but kept out of Hourly and Daily, so a stray old date does not stretch the
+	// timeline. Nil when there is none.
+	BeforeSend *TimelineBucket `json:"before_send,omitempty"`
+	Links      []LinkStats     `json:"links"`
+	Breakdowns Breakdowns      `json:"breakdowns"`
 }
 
 func ratio(n, d int64) float64 {

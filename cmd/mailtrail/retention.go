@@ -5,12 +5,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
 
 // retentionJob deletes the raw events that are past their organization's retention
-// (retention_days); aggregates are kept. Owned by serve, which stops it before the store
+// (retention_days), and the idempotency keys past their horizon; aggregates are kept. Owned by serve, which stops it before the store
 // closes.
 type retentionJob struct {
 	db      *sqlite.DB
@@ -34,7 +35,12 @@ func (r *retentionJob) once(ctx context.Context) int {
 		r.log.LogAttrs(ctx, slog.LevelError, "retention failed", slog.Int("deleted_events", n), slog.String("err", err.Error()))
 		return n
 	}
-	r.log.LogAttrs(ctx, slog.LevelInfo, "retention run", slog.Int("deleted_events", n), slog.Duration("took", time.Since(start)))
+	// Idempotency keys are kept for their horizon only, whatever the events' retention.
+	keys, err := r.db.PruneIdempotencyKeys(ctx, r.now().Add(-ingest.IdempotencyHorizon), sqlite.DefaultRetentionChunk)
+	if err != nil && ctx.Err() == nil {
+		r.log.LogAttrs(ctx, slog.LevelError, "idempotency key pruning failed", slog.Int("pruned_keys", keys), slog.String("err", err.Error()))
+	}
+	r.log.LogAttrs(ctx, slog.LevelInfo, "retention run", slog.Int("deleted_events", n), slog.Int("pruned_keys", keys), slog.Duration("took", time.Since(start)))
 	return n
 }
 

@@ -281,3 +281,43 @@ func TestStreamRecent(t *testing.T) {
 		}
 	}
 }
+
+// A Last-Event-ID past the store's last event (a client of another server, or of this one
+// before a restore) is answered 400 with a clear error, never a stream that stays silent
+// even when events are committed.
+func TestStreamLastEventIDBeyondEnd(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("A")
+	h.postEvents(key, sentEvents("c1", "a", 0, 3)...)
+	live := h.openStream(key, "", "")
+	h.postEvents(key, sentEvents("c1", "a", 3, 1)...)
+	last := live.next(1)[0].id
+	live.close()
+
+	for _, lastID := range []string{strconv.FormatInt(last+1, 10), "999999999"} {
+		req, _ := http.NewRequest("GET", h.srv.URL+"/api/v1/stream", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Last-Event-ID", lastID)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != http.StatusBadRequest || body.Error.Code != "invalid" || !strings.Contains(body.Error.Message, "Last-Event-ID") {
+			t.Fatalf("Last-Event-ID %s: %d %+v", lastID, resp.StatusCode, body)
+		}
+	}
+	// The last id itself resumes: nothing to replay, then the live events.
+	resumed := h.openStream(key, "", strconv.FormatInt(last, 10))
+	h.postEvents(key, sentEvents("c1", "b", 0, 1)...)
+	if e := resumed.next(1)[0]; e.ev.CustomerID != "b0" {
+		t.Fatalf("resumed at the end: got %q, want b0", e.ev.CustomerID)
+	}
+}

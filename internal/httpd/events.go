@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
 )
 
 // MaxEvents is the largest batch of POST /api/v1/events.
@@ -146,16 +147,16 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 		if err != nil {
 			return nil, itemErr("occurred_at", "occurred_at must be an RFC 3339 time such as 2026-11-27T10:00:00Z")
 		}
-		if t.After(now.Add(24 * time.Hour)) {
-			return nil, itemErr("occurred_at", "occurred_at is more than a day in the future")
+		if p := mailtrail.TimeProblem(t, now); p != "" {
+			return nil, itemErr("occurred_at", "occurred_at %s", p)
 		}
 		ev.OccurredAt = t
 	}
+	if e := checkIDs(ev, in.IdempotencyKey); e != nil {
+		return nil, e
+	}
 	if ev.CustomerEmail != "" && !validEmail(ev.CustomerEmail) {
 		return nil, itemErr("customer_email", "customer_email must be an email address")
-	}
-	if len(ev.CampaignID) > 200 || len(ev.CustomerID) > 200 || len(in.ESPMessageID) > 256 || len(in.IdempotencyKey) > 256 {
-		return nil, itemErr("", "campaign_id and customer_id are limited to 200 characters, esp_message_id and idempotency_key to 256")
 	}
 	if ev.MessageID != "" {
 		m, err := s.store.Message(r.Context(), org.ID, ev.MessageID)
@@ -178,8 +179,8 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 			return nil, itemErr("metadata.link_url", "metadata.link_url must be an http(s) URL")
 		}
 	}
-	if len(ev.Metadata.JourneyID) > 200 || len(ev.Metadata.StepID) > 200 {
-		return nil, itemErr("metadata.journey_id", "metadata.journey_id and metadata.step_id are at most 200 bytes")
+	if e := checkMetadata(&ev.Metadata); e != nil {
+		return nil, e
 	}
 	if x := ev.Metadata.Extra; len(x) > 0 {
 		if b, _ := json.Marshal(x); len(x) > maxExtraKeys || len(b) > maxExtraBytes {
@@ -187,7 +188,7 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 		}
 	}
 	if in.IdempotencyKey != "" {
-		ev.DedupeKey = "api:" + in.IdempotencyKey
+		ev.DedupeKey = ingest.IdempotencyPrefix + in.IdempotencyKey
 	} else {
 		// Without a key the content identifies the event: the same event posted twice is
 		// stored once.
@@ -240,4 +241,55 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// checkIDs checks the identifiers of a posted event: lengths (campaign and customer ids
+// 200 bytes, the others mailtrail.MaxIDBytes), valid UTF-8, no control characters. The
+// error names the field.
+func checkIDs(ev *mailtrail.Event, idempotencyKey string) *mailtrail.ItemError {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{
+		{"campaign_id", ev.CampaignID, 200}, {"customer_id", ev.CustomerID, 200}, {"customer_email", ev.CustomerEmail, 320},
+		{"message_id", ev.MessageID, mailtrail.MaxIDBytes}, {"esp_message_id", ev.ESPMessageID, mailtrail.MaxIDBytes},
+		{"idempotency_key", idempotencyKey, mailtrail.MaxIDBytes},
+	} {
+		if p := mailtrail.IDProblem(f.v, f.max); p != "" {
+			return itemErr(f.name, "%s %s", f.name, p)
+		}
+	}
+	return nil
+}
+
+// checkMetadata checks the lengths and characters of an event's metadata: link_url at
+// most mailtrail.MaxURLBytes without control characters, ids at most MaxIDBytes, journey
+// and step ids 200 bytes, free text MaxTextBytes, raw MaxRawBytes.
+func checkMetadata(m *mailtrail.Metadata) *mailtrail.ItemError {
+	for _, f := range []struct {
+		name, v string
+		max     int
+		id      bool
+	}{
+		{"link_url", m.LinkURL, mailtrail.MaxURLBytes, true}, {"vendor_event_id", m.VendorEventID, mailtrail.MaxIDBytes, true},
+		{"journey_id", m.JourneyID, 200, true}, {"step_id", m.StepID, 200, true},
+		{"smtp_code", m.SMTPCode, mailtrail.MaxTextBytes, false}, {"reason", m.Reason, mailtrail.MaxTextBytes, false},
+		{"feedback_type", m.FeedbackType, mailtrail.MaxTextBytes, false}, {"user_agent", m.UserAgent, mailtrail.MaxTextBytes, false},
+		{"ip", m.IP, mailtrail.MaxTextBytes, false}, {"client", m.Client, mailtrail.MaxTextBytes, false},
+		{"device", m.Device, mailtrail.MaxTextBytes, false}, {"country", m.Country, mailtrail.MaxTextBytes, false},
+		{"city", m.City, mailtrail.MaxTextBytes, false}, {"vendor", m.Vendor, mailtrail.MaxTextBytes, false},
+		{"method", m.Method, mailtrail.MaxTextBytes, false},
+	} {
+		p := mailtrail.TextProblem(f.v, f.max)
+		if f.id {
+			p = mailtrail.IDProblem(f.v, f.max)
+		}
+		if p != "" {
+			return itemErr("metadata."+f.name, "metadata.%s %s", f.name, p)
+		}
+	}
+	if len(m.Raw) > mailtrail.MaxRawBytes {
+		return itemErr("metadata.raw", "metadata.raw is %d bytes; the limit is %d", len(m.Raw), mailtrail.MaxRawBytes)
+	}
+	return nil
 }

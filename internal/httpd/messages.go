@@ -212,13 +212,24 @@ func validateMessages(req *messagesRequest) error {
 	if strings.TrimSpace(req.CampaignID) == "" || len(req.CampaignID) > 200 {
 		return mailtrail.Errorf(mailtrail.EINVALID, "campaign_id is required (at most 200 characters)")
 	}
+	if p := mailtrail.IDProblem(req.CampaignID, 200); p != "" {
+		return &mailtrail.Error{Code: mailtrail.EINVALID, Message: "campaign_id " + p,
+			Details: []mailtrail.ItemError{{Field: "campaign_id", Code: mailtrail.EINVALID, Message: "campaign_id " + p}}}
+	}
 	if len(req.CampaignName) > mailtrail.MaxCampaignName || len(req.Subject) > mailtrail.MaxSubject {
 		return mailtrail.Errorf(mailtrail.EINVALID, "campaign_name is at most %d bytes, subject at most %d", mailtrail.MaxCampaignName, mailtrail.MaxSubject)
 	}
 	if req.HTML == "" && req.Text == "" {
 		return mailtrail.Errorf(mailtrail.EINVALID, "html or text is required")
 	}
-	if req.Topic = strings.TrimSpace(req.Topic); len(req.Topic) > 200 {
+	req.Topic = strings.TrimSpace(req.Topic)
+	for _, f := range []struct{ name, v string }{{"topic", req.Topic}, {"campaign_name", req.CampaignName}, {"subject", req.Subject}} {
+		if p := mailtrail.IDProblem(f.v, 1<<20); p != "" {
+			return &mailtrail.Error{Code: mailtrail.EINVALID, Message: f.name + " " + p,
+				Details: []mailtrail.ItemError{{Field: f.name, Code: mailtrail.EINVALID, Message: f.name + " " + p}}}
+		}
+	}
+	if len(req.Topic) > 200 {
 		return mailtrail.Errorf(mailtrail.EINVALID, "topic must be at most 200 characters")
 	}
 	if len(req.Recipients) == 0 || len(req.Recipients) > MaxRecipients {
@@ -231,7 +242,10 @@ func validateMessages(req *messagesRequest) error {
 		if strings.TrimSpace(rc.CustomerID) == "" || len(rc.CustomerID) > 200 {
 			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_id", Code: mailtrail.EINVALID, Message: "customer_id is required (at most 200 characters)"})
 		}
-		if !validEmail(rc.CustomerEmail) {
+		if p := mailtrail.IDProblem(rc.CustomerID, 200); p != "" {
+			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_id", Code: mailtrail.EINVALID, Message: "customer_id " + p})
+		}
+		if !validEmail(rc.CustomerEmail) || mailtrail.IDProblem(rc.CustomerEmail, 320) != "" {
 			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_email", Code: mailtrail.EINVALID, Message: "customer_email must be an email address"})
 		}
 	}

@@ -17,7 +17,7 @@ type serverMetrics struct {
 func newServerMetrics(reg *metrics.Registry) *serverMetrics {
 	return &serverMetrics{
 		requests:        reg.NewCounter("mailtrail_http_requests_total", "HTTP requests by route and status.", "route", "status"),
-		trackInvalid:    reg.NewCounter("mailtrail_tracking_invalid_total", "Tracking requests with an invalid or unknown token.", "kind"),
+		trackInvalid:    reg.NewCounter("mailtrail_tracking_invalid_total", "Invalid tracking hits: every tracking path answered 404 (click, unsubscribe, other) and pixel hits with an invalid token (open).", "kind"),
 		trackOverBudget: reg.NewCounter("mailtrail_tracking_over_budget_total", "Tracking hits answered but not stored: their token was past its hourly budget (--tracking-budget).", "kind"),
 		trackUnrecorded: reg.NewCounter("mailtrail_tracking_unrecorded_total", "Tracking hits answered before their event was committed (store slow or failing).", "kind"),
 	}

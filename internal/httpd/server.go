@@ -273,6 +273,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a recorded link, so those get the pixel (opens) or a 404 (everything else).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if strings.HasPrefix(p, "/api/track/") {
+		// Every tracking hit answered 404 is an invalid one, whichever step refused it
+		// (token, unknown link, path shape, target): count them here, once.
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if sw.status == http.StatusNotFound {
+				s.m.trackInvalid.Inc(trackKind(p))
+			}
+		}()
+		w = sw
+	}
 	if strings.HasPrefix(p, "/api/track/") && path.Clean(p) != p && !(strings.HasSuffix(p, "/") && path.Clean(p)+"/" == p) {
 		if strings.HasPrefix(p, "/api/track/open/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			s.servePixel(w, r)
@@ -282,4 +293,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// trackKind names a tracking path's kind for metrics: open, click, unsubscribe or other.
+func trackKind(p string) string {
+	k, _, _ := strings.Cut(strings.TrimPrefix(p, "/api/track/"), "/")
+	switch k {
+	case "open", "click", "unsubscribe":
+		return k
+	}
+	return "other"
 }

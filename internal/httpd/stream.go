@@ -21,6 +21,9 @@ type StreamStore interface {
 	// StreamRecent returns the position to read after to begin with the last n events
 	// that pass f.
 	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
+	// StreamEnd returns the position of the store's latest event, of any organization:
+	// no stream position was ever given past it.
+	StreamEnd(ctx context.Context) (int64, error)
 }
 
 const (
@@ -107,6 +110,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	defer sub.Cancel()
 	switch {
 	case resume:
+		// Positions past the store's end were never given out (another server's, or this
+		// one's before a restore): new events would take positions at or below it and the
+		// stream would stay silent, so the client is told instead.
+		var end int64
+		if end, err = s.store.StreamEnd(r.Context()); err == nil && pos > end {
+			err = mailtrail.Errorf(mailtrail.EINVALID, "Last-Event-ID %d is past the last event of this server (%d): reconnect without it to receive the events from now on, or with last_event_id=0 to replay every stored event", pos, end)
+		}
 	case recent > 0:
 		pos, err = s.store.StreamRecent(r.Context(), org.ID, f, recent)
 	default:

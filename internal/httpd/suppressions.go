@@ -110,7 +110,11 @@ func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) {
 	var details []mailtrail.ItemError
 	for i := range req.Suppressions {
 		if err := suppression.Validate(&req.Suppressions[i], mailtrail.ReasonManual); err != nil {
-			details = append(details, mailtrail.ItemError{Index: i, Code: mailtrail.EINVALID, Message: err.Error()})
+			d := mailtrail.ItemError{Index: i, Code: mailtrail.EINVALID, Message: err.Error()}
+			if fe, ok := err.(*suppression.FieldError); ok {
+				d.Field = fe.Field
+			}
+			details = append(details, d)
 		}
 	}
 	if len(details) > 0 {

@@ -105,7 +105,6 @@ func (s *Server) servePixel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 	ref, link, err := s.signer.Verify(token.Click, r.PathValue("token"))
 	if err != nil {
-		s.m.trackInvalid.Inc("click")
 		s.notFound(w, r)
 		return
 	}
@@ -119,14 +118,12 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		// does not lend its reputation to another organization's destinations.
 		var hostOrg string
 		if hostOrg, err = s.store.TrackingHostOrg(r.Context(), r.Host); err == nil && hostOrg != "" && hostOrg != owner {
-			s.m.trackInvalid.Inc("click")
 			s.notFound(w, r)
 			return
 		}
 	}
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
-			s.m.trackInvalid.Inc("click")
 			s.notFound(w, r)
 			return
 		}
@@ -150,8 +147,33 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		s.trackEvent(r, "click", ev)
 	}
 	noCache(w.Header())
-	w.Header().Set("Location", target)
+	w.Header().Set("Location", asciiURI(target))
 	w.WriteHeader(http.StatusFound)
+}
+
+// asciiURI maps an IRI to a URI (RFC 3987 §3.1): every byte outside printable ASCII is
+// percent-encoded, so a Location header carries no raw UTF-8. An internationalized host
+// comes out percent-encoded too (RFC 3986 reg-name), which browsers resolve through IDNA.
+func asciiURI(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // honeypot answers a click on the hidden honeypot link: only scanners follow it. The click
@@ -178,7 +200,6 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
 	if err != nil {
-		s.m.trackInvalid.Inc("unsubscribe")
 		s.page(w, r, http.StatusNotFound, pageUnsubInvalid)
 		return
 	}
@@ -195,7 +216,6 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	ref, _, err := s.signer.Verify(token.Unsubscribe, r.PathValue("token"))
 	if err != nil {
-		s.m.trackInvalid.Inc("unsubscribe")
 		s.page(w, r, http.StatusNotFound, pageUnsubInvalid)
 		return
 	}

@@ -378,6 +378,27 @@ func NewEventID(now time.Time) string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// IdempotencyPrefix starts the DedupeKey of an API event posted with the client's
+// idempotency key ("api:" + key). Such a key alone identifies the event within its
+// organization, whatever the type, time or content a retry carries (see IdempotencyKey).
+const IdempotencyPrefix = "api:"
+
+// IdempotencyKey returns the 16-byte digest of an event's client idempotency key, under
+// which the store keeps it unique per organization for at least IdempotencyHorizon, or nil
+// when the event has no such key.
+func IdempotencyKey(ev *mailtrail.Event) []byte {
+	k, ok := strings.CutPrefix(ev.DedupeKey, IdempotencyPrefix)
+	if !ok {
+		return nil
+	}
+	sum := sha256.Sum256([]byte("mailtrail idempotency key\x00" + k))
+	return sum[:16]
+}
+
+// IdempotencyHorizon is how long, at least, an idempotency key recognises a retry: the
+// dedupe horizon of webhooks (docs/privacy.md: ESPs retry for at most three days).
+const IdempotencyHorizon = 7 * 24 * time.Hour
+
 // OncePrefix marks a DedupeKey that identifies an event regardless of its time.
 const OncePrefix = "once:"
 

@@ -87,8 +87,9 @@ type Output struct {
 //
 // Malformed HTML never fails the rewrite: what the tokenizer cannot read is
 // copied as it is. Rewrite returns a *mailtrail.Error with code EINVALID if a
-// part is over MaxHTMLBytes or if UnsubscribeMailto or MessageID could not be
-// put safely in a header.
+// part is over MaxHTMLBytes, if a link to track is longer than mailtrail.MaxURLBytes or
+// there are more than 65,535 of them (the error names the part), or if
+// UnsubscribeMailto or MessageID could not be put safely in a header.
 func Rewrite(in Input, u URLs) (Output, error) {
 	if len(in.HTML) > MaxHTMLBytes {
 		return Output{}, mailtrail.Errorf(mailtrail.EINVALID, "html is %d bytes; the limit is %d", len(in.HTML), MaxHTMLBytes)
@@ -103,8 +104,13 @@ func Rewrite(in Input, u URLs) (Output, error) {
 	}
 	r := rewriter{u: u, unsub: unsub, trackClicks: in.TrackClicks, links: []string{}}
 	out := Output{Headers: headers}
+	r.part = "html"
 	out.HTML = r.html(in.HTML, in.TrackOpens, in.Honeypot)
+	r.part = "text"
 	out.Text = r.text(in.Text)
+	if r.err != nil {
+		return Output{}, r.err
+	}
 	out.Links = r.links
 	return out, nil
 }
@@ -115,16 +121,33 @@ type rewriter struct {
 	unsub       string
 	trackClicks bool
 	links       []string
+	part        string // "html" or "text": the field an error names
+	err         error  // the first link that cannot be tracked
 }
 
-// track records dest as the next link and returns its click URL. Past the largest link
-// index a click id can carry (the last one is the honeypot's), links stay as they are.
+// track records dest as the next link and returns its click URL. A link longer than
+// mailtrail.MaxURLBytes, or past the largest link index a click id can carry (the last
+// one is the honeypot's), is an error of the message, never a link silently left
+// untracked.
 func (r *rewriter) track(dest string) string {
-	if len(r.links) >= mailtrail.HoneypotLink {
+	switch {
+	case r.err != nil:
+		return dest
+	case len(dest) > mailtrail.MaxURLBytes:
+		r.err = partErr(r.part, fmt.Sprintf("%s: link %d is %d bytes; the limit is %d", r.part, len(r.links)+1, len(dest), mailtrail.MaxURLBytes))
+		return dest
+	case len(r.links) >= mailtrail.HoneypotLink:
+		r.err = partErr(r.part, fmt.Sprintf("%s: more than %d tracked links in one email", r.part, mailtrail.HoneypotLink))
 		return dest
 	}
 	r.links = append(r.links, dest)
 	return r.u.Click(len(r.links) - 1)
+}
+
+// partErr is an EINVALID error naming the part (html or text) at fault.
+func partErr(part, msg string) error {
+	return &mailtrail.Error{Code: mailtrail.EINVALID, Message: msg,
+		Details: []mailtrail.ItemError{{Field: part, Code: mailtrail.EINVALID, Message: msg}}}
 }
 
 // honeypotLink returns the hidden honeypot anchor for clickURL: empty, not displayed (mso-hide

@@ -61,11 +61,17 @@ func (s *Service) Report(ctx context.Context, orgID, campaign, tz string) (*mail
 	}
 	r := &mailtrail.Report{CampaignID: campaign, Name: info.Name, Subject: info.Subject, Timezone: loc.String(), Links: links, Breakdowns: *dims}
 	for _, b := range buckets {
-		if b.Counts.Sent > 0 {
+		if b.Counts.Sent > 0 && r.SentAt == nil {
 			t := b.Start.In(loc)
 			r.SentAt = &t // the start of the quarter hour of the first sent event
-			break
 		}
+		r.Counts.Add(b.Counts)
+	}
+	var early []mailtrail.CampaignBucket
+	early, buckets = SplitBeforeSend(buckets)
+	if len(early) > 0 {
+		before := Timeline(early, time.UTC, func(time.Time) time.Time { return early[0].Start.UTC() })
+		r.BeforeSend = &before[0]
 	}
 	r.Hourly = Timeline(buckets, loc, func(t time.Time) time.Time {
 		// Truncate in local wall time, so zones offset by :30 or :45 get their own hours
@@ -77,11 +83,31 @@ func (s *Service) Report(ctx context.Context, orgID, campaign, tz string) (*mail
 		t = t.In(loc)
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 	})
-	for _, b := range buckets {
-		r.Counts.Add(b.Counts)
-	}
 	r.ComputeRates()
 	return r, nil
+}
+
+// bucketWidth is the width of the store's campaign buckets (rules.BucketWidth).
+const bucketWidth = 15 * time.Minute
+
+// SplitBeforeSend splits a campaign's buckets (in time order) into those dated before the
+// quarter-hour preceding its first send, and the rest: the timeline's range begins there
+// (mailtrail.SendTolerance fits in that quarter-hour), so a stray old date, such as a
+// vendor's documentation sample, does not stretch it over years. Without a send, nothing
+// is split off. Buckets are aggregates, so the split is the same whatever the order the
+// events arrived in.
+func SplitBeforeSend(buckets []mailtrail.CampaignBucket) (before, rest []mailtrail.CampaignBucket) {
+	for _, b := range buckets {
+		if b.Counts.Sent > 0 {
+			from := b.Start.Add(-bucketWidth)
+			for i, e := range buckets {
+				if !e.Start.Before(from) {
+					return buckets[:i], buckets[i:]
+				}
+			}
+		}
+	}
+	return nil, buckets
 }
 
 // Timeline sums quarter-hour buckets into the periods that start returns for a bucket's

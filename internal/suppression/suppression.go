@@ -28,29 +28,49 @@ func ValidEmail(s string) bool {
 
 // Validate trims and checks one addition: a valid email, a reason of manual or
 // list_import (empty is replaced by def), customer_id at most 200 bytes, note at most
-// 1000. The error message says what to fix.
+// 1000; email and customer_id valid UTF-8 without control characters, the note without
+// NUL. The error message says what to fix.
 func Validate(in *mailtrail.SuppressionInput, def string) error {
 	in.Email = strings.TrimSpace(in.Email)
 	in.Reason = strings.TrimSpace(in.Reason)
 	in.CustomerID = strings.TrimSpace(in.CustomerID)
+	if p := mailtrail.IDProblem(in.Email, 320); p != "" {
+		return fieldErr("email", "email "+p)
+	}
 	if !ValidEmail(in.Email) {
-		return errors.New("email must be an email address")
+		return fieldErr("email", "email must be an email address")
 	}
 	switch in.Reason {
 	case "":
 		in.Reason = def
 	case mailtrail.ReasonManual, mailtrail.ReasonListImport:
 	default:
-		return fmt.Errorf("reason must be manual or list_import, not %q", trunc(in.Reason, 40))
+		return fieldErr("reason", fmt.Sprintf("reason must be manual or list_import, not %q", trunc(in.Reason, 40)))
 	}
 	if len(in.CustomerID) > 200 {
-		return errors.New("customer_id is limited to 200 characters")
+		return fieldErr("customer_id", "customer_id is limited to 200 characters")
+	}
+	if p := mailtrail.IDProblem(in.CustomerID, 200); p != "" {
+		return fieldErr("customer_id", "customer_id "+p)
 	}
 	if len(in.Note) > 1000 {
-		return errors.New("note is limited to 1000 characters")
+		return fieldErr("note", "note is limited to 1000 characters")
+	}
+	if p := mailtrail.TextProblem(in.Note, 1000); p != "" {
+		return fieldErr("note", "note "+p)
 	}
 	return nil
 }
+
+// FieldError is an addition refused because of one field, which it names.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Message }
+
+func fieldErr(field, msg string) error { return &FieldError{Field: field, Message: msg} }
 
 func trunc(s string, n int) string {
 	if len(s) > n {

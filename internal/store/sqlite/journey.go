@@ -117,19 +117,20 @@ func (db *DB) eventByRow(ctx context.Context, orgID string, id int64) (*mailtrai
 		ref               []byte
 		src, class, meta  string
 		reasons, campName string
+		sent              int64
 	)
 	err := db.rrow(ctx, `SELECT e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
-		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
+		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, ''), m.f_sent
 		FROM events e JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE e.id = ?`, []any{id}, &ev.ID, &campName, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
-		&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta)
+		&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta, &sent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: event: %w", err)
 	}
 	ev.CampaignID = campName
-	if err := fillEvent(&ev, orgID, id, ref, typ, occ, recv, src, class, reasons, meta); err != nil {
+	if err := fillEvent(&ev, orgID, id, ref, typ, occ, recv, src, class, reasons, meta, sent); err != nil {
 		return nil, err
 	}
 	return &ev, nil

@@ -193,7 +193,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 	}
 	args = append(args, f.Limit+1)
 	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
-		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
+		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, ''), m.f_sent
 		FROM `+from+` JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE `+strings.Join(append(where, "1"), " AND ")+` ORDER BY `+order+` LIMIT ?`, append(fromArgs, args...)...)
 	if err != nil {
@@ -213,12 +213,13 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 			ref                []byte
 			src, class, meta   string
 			reasons            string
+			sent               int64
 		)
 		if err := rows.Scan(&id, &ev.ID, &ev.CampaignID, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
-			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta); err != nil {
+			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta, &sent); err != nil {
 			return nil, fmt.Errorf("sqlite: list events: %w", err)
 		}
-		if err := fillEvent(&ev, orgID, id, ref, typ, occ, recv, src, class, reasons, meta); err != nil {
+		if err := fillEvent(&ev, orgID, id, ref, typ, occ, recv, src, class, reasons, meta, sent); err != nil {
 			return nil, err
 		}
 		page.Events = append(page.Events, ev)
@@ -247,10 +248,12 @@ func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.S
 }
 
 // fillEvent completes an event read from a row of events: its organization, message,
-// type, times, source, classification and metadata.
-func fillEvent(ev *mailtrail.Event, orgID string, id int64, ref []byte, typ, occ, recv int64, src, class, reasons, meta string) error {
+// type, times, source, classification, metadata, and whether it is dated before its
+// message's send (sent: the message's f_sent, ms; 0 when unknown).
+func fillEvent(ev *mailtrail.Event, orgID string, id int64, ref []byte, typ, occ, recv int64, src, class, reasons, meta string, sent int64) error {
 	ev.OrgID, ev.MessageID, ev.Type = orgID, refString(ref), mailtrail.EventType(typ)
 	ev.OccurredAt, ev.ReceivedAt = fromMS(occ), fromMS(recv)
+	ev.BeforeSend = mailtrail.IsBeforeSend(ev.OccurredAt, fromMS(sent))
 	ev.Source, ev.Classification = mailtrail.Source(src), mailtrail.Classification(class)
 	if reasons != "" {
 		ev.Reasons = strings.Split(reasons, ",")

@@ -134,6 +134,15 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		if k := ingest.DedupeKey(ev); k != nil {
 			dk = k
 		}
+		ik := ingest.IdempotencyKey(ev)
+		if ik != nil {
+			if found, err := w.idempotent(m.org, ik, ev); err != nil {
+				return nil, err
+			} else if found {
+				dup[i] = true
+				continue
+			}
+		}
 		res, err := w.tx.exec(`INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
 			source, class, reasons, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
 			string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ","), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
@@ -142,7 +151,21 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			dup[i] = true
+			// Answer with the id of the event stored before, not this arrival's.
+			if err := w.tx.scan(`SELECT uid FROM events WHERE dedupe = ?`, []any{dk}, &ev.ID); err != nil {
+				return nil, fmt.Errorf("sqlite: duplicate's event: %w", err)
+			}
+			if ik != nil {
+				if err := w.keepIdempotencyKey(m.org, ik, ev); err != nil {
+					return nil, err
+				}
+			}
 			continue
+		}
+		if ik != nil {
+			if err := w.keepIdempotencyKey(m.org, ik, ev); err != nil {
+				return nil, err
+			}
 		}
 		if id, err := res.LastInsertId(); err == nil {
 			w.tailAdds = append(w.tailAdds, [2]int64{m.customer, id})

@@ -24,6 +24,16 @@ func (db *DB) StreamHead(ctx context.Context, orgID string) (int64, error) {
 	return head, nil
 }
 
+// StreamEnd returns the position of the latest stored event of any organization (0 when
+// there is none).
+func (db *DB) StreamEnd(ctx context.Context) (int64, error) {
+	var end int64
+	if err := db.rrow(ctx, `SELECT coalesce(max(id), 0) FROM events`, nil, &end); err != nil {
+		return 0, fmt.Errorf("sqlite: stream end: %w", err)
+	}
+	return end, nil
+}
+
 // streamWhere is the WHERE clause (joined with AND) and its arguments of the events of
 // org in (after, upTo] that pass f, over events e joined with their campaign c.
 func streamWhere(org int64, f mailtrail.StreamFilter, after, upTo int64) ([]string, []any) {
@@ -100,7 +110,7 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, f mail
 	where, args := streamWhere(org, f, after, head)
 	args = append(args, limit)
 	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
-		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, '')
+		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, ''), m.f_sent
 		FROM events e INDEXED BY events_org JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id
 		JOIN messages m ON m.id = e.message_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id LIMIT ?`, args...)
@@ -115,13 +125,14 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, f mail
 			typ, occ, recv            int64
 			ref                       []byte
 			src, class, reasons, meta string
+			sent                      int64
 		)
 		ev := &se.Event
 		if err := rows.Scan(&se.Seq, &ev.ID, &ev.CampaignID, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,
-			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta); err != nil {
+			&ev.ESPMessageID, &src, &class, &reasons, &ev.Counted, &meta, &sent); err != nil {
 			return nil, after, fmt.Errorf("sqlite: events after: %w", err)
 		}
-		if err := fillEvent(ev, orgID, se.Seq, ref, typ, occ, recv, src, class, reasons, meta); err != nil {
+		if err := fillEvent(ev, orgID, se.Seq, ref, typ, occ, recv, src, class, reasons, meta, sent); err != nil {
 			return nil, after, err
 		}
 		out = append(out, se)

@@ -15,7 +15,14 @@ import (
 
 // BenchmarkWrite measures the sink alone: batches of 5000 events of the usual mix over
 // 100,000 customers, synchronous=FULL.
-func BenchmarkWrite(b *testing.B) {
+func BenchmarkWrite(b *testing.B) { benchmarkWrite(b, "k") }
+
+// BenchmarkWriteIdempotent is BenchmarkWrite with every event carrying a client
+// idempotency key: the cost of the idempotency_keys lookup and insert (compare the two
+// events/s in one run).
+func BenchmarkWriteIdempotent(b *testing.B) { benchmarkWrite(b, ingest.IdempotencyPrefix+"k") }
+
+func benchmarkWrite(b *testing.B, keyPrefix string) {
 	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "m.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -41,7 +48,7 @@ func BenchmarkWrite(b *testing.B) {
 		}
 		c := r.IntN(100000)
 		ev := &mailtrail.Event{OrgID: org.ID, CampaignID: "bench", CustomerID: fmt.Sprintf("c%d", c), CustomerEmail: fmt.Sprintf("c%d@example.com", c),
-			Type: t, Source: mailtrail.SourceAPI, OccurredAt: base.Add(time.Duration(i) * time.Second), DedupeKey: fmt.Sprintf("k%d", i)}
+			Type: t, Source: mailtrail.SourceAPI, OccurredAt: base.Add(time.Duration(i) * time.Second), DedupeKey: fmt.Sprintf("%s%d", keyPrefix, i)}
 		if t == mailtrail.EventClicked {
 			ev.Metadata.LinkURL = "https://example.com/a"
 		}

@@ -262,6 +262,9 @@ func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 		if want := recount(raw); got != want {
 			t.Fatalf("round %d: figures differ from a recount of raw events:\n got %+v\nwant %+v", round, got, want)
 		}
+		if bad := beforeSendMismatches(raw); len(bad) > 0 {
+			t.Fatalf("round %d: before_send differs from a recount of raw events:\n%v", round, bad)
+		}
 		labels := labelsOf(raw)
 		if round == 0 && !strings.Contains(strings.Join(labels, "\n"), "delivery") {
 			// The history clicks before and at delivery times: the click rules must label them.
@@ -394,6 +397,33 @@ func stored(t *testing.T, s Store, org, camp string) []*mailtrail.Event {
 		}
 		f.Cursor = p.NextCursor
 	}
+}
+
+// beforeSendMismatches lists the events whose before_send flag differs from the one a
+// recount gives: dated more than mailtrail.SendTolerance before the earliest sent event of
+// their message among the raw events.
+func beforeSendMismatches(evs []*mailtrail.Event) []string {
+	sent := map[string]time.Time{}
+	for _, e := range evs {
+		if t, ok := sent[e.MessageID]; e.Type == mailtrail.EventSent && (!ok || e.OccurredAt.Before(t)) {
+			sent[e.MessageID] = e.OccurredAt
+		}
+	}
+	var bad []string
+	flagged := 0
+	for _, e := range evs {
+		want := mailtrail.IsBeforeSend(e.OccurredAt, sent[e.MessageID])
+		if want {
+			flagged++
+		}
+		if e.BeforeSend != want {
+			bad = append(bad, fmt.Sprintf("%s %s %v: before_send %v", e.MessageID, e.Type, e.OccurredAt, e.BeforeSend))
+		}
+	}
+	if flagged == 0 {
+		bad = append(bad, "the history has no event before its message's send: the check proves nothing")
+	}
+	return bad
 }
 
 // labelsOf lists the classification of every open and click, in an order that does not
