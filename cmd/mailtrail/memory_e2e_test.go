@@ -47,12 +47,14 @@ func procMemory(t *testing.T, pid int) (rss, hwm int64) {
 
 // worstBodies returns the request bodies of the worst mix the documented limits allow
 // (16 MiB bodies, 10,000 events, 1,000 recipients, 5 MiB of html and of text,
-// (html + text) × recipients ≤ 128 MiB): the largest html and text for 12 recipients, 1 MiB
+// (html + text) × recipients ≤ 128 MiB, 65,535 links an email): the largest html and text for 12 recipients, 1 MiB
 // of HTML for 128 recipients, one event with a 14 MB metadata array, 16 MiB of empty events, and 10,000
 // valid events with as much metadata as fits.
 func worstBodies(t *testing.T) map[string][]byte {
 	t.Helper()
-	link := `<p>Hello <a href='https://shop.example.com/item?id=1'>item</a></p> ` // nothing JSON escapes
+	// One link per ~200 bytes, so that 5 MiB of html and 5 MiB of text stay within the
+	// 65,535 tracked links an email may hold (about 26,000 each).
+	link := `<p>Hello <a href='https://shop.example.com/item?id=1'>item</a></p> ` + strings.Repeat("lorem ipsum ", 11) // nothing JSON escapes
 	html := func(n int) string { return strings.Repeat(link, n/len(link)) }
 	rcpts := func(n int) []map[string]string {
 		out := make([]map[string]string, n)
@@ -72,7 +74,7 @@ func worstBodies(t *testing.T) map[string][]byte {
 	}
 	bodies := map[string][]byte{
 		"messages 5 MiB html + 5 MiB text × 12": enc(map[string]any{"campaign_id": "m", "recipients": rcpts(12), "html": html(5 << 20),
-			"text": strings.Repeat("Visit https://shop.example.com/item?id=1 now. ", (5<<20)/46)}),
+			"text": strings.Repeat("Visit https://shop.example.com/item?id=1 now. "+strings.Repeat("lorem ipsum ", 13), (5<<20)/202)}),
 		"messages 1 MiB html × 128": enc(map[string]any{"campaign_id": "m", "recipients": rcpts(128), "html": html(1 << 20)}),
 	}
 	var b bytes.Buffer

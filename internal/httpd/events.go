@@ -21,7 +21,7 @@ const (
 	maxExtraBytes = 4096
 	// maxMetadataBytes bounds an event's metadata object as sent (its own fields and the
 	// client's keys); larger is refused before it is decoded.
-	maxMetadataBytes = 16 << 10
+	maxMetadataBytes = 64 << 10
 )
 
 // eventInput is one event as a client posts it.
