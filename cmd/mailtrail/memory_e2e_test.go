@@ -195,7 +195,7 @@ func postUntilServed(ctx context.Context, c *http.Client, url, key string, body 
 }
 
 // The limits that bound a request's memory and time answer 400 and store nothing:
-// (html + text) × recipients over 128 MiB, an event's metadata over 16 KiB, an array of
+// (html + text) × recipients over 128 MiB, an event's metadata over 64 KiB, an array of
 // more items than the route takes. A batch within them streams one answer per recipient,
 // each with its own message id and tracking links.
 func TestRequestSizeLimits(t *testing.T) {
@@ -209,9 +209,9 @@ func TestRequestSizeLimits(t *testing.T) {
 	if r := h.do("POST", "/api/v1/messages", key, map[string]any{"campaign_id": "c", "html": big, "recipients": rcpts}, nil); r.StatusCode != 400 {
 		t.Fatalf("140 KiB × 1000 recipients: %d, want 400", r.StatusCode)
 	}
-	ev := map[string]any{"event_type": "sent", "campaign_id": "c", "customer_id": "u1", "metadata": map[string]any{"reason": strings.Repeat("r", 17<<10)}}
+	ev := map[string]any{"event_type": "sent", "campaign_id": "c", "customer_id": "u1", "metadata": map[string]any{"reason": strings.Repeat("r", 65<<10)}}
 	if r := h.do("POST", "/api/v1/events", key, map[string]any{"events": []any{ev}}, nil); r.StatusCode != 400 {
-		t.Fatalf("17 KiB of metadata: %d, want 400", r.StatusCode)
+		t.Fatalf("65 KiB of metadata: %d, want 400", r.StatusCode)
 	}
 	many := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{},`, 10001), ",") + `]}`
 	if r := h.do("POST", "/api/v1/events", key, many, nil); r.StatusCode != 400 {
