@@ -92,6 +92,13 @@ type Options struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Registry
+	// MetricsElsewhere: /metrics is served on a separate listener (--metrics-addr), and
+	// this server answers it 404.
+	MetricsElsewhere bool
+	// Ready are the parts /readyz checks besides the store (segment index, pipeline, …).
+	Ready []ReadyCheck
+	// AccessLog, when set, gets one line per request (see accessLog); nil: none.
+	AccessLog *slog.Logger
 	// Stream wakes the event streams (GET /api/v1/stream) after commits; nil answers 503.
 	Stream *realtime.Hub
 	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
