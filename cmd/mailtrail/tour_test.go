@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,5 +142,65 @@ func TestReadmeTour(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("stdout:\n%s", out)
+	}
+}
+
+// TestGenericExample runs the shell example of internal/esp/GENERIC.md (create a generic
+// connection with its own signing key, sign and post one event) against the real binary,
+// and checks that the event was accepted and stored.
+func TestGenericExample(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
+				t.Fatalf("%s is needed by the GENERIC.md example test: %v", tool, err)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	b, err := os.ReadFile("../../internal/esp/GENERIC.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "Example (shell), end to end")
+	_, rest, ok := strings.Cut(rest, "\n```sh\n")
+	block, _, ok2 := strings.Cut(rest, "\n```\n")
+	if !ok || !ok2 {
+		t.Fatal("GENERIC.md has no end-to-end ```sh example")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	bin := buildBinary(t)
+	d := startOpsDaemon(t, bin, "--addr", addr, "--public-url", "http://"+addr) // later flags win
+	ctx := context.Background()
+	c := &http.Client{Timeout: 10 * time.Second}
+	var org struct {
+		APIKey string `json:"api_key"`
+	}
+	if _, err := doJSON(ctx, c, "POST", d.base+"/api/v1/admin/organizations", testAdmin, map[string]string{"name": "Relay", "timezone": "UTC"}, &org); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", block)
+	cmd.Env = append(os.Environ(), "MT="+d.base, "KEY="+org.APIKey)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the example failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"accepted":1`) {
+		t.Fatalf("the signed event was not accepted: %s", out)
+	}
+	var page struct {
+		Events []struct {
+			Type, Email string
+		} `json:"events"`
+	}
+	if _, err := doJSON(ctx, c, "GET", d.base+"/api/v1/events?type=delivered", org.APIKey, nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 {
+		t.Fatalf("stored delivered events: %+v, want the example's one", page.Events)
 	}
 }
