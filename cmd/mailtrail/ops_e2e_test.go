@@ -98,13 +98,13 @@ func startOpsDaemon(t *testing.T, bin string, extra ...string) *opsDaemon {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string)
+	lines := make(chan string, 64) // serve prints two or three lines; the rest are dropped
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():
-			default: // nobody listens any more: drain
+			default: // nobody reads any more: drain
 			}
 		}
 	}()

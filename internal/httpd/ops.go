@@ -82,7 +82,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route: metrics are served on the metrics listener (--metrics-addr)"))
 		return
 	}
-	s.opt.Metrics.Handler().ServeHTTP(w, r)
+	s.scrape.ServeHTTP(w, r)
 }
 
 //go:embed openapi.json

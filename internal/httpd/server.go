@@ -128,6 +128,7 @@ type Server struct {
 	// journeys is opt.Journeys: the waits in progress.
 	journeys *journey.Registry
 	mux      *http.ServeMux
+	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
 	replays   *replayCache
 	health    *webhookHealth
@@ -167,6 +168,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{},
 		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency)}
 	s.m = newServerMetrics(opt.Metrics)
+	s.scrape = opt.Metrics.Handler()
 	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {
 		opt.Journeys = journey.NewRegistry(journey.Options{})
