@@ -4,6 +4,8 @@ import (
 	"flag"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -135,6 +137,8 @@ func TestDeployGuide(t *testing.T) {
 	if !strings.Contains(nginx[0], "proxy_set_header X-Forwarded-For") {
 		t.Error("nginx must set X-Forwarded-For, which --client-ip-header reads")
 	}
+	t.Run("caddy validate", func(t *testing.T) { validateCaddy(t, caddy[0]) })
+	t.Run("nginx -t", func(t *testing.T) { validateNginx(t, nginx[0]) })
 	// The routes the guide names are real: the stream and wait in the API's table, the
 	// dashboard's in its handler (through the wired server: 401/303 is not a 404).
 	h := newHarness(t)
@@ -168,4 +172,57 @@ func hasAll(s string, words []string) bool {
 		}
 	}
 	return true
+}
+
+// needTool returns the path of a tool the deploy checks run, skipping when it is missing
+// unless MAILTRAIL_REQUIRE_SERVICES is set (scripts/test.sh installs it).
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
+			t.Fatalf("%s is not installed (scripts/test.sh installs it)", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// validateCaddy runs `caddy validate` on the guide's Caddyfile.
+func validateCaddy(t *testing.T, conf string) {
+	caddy := needTool(t, "caddy")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(caddy, "validate", "--config", path, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("caddy validate: %v\n%s", err, out)
+	}
+}
+
+// validateNginx runs `nginx -t` on the guide's server block, inside a minimal main
+// configuration, with a self-signed certificate in place of the guide's.
+func validateNginx(t *testing.T, site string) {
+	nginx := needTool(t, "nginx")
+	openssl := needTool(t, "openssl")
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-subj", "/CN=track.example.com", "-days", "1", "-keyout", key, "-out", crt).CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	site = strings.ReplaceAll(site, "/etc/letsencrypt/live/track.example.com/fullchain.pem", crt)
+	site = strings.ReplaceAll(site, "/etc/letsencrypt/live/track.example.com/privkey.pem", key)
+	main := "pid " + filepath.Join(dir, "nginx.pid") + ";\nerror_log " + filepath.Join(dir, "error.log") + ";\nevents {}\nhttp {\n" +
+		"client_body_temp_path " + dir + ";\nproxy_temp_path " + dir + ";\naccess_log off;\n" + site + "}\n"
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(main), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginx, "-t", "-q", "-p", dir, "-c", path).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s", err, out)
+	}
 }
