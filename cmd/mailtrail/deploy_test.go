@@ -137,6 +137,7 @@ func TestDeployGuide(t *testing.T) {
 	if !strings.Contains(nginx[0], "proxy_set_header X-Forwarded-For") {
 		t.Error("nginx must set X-Forwarded-For, which --client-ip-header reads")
 	}
+	t.Run("systemd-analyze verify", func(t *testing.T) { verifyUnit(t, unit, args[0]) })
 	t.Run("caddy validate", func(t *testing.T) { validateCaddy(t, caddy[0]) })
 	t.Run("nginx -t", func(t *testing.T) { validateNginx(t, nginx[0]) })
 	// The routes the guide names are real: the stream and wait in the API's table, the
@@ -224,5 +225,24 @@ func validateNginx(t *testing.T, site string) {
 	}
 	if out, err := exec.Command(nginx, "-t", "-q", "-p", dir, "-c", path).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
+	}
+}
+
+// verifyUnit runs `systemd-analyze verify` on the guide's unit, with the binary's path
+// (bin) replaced by an executable that exists, and wants no complaint: it reports unknown
+// keys and bad values as warnings with exit status 0.
+func verifyUnit(t *testing.T, unit, bin string) {
+	analyze := needTool(t, "systemd-analyze")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mailtrail.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(unit, bin, exe)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
