@@ -54,6 +54,13 @@ step "services the tests need"
 if [ -x scripts/services.sh ]; then scripts/services.sh; fi
 # The dashboard's browser tests drive a real headless Chromium (Debian's package).
 scripts/chromium.sh
+# The README tour and GENERIC.md example tests run their shell blocks with curl and openssl;
+# the deployment guide's test checks its unit with systemd-analyze (Debian's systemd) and its
+# proxy configurations with caddy and nginx.
+if ! command -v curl >/dev/null || ! command -v openssl >/dev/null || ! command -v caddy >/dev/null || ! command -v nginx >/dev/null || ! command -v systemd-analyze >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl openssl caddy nginx-light systemd >/dev/null
+fi
 
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -50,6 +50,7 @@ type app struct {
 	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
 	journeys *journey.Registry    // waits for an event (GET …/wait), woken by committed events
+	parts    parts                // which background parts serve runs (for /readyz)
 }
 
 // onCommit adds a subscriber to the events the pipeline commits (see app.committed).
@@ -222,11 +223,13 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
 		Secrets: keys, Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
-		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate},
-		Journeys:   a.journeys,
-		Segments:   a.segments,
-		Dashboard:  dash,
+		IMAPEgress:       egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate},
+		Journeys:         a.journeys,
+		Segments:         a.segments,
+		Dashboard:        dash,
+		MetricsElsewhere: cfg.MetricsAddr != "", Ready: a.readyChecks(), AccessLog: newAccessLogger(&cfg, logOut),
 	})
+	a.registerOpsMetrics()
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
 		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored,
@@ -246,7 +249,7 @@ type ingestMetrics struct {
 }
 
 func newIngestMetrics(r *metrics.Registry) *ingestMetrics {
-	return &ingestMetrics{
+	m := &ingestMetrics{
 		batch:    r.NewHistogram("mailtrail_ingest_batch_events", "Events per committed batch.", 1, 10, 100, 500, 1000, 2000, 5000, 10000),
 		commit:   r.NewHistogram("mailtrail_ingest_commit_seconds", "Time to write and commit one batch.", .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5),
 		events:   r.NewCounter("mailtrail_events_total", "Events stored, by type.", "type"),
@@ -254,6 +257,10 @@ func newIngestMetrics(r *metrics.Registry) *ingestMetrics {
 		failed:   r.NewCounter("mailtrail_ingest_failed_events_total", "Events whose batch failed to commit (answered 503)."),
 		rejected: r.NewCounter("mailtrail_ingest_rejected_events_total", "Events refused because the queue stayed full (answered 503)."),
 	}
+	for _, t := range mailtrail.EventTypes {
+		m.events.Init(t.String()) // every type from 0, so rate() sees the first event
+	}
+	return m
 }
 
 func (m *ingestMetrics) Committed(events, duplicates int, took time.Duration) {

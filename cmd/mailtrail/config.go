@@ -46,6 +46,8 @@ type Config struct {
 	CommitWait        time.Duration // a queued ingest request waits this long for its commit, then 503
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
+	MetricsAddr       string // a separate listener for /metrics; "" = on the main listener
+	AccessLog         bool   // one log line per request (route pattern, status, truncated client)
 	GeoIPDB           string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
@@ -135,6 +137,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxQueue, "max-queue", "MAILTRAIL_MAX_QUEUE", 50000, "events waiting for the store at most; beyond, requests wait then get 503")
 	dur(&c.QueueWait, "queue-wait", "MAILTRAIL_QUEUE_WAIT", 2*time.Second, "how long a request waits for room in a full queue before 503")
 	str(&c.DebugAddr, "debug-addr", "MAILTRAIL_DEBUG_ADDR", "", "address of a separate listener serving /debug/pprof (empty: off; keep it on loopback)")
+	str(&c.MetricsAddr, "metrics-addr", "MAILTRAIL_METRICS_ADDR", "", "address of a separate listener serving /metrics, which the main listener then no longer serves (empty: /metrics on --addr)")
+	boolean(&c.AccessLog, "access-log", "MAILTRAIL_ACCESS_LOG", false, "log one line per request: method, route pattern (never the path), status, bytes, duration, client address truncated to /24 or /48")
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.CommitWait, "commit-wait", "MAILTRAIL_COMMIT_WAIT", 5*time.Second, "how long a queued request waits for its commit before 503 (events not yet taken by the committer are withdrawn)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
@@ -149,6 +153,11 @@ func (c *Config) validate() error {
 	errs := append([]error(nil), c.envErrs...)
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr / MAILTRAIL_ADDR %q is not host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr / MAILTRAIL_METRICS_ADDR %q is not host:port", c.MetricsAddr))
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir / MAILTRAIL_DATA_DIR is empty"))

@@ -48,12 +48,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
 		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
 		return err
 	}
 	defer a.close()
+	metricsAddr, stopMetrics := serveMetrics(a, mln)
 	srv := &http.Server{
 		Handler:           a.server,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -83,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	// Outbound webhook deliveries: owned here too, stopped before the store closes.
 	obCtx, stopOutbound := context.WithCancel(context.WithoutCancel(ctx))
 	obDone := make(chan struct{})
-	go func() { a.outbound.Run(obCtx); close(obDone) }()
+	go func() { a.parts.run("outbound", func() { a.outbound.Run(obCtx) }); close(obDone) }()
 	defer func() { stopOutbound(); <-obDone }()
 	// The segment index: built from the store in the background (segment requests answer
 	// 503 until it is ready), then kept current by committed events.
@@ -92,15 +103,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	go runSegmentIndex(sgCtx, a.segments, a.log)
 	pipeDone := make(chan struct{})
 	go func() {
-		a.pipeline.Run(context.WithoutCancel(ctx))
+		a.parts.run("pipeline", func() { a.pipeline.Run(context.WithoutCancel(ctx)) })
 		close(pipeDone)
 	}()
 	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.
-	go a.mailbox.Run(context.WithoutCancel(ctx))
+	go a.parts.run("mailbox", func() { a.mailbox.Run(context.WithoutCancel(ctx)) })
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	startWarnings(ctx, a, publicURLSet)
 	a.log.Info("mailtrail listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "data_dir", a.cfg.DataDir)
+	if metricsAddr != "" { // before the "listening on" line, which tests wait for
+		fmt.Fprintf(stdout, "mailtrail metrics on http://%s/metrics\n", metricsAddr)
+	}
 	fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr().String())
 	if demo {
 		if err := runDemo(ctx, a, stdout); err != nil {
@@ -120,6 +134,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err := srv.Shutdown(sctx); err != nil {
 		a.log.Error("http shutdown", "err", err.Error())
 	}
+	stopMetrics(sctx)
 	mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
 	if err := a.mailbox.Close(mctx); err != nil {
 		a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())

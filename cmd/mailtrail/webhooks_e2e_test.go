@@ -378,7 +378,7 @@ func TestWebhookAttributionFallbacks(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	metrics = string(b)
-	for _, want := range []string{`mailtrail_webhook_unattributed_total{vendor="sendgrid"} 1`, `mailtrail_webhook_requests_total{vendor="sendgrid",outcome="accepted"} 1`} {
+	for _, want := range []string{`mailtrail_webhook_unattributed_total{vendor="sendgrid"} 1`, `mailtrail_webhook_requests_total{outcome="accepted",vendor="sendgrid"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -79,6 +79,7 @@ func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -92,7 +93,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection (deadlines of long waits).
@@ -105,7 +108,8 @@ func (w *statusWriter) Flush() {
 }
 
 // logRequests logs every request by its route pattern (never the path: it carries
-// tracking tokens), recovers panics as 500s and counts requests.
+// tracking tokens), recovers panics as 500s, counts requests, times them by route group
+// and, with Options.AccessLog, writes the access log.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -117,11 +121,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 					s.writeError(sw, r, mailtrail.Errorf(mailtrail.EINTERNAL, "internal error"))
 				}
 			}
+			took := time.Since(start)
 			route := r.Pattern
 			if route == "" || route == "/" {
 				route = "unmatched"
 			}
+			group := routeGroup(r)
 			s.m.requests.Inc(route, strconv.Itoa(sw.status))
+			s.m.latency.Observe(took.Seconds(), group)
 			// Every request is counted in metrics; the log gets server errors, and the rest
 			// only at debug level (a pixel hit per log line would cost as much as the hit).
 			lvl := slog.LevelDebug
@@ -129,10 +136,62 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				lvl = slog.LevelWarn
 			}
 			s.log.LogAttrs(r.Context(), lvl, "request", slog.String("route", route), slog.Int("status", sw.status),
-				slog.Duration("took", time.Since(start)))
+				slog.Duration("took", took))
+			if s.opt.AccessLog != nil {
+				s.accessLog(r, sw, route, group, took)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// accessLog writes one line for a finished request. It holds the route pattern, never the
+// path or the query (tracking ids are tokens; customer ids and addresses in paths are
+// personal data), and the client address truncated to its /24 or /48.
+func (s *Server) accessLog(r *http.Request, sw *statusWriter, route, group string, took time.Duration) {
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK // nothing written: net/http answers 200
+	}
+	s.opt.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "access",
+		slog.String("method", r.Method), slog.String("route", route), slog.String("group", group),
+		slog.Int("status", status), slog.Int64("bytes", sw.bytes), slog.Duration("took", took),
+		slog.String("client", mailtrail.TruncateIP(s.clientIP(r))), slog.String("proto", r.Proto))
+}
+
+// Route groups of mailtrail_http_request_duration_seconds.
+var routeGroups = []string{"tracking", "api", "reads", "webhooks", "dashboard", "long_poll", "ops", "unmatched"}
+
+// routeGroup names the latency group of r's route: tracking (pixel, click, unsubscribe),
+// webhooks (ESP webhooks), dashboard, long_poll (the event stream and journey waits,
+// whose duration is the wait), reads (GETs of the API and the two POSTs that only read),
+// api (the API's writes and the admin API), ops (probes, metrics, openapi.json), unmatched.
+func routeGroup(r *http.Request) string {
+	p := r.Pattern
+	method, path, ok := strings.Cut(p, " ")
+	if !ok {
+		method, path = r.Method, p
+	}
+	switch {
+	case strings.HasPrefix(path, "/api/track/") || (p == "" || p == "/") && strings.HasPrefix(r.URL.Path, "/api/track/"):
+		return "tracking"
+	case strings.HasPrefix(path, "/webhooks/"):
+		return "webhooks"
+	case strings.HasPrefix(path, "/dashboard/") || p == "GET /{$}":
+		return "dashboard"
+	case path == "/api/v1/stream" || strings.HasSuffix(path, "/wait"):
+		return "long_poll"
+	case path == "/api/v1/segments/evaluate" || path == "/api/v1/suppressions/check":
+		return "reads"
+	case strings.HasPrefix(path, "/api/v1/"):
+		if method == http.MethodGet || method == http.MethodHead {
+			return "reads"
+		}
+		return "api"
+	case path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json":
+		return "ops"
+	}
+	return "unmatched"
 }
 
 // ClientIP returns the address of the client: the peer, or, when the peer is a trusted

@@ -97,6 +97,13 @@ type Options struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Registry
+	// MetricsElsewhere: /metrics is served on a separate listener (--metrics-addr), and
+	// this server answers it 404.
+	MetricsElsewhere bool
+	// Ready are the parts /readyz checks besides the store (segment index, pipeline, …).
+	Ready []ReadyCheck
+	// AccessLog, when set, gets one line per request (see accessLog); nil: none.
+	AccessLog *slog.Logger
 	// Stream wakes the event streams (GET /api/v1/stream) after commits; nil answers 503.
 	Stream *realtime.Hub
 	// WebhooksAllowPrivate lets outbound subscriptions use http and private, loopback or
@@ -130,6 +137,7 @@ type Server struct {
 	// journeys is opt.Journeys: the waits in progress.
 	journeys *journey.Registry
 	mux      *http.ServeMux
+	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
 	replays   *replayCache
 	health    *webhookHealth
@@ -177,6 +185,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency),
 		bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
 	s.m = newServerMetrics(opt.Metrics)
+	s.scrape = opt.Metrics.Handler()
 	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {
 		opt.Journeys = journey.NewRegistry(journey.Options{})

@@ -1,175 +1,205 @@
-// Package metrics is a small registry of counters, gauges and histograms written in the
-// Prometheus text exposition format. It has no global state: the binary creates one
+// Package metrics is mailtrail's thin layer over the Prometheus Go client: one private
+// prometheus.Registry per process (never the client's global one), the Go runtime and
+// process collectors, and the small constructors the packages record with (NewCounter,
+// NewGauge, NewHistogram, NewHistogramVec). It has no global state: the binary creates one
 // Registry and hands it to the packages that record.
 package metrics
 
 import (
-	"fmt"
+	"errors"
 	"io"
+	"net/http"
 	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
-// Registry holds metric families in registration order.
+// Registry is a private Prometheus registry with the Go runtime and process collectors.
 type Registry struct {
-	mu       sync.Mutex
-	families []family
+	reg *prometheus.Registry
+
+	mu    sync.Mutex
+	names map[string]bool // families registered through this package
 }
 
-type family interface {
-	write(w io.Writer)
+// New returns a registry holding only the Go runtime (go_*) and process (process_*)
+// collectors.
+func New() *Registry {
+	r := &Registry{reg: prometheus.NewRegistry(), names: map[string]bool{}}
+	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
 }
 
-// New returns an empty registry.
-func New() *Registry { return &Registry{} }
+// Prometheus returns the underlying registry, to register a collector of one's own.
+func (r *Registry) Prometheus() *prometheus.Registry { return r.reg }
 
-func (r *Registry) add(f family) {
+// Names returns the names of the families registered through this package (not the
+// runtime and process ones), sorted. A labelled family appears in a scrape only once it
+// has a sample; Names lists it from its registration on.
+func (r *Registry) Names() []string {
 	r.mu.Lock()
-	r.families = append(r.families, f)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.names))
+	for n := range r.names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
-// Write writes every family in the text format.
-func (r *Registry) Write(w io.Writer) {
+// register registers c, or returns the collector already registered under the same
+// name and labels (registering twice is then harmless: both callers share one family).
+func (r *Registry) register(name string, c prometheus.Collector) prometheus.Collector {
+	if err := r.reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			return are.ExistingCollector
+		}
+		panic("metrics: " + name + ": " + err.Error()) // a programming error: bad name or clashing labels
+	}
 	r.mu.Lock()
-	fs := append([]family(nil), r.families...)
+	r.names[name] = true
 	r.mu.Unlock()
-	for _, f := range fs {
-		f.write(w)
-	}
-}
-
-// labelKey joins label values; values are escaped when written.
-func labelKey(vals []string) string { return strings.Join(vals, "\xff") }
-
-func escape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
-}
-
-func labelString(names, vals []string, extra string) string {
-	if len(names) == 0 && extra == "" {
-		return ""
-	}
-	parts := make([]string, 0, len(names)+1)
-	for i, n := range names {
-		parts = append(parts, fmt.Sprintf(`%s="%s"`, n, escape(vals[i])))
-	}
-	if extra != "" {
-		parts = append(parts, extra)
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
-
-// CounterVec is a counter family with labels.
-type CounterVec struct {
-	name, help string
-	labels     []string
-	mu         sync.Mutex
-	vals       map[string]*atomic.Int64
-	order      map[string][]string
-}
-
-// NewCounter registers a counter family.
-func (r *Registry) NewCounter(name, help string, labels ...string) *CounterVec {
-	c := &CounterVec{name: name, help: help, labels: labels, vals: map[string]*atomic.Int64{}, order: map[string][]string{}}
-	r.add(c)
 	return c
 }
 
-// Add adds n to the counter with these label values (in registration order).
-func (c *CounterVec) Add(n int64, vals ...string) {
-	k := labelKey(vals)
-	c.mu.Lock()
-	v, ok := c.vals[k]
-	if !ok {
-		v = new(atomic.Int64)
-		c.vals[k] = v
-		c.order[k] = append([]string(nil), vals...)
+// Handler serves the registry in the Prometheus exposition formats (text 0.0.4, or
+// OpenMetrics and protobuf when the scraper asks for them).
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Write writes every family in the text format 0.0.4. It returns the first error of
+// gathering or writing; what could be gathered is written.
+func (r *Registry) Write(w io.Writer) error {
+	mfs, gerr := r.reg.Gather()
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
 	}
-	c.mu.Unlock()
-	v.Add(n)
+	return gerr
+}
+
+// CounterVec is a counter family with labels (or none).
+type CounterVec struct{ v *prometheus.CounterVec }
+
+// NewCounter registers a counter family. Without labels its one counter is exported from
+// the start, at 0; with labels, each label set from its first Add (or Init).
+func (r *Registry) NewCounter(name, help string, labels ...string) *CounterVec {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	if ex, ok := r.register(name, v).(*prometheus.CounterVec); ok {
+		v = ex
+	}
+	c := &CounterVec{v: v}
+	if len(labels) == 0 {
+		c.Init()
+	}
+	return c
+}
+
+// Add adds n to the counter with these label values (in registration order). A wrong
+// number of values, or a negative n, records nothing.
+func (c *CounterVec) Add(n int64, vals ...string) {
+	if n < 0 {
+		return
+	}
+	if m, err := c.v.GetMetricWithLabelValues(vals...); err == nil {
+		m.Add(float64(n))
+	}
 }
 
 // Inc adds one.
 func (c *CounterVec) Inc(vals ...string) { c.Add(1, vals...) }
 
-// Value returns the current value for these label values (for tests).
+// Init exports the counter with these label values at 0 until it is first incremented.
+func (c *CounterVec) Init(vals ...string) { c.Add(0, vals...) }
+
+// Value returns the current value for these label values (for tests); 0 when unknown.
 func (c *CounterVec) Value(vals ...string) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v, ok := c.vals[labelKey(vals)]; ok {
-		return v.Load()
+	m, err := c.v.GetMetricWithLabelValues(vals...)
+	if err != nil {
+		return 0
 	}
-	return 0
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		return 0
+	}
+	return int64(d.GetCounter().GetValue())
 }
 
-func (c *CounterVec) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", c.name, c.help, c.name)
-	c.mu.Lock()
-	keys := make([]string, 0, len(c.vals))
-	for k := range c.vals {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "%s%s %d\n", c.name, labelString(c.labels, c.order[k], ""), c.vals[k].Load())
-	}
-	c.mu.Unlock()
-}
-
-// Gauge is a value read when metrics are written.
-type Gauge struct {
-	name, help string
-	fn         func() float64
-}
-
-// NewGauge registers a gauge whose value fn returns at scrape time.
+// NewGauge registers a gauge whose value fn returns at scrape time. fn runs on the
+// scraping goroutine and must be cheap and safe for concurrent use. Registering the same
+// name again replaces the function.
 func (r *Registry) NewGauge(name, help string, fn func() float64) {
-	r.add(&Gauge{name: name, help: help, fn: fn})
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn)
+	if ex := r.register(name, g); ex != prometheus.Collector(g) {
+		r.reg.Unregister(ex)
+		r.register(name, g)
+	}
 }
 
-func (g *Gauge) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", g.name, g.help, g.name, g.name, g.fn())
+// NewGaugeVec registers a gauge family with labels whose values fn returns at scrape
+// time, one per label set (the map's key is the one label's value). fn must be cheap and
+// safe for concurrent use.
+func (r *Registry) NewGaugeVec(name, help, label string, fn func() map[string]float64) {
+	r.register(name, &gaugeMap{desc: prometheus.NewDesc(name, help, []string{label}, nil), fn: fn})
+}
+
+type gaugeMap struct {
+	desc *prometheus.Desc
+	fn   func() map[string]float64
+}
+
+func (g *gaugeMap) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *gaugeMap) Collect(ch chan<- prometheus.Metric) {
+	for k, v := range g.fn() {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v, k)
+	}
 }
 
 // Histogram counts observations in fixed buckets.
-type Histogram struct {
-	name, help string
-	bounds     []float64
-	mu         sync.Mutex
-	counts     []int64
-	sum        float64
-	n          int64
-}
+type Histogram struct{ h prometheus.Histogram }
 
 // NewHistogram registers a histogram with the given upper bounds (ascending).
 func (r *Registry) NewHistogram(name, help string, bounds ...float64) *Histogram {
-	h := &Histogram{name: name, help: help, bounds: bounds, counts: make([]int64, len(bounds)+1)}
-	r.add(h)
-	return h
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: bounds})
+	if ex, ok := r.register(name, h).(prometheus.Histogram); ok {
+		h = ex
+	}
+	return &Histogram{h: h}
 }
 
 // Observe records v.
-func (h *Histogram) Observe(v float64) {
-	i := sort.SearchFloat64s(h.bounds, v)
-	h.mu.Lock()
-	h.counts[i]++
-	h.sum += v
-	h.n++
-	h.mu.Unlock()
+func (h *Histogram) Observe(v float64) { h.h.Observe(v) }
+
+// HistogramVec is a histogram family with labels.
+type HistogramVec struct{ v *prometheus.HistogramVec }
+
+// NewHistogramVec registers a histogram family with the given upper bounds (ascending)
+// and label names.
+func (r *Registry) NewHistogramVec(name, help string, bounds []float64, labels ...string) *HistogramVec {
+	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: bounds}, labels)
+	if ex, ok := r.register(name, v).(*prometheus.HistogramVec); ok {
+		v = ex
+	}
+	return &HistogramVec{v: v}
 }
 
-func (h *Histogram) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s histogram\n", h.name, h.help, h.name)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var cum int64
-	for i, b := range h.bounds {
-		cum += h.counts[i]
-		fmt.Fprintf(w, "%s_bucket{le=\"%g\"} %d\n", h.name, b, cum)
+// Observe records v under these label values; a wrong number of values records nothing.
+func (h *HistogramVec) Observe(v float64, vals ...string) {
+	if o, err := h.v.GetMetricWithLabelValues(vals...); err == nil {
+		o.Observe(v)
 	}
-	cum += h.counts[len(h.bounds)]
-	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n", h.name, cum, h.name, h.sum, h.name, h.n)
 }
+
+// Init exports the histogram with these label values, empty, before its first
+// observation.
+func (h *HistogramVec) Init(vals ...string) { _, _ = h.v.GetMetricWithLabelValues(vals...) }
