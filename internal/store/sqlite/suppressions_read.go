@@ -44,18 +44,9 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Suppressions returns a page of an organization's suppressions in the order they were
-// suppressed (then by address). Query matches a substring of the address, ASCII letters
-// in any case.
-func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error) {
-	org, err := db.orgInternal(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	f.Limit = min(f.Limit, 10000)
+// suppressionWhere returns the conditions of f but its cursor, for the organization's
+// internal id org.
+func suppressionWhere(org int64, f mailtrail.SuppressionFilter) ([]string, []any) {
 	where, args := []string{"org_id = ?"}, []any{org}
 	if f.Reason != "" {
 		where, args = append(where, "reason = ?"), append(args, f.Reason)
@@ -72,16 +63,36 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	if f.Query != "" {
 		where, args = append(where, `email LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(f.Query)+"%")
 	}
+	return where, args
+}
+
+// Suppressions returns a page of an organization's suppressions in the order they were
+// suppressed (then by address), newest first if f.Newest. Query matches a substring of
+// the address, ASCII letters in any case.
+func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 10000)
+	where, args := suppressionWhere(org, f)
+	cmp, order := ">", "occurred_at, email"
+	if f.Newest {
+		cmp, order = "<", "occurred_at DESC, email DESC"
+	}
 	if f.Cursor != "" {
 		at, email, err := decodeSuppressionCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		where, args = append(where, "(occurred_at, email) > (?, ?)"), append(args, at, email)
+		where, args = append(where, "(occurred_at, email) "+cmp+" (?, ?)"), append(args, at, email)
 	}
 	args = append(args, f.Limit+1)
 	rows, err := db.rquery(ctx, `SELECT `+suppressionCols+` FROM suppressions WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY occurred_at, email LIMIT ?`, args...)
+		` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: suppressions: %w", err)
 	}
@@ -100,6 +111,21 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 		page.Suppressions = append(page.Suppressions, s)
 	}
 	return page, rows.Err()
+}
+
+// CountSuppressions returns how many of an organization's suppressions match f (its
+// cursor, limit and order aside).
+func (db *DB) CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	where, args := suppressionWhere(org, f)
+	var n int
+	if err := db.rrow(ctx, `SELECT COUNT(*) FROM suppressions WHERE `+strings.Join(where, " AND "), args, &n); err != nil {
+		return 0, fmt.Errorf("sqlite: count suppressions: %w", err)
+	}
+	return n, nil
 }
 
 // CheckSuppressions returns the suppressions of the given addresses that are suppressed,
