@@ -198,6 +198,8 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Journeys:  a.journeys,
 		Segments:  a.segments,
 		Dashboard: dash,
+
+		SavedSegments: db,
 	})
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
 	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
