@@ -178,8 +178,12 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		WebhookHealth: func(connID string) httpd.ConnectionHealth {
 			return a.server.WebhookHealth(connID) // a.server is set below, before any request
 		},
-		Segments: a.segments,
-		Now:      deps.now, // the API's clock: segment windows end at the same now
+		Segments:      a.segments,
+		SavedSegments: db,
+		SegmentExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, name string) {
+			a.server.ServeSavedSegment(w, r, org, name)
+		},
+		Now: deps.now, // the API's clock: segment windows end at the same now
 		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeSuppressionExport(w, r, org)
 		},
