@@ -173,8 +173,9 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)
 		},
-		Suppressions: db,
-		Connections:  db,
+		Suppressions:    db,
+		Connections:     db,
+		ConnectionAdmin: dashConnections{a},
 		WebhookHealth: func(connID string) httpd.ConnectionHealth {
 			return a.server.WebhookHealth(connID) // a.server is set below, before any request
 		},

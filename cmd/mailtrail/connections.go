@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
@@ -90,4 +91,16 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return printJSON(stdout, list)
 	}
 	return fmt.Errorf("connection: unknown verb %q (want create or list)", args[0])
+}
+
+// dashConnections lets the dashboard create and rotate connections through the API's
+// server (a.server is set before any request).
+type dashConnections struct{ a *app }
+
+func (d dashConnections) CreateConnection(ctx context.Context, orgID, vendor, name string, creds esp.Credentials) (*mailtrail.Connection, error) {
+	return d.a.server.CreateConnection(ctx, orgID, vendor, name, creds, httpd.MailboxInput{})
+}
+
+func (d dashConnections) RotateConnection(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error {
+	return d.a.server.RotateConnection(ctx, orgID, id, creds, grace)
 }

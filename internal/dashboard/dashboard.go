@@ -52,6 +52,9 @@ type Options struct {
 	// Connections lists the organization's ESP connections; nil: the connections page
 	// answers 404.
 	Connections ConnectionStore
+	// ConnectionAdmin creates connections and rotates their credentials as the API does;
+	// nil: the connections page offers neither.
+	ConnectionAdmin ConnectionAdmin
 	// WebhookHealth returns what this process saw of a connection's webhooks since it
 	// started (httpd.Server.WebhookHealth); nil: the connections page does not show it.
 	WebhookHealth func(connID string) mailtrail.ConnectionHealth
@@ -130,6 +133,10 @@ func New(opt Options) *Handler {
 	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
 	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
 	m.HandleFunc("GET /dashboard/connections", h.auth(h.connectionsPage))
+	m.HandleFunc("POST /dashboard/connections", h.auth(h.createConnection))
+	m.HandleFunc("POST /dashboard/connections/{conn}/rotate", h.auth(h.rotateConnection))
+	m.HandleFunc("POST /dashboard/connections/{conn}/disable", h.auth(h.disableConnection))
+	m.HandleFunc("POST /dashboard/connections/{conn}/enable", h.auth(h.enableConnection))
 	m.HandleFunc("GET /dashboard/segments", h.auth(h.segmentsPage))
 	m.HandleFunc("POST /dashboard/segments", h.auth(h.previewSegment))
 	m.HandleFunc("POST /dashboard/segments/save", h.auth(h.saveSegment))
