@@ -78,4 +78,3 @@ func TestBrowserConnectionCreate(t *testing.T) {
 		t.Errorf("the card after the webhook:\n%v", got)
 	}
 }
-

@@ -37,10 +37,10 @@ type connectionRow struct {
 	ID, Name, Vendor, WebhookURL string
 	Needs                        string     // the credentials the vendor's webhooks are verified with
 	Fields                       credFields // the credential fields of its rotate form
-	Disabled                 bool
-	LastWebhookAt            *time.Time
-	Mailbox                  string
-	Steps                    []string
+	Disabled                     bool
+	LastWebhookAt                *time.Time
+	Mailbox                      string
+	Steps                        []string
 	// Health is this process's record of the connection's webhooks; nil: not shown.
 	Health *mailtrail.ConnectionHealth
 	// OtherErrors are the errors that are neither signature failures nor unattributed
@@ -53,8 +53,8 @@ type connectionsData struct {
 	Vendors  []vendorChoice
 	All      credFields // the create form shows every field (its script hides the unused)
 	CanEdit  bool       // creating and rotating are enabled (Options.ConnectionAdmin)
-	ReadOnly bool   // a read-only key: nothing may change
-	Vendor   string // the create form's vendor and name, kept when it is refused
+	ReadOnly bool       // a read-only key: nothing may change
+	Vendor   string     // the create form's vendor and name, kept when it is refused
 	Name     string
 	Error    string
 	// Created, Rotated, Disabled and Enabled name the connection (id) just changed.

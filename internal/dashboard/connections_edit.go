@@ -167,9 +167,13 @@ func (h *Handler) rotateConnection(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dashboard/connections?"+url.Values{"rotated": {id}}.Encode()+"#"+id, http.StatusSeeOther)
 }
 
-func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request) { h.setDisabled(w, r, true) }
+func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request) {
+	h.setDisabled(w, r, true)
+}
 
-func (h *Handler) enableConnection(w http.ResponseWriter, r *http.Request) { h.setDisabled(w, r, false) }
+func (h *Handler) enableConnection(w http.ResponseWriter, r *http.Request) {
+	h.setDisabled(w, r, false)
+}
 
 func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
 	rq := from(r)
