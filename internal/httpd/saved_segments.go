@@ -146,7 +146,7 @@ func (s *Server) ServeSavedSegment(w http.ResponseWriter, r *http.Request, org *
 	if r.Body != nil && r.Method == http.MethodPost {
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBody))
 		if err != nil {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", s.opt.MaxBody))
+			s.writeError(w, r, scanError(err, ""))
 			return
 		}
 		if len(bytes.TrimSpace(raw)) > 0 {
@@ -176,10 +176,5 @@ func (s *Server) ServeSavedSegment(w http.ResponseWriter, r *http.Request, org *
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	if q.Get("format") == "csv" && q.Get("name") == "" {
-		q.Set("name", seg.Name)
-		r.URL.RawQuery = q.Encode()
-	}
-	s.answerSegment(w, r, org, rule, cands)
+	s.answerSegment(w, r, org, rule, cands, seg.Name)
 }

@@ -51,13 +51,13 @@ func (s *Server) evaluateSegment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.answerSegment(w, r, org, rule, cands)
+	s.answerSegment(w, r, org, rule, cands, "")
 }
 
 // answerSegment evaluates rule for org (over cands when not nil) and answers as the query
 // asks: one customer's match, the count, a page of ids, every id as NDJSON, or, with
-// format=csv, every id as a CSV download.
-func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, rule *segment.Rule, cands []string) {
+// format=csv, every id as a CSV download (named after the saved segment name, if any).
+func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, rule *segment.Rule, cands []string, name string) {
 	q := r.URL.Query()
 	format := q.Get("format")
 	if format != "" && format != "json" && format != "csv" {
@@ -99,7 +99,7 @@ func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mail
 	}
 	switch {
 	case format == "csv":
-		streamCSV(w, res, q.Get("name"))
+		streamCSV(w, res, name)
 	case ids == "none":
 		writeJSON(w, http.StatusOK, map[string]any{"count": res.Count()})
 	case ids == "" && acceptsNDJSON(r):
