@@ -11,6 +11,9 @@ type SuppressionFilter struct {
 	Query  string    // substring of the address
 	Cursor string
 	Limit  int // 1..1000, default 100
+	// Newest lists the most recently suppressed first (the dashboard's order); its cursors
+	// only continue listings in the same order.
+	Newest bool
 }
 
 // SuppressionPage is one page of a suppression listing, oldest first; NextCursor is empty

@@ -201,13 +201,18 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)
 		},
-		Suppressions: db,
-		Connections:  db,
+		Suppressions:    db,
+		Connections:     db,
+		ConnectionAdmin: dashConnections{a},
 		WebhookHealth: func(connID string) httpd.ConnectionHealth {
 			return a.server.WebhookHealth(connID) // a.server is set below, before any request
 		},
-		Segments: a.segments,
-		Now:      deps.now, // the API's clock: segment windows end at the same now
+		Segments:      a.segments,
+		SavedSegments: db,
+		SegmentExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, name string) {
+			a.server.ServeSavedSegment(w, r, org, name)
+		},
+		Now: deps.now, // the API's clock: segment windows end at the same now
 		SuppressionExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeSuppressionExport(w, r, org)
 		},
@@ -228,6 +233,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Segments:         a.segments,
 		Dashboard:        dash,
 		MetricsElsewhere: cfg.MetricsAddr != "", Ready: a.readyChecks(), AccessLog: newAccessLogger(&cfg, logOut),
+		SavedSegments: db,
 	})
 	a.registerOpsMetrics()
 	onMsg, onIgnored := mailboxMetrics(a.metrics)

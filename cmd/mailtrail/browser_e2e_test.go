@@ -338,6 +338,11 @@ func TestBrowserDashboard(t *testing.T) {
 	if got := text("#notice"); got != addr+" is suppressed." {
 		t.Errorf("notice after adding: %q", got)
 	}
+	// Newest first: the address added heads the list at once.
+	if got := text("table.suppressions tbody tr:first-child td.strong"); got != addr {
+		t.Errorf("the list starts with %q, not the address added", got)
+	}
+	do(shot("suppressions.png", false))
 	if got := h.checkReasons(key, addr)[addr]; got != mailtrail.ReasonManual {
 		t.Fatalf("the API's check after adding: %q", got)
 	}
@@ -355,7 +360,6 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 	}()
 	do(chromedp.Navigate(h.srv.URL+"/dashboard/suppressions?q=browser-sup"),
-		shot("suppressions.png", false),
 		chromedp.SendKeys(chromedp.CSS(`form[action="/dashboard/suppressions/remove"] input[name="why"]`), "re-subscribed on the phone"),
 		chromedp.Click(chromedp.CSS(`form[action="/dashboard/suppressions/remove"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("#notice")))
@@ -426,7 +430,17 @@ func TestBrowserDashboard(t *testing.T) {
 	if got, want := text("section.card h2"), num(int64(h.segJSON(key, "", rule).Count))+" customers match"; got != want {
 		t.Errorf("segment preview %q, the API %q for %s", got, want, rule)
 	}
-	do(shot("segments.png", false))
+	// Saved under a name, it is listed and loaded back, with its CSV link.
+	do(chromedp.SendKeys(chromedp.CSS(`form.segment-form input[name="name"]`), "Autumn openers (people)"),
+		chromedp.Click(chromedp.CSS("#save-segment")),
+		chromedp.WaitVisible(chromedp.CSS("#loaded")))
+	if got := text("#loaded"); got != "Autumn openers (people)" {
+		t.Errorf("loaded segment %q", got)
+	}
+	if got := text("section.card h2"); got != num(int64(h.segJSON(key, "", rule).Count))+" customers match" {
+		t.Errorf("the saved segment previews %q", got)
+	}
+	do(shot("segments.png", true))
 
 	// Connections: the demo's relay, its webhook URL and a webhook received.
 	waitJS("the demo relay's first webhook", `fetch("/dashboard/connections").then(r => r.text()).then(t => t.includes("Demo relay") && !t.includes("Last webhook received: <span class=\"strong\">never"))`)

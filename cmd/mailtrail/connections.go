@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/egress"
@@ -110,4 +111,16 @@ func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
 		return printJSON(stdout, list)
 	}
 	return nil
+}
+
+// dashConnections lets the dashboard create and rotate connections through the API's
+// server (a.server is set before any request).
+type dashConnections struct{ a *app }
+
+func (d dashConnections) CreateConnection(ctx context.Context, orgID, vendor, name string, creds esp.Credentials) (*mailtrail.Connection, error) {
+	return d.a.server.CreateConnection(ctx, orgID, vendor, name, creds, httpd.MailboxInput{})
+}
+
+func (d dashConnections) RotateConnection(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error {
+	return d.a.server.RotateConnection(ctx, orgID, id, creds, grace)
 }

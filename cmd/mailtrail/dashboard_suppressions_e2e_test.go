@@ -61,7 +61,10 @@ func TestDashboardSuppressions(t *testing.T) {
 		t.Fatalf("refused forms changed the store: %v", got)
 	}
 
-	// Add.
+	// Add: the form is above the list, and the address added is at its top at once.
+	if resp, _ := b.post("/dashboard/suppressions", url.Values{"csrf": {tok}, "email": {"abe@example.com"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add abe: %d", resp.StatusCode)
+	}
 	resp, _ = b.post("/dashboard/suppressions", url.Values{"csrf": {tok}, "email": {"pat@Example.com"}, "note": {"asked by phone"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add: %d", resp.StatusCode)
@@ -75,6 +78,21 @@ func TestDashboardSuppressions(t *testing.T) {
 	_, page = b.get(resp.Header.Get("Location"))
 	if !strings.Contains(page, "pat@example.com is suppressed") || !strings.Contains(page, "asked by phone") {
 		t.Errorf("list after add:\n%s", page)
+	}
+	form, table := strings.Index(page, `id="add-suppression"`), strings.Index(page, "<table")
+	first, second := strings.Index(page, `<td class="strong">pat@example.com`), strings.Index(page, `<td class="strong">abe@example.com`)
+	if form < 0 || form > table || first < table || second < first || !strings.Contains(page, `<tr class="just-added">`+"\n"+`  <td class="strong">pat@example.com`) {
+		t.Errorf("the form is not above the list, or the address added is not at its top: form %d table %d pat %d abe %d", form, table, first, second)
+	}
+	if !strings.Contains(page, `id="sup-total">2 suppressed addresses, newest first.`) {
+		t.Errorf("total count missing:\n%s", page)
+	}
+	resp, _ = b.post("/dashboard/suppressions", url.Values{"csrf": {tok}, "email": {"abe@example.com"}})
+	if _, page := b.get(resp.Header.Get("Location")); !strings.Contains(page, "abe@example.com was suppressed already") || !strings.Contains(page, `id="sup-total">2 suppressed`) {
+		t.Errorf("adding twice:\n%s", page)
+	}
+	if _, page := b.get("/dashboard/suppressions?q=abe"); !strings.Contains(page, `id="sup-total">1 suppression matches these filters`) {
+		t.Errorf("filtered total:\n%s", page)
 	}
 	if resp, _ := b.post("/dashboard/suppressions", url.Values{"csrf": {tok}, "email": {"not an address"}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad address: %d", resp.StatusCode)

@@ -229,32 +229,7 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 				evs = append(evs, o)
 			}
 			if r.Float64() < 0.35 {
-				opened := sent.Add(time.Duration(r.ExpFloat64()*8*3600) * time.Second)
-				if opened.After(now) {
-					opened = now.Add(-time.Minute)
-				}
-				person := demoPeople[r.IntN(len(demoPeople))]
-				place := demoPlaces[r.IntN(len(demoPlaces))]
-				for k := 0; k < 1+r.IntN(3); k++ {
-					o := ev(mailtrail.EventOpened, opened.Add(time.Duration(k)*time.Hour), mailtrail.SourceTracking)
-					o.Metadata.UserAgent = person.open
-					// The demo has no geography database: it says where the person is,
-					// as --geoip-db would.
-					o.Metadata.IP, o.Metadata.Country, o.Metadata.City = place.ip, place.country, place.city
-					evs = append(evs, o)
-				}
-				if r.Float64() < 0.3 {
-					i := r.IntN(len(demoLinks))
-					cl := ev(mailtrail.EventClicked, opened.Add(time.Duration(10+r.IntN(300))*time.Second), mailtrail.SourceTracking)
-					cl.Metadata.LinkURL, cl.Metadata.LinkIndex, cl.Metadata.UserAgent = demoLinks[i], &i, person.click
-					cl.Metadata.IP, cl.Metadata.Country, cl.Metadata.City = place.ip, place.country, place.city
-					evs = append(evs, cl)
-				}
-				if r.Float64() < 0.01 {
-					evs = append(evs, ev(mailtrail.EventUnsubscribed, opened.Add(time.Minute), mailtrail.SourceTracking))
-				} else if r.Float64() < 0.003 {
-					evs = append(evs, ev(mailtrail.EventComplained, opened.Add(time.Hour), mailtrail.SourceWebhook))
-				}
+				evs = append(evs, demoReader(r, ev, sent, now)...)
 			}
 			if r.Float64() < 0.04 { // a mail gateway's sandbox following every link at once
 				for i := range demoLinks {
@@ -273,6 +248,89 @@ func demoHistory(ctx context.Context, a *app, orgID, key string) error {
 		}
 	}
 	return nil
+}
+
+// demoReader returns what one person who reads the message does, as in a real campaign:
+// a first open hours after the send, often opening again over the following days (a few
+// many times), some clicking once or again on one or more links at later opens, a few
+// unsubscribing or complaining days later. Nothing happens after now.
+func demoReader(r *rand.Rand, ev func(mailtrail.EventType, time.Time, mailtrail.Source) *mailtrail.Event, sent, now time.Time) []*mailtrail.Event {
+	var out []*mailtrail.Event
+	person := demoPeople[r.IntN(len(demoPeople))]
+	place := demoPlaces[r.IntN(len(demoPlaces))]
+	first := sent.Add(time.Duration(r.ExpFloat64()*8*3600) * time.Second)
+	if first.After(now) {
+		first = now.Add(-time.Minute)
+	}
+	// Opens: half open once, a third two or three times, the rest four to seven times.
+	var opens int
+	switch p := r.Float64(); {
+	case p < 0.5:
+		opens = 1
+	case p < 0.85:
+		opens = 2 + r.IntN(2)
+	default:
+		opens = 4 + r.IntN(4)
+	}
+	times := []time.Time{first}
+	at := first
+	for range opens - 1 {
+		// The next look: minutes later (the same session), or hours to two days later.
+		gap := time.Duration(2+r.IntN(30)) * time.Minute
+		if r.IntN(2) == 0 {
+			gap = time.Duration(1+r.IntN(48)) * time.Hour
+		}
+		if at = at.Add(gap); at.After(now) {
+			break
+		}
+		times = append(times, at)
+	}
+	for _, t := range times {
+		o := ev(mailtrail.EventOpened, t, mailtrail.SourceTracking)
+		o.Metadata.UserAgent = person.open
+		// The demo has no geography database: it says where the person is, as --geoip-db
+		// would.
+		o.Metadata.IP, o.Metadata.Country, o.Metadata.City = place.ip, place.country, place.city
+		out = append(out, o)
+	}
+	// Clicks: three in ten readers click, after an open; a third of them come back to click
+	// again (the same link or another) at a later open.
+	if r.Float64() < 0.3 {
+		clicks := 1
+		if r.Float64() < 0.35 {
+			clicks += 1 + r.IntN(3)
+		}
+		link := r.IntN(len(demoLinks))
+		for k := range clicks {
+			t := times[min(k, len(times)-1)].Add(time.Duration(20+r.IntN(600)) * time.Second)
+			if k >= len(times) {
+				t = t.Add(time.Duration(k) * 7 * time.Minute)
+			}
+			if t.After(now) {
+				break
+			}
+			if r.IntN(3) == 0 {
+				link = r.IntN(len(demoLinks))
+			}
+			i := link
+			cl := ev(mailtrail.EventClicked, t, mailtrail.SourceTracking)
+			cl.Metadata.LinkURL, cl.Metadata.LinkIndex, cl.Metadata.UserAgent = demoLinks[i], &i, person.click
+			cl.Metadata.IP, cl.Metadata.Country, cl.Metadata.City = place.ip, place.country, place.city
+			out = append(out, cl)
+		}
+	}
+	// A few leave days later (from a later mail's link, or their client's button); fewer
+	// complain.
+	later := first.Add(time.Duration(24+r.IntN(4*24)) * time.Hour)
+	if d := now.Sub(first); later.After(now) && d > 0 {
+		later = first.Add(time.Duration(r.Int64N(int64(d))))
+	}
+	if p := r.Float64(); p < 0.015 {
+		out = append(out, ev(mailtrail.EventUnsubscribed, later, mailtrail.SourceTracking))
+	} else if p < 0.018 {
+		out = append(out, ev(mailtrail.EventComplained, later, mailtrail.SourceWebhook))
+	}
+	return out
 }
 
 // demoTrickle keeps live events coming: every few seconds a recipient of the newsletter

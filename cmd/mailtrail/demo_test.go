@@ -14,6 +14,7 @@ import (
 // live events; a second run reuses the organization and adds nothing twice.
 func TestDemo(t *testing.T) {
 	h := newHarness(t)
+	h.buildSegmentIndex() // as serve does
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var out bytes.Buffer
@@ -34,6 +35,29 @@ func TestDemo(t *testing.T) {
 	if c.Sent != 3000 || c.Delivered == 0 || c.HumanOpensUnique == 0 || c.OpensUnique <= c.HumanOpensUnique ||
 		c.HumanClicksUnique == 0 || c.ClicksUnique <= c.HumanClicksUnique || c.Bounced == 0 {
 		t.Errorf("autumn-sale counts: %+v", c)
+	}
+	// Like a real campaign: some people open it many times and click again, and a few
+	// unsubscribe days after they first opened it.
+	for rule, what := range map[string]string{
+		`{"has_done":{"event":"opened","campaign_id":"autumn-sale","human_only":true,"at_least":4}}`:  "people opening four times or more",
+		`{"has_done":{"event":"clicked","campaign_id":"autumn-sale","human_only":true,"at_least":2}}`: "people clicking twice or more",
+	} {
+		if got := h.segJSON(key, "?ids=none", rule); got.Count < 20 {
+			t.Errorf("%d %s", got.Count, what)
+		}
+	}
+	unsubs := h.events(key, "campaign_id=autumn-sale&type=unsubscribed&limit=100")
+	var daysLater int
+	for _, u := range unsubs {
+		for _, e := range h.events(key, "campaign_id=autumn-sale&type=opened&customer_id="+u.CustomerID+"&limit=100") {
+			if u.OccurredAt.Sub(e.OccurredAt) >= 24*time.Hour {
+				daysLater++
+				break
+			}
+		}
+	}
+	if len(unsubs) < 3 || daysLater < len(unsubs)/2 {
+		t.Errorf("%d unsubscribes, %d of them a day or more after an open", len(unsubs), daysLater)
 	}
 	if evs := h.events(key, "campaign_id=autumn-sale&type=deferred&limit=5"); len(evs) == 0 {
 		t.Errorf("no deferred events in the demo")

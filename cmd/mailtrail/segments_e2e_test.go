@@ -126,8 +126,8 @@ func TestSegmentsEndToEnd(t *testing.T) {
 	}
 	// Bad rules: 400 with the pointer of the failing node.
 	for body, ptr := range map[string]string{
-		`{"and":[{"has_done":{"event":"opened"}},{"not":{"has_done":{"event":"opened","within":{"value":3,"unit":"WEEK"}}}}]}`: "/and/1/not/has_done/within/unit",
-		`{"rule":{"or":[{"has_done":{"event":"sent","human_only":true}}]}}`:                                                    "/rule/or/0/has_done/human_only",
+		`{"and":[{"has_done":{"event":"opened"}},{"not":{"has_done":{"event":"opened","within":{"value":3,"unit":"FORTNIGHT"}}}}]}`: "/and/1/not/has_done/within/unit",
+		`{"rule":{"or":[{"has_done":{"event":"sent","human_only":true}}]}}`:                                                         "/rule/or/0/has_done/human_only",
 	} {
 		resp, b := h.segment(key, "", body, "application/json", "")
 		var e struct{ Error mailtrail.Error }

@@ -11,6 +11,7 @@ import (
 // ConnectionStore is what the connections page needs of the store.
 type ConnectionStore interface {
 	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
+	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
 }
 
 // vendorSteps are short setup steps per vendor (docs/webhooks.md has the full table).
@@ -33,11 +34,13 @@ var vendorSteps = map[string][]string{
 }
 
 type connectionRow struct {
-	Name, Vendor, WebhookURL string
-	Disabled                 bool
-	LastWebhookAt            *time.Time
-	Mailbox                  string
-	Steps                    []string
+	ID, Name, Vendor, WebhookURL string
+	Needs                        string     // the credentials the vendor's webhooks are verified with
+	Fields                       credFields // the credential fields of its rotate form
+	Disabled                     bool
+	LastWebhookAt                *time.Time
+	Mailbox                      string
+	Steps                        []string
 	// Health is this process's record of the connection's webhooks; nil: not shown.
 	Health *mailtrail.ConnectionHealth
 	// OtherErrors are the errors that are neither signature failures nor unattributed
@@ -45,8 +48,27 @@ type connectionRow struct {
 	OtherErrors int64
 }
 
+type connectionsData struct {
+	Rows     []connectionRow
+	Vendors  []vendorChoice
+	All      credFields // the create form shows every field (its script hides the unused)
+	CanEdit  bool       // creating and rotating are enabled (Options.ConnectionAdmin)
+	ReadOnly bool       // a read-only key: nothing may change
+	Vendor   string     // the create form's vendor and name, kept when it is refused
+	Name     string
+	Error    string
+	// Created, Rotated, Disabled and Enabled name the connection (id) just changed.
+	Created, Rotated, Disabled, Enabled string
+}
+
 func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
+	q := r.URL.Query()
+	d := connectionsData{Vendor: "generic", Created: q.Get("created"), Rotated: q.Get("rotated"), Disabled: q.Get("disabled"), Enabled: q.Get("enabled")}
+	h.renderConnections(w, r, rq, http.StatusOK, &d)
+}
+
+func (h *Handler) renderConnections(w http.ResponseWriter, r *http.Request, rq *request, status int, d *connectionsData) {
 	if h.opt.Connections == nil {
 		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
 		return
@@ -57,16 +79,17 @@ func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only what a client may see: never the sealed credentials.
-	rows := make([]connectionRow, 0, len(list))
+	d.Rows = make([]connectionRow, 0, len(list))
 	for _, c := range list {
-		row := connectionRow{Name: c.Name, Vendor: c.Vendor, WebhookURL: mailtrail.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
-			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: vendorSteps[c.Vendor]}
+		row := connectionRow{ID: c.ID, Name: c.Name, Vendor: c.Vendor, WebhookURL: mailtrail.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
+			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: vendorSteps[c.Vendor], Needs: vendorNeeds(c.Vendor), Fields: vendorFields(c.Vendor)}
 		if h.opt.WebhookHealth != nil {
 			hl := h.opt.WebhookHealth(c.ID)
 			n := hl.Counts
 			row.Health, row.OtherErrors = &hl, n.InvalidPayloads+n.TooLarge+n.Unavailable+n.InternalErrors
 		}
-		rows = append(rows, row)
+		d.Rows = append(d.Rows, row)
 	}
-	h.render(w, r, http.StatusOK, "connections", h.page(rq, "Connections", "connections", rows))
+	d.All, d.Vendors, d.CanEdit, d.ReadOnly = allCredFields, vendorChoices(), h.opt.ConnectionAdmin != nil, rq.org.KeyScope == mailtrail.ScopeRead
+	h.render(w, r, status, "connections", h.page(rq, "Connections", "connections", d))
 }

@@ -53,12 +53,21 @@ type Options struct {
 	// Connections lists the organization's ESP connections; nil: the connections page
 	// answers 404.
 	Connections ConnectionStore
+	// ConnectionAdmin creates connections and rotates their credentials as the API does;
+	// nil: the connections page offers neither.
+	ConnectionAdmin ConnectionAdmin
 	// WebhookHealth returns what this process saw of a connection's webhooks since it
 	// started (httpd.Server.WebhookHealth); nil: the connections page does not show it.
 	WebhookHealth func(connID string) mailtrail.ConnectionHealth
 	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
 	// segments page answers 404.
 	Segments SegmentEvaluator
+	// SavedSegments keeps segment rules under names; nil: the segments page cannot save
+	// nor load them.
+	SavedSegments SavedSegmentStore
+	// SegmentExport serves the customer ids of org's segment saved under name as the API's
+	// CSV (httpd.Server.ServeSavedSegment with format=csv); nil: the CSV links answer 404.
+	SegmentExport func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, name string)
 	// ClientIP returns the address of a request's client as the API sees it (trusted
 	// proxies honoured); nil: the peer address. Sign-in throttling counts by it.
 	ClientIP func(r *http.Request) string
@@ -126,8 +135,15 @@ func New(opt Options) *Handler {
 	m.HandleFunc("GET /dashboard/live", h.auth(h.livePage))
 	m.HandleFunc("GET /dashboard/live/stream", h.auth(h.liveStream))
 	m.HandleFunc("GET /dashboard/connections", h.auth(h.connectionsPage))
+	m.HandleFunc("POST /dashboard/connections", h.auth(h.createConnection))
+	m.HandleFunc("POST /dashboard/connections/{conn}/rotate", h.auth(h.rotateConnection))
+	m.HandleFunc("POST /dashboard/connections/{conn}/disable", h.auth(h.disableConnection))
+	m.HandleFunc("POST /dashboard/connections/{conn}/enable", h.auth(h.enableConnection))
 	m.HandleFunc("GET /dashboard/segments", h.auth(h.segmentsPage))
 	m.HandleFunc("POST /dashboard/segments", h.auth(h.previewSegment))
+	m.HandleFunc("POST /dashboard/segments/save", h.auth(h.saveSegment))
+	m.HandleFunc("POST /dashboard/segments/delete", h.auth(h.deleteSegment))
+	m.HandleFunc("GET /dashboard/segments/export.csv", h.auth(h.exportSegment))
 	m.HandleFunc("GET /dashboard/assets/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fileServer.ServeHTTP(w, r)

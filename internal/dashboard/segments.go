@@ -23,7 +23,7 @@ const (
 	segmentSample = 20 // customer ids shown with a preview
 )
 
-var segmentUnits = []string{string(segment.Minute), string(segment.Hour), string(segment.Day), string(segment.Month), string(segment.Year)}
+var segmentUnits = []string{string(segment.Minute), string(segment.Hour), string(segment.Day), string(segment.Week), string(segment.Month), string(segment.Year)}
 
 // condRow is one row of the simple builder, as the form sent it.
 type condRow struct {
@@ -44,6 +44,14 @@ type segmentsData struct {
 	Previewed bool
 	Count     int
 	Sample    []string
+
+	Name      string                   // the name to save under (the one loaded, if any)
+	Loaded    string                   // the saved segment shown
+	Notice    string                   // what was just saved or deleted
+	Saved     []mailtrail.SavedSegment // the organization's saved segments
+	CanSave   bool                     // saved segments are enabled
+	ReadOnly  bool                     // a read-only key: no saving nor deleting
+	Campaigns []string                 // recently active campaign ids, for the pickers
 }
 
 func (h *Handler) newSegmentsData(r *http.Request) segmentsData {
@@ -122,7 +130,30 @@ func (h *Handler) segmentsPage(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
 		return
 	}
-	h.render(w, r, http.StatusOK, "segments", h.page(rq, "Segments", "segments", h.newSegmentsData(r)))
+	d := h.newSegmentsData(r)
+	status := http.StatusOK
+	q := r.URL.Query()
+	if name := q.Get("load"); name != "" && h.opt.SavedSegments != nil {
+		if err := h.loadSegment(r, rq, &d, name); err != nil {
+			h.fail(w, r, rq, err)
+			return
+		}
+		if q.Get("saved") == "1" {
+			d.Notice = "Saved as “" + d.Loaded + "”."
+		}
+		if status = h.preview(r, rq, &d); status == http.StatusInternalServerError {
+			h.fail(w, r, rq, errors.New(d.Error))
+			return
+		}
+	}
+	if name := q.Get("deleted"); name != "" {
+		d.Notice = "Deleted “" + name + "”."
+	}
+	if err := h.segmentsExtras(r, rq, &d); err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	h.render(w, r, status, "segments", h.page(rq, "Segments", "segments", d))
 }
 
 // previewSegment evaluates the rule of the form over the organization's customers, as the
@@ -134,20 +165,22 @@ func (h *Handler) previewSegment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := h.newSegmentsData(r)
+	d.Name = r.PostForm.Get("name")
 	status := h.preview(r, rq, &d)
 	if status == http.StatusInternalServerError {
 		h.fail(w, r, rq, errors.New(d.Error))
+		return
+	}
+	if err := h.segmentsExtras(r, rq, &d); err != nil {
+		h.fail(w, r, rq, err)
 		return
 	}
 	h.render(w, r, status, "segments", h.page(rq, "Segments", "segments", d))
 }
 
 func (h *Handler) preview(r *http.Request, rq *request, d *segmentsData) int {
-	var raw []byte
-	var err error
-	if d.Advanced != "" {
-		raw = []byte(d.Advanced)
-	} else if raw, err = d.builtRule(); err != nil {
+	raw, err := d.formRule()
+	if err != nil {
 		d.Error = errMessage(err)
 		return http.StatusBadRequest
 	}

@@ -41,3 +41,41 @@ func TestBuiltRule(t *testing.T) {
 		t.Error("no condition: no error")
 	}
 }
+
+// A saved rule the builder can show comes back into the rows that build the same rule;
+// one it cannot show (nested, not, a link, too many conditions) is refused.
+func TestRowsOf(t *testing.T) {
+	for _, rule := range []string{
+		`{"has_done":{"event":"opened","human_only":true,"within":{"unit":"WEEK","value":2}}}`,
+		`{"or":[{"has_done":{"campaign_id":"spring","event":"clicked"}},{"has_not_done":{"at_least":2,"event":"sent"}}]}`,
+		`{"and":[{"has_done":{"event":"opened"}},{"has_done":{"event":"delivered","within":{"unit":"DAY","value":30}}}]}`,
+	} {
+		combine, rows, ok := rowsOf([]byte(rule))
+		if !ok {
+			t.Errorf("%s: not shown in rows", rule)
+			continue
+		}
+		d := segmentsData{Combine: combine}
+		for i := range maxConditions {
+			d.Rows = append(d.Rows, condRow{Index: i, Mode: "has_done", Unit: "DAY"})
+			if i < len(rows) {
+				rows[i].Index = i
+				d.Rows[i] = rows[i]
+			}
+		}
+		if b, err := d.builtRule(); err != nil || string(b) != rule {
+			t.Errorf("%s: rebuilt as %s %v", rule, b, err)
+		}
+	}
+	for _, rule := range []string{
+		`{"not":{"has_done":{"event":"opened"}}}`,
+		`{"and":[{"or":[{"has_done":{"event":"opened"}}]}]}`,
+		`{"has_done":{"event":"clicked","link_url":"https://a.example/"}}`,
+		`{"has_done":{"event":"opened","since":"2026-01-01T00:00:00Z"}}`,
+		`{"or":[{"has_done":{"event":"sent"}},{"has_done":{"event":"sent"}},{"has_done":{"event":"sent"}},{"has_done":{"event":"sent"}},{"has_done":{"event":"sent"}},{"has_done":{"event":"sent"}}]}`,
+	} {
+		if _, _, ok := rowsOf([]byte(rule)); ok {
+			t.Errorf("%s: shown in rows", rule)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 // SuppressionStore is what the suppressions page needs of the store.
 type SuppressionStore interface {
 	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
+	CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error)
 	AddSuppressions(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error)
 	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
 	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
@@ -36,6 +37,7 @@ type suppressionsData struct {
 	Reason, Source, Query string
 	Reasons, Sources      []string
 	Page                  *mailtrail.SuppressionPage
+	Total                 int // suppressions matching the filters, on every page
 	First, Next, Export   string
 	Cursor                string
 	Added, Removed        string // the address just added or removed
@@ -76,9 +78,14 @@ func (h *Handler) suppressionsPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, rq, err)
 		return
 	}
-	f := mailtrail.SuppressionFilter{Reason: d.Reason, Source: d.Source, Query: d.Query, Cursor: d.Cursor, Limit: suppressionsPerPage}
+	// Newest first: an address just added is at the top of the first page.
+	f := mailtrail.SuppressionFilter{Reason: d.Reason, Source: d.Source, Query: d.Query, Cursor: d.Cursor, Limit: suppressionsPerPage, Newest: true}
 	page, err := st.Suppressions(r.Context(), rq.org.ID, f)
 	if err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	if d.Total, err = st.CountSuppressions(r.Context(), rq.org.ID, f); err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}

@@ -183,3 +183,18 @@ func resendKey(s string) ([]byte, bool) {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
 	return key, err == nil && len(key) > 0
 }
+
+// CredentialNeeds returns the sets of fields with which the webhooks of a connection of
+// vendor can be verified (every field of one set is enough) and what the vendor calls
+// them (may be empty), from the table CheckCredentials follows; ok is false for a vendor
+// without credential rules.
+func CredentialNeeds(vendor string) (anyOf [][]CredentialField, hint string, ok bool) {
+	need, ok := credentialNeeds[vendor]
+	if !ok {
+		return nil, "", false
+	}
+	for _, set := range need.anyOf {
+		anyOf = append(anyOf, append([]CredentialField(nil), set...))
+	}
+	return anyOf, need.hint, true
+}

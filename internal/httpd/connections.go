@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -106,14 +107,6 @@ type credentialsInput struct {
 	TopicARN    string `json:"topic_arn"`
 }
 
-// credentials returns the input as esp.Credentials, checked for a connection of vendor
-// (see CheckCredentials).
-func (in *credentialsInput) credentials(vendor string, mailbox bool) (esp.Credentials, error) {
-	c := esp.Credentials{SigningKey: in.SigningKey, Username: in.Username, Password: in.Password,
-		BearerToken: in.BearerToken, TopicARN: in.TopicARN}
-	return CheckCredentials(vendor, c, mailbox, nil)
-}
-
 // CheckCredentials returns c trimmed (keys, token and topic) once it is usable by a
 // connection of vendor: every field at most 8 KiB, and the fields the vendor's webhooks are
 // verified with (esp.CheckCredentials; name spells the fields in errors, nil: as the API
@@ -169,44 +162,51 @@ func CheckVendor(vendors esp.Registry, vendor string) error {
 }
 
 func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
 	var req createConnectionRequest
 	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req.Vendor, req.Name = strings.TrimSpace(req.Vendor), strings.TrimSpace(req.Name)
-	if err := CheckVendor(s.opt.Vendors, req.Vendor); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if req.Name == "" || len(req.Name) > 200 {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)"))
-		return
-	}
-	creds, err := req.credentials(req.Vendor, strings.TrimSpace(req.IMAPURL) != "")
+	creds := esp.Credentials{SigningKey: req.SigningKey, Username: req.Username, Password: req.Password,
+		BearerToken: req.BearerToken, TopicARN: req.TopicARN}
+	c, err := s.CreateConnection(r.Context(), orgFrom(r).ID, req.Vendor, req.Name, creds, req.MailboxInput)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c := &mailtrail.Connection{ID: NewConnectionID(), OrgID: org.ID, Vendor: req.Vendor, Name: req.Name}
-	if c.Sealed, err = SealCredentials(s.opt.Secrets, c.ID, creds); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := req.MailboxInput.Apply(s.opt.Secrets, c); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := CheckIMAPHost(r.Context(), c.IMAPURL, s.opt.IMAPEgress, nil); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.store.CreateConnection(r.Context(), c); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	writeJSON(w, http.StatusCreated, s.withURL(c))
+}
+
+// CreateConnection creates a connection of vendor for the organization orgID, its
+// credentials checked (CheckCredentials) and sealed, as POST /api/v1/connections does, and
+// returns it with its webhook URL. Bad input is EINVALID and nothing is stored.
+func (s *Server) CreateConnection(ctx context.Context, orgID, vendor, name string, creds esp.Credentials, mb MailboxInput) (*mailtrail.Connection, error) {
+	vendor, name = strings.TrimSpace(vendor), strings.TrimSpace(name)
+	if err := CheckVendor(s.opt.Vendors, vendor); err != nil {
+		return nil, err
+	}
+	if name == "" || len(name) > 200 {
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)")
+	}
+	creds, err := CheckCredentials(vendor, creds, strings.TrimSpace(mb.IMAPURL) != "", nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &mailtrail.Connection{ID: NewConnectionID(), OrgID: orgID, Vendor: vendor, Name: name}
+	if c.Sealed, err = SealCredentials(s.opt.Secrets, c.ID, creds); err != nil {
+		return nil, err
+	}
+	if err := mb.Apply(s.opt.Secrets, c); err != nil {
+		return nil, err
+	}
+	if err := CheckIMAPHost(ctx, c.IMAPURL, s.opt.IMAPEgress, nil); err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateConnection(ctx, c); err != nil {
+		return nil, err
+	}
+	c.WebhookURL = WebhookURL(s.opt.PublicURL, c.Vendor, c.ID)
+	return c, nil
 }
 
 func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
@@ -259,28 +259,38 @@ func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	conn, err := s.store.Connection(r.Context(), org, id)
-	if err != nil {
+	creds := esp.Credentials{SigningKey: req.SigningKey, Username: req.Username, Password: req.Password,
+		BearerToken: req.BearerToken, TopicARN: req.TopicARN}
+	if err := s.RotateConnection(r.Context(), org, id, creds, grace); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	creds, err := req.credentials(conn.Vendor, false)
+	s.getConnection(w, r)
+}
+
+// RotateConnection gives the organization's connection id new credentials, checked for
+// its vendor and sealed, as POST /api/v1/connections/{conn}/rotate does; the previous ones
+// stay valid for grace (0: not at all; at most 30 days). ENOTFOUND for another
+// organization's connection, EINVALID for bad credentials; nothing changes then.
+func (s *Server) RotateConnection(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error {
+	if grace < 0 || grace > maxRotationGrace {
+		return mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(maxRotationGrace/time.Second))
+	}
+	conn, err := s.store.Connection(ctx, orgID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
+	}
+	creds, err = CheckCredentials(conn.Vendor, creds, false, nil)
+	if err != nil {
+		return err
 	}
 	sealed, err := SealCredentials(s.opt.Secrets, id, creds)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var until time.Time
 	if grace > 0 {
 		until = s.now().Add(grace)
 	}
-	if err := s.store.RotateConnection(r.Context(), org, id, sealed, until); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.getConnection(w, r)
+	return s.store.RotateConnection(ctx, orgID, id, sealed, until)
 }

@@ -55,13 +55,14 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // readOnlyRoute tells whether a read-only key may use r's route: reads, and the two
-// POSTs that only read (segment evaluation, suppression checks).
+// POSTs that only read (segment evaluation, saved or not; suppression checks).
 func readOnlyRoute(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		return true
 	}
-	return r.Pattern == "POST /api/v1/segments/evaluate" || r.Pattern == "POST /api/v1/suppressions/check"
+	return r.Pattern == "POST /api/v1/segments/evaluate" || r.Pattern == "POST /api/v1/segments/{name}/evaluate" ||
+		r.Pattern == "POST /api/v1/suppressions/check"
 }
 
 // admin requires the configured admin token (compared in constant time).

@@ -3,6 +3,7 @@ package httpd
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -45,10 +46,22 @@ func (s *Server) evaluateSegment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	org := orgFrom(r)
-	q := r.URL.Query()
 	rule, cands, err := s.readSegmentRequest(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	s.answerSegment(w, r, org, rule, cands, "")
+}
+
+// answerSegment evaluates rule for org (over cands when not nil) and answers as the query
+// asks: one customer's match, the count, a page of ids, every id as NDJSON, or, with
+// format=csv, every id as a CSV download (named after the saved segment name, if any).
+func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, rule *segment.Rule, cands []string, name string) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "format must be json or csv"))
 		return
 	}
 	now := s.now()
@@ -85,6 +98,8 @@ func (s *Server) evaluateSegment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case format == "csv":
+		streamCSV(w, res, name)
 	case ids == "none":
 		writeJSON(w, http.StatusOK, map[string]any{"count": res.Count()})
 	case ids == "" && acceptsNDJSON(r):
@@ -130,6 +145,47 @@ func streamIDs(w http.ResponseWriter, res *segment.Result) {
 	})
 	bw.WriteString(`{"count":` + strconv.Itoa(res.Count()) + "}\n")
 	bw.Flush()
+}
+
+// streamCSV writes every id of res as a CSV download: a customer_id header, one id a row
+// (cells a spreadsheet would read as a formula get a leading apostrophe).
+func streamCSV(w http.ResponseWriter, res *segment.Result, name string) {
+	file := "segment.csv"
+	if name != "" {
+		file = "segment-" + safeFileName(name) + ".csv"
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Segment-Count", strconv.Itoa(res.Count()))
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	_ = cw.Write([]string{"customer_id"})
+	row := make([]string, 1)
+	_, _ = res.Page("", 0, func(id string) error {
+		row[0] = csvCell(id)
+		return cw.Write(row) // a client gone: stop
+	})
+	cw.Flush()
+	bw.Flush()
+}
+
+// safeFileName keeps the letters, digits, - and _ of name (others become -), at most 60.
+func safeFileName(name string) string {
+	b := make([]byte, 0, len(name))
+	for _, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b = append(b, c)
+		default:
+			b = append(b, '-')
+		}
+		if len(b) == 60 {
+			break
+		}
+	}
+	return string(b)
 }
 
 // appendJSONString appends s as a JSON string; plain ASCII ids take the short path.

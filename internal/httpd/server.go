@@ -118,6 +118,8 @@ type Options struct {
 	Journeys *journey.Registry
 	// Segments answers POST /api/v1/segments/evaluate; nil answers 503.
 	Segments Segments
+	// SavedSegments keeps named segment rules (/api/v1/segments…); nil answers 503.
+	SavedSegments SavedSegments
 	// Dashboard, when set, serves the web dashboard under /dashboard/, and GET / redirects
 	// there. Its routes are not API routes (not in Routes nor openapi.json).
 	Dashboard http.Handler
@@ -259,6 +261,11 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/customers/{customer}/did", s.auth(s.did)},
 		{"GET", "/api/v1/customers/{customer}/wait", s.auth(s.wait)},
 		{"POST", "/api/v1/segments/evaluate", s.auth(s.evaluateSegment)},
+		{"POST", "/api/v1/segments", s.auth(s.saveSegment)},
+		{"GET", "/api/v1/segments", s.auth(s.listSavedSegments)},
+		{"GET", "/api/v1/segments/{name}", s.auth(s.getSavedSegment)},
+		{"DELETE", "/api/v1/segments/{name}", s.auth(s.deleteSavedSegment)},
+		{"POST", "/api/v1/segments/{name}/evaluate", s.auth(s.evaluateSavedSegment)},
 
 		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
 

@@ -34,6 +34,7 @@ const (
 	Minute Unit = "MINUTE"
 	Hour   Unit = "HOUR"
 	Day    Unit = "DAY"
+	Week   Unit = "WEEK" // seven days
 	Month  Unit = "MONTH"
 	Year   Unit = "YEAR"
 )
@@ -55,6 +56,8 @@ func (w Window) Since(now time.Time) time.Time {
 		return now.Add(-time.Duration(w.Value) * time.Hour)
 	case Day:
 		return now.Add(-time.Duration(w.Value) * 24 * time.Hour)
+	case Week:
+		return now.Add(-time.Duration(w.Value) * 7 * 24 * time.Hour)
 	case Month:
 		return now.AddDate(0, -w.Value, 0)
 	default:
@@ -349,7 +352,7 @@ func parseCond(b []byte, ptr string) (*Cond, error) {
 }
 
 // maxWindow bounds a window's value per unit (about a century).
-var maxWindow = map[Unit]int{Minute: 100 * 366 * 24 * 60, Hour: 100 * 366 * 24, Day: 100 * 366, Month: 1200, Year: 100}
+var maxWindow = map[Unit]int{Minute: 100 * 366 * 24 * 60, Hour: 100 * 366 * 24, Day: 100 * 366, Week: 100 * 53, Month: 1200, Year: 100}
 
 func parseWindow(b []byte, ptr string) (*Window, error) {
 	m, _, err := object(b, ptr)
@@ -372,7 +375,7 @@ func parseWindow(b []byte, ptr string) (*Window, error) {
 	w.Unit = Unit(strings.ToUpper(unit))
 	limit, ok := maxWindow[w.Unit]
 	if !ok {
-		return nil, invalid(ptr+"/unit", "unknown unit %q (MINUTE, HOUR, DAY, MONTH, YEAR)", unit)
+		return nil, invalid(ptr+"/unit", "unknown unit %q (MINUTE, HOUR, DAY, WEEK, MONTH, YEAR)", unit)
 	}
 	if m["value"] == nil {
 		return nil, invalid(ptr+"/value", "required")

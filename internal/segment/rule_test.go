@@ -16,7 +16,7 @@ func TestParseErrorsPointAtTheNode(t *testing.T) {
 		{`{"xor":[]}`, "/xor"},
 		{`{"and":[]}`, "/and"},
 		{`{"and":{"has_done":{"event":"opened"}}}`, "/and"},
-		{`{"and":[{"has_done":{"event":"opened"}},{"not":{"has_done":{"event":"opened","within":{"value":3,"unit":"WEEK"}}}}]}`, "/and/1/not/has_done/within/unit"},
+		{`{"and":[{"has_done":{"event":"opened"}},{"not":{"has_done":{"event":"opened","within":{"value":3,"unit":"FORTNIGHT"}}}}]}`, "/and/1/not/has_done/within/unit"},
 		{`{"has_done":{"event":"opened","within":{"value":0,"unit":"DAY"}}}`, "/has_done/within/value"},
 		{`{"has_done":{"event":"opened","within":{"unit":"DAY"}}}`, "/has_done/within/value"},
 		{`{"has_done":{"event":"opened","within":{"value":1,"unit":"DAY","x":1}}}`, "/has_done/within/x"},

@@ -70,6 +70,8 @@ func (c *tcond) rangeAt(now time.Time) (from, to int64) {
 			s = now.Add(-time.Duration(w.Value) * time.Hour)
 		case "DAY":
 			s = now.Add(-time.Duration(w.Value) * 24 * time.Hour)
+		case "WEEK":
+			s = now.AddDate(0, 0, -7*w.Value) // UTC: the same instant as 7×24 h
 		case "MONTH":
 			s = now.AddDate(0, -w.Value, 0)
 		case "YEAR":
@@ -322,7 +324,7 @@ func conds() []*tcond {
 		out = append(out, &tcond{Event: ev}, &tcond{Event: ev, Within: &twindow{30, "DAY"}}, &tcond{Event: ev, Campaign: "summer", Within: &twindow{200, "DAY"}})
 	}
 	for _, w := range []twindow{{1, "MINUTE"}, {17, "MINUTE"}, {90, "MINUTE"}, {1, "HOUR"}, {5, "HOUR"}, {49, "HOUR"}, {1, "DAY"}, {7, "DAY"},
-		{90, "DAY"}, {1, "MONTH"}, {6, "MONTH"}, {13, "MONTH"}, {1, "YEAR"}, {2, "YEAR"}, {5, "YEAR"}} {
+		{90, "DAY"}, {1, "WEEK"}, {3, "WEEK"}, {1, "MONTH"}, {6, "MONTH"}, {13, "MONTH"}, {1, "YEAR"}, {2, "YEAR"}, {5, "YEAR"}} {
 		out = append(out, &tcond{Event: "opened", Within: &w}, &tcond{Event: "clicked", Within: &w, Human: true})
 	}
 	day := now.Truncate(24 * time.Hour)

@@ -66,18 +66,9 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Suppressions returns a page of an organization's suppressions, organization-wide and
-// scoped to a topic, in the order they were suppressed (then by address and topic).
-// Query matches a substring of the address, ASCII letters in any case.
-func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error) {
-	org, err := db.orgInternal(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	f.Limit = min(f.Limit, 10000)
+// suppressionWhere returns the conditions of f but its cursor, for the organization's
+// internal id org.
+func suppressionWhere(org int64, f mailtrail.SuppressionFilter) ([]string, []any) {
 	where, args := []string{"org_id = ?"}, []any{org}
 	if f.Reason != "" {
 		where, args = append(where, "reason = ?"), append(args, f.Reason)
@@ -94,21 +85,43 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	if f.Query != "" {
 		where, args = append(where, `email LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(f.Query)+"%")
 	}
+	return where, args
+}
+
+// Suppressions returns a page of an organization's suppressions, organization-wide and
+// scoped to a topic, in the order they were suppressed (then by address and topic),
+// newest first if f.Newest. Query matches a substring of the address, ASCII letters in
+// any case.
+func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 10000)
+	where, args := suppressionWhere(org, f)
 	whereT, argsT := slices.Clone(where), slices.Clone(args)
+	cmp, dir := ">", ""
+	if f.Newest {
+		cmp, dir = "<", " DESC"
+	}
 	if f.Cursor != "" {
 		at, email, topic, err := decodeSuppressionCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		// An organization-wide row (topic "") sorts before the same address's topics.
-		where, args = append(where, "(occurred_at, email) > (?, ?)"), append(args, at, email)
-		whereT, argsT = append(whereT, "(occurred_at, email, topic) > (?, ?, ?)"), append(argsT, at, email, topic)
+		// An organization-wide row sorts as topic "": before the same address's topics. The
+		// plain bound on occurred_at lets the time index start the range at the cursor.
+		where, args = append(where, "occurred_at "+cmp+"= ?", "(occurred_at, email, '') "+cmp+" (?, ?, ?)"), append(args, at, at, email, topic)
+		whereT, argsT = append(whereT, "(occurred_at, email, topic) "+cmp+" (?, ?, ?)"), append(argsT, at, email, topic)
 	}
 	// Each table pages on its own time index; the merge sorts at most two pages.
 	args = append(append(append(args, f.Limit+1), argsT...), f.Limit+1, f.Limit+1)
 	rows, err := db.rquery(ctx, `SELECT * FROM (SELECT * FROM (SELECT `+suppressionCols+`, email AS k FROM suppressions WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY occurred_at, email LIMIT ?) UNION ALL SELECT * FROM (SELECT `+topicSuppressionCols+`, email AS k FROM topic_suppressions WHERE `+
-		strings.Join(whereT, " AND ")+` ORDER BY occurred_at, email, topic LIMIT ?)) ORDER BY 8, 11, 10 LIMIT ?`, args...)
+		` ORDER BY occurred_at`+dir+`, email`+dir+` LIMIT ?) UNION ALL SELECT * FROM (SELECT `+topicSuppressionCols+`, email AS k FROM topic_suppressions WHERE `+
+		strings.Join(whereT, " AND ")+` ORDER BY occurred_at`+dir+`, email`+dir+`, topic`+dir+` LIMIT ?)) ORDER BY 8`+dir+`, 11`+dir+`, 10`+dir+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: suppressions: %w", err)
 	}
@@ -128,6 +141,23 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 		page.Suppressions = append(page.Suppressions, s)
 	}
 	return page, rows.Err()
+}
+
+// CountSuppressions returns how many of an organization's suppressions match f (its
+// cursor, limit and order aside).
+func (db *DB) CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	where, args := suppressionWhere(org, f)
+	cond := strings.Join(where, " AND ")
+	var n int
+	if err := db.rrow(ctx, `SELECT (SELECT COUNT(*) FROM suppressions WHERE `+cond+`) + (SELECT COUNT(*) FROM topic_suppressions WHERE `+cond+`)`,
+		append(slices.Clone(args), args...), &n); err != nil {
+		return 0, fmt.Errorf("sqlite: count suppressions: %w", err)
+	}
+	return n, nil
 }
 
 // CheckSuppressions returns the suppressions of the given addresses that are suppressed,
