@@ -80,8 +80,10 @@ func TestDashboardSuppressions(t *testing.T) {
 		t.Errorf("list after add:\n%s", page)
 	}
 	form, table := strings.Index(page, `id="add-suppression"`), strings.Index(page, "<table")
-	first, second := strings.Index(page, `<td class="strong">pat@example.com`), strings.Index(page, `<td class="strong">abe@example.com`)
-	if form < 0 || form > table || first < table || second < first || !strings.Contains(page, `<tr class="just-added">`+"\n"+`  <td class="strong">pat@example.com`) {
+	const cell = `<td class="strong name" data-label="Address">`
+	// The address shows as first spelled (pat@Example.com), and is the one just added.
+	first, second := strings.Index(page, cell+`pat@Example.com`), strings.Index(page, cell+`abe@example.com`)
+	if form < 0 || form > table || first < table || second < first || !strings.Contains(page, `<tr class="just-added">`+"\n"+`  `+cell+`pat@Example.com`) {
 		t.Errorf("the form is not above the list, or the address added is not at its top: form %d table %d pat %d abe %d", form, table, first, second)
 	}
 	if !strings.Contains(page, `id="sup-total">2 suppressed addresses, newest first.`) {

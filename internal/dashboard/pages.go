@@ -25,6 +25,8 @@ func parsePages() map[string]*template.Template {
 			return t.In(orgLoc(org)).Format("2 Jan 2006 15:04")
 		},
 		"dim": func(v string) string { return dimLabel("", v) }, // a reason or source: "Unknown" when empty
+		// sameAddress: two spellings of one address (addresses compare case-insensitively).
+		"sameAddress": func(a, b string) bool { return mailtrail.NormalizeEmail(a) == mailtrail.NormalizeEmail(b) },
 		"at": func(t time.Time, org *mailtrail.Organization) string {
 			if t.IsZero() {
 				return "—"
