@@ -456,6 +456,8 @@ func testAttribution(t *testing.T, s Store) {
 	}{
 		{"our id", mailtrail.Event{MessageID: ref(1), ESPMessageID: "esp-0"}, ref(1)},
 		{"esp id", mailtrail.Event{ESPMessageID: "esp-0"}, ref(0)},
+		{"the adapter's other form of the esp id", mailtrail.Event{ESPMessageID: "esp-0.dfd.1", ESPMessageIDAlt: "esp-0"}, ref(0)},
+		{"no other form, no guess", mailtrail.Event{ESPMessageID: "esp-0.dfd.1", CustomerEmail: "nobody@example.com"}, ""},
 		{"another org's id falls through", mailtrail.Event{MessageID: ref(9), CampaignID: "c9", CustomerID: "x", CustomerEmail: "u0@example.com"}, ref(0)},
 		{"hints", mailtrail.Event{CampaignID: "c1", CustomerID: "u1"}, ref(1)},
 		{"address, latest message", mailtrail.Event{CustomerEmail: "u1@EXAMPLE.com"}, ref(2)},
@@ -468,8 +470,8 @@ func testAttribution(t *testing.T, s Store) {
 		evs = append(evs, &e)
 	}
 	n := must[int](t)(s.Attribute(ctx, o.ID, evs))
-	if n != 1 {
-		t.Fatalf("unattributed %d, want 1", n)
+	if n != 2 {
+		t.Fatalf("unattributed %d, want 2", n)
 	}
 	for i, c := range cases {
 		e := evs[i]
