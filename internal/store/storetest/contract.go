@@ -65,7 +65,7 @@ type Store interface {
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
 	TrackingHostOrg(ctx context.Context, host string) (string, error)
 	APIKeyID(ctx context.Context, secret string) (string, error)
-	// Suppressed is the suite's own lookup of one address (production code uses
+	// Suppressed looks one address up (bench/suppression; the server uses
 	// CheckSuppressions): TenantIsolation, Suppressions, ErasureAndRetention.
 	Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error)
 
