@@ -218,6 +218,11 @@ type Event struct {
 	// of those ids sent to CustomerEmail (any case), else left unattributed. Set by the
 	// vendor adapters; never shown.
 	SharedMessage bool `json:"-"`
+	// ESPMessageIDAlt is another form of ESPMessageID under which the vendor may have
+	// returned the message id at send time (for one vendor, the part before its first
+	// '.'): attribution tries it when ESPMessageID matches no message. Set by the vendor
+	// adapters, which alone know their ids' forms; never stored or shown.
+	ESPMessageIDAlt string `json:"-"`
 	// Counted is false for events stored but kept out of the figures (an ESP's open of a
 	// message our own pixel tracks). Set by the rules, not by clients.
 	Counted bool `json:"counted"`

@@ -46,7 +46,7 @@ func kindOf(path string) pkgKind {
 	case strings.HasPrefix(path, module+"/internal/store/"):
 		rest := strings.TrimPrefix(path, module+"/internal/store/")
 		if rest == "storetest" || strings.HasPrefix(rest, "storetest/") {
-			return kindCore // the conformance suite: imports the root only
+			return kindCore // the conformance suite: core, imports the root and core packages
 		}
 		return kindStore
 	case path == module+"/internal/httpd", strings.HasPrefix(path, module+"/internal/httpd/"),

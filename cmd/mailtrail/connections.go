@@ -35,14 +35,14 @@ func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
 			"Creates an ESP connection, its credentials sealed under the service secret, and prints its webhook URL.",
 			func(fs *flag.FlagSet) {
 				orgFlag(fs)
-				fs.StringVar(&vendor, "vendor", "", "sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp")
+				fs.StringVar(&vendor, "vendor", "", esp.NamesList())
 				fs.StringVar(&name, "name", "", "connection name")
 				fs.StringVar(&in.SigningKey, "signing-key", "", "signing key / verification key / whsec_ secret")
 				fs.StringVar(&in.Username, "username", "", "basic-auth user")
 				fs.StringVar(&in.Password, "password", "", "basic-auth password")
 				fs.StringVar(&in.BearerToken, "bearer-token", "", "bearer token")
-				fs.StringVar(&in.TopicARN, "topic-arn", "", "SES: the SNS topic ARN accepted")
-				fs.StringVar(&mb.IMAPURL, "imap-url", "", "smtp/ocimail: bounce mailbox imaps://host:port/INBOX")
+				fs.StringVar(&in.TopicARN, "topic-arn", "", esp.VendorsNeeding(esp.FieldTopicARN)+": the SNS topic ARN accepted")
+				fs.StringVar(&mb.IMAPURL, "imap-url", "", esp.MailboxVendors()+": bounce mailbox imaps://host:port/INBOX")
 				fs.StringVar(&mb.IMAPUsername, "imap-username", "", "bounce mailbox login")
 				fs.StringVar(&mb.IMAPPassword, "imap-password", "", "bounce mailbox password")
 				fs.Int64Var(&mb.IMAPPollSeconds, "imap-poll-seconds", 0, "bounce mailbox poll interval, 10 to 86400 (default 60)")

@@ -6,31 +6,13 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/esp"
 )
 
 // ConnectionStore is what the connections page needs of the store.
 type ConnectionStore interface {
 	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
 	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
-}
-
-// vendorSteps are short setup steps per vendor (docs/webhooks.md has the full table).
-var vendorSteps = map[string][]string{
-	"sendgrid": {"Mail Settings → Event Webhook: paste the webhook URL.", "Turn on “Signed Event Webhook”; the verification key is this connection's signing key.",
-		"Send custom_args mt_message_id (from POST /api/v1/messages)."},
-	"sparkpost": {"Create a webhook with the URL and the auth this connection was given (basic, OAuth 2 or header X-Mailtrail-Webhook-Secret).",
-		"rcpt_meta carries the custom args."},
-	"smtpcom": {"Set the callback URL to the webhook URL.", "Add the header X-Mailtrail-Webhook-Secret (or basic/bearer auth) as given to this connection."},
-	"mailgun": {"Webhooks (JSON): paste the URL for delivered, failed, complained, unsubscribed.",
-		"The HTTP webhook signing key is this connection's signing key.", "v: user-variables carry the custom args."},
-	"ses": {"SES configuration set → event destination SNS.", "Subscribe the webhook URL to the topic over HTTPS (confirmed automatically).",
-		"Tag messages with mt_message_id."},
-	"postmark": {"Webhooks for Delivery, Bounce, SpamComplaint, SubscriptionChange.", "Put the username and password in the URL, or use the bearer token or secret header.",
-		"Metadata.mt_message_id carries the message id."},
-	"resend":  {"Add a webhook for email.* events with the URL.", "The whsec_… signing secret is this connection's signing key.", "Tag mt_message_id."},
-	"ocimail": {"Email Delivery logs → Connector Hub → Notifications topic.", "HTTPS subscription to the URL with basic auth (confirmed automatically).", "Optionally, a bounce mailbox."},
-	"generic": {"Sign each request with HMAC-SHA256 using the signing key, as in internal/esp/GENERIC.md."},
-	"smtp":    {"Pipe bounce mail to the URL: curl -u user:pass --data-binary @- URL.", "Or give the connection a bounce mailbox over IMAP."},
 }
 
 type connectionRow struct {
@@ -82,7 +64,7 @@ func (h *Handler) renderConnections(w http.ResponseWriter, r *http.Request, rq *
 	d.Rows = make([]connectionRow, 0, len(list))
 	for _, c := range list {
 		row := connectionRow{ID: c.ID, Name: c.Name, Vendor: c.Vendor, WebhookURL: mailtrail.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
-			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: vendorSteps[c.Vendor], Needs: vendorNeeds(c.Vendor), Fields: vendorFields(c.Vendor)}
+			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: esp.SetupSteps(c.Vendor), Needs: vendorNeeds(c.Vendor), Fields: vendorFields(c.Vendor)}
 		if h.opt.WebhookHealth != nil {
 			hl := h.opt.WebhookHealth(c.ID)
 			n := hl.Counts

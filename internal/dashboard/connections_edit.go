@@ -18,9 +18,6 @@ type ConnectionAdmin interface {
 	RotateConnection(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error
 }
 
-// connectionVendors are the vendors offered, in the API's order.
-var connectionVendors = []string{"sendgrid", "sparkpost", "smtpcom", "ocimail", "mailgun", "ses", "postmark", "resend", "generic", "smtp"}
-
 // fieldLabels spell the credential fields on the forms.
 var fieldLabels = map[esp.CredentialField]string{esp.FieldSigningKey: "signing key", esp.FieldUsername: "username",
 	esp.FieldPassword: "password", esp.FieldBearerToken: "bearer token", esp.FieldTopicARN: "SNS topic ARN"}
@@ -32,8 +29,9 @@ type vendorChoice struct {
 }
 
 func vendorChoices() []vendorChoice {
-	out := make([]vendorChoice, 0, len(connectionVendors))
-	for _, v := range connectionVendors {
+	vendors := esp.Names() // in the API's order
+	out := make([]vendorChoice, 0, len(vendors))
+	for _, v := range vendors {
 		c := vendorFields(v)
 		var fields []string
 		for _, f := range []struct {
@@ -105,7 +103,7 @@ func vendorFields(vendor string) credFields {
 			}
 		}
 	}
-	if vendor == "ses" { // SES takes optional basic auth on top of the topic
+	if esp.OptionalBasicAuth(vendor) { // basic auth on top of the required credential
 		c.Username, c.Password = true, true
 	}
 	return c

@@ -197,6 +197,11 @@ func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok 
 	ev.hookArgs.apply(&e)
 	e.CustomerEmail = string(ev.Email)
 	e.ESPMessageID = sendgridMessageID(string(ev.MessageID))
+	// An older id keeps dots before ".filter"; the message may have been sent under the
+	// part before the first one.
+	if prefix, _, ok := strings.Cut(strings.TrimSpace(e.ESPMessageID), "."); ok && prefix != "" {
+		e.ESPMessageIDAlt = prefix
+	}
 	if ev.Event == "group_unsubscribe" {
 		e.Metadata.Topic = string(ev.ASMGroupID) // "" (no group): every email
 	}

@@ -278,3 +278,21 @@ func FuzzSendGridParse(f *testing.F) {
 	v := NewSendGrid()
 	f.Fuzz(func(t *testing.T, body []byte) { hookFuzzParse(t, v, body) })
 }
+
+// An older dotted id also gives the part before its first dot, which attribution tries
+// when the whole id matches no message; a current id gives no other form.
+func TestSendGridMessageIDAlt(t *testing.T) {
+	for sg, want := range map[string][2]string{
+		"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0":           {"14c5d75ce93.dfd.64b469", "14c5d75ce93"},
+		"LtZ5H_GzSbqnQyiVX4Ku3A.recvd-7f9b5d9c8c-6kbtr-1-665A9B2B-13.0": {"LtZ5H_GzSbqnQyiVX4Ku3A", ""},
+	} {
+		body := `[{"event":"delivered","timestamp":1717000000,"email":"a@example.com","sg_message_id":"` + sg + `"}]`
+		res, err := NewSendGrid().Parse(context.Background(), &Request{Body: []byte(body)})
+		if err != nil || len(res.Events) != 1 {
+			t.Fatalf("%s: %+v %v", sg, res, err)
+		}
+		if e := res.Events[0]; e.ESPMessageID != want[0] || e.ESPMessageIDAlt != want[1] {
+			t.Errorf("%s: id %q alt %q, want %q", sg, e.ESPMessageID, e.ESPMessageIDAlt, want)
+		}
+	}
+}

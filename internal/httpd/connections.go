@@ -156,7 +156,7 @@ func (s *Server) withURL(c *mailtrail.Connection) connectionOut {
 // CheckVendor returns an EINVALID error unless vendor is one of vendors.
 func CheckVendor(vendors esp.Registry, vendor string) error {
 	if _, ok := vendors.Get(vendor); !ok {
-		return mailtrail.Errorf(mailtrail.EINVALID, "unknown vendor %q: use sendgrid, sparkpost, smtpcom, ocimail, mailgun, ses, postmark, resend, generic or smtp", vendor)
+		return mailtrail.Errorf(mailtrail.EINVALID, "unknown vendor %q: use %s", vendor, esp.NamesList())
 	}
 	return nil
 }

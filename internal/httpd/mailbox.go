@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/egress"
+	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 )
 
@@ -56,8 +57,8 @@ func (in *MailboxInput) Apply(keys secrets.Keyring, c *mailtrail.Connection) err
 		}
 		return nil
 	}
-	if c.Vendor != "smtp" && c.Vendor != "ocimail" {
-		return mailtrail.Errorf(mailtrail.EINVALID, "a bounce mailbox (imap_url) is for vendors smtp and ocimail")
+	if !esp.HasMailbox(c.Vendor) {
+		return mailtrail.Errorf(mailtrail.EINVALID, "a bounce mailbox (imap_url) is for vendors %s", esp.MailboxVendors())
 	}
 	if err := CheckIMAPURL(in.IMAPURL); err != nil {
 		return err

@@ -133,18 +133,16 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	// Mailgun signs a token, not the event: a token seen within its horizon is a replay of
-	// a request already committed. It is acknowledged as a duplicate (the sender must stop
-	// retrying it) and nothing is stored.
+	// A vendor that signs a token, not the event (Mailgun): a token seen within its
+	// horizon is a replay of a request already committed. It is acknowledged as a
+	// duplicate (the sender must stop retrying it) and nothing is stored.
 	var replayKey string
-	if name == "mailgun" {
-		if tok := esp.MailgunToken(body); tok != "" {
-			replayKey = conn.ID + "\x00" + tok
-			if s.replays.seen(replayKey, now) {
-				outcome = outcomeReplay
-				writeJSON(w, http.StatusOK, webhookResponse{Duplicates: 1}) // one event per Mailgun request
-				return
-			}
+	if tok := esp.ReplayToken(name, body); tok != "" {
+		replayKey = conn.ID + "\x00" + tok
+		if s.replays.seen(replayKey, now) {
+			outcome = outcomeReplay
+			writeJSON(w, http.StatusOK, webhookResponse{Duplicates: 1}) // one event per such request
+			return
 		}
 	}
 	res, err := vendor.Parse(ctx, req)
@@ -265,8 +263,8 @@ type replayCache struct {
 func newReplayCache() *replayCache { return &replayCache{seenAt: map[string]time.Time{}} }
 
 // replayTTL is how long a token is remembered: a signature is accepted up to
-// esp.MailgunHorizon after its timestamp and up to esp.Window before it.
-const replayTTL = esp.MailgunHorizon + esp.Window
+// esp.ReplayHorizon after its timestamp and up to esp.Window before it.
+const replayTTL = esp.ReplayHorizon + esp.Window
 
 // seen reports whether key was added less than replayTTL before now.
 func (c *replayCache) seen(key string, now time.Time) bool {

@@ -120,7 +120,7 @@ func (r *rewriter) tag(b *strings.Builder, z *html.Tokenizer, raw []byte, link b
 	var (
 		keys                          []string
 		href                          string
-		hasHref, notrack, sendgridOff bool
+		hasHref, notrack, trackingOff bool
 	)
 	for more := true; more; {
 		var k, v []byte
@@ -136,7 +136,7 @@ func (r *rewriter) tag(b *strings.Builder, z *html.Tokenizer, raw []byte, link b
 		case "data-mt-notrack":
 			notrack = true
 		case "clicktracking":
-			sendgridOff = strings.EqualFold(strings.TrimSpace(string(v)), "off")
+			trackingOff = strings.EqualFold(strings.TrimSpace(string(v)), "off")
 		}
 	}
 	var (
@@ -147,7 +147,7 @@ func (r *rewriter) tag(b *strings.Builder, z *html.Tokenizer, raw []byte, link b
 	case !hasHref:
 	case hasPlaceholder(href):
 		newHref = replacePlaceholder(href, r.unsub)
-	case link && r.trackClicks && !notrack && !sendgridOff:
+	case link && r.trackClicks && !notrack && !trackingOff:
 		dest, _ = trackableURL(href)
 	}
 	removeNotrack := link && notrack && r.trackClicks

@@ -29,8 +29,8 @@ type attribution struct {
 //  1. MessageID (our custom argument) naming a message of orgID: kept. One naming a
 //     message of another organization, or none, is cleared with the campaign and
 //     customer hints (they came from the same untrusted payload) and falls through.
-//  2. ESPMessageID: the most recent message of orgID with that esp_message_id; for
-//     SendGrid also the id cut at its first '.' (the X-Message-Id part).
+//  2. ESPMessageID: the most recent message of orgID with that esp_message_id; then
+//     the same with ESPMessageIDAlt, the other form the vendor's adapter gave (if any).
 //  3. CampaignID and CustomerID hints: the most recent message of that campaign to that
 //     customer.
 //  4. CustomerEmail: the most recent message to a customer of orgID with that address.
@@ -89,8 +89,8 @@ func (a *attributor) resolve(ev *mailtrail.Event) (*attribution, error) {
 		if err != nil || at != nil {
 			return at, err
 		}
-		if prefix, _, ok := strings.Cut(id, "."); ok && prefix != "" && ev.Metadata.Vendor == "sendgrid" {
-			if at, err := a.byESP(prefix); err != nil || at != nil {
+		if alt := ev.ESPMessageIDAlt; alt != "" {
+			if at, err := a.byESP(alt); err != nil || at != nil {
 				return at, err
 			}
 		}

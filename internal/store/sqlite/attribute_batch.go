@@ -43,8 +43,8 @@ func (a *attributor) prefetch(evs []*mailtrail.Event) error {
 			continue
 		}
 		ids := []string{id}
-		if prefix, _, ok := strings.Cut(id, "."); ok && prefix != "" && ev.Metadata.Vendor == "sendgrid" {
-			ids = append(ids, prefix)
+		if alt := ev.ESPMessageIDAlt; alt != "" {
+			ids = append(ids, alt)
 		}
 		for _, id := range ids {
 			if !seen["e"+id] {
@@ -139,8 +139,8 @@ func (a *attributor) espResolved(ev *mailtrail.Event) bool {
 	if at := a.memo["e\x00"+id]; at != nil {
 		return true
 	}
-	if prefix, _, ok := strings.Cut(id, "."); ok && ev.Metadata.Vendor == "sendgrid" {
-		return a.memo["e\x00"+prefix] != nil
+	if alt := ev.ESPMessageIDAlt; alt != "" {
+		return a.memo["e\x00"+alt] != nil
 	}
 	return false
 }

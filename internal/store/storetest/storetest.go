@@ -1,6 +1,11 @@
 // Package storetest is the conformance suite every mailtrail store passes: the embedded
 // SQLite store today, the cluster stores later. Each store's tests call Run with a
 // function that opens a fresh, empty store on the real engine.
+//
+// The contract is Store (contract.go): the union of the interfaces the store's consumers
+// declare. Every method of it is exercised, area by area (areas.go), with results checked
+// against what was written or against a recount of the raw events as stored after the
+// same history was written in random orders (OrderIndependence, Analytics).
 package storetest
 
 import (
@@ -16,22 +21,6 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-// Store is everything the suite exercises.
-type Store interface {
-	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
-	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
-	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
-	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
-	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
-	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
-	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
-	Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error)
-	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
-	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
-	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
-	Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error)
-}
-
 // Normalizer prepares events as the ingest pipeline does before they reach a store.
 type Normalizer func(ev *mailtrail.Event, now time.Time)
 
@@ -43,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("OrderIndependence", func(t *testing.T) { testOrder(t, open, norm) })
 	t.Run("ListEvents", func(t *testing.T) { testList(t, open(t), norm) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
+	runContract(t, open, norm)
 }
 
 var ctx = context.Background()

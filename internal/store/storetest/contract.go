@@ -1,0 +1,112 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/outbound"
+	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/segment"
+	"github.com/mailtrail/mailtrail/internal/suppression"
+)
+
+// Store is the store contract: the union of the interfaces its consumers declare, so a
+// store that passes the suite can stand in for the embedded one wherever production code
+// takes one. Interfaces of core packages are embedded; those declared by adapters
+// (internal/httpd, internal/dashboard) and by cmd/mailtrail, which the suite may not
+// import (docs/architecture.md, "Packages"), are listed method by method under the name
+// of the interface that asks for them. Every method is exercised by Run (the test named
+// after each group says where).
+type Store interface {
+	ingest.Sink       // Write: DedupeAndDerived, OrderIndependence
+	ingest.Attributor // Attribute: Attribution
+	query.Reader      // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
+	outbound.Store    // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
+	segment.Source    // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
+	suppression.Adder // AddSuppressions: Suppressions
+
+	// httpd.Store: organizations and keys (OrgsAndKeys), messages (Messages), events
+	// (ListEvents), connections (Connections), health.
+	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
+	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
+	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
+	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
+	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
+	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
+	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
+	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
+	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
+	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
+	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
+	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
+	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
+	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
+	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
+	TouchConnection(ctx context.Context, id string, at time.Time) error
+	Ping(ctx context.Context) error
+
+	// httpd.CustomerStore: ErasureAndRetention.
+	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
+
+	// httpd.SuppressionStore and dashboard.SuppressionStore: Suppressions, TopicSuppressions,
+	// Settings.
+	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
+	CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error)
+	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
+	SuppressionHistory(ctx context.Context, orgID, email string) ([]mailtrail.SuppressionChange, *mailtrail.Suppression, error)
+	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
+	CheckTopicSuppressions(ctx context.Context, orgID string, emails, topics []string) (map[string][]mailtrail.Suppression, error)
+	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
+	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
+	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
+	TrackingHostOrg(ctx context.Context, host string) (string, error)
+	APIKeyID(ctx context.Context, secret string) (string, error)
+	// Suppressed looks one address up (bench/suppression; the server uses
+	// CheckSuppressions): TenantIsolation, Suppressions, ErasureAndRetention.
+	Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error)
+
+	// httpd.AnalyticsStore and dashboard.Store: Analytics.
+	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
+
+	// httpd.StreamStore: Subscriptions.
+	StreamHead(ctx context.Context, orgID string) (int64, error)
+	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
+	StreamEnd(ctx context.Context) (int64, error)
+
+	// httpd.SubscriptionStore: Subscriptions.
+	CreateSubscription(ctx context.Context, s *mailtrail.Subscription) error
+	Subscriptions(ctx context.Context, orgID string) ([]mailtrail.Subscription, error)
+	Subscription(ctx context.Context, orgID, id string) (*mailtrail.Subscription, error)
+	DeleteSubscription(ctx context.Context, orgID, id string) error
+	EnableSubscription(ctx context.Context, orgID, id string, skipBacklog bool) (*mailtrail.Subscription, error)
+	SubscriptionDeliveries(ctx context.Context, orgID, id string, limit int) ([]mailtrail.Delivery, error)
+
+	// httpd.JourneyStore: Journeys.
+	Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error)
+
+	// httpd.CampaignStore and dashboard.Store: Campaigns.
+	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
+	UpdateCampaign(ctx context.Context, orgID, campaign string, u mailtrail.CampaignUpdate) (*mailtrail.CampaignInfo, error)
+
+	// httpd.SavedSegments and dashboard.SavedSegmentStore: SavedSegments.
+	SaveSegment(ctx context.Context, orgID, name string, rule json.RawMessage) (*mailtrail.SavedSegment, bool, error)
+	SavedSegments(ctx context.Context, orgID string) ([]mailtrail.SavedSegment, error)
+	SavedSegment(ctx context.Context, orgID, name string) (*mailtrail.SavedSegment, error)
+	DeleteSavedSegment(ctx context.Context, orgID, name string) error
+
+	// cmd/mailtrail: the mailbox pollers' accounts (mailboxStore), `mailtrail reseal`
+	// (resealStore), the retention and idempotency sweeps: Connections, Subscriptions,
+	// ErasureAndRetention.
+	MailboxConnections(ctx context.Context) ([]mailtrail.Connection, error)
+	ResealConnections(ctx context.Context, f func(*mailtrail.Connection) (bool, error)) (int, error)
+	ResealSubscriptions(ctx context.Context, f func(*mailtrail.Subscription) (bool, error)) (int, error)
+	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
+	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
+}
+
+// idempotencyKey is the dedupe key of an API event posted with the client's key.
+func idempotencyKey(k string) string { return ingest.IdempotencyPrefix + k }
