@@ -3,7 +3,9 @@ package httpd
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -71,4 +73,37 @@ func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ci)
+}
+
+// compareCampaigns answers GET /api/v1/campaigns/compare?ids=a,b: the reports of two to
+// four campaigns, in the order given, each the same as GET /api/v1/campaigns/{id}/report
+// (timelines in ?tz= or the organization's zone).
+func (s *Server) compareCampaigns(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	var ids []string
+	for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 || len(ids) > 4 {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "ids must list 2 to 4 distinct campaign ids, comma-separated"))
+		return
+	}
+	tz := r.URL.Query().Get("tz")
+	if tz == "" {
+		tz = org.Timezone
+	}
+	out := struct {
+		Campaigns []*mailtrail.Report `json:"campaigns"`
+	}{}
+	for _, id := range ids {
+		rep, err := s.query.Report(r.Context(), org.ID, id, tz)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out.Campaigns = append(out.Campaigns, rep)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
