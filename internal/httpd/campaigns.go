@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -35,6 +36,25 @@ func CampaignFilter(r *http.Request) (mailtrail.CampaignFilter, error) {
 		if f.Offset, err = strconv.Atoi(v); err != nil || f.Offset < 0 {
 			return f, mailtrail.Errorf(mailtrail.EINVALID, "offset must be a number at least 0")
 		}
+	}
+	loc := time.UTC
+	if org := orgFrom(r); org != nil {
+		if l, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
+			loc = l
+		}
+	}
+	if v := q.Get("sent_from"); v != "" {
+		if f.SentFrom, err = mailtrail.ParseSentBound("sent_from", v, loc, false); err != nil {
+			return f, err
+		}
+	}
+	if v := q.Get("sent_to"); v != "" {
+		if f.SentTo, err = mailtrail.ParseSentBound("sent_to", v, loc, true); err != nil {
+			return f, err
+		}
+	}
+	if !f.SentFrom.IsZero() && !f.SentTo.IsZero() && !f.SentFrom.Before(f.SentTo) {
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "sent_from must be before sent_to")
 	}
 	return f, nil
 }
