@@ -49,7 +49,7 @@ func TestUnsubscribePageBrand(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; img-src https:") || !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("CSP with a logo: %q", csp)
 	}
-	for _, want := range []string{`<img src="https://cdn.example.com/acme/logo.png?v=2&amp;size=s"`, `<span>Acme Shoes</span>`, `--brand:#c0ffee`} {
+	for _, want := range []string{`<img src="https://cdn.example.com/acme/logo.png?v=2&amp;size=s"`, `<span>Acme Shoes</span>`, `--brand:#c0ffee;--ink:#1f2933`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("branded page lacks %q:\n%s", want, body)
 		}

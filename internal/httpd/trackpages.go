@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"html/template"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -115,14 +116,14 @@ func pageLang(r *http.Request) string {
 var trackPage = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>{{.Title}}</title>
-<style>{{if .Brand.Color}}:root{--brand:{{.Brand.Color}}}{{else}}:root{--brand:#2f6fed}{{end}}
+<style>{{if .Brand.Color}}:root{--brand:{{.Brand.Color}};--ink:{{.Brand.Ink}}}{{else}}:root{--brand:#2f6fed;--ink:#fff}{{end}}
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f7f9;color:#1f2933;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
 main{background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem 2.5rem;max-width:28rem;text-align:center;margin:1rem}
 .org{display:flex;flex-direction:column;align-items:center;gap:.5rem;margin:0 0 1rem;font-weight:600;color:#3e4c59}
 .org img{max-width:10rem;max-height:4rem;object-fit:contain}
 main{border-top:4px solid var(--brand)}
-button{background:var(--brand);color:#fff;border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}
-button.alt{background:#fff;color:var(--brand);border:1px solid var(--brand);margin-top:.75rem}</style></head>
+button{background:var(--brand);color:var(--ink);border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}
+button.alt{background:#fff;color:#1f2933;border:1px solid var(--brand);margin-top:.75rem}</style></head>
 <body><main>{{with .Brand.Name}}<div class="org" id="org">{{if $.Brand.Logo}}<img src="{{$.Brand.Logo}}" alt="" referrerpolicy="no-referrer">{{end}}<span>{{.}}</span></div>{{end}}<h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>
 {{if .ButtonAll}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><input type="hidden" name="scope" value="all"><button class="alt" type="submit">{{.ButtonAll}}</button></form>{{end}}{{end}}</main></body></html>
 `))
@@ -131,6 +132,27 @@ button.alt{background:#fff;color:var(--brand);border:1px solid var(--brand);marg
 // its display name, and its logo and colour when set (OrgSettings). Nothing else of it.
 type pageBrand struct {
 	Name, Logo, Color string
+	Ink               string // the buttons' text on Color: dark on a light colour, else white
+}
+
+// inkOn returns a readable text colour on the #rrggbb background c: dark when its
+// relative luminance (sRGB, WCAG) is above 0.4, else white.
+func inkOn(c string) string {
+	v, err := strconv.ParseUint(strings.TrimPrefix(c, "#"), 16, 32)
+	if err != nil {
+		return "#fff"
+	}
+	lin := func(x uint64) float64 {
+		f := float64(x) / 255
+		if f <= 0.04045 {
+			return f / 12.92
+		}
+		return math.Pow((f+0.055)/1.055, 2.4)
+	}
+	if 0.2126*lin(v>>16&255)+0.7152*lin(v>>8&255)+0.0722*lin(v&255) > 0.4 {
+		return "#1f2933"
+	}
+	return "#fff"
 }
 
 // brandOf returns the brand of the organization orgID; any failure gives no brand (the
@@ -149,7 +171,7 @@ func (s *Server) brandOf(r *http.Request, orgID string) pageBrand {
 			b.Logo = st.BrandLogoURL
 		}
 		if brandColor.MatchString(st.BrandColor) {
-			b.Color = st.BrandColor
+			b.Color, b.Ink = st.BrandColor, inkOn(st.BrandColor)
 		}
 	}
 	return b
