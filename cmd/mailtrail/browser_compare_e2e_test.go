@@ -137,6 +137,13 @@ func TestBrowserDashboardCompare(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "compare.png"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// On a phone nothing is wider than the screen: the table becomes cards, the charts
+	// scroll inside theirs.
+	do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#compare-opens")))
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth - window.innerWidth`)); err != nil || w != 0 {
+		t.Errorf("the comparison is %v px wider than a phone (%v)", w, err)
+	}
 	// One campaign, or five, is refused with a page that says why.
 	b := h.browser()
 	b.signIn(key)
