@@ -52,6 +52,26 @@ type CampaignFilter struct {
 	Asc    bool   // ascending; default descending
 	Offset int
 	Limit  int // default 50, at most 1000
+	// SentFrom and SentTo keep the campaigns whose SentAt is at or after SentFrom and
+	// before SentTo (zero: no bound); with either set, campaigns never sent are left out.
+	SentFrom, SentTo time.Time
+}
+
+// ParseSentBound reads a bound of a send-date filter named field: an RFC 3339 time, or a
+// date (YYYY-MM-DD) in loc that stands for the start of that day, or with end for the
+// start of the next day (so a "to" date includes its whole day). EINVALID names the field.
+func ParseSentBound(field, v string, loc *time.Location, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseInLocation("2006-01-02", v, loc)
+	if err != nil {
+		return time.Time{}, Errorf(EINVALID, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time", field)
+	}
+	if end {
+		d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
+	}
+	return d, nil
 }
 
 // CampaignPage is one page of campaigns; Total counts every match of the filter.

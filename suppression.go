@@ -91,6 +91,10 @@ type OrgSettings struct {
 	// this service. Empty: the service's public URL. A host belongs to one organization:
 	// a click link of another organization is not followed on it.
 	TrackingURL string `json:"tracking_url"`
+	// BrandLogoURL (an https URL, at most 2 KiB) and BrandColor (#rrggbb) dress the
+	// organization's unsubscribe page beside its display name; empty: none.
+	BrandLogoURL string `json:"brand_logo_url"`
+	BrandColor   string `json:"brand_color"`
 }
 
 // MinRetentionDays is the shortest retention an organization can set: raw events hold the

@@ -124,6 +124,7 @@ func New(opt Options) *Handler {
 	m.HandleFunc("POST /dashboard/orgs", h.auth(h.switchOrg))
 	m.HandleFunc("GET /dashboard/campaigns", h.auth(h.campaigns))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}", h.auth(h.report))
+	m.HandleFunc("GET /dashboard/compare", h.auth(h.comparePage))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}/recipients.csv", h.auth(h.recipientsCSV))
 	m.HandleFunc("GET /dashboard/campaigns/{campaign}/recipients", h.auth(h.recipientsPage))
 	m.HandleFunc("GET /dashboard/suppressions", h.auth(h.suppressionsPage))

@@ -43,7 +43,7 @@ func parsePages() map[string]*template.Template {
 		},
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments", "recipients"} {
+	for _, name := range []string{"signin", "error", "orgs", "campaigns", "report", "suppressions", "import", "live", "connections", "segments", "recipients", "compare"} {
 		out[name] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -98,14 +98,16 @@ type column struct {
 }
 
 type campaignsData struct {
-	Query      string
-	Basis      string // "sent" or "delivered"
-	Bases      []segLink
-	Rows       []campaignRow
-	Columns    []column
-	Page       *mailtrail.CampaignPage
-	From, To   int
-	Prev, Next string
+	Query       string
+	From, To    string // the send-date filter's dates (YYYY-MM-DD, org's zone), as typed
+	Filtered    bool
+	Basis       string // "sent" or "delivered"
+	Bases       []segLink
+	Rows        []campaignRow
+	Columns     []column
+	Page        *mailtrail.CampaignPage
+	First, Last int
+	Prev, Next  string
 }
 
 const campaignsPerPage = 25
@@ -125,6 +127,25 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 	}
 	pageNo := atoi(q.Get("page"), 1)
 	f.Offset = (pageNo - 1) * campaignsPerPage
+	from, to := strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
+	loc := orgLoc(rq.org)
+	var err error
+	if from != "" {
+		if f.SentFrom, err = mailtrail.ParseSentBound("from", from, loc, false); err != nil {
+			h.fail(w, r, rq, err)
+			return
+		}
+	}
+	if to != "" {
+		if f.SentTo, err = mailtrail.ParseSentBound("to", to, loc, true); err != nil {
+			h.fail(w, r, rq, err)
+			return
+		}
+	}
+	if !f.SentFrom.IsZero() && !f.SentTo.IsZero() && !f.SentFrom.Before(f.SentTo) {
+		h.fail(w, r, rq, mailtrail.Errorf(mailtrail.EINVALID, "The first date comes after the last."))
+		return
+	}
 	res, err := h.opt.Store.Campaigns(r.Context(), rq.org.ID, f)
 	if err != nil {
 		h.fail(w, r, rq, err)
@@ -135,6 +156,12 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 		if f.Search != "" {
 			v.Set("q", f.Search)
 		}
+		if from != "" {
+			v.Set("from", from)
+		}
+		if to != "" {
+			v.Set("to", to)
+		}
 		v.Set("sort", sort)
 		if asc {
 			v.Set("order", "asc")
@@ -144,7 +171,7 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 		}
 		return "/dashboard/campaigns?" + v.Encode()
 	}
-	d := campaignsData{Query: f.Search, Page: res, Basis: h.rateBasis(w, r)}
+	d := campaignsData{Query: f.Search, From: from, To: to, Filtered: from != "" || to != "", Page: res, Basis: h.rateBasis(w, r)}
 	d.Bases = basisLinks("/dashboard/campaigns", d.Basis)
 	for _, c := range res.Campaigns {
 		row := campaignRow{CampaignSummary: c}
@@ -168,7 +195,7 @@ func (h *Handler) campaigns(w http.ResponseWriter, r *http.Request) {
 		d.Columns = append(d.Columns, col)
 	}
 	if n := len(res.Campaigns); n > 0 {
-		d.From, d.To = f.Offset+1, f.Offset+n
+		d.First, d.Last = f.Offset+1, f.Offset+n
 	}
 	if pageNo > 1 {
 		d.Prev = link(f.Sort, f.Asc, pageNo-1)
@@ -194,9 +221,16 @@ type reportData struct {
 	// people who opened or clicked (running totals) and every open or click.
 	PeriodLinks, CountLinks []segLink
 	Charts                  []template.HTML
-	Opens                   []dimTable
-	Clicks                  []dimTable
-	Lists                   []recipientList
+	// The charts' date range (YYYY-MM-DD in the org's zone, empty: the campaign's whole
+	// timeline), the campaign's first and last day (the inputs' bounds), and the range's
+	// own figures, summed from the report's daily buckets.
+	From, To, MinDay, MaxDay string
+	Ranged                   bool
+	Range                    mailtrail.TimelineBucket
+	Period0, Count0          string // the chart switches, kept by the range form
+	Opens                    []dimTable
+	Clicks                   []dimTable
+	Lists                    []recipientList
 }
 
 // segLink is one choice of a segmented control.
@@ -225,6 +259,43 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		d.SentAt = rep.SentAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
 	}
 	q := r.URL.Query()
+	if n := len(rep.Daily); n > 0 {
+		d.MinDay, d.MaxDay = rep.Daily[0].Start.In(loc).Format("2006-01-02"), rep.Daily[n-1].Start.In(loc).Format("2006-01-02")
+	}
+	d.From, d.To = strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
+	var lo, hi time.Time
+	if d.From != "" {
+		if lo, err = mailtrail.ParseSentBound("from", d.From, loc, false); err != nil || len(d.From) != 10 {
+			h.errorPage(w, r, rq, http.StatusBadRequest, "The first date of the range must be a date (YYYY-MM-DD).")
+			return
+		}
+	}
+	if d.To != "" {
+		if hi, err = mailtrail.ParseSentBound("to", d.To, loc, true); err != nil || len(d.To) != 10 {
+			h.errorPage(w, r, rq, http.StatusBadRequest, "The last date of the range must be a date (YYYY-MM-DD).")
+			return
+		}
+	}
+	if !lo.IsZero() && !hi.IsZero() && !lo.Before(hi) {
+		h.errorPage(w, r, rq, http.StatusBadRequest, "The first date of the range comes after the last.")
+		return
+	}
+	d.Ranged = !lo.IsZero() || !hi.IsZero()
+	if d.Ranged {
+		in := func(tl []mailtrail.TimelineBucket) []mailtrail.TimelineBucket {
+			var out []mailtrail.TimelineBucket
+			for _, b := range tl {
+				if (lo.IsZero() || !b.Start.Before(lo)) && (hi.IsZero() || b.Start.Before(hi)) {
+					out = append(out, b)
+				}
+			}
+			return out
+		}
+		rep.Hourly, rep.Daily = in(rep.Hourly), in(rep.Daily)
+		for _, b := range rep.Daily {
+			addBucket(&d.Range, b)
+		}
+	}
 	hourly := fillTimeline(rep.Hourly, loc, false)
 	d.HourlyOK = len(hourly) <= maxHourlyPoints
 	d.Period = "daily"
@@ -240,10 +311,17 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		series = fillTimeline(rep.Daily, loc, true)
 	}
 	d.Charts = timelineCharts(series, d.Period == "daily", count == "unique", loc)
+	d.Period0, d.Count0 = d.Period, count
 	link := func(period, cnt string) string {
 		v := url.Values{"period": {period}}
 		if cnt != "unique" {
 			v.Set("count", cnt)
+		}
+		if d.From != "" {
+			v.Set("from", d.From)
+		}
+		if d.To != "" {
+			v.Set("to", d.To)
 		}
 		return "?" + v.Encode() + "#timeline"
 	}
@@ -254,6 +332,20 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	d.CountLinks = []segLink{{"Recipients", link(d.Period, "unique"), count == "unique"}, {"Every open and click", link(d.Period, "total"), count == "total"}}
 	d.Lists = recipientLists(rep.Counts)
 	h.render(w, r, http.StatusOK, "report", h.page(rq, d.Name, "campaigns", d))
+}
+
+// addBucket adds b's figures to t.
+func addBucket(t *mailtrail.TimelineBucket, b mailtrail.TimelineBucket) {
+	t.Sent += b.Sent
+	t.Delivered += b.Delivered
+	t.OpensTotal += b.OpensTotal
+	t.OpensUnique += b.OpensUnique
+	t.HumanOpensTotal += b.HumanOpensTotal
+	t.HumanOpensUnique += b.HumanOpensUnique
+	t.ClicksTotal += b.ClicksTotal
+	t.ClicksUnique += b.ClicksUnique
+	t.HumanClicksTotal += b.HumanClicksTotal
+	t.HumanClicksUnique += b.HumanClicksUnique
 }
 
 func ratio(n, d int64) float64 {

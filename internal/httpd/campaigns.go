@@ -3,7 +3,10 @@ package httpd
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -33,6 +36,25 @@ func CampaignFilter(r *http.Request) (mailtrail.CampaignFilter, error) {
 		if f.Offset, err = strconv.Atoi(v); err != nil || f.Offset < 0 {
 			return f, mailtrail.Errorf(mailtrail.EINVALID, "offset must be a number at least 0")
 		}
+	}
+	loc := time.UTC
+	if org := orgFrom(r); org != nil {
+		if l, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
+			loc = l
+		}
+	}
+	if v := q.Get("sent_from"); v != "" {
+		if f.SentFrom, err = mailtrail.ParseSentBound("sent_from", v, loc, false); err != nil {
+			return f, err
+		}
+	}
+	if v := q.Get("sent_to"); v != "" {
+		if f.SentTo, err = mailtrail.ParseSentBound("sent_to", v, loc, true); err != nil {
+			return f, err
+		}
+	}
+	if !f.SentFrom.IsZero() && !f.SentTo.IsZero() && !f.SentFrom.Before(f.SentTo) {
+		return f, mailtrail.Errorf(mailtrail.EINVALID, "sent_from must be before sent_to")
 	}
 	return f, nil
 }
@@ -71,4 +93,37 @@ func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ci)
+}
+
+// compareCampaigns answers GET /api/v1/campaigns/compare?ids=a,b: the reports of two to
+// four campaigns, in the order given, each the same as GET /api/v1/campaigns/{id}/report
+// (timelines in ?tz= or the organization's zone).
+func (s *Server) compareCampaigns(w http.ResponseWriter, r *http.Request) {
+	org := orgFrom(r)
+	var ids []string
+	for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 || len(ids) > 4 {
+		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "ids must list 2 to 4 distinct campaign ids, comma-separated"))
+		return
+	}
+	tz := r.URL.Query().Get("tz")
+	if tz == "" {
+		tz = org.Timezone
+	}
+	out := struct {
+		Campaigns []*mailtrail.Report `json:"campaigns"`
+	}{}
+	for _, id := range ids {
+		rep, err := s.query.Report(r.Context(), org.ID, id, tz)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out.Campaigns = append(out.Campaigns, rep)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

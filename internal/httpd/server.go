@@ -228,6 +228,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/events", s.auth(s.postEvents)},
 		{"GET", "/api/v1/events", s.auth(s.listEvents)},
 		{"GET", "/api/v1/campaigns", s.auth(s.listCampaigns)},
+		{"GET", "/api/v1/campaigns/compare", s.auth(s.compareCampaigns)},
 		{"PATCH", "/api/v1/campaigns/{campaign}", s.auth(s.patchCampaign)},
 		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
 		{"GET", "/api/v1/campaigns/{campaign}/recipients", s.auth(s.recipients)},

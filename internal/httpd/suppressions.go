@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -354,6 +355,25 @@ type settingsPatch struct {
 	KeepFullIP      *bool   `json:"keep_full_ip"`
 	RetentionDays   *int    `json:"retention_days"`
 	TrackingURL     *string `json:"tracking_url"`
+	BrandLogoURL    *string `json:"brand_logo_url"`
+	BrandColor      *string `json:"brand_color"`
+}
+
+var brandColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// brandLogo validates a brand_logo_url: empty (none), or an absolute https URL of at most
+// 2 KiB with a host, no credentials and no spaces or control characters.
+func brandLogo(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(v) > 2048 ||
+		strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '"' || r == '\'' || r == '<' || r == '>' }) {
+		return "", mailtrail.Errorf(mailtrail.EINVALID, "brand_logo_url must be an https:// URL of at most 2048 bytes, or empty")
+	}
+	return v, nil
 }
 
 // trackingBase validates a tracking_url and returns it as scheme://host[:port] in lower
@@ -411,6 +431,22 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.TrackingURL = v
+	}
+	if req.BrandLogoURL != nil {
+		v, err := brandLogo(*req.BrandLogoURL)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		st.BrandLogoURL = v
+	}
+	if req.BrandColor != nil {
+		v := strings.ToLower(strings.TrimSpace(*req.BrandColor))
+		if v != "" && !brandColor.MatchString(v) {
+			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "brand_color must be #rrggbb (six hex digits), or empty"))
+			return
+		}
+		st.BrandColor = v
 	}
 	if err := s.store.UpdateOrgSettings(r.Context(), org, *st); err != nil {
 		s.writeError(w, r, err)

@@ -203,11 +203,14 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusNotFound, pageUnsubInvalid)
 		return
 	}
-	key, topic := pageUnsubConfirm, ""
-	if m, err := s.store.Message(r.Context(), "", ref.String()); err == nil && m.Topic != "" {
-		key, topic = pageUnsubTopic, m.Topic
+	key, topic, org := pageUnsubConfirm, "", ""
+	if m, err := s.store.Message(r.Context(), "", ref.String()); err == nil {
+		org = m.OrgID
+		if m.Topic != "" {
+			key, topic = pageUnsubTopic, m.Topic
+		}
 	}
-	s.topicPage(w, r, http.StatusOK, key, topic)
+	s.topicPage(w, r, http.StatusOK, key, topic, s.brandOf(r, org))
 }
 
 // unsubscribe records the unsubscribe (the page's button or an RFC 8058 one-click POST,
@@ -225,12 +228,12 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The message's topic scopes the unsubscribe, unless the page's "all emails" was chosen.
-	topic := ""
+	topic, org := "", ""
 	if !all {
 		m, err := s.store.Message(r.Context(), "", ref.String())
 		switch {
 		case err == nil:
-			topic = m.Topic
+			topic, org = m.Topic, m.OrgID
 		case mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND:
 			w.Header().Set("Retry-After", "5")
 			s.page(w, r, http.StatusServiceUnavailable, pageUnsubRetry)
@@ -248,11 +251,16 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusServiceUnavailable, pageUnsubRetry)
 		return
 	}
+	if org == "" {
+		if m, err := s.store.Message(r.Context(), "", ref.String()); err == nil {
+			org = m.OrgID
+		}
+	}
 	if topic != "" {
-		s.topicPage(w, r, http.StatusOK, pageUnsubDoneTopic, topic)
+		s.topicPage(w, r, http.StatusOK, pageUnsubDoneTopic, topic, s.brandOf(r, org))
 		return
 	}
-	s.page(w, r, http.StatusOK, pageUnsubDone)
+	s.topicPage(w, r, http.StatusOK, pageUnsubDone, "", s.brandOf(r, org))
 }
 
 // oneClickBody reports whether the body carries List-Unsubscribe=One-Click, form-encoded or

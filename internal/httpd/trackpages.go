@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"html/template"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -115,22 +116,76 @@ func pageLang(r *http.Request) string {
 var trackPage = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>{{.Title}}</title>
-<style>body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f7f9;color:#1f2933;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
+<style>{{if .Brand.Color}}:root{--brand:{{.Brand.Color}};--ink:{{.Brand.Ink}}}{{else}}:root{--brand:#2f6fed;--ink:#fff}{{end}}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f7f9;color:#1f2933;display:flex;min-height:100vh;align-items:center;justify-content:center;margin:0}
 main{background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem 2.5rem;max-width:28rem;text-align:center;margin:1rem}
-button{background:#2f6fed;color:#fff;border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}
-button.alt{background:#fff;color:#2f6fed;border:1px solid #2f6fed;margin-top:.75rem}</style></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>
+.org{display:flex;flex-direction:column;align-items:center;gap:.5rem;margin:0 0 1rem;font-weight:600;color:#3e4c59}
+.org img{max-width:10rem;max-height:4rem;object-fit:contain}
+main{border-top:4px solid var(--brand)}
+button{background:var(--brand);color:var(--ink);border:0;border-radius:8px;padding:.75rem 1.5rem;font-size:1rem;cursor:pointer}
+button.alt{background:#fff;color:#1f2933;border:1px solid var(--brand);margin-top:.75rem}</style></head>
+<body><main>{{with .Brand.Name}}<div class="org" id="org">{{if $.Brand.Logo}}<img src="{{$.Brand.Logo}}" alt="" referrerpolicy="no-referrer">{{end}}<span>{{.}}</span></div>{{end}}<h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>
 {{if .ButtonAll}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><input type="hidden" name="scope" value="all"><button class="alt" type="submit">{{.ButtonAll}}</button></form>{{end}}{{end}}</main></body></html>
 `))
 
+// pageBrand is what an unsubscribe page shows of the organization that sent the email:
+// its display name, and its logo and colour when set (OrgSettings). Nothing else of it.
+type pageBrand struct {
+	Name, Logo, Color string
+	Ink               string // the buttons' text on Color: dark on a light colour, else white
+}
+
+// inkOn returns a readable text colour on the #rrggbb background c: dark when its
+// relative luminance (sRGB, WCAG) is above 0.4, else white.
+func inkOn(c string) string {
+	v, err := strconv.ParseUint(strings.TrimPrefix(c, "#"), 16, 32)
+	if err != nil {
+		return "#fff"
+	}
+	lin := func(x uint64) float64 {
+		f := float64(x) / 255
+		if f <= 0.04045 {
+			return f / 12.92
+		}
+		return math.Pow((f+0.055)/1.055, 2.4)
+	}
+	if 0.2126*lin(v>>16&255)+0.7152*lin(v>>8&255)+0.0722*lin(v&255) > 0.4 {
+		return "#1f2933"
+	}
+	return "#fff"
+}
+
+// brandOf returns the brand of the organization orgID; any failure gives no brand (the
+// page still works, unbranded).
+func (s *Server) brandOf(r *http.Request, orgID string) pageBrand {
+	if orgID == "" {
+		return pageBrand{}
+	}
+	org, err := s.store.Org(r.Context(), orgID)
+	if err != nil {
+		return pageBrand{}
+	}
+	b := pageBrand{Name: org.Name}
+	if st, err := s.store.OrgSettings(r.Context(), orgID); err == nil {
+		if strings.HasPrefix(st.BrandLogoURL, "https://") {
+			b.Logo = st.BrandLogoURL
+		}
+		if brandColor.MatchString(st.BrandColor) {
+			b.Color, b.Ink = st.BrandColor, inkOn(st.BrandColor)
+		}
+	}
+	return b
+}
+
 // page answers a recipient page (key: page…) in the request's language, never cached.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, key string) {
-	s.topicPage(w, r, status, key, "")
+	s.topicPage(w, r, status, key, "", pageBrand{})
 }
 
 // topicPage is page for a message's topic: the texts and the button name it, and the
 // question (pageUnsubTopic) offers every email as well.
-func (s *Server) topicPage(w http.ResponseWriter, r *http.Request, status int, key, topic string) {
+// brand dresses it as the organization's (the logo is allowed by the CSP only when set).
+func (s *Server) topicPage(w http.ResponseWriter, r *http.Request, status int, key, topic string, brand pageBrand) {
 	lang := pageLang(r)
 	t := pageTexts[lang]
 	h := w.Header()
@@ -138,12 +193,17 @@ func (s *Server) topicPage(w http.ResponseWriter, r *http.Request, status int, k
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", lang)
 	h.Add("Vary", "Accept-Language")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+	if brand.Logo != "" {
+		csp += "; img-src https:"
+	}
+	h.Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	d := struct {
 		Lang, Title, Text, Button, ButtonAll string
 		Form                                 bool
-	}{Lang: lang, Title: t[key][0], Text: t[key][1], Button: t["button"][0], Form: key == pageUnsubConfirm || key == pageUnsubTopic}
+		Brand                                pageBrand
+	}{Lang: lang, Title: t[key][0], Text: t[key][1], Button: t["button"][0], Form: key == pageUnsubConfirm || key == pageUnsubTopic, Brand: brand}
 	if topic != "" {
 		d.Text = strings.ReplaceAll(d.Text, "%s", topic)
 		if key == pageUnsubTopic {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -59,8 +60,28 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 		return nil, err
 	}
 	search := strings.ToLower(f.Search)
-	if err := db.rrow(ctx, `SELECT COUNT(*) FROM campaigns WHERE org_id = ?1 AND (instr(lower(name), ?2) > 0 OR instr(lower(title), ?2) > 0)`,
-		[]any{org, search}, &page.Total); err != nil {
+	// A send-date filter keeps the campaigns whose first sent bucket starts in
+	// [SentFrom, SentTo): bucket*width >= from ⇔ bucket >= ceil(from/width).
+	having, lo, hi := "", int64(math.MinInt64), int64(math.MaxInt64)
+	if !f.SentFrom.IsZero() || !f.SentTo.IsZero() {
+		w := rules.BucketWidth.Milliseconds()
+		ceil := func(ms int64) int64 { return int64(math.Ceil(float64(ms) / float64(w))) }
+		if !f.SentFrom.IsZero() {
+			lo = ceil(f.SentFrom.UnixMilli())
+		}
+		if !f.SentTo.IsZero() {
+			hi = ceil(f.SentTo.UnixMilli())
+		}
+		having = fmt.Sprintf(` HAVING MIN(CASE WHEN s.u%d > 0 THEN s.bucket END) >= ?5 AND MIN(CASE WHEN s.u%d > 0 THEN s.bucket END) < ?6`, rules.FSent, rules.FSent)
+	}
+	if having == "" {
+		if err := db.rrow(ctx, `SELECT COUNT(*) FROM campaigns WHERE org_id = ?1 AND (instr(lower(name), ?2) > 0 OR instr(lower(title), ?2) > 0)`,
+			[]any{org, search}, &page.Total); err != nil {
+			return nil, fmt.Errorf("sqlite: campaigns: %w", err)
+		}
+	} else if err := db.rrow(ctx, `SELECT COUNT(*) FROM (SELECT c2.id FROM campaigns c2 LEFT JOIN campaign_stats s ON s.campaign_id = c2.id
+		WHERE c2.org_id = ?1 AND (instr(lower(c2.name), ?2) > 0 OR instr(lower(c2.title), ?2) > 0) GROUP BY c2.id`+having+`)`,
+		[]any{org, search, nil, nil, lo, hi}, &page.Total); err != nil {
 		return nil, fmt.Errorf("sqlite: campaigns: %w", err)
 	}
 	dir := "DESC"
@@ -79,12 +100,16 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 			COALESCE(SUM(s.t%d), 0) AS t_clicks, COALESCE(SUM(s.t%d), 0) AS t_human_clicks,
 			COALESCE(MAX(s.bucket), -1) AS last_bucket, COALESCE(MIN(CASE WHEN s.u%d > 0 THEN s.bucket END), -1) AS first_sent
 			FROM campaigns c2 LEFT JOIN campaign_stats s ON s.campaign_id = c2.id
-			WHERE c2.org_id = ?1 AND (instr(lower(c2.name), ?2) > 0 OR instr(lower(c2.title), ?2) > 0) GROUP BY c2.id) a ON a.cid = c.id
+			WHERE c2.org_id = ?1 AND (instr(lower(c2.name), ?2) > 0 OR instr(lower(c2.title), ?2) > 0) GROUP BY c2.id%s) a ON a.cid = c.id
 		ORDER BY %s %s, c.name LIMIT ?3 OFFSET ?4`,
 		rules.FSent, rules.FDelivered, rules.FOpen, rules.FHumanOpen, rules.FClick, rules.FHumanClick,
 		rules.FBounce, rules.FHardBounce, rules.FComplaint, rules.FUnsub,
-		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, campaignOrder[f.Sort], dir)
-	rows, err := db.rquery(ctx, q, org, search, f.Limit, f.Offset)
+		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, having, campaignOrder[f.Sort], dir)
+	args := []any{org, search, f.Limit, f.Offset}
+	if having != "" {
+		args = append(args, lo, hi)
+	}
+	rows, err := db.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: campaigns: %w", err)
 	}

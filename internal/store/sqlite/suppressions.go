@@ -327,8 +327,8 @@ func (db *DB) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSett
 		return nil, err
 	}
 	var s mailtrail.OrgSettings
-	if err := db.rrow(ctx, `SELECT soft_bounce_limit, keep_full_ip, retention_days, tracking_url FROM orgs WHERE id = ?`, []any{org},
-		&s.SoftBounceLimit, &s.KeepFullIP, &s.RetentionDays, &s.TrackingURL); err != nil {
+	if err := db.rrow(ctx, `SELECT soft_bounce_limit, keep_full_ip, retention_days, tracking_url, brand_logo_url, brand_color FROM orgs WHERE id = ?`, []any{org},
+		&s.SoftBounceLimit, &s.KeepFullIP, &s.RetentionDays, &s.TrackingURL, &s.BrandLogoURL, &s.BrandColor); err != nil {
 		return nil, fmt.Errorf("sqlite: org settings: %w", err)
 	}
 	return &s, nil
@@ -352,7 +352,8 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	_, err = db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ?, keep_full_ip = ?, retention_days = ?, tracking_url = ?,
-		tracking_host = ? WHERE id = ?`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host, org)
+		tracking_host = ?, brand_logo_url = ?, brand_color = ? WHERE id = ?`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host,
+		s.BrandLogoURL, s.BrandColor, org)
 	err = db.autocommit(err)
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)
