@@ -181,3 +181,42 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// TestClickBrowserClient: a click whose agent names no mail client records its browser as
+// the client, on desktop and mobile; mail-client agents keep precedence; opens from a
+// browser stay webmail with no client.
+func TestClickBrowserClient(t *testing.T) {
+	cases := []struct{ ua, client, device string }{
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", ClientChrome, DeviceDesktop},
+		{"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", ClientChrome, DeviceMobile},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1", ClientChrome, DeviceMobile},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", ClientSafari, DeviceDesktop},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", ClientSafari, DeviceMobile},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0", ClientFirefox, DeviceDesktop},
+		{"Mozilla/5.0 (Android 14; Mobile; rv:132.0) Gecko/132.0 Firefox/132.0", ClientFirefox, DeviceMobile},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/132.0 Mobile/15E148 Safari/605.1.15", ClientFirefox, DeviceMobile},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", ClientEdge, DeviceDesktop},
+		{"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 EdgA/131.0.0.0", ClientEdge, DeviceMobile},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 EdgiOS/131.0.2903.68 Mobile/15E148 Safari/605.1.15", ClientEdge, DeviceMobile},
+		{"Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36", ClientSamsungInternet, DeviceMobile},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 OPR/115.0.0.0", ClientOpera, DeviceDesktop},
+		{"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36 OPR/86.0.0.0", ClientOpera, DeviceMobile},
+		// Mail clients keep precedence over the browser they embed.
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", ClientAppleMail, DeviceMobile},
+		{"Outlook-iOS/723.4027091.prod.iphone (4.2413.0)", ClientOutlook, DeviceMobile},
+		{"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)", ClientOutlook, DeviceDesktop},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0", ClientThunderbird, DeviceDesktop},
+	}
+	for _, c := range cases {
+		client, device := detectClient(strings.ToLower(c.ua), false)
+		if client != c.client || device != c.device {
+			t.Errorf("click %q: client=%q device=%q, want %q %q", c.ua, client, device, c.client, c.device)
+		}
+	}
+	// Opens from a browser are webmail, with no client named.
+	for _, ua := range []string{cases[0].ua, cases[4].ua, cases[11].ua} {
+		if client, device := detectClient(strings.ToLower(ua), true); client != "" || device != DeviceWebmail {
+			t.Errorf("open %q: client=%q device=%q, want \"\" webmail", ua, client, device)
+		}
+	}
+}

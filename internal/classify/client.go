@@ -11,6 +11,18 @@ const (
 	ClientThunderbird = "thunderbird"
 )
 
+// The web browsers a click names as its client when its agent names no mail client (a
+// click opens the link in a browser). Opens never get these: a browser fetching the pixel
+// is webmail, whose provider the agent does not say.
+const (
+	ClientChrome          = "chrome"
+	ClientSafari          = "safari"
+	ClientFirefox         = "firefox"
+	ClientEdge            = "edge"
+	ClientSamsungInternet = "samsung_internet"
+	ClientOpera           = "opera"
+)
+
 // The devices the user-agent matcher names. DeviceWebmail is a pixel fetched by a web
 // browser, that is a webmail reader; clicks from browsers get their form factor instead.
 // An empty device means unknown, as for opens through a provider's image proxy.
@@ -97,6 +109,7 @@ func detectClient(lua string, open bool) (client, device string) {
 				device = DeviceWebmail
 			} else {
 				device = formFactor(lua)
+				return browserName(lua), device
 			}
 		}
 		return r.client, device
@@ -116,6 +129,27 @@ func formFactor(lua string) string {
 	case strings.Contains(lua, "windows"), strings.Contains(lua, "macintosh"),
 		strings.Contains(lua, "x11"), strings.Contains(lua, "cros"), strings.Contains(lua, "linux"):
 		return DeviceDesktop
+	}
+	return ""
+}
+
+// browserName names the browser of a click's agent. Browsers built on Chrome or Safari
+// keep their engine's tokens, so their own tokens are tried first; iOS browsers use
+// WebKit and name themselves with their own token (CriOS, FxiOS, EdgiOS, OPiOS).
+func browserName(lua string) string {
+	switch {
+	case strings.Contains(lua, "edg/"), strings.Contains(lua, "edga/"), strings.Contains(lua, "edgios/"):
+		return ClientEdge
+	case strings.Contains(lua, "samsungbrowser/"):
+		return ClientSamsungInternet
+	case strings.Contains(lua, "opr/"), strings.Contains(lua, "opios/"), strings.Contains(lua, "opera"):
+		return ClientOpera
+	case strings.Contains(lua, "firefox/"), strings.Contains(lua, "fxios/"):
+		return ClientFirefox
+	case strings.Contains(lua, "crios/"), strings.Contains(lua, "chrome/"):
+		return ClientChrome
+	case strings.Contains(lua, "safari/"):
+		return ClientSafari
 	}
 	return ""
 }

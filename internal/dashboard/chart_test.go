@@ -226,3 +226,12 @@ func TestYLabelsFit(t *testing.T) {
 		}
 	}
 }
+
+// TestDimLabelBrowsers: the browsers a click names as its client are named for people.
+func TestDimLabelBrowsers(t *testing.T) {
+	for v, want := range map[string]string{"chrome": "Chrome", "safari": "Safari", "firefox": "Firefox", "edge": "Edge", "samsung_internet": "Samsung Internet", "opera": "Opera", "gmail": "Gmail", "": "Unknown"} {
+		if got := dimLabel("client", v); got != want {
+			t.Errorf("dimLabel(client, %q) = %q, want %q", v, got, want)
+		}
+	}
+}

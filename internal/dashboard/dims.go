@@ -8,7 +8,7 @@ import (
 
 // clientNames and deviceNames are how people name the values the classifier stores.
 var (
-	clientNames = map[string]string{"gmail": "Gmail", "apple_mail": "Apple Mail", "outlook": "Outlook", "yahoo": "Yahoo Mail", "thunderbird": "Thunderbird"}
+	clientNames = map[string]string{"gmail": "Gmail", "apple_mail": "Apple Mail", "outlook": "Outlook", "yahoo": "Yahoo Mail", "thunderbird": "Thunderbird", "chrome": "Chrome", "safari": "Safari", "firefox": "Firefox", "edge": "Edge", "samsung_internet": "Samsung Internet", "opera": "Opera"}
 	deviceNames = map[string]string{"desktop": "Desktop", "mobile": "Phone", "tablet": "Tablet", "webmail": "Webmail (browser)"}
 )
 
