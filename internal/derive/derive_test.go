@@ -268,9 +268,15 @@ func bot(ev *mailtrail.Event) {
 
 func webhook(ev *mailtrail.Event) { ev.Source = mailtrail.SourceWebhook }
 
-func soft(ev *mailtrail.Event) { ev.Metadata.BounceType = mailtrail.BounceSoft; ev.Source = mailtrail.SourceWebhook }
+func soft(ev *mailtrail.Event) {
+	ev.Metadata.BounceType = mailtrail.BounceSoft
+	ev.Source = mailtrail.SourceWebhook
+}
 
-func hard(ev *mailtrail.Event) { ev.Metadata.BounceType = mailtrail.BounceHard; ev.Source = mailtrail.SourceWebhook }
+func hard(ev *mailtrail.Event) {
+	ev.Metadata.BounceType = mailtrail.BounceHard
+	ev.Source = mailtrail.SourceWebhook
+}
 
 func topic(name string) func(*mailtrail.Event) {
 	return func(ev *mailtrail.Event) { ev.Metadata.Topic = name; ev.ID += name }
