@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/derive"
 )
 
 // CampaignBreakdowns returns a campaign's opens and clicks by client, device, country and
@@ -27,8 +28,8 @@ func (db *DB) CampaignBreakdowns(ctx context.Context, orgID, campaign string, li
 		if kind == mailtrail.EventClicked {
 			b = &out.Clicks
 		}
-		dst := [numDims]*[]mailtrail.DimValue{&b.Client, &b.Device, &b.Country, &b.City}
-		for d := 0; d < numDims; d++ {
+		dst := [derive.NumDims]*[]mailtrail.DimValue{&b.Client, &b.Device, &b.Country, &b.City}
+		for d := 0; d < derive.NumDims; d++ {
 			vals, err := db.dimValues(ctx, camp, kind, d, limit)
 			if err != nil {
 				return nil, err

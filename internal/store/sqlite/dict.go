@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
+	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/rules"
 )
 
@@ -17,14 +18,7 @@ const (
 )
 
 // msgEntry is the committed state of a message, as the writer needs it.
-type msgEntry struct {
-	id, org, campaign, customer int64
-	campaignName, customerExt   string // the client's ids, for events that name only the message
-	email, esp                  string
-	trackOpens, trackClicks     bool
-	state                       rules.MessageState
-	dAt                         int64 // earliest delivered event (0: none)
-}
+type msgEntry = derive.Message
 
 // custEntry is the committed activity of a customer.
 type custEntry struct {
@@ -36,20 +30,20 @@ type custEntry struct {
 // writeCache holds committed state for the single writer. It is only changed after a
 // commit succeeds, so it never holds state that is not durable.
 type writeCache struct {
-	orgs      map[string]int64 // public id → row id
-	orgPublic map[int64]string
-	campaigns map[string]int64 // org\x00name → id
-	customers map[string]*custEntry
-	urls      map[string]int64 // org\x00url → id
-	messages  map[[12]byte]*msgEntry
-	keepIP    map[int64]bool // org → keeps full client addresses (cleared when settings change)
+	orgs        map[string]int64 // public id → row id
+	orgPublic   map[int64]string
+	campaigns   map[string]int64 // org\x00name → id
+	customers   map[string]*custEntry
+	urls        map[string]int64 // org\x00url → id
+	messages    map[[12]byte]*msgEntry
+	orgSettings map[int64]derive.Org // what the planner reads of an organization (cleared when settings change)
 }
 
 func newWriteCache() *writeCache {
 	return &writeCache{
 		orgs: map[string]int64{}, orgPublic: map[int64]string{}, campaigns: map[string]int64{},
 		customers: map[string]*custEntry{}, urls: map[string]int64{}, messages: map[[12]byte]*msgEntry{},
-		keepIP: map[int64]bool{},
+		orgSettings: map[int64]derive.Org{},
 	}
 }
 

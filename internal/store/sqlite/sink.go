@@ -3,28 +3,21 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/rules"
 )
 
 var _ ingest.Sink = (*DB)(nil)
-
-// statRow is one campaign_stats row's changes: u0..u9 then t0..t3.
-type statRow [int(rules.NumFields) + int(rules.NumTotals)]int64
-
-type statKey struct{ campaign, bucket int64 }
-
-type linkKey struct{ campaign, url int64 }
-
-type linkRow struct{ total, human, uniq, humanUniq int64 }
 
 // syntheticRef identifies the message of an event that names no message id: the one email
 // of a campaign to a customer.
@@ -40,6 +33,9 @@ func syntheticRef(orgPublic, campaign, customer string) [12]byte {
 // link counters, customer activity and automatic suppressions. It returns which events
 // were duplicates. An event naming a message that does not exist in its organization is
 // dropped (the API validates this before submitting) and reported as a duplicate.
+//
+// The store decides none of it: internal/derive plans the batch from the state the store
+// loads by key, and the store applies the plan.
 func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error) {
 	tx, done, err := db.writeTx(ctx)
 	if err != nil {
@@ -48,9 +44,7 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	defer done()
 	w := &batchWriter{db: db, ctx: ctx, tx: tx,
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
-		msgs: map[[12]byte]*msgEntry{}, dirtyMsgs: map[int64]*msgEntry{},
-		stats: map[statKey]*statRow{}, links: map[linkKey]*linkRow{}, dirtyCusts: map[int64]*custEntry{},
-		dims: map[dimKey]*dimRow{}, reclass: map[int64]*relabelJob{},
+		msgs: map[[12]byte]*msgEntry{}, st: derive.NewState(),
 	}
 	dup, err := w.write(batch)
 	if err != nil {
@@ -90,16 +84,13 @@ type batchWriter struct {
 	camps, urls map[string]int64
 	custs       map[string]*custEntry
 	msgs        map[[12]byte]*msgEntry // copies of committed state, changed by this batch
-	dirtyMsgs   map[int64]*msgEntry
-	stats       map[statKey]*statRow
-	links       map[linkKey]*linkRow
-	dirtyCusts  map[int64]*custEntry
-	dims        map[dimKey]*dimRow
-	reclass     map[int64]*relabelJob // messages whose clicks the click rules must look at again
-	tailAdds    [][2]int64            // (customer, event row id) of the events stored
-	relabels    []ClickRelabel        // clicks moved between human and not, for OnClickRelabel
+	st          *derive.State
+	tailAdds    [][2]int64     // (customer, event row id) of the events stored
+	relabels    []ClickRelabel // clicks moved between human and not, for OnClickRelabel
 }
 
+// write stores the batch's raw events, loads the state they touch, plans with
+// internal/derive and applies the plan.
 func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 	refs := make([][12]byte, len(batch))
 	skip := make([]bool, len(batch))
@@ -107,285 +98,309 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		return nil, err
 	}
 	dup := make([]bool, len(batch))
-	var changes []rules.Change
+	stored := make([]int, 0, len(batch))
 	for i, ev := range batch {
 		if skip[i] {
 			dup[i] = true
 			continue
 		}
 		m := w.msgs[refs[i]]
-		ev.Counted = rules.Counted(ev, m.trackOpens, m.trackClicks)
-		if ev.Metadata.IP != "" {
-			keep, err := w.keepFullIP(m.org)
-			if err != nil {
-				return nil, err
-			}
-			if !keep {
-				ev.Metadata.IP = mailtrail.TruncateIP(ev.Metadata.IP)
-			}
-		}
-		var meta any
-		if b, err := json.Marshal(ev.Metadata); err != nil {
-			return nil, fmt.Errorf("sqlite: metadata: %w", err)
-		} else if string(b) != "{}" {
-			meta = string(b)
-		}
-		var dk any
-		if k := ingest.DedupeKey(ev); k != nil {
-			dk = k
-		}
-		ik := ingest.IdempotencyKey(ev)
-		if ik != nil {
-			if found, err := w.idempotent(m.org, ik, ev); err != nil {
-				return nil, err
-			} else if found {
-				dup[i] = true
-				continue
-			}
-		}
-		res, err := w.tx.exec(`INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
-			source, class, reasons, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, m.org, m.campaign, m.customer, m.id, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
-			string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ","), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
+		org, err := w.org(m.Org)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert event: %w", err)
+			return nil, err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		derive.Prepare(ev, m, org)
+		isDup, err := w.insert(ev, m)
+		if err != nil {
+			return nil, err
+		}
+		if isDup {
 			dup[i] = true
-			// Answer with the id of the event stored before, not this arrival's.
-			if err := w.tx.scan(`SELECT uid FROM events WHERE dedupe = ?`, []any{dk}, &ev.ID); err != nil {
-				return nil, fmt.Errorf("sqlite: duplicate's event: %w", err)
-			}
-			if ik != nil {
-				if err := w.keepIdempotencyKey(m.org, ik, ev); err != nil {
-					return nil, err
-				}
-			}
 			continue
 		}
-		if ik != nil {
-			if err := w.keepIdempotencyKey(m.org, ik, ev); err != nil {
-				return nil, err
-			}
-		}
-		if id, err := res.LastInsertId(); err == nil {
-			w.tailAdds = append(w.tailAdds, [2]int64{m.customer, id})
-		}
-		if err := w.derive(ev, m, &changes); err != nil {
+		stored = append(stored, i)
+	}
+	if err := w.load(batch, refs, stored); err != nil {
+		return nil, err
+	}
+	p := derive.New(w.st)
+	for _, i := range stored {
+		if err := p.Add(batch[i], w.msgs[refs[i]]); err != nil {
 			return nil, err
 		}
 	}
-	for _, j := range w.reclass {
-		if err := w.reclassify(j); err != nil {
+	for _, win := range p.Windows() {
+		clicks, err := w.clicks(win)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Relabel(win, clicks, func() (int64, error) { return w.firstHumanOutside(win) }); err != nil {
 			return nil, err
 		}
 	}
-	if err := w.flush(); err != nil {
+	before, err := w.applyLinkClicks(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.apply(p.Finish(before)); err != nil {
 		return nil, err
 	}
 	return dup, nil
 }
 
-// derive folds one stored event into the batch's derived state.
-func (w *batchWriter) derive(ev *mailtrail.Event, m *msgEntry, changes *[]rules.Change) error {
-	in := rules.Input{Type: ev.Type, OccurredAt: ev.OccurredAt.UnixMilli(), Human: ev.IsHuman(),
-		Hard: ev.Metadata.BounceType == mailtrail.BounceHard, Counted: ev.Counted}
-	before := m.state
-	*changes = (*changes)[:0]
-	m.state, *changes = rules.Apply(m.state, in, *changes)
-	if m.state != before {
-		w.dirtyMsgs[m.id] = m
+// insert stores one raw event unless its dedupe or idempotency key is stored already; a
+// duplicate takes the id of the event stored before.
+func (w *batchWriter) insert(ev *mailtrail.Event, m *msgEntry) (dup bool, err error) {
+	var meta any
+	if b, err := json.Marshal(ev.Metadata); err != nil {
+		return false, fmt.Errorf("sqlite: metadata: %w", err)
+	} else if string(b) != "{}" {
+		meta = string(b)
 	}
-	for _, c := range *changes {
-		row := w.stat(m.campaign, c.Bucket)
-		if c.IsTotal {
-			row[int(rules.NumFields)+int(c.Total)] += c.Delta
-		} else {
-			row[c.Field] += c.Delta
+	var dk any
+	if k := ingest.DedupeKey(ev); k != nil {
+		dk = k
+	}
+	ik := ingest.IdempotencyKey(ev)
+	if ik != nil {
+		if found, err := w.idempotent(m.Org, ik, ev); err != nil || found {
+			return found, err
 		}
 	}
-	// The clicks whose labels this event may change (see rules.ClassifyClicks): those near
-	// a new click, or up to a moved delivery (or send) reference.
-	near := rules.NearDelivery.Milliseconds()
-	switch {
-	case ev.Type == mailtrail.EventDelivered && ev.Counted && (m.dAt == 0 || in.OccurredAt < m.dAt):
-		ref := max(m.dAt, m.state[rules.FSent], in.OccurredAt)
-		m.dAt = in.OccurredAt
-		w.dirtyMsgs[m.id] = m
-		if m.state.Set(rules.FClick) {
-			w.relabel(m, math.MinInt64, ref+near)
+	res, err := w.tx.exec(`INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
+		source, class, reasons, counted, email, esp_message_id, meta, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, m.Org, m.Campaign, m.Customer, m.ID, int(ev.Type), ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(),
+		string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ","), ev.Counted, ev.CustomerEmail, ev.ESPMessageID, meta, dk)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: insert event: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// Answer with the id of the event stored before, not this arrival's.
+		if err := w.tx.scan(`SELECT uid FROM events WHERE dedupe = ?`, []any{dk}, &ev.ID); err != nil {
+			return false, fmt.Errorf("sqlite: duplicate's event: %w", err)
 		}
-	case ev.Type == mailtrail.EventSent && m.dAt == 0 && m.state != before && m.state.Set(rules.FClick):
-		w.relabel(m, math.MinInt64, max(before[rules.FSent], m.state[rules.FSent])+near)
-	case ev.Type == mailtrail.EventClicked && ev.Counted:
-		reach := rules.ClickReach.Milliseconds()
-		w.relabel(m, in.OccurredAt-reach, in.OccurredAt+reach)
+		dup = true
+	} else if id, err := res.LastInsertId(); err == nil {
+		w.tailAdds = append(w.tailAdds, [2]int64{m.Customer, id})
 	}
-	if ev.Counted && (ev.Type == mailtrail.EventOpened || ev.Type == mailtrail.EventClicked) {
-		w.addDims(m.campaign, ev.Type, &ev.Metadata, 1, b2i(ev.IsHuman()))
-	}
-	if ev.ESPMessageID != "" && m.esp == "" {
-		m.esp = ev.ESPMessageID
-		w.dirtyMsgs[m.id] = m
-	}
-	if ev.Counted {
-		if err := w.deriveCustomer(m, in); err != nil {
-			return err
+	if ik != nil {
+		if err := w.keepIdempotencyKey(m.Org, ik, ev); err != nil {
+			return false, err
 		}
-		if ev.Type == mailtrail.EventClicked && ev.Metadata.LinkURL != "" {
-			if err := w.deriveLink(ev, m); err != nil {
+	}
+	return dup, nil
+}
+
+// load reads the state the stored events touch into w.st: customer activity and the
+// suppression rows, soft-bounce runs and topic state of their addresses.
+func (w *batchWriter) load(batch []*mailtrail.Event, refs [][12]byte, stored []int) error {
+	st := w.st
+	ifRun := map[derive.Addr]bool{}
+	for _, i := range stored {
+		ev, m := batch[i], w.msgs[refs[i]]
+		if ev.Counted {
+			if _, ok := st.Customers[m.Customer]; !ok {
+				e, err := customer(w.tx, w.db.cache, w.custs, m.Org, m.CustomerExt, m.Email)
+				if err != nil {
+					return err
+				}
+				st.Customers[m.Customer] = e.activity
+			}
+		}
+		n, ok := derive.SuppressionNeeds(ev, m)
+		if !ok {
+			continue
+		}
+		if n.Topic != "" {
+			if err := w.loadTopic(derive.TopicAddr{Addr: n.Addr, Topic: n.Topic}); err != nil {
+				return err
+			}
+			continue
+		}
+		if n.Soft {
+			if _, ok := st.SoftBounces[n.Addr]; !ok {
+				var raw string
+				err := w.tx.scan(`SELECT state FROM soft_bounces WHERE org_id = ? AND email = ?`, []any{n.Org, n.Email}, &raw)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("sqlite: soft bounces: %w", err)
+				}
+				st.SoftBounces[n.Addr] = raw
+			}
+		}
+		switch {
+		case n.Suppression:
+			if err := w.loadSuppression(n.Addr); err != nil {
+				return err
+			}
+		case n.SuppressionIfRun:
+			ifRun[n.Addr] = true
+		}
+	}
+	for a := range ifRun {
+		if st.SoftBounces[a] != "" {
+			if err := w.loadSuppression(a); err != nil {
 				return err
 			}
 		}
 	}
-	if err := w.db.suppressFromEvent(w.tx, m.org, m.customerExt, m.email, ev); err != nil {
-		return err
-	}
 	return nil
 }
 
-func (w *batchWriter) deriveCustomer(m *msgEntry, in rules.Input) error {
-	var e *custEntry
-	if e = w.dirtyCusts[m.customer]; e == nil {
-		var err error
-		if e, err = customer(w.tx, w.db.cache, w.custs, m.org, m.customerExt, m.email); err != nil {
-			return err
-		}
+func (w *batchWriter) loadSuppression(a derive.Addr) error {
+	if _, ok := w.st.Suppressions[a]; ok {
+		return nil
 	}
-	a := rules.ApplyCustomer(e.activity, in)
-	if a != e.activity {
-		e.activity = a
-		w.dirtyCusts[e.id] = e
-	}
-	return nil
-}
-
-func (w *batchWriter) deriveLink(ev *mailtrail.Event, m *msgEntry) error {
-	url, err := urlID(w.tx, w.db.cache, w.urls, m.org, ev.Metadata.LinkURL)
+	r, err := loadSuppression(w.tx, a.Org, a.Email)
 	if err != nil {
 		return err
 	}
-	return w.addLinkClick(m, url, 1, b2i(ev.IsHuman()))
-}
-
-// addLinkClick adds clicks and human clicks of message m to one link of its campaign, and
-// moves the link's unique and human-unique counts when the message's counts cross zero.
-func (w *batchWriter) addLinkClick(m *msgEntry, url int64, clicks, human int64) error {
-	var nowC, nowH int64
-	if err := w.tx.scan(`INSERT INTO link_clicks (campaign_id, url_id, message_id, clicks, human_clicks) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (campaign_id, url_id, message_id) DO UPDATE SET clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks
-		RETURNING clicks, human_clicks`, []any{m.campaign, url, m.id, clicks, human}, &nowC, &nowH); err != nil {
-		return fmt.Errorf("sqlite: link clicks: %w", err)
-	}
-	oldC, oldH := nowC-clicks, nowH-human
-	row := rowOf(w.links, linkKey{m.campaign, url})
-	row.total += clicks
-	row.human += human
-	row.uniq += crossing(oldC, oldC+clicks)
-	row.humanUniq += crossing(oldH, oldH+human)
+	w.st.Suppressions[a] = derive.Suppression{S: r.s, CustomerID: r.customerID, Found: r.found}
 	return nil
 }
 
-// rowOf returns m[k], adding a zero row first when there is none.
-func rowOf[K comparable, V any](m map[K]*V, k K) *V {
-	r := m[k]
-	if r == nil {
-		r = new(V)
-		m[k] = r
+func (w *batchWriter) loadTopic(k derive.TopicAddr) error {
+	if _, ok := w.st.Topics[k]; ok {
+		return nil
 	}
-	return r
+	r, err := loadTopicSuppression(w.tx, k.Org, k.Email, k.Topic)
+	if err != nil {
+		return err
+	}
+	var resub int64
+	if err := w.tx.scan(`SELECT at FROM topic_resubscribes WHERE org_id = ? AND email = ? AND topic = ?`, []any{k.Org, k.Email, k.Topic}, &resub); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: topic resubscribes: %w", err)
+	}
+	w.st.Topics[k] = derive.Suppression{S: r.s, CustomerID: r.customerID, Found: r.found}
+	w.st.Resubscribes[k] = resub
+	return nil
 }
 
-// crossing is +1 when a count goes from zero to positive, -1 back, else 0.
-func crossing(old, now int64) int64 {
-	switch {
-	case old <= 0 && now > 0:
-		return 1
-	case old > 0 && now <= 0:
-		return -1
+// org returns an organization's settings the planner reads.
+func (w *batchWriter) org(id int64) (derive.Org, error) {
+	if o, ok := w.st.Orgs[id]; ok {
+		return o, nil
 	}
-	return 0
+	o, ok := w.db.cache.orgSettings[id]
+	if !ok {
+		if err := w.tx.scan(`SELECT keep_full_ip, soft_bounce_limit FROM orgs WHERE id = ?`, []any{id}, &o.KeepFullIP, &o.SoftBounceLimit); err != nil {
+			return o, fmt.Errorf("sqlite: org settings: %w", err)
+		}
+		// Settings are committed state, not this batch's: safe to cache at once.
+		w.db.cache.orgSettings[id] = o
+	}
+	w.st.Orgs[id] = o
+	return o, nil
 }
 
-func b2i(b bool) int64 {
-	if b {
-		return 1
+// applyLinkClicks adds the plan's per-message link clicks and returns the counts before.
+func (w *batchWriter) applyLinkClicks(p *derive.Planner) (map[derive.LinkClickKey]derive.LinkClicks, error) {
+	keys := p.LinkClickKeys()
+	before := make(map[derive.LinkClickKey]derive.LinkClicks, len(keys))
+	for _, k := range keys {
+		d := p.LinkClickDelta(k)
+		url, err := urlID(w.tx, w.db.cache, w.urls, k.Org, k.URL)
+		if err != nil {
+			return nil, err
+		}
+		var nowC, nowH int64
+		if err := w.tx.scan(`INSERT INTO link_clicks (campaign_id, url_id, message_id, clicks, human_clicks) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (campaign_id, url_id, message_id) DO UPDATE SET clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks
+			RETURNING clicks, human_clicks`, []any{k.Campaign, url, k.Message, d.Clicks, d.Human}, &nowC, &nowH); err != nil {
+			return nil, fmt.Errorf("sqlite: link clicks: %w", err)
+		}
+		before[k] = derive.LinkClicks{Clicks: nowC - d.Clicks, Human: nowH - d.Human}
 	}
-	return 0
+	return before, nil
 }
 
-// flush writes each changed key once, in key order.
-func (w *batchWriter) flush() error {
-	ids := make([]int64, 0, len(w.dirtyMsgs))
-	for id := range w.dirtyMsgs {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	if len(ids) > 0 {
-		for _, id := range ids {
-			m := w.dirtyMsgs[id]
-			s := m.state
-			var esp any
-			if m.esp != "" {
-				esp = m.esp
-			}
-			if _, err := w.tx.exec(`UPDATE messages SET f_sent=?, f_delivered=?, f_open=?, f_hopen=?, f_click=?, f_hclick=?,
-				f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=?, d_at=? WHERE id=?`, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, m.dAt, id); err != nil {
-				return fmt.Errorf("sqlite: update message: %w", err)
-			}
+// apply writes the plan, each changed key once, in key order.
+func (w *batchWriter) apply(plan *derive.Plan) error {
+	for _, r := range plan.Relabels {
+		if _, err := w.tx.exec(`UPDATE events SET class = ?, reasons = ? WHERE id = ?`, string(r.Class), r.Reasons, r.Row); err != nil {
+			return fmt.Errorf("sqlite: reclassify click: %w", err)
 		}
 	}
-	keys := make([]statKey, 0, len(w.stats))
-	for k := range w.stats {
-		keys = append(keys, k)
+	for _, f := range plan.ClickRelabels {
+		w.relabels = append(w.relabels, ClickRelabel(f))
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].campaign != keys[j].campaign {
-			return keys[i].campaign < keys[j].campaign
+	for _, m := range plan.Messages {
+		s := m.State
+		var esp any
+		if m.ESPMessageID != "" {
+			esp = m.ESPMessageID
 		}
-		return keys[i].bucket < keys[j].bucket
-	})
-	if len(keys) > 0 {
-		cols := make([]string, 0, 14)
-		for i := 0; i < int(rules.NumFields); i++ {
-			cols = append(cols, fmt.Sprintf("u%d", i))
-		}
-		for i := 0; i < int(rules.NumTotals); i++ {
-			cols = append(cols, fmt.Sprintf("t%d", i))
-		}
-		sets := make([]string, len(cols))
-		for i, c := range cols {
-			sets[i] = c + " = " + c + " + excluded." + c
-		}
-		q := `INSERT INTO campaign_stats (campaign_id, bucket, ` + strings.Join(cols, ", ") + `)
-			VALUES (?, ?` + strings.Repeat(", ?", len(cols)) + `) ON CONFLICT (campaign_id, bucket) DO UPDATE SET ` + strings.Join(sets, ", ")
-		args := make([]any, 2+len(cols))
-		for _, k := range keys {
-			row := w.stats[k]
-			args[0], args[1] = k.campaign, k.bucket
-			for i, v := range row {
-				args[2+i] = v
-			}
-			if _, err := w.tx.exec(q, args...); err != nil {
-				return fmt.Errorf("sqlite: campaign stats: %w", err)
-			}
+		if _, err := w.tx.exec(`UPDATE messages SET f_sent=?, f_delivered=?, f_open=?, f_hopen=?, f_click=?, f_hclick=?,
+			f_bounce=?, f_hard=?, f_complaint=?, f_unsub=?, esp_message_id=?, d_at=? WHERE id=?`, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], esp, m.DeliveredAt, m.ID); err != nil {
+			return fmt.Errorf("sqlite: update message: %w", err)
 		}
 	}
-	for k, r := range w.links {
-		_, err := w.tx.exec(`INSERT INTO link_stats (campaign_id, url_id, total, human_total, uniq, human_uniq) VALUES (?, ?, ?, ?, ?, ?)
+	if err := w.applyStats(plan.Stats); err != nil {
+		return err
+	}
+	for k, r := range plan.Links {
+		url, err := urlID(w.tx, w.db.cache, w.urls, k.Org, k.URL)
+		if err != nil {
+			return err
+		}
+		_, err = w.tx.exec(`INSERT INTO link_stats (campaign_id, url_id, total, human_total, uniq, human_uniq) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (campaign_id, url_id) DO UPDATE SET total = total + excluded.total, human_total = human_total + excluded.human_total,
-			uniq = uniq + excluded.uniq, human_uniq = human_uniq + excluded.human_uniq`, k.campaign, k.url, r.total, r.human, r.uniq, r.humanUniq)
+			uniq = uniq + excluded.uniq, human_uniq = human_uniq + excluded.human_uniq`, k.Campaign, url, r.Total, r.Human, r.Uniq, r.HumanUniq)
 		if err != nil {
 			return fmt.Errorf("sqlite: link stats: %w", err)
 		}
 	}
-	if err := w.flushDims(); err != nil {
+	if err := w.applyDims(plan.Dims); err != nil {
 		return err
 	}
-	for id, e := range w.dirtyCusts {
-		a := e.activity
+	for id, a := range plan.Customers {
 		if _, err := w.tx.exec(`UPDATE customers SET last_sent = ?, last_open = ?, last_click = ? WHERE id = ?`,
 			a.LastSent, a.LastOpen, a.LastClick, id); err != nil {
 			return fmt.Errorf("sqlite: customer activity: %w", err)
+		}
+	}
+	for _, e := range w.custs {
+		if a, ok := plan.Customers[e.id]; ok {
+			e.activity = a
+		}
+	}
+	return w.applySuppressions(plan)
+}
+
+func (w *batchWriter) applyStats(stats map[derive.StatKey]*derive.StatRow) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	keys := make([]derive.StatKey, 0, len(stats))
+	for k := range stats {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Campaign != keys[j].Campaign {
+			return keys[i].Campaign < keys[j].Campaign
+		}
+		return keys[i].Bucket < keys[j].Bucket
+	})
+	cols := make([]string, 0, 14)
+	for i := 0; i < int(rules.NumFields); i++ {
+		cols = append(cols, fmt.Sprintf("u%d", i))
+	}
+	for i := 0; i < int(rules.NumTotals); i++ {
+		cols = append(cols, fmt.Sprintf("t%d", i))
+	}
+	sets := make([]string, len(cols))
+	for i, c := range cols {
+		sets[i] = c + " = " + c + " + excluded." + c
+	}
+	q := `INSERT INTO campaign_stats (campaign_id, bucket, ` + strings.Join(cols, ", ") + `)
+		VALUES (?, ?` + strings.Repeat(", ?", len(cols)) + `) ON CONFLICT (campaign_id, bucket) DO UPDATE SET ` + strings.Join(sets, ", ")
+	args := make([]any, 2+len(cols))
+	for _, k := range keys {
+		row := stats[k]
+		args[0], args[1] = k.Campaign, k.Bucket
+		for i, v := range row {
+			args[2+i] = v
+		}
+		if _, err := w.tx.exec(q, args...); err != nil {
+			return fmt.Errorf("sqlite: campaign stats: %w", err)
 		}
 	}
 	return nil
@@ -432,9 +447,9 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 		for rows.Next() {
 			var ref []byte
 			e := &msgEntry{}
-			s := &e.state
-			if err := rows.Scan(&ref, &e.id, &e.org, &e.campaign, &e.customer, &e.campaignName, &e.customerExt, &e.email, &e.esp, &e.trackOpens, &e.trackClicks,
-				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9], &e.dAt); err != nil {
+			s := &e.State
+			if err := rows.Scan(&ref, &e.ID, &e.Org, &e.Campaign, &e.Customer, &e.CampaignName, &e.CustomerExt, &e.Email, &e.ESPMessageID, &e.TrackOpens, &e.TrackClicks,
+				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9], &e.DeliveredAt); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: load messages: %w", err)
 			}
@@ -463,7 +478,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			}
 			w.msgs[refs[i]] = m
 		}
-		public, err := w.db.orgPublicID(w.ctx, w.db.wc, m.org)
+		public, err := w.db.orgPublicID(w.ctx, w.db.wc, m.Org)
 		if err != nil {
 			return err
 		}
@@ -472,10 +487,11 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			continue
 		}
 		ev.OrgID = public
-		ev.CampaignID, ev.CustomerID = m.campaignName, m.customerExt
+		m.OrgPublic = public
+		ev.CampaignID, ev.CustomerID = m.CampaignName, m.CustomerExt
 		ev.MessageID = refString(refs[i][:])
 		if ev.CustomerEmail == "" {
-			ev.CustomerEmail = m.email
+			ev.CustomerEmail = m.Email
 		}
 	}
 	return nil
@@ -504,6 +520,13 @@ func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*msgEntr
 		return nil, fmt.Errorf("sqlite: create message: %w", err)
 	}
 	id, _ := res.LastInsertId()
-	return &msgEntry{id: id, org: org, campaign: camp, customer: cust.id, campaignName: ev.CampaignID, customerExt: ev.CustomerID,
-		email: ev.CustomerEmail, esp: ev.ESPMessageID}, nil
+	return &msgEntry{ID: id, Org: org, Campaign: camp, Customer: cust.id, CampaignName: ev.CampaignID, CustomerExt: ev.CustomerID,
+		Email: ev.CustomerEmail, ESPMessageID: ev.ESPMessageID}, nil
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

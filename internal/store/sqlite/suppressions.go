@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/rules"
 )
 
@@ -101,81 +102,29 @@ func addHistory(tx *txc, c change, action string, s rules.Suppress, cust string)
 	return nil
 }
 
-func softLimit(tx *txc, org int64) (int, error) {
-	var n int
-	if err := tx.scan(`SELECT soft_bounce_limit FROM orgs WHERE id = ?`, []any{org}, &n); err != nil {
-		return 0, fmt.Errorf("sqlite: soft bounce limit: %w", err)
-	}
-	return n, nil
-}
-
-// suppressFromEvent applies the suppression rules to one stored event inside the sink's
-// transaction: hard bounces, complaints and unsubscribes suppress at once, soft bounces
-// and resets update the address's soft-bounce run, which may suppress it or lift a
-// soft-bounce suppression. customerID and fallbackEmail are the event's message's.
-// Deliveries, opens and clicks of addresses that never soft-bounced cost one index lookup.
-func (db *DB) suppressFromEvent(tx *txc, org int64, customerID, fallbackEmail string, ev *mailtrail.Event) error {
-	se := rules.SuppressionEventOf(ev)
-	if se.Signal == rules.SignalNone {
-		return nil
-	}
-	spelling := ev.CustomerEmail
-	if spelling == "" {
-		spelling = fallbackEmail
-	}
-	email := mailtrail.NormalizeEmail(spelling)
-	if email == "" {
-		return nil
-	}
-	// Shown as the CRM spelled it when the event is about the message's address (SparkPost
-	// reports it lower-cased), else as the event spelled it.
-	if mailtrail.NormalizeEmail(fallbackEmail) == email {
-		spelling = fallbackEmail
-	}
-	if ev.Type == mailtrail.EventUnsubscribed && ev.Metadata.Topic != "" {
-		return suppressTopic(tx, change{org: org, email: email, display: spelling, customerID: customerID, actor: ActorEvent,
-			now: ev.ReceivedAt.UnixMilli()}, ev.Metadata.Topic, se)
-	}
-	var soft, nsoft rules.SoftBounceState
-	var raw string
-	limit := 0
-	if se.Signal != rules.SignalImmediate {
-		err := tx.scan(`SELECT state FROM soft_bounces WHERE org_id = ? AND email = ?`, []any{org, email}, &raw)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if se.Signal == rules.SignalReset {
-				return nil // nothing to reset
-			}
-		case err != nil:
-			return fmt.Errorf("sqlite: soft bounces: %w", err)
-		default:
-			if err := json.Unmarshal([]byte(raw), &soft); err != nil {
-				return fmt.Errorf("sqlite: soft bounces of %d: %w", org, err)
-			}
+// applySuppressions writes a plan's suppression changes, in the order they happened, with
+// their history entries, and the addresses' new soft-bounce runs.
+func (w *batchWriter) applySuppressions(plan *derive.Plan) error {
+	for _, s := range plan.Suppressions {
+		c := change{org: s.Org, email: s.Email, display: s.Display, customerID: s.CustomerID, actor: ActorEvent, now: s.At}
+		cur := suppressionRow{s: s.Cur.S, customerID: s.Cur.CustomerID, found: s.Cur.Found}
+		var err error
+		if s.Topic != "" {
+			err = writeTopicSuppression(w.tx, c, s.Topic, cur, s.Next, s.Action)
+		} else {
+			err = writeSuppression(w.tx, c, cur, s.Next, "")
 		}
-		if limit, err = softLimit(tx, org); err != nil {
+		if err != nil {
 			return err
 		}
 	}
-	cur, err := loadSuppression(tx, org, email)
-	if err != nil {
-		return err
-	}
-	next, nsoft := rules.ApplySuppression(cur.s, soft, se, limit)
-	if se.Signal != rules.SignalImmediate {
-		b, _ := json.Marshal(nsoft)
-		if string(b) != raw {
-			if _, err := tx.exec(`INSERT INTO soft_bounces (org_id, email, state) VALUES (?, ?, ?)
-				ON CONFLICT (org_id, email) DO UPDATE SET state = excluded.state`, org, email, string(b)); err != nil {
-				return fmt.Errorf("sqlite: soft bounces: %w", err)
-			}
+	for a, state := range plan.SoftBounces {
+		if _, err := w.tx.exec(`INSERT INTO soft_bounces (org_id, email, state) VALUES (?, ?, ?)
+			ON CONFLICT (org_id, email) DO UPDATE SET state = excluded.state`, a.Org, a.Email, state); err != nil {
+			return fmt.Errorf("sqlite: soft bounces: %w", err)
 		}
 	}
-	if next == cur.s {
-		return nil
-	}
-	return writeSuppression(tx, change{org: org, email: email, display: spelling, customerID: customerID, actor: ActorEvent,
-		now: ev.ReceivedAt.UnixMilli()}, cur, next, "")
+	return nil
 }
 
 // AddSuppressions suppresses addresses of an organization in one transaction, as source
@@ -361,7 +310,7 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	if err != nil {
 		return fmt.Errorf("sqlite: org settings: %w", err)
 	}
-	db.cache.keepIP = map[int64]bool{}
+	db.cache.orgSettings = map[int64]derive.Org{}
 	db.trackingHosts.Clear()
 	return nil
 }

@@ -31,33 +31,15 @@ func loadTopicSuppression(tx *txc, org int64, email, topic string) (suppressionR
 	return r, nil
 }
 
-// suppressTopic applies a scoped unsubscribe. A topic can be left and joined again, so
-// its state is the latest unsubscribe U and the latest resubscribe R (topic_resubscribes):
-// the address is suppressed for the topic while U > R, and the row keeps U as its cause.
-// Both are maxima of the events seen, so the outcome does not depend on arrival order.
-func suppressTopic(tx *txc, c change, topic string, se rules.SuppressionEvent) error {
-	cur, err := loadTopicSuppression(tx, c.org, c.email, topic)
-	if err != nil {
-		return err
-	}
-	next := rules.Suppress{Reason: se.Reason, Source: se.Source, EventID: se.EventID, Detail: se.Detail, At: se.At}
-	if cur.found && (cur.s.At > next.At || (cur.s.At == next.At && cur.s.EventID >= next.EventID)) {
-		return nil // a later unsubscribe is the cause already
-	}
-	var resub int64
-	if err := tx.scan(`SELECT at FROM topic_resubscribes WHERE org_id = ? AND email = ? AND topic = ?`, []any{c.org, c.email, topic}, &resub); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: topic resubscribes: %w", err)
-	}
-	if next.At <= resub {
-		return nil // joined again since
-	}
+// writeTopicSuppression moves an address's suppression for one topic from cur to next
+// (added or replaced, as derive decided) and appends the history entry.
+func writeTopicSuppression(tx *txc, c change, topic string, cur suppressionRow, next rules.Suppress, action string) error {
 	cust := c.customerID
 	if cust == "" {
 		cust = cur.customerID
 	}
-	action := mailtrail.ActionAdded
+	var err error
 	if cur.found {
-		action = mailtrail.ActionReplaced
 		_, err = tx.exec(`UPDATE topic_suppressions SET reason = ?, source = ?, event_id = ?, detail = ?, occurred_at = ?, customer_id = ?, created_at = ?
 			WHERE org_id = ? AND email = ? AND topic = ?`, next.Reason, next.Source, next.EventID, next.Detail, next.At, cust, c.now, c.org, c.email, topic)
 	} else {
