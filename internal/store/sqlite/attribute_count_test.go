@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -136,5 +137,40 @@ func TestAttributeStatements(t *testing.T) {
 	// distinct recipient (2).
 	if got := n.Load(); got != 6 {
 		t.Errorf("%d statements, want 6 (8 before attribution moved to the core)", got)
+	}
+}
+
+// TestLookupChunks: keys past one chunk's parameters are all looked up, in statements of
+// at most lookupChunk parameters.
+func TestLookupChunks(t *testing.T) {
+	db := openPrivacyDB(t)
+	org := pOrg(t, db, "acme")
+	if err := db.CreateMessages(pctx, org, []*mailtrail.Message{
+		{ID: pRef(0), CampaignID: "c1", CustomerID: "u0", CustomerEmail: "u0@example.com", ESPMessageID: "esp-0"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var ids, emails []string
+	var names []attribute.Names
+	for i := range 2*lookupChunk + 1 {
+		ids = append(ids, fmt.Sprintf("esp-%d", 2*lookupChunk-i))
+		emails = append(emails, fmt.Sprintf("u%d@example.com", 2*lookupChunk-i))
+		names = append(names, attribute.Names{Campaign: "c1", Customer: fmt.Sprintf("u%d", 2*lookupChunk-i)})
+	}
+	want := attribute.Target{MessageID: pRef(0), CampaignID: "c1", CustomerID: "u0"}
+	n := countReads(t, db)
+	if got, err := db.MessagesByESPID(pctx, org, ids); err != nil || len(got) != 1 || got["esp-0"] != want {
+		t.Errorf("by esp id: %v %v", got, err)
+	}
+	if got, err := db.MessagesByEmail(pctx, org, emails); err != nil || len(got) != 1 || got["u0@example.com"] != want {
+		t.Errorf("by email: %v %v", got, err)
+	}
+	if got, err := db.MessagesByNames(pctx, org, names); err != nil || len(got) != 1 || got[attribute.Names{Campaign: "c1", Customer: "u0"}] != want {
+		t.Errorf("by names: %v %v", got, err)
+	}
+	// 3 chunks of ids, 3 of addresses (their two forms are one here), 5 of pairs (two
+	// parameters each).
+	if got := n.Load(); got != 3+3+5 {
+		t.Errorf("%d statements, want 11", got)
 	}
 }
