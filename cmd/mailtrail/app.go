@@ -237,7 +237,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	})
 	a.registerOpsMetrics()
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
-	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Attributor: db, Submitter: a.pipeline},
+	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Lookup: db, Submitter: a.pipeline},
 		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored,
 			Egress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, AllowInsecure: cfg.IMAPAllowInsecure})
 	return a, nil

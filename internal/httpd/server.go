@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -44,7 +45,7 @@ type Store interface {
 	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
 	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
 	TouchConnection(ctx context.Context, id string, at time.Time) error
-	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
+	attribute.Lookup // webhook events' messages (ingest.ESP)
 	Ping(ctx context.Context) error
 	SuppressionStore
 	AnalyticsStore

@@ -169,8 +169,8 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		out.Ignored += n
 	}
 	if len(res.Events) > 0 {
-		got, err := ingest.ESP{Attributor: s.store, Submitter: s.ingest}.Ingest(ctx, conn.OrgID, res.Events)
-		if errors.Is(err, ingest.ErrOrgChanged) { // the store broke its contract: refuse to go on
+		got, err := ingest.ESP{Lookup: s.store, Submitter: s.ingest}.Ingest(ctx, conn.OrgID, res.Events)
+		if errors.Is(err, ingest.ErrOrgChanged) { // attribution broke its contract: refuse to go on
 			fail(outcomeError, err)
 			return
 		}

@@ -5,13 +5,8 @@ import (
 	"errors"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 )
-
-// Attributor resolves the messages of ESP events within one organization (the store).
-// It must read only orgID's rows and leave every event's OrgID equal to orgID.
-type Attributor interface {
-	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
-}
 
 // Submitter is the pipeline's Submit, as ESP sees it.
 type Submitter interface {
@@ -26,7 +21,8 @@ var ErrOrgChanged = errors.New("ingest: attribution changed an event's organizat
 type ESPResult struct {
 	Result
 	// Unattributed events matched no message of the organization; they are kept under
-	// the store's placeholder campaign and customer.
+	// the placeholder campaign and customer (attribute.UnattributedCampaign and
+	// attribute.UnknownCustomer).
 	Unattributed int
 	// Foreign events named a message id that is not the organization's (another
 	// tenant's, or unknown); the id was ignored and attribution fell through.
@@ -36,13 +32,14 @@ type ESPResult struct {
 // ESP attributes the events an ESP reported on a connection (webhook or bounce mailbox)
 // and submits them through the pipeline: the one path every vendor event takes.
 type ESP struct {
-	Attributor Attributor
-	Submitter  Submitter
+	Lookup    attribute.Lookup // the store's lookups, which attribute.Attribute asks
+	Submitter Submitter
 }
 
 // Ingest sets orgID and SourceWebhook on every event (the organization comes from the
-// connection, never from the payload), resolves their messages within orgID, and submits
-// them; it returns when they are committed. An attribution failure is returned as is and
+// connection, never from the payload), resolves their messages within orgID
+// (attribute.Attribute over e.Lookup), and submits them; it returns when they are
+// committed. An attribution failure is returned as is and
 // nothing is submitted; ErrOrgChanged if attribution moved an event to another
 // organization; a Submit failure (ErrUnavailable) means nothing may be acknowledged.
 func (e ESP) Ingest(ctx context.Context, orgID string, events []mailtrail.Event) (ESPResult, error) {
@@ -59,7 +56,7 @@ func (e ESP) Ingest(ctx context.Context, orgID string, events []mailtrail.Event)
 		claimed[i] = ev.MessageID
 		evs[i] = ev
 	}
-	n, err := e.Attributor.Attribute(ctx, orgID, evs)
+	n, err := attribute.Attribute(ctx, e.Lookup, orgID, evs)
 	if err != nil {
 		return out, err
 	}

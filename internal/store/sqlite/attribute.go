@@ -8,177 +8,204 @@ import (
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 )
 
-// Placeholders of webhook events that no message of the organization matches: they are
-// kept (the sink files them under one synthetic message of this campaign and customer)
-// and counted, never dropped.
-const (
-	UnattributedCampaign = "_unattributed"
-	UnknownCustomer      = "_unknown"
-)
+// The lookups of attribute.Attribute, which decides what an ESP's event belongs to. Each
+// costs one statement per chunk of keys, except MessagesByRecipient (one per key).
 
-// attribution is what an event resolves to: our message id and its names.
-type attribution struct {
-	ref                string
-	campaign, customer string
-}
+// lookupChunk bounds the parameters of one IN (…) list.
+const lookupChunk = 400
 
-// Attribute resolves the message of each webhook event of organization orgID, reading
-// only that organization's rows, in this order:
-//  1. MessageID (our custom argument) naming a message of orgID: kept. One naming a
-//     message of another organization, or none, is cleared with the campaign and
-//     customer hints (they came from the same untrusted payload) and falls through.
-//  2. ESPMessageID: the most recent message of orgID with that esp_message_id; then
-//     the same with ESPMessageIDAlt, the other form the vendor's adapter gave (if any).
-//  3. CampaignID and CustomerID hints: the most recent message of that campaign to that
-//     customer.
-//  4. CustomerEmail: the most recent message to a customer of orgID with that address.
-//  5. Otherwise the event keeps its email and is filed under UnattributedCampaign /
-//     UnknownCustomer; these are counted in unattributed.
-//
-// A resolved event gets MessageID, CampaignID and CustomerID of its message. OrgID is
-// set to orgID on every event. The error is an I/O failure; then events may be half
-// resolved and must not be stored.
-func (db *DB) Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error) {
+var _ attribute.Lookup = (*DB)(nil)
+
+// MessagesByID implements attribute.Lookup: ids that are not public message ids (16
+// base64url characters) are never looked for.
+func (db *DB) MessagesByID(ctx context.Context, orgID string, ids []string) (map[string]attribute.Target, error) {
 	org, err := db.orgInternal(ctx, orgID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	a := &attributor{db: db, ctx: ctx, org: org, memo: map[string]*attribution{}}
-	if err := a.prefetch(evs); err != nil {
-		return 0, err
+	var refs []any
+	for _, id := range ids {
+		if ref, ok := parseRef(id); ok {
+			refs = append(refs, ref[:])
+		}
 	}
-	for _, ev := range evs {
-		ev.OrgID = orgID
-		at, err := a.resolve(ev)
+	out := map[string]attribute.Target{}
+	err = db.lookupKeyed(ctx, refs, keyedSelect("m.ref")+`WHERE m.org_id = ? AND m.ref IN (%s)`, []any{org},
+		func(k []byte) string { return refString(k) }, out)
+	return out, err
+}
+
+// MessagesByESPID implements attribute.Lookup.
+func (db *DB) MessagesByESPID(ctx context.Context, orgID string, ids []string) (map[string]attribute.Target, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]any, len(ids))
+	for i, id := range ids {
+		keys[i] = id
+	}
+	out := map[string]attribute.Target{}
+	err = db.lookupKeyed(ctx, keys, keyedSelect("m.esp_message_id")+`WHERE m.org_id = ? AND u.ext_id != ? AND m.esp_message_id IN (%s) ORDER BY m.id DESC`,
+		[]any{org, attribute.UnknownCustomer}, func(k []byte) string { return string(k) }, out)
+	return out, err
+}
+
+// MessagesByNames implements attribute.Lookup with one statement per chunk of pairs.
+func (db *DB) MessagesByNames(ctx context.Context, orgID string, names []attribute.Names) (map[attribute.Names]attribute.Target, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[attribute.Names]attribute.Target{}
+	const q = `WITH k(campaign, customer) AS (VALUES %s)
+		SELECT k.campaign, k.customer, m.ref, c.name, u.ext_id FROM k
+		JOIN customers u ON u.org_id = ? AND u.ext_id = k.customer
+		JOIN campaigns c ON c.org_id = ? AND c.name = k.campaign
+		JOIN messages m ON m.id = (SELECT max(m2.id) FROM messages m2 WHERE m2.customer_id = u.id AND m2.campaign_id = c.id AND m2.org_id = ?)`
+	for start := 0; start < len(names); start += lookupChunk / 2 {
+		chunk := names[start:min(start+lookupChunk/2, len(names))]
+		args := make([]any, 0, 2*len(chunk)+3)
+		for _, n := range chunk {
+			args = append(args, n.Campaign, n.Customer)
+		}
+		args = append(args, org, org, org)
+		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chunk)), ", ")
+		err := db.lookupRows(ctx, fmt.Sprintf(q, values), args, func(rows *sql.Rows) error {
+			var n attribute.Names
+			var t attribute.Target
+			var ref []byte
+			if err := rows.Scan(&n.Campaign, &n.Customer, &ref, &t.CampaignID, &t.CustomerID); err != nil {
+				return err
+			}
+			t.MessageID = refString(ref)
+			out[n] = t
+			return nil
+		})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		if at == nil {
-			ev.MessageID, ev.CampaignID, ev.CustomerID = "", UnattributedCampaign, UnknownCustomer
-			unattributed++
-			continue
-		}
-		ev.MessageID, ev.CampaignID, ev.CustomerID = at.ref, at.campaign, at.customer
 	}
-	return unattributed, nil
+	return out, nil
 }
 
-type attributor struct {
-	db   *DB
-	ctx  context.Context
-	org  int64
-	memo map[string]*attribution // lookups of this call, by kind and key; nil = no match
-}
-
-func (a *attributor) resolve(ev *mailtrail.Event) (*attribution, error) {
-	if ev.SharedMessage {
-		return a.byRecipient(ev)
+// MessagesByEmail implements attribute.Lookup: an address matches lower(customers.email)
+// (customers_email_ci) in either of its emailForms.
+func (db *DB) MessagesByEmail(ctx context.Context, orgID string, emails []string) (map[string]attribute.Target, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
 	}
-	if ev.MessageID != "" {
-		at, err := a.byRef(ev.MessageID)
-		if err != nil || at != nil {
-			return at, err
-		}
-		// Unknown or another organization's: nothing of the payload's hints is trusted.
-		ev.MessageID, ev.CampaignID, ev.CustomerID = "", "", ""
-	}
-	if id := strings.TrimSpace(ev.ESPMessageID); id != "" {
-		at, err := a.byESP(id)
-		if err != nil || at != nil {
-			return at, err
-		}
-		if alt := ev.ESPMessageIDAlt; alt != "" {
-			if at, err := a.byESP(alt); err != nil || at != nil {
-				return at, err
+	var queried []any
+	seen := map[string]bool{}
+	for _, e := range emails {
+		for _, f := range emailForms(e) {
+			if !seen[f] {
+				seen[f] = true
+				queried = append(queried, f)
 			}
 		}
 	}
-	if ev.CampaignID != "" && ev.CustomerID != "" {
-		at, err := a.byNames(ev.CampaignID, ev.CustomerID)
-		if err != nil || at != nil {
-			return at, err
+	// Most recent message per address form, by message id, then the best of the forms.
+	type found struct {
+		id int64
+		t  attribute.Target
+	}
+	best := map[string]found{}
+	const q = `SELECT lower(u.email), m.id, m.ref, c.name, u.ext_id FROM customers u
+		JOIN messages m ON m.id = (SELECT max(m2.id) FROM messages m2 WHERE m2.customer_id = u.id AND m2.org_id = ?)
+		JOIN campaigns c ON c.id = m.campaign_id
+		WHERE u.org_id = ? AND u.ext_id != ? AND lower(u.email) IN (%s)`
+	for start := 0; start < len(queried); start += lookupChunk {
+		chunk := queried[start:min(start+lookupChunk, len(queried))]
+		args := append([]any{org, org, attribute.UnknownCustomer}, chunk...)
+		err := db.lookupRows(ctx, fmt.Sprintf(q, placeholders(len(chunk))), args, func(rows *sql.Rows) error {
+			var (
+				email string
+				f     found
+				ref   []byte
+			)
+			if err := rows.Scan(&email, &f.id, &ref, &f.t.CampaignID, &f.t.CustomerID); err != nil {
+				return err
+			}
+			if b, ok := best[email]; !ok || f.id > b.id {
+				f.t.MessageID = refString(ref)
+				best[email] = f
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	if e := strings.TrimSpace(ev.CustomerEmail); e != "" {
-		return a.byEmail(e)
+	out := map[string]attribute.Target{}
+	for _, e := range emails {
+		var pick found
+		for _, f := range emailForms(e) {
+			if b, ok := best[f]; ok && b.id > pick.id {
+				pick = b
+			}
+		}
+		if pick.id != 0 {
+			out[e] = pick.t
+		}
 	}
-	return nil, nil
+	return out, nil
 }
 
-const attrSelect = `SELECT m.ref, c.name, u.ext_id FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id `
-
-func (a *attributor) lookup(key, q string, args ...any) (*attribution, error) {
-	if at, ok := a.memo[key]; ok {
-		return at, nil
+// MessagesByRecipient implements attribute.Lookup with one statement per recipient; a
+// recipient whose MessageID is not a public message id is looked for by its ESPMessageID
+// alone.
+func (db *DB) MessagesByRecipient(ctx context.Context, orgID string, rs []attribute.Recipient) (map[attribute.Recipient]attribute.Target, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, err
 	}
-	var ref []byte
-	at := &attribution{}
-	err := a.db.r.QueryRowContext(a.ctx, q, args...).Scan(&ref, &at.campaign, &at.customer)
-	if errors.Is(err, sql.ErrNoRows) {
-		at = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("sqlite: attribute: %w", err)
-	} else {
-		at.ref = refString(ref)
+	out := map[attribute.Recipient]attribute.Target{}
+	asked := map[attribute.Recipient]*attribute.Target{} // by the address's key: one statement each
+	for _, r := range rs {
+		f := emailForms(r.Email)
+		key := attribute.Recipient{MessageID: r.MessageID, ESPMessageID: r.ESPMessageID, Email: f[0]}
+		if t, ok := asked[key]; ok {
+			if t != nil {
+				out[r] = *t
+			}
+			continue
+		}
+		asked[key] = nil
+		var ref, esp any // nil matches nothing
+		if b, ok := parseRef(r.MessageID); ok {
+			ref = b[:]
+		}
+		if r.ESPMessageID != "" {
+			esp = r.ESPMessageID
+		}
+		if f[0] == "" || (ref == nil && esp == nil) {
+			continue
+		}
+		var t attribute.Target
+		var mref []byte
+		err := db.r.QueryRowContext(ctx, targetSelect+`WHERE m.org_id = ? AND (m.ref = ? OR m.esp_message_id = ?)
+			AND lower(m.email) IN (?, ?) AND u.ext_id != ? ORDER BY m.id DESC LIMIT 1`,
+			org, ref, esp, f[0], f[1], attribute.UnknownCustomer).Scan(&mref, &t.CampaignID, &t.CustomerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: attribute: %w", err)
+		}
+		t.MessageID = refString(mref)
+		out[r], asked[key] = t, &t
 	}
-	a.memo[key] = at
-	return at, nil
-}
-
-func (a *attributor) byRef(id string) (*attribution, error) {
-	ref, ok := parseRef(id)
-	if !ok {
-		return nil, nil
-	}
-	return a.lookup("m\x00"+id, attrSelect+`WHERE m.ref = ? AND m.org_id = ?`, ref[:], a.org)
-}
-
-func (a *attributor) byESP(id string) (*attribution, error) {
-	return a.lookup("e\x00"+id, attrSelect+`WHERE m.org_id = ? AND m.esp_message_id = ? AND u.ext_id != ? ORDER BY m.id DESC LIMIT 1`,
-		a.org, id, UnknownCustomer)
-}
-
-func (a *attributor) byNames(campaign, customer string) (*attribution, error) {
-	return a.lookup("n\x00"+campaign+"\x00"+customer, attrSelect+`WHERE u.org_id = ? AND u.ext_id = ? AND m.customer_id = u.id
-		AND c.org_id = ? AND c.name = ? AND m.org_id = ? ORDER BY m.id DESC LIMIT 1`, a.org, customer, a.org, campaign, a.org)
-}
-
-// byRecipient resolves an event reported under a mail sent to several recipients
-// (Event.SharedMessage): the most recent message of the organization that the mail's ids
-// name — our message id, or the ESP message id recorded with a send — and that was sent to
-// the event's address in any case. The payload's hints are for the mail's first
-// recipient and are never used alone: no such message, no attribution.
-func (a *attributor) byRecipient(ev *mailtrail.Event) (*attribution, error) {
-	f := emailForms(ev.CustomerEmail)
-	var ref, esp any // nil matches nothing
-	if r, ok := parseRef(ev.MessageID); ok {
-		ref = r[:]
-	}
-	if id := strings.TrimSpace(ev.ESPMessageID); id != "" {
-		esp = id
-	}
-	key := "r\x00" + ev.MessageID + "\x00" + ev.ESPMessageID + "\x00" + f[0]
-	ev.MessageID, ev.CampaignID, ev.CustomerID = "", "", ""
-	if f[0] == "" || (ref == nil && esp == nil) {
-		return nil, nil
-	}
-	return a.lookup(key, attrSelect+`WHERE m.org_id = ? AND (m.ref = ? OR m.esp_message_id = ?)
-		AND lower(m.email) IN (?, ?) AND u.ext_id != ? ORDER BY m.id DESC LIMIT 1`, a.org, ref, esp, f[0], f[1], UnknownCustomer)
-}
-
-// byEmail matches the address in any case (customers_email_ci indexes lower(email)),
-// skipping the placeholder customer of unattributed events.
-func (a *attributor) byEmail(email string) (*attribution, error) {
-	f := emailForms(email)
-	return a.lookup("a\x00"+email, attrSelect+`WHERE u.org_id = ? AND lower(u.email) IN (?, ?) AND u.ext_id != ? AND m.customer_id = u.id AND m.org_id = ?
-		ORDER BY m.id DESC LIMIT 1`, a.org, f[0], f[1], UnknownCustomer, a.org)
+	return out, nil
 }
 
 // emailForms returns the forms of an address that lower(customers.email) is compared
 // with: its key (mailtrail.NormalizeEmail) and its ASCII letters lower-cased, which
-// differ only for a domain with non-ASCII capitals (lower() folds ASCII alone).
+// differ only for a domain with non-ASCII capitals (SQLite's lower() folds ASCII alone).
 func emailForms(email string) [2]string {
 	email = strings.TrimSpace(email)
 	return [2]string{mailtrail.NormalizeEmail(email), strings.Map(func(r rune) rune {
@@ -187,4 +214,61 @@ func emailForms(email string) [2]string {
 		}
 		return r
 	}, email)}
+}
+
+// targetSelect selects a message's public id and its names.
+const targetSelect = `SELECT m.ref, c.name, u.ext_id FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id `
+
+// keyedSelect is targetSelect with the lookup key as the first column.
+func keyedSelect(key string) string {
+	return `SELECT ` + key + `, ` + strings.TrimPrefix(targetSelect, `SELECT `)
+}
+
+// lookupKeyed runs q (with one %s for the IN list) over keys in chunks, args first, and
+// keeps the first row of each key under outKey(key) in out; rows come most relevant first.
+func (db *DB) lookupKeyed(ctx context.Context, keys []any, q string, args []any, outKey func([]byte) string, out map[string]attribute.Target) error {
+	for start := 0; start < len(keys); start += lookupChunk {
+		chunk := keys[start:min(start+lookupChunk, len(keys))]
+		done := map[string]bool{}
+		err := db.lookupRows(ctx, fmt.Sprintf(q, placeholders(len(chunk))), append(append([]any{}, args...), chunk...), func(rows *sql.Rows) error {
+			var key, ref []byte
+			var t attribute.Target
+			if err := rows.Scan(&key, &ref, &t.CampaignID, &t.CustomerID); err != nil {
+				return err
+			}
+			if k := outKey(key); !done[k] {
+				done[k] = true
+				t.MessageID = refString(ref)
+				out[k] = t
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupRows runs one query on the readers and calls row for each row.
+func (db *DB) lookupRows(ctx context.Context, q string, args []any, row func(*sql.Rows) error) error {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: attribute: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return fmt.Errorf("sqlite: attribute: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: attribute: %w", err)
+	}
+	return nil
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

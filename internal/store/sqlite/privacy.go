@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/rules"
 )
 
@@ -59,8 +60,8 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	if err != nil {
 		return nil, err
 	}
-	if customerID == UnknownCustomer {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "%s is the placeholder of unattributed webhook events, not a customer", UnknownCustomer)
+	if customerID == attribute.UnknownCustomer {
+		return nil, mailtrail.Errorf(mailtrail.EINVALID, "%s is the placeholder of unattributed webhook events, not a customer", attribute.UnknownCustomer)
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])

@@ -22,7 +22,7 @@ func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("TopicSuppressions", func(t *testing.T) { testTopics(t, open(t), norm) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
-	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t)) })
+	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t), norm) })
 	t.Run("Analytics", func(t *testing.T) { testAnalytics(t, open, norm) })
 	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
@@ -436,59 +436,6 @@ func testErasure(t *testing.T, s Store, norm Normalizer) {
 	if dup := write(t, s, norm, []*mailtrail.Event{keyed(t0.Add(2 * time.Hour))}); dup[0] {
 		t.Fatal("a pruned key still deduplicates")
 	}
-}
-
-// testAttribution: our message id first (of this organization only), then the ESP's
-// message id, then the campaign and customer hints, then the address; else unattributed.
-func testAttribution(t *testing.T, s Store) {
-	o, _ := newOrg(t, s, "acme")
-	other, _ := newOrg(t, s, "other")
-	check(t, s.CreateMessages(ctx, o.ID, []*mailtrail.Message{
-		{ID: ref(0), CampaignID: "c1", CustomerID: "u0", CustomerEmail: "u0@example.com", ESPMessageID: "esp-0"},
-		{ID: ref(1), CampaignID: "c1", CustomerID: "u1", CustomerEmail: "U1@Example.com"},
-		{ID: ref(2), CampaignID: "c2", CustomerID: "u1", CustomerEmail: "u1@example.com"},
-	}))
-	check(t, s.CreateMessages(ctx, other.ID, []*mailtrail.Message{{ID: ref(9), CampaignID: "c9", CustomerID: "x", CustomerEmail: "x@example.com"}}))
-	cases := []struct {
-		name string
-		ev   mailtrail.Event
-		want string // message id; "" unattributed
-	}{
-		{"our id", mailtrail.Event{MessageID: ref(1), ESPMessageID: "esp-0"}, ref(1)},
-		{"esp id", mailtrail.Event{ESPMessageID: "esp-0"}, ref(0)},
-		{"the adapter's other form of the esp id", mailtrail.Event{ESPMessageID: "esp-0.dfd.1", ESPMessageIDAlt: "esp-0"}, ref(0)},
-		{"no other form, no guess", mailtrail.Event{ESPMessageID: "esp-0.dfd.1", CustomerEmail: "nobody@example.com"}, ""},
-		{"another org's id falls through", mailtrail.Event{MessageID: ref(9), CampaignID: "c9", CustomerID: "x", CustomerEmail: "u0@example.com"}, ref(0)},
-		{"hints", mailtrail.Event{CampaignID: "c1", CustomerID: "u1"}, ref(1)},
-		{"address, latest message", mailtrail.Event{CustomerEmail: "u1@EXAMPLE.com"}, ref(2)},
-		{"nothing matches", mailtrail.Event{ESPMessageID: "esp-unknown", CustomerEmail: "nobody@example.com"}, ""},
-	}
-	var evs []*mailtrail.Event
-	for i := range cases {
-		e := cases[i].ev
-		e.Type = mailtrail.EventDelivered
-		evs = append(evs, &e)
-	}
-	n := must[int](t)(s.Attribute(ctx, o.ID, evs))
-	if n != 2 {
-		t.Fatalf("unattributed %d, want 2", n)
-	}
-	for i, c := range cases {
-		e := evs[i]
-		if e.OrgID != o.ID || e.MessageID != c.want {
-			t.Errorf("%s: message %q org %q, want %q", c.name, e.MessageID, e.OrgID, c.want)
-		}
-		if c.want == "" && e.CampaignID == "" {
-			t.Errorf("%s: unattributed event without its placeholder campaign", c.name)
-		}
-		if c.want != "" {
-			m := must[*mailtrail.Message](t)(s.Message(ctx, o.ID, c.want))
-			if e.CampaignID != m.CampaignID || e.CustomerID != m.CustomerID {
-				t.Errorf("%s: names %q %q, want %q %q", c.name, e.CampaignID, e.CustomerID, m.CampaignID, m.CustomerID)
-			}
-		}
-	}
-	wantCode(t, "unknown org", func() error { _, err := s.Attribute(ctx, "nope", nil); return err }(), mailtrail.ENOTFOUND)
 }
 
 var (

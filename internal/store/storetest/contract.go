@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
@@ -22,7 +23,7 @@ import (
 // after each group says where).
 type Store interface {
 	ingest.Sink       // Write: DedupeAndDerived, OrderIndependence
-	ingest.Attributor // Attribute: Attribution
+	attribute.Lookup  // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
 	query.Reader      // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
 	outbound.Store    // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
 	segment.Source    // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
