@@ -54,7 +54,7 @@ type webhookResponse struct {
 // webhook receives an ESP's events on a connection (SPEC §4). The order is fixed: the
 // connection, the size limit, the credentials on the raw bytes, then parsing; nothing is
 // stored unless all pass, and 200 means the events are committed.
-func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	name := r.PathValue("vendor")
 	vendor, ok := s.opt.Vendors.Get(name)
@@ -73,65 +73,56 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			s.health.record(connID, s.now(), outcome, failErr, out)
 		}
 	}()
-	fail := func(o string, err error) {
+	fail := func(o string, err error) error {
 		outcome, failErr = o, err
-		s.writeError(w, r, err)
+		return err
 	}
 	notFound := mailtrail.Errorf(mailtrail.ENOTFOUND, "no such webhook connection")
 	if !ok {
-		fail(outcomeNotFound, notFound)
-		return
+		return fail(outcomeNotFound, notFound)
 	}
 	conn, err := s.store.Connection(ctx, "", r.PathValue("conn"))
 	if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND || (err == nil && (conn.Disabled || conn.Vendor != name)) {
-		fail(outcomeNotFound, notFound)
-		return
+		return fail(outcomeNotFound, notFound)
 	}
 	if err != nil {
-		fail(outcomeUnavailable, s.unavailable(r, err))
-		return
+		return fail(outcomeUnavailable, s.unavailable(r, err))
 	}
 	connID = conn.ID
 	release, ok := s.hookSlots.acquire(conn.ID)
 	if !ok {
 		w.Header().Set("Retry-After", "1")
-		fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "too many requests in progress for this connection; retry later"))
-		return
+		return fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "too many requests in progress for this connection; retry later"))
 	}
 	defer release()
 	limit := vendor.MaxBody()
 	tooLarge := mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", limit)
 	if r.ContentLength > limit {
-		fail(outcomeTooLarge, tooLarge)
-		return
+		return fail(outcomeTooLarge, tooLarge)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail(outcomeTooLarge, tooLarge)
-			return
+			return fail(outcomeTooLarge, tooLarge)
 		}
-		fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "request body could not be read"))
-		return
+		return fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "request body could not be read"))
 	}
 	now := s.now()
 	creds, err := s.connectionCredentials(conn, now)
 	if err != nil {
-		fail(outcomeError, err)
-		return
+		return fail(outcomeError, err)
 	}
 	req := &esp.Request{Header: r.Header, Query: r.URL.Query(), Body: body, Now: now, ConnID: conn.ID}
 	if err := vendor.Verify(ctx, req, creds); err != nil {
 		switch mailtrail.ErrorCode(err) {
 		case mailtrail.EUNAVAILABLE:
-			fail(outcomeUnavailable, err)
+			return fail(outcomeUnavailable, err)
 		case mailtrail.EUNAUTHORIZED:
-			fail(outcomeUnauthorized, err)
+			return fail(outcomeUnauthorized, err)
 		default: // a vendor that fails otherwise still stores nothing
-			fail(outcomeUnauthorized, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "webhook credentials or signature invalid"))
+			return fail(outcomeUnauthorized, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "webhook credentials or signature invalid"))
 		}
-		return
 	}
 	// A vendor that signs a token, not the event (Mailgun): a token seen within its
 	// horizon is a replay of a request already committed. It is acknowledged as a
@@ -142,27 +133,23 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		if s.replays.seen(replayKey, now) {
 			outcome = outcomeReplay
 			writeJSON(w, http.StatusOK, webhookResponse{Duplicates: 1}) // one event per such request
-			return
+			return nil
 		}
 	}
 	res, err := vendor.Parse(ctx, req)
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
-			fail(outcomeInvalid, err)
-		} else {
-			fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "malformed %s payload", name))
+			return fail(outcomeInvalid, err)
 		}
-		return
+		return fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "malformed %s payload", name))
 	}
 	if res.ConfirmURL != "" {
 		if s.opt.Fetcher == nil {
-			fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation is not possible now"))
-			return
+			return fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation is not possible now"))
 		}
 		if _, err := s.opt.Fetcher.Get(ctx, res.ConfirmURL); err != nil {
 			s.log.WarnContext(ctx, "webhook: subscription confirmation failed", "vendor", name, "err", err.Error())
-			fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation failed; retry later"))
-			return
+			return fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation failed; retry later"))
 		}
 	}
 	for _, n := range res.Ignored {
@@ -171,12 +158,10 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if len(res.Events) > 0 {
 		got, err := ingest.ESP{Attributor: s.store, Submitter: s.ingest}.Ingest(ctx, conn.OrgID, res.Events)
 		if errors.Is(err, ingest.ErrOrgChanged) { // the store broke its contract: refuse to go on
-			fail(outcomeError, err)
-			return
+			return fail(outcomeError, err)
 		}
 		if err != nil {
-			fail(outcomeUnavailable, s.unavailable(r, err))
-			return
+			return fail(outcomeUnavailable, s.unavailable(r, err))
 		}
 		out.Accepted, out.Duplicates, out.Unattributed = got.Accepted, got.Duplicates, got.Unattributed
 		s.wm.foreign.Add(int64(got.Foreign), name)
@@ -185,8 +170,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if len(res.Resubscribes) > 0 {
 		// Durable before the answer, like the events; repeating them changes nothing.
 		if _, err := s.store.Resubscribe(ctx, conn.OrgID, res.Resubscribes, "webhook:"+name); err != nil {
-			fail(outcomeUnavailable, s.unavailable(r, err))
-			return
+			return fail(outcomeUnavailable, s.unavailable(r, err))
 		}
 	}
 	for kind, n := range res.Ignored {
@@ -198,6 +182,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	s.touch(r, conn.ID, now)
 	outcome = outcomeAccepted
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // unavailable turns a failure to store into a 503 so the sender retries later. Domain
