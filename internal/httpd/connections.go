@@ -150,7 +150,7 @@ type connectionOut struct {
 // withURL returns c as a client sees it: webhook URL and webhook health filled.
 func (s *Server) withURL(c *mailtrail.Connection) connectionOut {
 	c.WebhookURL = WebhookURL(s.opt.PublicURL, c.Vendor, c.ID)
-	return connectionOut{Connection: c, WebhookHealth: s.health.get(c.ID)}
+	return connectionOut{Connection: c, WebhookHealth: s.hooks.health.get(c.ID)}
 }
 
 // CheckVendor returns an EINVALID error unless vendor is one of vendors.

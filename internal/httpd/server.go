@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -43,10 +42,9 @@ type Store interface {
 	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
 	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
 	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
-	TouchConnection(ctx context.Context, id string, at time.Time) error
-	Attribute(ctx context.Context, orgID string, evs []*mailtrail.Event) (unattributed int, err error)
 	Ping(ctx context.Context) error
 	SuppressionStore
+	WebhookStore
 	AnalyticsStore
 	StreamStore
 	SubscriptionStore
@@ -134,20 +132,15 @@ type Server struct {
 	opt    Options
 	log    *slog.Logger
 	m      *serverMetrics
-	wm     *webhookMetrics
 	jm     *journeyMetrics
 	// journeys is opt.Journeys: the waits in progress.
 	journeys *journey.Registry
 	mux      *http.ServeMux
 	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
-	replays   *replayCache
-	health    *webhookHealth
-	budget    *trackBudget // nil: no budget
-	hookSlots *hookSlots   // nil: no bound
-	bodies    *bodyGate
-	touchMu   sync.Mutex
-	touched   map[string]time.Time // connection id → last LastWebhookAt write
+	hooks  *webhooks    // ESP webhooks: the use case behind POST /webhooks/v2/…
+	budget *trackBudget // nil: no budget
+	bodies *bodyGate
 }
 
 // Route is one entry of the route table: the method and pattern, who may call it (its
@@ -185,12 +178,13 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		opt.Now = time.Now
 	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
-		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{},
-		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency),
-		bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
+	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
+		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),
+		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), slots: newHookSlots(opt.WebhookConcurrency),
+		touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.scrape = opt.Metrics.Handler()
-	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {
 		opt.Journeys = journey.NewRegistry(journey.Options{})
 	}
