@@ -33,51 +33,47 @@ type createOrgResponse struct {
 	APIKey string `json:"api_key"`
 }
 
-func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) error {
 	var req createOrgRequest
 	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > 200 {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "name is required (at most 200 characters)")
 	}
 	tz, err := ValidateTimezone(req.Timezone)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	org, key, err := s.store.CreateOrg(r.Context(), req.Name, tz)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, createOrgResponse{Organization: *org, APIKey: key})
+	return nil
 }
 
-func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	orgs, err := s.store.Orgs(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if orgs == nil {
 		orgs = []mailtrail.Organization{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"organizations": orgs})
+	return nil
 }
 
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name  string `json:"name"`
 		Scope string `json:"scope"` // all (default) or read
 	}
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, 64<<10, &req); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.Name == "" {
@@ -88,28 +84,28 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, secret, err := s.store.CreateAPIKey(r.Context(), r.PathValue("org"), req.Name, req.Scope)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"key": k, "api_key": secret})
+	return nil
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := s.store.APIKeys(r.Context(), r.PathValue("org"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if keys == nil {
 		keys = []mailtrail.APIKey{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+	return nil
 }
 
-func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.RevokeAPIKey(r.Context(), r.PathValue("org"), r.PathValue("key")); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

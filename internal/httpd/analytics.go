@@ -68,13 +68,12 @@ func recipientFilter(r *http.Request) (mailtrail.RecipientFilter, error) {
 
 // recipients lists who opened or clicked a campaign: JSON pages, or with format=csv the
 // whole list as one CSV download.
-func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
+func (s *Server) recipients(w http.ResponseWriter, r *http.Request) error {
 	f, err := recipientFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	org, camp := orgFrom(r).ID, r.PathValue("campaign")
+	org, camp := principalFrom(r.Context()).orgID(), r.PathValue("campaign")
 	csvOut := r.URL.Query().Get("format") == "csv"
 	if csvOut {
 		f.Limit, f.Cursor = 1000, ""
@@ -82,12 +81,11 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 	// The first page before any byte is written: its errors are still JSON answers.
 	page, err := s.store.Recipients(r.Context(), org, camp, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !csvOut {
 		writeJSON(w, http.StatusOK, page)
-		return
+		return nil
 	}
 	name := f.Activity.String()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -136,7 +134,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 		}
 		cw.Flush()
 		if page.NextCursor == "" || cw.Error() != nil {
-			return
+			return nil
 		}
 		f.Cursor = page.NextCursor
 		if page, err = s.store.Recipients(r.Context(), org, camp, f); err != nil {
@@ -151,7 +149,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) {
 // download with format=csv) for org, exactly as GET /api/v1/campaigns/{campaign}/recipients
 // does: the dashboard authenticates by its session, then answers through this.
 func (s *Server) ServeRecipients(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
-	s.recipients(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+	s.handle(s.recipients)(w, asPrincipal(r, org))
 }
 
 // csvCell keeps a spreadsheet from reading a cell as a formula (OWASP CSV injection): a
@@ -164,9 +162,10 @@ func csvCell(v string) string {
 }
 
 // customerEvents is a customer's activity timeline: the events list for one customer.
-func (s *Server) customerEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) customerEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	q.Set("customer_id", r.PathValue("customer"))
 	r.URL.RawQuery = q.Encode()
 	s.listEvents(w, r)
+	return nil
 }

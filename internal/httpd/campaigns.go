@@ -38,8 +38,8 @@ func CampaignFilter(r *http.Request) (mailtrail.CampaignFilter, error) {
 		}
 	}
 	loc := time.UTC
-	if org := orgFrom(r); org != nil {
-		if l, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
+	if p := principalFrom(r.Context()); p != nil {
+		if l, err := time.LoadLocation(p.org.Timezone); err == nil && p.org.Timezone != "" {
 			loc = l
 		}
 	}
@@ -61,45 +61,42 @@ func CampaignFilter(r *http.Request) (mailtrail.CampaignFilter, error) {
 
 // listCampaigns answers GET /api/v1/campaigns: the organization's campaigns with their
 // counts and rates, searchable, sortable, paginated.
-func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 	f, err := CampaignFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	page, err := s.store.Campaigns(r.Context(), orgFrom(r).ID, f)
+	page, err := s.store.Campaigns(r.Context(), principalFrom(r.Context()).orgID(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, page)
+	return nil
 }
 
 // patchCampaign answers PATCH /api/v1/campaigns/{campaign}: sets the name and subject
 // present in the body (an empty string clears one) of a campaign the organization has.
-func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request) error {
 	var u mailtrail.CampaignUpdate
 	if err := decodeJSON(w, r, 16<<10, &u); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if u.Name == nil && u.Subject == nil {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "give name or subject"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "give name or subject")
 	}
-	ci, err := s.store.UpdateCampaign(r.Context(), orgFrom(r).ID, r.PathValue("campaign"), u)
+	ci, err := s.store.UpdateCampaign(r.Context(), principalFrom(r.Context()).orgID(), r.PathValue("campaign"), u)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, ci)
+	return nil
 }
 
 // compareCampaigns answers GET /api/v1/campaigns/compare?ids=a,b: the reports of two to
 // four campaigns, in the order given, each the same as GET /api/v1/campaigns/{id}/report
 // (timelines in ?tz= or the organization's zone).
-func (s *Server) compareCampaigns(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
+func (s *Server) compareCampaigns(w http.ResponseWriter, r *http.Request) error {
+	org := principalFrom(r.Context()).org
 	var ids []string
 	for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
 		if id = strings.TrimSpace(id); id != "" && !slices.Contains(ids, id) {
@@ -107,8 +104,7 @@ func (s *Server) compareCampaigns(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(ids) < 2 || len(ids) > 4 {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "ids must list 2 to 4 distinct campaign ids, comma-separated"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "ids must list 2 to 4 distinct campaign ids, comma-separated")
 	}
 	tz := r.URL.Query().Get("tz")
 	if tz == "" {
@@ -120,10 +116,10 @@ func (s *Server) compareCampaigns(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ids {
 		rep, err := s.query.Report(r.Context(), org.ID, id, tz)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		out.Campaigns = append(out.Campaigns, rep)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -150,7 +150,7 @@ type connectionOut struct {
 // withURL returns c as a client sees it: webhook URL and webhook health filled.
 func (s *Server) withURL(c *mailtrail.Connection) connectionOut {
 	c.WebhookURL = WebhookURL(s.opt.PublicURL, c.Vendor, c.ID)
-	return connectionOut{Connection: c, WebhookHealth: s.health.get(c.ID)}
+	return connectionOut{Connection: c, WebhookHealth: s.hooks.health.get(c.ID)}
 }
 
 // CheckVendor returns an EINVALID error unless vendor is one of vendors.
@@ -161,20 +161,19 @@ func CheckVendor(vendors esp.Registry, vendor string) error {
 	return nil
 }
 
-func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) error {
 	var req createConnectionRequest
 	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	creds := esp.Credentials{SigningKey: req.SigningKey, Username: req.Username, Password: req.Password,
 		BearerToken: req.BearerToken, TopicARN: req.TopicARN}
-	c, err := s.CreateConnection(r.Context(), orgFrom(r).ID, req.Vendor, req.Name, creds, req.MailboxInput)
+	c, err := s.CreateConnection(r.Context(), principalFrom(r.Context()).orgID(), req.Vendor, req.Name, creds, req.MailboxInput)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, s.withURL(c))
+	return nil
 }
 
 // CreateConnection creates a connection of vendor for the organization orgID, its
@@ -209,63 +208,63 @@ func (s *Server) CreateConnection(ctx context.Context, orgID, vendor, name strin
 	return c, nil
 }
 
-func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
-	list, err := s.store.Connections(r.Context(), orgFrom(r).ID)
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.store.Connections(r.Context(), principalFrom(r.Context()).orgID())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]connectionOut, len(list))
 	for i := range list {
 		out[i] = s.withURL(&list[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"connections": out})
+	return nil
 }
 
-func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
-	c, err := s.store.Connection(r.Context(), orgFrom(r).ID, r.PathValue("conn"))
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.store.Connection(r.Context(), principalFrom(r.Context()).orgID(), r.PathValue("conn"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.withURL(c))
+	return nil
 }
 
-func (s *Server) disableConnection(w http.ResponseWriter, r *http.Request) { s.setDisabled(w, r, true) }
+func (s *Server) disableConnection(w http.ResponseWriter, r *http.Request) error {
+	return s.setDisabled(w, r, true)
+}
 
-func (s *Server) enableConnection(w http.ResponseWriter, r *http.Request) { s.setDisabled(w, r, false) }
+func (s *Server) enableConnection(w http.ResponseWriter, r *http.Request) error {
+	return s.setDisabled(w, r, false)
+}
 
-func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
-	org, id := orgFrom(r).ID, r.PathValue("conn")
+func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
+	org, id := principalFrom(r.Context()).orgID(), r.PathValue("conn")
 	if err := s.store.SetConnectionDisabled(r.Context(), org, id, disabled); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.getConnection(w, r)
+	return s.getConnection(w, r)
 }
 
-func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) {
-	org, id := orgFrom(r).ID, r.PathValue("conn")
+func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) error {
+	org, id := principalFrom(r.Context()).orgID(), r.PathValue("conn")
 	var req rotateConnectionRequest
 	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	grace := DefaultRotationGrace
 	if req.GraceSeconds != nil {
 		grace = time.Duration(*req.GraceSeconds) * time.Second
 		if *req.GraceSeconds < 0 || grace > maxRotationGrace {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(maxRotationGrace/time.Second)))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(maxRotationGrace/time.Second))
 		}
 	}
 	creds := esp.Credentials{SigningKey: req.SigningKey, Username: req.Username, Password: req.Password,
 		BearerToken: req.BearerToken, TopicARN: req.TopicARN}
 	if err := s.RotateConnection(r.Context(), org, id, creds, grace); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.getConnection(w, r)
+	return s.getConnection(w, r)
 }
 
 // RotateConnection gives the organization's connection id new credentials, checked for

@@ -17,20 +17,19 @@ type CustomerStore interface {
 // removed from raw events, messages and the customer itself, the customer's id is replaced
 // (so a second call answers 404), their suppressed addresses stay suppressed under a hash,
 // and every aggregate is kept. See docs/privacy.md.
-func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("customer")
 	if id == "" || len(id) > 200 {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "customer id must be 1 to 200 characters"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "customer id must be 1 to 200 characters")
 	}
-	org := orgFrom(r).ID
+	org := principalFrom(r.Context()).orgID()
 	res, err := s.store.EraseCustomer(r.Context(), org, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// Counts only: neither the customer's id nor an address is logged.
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "customer erased", slog.String("org", org), slog.Int("events", res.Events),
 		slog.Int("messages", res.Messages), slog.Int("suppressions", res.Suppressions))
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }

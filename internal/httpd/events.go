@@ -53,25 +53,22 @@ type eventsResponse struct {
 	EventIDs   []string `json:"event_ids"`
 }
 
-func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
+	org := principalFrom(r.Context()).org
 	release, err := s.admitBody(r, s.opt.MaxBody, 1)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer release()
 	var req eventsRequest
 	if err := readBounded(w, r, s.opt.MaxBody, MaxEvents, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Events == nil && req.EventType != "" {
 		req.Events = []eventInput{req.eventInput} // a single event
 	}
 	if len(req.Events) == 0 || len(req.Events) > MaxEvents {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "events must hold 1 to %d entries", MaxEvents))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "events must hold 1 to %d entries", MaxEvents)
 	}
 	now := time.Now()
 	evs := make([]*mailtrail.Event, len(req.Events))
@@ -86,21 +83,20 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		evs[i] = ev
 	}
 	if len(details) > 0 {
-		s.writeError(w, r, &mailtrail.Error{Code: mailtrail.EINVALID, Message: fmt.Sprintf("%d of %d events are invalid; nothing was stored", len(details), len(evs)), Details: details})
-		return
+		return &mailtrail.Error{Code: mailtrail.EINVALID, Message: fmt.Sprintf("%d of %d events are invalid; nothing was stored", len(details), len(evs)), Details: details}
 	}
 	req = eventsRequest{} // the decoded body is no longer needed while the batch waits for its commit
 	release()
 	res, err := s.ingest.Submit(r.Context(), evs)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ids := make([]string, len(evs))
 	for i, ev := range evs {
 		ids[i] = ev.ID
 	}
 	writeJSON(w, http.StatusOK, eventsResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, EventIDs: ids})
+	return nil
 }
 
 func itemErr(field, format string, args ...any) *mailtrail.ItemError {
@@ -198,49 +194,46 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 	return ev, nil
 }
 
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	org := principalFrom(r.Context()).org
 	q := r.URL.Query()
 	f := mailtrail.EventFilter{CampaignID: q.Get("campaign_id"), CustomerID: q.Get("customer_id"), Cursor: q.Get("cursor")}
 	var err error
 	if f.Limit, err = pageLimit(q); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	for _, t := range q["type"] {
 		for _, name := range strings.Split(t, ",") {
 			typ, err := mailtrail.ParseEventType(name)
 			if err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 			f.Types = append(f.Types, typ)
 		}
 	}
 	if err := timeRange(q, &f.Since, &f.Until); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.ListEvents(r.Context(), org.ID, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, page)
+	return nil
 }
 
-func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
+func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
+	org := principalFrom(r.Context()).org
 	tz := r.URL.Query().Get("tz")
 	if tz == "" {
 		tz = org.Timezone
 	}
 	rep, err := s.query.Report(r.Context(), org.ID, r.PathValue("campaign"), tz)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, rep)
+	return nil
 }
 
 // checkIDs checks the identifiers of a posted event: lengths (campaign and customer ids

@@ -9,9 +9,9 @@ import (
 // nothing is stored; another connection is not affected; a freed slot serves again.
 func TestWebhookConcurrencyBound(t *testing.T) {
 	h := newHookServer(t)
-	h.s.hookSlots = newHookSlots(1)
+	h.s.hooks.slots = newHookSlots(1)
 	a, b := h.genericConn(), h.genericConn()
-	release, ok := h.s.hookSlots.acquire(a.ID) // a request of a in progress
+	release, ok := h.s.hooks.slots.acquire(a.ID) // a request of a in progress
 	if !ok {
 		t.Fatal("first slot refused")
 	}
@@ -30,8 +30,8 @@ func TestWebhookConcurrencyBound(t *testing.T) {
 	if rec := h.hook("generic", a.ID, genericKey, body); rec.Code != http.StatusOK {
 		t.Fatalf("a after the slot is freed: %d %s", rec.Code, rec.Body)
 	}
-	if len(h.s.hookSlots.busy) != 0 {
-		t.Fatalf("slots left taken: %v", h.s.hookSlots.busy)
+	if len(h.s.hooks.slots.busy) != 0 {
+		t.Fatalf("slots left taken: %v", h.s.hooks.slots.busy)
 	}
 	if newHookSlots(0) != nil {
 		t.Fatal("0 must mean no bound")

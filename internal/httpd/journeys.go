@@ -51,20 +51,19 @@ func parseCondition(r *http.Request) (mailtrail.Condition, error) {
 // did is GET /api/v1/customers/{customer}/did: did the customer do the event (of the
 // campaign or message, since a time)? Answered from the customer index, never 404: a
 // customer the organization does not know did nothing. See docs/journeys.md.
-func (s *Server) did(w http.ResponseWriter, r *http.Request) {
+func (s *Server) did(w http.ResponseWriter, r *http.Request) error {
 	c, err := parseCondition(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	start := time.Now()
-	d, err := s.store.Did(r.Context(), orgFrom(r).ID, c)
+	d, err := s.store.Did(r.Context(), principalFrom(r.Context()).orgID(), c)
 	s.jm.check.Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, d)
+	return nil
 }
 
 // journeyMetrics are the measurements of the journey routes.
@@ -99,53 +98,51 @@ const (
 // once when it is already true), 204 when timeout passes first. The wait is woken by the
 // committed events (journey.Registry, fed by the pipeline), never by polling the store;
 // each wake-up asks the store again, so the store alone decides. See docs/journeys.md.
-func (s *Server) wait(w http.ResponseWriter, r *http.Request) {
+func (s *Server) wait(w http.ResponseWriter, r *http.Request) error {
 	c, err := parseCondition(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	timeout := defaultWait
 	if v := r.URL.Query().Get("timeout"); v != "" {
 		if timeout, err = parseTimeout(v); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	deadline := time.Now().Add(timeout)
-	org := orgFrom(r).ID
+	org := principalFrom(r.Context()).orgID()
 	ctx := r.Context()
-	answer := func(outcome string) bool {
+	// answer asks the store; done when the wait is over (answered, failed, or the client
+	// gone), with the error to answer.
+	answer := func(outcome string) (done bool, err error) {
 		d, err := s.store.Did(ctx, org, c)
 		if ctx.Err() != nil {
 			s.jm.waits.Inc("cancelled") // the client went away: nobody to answer
-			return true
+			return true, nil
 		}
 		if err != nil {
 			s.jm.waits.Inc("error")
-			s.writeError(w, r, err)
-			return true
+			return true, err
 		}
 		if !d.Did {
-			return false
+			return false, nil
 		}
 		s.jm.waits.Inc(outcome)
 		writeJSON(w, http.StatusOK, d)
-		return true
+		return true, nil
 	}
-	if answer("immediate") {
-		return
+	if done, err := answer("immediate"); done {
+		return err
 	}
 	waiter, err := s.journeys.Register(org, c)
 	if err != nil {
 		s.jm.waits.Inc("refused")
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer s.journeys.Remove(waiter)
 	// An event committed between the first answer and the registration woke nobody.
-	if answer("immediate") {
-		return
+	if done, err := answer("immediate"); done {
+		return err
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(deadline.Add(waitSlack)) // ErrNotSupported: no deadline to extend
@@ -154,21 +151,20 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-waiter.Woken():
-			if answer("event") {
-				return
+			if done, err := answer("event"); done {
+				return err
 			}
 		case <-timer.C:
 			s.jm.waits.Inc("timeout")
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusNoContent)
-			return
+			return nil
 		case <-waiter.Done():
 			s.jm.waits.Inc("shutdown")
-			s.writeError(w, r, journey.ErrClosed)
-			return
+			return journey.ErrClosed
 		case <-ctx.Done():
 			s.jm.waits.Inc("cancelled") // the client went away: nobody to answer
-			return
+			return nil
 		}
 	}
 }

@@ -92,32 +92,28 @@ func validEmail(s string) bool {
 	return at > 0 && at < len(s)-1 && len(s) <= 320 && !strings.ContainsAny(s, " \t\r\n<>,")
 }
 
-func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
+func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) error {
+	org := principalFrom(r.Context()).org
 	release, err := s.admitBody(r, s.opt.MaxBody, 4)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer release() // held while the answer streams: it holds a copy of the HTML per recipient in turn
 	var req messagesRequest
 	if err := readBounded(w, r, s.opt.MaxBody, MaxRecipients, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	batch := req.Recipients != nil
 	if !batch {
 		req.Recipients = []recipient{{CustomerID: req.CustomerID, CustomerEmail: req.CustomerEmail}}
 	}
 	if err := validateMessages(&req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	base := s.opt.PublicURL // or the organization's tracking domain
 	st, err := s.store.OrgSettings(r.Context(), org.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if st.TrackingURL != "" {
 		base = st.TrackingURL
@@ -133,14 +129,12 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 	var links []string
 	for i, rc := range req.Recipients {
 		if refs[i], err = token.NewRef(); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if i == 0 {
 			mr, err := s.instrumentOne(in, base, refs[i], req.CampaignID, rc)
 			if err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 			links = mr.Links
 		}
@@ -148,18 +142,16 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 			CustomerEmail: rc.CustomerEmail, TrackOpens: in.TrackOpens, TrackClicks: in.TrackClicks, Links: links, Topic: req.Topic}
 	}
 	if err := s.store.CreateMessages(r.Context(), org.ID, msgs); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msgs = nil
 	if !batch {
 		mr, err := s.instrumentOne(in, base, refs[0], req.CampaignID, req.Recipients[0])
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, mr)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -171,16 +163,17 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) {
 		mr, err := s.instrumentOne(in, base, refs[i], req.CampaignID, rc)
 		if err != nil { // cannot happen: the same input was instrumented before the commit
 			s.log.ErrorContext(r.Context(), "instrument after commit failed", "route", r.Pattern, "err", err.Error())
-			return // the answer is cut short: a client sees malformed JSON, never a partial success
+			return nil // the answer is cut short: a client sees malformed JSON, never a partial success
 		}
 		if i > 0 {
 			io.WriteString(w, ",")
 		}
 		if enc.Encode(mr) != nil {
-			return // the client went away; the messages are stored
+			return nil // the client went away; the messages are stored
 		}
 	}
 	io.WriteString(w, "]}\n")
+	return nil
 }
 
 // instrumentOne instruments the content for one recipient under its message ref.

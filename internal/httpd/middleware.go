@@ -14,14 +14,40 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-type ctxKey int
+// principal is who a request authenticated as: the organization of its API key and the
+// key's scope. auth sets it once, in the request's context; handlers read it with
+// principalFrom and scope every query to its organization.
+type principal struct {
+	org *mailtrail.Organization
+	// readOnly: the key's scope is read (mailtrail.ScopeRead); auth has already refused
+	// such a key on every route not declared readable.
+	readOnly bool
+	// secret is the key as presented, resolved to the key's public id only when an audit
+	// entry needs it (actor): Authenticate does not return the id.
+	secret string
+}
 
-const orgKey ctxKey = 1
+// orgID returns the id of the principal's organization.
+func (p *principal) orgID() string { return p.org.ID }
 
-// orgFrom returns the organization authenticated for the request.
-func orgFrom(r *http.Request) *mailtrail.Organization {
-	o, _ := r.Context().Value(orgKey).(*mailtrail.Organization)
-	return o
+type principalKey struct{}
+
+// withPrincipal returns ctx carrying p.
+func withPrincipal(ctx context.Context, p *principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// principalFrom returns the principal auth set in ctx; nil outside an authenticated route
+// (the dashboard's entry points set one of their own: asPrincipal).
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+// asPrincipal returns r for org as if auth had authenticated it: the dashboard, which
+// authenticates by its session, answers through the API's handlers with it.
+func asPrincipal(r *http.Request, org *mailtrail.Organization) *http.Request {
+	return r.WithContext(withPrincipal(r.Context(), &principal{org: org, readOnly: org.KeyScope == mailtrail.ScopeRead}))
 }
 
 func bearer(r *http.Request) string {
@@ -32,49 +58,63 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// auth requires an organization API key; the handler runs with the key's organization, and
-// every query it makes is scoped to it.
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// access is who may call a route: declared by each entry of the route table and checked
+// once, by the route's wrapper (Server.wrap), never inside handlers.
+type access int
+
+const (
+	public    access = iota // anyone: probes, tracking, ESP webhooks (which check their own credentials)
+	adminOnly               // the admin token
+	keyRead                 // any API key, read-only ones included: reads, and POSTs that only read
+	keyWrite                // an API key of scope all: every route that changes data
+)
+
+// errReadOnly is the answer to a read-only key on a route that is not keyRead.
+var errReadOnly = mailtrail.Errorf(mailtrail.EFORBIDDEN, "this API key is read-only: use a key with scope all to change data")
+
+// auth requires an organization API key (of scope all unless readable); the handler runs
+// with the key's principal in its context, and every query it makes is scoped to the
+// principal's organization.
+func (s *Server) auth(readable bool, next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		key := bearer(r)
 		if key == "" {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>"))
-			return
+			return mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
 		}
 		org, err := s.store.Authenticate(r.Context(), key)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		if org.KeyScope == mailtrail.ScopeRead && !readOnlyRoute(r) {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EFORBIDDEN, "this API key is read-only: use a key with scope all to change data"))
-			return
+		p := &principal{org: org, readOnly: org.KeyScope == mailtrail.ScopeRead, secret: key}
+		if p.readOnly && !readable {
+			return errReadOnly
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+		return next(w, r.WithContext(withPrincipal(r.Context(), p)))
 	}
-}
-
-// readOnlyRoute tells whether a read-only key may use r's route: reads, and the two
-// POSTs that only read (segment evaluation, saved or not; suppression checks).
-func readOnlyRoute(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return true
-	}
-	return r.Pattern == "POST /api/v1/segments/evaluate" || r.Pattern == "POST /api/v1/segments/{name}/evaluate" ||
-		r.Pattern == "POST /api/v1/suppressions/check"
 }
 
 // admin requires the configured admin token (compared in constant time).
-func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) admin(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		tok := bearer(r)
 		if s.opt.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.opt.AdminToken)) != 1 {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "admin token required"))
-			return
+			return mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "admin token required")
 		}
-		next(w, r)
+		return next(w, r)
 	}
+}
+
+// wrap returns rt's handler behind the check its access declares, its errors answered by
+// the one sink (handle).
+func (s *Server) wrap(rt Route) http.Handler {
+	h := rt.h
+	switch rt.access {
+	case adminOnly:
+		h = s.admin(h)
+	case keyRead, keyWrite:
+		h = s.auth(rt.access == keyRead, h)
+	}
+	return s.handle(h)
 }
 
 type statusWriter struct {

@@ -40,8 +40,9 @@ func newServerMetrics(reg *metrics.Registry) *serverMetrics {
 	return m
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
 // ReadyCheck is one part of the service that /readyz waits for.
@@ -54,7 +55,7 @@ type ReadyCheck struct {
 
 // readyz answers 200 when the store answers a ping and every Options.Ready check passes,
 // else 503 with Retry-After; "checks" names each part with "ok" or why it is not ready.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	checks := map[string]string{"store": "ok"}
 	ready := true
 	if err := s.store.Ping(r.Context()); err != nil {
@@ -70,25 +71,27 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !ready {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "checks": checks})
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	return nil
 }
 
 // metrics serves the registry, unless a separate metrics listener does (then: 404, so
 // the public listener does not show the service's internals).
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
 	if s.opt.MetricsElsewhere {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route: metrics are served on the metrics listener (--metrics-addr)"))
-		return
+		return mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route: metrics are served on the metrics listener (--metrics-addr)")
 	}
 	s.scrape.ServeHTTP(w, r)
+	return nil
 }
 
 //go:embed openapi.json
 var openapiDoc []byte
 
-func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(openapiDoc)
+	return nil
 }

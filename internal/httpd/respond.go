@@ -60,6 +60,39 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, errorBody{Error: e})
 }
 
+// handlerFunc is a handler that returns its failure instead of answering it: every error
+// a route returns reaches the client through one sink (handle), in the error shape. A
+// handler returns an error only before it has written anything; once it has answered
+// (a stream, a CSV export), it returns nil or cuts the answer short itself.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts h to http.Handler: the error h returns is answered by writeError (status
+// from statusOf, the JSON error body, Retry-After on 503; internal errors logged once). An
+// error returned after h already answered is a bug of h: it is logged, and the answer
+// stays as written.
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+			s.log.ErrorContext(r.Context(), "handler failed after answering", slog.String("route", r.Pattern), slog.String("err", err.Error()))
+			return
+		}
+		s.writeError(w, r, err)
+	}
+}
+
+// answers adapts a handler that writes every answer itself, errors included, to a route
+// of the table: the tracking routes, which never answer JSON to a recipient.
+func answers(h http.HandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
+}
+
 // decodeJSON reads a JSON body of at most limit bytes into v. Too large → ETOOLARGE,
 // malformed → EINVALID.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {

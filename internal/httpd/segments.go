@@ -40,62 +40,54 @@ const ndjson = "application/x-ndjson"
 // (a JSON string or {"customer_id": …}). Query: customer_id (one customer: match or not),
 // ids=none (count only), limit and cursor (pages of ids). Accept: application/x-ndjson
 // streams every id, one {"customer_id": …} per line, then {"count": N}.
-func (s *Server) evaluateSegment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) evaluateSegment(w http.ResponseWriter, r *http.Request) error {
 	if s.opt.Segments == nil {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "segments are not enabled"))
-		return
+		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "segments are not enabled")
 	}
-	org := orgFrom(r)
+	org := principalFrom(r.Context()).org
 	rule, cands, err := s.readSegmentRequest(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.answerSegment(w, r, org, rule, cands, "")
+	return s.answerSegment(w, r, org, rule, cands, "")
 }
 
 // answerSegment evaluates rule for org (over cands when not nil) and answers as the query
 // asks: one customer's match, the count, a page of ids, every id as NDJSON, or, with
 // format=csv, every id as a CSV download (named after the saved segment name, if any).
-func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, rule *segment.Rule, cands []string, name string) {
+func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, rule *segment.Rule, cands []string, name string) error {
 	q := r.URL.Query()
 	format := q.Get("format")
 	if format != "" && format != "json" && format != "csv" {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "format must be json or csv"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "format must be json or csv")
 	}
 	now := s.now()
 	if c := q.Get("customer_id"); c != "" || q.Has("customer_id") {
 		if c == "" {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "customer_id must not be empty"))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "customer_id must not be empty")
 		}
 		ok, err := s.opt.Segments.Match(org.ID, rule, now, c)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"customer_id": c, "match": ok})
-		return
+		return nil
 	}
 	limit := defaultIDsLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxIDsLimit {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "limit must be an integer from 1 to %d", maxIDsLimit))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "limit must be an integer from 1 to %d", maxIDsLimit)
 		}
 		limit = n
 	}
 	ids := q.Get("ids")
 	if ids != "" && ids != "none" && ids != "page" {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "ids must be none or page"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "ids must be none or page")
 	}
 	res, err := s.opt.Segments.Evaluate(org.ID, rule, now, cands)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	switch {
 	case format == "csv":
@@ -108,8 +100,7 @@ func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mail
 		page := make([]string, 0, min(limit, res.Count()))
 		next, err := res.Page(segment.Cursor(q.Get("cursor")), limit, func(id string) error { page = append(page, id); return nil })
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		body := map[string]any{"count": res.Count(), "customer_ids": page}
 		if next != "" {
@@ -117,6 +108,7 @@ func (s *Server) answerSegment(w http.ResponseWriter, r *http.Request, org *mail
 		}
 		writeJSON(w, http.StatusOK, body)
 	}
+	return nil
 }
 
 func acceptsNDJSON(r *http.Request) bool {

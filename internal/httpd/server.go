@@ -9,11 +9,9 @@ import (
 	"net/netip"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
-	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -44,10 +42,9 @@ type Store interface {
 	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
 	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
 	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
-	TouchConnection(ctx context.Context, id string, at time.Time) error
-	attribute.Lookup // webhook events' messages (ingest.ESP)
 	Ping(ctx context.Context) error
 	SuppressionStore
+	WebhookStore
 	AnalyticsStore
 	StreamStore
 	SubscriptionStore
@@ -135,26 +132,23 @@ type Server struct {
 	opt    Options
 	log    *slog.Logger
 	m      *serverMetrics
-	wm     *webhookMetrics
 	jm     *journeyMetrics
 	// journeys is opt.Journeys: the waits in progress.
 	journeys *journey.Registry
 	mux      *http.ServeMux
 	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
-	replays   *replayCache
-	health    *webhookHealth
-	budget    *trackBudget // nil: no budget
-	hookSlots *hookSlots   // nil: no bound
-	bodies    *bodyGate
-	touchMu   sync.Mutex
-	touched   map[string]time.Time // connection id → last LastWebhookAt write
+	hooks  *webhooks    // ESP webhooks: the use case behind POST /webhooks/v2/…
+	budget *trackBudget // nil: no budget
+	bodies *bodyGate
 }
 
-// Route is one entry of the route table.
+// Route is one entry of the route table: the method and pattern, who may call it (its
+// access, checked once by the route's wrapper), and its handler.
 type Route struct {
 	Method, Pattern string
-	handler         http.HandlerFunc
+	access          access
+	h               handlerFunc
 }
 
 // New builds the server and its route table.
@@ -184,12 +178,13 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		opt.Now = time.Now
 	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
-		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), touched: map[string]time.Time{},
-		budget: newTrackBudget(opt.TrackingBudget, opt.Now), hookSlots: newHookSlots(opt.WebhookConcurrency),
-		bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
+	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
+		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),
+		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), slots: newHookSlots(opt.WebhookConcurrency),
+		touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.scrape = opt.Metrics.Handler()
-	s.wm = newWebhookMetrics(opt.Metrics)
 	if opt.Journeys == nil {
 		opt.Journeys = journey.NewRegistry(journey.Options{})
 	}
@@ -197,7 +192,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	s.jm = newJourneyMetrics(opt.Metrics, s.journeys)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.Routes() {
-		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.handler)
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	if opt.Dashboard != nil {
 		s.mux.Handle("/dashboard/", opt.Dashboard)
@@ -205,76 +200,79 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 			http.Redirect(w, r, "/dashboard/", http.StatusSeeOther)
 		})
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route"))
-	})
+	s.mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return mailtrail.Errorf(mailtrail.ENOTFOUND, "no such route")
+	}))
 	return s
 }
 
-// Routes is the route table: every inbound route, one per line.
+// Routes is the route table: every inbound route, one per line, with its access: public,
+// adminOnly (the admin token), keyRead (any API key, read-only ones included) or keyWrite
+// (an API key of scope all). A read-only key may call the GETs and the POSTs that only
+// read (segment evaluation, saved or not; suppression checks), nothing else.
 func (s *Server) Routes() []Route {
 	return []Route{
-		{"GET", "/healthz", s.healthz},
-		{"GET", "/readyz", s.readyz},
-		{"GET", "/metrics", s.metrics},
-		{"GET", "/openapi.json", s.openapi},
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/metrics", public, s.metrics},
+		{"GET", "/openapi.json", public, s.openapi},
 
-		{"POST", "/api/v1/admin/organizations", s.admin(s.createOrg)},
-		{"GET", "/api/v1/admin/organizations", s.admin(s.listOrgs)},
-		{"POST", "/api/v1/admin/organizations/{org}/keys", s.admin(s.createKey)},
-		{"GET", "/api/v1/admin/organizations/{org}/keys", s.admin(s.listKeys)},
-		{"DELETE", "/api/v1/admin/organizations/{org}/keys/{key}", s.admin(s.revokeKey)},
+		{"POST", "/api/v1/admin/organizations", adminOnly, s.createOrg},
+		{"GET", "/api/v1/admin/organizations", adminOnly, s.listOrgs},
+		{"POST", "/api/v1/admin/organizations/{org}/keys", adminOnly, s.createKey},
+		{"GET", "/api/v1/admin/organizations/{org}/keys", adminOnly, s.listKeys},
+		{"DELETE", "/api/v1/admin/organizations/{org}/keys/{key}", adminOnly, s.revokeKey},
 
-		{"POST", "/api/v1/messages", s.auth(s.createMessages)},
-		{"POST", "/api/v1/events", s.auth(s.postEvents)},
-		{"GET", "/api/v1/events", s.auth(s.listEvents)},
-		{"GET", "/api/v1/campaigns", s.auth(s.listCampaigns)},
-		{"GET", "/api/v1/campaigns/compare", s.auth(s.compareCampaigns)},
-		{"PATCH", "/api/v1/campaigns/{campaign}", s.auth(s.patchCampaign)},
-		{"GET", "/api/v1/campaigns/{campaign}/report", s.auth(s.report)},
-		{"GET", "/api/v1/campaigns/{campaign}/recipients", s.auth(s.recipients)},
-		{"GET", "/api/v1/customers/{customer}/events", s.auth(s.customerEvents)},
+		{"POST", "/api/v1/messages", keyWrite, s.createMessages},
+		{"POST", "/api/v1/events", keyWrite, s.postEvents},
+		{"GET", "/api/v1/events", keyRead, s.listEvents},
+		{"GET", "/api/v1/campaigns", keyRead, s.listCampaigns},
+		{"GET", "/api/v1/campaigns/compare", keyRead, s.compareCampaigns},
+		{"PATCH", "/api/v1/campaigns/{campaign}", keyWrite, s.patchCampaign},
+		{"GET", "/api/v1/campaigns/{campaign}/report", keyRead, s.report},
+		{"GET", "/api/v1/campaigns/{campaign}/recipients", keyRead, s.recipients},
+		{"GET", "/api/v1/customers/{customer}/events", keyRead, s.customerEvents},
 
-		{"POST", "/api/v1/connections", s.auth(s.createConnection)},
-		{"GET", "/api/v1/connections", s.auth(s.listConnections)},
-		{"GET", "/api/v1/connections/{conn}", s.auth(s.getConnection)},
-		{"POST", "/api/v1/connections/{conn}/disable", s.auth(s.disableConnection)},
-		{"POST", "/api/v1/connections/{conn}/enable", s.auth(s.enableConnection)},
-		{"POST", "/api/v1/connections/{conn}/rotate", s.auth(s.rotateConnection)},
+		{"POST", "/api/v1/connections", keyWrite, s.createConnection},
+		{"GET", "/api/v1/connections", keyRead, s.listConnections},
+		{"GET", "/api/v1/connections/{conn}", keyRead, s.getConnection},
+		{"POST", "/api/v1/connections/{conn}/disable", keyWrite, s.disableConnection},
+		{"POST", "/api/v1/connections/{conn}/enable", keyWrite, s.enableConnection},
+		{"POST", "/api/v1/connections/{conn}/rotate", keyWrite, s.rotateConnection},
 
-		{"GET", "/api/v1/stream", s.auth(s.stream)},
-		{"POST", "/api/v1/subscriptions", s.auth(s.createSubscription)},
-		{"GET", "/api/v1/subscriptions", s.auth(s.listSubscriptions)},
-		{"GET", "/api/v1/subscriptions/{sub}", s.auth(s.getSubscription)},
-		{"DELETE", "/api/v1/subscriptions/{sub}", s.auth(s.deleteSubscription)},
-		{"POST", "/api/v1/subscriptions/{sub}/enable", s.auth(s.enableSubscription)},
-		{"GET", "/api/v1/subscriptions/{sub}/deliveries", s.auth(s.subscriptionDeliveries)},
+		{"GET", "/api/v1/stream", keyRead, s.stream},
+		{"POST", "/api/v1/subscriptions", keyWrite, s.createSubscription},
+		{"GET", "/api/v1/subscriptions", keyRead, s.listSubscriptions},
+		{"GET", "/api/v1/subscriptions/{sub}", keyRead, s.getSubscription},
+		{"DELETE", "/api/v1/subscriptions/{sub}", keyWrite, s.deleteSubscription},
+		{"POST", "/api/v1/subscriptions/{sub}/enable", keyWrite, s.enableSubscription},
+		{"GET", "/api/v1/subscriptions/{sub}/deliveries", keyRead, s.subscriptionDeliveries},
 
-		{"GET", "/api/v1/suppressions", s.auth(s.listSuppressions)},
-		{"POST", "/api/v1/suppressions", s.auth(s.addSuppressions)},
-		{"DELETE", "/api/v1/suppressions/{email}", s.auth(s.removeSuppression)},
-		{"GET", "/api/v1/suppressions/{email}/history", s.auth(s.suppressionHistory)},
-		{"POST", "/api/v1/suppressions/check", s.auth(s.checkSuppressions)},
-		{"POST", "/api/v1/suppressions/import", s.auth(s.importSuppressions)},
-		{"GET", "/api/v1/suppressions/export", s.auth(s.exportSuppressions)},
-		{"GET", "/api/v1/settings", s.auth(s.getSettings)},
-		{"PATCH", "/api/v1/settings", s.auth(s.patchSettings)},
-		{"DELETE", "/api/v1/customers/{customer}", s.auth(s.eraseCustomer)},
-		{"GET", "/api/v1/customers/{customer}/did", s.auth(s.did)},
-		{"GET", "/api/v1/customers/{customer}/wait", s.auth(s.wait)},
-		{"POST", "/api/v1/segments/evaluate", s.auth(s.evaluateSegment)},
-		{"POST", "/api/v1/segments", s.auth(s.saveSegment)},
-		{"GET", "/api/v1/segments", s.auth(s.listSavedSegments)},
-		{"GET", "/api/v1/segments/{name}", s.auth(s.getSavedSegment)},
-		{"DELETE", "/api/v1/segments/{name}", s.auth(s.deleteSavedSegment)},
-		{"POST", "/api/v1/segments/{name}/evaluate", s.auth(s.evaluateSavedSegment)},
+		{"GET", "/api/v1/suppressions", keyRead, s.listSuppressions},
+		{"POST", "/api/v1/suppressions", keyWrite, s.addSuppressions},
+		{"DELETE", "/api/v1/suppressions/{email}", keyWrite, s.removeSuppression},
+		{"GET", "/api/v1/suppressions/{email}/history", keyRead, s.suppressionHistory},
+		{"POST", "/api/v1/suppressions/check", keyRead, s.checkSuppressions},
+		{"POST", "/api/v1/suppressions/import", keyWrite, s.importSuppressions},
+		{"GET", "/api/v1/suppressions/export", keyRead, s.exportSuppressions},
+		{"GET", "/api/v1/settings", keyRead, s.getSettings},
+		{"PATCH", "/api/v1/settings", keyWrite, s.patchSettings},
+		{"DELETE", "/api/v1/customers/{customer}", keyWrite, s.eraseCustomer},
+		{"GET", "/api/v1/customers/{customer}/did", keyRead, s.did},
+		{"GET", "/api/v1/customers/{customer}/wait", keyRead, s.wait},
+		{"POST", "/api/v1/segments/evaluate", keyRead, s.evaluateSegment},
+		{"POST", "/api/v1/segments", keyWrite, s.saveSegment},
+		{"GET", "/api/v1/segments", keyRead, s.listSavedSegments},
+		{"GET", "/api/v1/segments/{name}", keyRead, s.getSavedSegment},
+		{"DELETE", "/api/v1/segments/{name}", keyWrite, s.deleteSavedSegment},
+		{"POST", "/api/v1/segments/{name}/evaluate", keyRead, s.evaluateSavedSegment},
 
-		{"POST", "/webhooks/v2/{vendor}/{conn}", s.webhook},
+		{"POST", "/webhooks/v2/{vendor}/{conn}", public, s.webhook},
 
-		{"GET", "/api/track/open/{token...}", s.trackOpen},
-		{"GET", "/api/track/click/{token...}", s.trackClick},
-		{"GET", "/api/track/unsubscribe/{token}", s.unsubscribePage},
-		{"POST", "/api/track/unsubscribe/{token}", s.unsubscribe},
+		{"GET", "/api/track/open/{token...}", public, answers(s.trackOpen)},
+		{"GET", "/api/track/click/{token...}", public, answers(s.trackClick)},
+		{"GET", "/api/track/unsubscribe/{token}", public, answers(s.unsubscribePage)},
+		{"POST", "/api/track/unsubscribe/{token}", public, answers(s.unsubscribe)},
 	}
 }
 

@@ -80,7 +80,7 @@ func streamStart(r *http.Request) (pos int64, ok bool, recent int, err error) {
 // parameters and Last-Event-ID): the dashboard authenticates by its session, then answers
 // through this.
 func (s *Server) ServeStream(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
-	s.stream(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+	s.handle(s.stream)(w, asPrincipal(r, org))
 }
 
 // stream serves GET /api/v1/stream: the organization's events as Server-Sent Events. Each
@@ -88,21 +88,18 @@ func (s *Server) ServeStream(w http.ResponseWriter, r *http.Request, org *mailtr
 // every event after it (read from the store) and then the live tail, without a gap or a
 // repeat. Without one, the stream starts at the events committed from now on, or with
 // the last recent=N events that pass the filters.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
-	org := orgFrom(r)
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
+	org := principalFrom(r.Context()).org
 	if s.opt.Stream == nil {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the event stream is not available"))
-		return
+		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the event stream is not available")
 	}
 	f, err := streamFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	pos, resume, recent, err := streamStart(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// Subscribe before reading the store: a commit after this wakes the loop below, a
 	// commit before it is in the store; reading by position never repeats an event.
@@ -123,8 +120,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		pos, err = s.store.StreamHead(r.Context(), org.ID)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -132,12 +128,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
-		return
+		return nil
 	}
 	rc := http.NewResponseController(w)
 	extendDeadlines(w)
 	if _, err := w.Write([]byte("retry: " + strconv.Itoa(streamRetryMS) + "\n\n")); err != nil {
-		return
+		return nil
 	}
 	_ = rc.Flush()
 	beat := time.NewTicker(streamHeartbeat)
@@ -149,7 +145,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if r.Context().Err() == nil {
 				s.log.ErrorContext(r.Context(), "event stream read failed", slog.String("err", err.Error()))
 			}
-			return
+			return nil
 		}
 		if len(evs) > 0 {
 			extendDeadlines(w)
@@ -158,16 +154,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				b, err := json.Marshal(&evs[i].Event)
 				if err != nil {
 					s.log.ErrorContext(r.Context(), "event stream encode failed", slog.String("err", err.Error()))
-					return
+					return nil
 				}
 				buf = strconv.AppendInt(append(buf, "id: "...), evs[i].Seq, 10)
 				buf = append(append(append(buf, "\ndata: "...), b...), "\n\n"...)
 			}
 			if _, err := w.Write(buf); err != nil {
-				return
+				return nil
 			}
 			if err := rc.Flush(); err != nil {
-				return
+				return nil
 			}
 		}
 		pos = next
@@ -179,15 +175,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-beat.C:
 			extendDeadlines(w)
 			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
-				return
+				return nil
 			}
 			if err := rc.Flush(); err != nil {
-				return
+				return nil
 			}
 		case <-sub.Done():
-			return
+			return nil
 		case <-r.Context().Done():
-			return
+			return nil
 		}
 	}
 }

@@ -42,9 +42,9 @@ const (
 	maxImportBody       = 4 << 30 // bytes of one CSV import
 )
 
-// actor names the API key of the request for audit entries.
+// actor names the API key of the request's principal for audit entries.
 func (s *Server) actor(r *http.Request) (string, error) {
-	id, err := s.store.APIKeyID(r.Context(), bearer(r))
+	id, err := s.store.APIKeyID(r.Context(), principalFrom(r.Context()).secret)
 	if err != nil {
 		return "", err
 	}
@@ -74,18 +74,17 @@ func suppressionFilter(r *http.Request) (mailtrail.SuppressionFilter, error) {
 	return f, nil
 }
 
-func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) error {
 	f, err := suppressionFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	page, err := s.store.Suppressions(r.Context(), orgFrom(r).ID, f)
+	page, err := s.store.Suppressions(r.Context(), principalFrom(r.Context()).orgID(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, page)
+	return nil
 }
 
 // addSuppressionsRequest is {"suppressions": [...]} or, with its fields at the top
@@ -95,18 +94,16 @@ type addSuppressionsRequest struct {
 	mailtrail.SuppressionInput
 }
 
-func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) error {
 	var req addSuppressionsRequest
 	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Suppressions == nil && req.Email != "" {
 		req.Suppressions = []mailtrail.SuppressionInput{req.SuppressionInput}
 	}
 	if len(req.Suppressions) == 0 || len(req.Suppressions) > MaxSuppressionAdd {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "suppressions must hold 1 to %d entries", MaxSuppressionAdd))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "suppressions must hold 1 to %d entries", MaxSuppressionAdd)
 	}
 	var details []mailtrail.ItemError
 	for i := range req.Suppressions {
@@ -119,55 +116,52 @@ func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(details) > 0 {
-		s.writeError(w, r, &mailtrail.Error{Code: mailtrail.EINVALID, Details: details,
-			Message: fmt.Sprintf("%d of %d entries are invalid; nothing was stored", len(details), len(req.Suppressions))})
-		return
+		return &mailtrail.Error{Code: mailtrail.EINVALID, Details: details,
+			Message: fmt.Sprintf("%d of %d entries are invalid; nothing was stored", len(details), len(req.Suppressions))}
 	}
 	actor, err := s.actor(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	res, err := s.store.AddSuppressions(r.Context(), orgFrom(r).ID, req.Suppressions, mailtrail.SuppressSourceAPI, actor)
+	res, err := s.store.AddSuppressions(r.Context(), principalFrom(r.Context()).orgID(), req.Suppressions, mailtrail.SuppressSourceAPI, actor)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
-func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
+func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) error {
 	why := strings.TrimSpace(r.URL.Query().Get("reason"))
 	if why == "" || len(why) > 1000 {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "reason is required (why the address may be mailed again, at most 1000 characters)"))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "reason is required (why the address may be mailed again, at most 1000 characters)")
 	}
 	actor, err := s.actor(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
+	org := principalFrom(r.Context()).orgID()
 	var sup *mailtrail.Suppression
 	if topic := strings.TrimSpace(r.URL.Query().Get("topic")); topic != "" {
-		sup, err = s.store.RemoveTopicSuppression(r.Context(), orgFrom(r).ID, r.PathValue("email"), topic, actor, why)
+		sup, err = s.store.RemoveTopicSuppression(r.Context(), org, r.PathValue("email"), topic, actor, why)
 	} else {
-		sup, err = s.store.RemoveSuppression(r.Context(), orgFrom(r).ID, r.PathValue("email"), actor, why)
+		sup, err = s.store.RemoveSuppression(r.Context(), org, r.PathValue("email"), actor, why)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"removed": sup})
+	return nil
 }
 
-func (s *Server) suppressionHistory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) suppressionHistory(w http.ResponseWriter, r *http.Request) error {
 	email := mailtrail.NormalizeEmail(r.PathValue("email"))
-	hist, cur, err := s.store.SuppressionHistory(r.Context(), orgFrom(r).ID, email)
+	hist, cur, err := s.store.SuppressionHistory(r.Context(), principalFrom(r.Context()).orgID(), email)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"email": email, "suppression": cur, "history": hist})
+	return nil
 }
 
 type checkRequest struct {
@@ -188,36 +182,31 @@ type checkResult struct {
 	Topics []string `json:"topics,omitempty"`
 }
 
-func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) error {
 	var req checkRequest
 	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if len(req.Emails) == 0 || len(req.Emails) > MaxSuppressionCheck {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "emails must hold 1 to %d addresses", MaxSuppressionCheck))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "emails must hold 1 to %d addresses", MaxSuppressionCheck)
 	}
 	if len(req.Topics) > MaxCheckTopics {
-		s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "topics must hold at most %d names", MaxCheckTopics))
-		return
+		return mailtrail.Errorf(mailtrail.EINVALID, "topics must hold at most %d names", MaxCheckTopics)
 	}
 	for i, t := range req.Topics {
 		if req.Topics[i] = strings.TrimSpace(t); req.Topics[i] == "" || len(req.Topics[i]) > 200 {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "topics must be names of 1 to 200 characters"))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "topics must be names of 1 to 200 characters")
 		}
 	}
-	found, err := s.store.CheckSuppressions(r.Context(), orgFrom(r).ID, req.Emails)
+	org := principalFrom(r.Context()).orgID()
+	found, err := s.store.CheckSuppressions(r.Context(), org, req.Emails)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var scoped map[string][]mailtrail.Suppression
 	if len(req.Topics) > 0 {
-		if scoped, err = s.store.CheckTopicSuppressions(r.Context(), orgFrom(r).ID, req.Emails, req.Topics); err != nil {
-			s.writeError(w, r, err)
-			return
+		if scoped, err = s.store.CheckTopicSuppressions(r.Context(), org, req.Emails, req.Topics); err != nil {
+			return err
 		}
 	}
 	out := make([]checkResult, 0, len(found))
@@ -232,6 +221,7 @@ func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"checked": len(req.Emails), "suppressed": out})
+	return nil
 }
 
 // topicResult is the check's answer for an address with scoped suppressions only: the
@@ -259,21 +249,19 @@ func extendDeadlines(w http.ResponseWriter) {
 	_ = rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
 }
 
-func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/csv" {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "send the file as Content-Type: text/csv"))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "send the file as Content-Type: text/csv")
 		}
 	}
 	actor, err := s.actor(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	extendDeadlines(w)
 	body := http.MaxBytesReader(w, r.Body, maxImportBody)
-	res, err := suppression.Import(r.Context(), body, s.store, orgFrom(r).ID, actor, suppression.ImportOptions{
+	res, err := suppression.Import(r.Context(), body, s.store, principalFrom(r.Context()).orgID(), actor, suppression.ImportOptions{
 		Progress: func(suppression.ImportResult) { extendDeadlines(w) },
 	})
 	if err != nil {
@@ -281,10 +269,10 @@ func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &mbe) {
 			err = mailtrail.Errorf(mailtrail.ETOOLARGE, "CSV over %d bytes; %d rows were stored, split the file", int64(maxImportBody), res.Added+res.Existing)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // exportColumns are the columns of the CSV export.
@@ -294,22 +282,20 @@ var exportColumns = []string{"email", "reason", "source", "customer_id", "event_
 // /api/v1/suppressions/export does (same filters): the dashboard authenticates by its
 // session, then answers through this.
 func (s *Server) ServeSuppressionExport(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
-	s.exportSuppressions(w, r.WithContext(context.WithValue(r.Context(), orgKey, org)))
+	s.handle(s.exportSuppressions)(w, asPrincipal(r, org))
 }
 
-func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) error {
 	f, err := suppressionFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	org := orgFrom(r).ID
+	org := principalFrom(r.Context()).orgID()
 	f.Limit = 10000
 	// The first page before any byte is written: its errors are still JSON answers.
 	page, err := s.store.Suppressions(r.Context(), org, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="suppressions.csv"`)
@@ -329,7 +315,7 @@ func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
 		}
 		cw.Flush()
 		if page.NextCursor == "" || cw.Error() != nil {
-			return
+			return nil
 		}
 		f.Cursor = page.NextCursor
 		if page, err = s.store.Suppressions(r.Context(), org, f); err != nil {
@@ -340,13 +326,13 @@ func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
-	st, err := s.store.OrgSettings(r.Context(), orgFrom(r).ID)
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.store.OrgSettings(r.Context(), principalFrom(r.Context()).orgID())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
 // settingsPatch holds the settings a PATCH changes; absent fields keep their value.
@@ -395,22 +381,19 @@ func trackingBase(v string) (string, error) {
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
-func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	var req settingsPatch
 	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	org := orgFrom(r).ID
+	org := principalFrom(r.Context()).orgID()
 	st, err := s.store.OrgSettings(r.Context(), org)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.SoftBounceLimit != nil {
 		if n := *req.SoftBounceLimit; n < 1 || n > rules.MaxSoftBounceLimit {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "soft_bounce_limit must be 1 to %d", rules.MaxSoftBounceLimit))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "soft_bounce_limit must be 1 to %d", rules.MaxSoftBounceLimit)
 		}
 		st.SoftBounceLimit = *req.SoftBounceLimit
 	}
@@ -419,38 +402,34 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.RetentionDays != nil {
 		if n := *req.RetentionDays; n != 0 && (n < mailtrail.MinRetentionDays || n > 36500) {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "retention_days must be 0 (keep forever) or %d to 36500", mailtrail.MinRetentionDays))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "retention_days must be 0 (keep forever) or %d to 36500", mailtrail.MinRetentionDays)
 		}
 		st.RetentionDays = *req.RetentionDays
 	}
 	if req.TrackingURL != nil {
 		v, err := trackingBase(*req.TrackingURL)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		st.TrackingURL = v
 	}
 	if req.BrandLogoURL != nil {
 		v, err := brandLogo(*req.BrandLogoURL)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		st.BrandLogoURL = v
 	}
 	if req.BrandColor != nil {
 		v := strings.ToLower(strings.TrimSpace(*req.BrandColor))
 		if v != "" && !brandColor.MatchString(v) {
-			s.writeError(w, r, mailtrail.Errorf(mailtrail.EINVALID, "brand_color must be #rrggbb (six hex digits), or empty"))
-			return
+			return mailtrail.Errorf(mailtrail.EINVALID, "brand_color must be #rrggbb (six hex digits), or empty")
 		}
 		st.BrandColor = v
 	}
 	if err := s.store.UpdateOrgSettings(r.Context(), org, *st); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }

@@ -211,5 +211,5 @@ func healthMessage(err error) string {
 // since it started (see ConnectionHealth). An unknown id gets zero counts and no errors;
 // it never fails.
 func (s *Server) WebhookHealth(connID string) ConnectionHealth {
-	return s.health.get(connID)
+	return s.hooks.health.get(connID)
 }

@@ -265,7 +265,7 @@ func TestWebhookHealthUnknownConnection(t *testing.T) {
 			t.Errorf("%s/%s: %d, want 404", path.vendor, path.id, rec.Code)
 		}
 	}
-	if n := h.s.health.tracked(); n != 0 {
+	if n := h.s.hooks.health.tracked(); n != 0 {
 		t.Errorf("%d connections recorded after requests to no connection", n)
 	}
 	if got := h.s.WebhookHealth("conn_doesnotexist"); got.Counts != (HealthCounts{}) || len(got.RecentErrors) != 0 {

@@ -1,16 +1,21 @@
 package httpd
 
 import (
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 )
 
 // Webhook outcomes, the label of mailtrail_webhook_requests_total.
@@ -51,87 +56,118 @@ type webhookResponse struct {
 	Unattributed int `json:"unattributed"`
 }
 
-// webhook receives an ESP's events on a connection (SPEC §4). The order is fixed: the
-// connection, the size limit, the credentials on the raw bytes, then parsing; nothing is
-// stored unless all pass, and 200 means the events are committed.
-func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	name := r.PathValue("vendor")
-	vendor, ok := s.opt.Vendors.Get(name)
+// WebhookStore is what receiving a webhook needs of the store.
+type WebhookStore interface {
+	// Connection with orgID "" finds a connection by its id alone (the webhook URL names
+	// no organization).
+	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
+	attribute.Lookup // webhook events' messages (ingest.ESP)
+	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
+	TouchConnection(ctx context.Context, id string, at time.Time) error
+}
+
+// webhooks is the use case of an ESP's webhook arriving on a connection (SPEC §4), with no
+// HTTP in it: the connection, a slot of its concurrency bound, the body limit, the
+// credentials on the raw bytes, replay, parsing, subscription confirmation, then the
+// organization from the connection → attribution → submission, and resubscribes. Nothing
+// is stored unless all the checks pass, and a nil error means the events are committed.
+// Every request is recorded: metrics by vendor and outcome, the connection's health, its
+// last webhook time.
+type webhooks struct {
+	store   WebhookStore
+	submit  Submitter
+	vendors esp.Registry
+	keys    secrets.Keyring
+	fetcher esp.Fetcher // nil: subscription confirmations are refused with 503
+	now     func() time.Time
+	log     *slog.Logger
+	m       *webhookMetrics
+
+	replays *replayCache
+	health  *webhookHealth
+	slots   *hookSlots // nil: no bound
+	touchMu sync.Mutex
+	touched map[string]time.Time // connection id → last LastWebhookAt write
+}
+
+// inbound is one webhook request as the service sees it.
+type inbound struct {
+	Vendor, ConnID string // from the URL
+	Header         http.Header
+	Query          url.Values
+	ContentLength  int64 // -1: unknown
+	// Body returns the request body bounded to n bytes: reading past n fails with an
+	// *http.MaxBytesError (the transport bounds it: http.MaxBytesReader).
+	Body  func(n int64) io.Reader
+	Route string // for the log
+}
+
+// receive runs the use case for one request: the answer to acknowledge it with, or the
+// error to refuse it with (ENOTFOUND, ETOOLARGE, EUNAUTHORIZED, EINVALID, EUNAVAILABLE
+// when the sender must retry).
+func (wh *webhooks) receive(ctx context.Context, in inbound) (out webhookResponse, err error) {
+	name := in.Vendor
+	vendor, ok := wh.vendors.Get(name)
 	if !ok {
 		name = "unknown" // never a label from the path
 	}
 	outcome := outcomeError
-	var (
-		connID  string // set once the path named a real connection: only then is health recorded
-		failErr error
-		out     webhookResponse
-	)
+	var connID string // set once the path named a real connection: only then is health recorded
 	defer func() {
-		s.wm.requests.Inc(name, outcome)
+		wh.m.requests.Inc(name, outcome)
 		if connID != "" {
-			s.health.record(connID, s.now(), outcome, failErr, out)
+			wh.health.record(connID, wh.now(), outcome, err, out)
 		}
 	}()
-	fail := func(o string, err error) {
-		outcome, failErr = o, err
-		s.writeError(w, r, err)
+	fail := func(o string, e error) (webhookResponse, error) {
+		outcome = o
+		return webhookResponse{}, e
 	}
 	notFound := mailtrail.Errorf(mailtrail.ENOTFOUND, "no such webhook connection")
 	if !ok {
-		fail(outcomeNotFound, notFound)
-		return
+		return fail(outcomeNotFound, notFound)
 	}
-	conn, err := s.store.Connection(ctx, "", r.PathValue("conn"))
+	conn, err := wh.store.Connection(ctx, "", in.ConnID)
 	if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND || (err == nil && (conn.Disabled || conn.Vendor != name)) {
-		fail(outcomeNotFound, notFound)
-		return
+		return fail(outcomeNotFound, notFound)
 	}
 	if err != nil {
-		fail(outcomeUnavailable, s.unavailable(r, err))
-		return
+		return fail(outcomeUnavailable, wh.unavailable(ctx, in.Route, err))
 	}
 	connID = conn.ID
-	release, ok := s.hookSlots.acquire(conn.ID)
+	release, ok := wh.slots.acquire(conn.ID)
 	if !ok {
-		w.Header().Set("Retry-After", "1")
-		fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "too many requests in progress for this connection; retry later"))
-		return
+		return fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "too many requests in progress for this connection; retry later"))
 	}
 	defer release()
 	limit := vendor.MaxBody()
 	tooLarge := mailtrail.Errorf(mailtrail.ETOOLARGE, "request body over %d bytes", limit)
-	if r.ContentLength > limit {
-		fail(outcomeTooLarge, tooLarge)
-		return
+	if in.ContentLength > limit {
+		return fail(outcomeTooLarge, tooLarge)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(in.Body(limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail(outcomeTooLarge, tooLarge)
-			return
+			return fail(outcomeTooLarge, tooLarge)
 		}
-		fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "request body could not be read"))
-		return
+		return fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "request body could not be read"))
 	}
-	now := s.now()
-	creds, err := s.connectionCredentials(conn, now)
+	now := wh.now()
+	creds, err := wh.credentials(conn, now)
 	if err != nil {
-		fail(outcomeError, err)
-		return
+		return fail(outcomeError, err)
 	}
-	req := &esp.Request{Header: r.Header, Query: r.URL.Query(), Body: body, Now: now, ConnID: conn.ID}
+	req := &esp.Request{Header: in.Header, Query: in.Query, Body: body, Now: now, ConnID: conn.ID}
 	if err := vendor.Verify(ctx, req, creds); err != nil {
 		switch mailtrail.ErrorCode(err) {
 		case mailtrail.EUNAVAILABLE:
-			fail(outcomeUnavailable, err)
+			return fail(outcomeUnavailable, err)
 		case mailtrail.EUNAUTHORIZED:
-			fail(outcomeUnauthorized, err)
+			return fail(outcomeUnauthorized, err)
 		default: // a vendor that fails otherwise still stores nothing
-			fail(outcomeUnauthorized, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "webhook credentials or signature invalid"))
+			return fail(outcomeUnauthorized, mailtrail.Errorf(mailtrail.EUNAUTHORIZED, "webhook credentials or signature invalid"))
 		}
-		return
 	}
 	// A vendor that signs a token, not the event (Mailgun): a token seen within its
 	// horizon is a replay of a request already committed. It is acknowledged as a
@@ -139,87 +175,95 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	var replayKey string
 	if tok := esp.ReplayToken(name, body); tok != "" {
 		replayKey = conn.ID + "\x00" + tok
-		if s.replays.seen(replayKey, now) {
+		if wh.replays.seen(replayKey, now) {
 			outcome = outcomeReplay
-			writeJSON(w, http.StatusOK, webhookResponse{Duplicates: 1}) // one event per such request
-			return
+			return webhookResponse{Duplicates: 1}, nil // one event per such request; health records no events
 		}
 	}
 	res, err := vendor.Parse(ctx, req)
 	if err != nil {
 		if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
-			fail(outcomeInvalid, err)
-		} else {
-			fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "malformed %s payload", name))
+			return fail(outcomeInvalid, err)
 		}
-		return
+		return fail(outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "malformed %s payload", name))
 	}
 	if res.ConfirmURL != "" {
-		if s.opt.Fetcher == nil {
-			fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation is not possible now"))
-			return
+		if wh.fetcher == nil {
+			return fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation is not possible now"))
 		}
-		if _, err := s.opt.Fetcher.Get(ctx, res.ConfirmURL); err != nil {
-			s.log.WarnContext(ctx, "webhook: subscription confirmation failed", "vendor", name, "err", err.Error())
-			fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation failed; retry later"))
-			return
+		if _, err := wh.fetcher.Get(ctx, res.ConfirmURL); err != nil {
+			wh.log.WarnContext(ctx, "webhook: subscription confirmation failed", "vendor", name, "err", err.Error())
+			return fail(outcomeUnavailable, mailtrail.Errorf(mailtrail.EUNAVAILABLE, "subscription confirmation failed; retry later"))
 		}
 	}
 	for _, n := range res.Ignored {
 		out.Ignored += n
 	}
 	if len(res.Events) > 0 {
-		got, err := ingest.ESP{Lookup: s.store, Submitter: s.ingest}.Ingest(ctx, conn.OrgID, res.Events)
+		got, err := ingest.ESP{Lookup: wh.store, Submitter: wh.submit}.Ingest(ctx, conn.OrgID, res.Events)
 		if errors.Is(err, ingest.ErrOrgChanged) { // attribution broke its contract: refuse to go on
-			fail(outcomeError, err)
-			return
+			return fail(outcomeError, err)
 		}
 		if err != nil {
-			fail(outcomeUnavailable, s.unavailable(r, err))
-			return
+			return fail(outcomeUnavailable, wh.unavailable(ctx, in.Route, err))
 		}
 		out.Accepted, out.Duplicates, out.Unattributed = got.Accepted, got.Duplicates, got.Unattributed
-		s.wm.foreign.Add(int64(got.Foreign), name)
-		s.wm.unattributed.Add(int64(got.Unattributed), name)
+		wh.m.foreign.Add(int64(got.Foreign), name)
+		wh.m.unattributed.Add(int64(got.Unattributed), name)
 	}
 	if len(res.Resubscribes) > 0 {
 		// Durable before the answer, like the events; repeating them changes nothing.
-		if _, err := s.store.Resubscribe(ctx, conn.OrgID, res.Resubscribes, "webhook:"+name); err != nil {
-			fail(outcomeUnavailable, s.unavailable(r, err))
-			return
+		if _, err := wh.store.Resubscribe(ctx, conn.OrgID, res.Resubscribes, "webhook:"+name); err != nil {
+			return fail(outcomeUnavailable, wh.unavailable(ctx, in.Route, err))
 		}
 	}
 	for kind, n := range res.Ignored {
-		s.wm.ignored.Add(int64(n), name, kind)
+		wh.m.ignored.Add(int64(n), name, kind)
 	}
 	if replayKey != "" {
-		s.replays.add(replayKey, now)
+		wh.replays.add(replayKey, now)
 	}
-	s.touch(r, conn.ID, now)
+	wh.touch(ctx, conn.ID, now)
 	outcome = outcomeAccepted
+	return out, nil
+}
+
+// webhook is POST /webhooks/v2/{vendor}/{conn}: the request, decoded for the webhooks
+// service, and its answer (200 with the counts, or the service's error).
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.hooks.receive(r.Context(), inbound{
+		Vendor: r.PathValue("vendor"), ConnID: r.PathValue("conn"),
+		Header: r.Header, Query: r.URL.Query(), ContentLength: r.ContentLength,
+		Body:  func(n int64) io.Reader { return http.MaxBytesReader(w, r.Body, n) },
+		Route: r.Pattern,
+	})
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // unavailable turns a failure to store into a 503 so the sender retries later. Domain
 // errors pass unchanged; others are logged here, once.
-func (s *Server) unavailable(r *http.Request, err error) error {
+func (wh *webhooks) unavailable(ctx context.Context, route string, err error) error {
 	var e *mailtrail.Error
 	if errors.As(err, &e) {
 		return err
 	}
-	s.log.ErrorContext(r.Context(), "webhook: not stored", "route", r.Pattern, "err", err.Error())
+	wh.log.ErrorContext(ctx, "webhook: not stored", "route", route, "err", err.Error())
 	return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "events could not be stored durably now; retry later")
 }
 
-// connectionCredentials opens a connection's sealed credentials; the previous ones are
-// attached while their grace period runs.
-func (s *Server) connectionCredentials(c *mailtrail.Connection, now time.Time) (esp.Credentials, error) {
-	creds, err := OpenCredentials(s.opt.Secrets, c.ID, c.Sealed)
+// credentials opens a connection's sealed credentials; the previous ones are attached
+// while their grace period runs.
+func (wh *webhooks) credentials(c *mailtrail.Connection, now time.Time) (esp.Credentials, error) {
+	creds, err := OpenCredentials(wh.keys, c.ID, c.Sealed)
 	if err != nil {
 		return creds, err
 	}
 	if len(c.SealedPrevious) > 0 && c.PreviousValidUntil != nil && now.Before(*c.PreviousValidUntil) {
-		prev, err := OpenCredentials(s.opt.Secrets, c.ID, c.SealedPrevious)
+		prev, err := OpenCredentials(wh.keys, c.ID, c.SealedPrevious)
 		if err != nil {
 			return creds, err
 		}
@@ -230,20 +274,20 @@ func (s *Server) connectionCredentials(c *mailtrail.Connection, now time.Time) (
 
 // touch records the connection's LastWebhookAt, at most once per touchEvery per
 // connection and process. A failure is logged: it must not fail an acknowledged webhook.
-func (s *Server) touch(r *http.Request, connID string, now time.Time) {
-	s.touchMu.Lock()
-	last, ok := s.touched[connID]
+func (wh *webhooks) touch(ctx context.Context, connID string, now time.Time) {
+	wh.touchMu.Lock()
+	last, ok := wh.touched[connID]
 	if ok && now.Sub(last) < touchEvery {
-		s.touchMu.Unlock()
+		wh.touchMu.Unlock()
 		return
 	}
-	if len(s.touched) >= maxTracked {
-		clear(s.touched)
+	if len(wh.touched) >= maxTracked {
+		clear(wh.touched)
 	}
-	s.touched[connID] = now
-	s.touchMu.Unlock()
-	if err := s.store.TouchConnection(r.Context(), connID, now); err != nil {
-		s.log.WarnContext(r.Context(), "webhook: last_webhook_at not recorded", "err", err.Error())
+	wh.touched[connID] = now
+	wh.touchMu.Unlock()
+	if err := wh.store.TouchConnection(ctx, connID, now); err != nil {
+		wh.log.WarnContext(ctx, "webhook: last_webhook_at not recorded", "err", err.Error())
 	}
 }
 
