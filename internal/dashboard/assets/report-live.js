@@ -9,8 +9,10 @@
   var every = 5000;
   var campaign = note.getAttribute("data-campaign") || "";
   var tz = note.getAttribute("data-tz") || undefined;
-  // last: when the page shown was fetched (its load counts); pending: events came since.
-  var last = Date.now(), timer = null, pending = false, busy = false, updated = "", es;
+  // last: when the page shown was fetched (its load counts); pending: events came since
+  // (data-pending on the indicator, with data-updates counting the swaps, for tests).
+  var last = Date.now(), timer = null, pending = false, busy = false, updated = "", updates = 0, es;
+  function setPending(v) { pending = v; note.setAttribute("data-pending", v ? "true" : "false"); }
 
   // The time of the last update, in the organization's zone as the report's other times.
   function clock(d) {
@@ -23,7 +25,7 @@
   // changed notes that the campaign has new events and plans one refresh: at once if the
   // last one is 5 seconds old, else when it will be; a hidden page waits to be seen.
   function changed() {
-    pending = true;
+    setPending(true);
     if (timer || busy || document.visibilityState === "hidden") return;
     timer = setTimeout(refresh, Math.max(0, last + every - Date.now()));
   }
@@ -31,7 +33,7 @@
   function refresh() {
     timer = null;
     if (document.visibilityState === "hidden") return; // visibilitychange calls changed
-    pending = false;
+    setPending(false);
     busy = true;
     last = Date.now();
     fetch(location.pathname + location.search, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
@@ -44,6 +46,7 @@
       .then(function (html) {
         swap(new DOMParser().parseFromString(html, "text/html"));
         updated = clock(new Date());
+        note.setAttribute("data-updates", String(++updates));
         say("Live");
       })
       .catch(function () {
