@@ -64,9 +64,9 @@ func liveTiles(rep mailtrail.Report) map[string]string {
 	return map[string]string{
 		"#kpi-sent .value": num(c.Sent), "#kpi-delivered .value": num(c.Delivered),
 		"#kpi-opens .value": num(c.HumanOpensUnique), "#kpi-opens .rate": pctOf(human.Open), "#kpi-opens .rate-all": pctOf(all.Open),
-		"#kpi-opens .sub": "all " + num(c.OpensUnique) + " (",
+		"#kpi-opens .sub":    "all " + num(c.OpensUnique) + " (",
 		"#kpi-clicks .value": num(c.HumanClicksUnique), "#kpi-clicks .rate": pctOf(human.Click), "#kpi-clicks .rate-all": pctOf(all.Click),
-		"#kpi-clicks .sub": "all " + num(c.ClicksUnique) + " (",
+		"#kpi-clicks .sub":    "all " + num(c.ClicksUnique) + " (",
 		"#kpi-bounces .value": num(c.Bounced), "#kpi-complaints .value": num(c.Complained), "#kpi-unsubscribes .value": num(c.Unsubscribed),
 	}
 }
