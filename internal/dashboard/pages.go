@@ -231,6 +231,9 @@ type reportData struct {
 	Opens                    []dimTable
 	Clicks                   []dimTable
 	Lists                    []recipientList
+	// Stream is the session's event stream filtered to the campaign, which report-live.js
+	// follows to refresh the page in place; empty: no stream, no script.
+	Stream string
 }
 
 // segLink is one choice of a segmented control.
@@ -331,6 +334,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	d.PeriodLinks = append(d.PeriodLinks, segLink{"Daily", link("daily", count), d.Period == "daily"})
 	d.CountLinks = []segLink{{"Recipients", link(d.Period, "unique"), count == "unique"}, {"Every open and click", link(d.Period, "total"), count == "total"}}
 	d.Lists = recipientLists(rep.Counts)
+	if h.opt.Stream != nil {
+		d.Stream = "/dashboard/live/stream?" + url.Values{"campaign_id": {camp}}.Encode()
+	}
 	h.render(w, r, http.StatusOK, "report", h.page(rq, d.Name, "campaigns", d))
 }
 
