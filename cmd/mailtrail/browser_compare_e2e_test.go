@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -22,32 +21,10 @@ func TestBrowserDashboardCompare(t *testing.T) {
 	browser := newBrowser(t)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	dctx, stopDemo := context.WithCancel(context.Background())
-	defer stopDemo()
-	var out bytes.Buffer
-	if err := runDemo(dctx, h.app, &out); err != nil {
-		t.Fatal(err)
-	}
-	m := demoKeyLine.FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no key in the demo's output:\n%s", out.String())
-	}
-	key := m[1]
+	key := h.demoKey(t)
 	ids := []string{"welcome-series", "autumn-sale", "newsletter-november"}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
+	do := tab{t, ctx}.do
+	text := tab{t, ctx}.text
 	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns"),
 		chromedp.WaitVisible(chromedp.CSS("#key")),
 		chromedp.SendKeys(chromedp.CSS("#key"), key),

@@ -18,20 +18,8 @@ func TestBrowserConnectionCreate(t *testing.T) {
 	browser := newBrowser(t)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	js := func(expr string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
-	}
+	do := tab{t, ctx}.do
+	js := tab{t, ctx}.js
 	do(chromedp.Navigate(h.srv.URL+"/dashboard/connections"),
 		chromedp.WaitVisible(chromedp.CSS("#key")),
 		chromedp.SendKeys(chromedp.CSS("#key"), key),

@@ -89,6 +89,57 @@ func screenshotDir(t *testing.T) string {
 
 var demoKeyLine = regexp.MustCompile(`API key:\s+(\S+)`)
 
+// demoKey runs the demo on the harness (its live trickle stops when the test ends) and
+// returns the API key it prints.
+func (h *harness) demoKey(t *testing.T) string {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	var out bytes.Buffer
+	if err := runDemo(ctx, h.app, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := demoKeyLine.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no key in the demo's output:\n%s", out.String())
+	}
+	return m[1]
+}
+
+// tab drives a browser tab for a test: each call fails the test on the first error.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// do runs steps in the tab.
+func (b tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// js evaluates expr in the page, awaiting it when it is a promise.
+func (b tab) js(expr string) any {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// text is the trimmed text of the element sel selects.
+func (b tab) text(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
 // The dashboard in a real browser: sign in with the demo's key, the campaign list, the
 // report's KPI tiles equal to the API's, on a laptop and a phone.
 func TestBrowserDashboard(t *testing.T) {
@@ -96,18 +147,8 @@ func TestBrowserDashboard(t *testing.T) {
 	browser := newBrowser(t)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	dctx, stopDemo := context.WithCancel(context.Background())
-	defer stopDemo()
 	h.buildSegmentIndex() // as serve does
-	var out bytes.Buffer
-	if err := runDemo(dctx, h.app, &out); err != nil {
-		t.Fatal(err)
-	}
-	m := demoKeyLine.FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no key in the demo's output:\n%s", out.String())
-	}
-	key := m[1]
+	key := h.demoKey(t)
 	rep := h.report(key, "autumn-sale")
 	dir := screenshotDir(t)
 	shot := func(name string, full bool) chromedp.Action[chromedp.Void] {
@@ -123,29 +164,10 @@ func TestBrowserDashboard(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, name), buf, 0o644)
 		})
 	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	text := tab{t, ctx}.text
+	do := tab{t, ctx}.do
 
-	js := func(expr string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
-	}
+	js := tab{t, ctx}.js
 	do(chromedp.Navigate(h.srv.URL+"/dashboard/campaigns/autumn-sale"),
 		chromedp.WaitVisible(chromedp.CSS("#key")),
 		shot("signin.png", false),

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -83,32 +82,10 @@ func TestBrowserReportLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
 	errs := scriptErrors(browser)
-	dctx, stopDemo := context.WithCancel(context.Background())
-	defer stopDemo()
-	var out bytes.Buffer
-	if err := runDemo(dctx, h.app, &out); err != nil {
-		t.Fatal(err)
-	}
-	m := demoKeyLine.FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no key in the demo's output:\n%s", out.String())
-	}
-	key := m[1]
+	key := h.demoKey(t)
 	const camp = "autumn-sale"
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	js := func(expr string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
-	}
+	do := tab{t, ctx}.do
+	js := tab{t, ctx}.js
 	waitJS := func(what, expr string) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
