@@ -50,15 +50,10 @@ type Options struct {
 	// Stream serves org's event stream (SSE) as the API does (httpd.Server.ServeStream);
 	// nil: the live page answers 404.
 	Stream func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
-	// Connections lists the organization's ESP connections; nil: the connections page
-	// answers 404.
-	Connections ConnectionStore
-	// ConnectionAdmin creates connections and rotates their credentials as the API does;
-	// nil: the connections page offers neither.
-	ConnectionAdmin ConnectionAdmin
-	// WebhookHealth returns what this process saw of a connection's webhooks since it
-	// started (httpd.Server.WebhookHealth); nil: the connections page does not show it.
-	WebhookHealth func(connID string) mailtrail.ConnectionHealth
+	// Connections lists, creates, rotates, disables and enables the organization's ESP
+	// connections and reports their webhooks' health, as the API does (the connections
+	// service); nil: the connections page answers 404.
+	Connections Connections
 	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
 	// segments page answers 404.
 	Segments SegmentEvaluator

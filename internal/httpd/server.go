@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -37,11 +38,7 @@ type Store interface {
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
-	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
-	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
-	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
-	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
-	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
+	connection.Store // the default Options.Connections
 	Ping(ctx context.Context) error
 	SuppressionStore
 	WebhookStore
@@ -118,6 +115,10 @@ type Options struct {
 	Segments Segments
 	// SavedSegments keeps named segment rules (/api/v1/segments…); nil answers 503.
 	SavedSegments SavedSegments
+	// Connections is the connections use case behind /api/v1/connections, whose record of
+	// webhooks the webhook route writes to; nil: one over the store, built from Secrets,
+	// Vendors, PublicURL, IMAPEgress and Now.
+	Connections *connection.Service
 	// Dashboard, when set, serves the web dashboard under /dashboard/, and GET / redirects
 	// there. Its routes are not API routes (not in Routes nor openapi.json).
 	Dashboard http.Handler
@@ -138,8 +139,9 @@ type Server struct {
 	mux      *http.ServeMux
 	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
-	hooks  *webhooks    // ESP webhooks: the use case behind POST /webhooks/v2/…
-	budget *trackBudget // nil: no budget
+	hooks  *webhooks           // ESP webhooks: the use case behind POST /webhooks/v2/…
+	conns  *connection.Service // connections: the use case behind /api/v1/connections
+	budget *trackBudget        // nil: no budget
 	bodies *bodyGate
 }
 
@@ -177,11 +179,15 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
+	if opt.Connections == nil {
+		opt.Connections = connection.New(store, connection.Options{Keys: opt.Secrets, Vendors: opt.Vendors,
+			PublicURL: opt.PublicURL, IMAPEgress: opt.IMAPEgress, Now: opt.Now})
+	}
+	s := &Server{conns: opt.Connections, store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
 		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
 	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
 		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),
-		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), slots: newHookSlots(opt.WebhookConcurrency),
+		replays: newReplayCache(), health: s.conns.HealthRecord(), slots: newHookSlots(opt.WebhookConcurrency),
 		touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.scrape = opt.Metrics.Handler()

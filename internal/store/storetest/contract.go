@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/attribute"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
@@ -28,9 +29,10 @@ type Store interface {
 	outbound.Store    // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
 	segment.Source    // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
 	suppression.Adder // AddSuppressions: Suppressions
+	connection.Store  // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
 
 	// httpd.Store: organizations and keys (OrgsAndKeys), messages (Messages), events
-	// (ListEvents), connections (Connections), health.
+	// (ListEvents), the webhooks' last time (Connections), health.
 	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
@@ -41,11 +43,6 @@ type Store interface {
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
-	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
-	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
-	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
-	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
-	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
 	TouchConnection(ctx context.Context, id string, at time.Time) error
 	Ping(ctx context.Context) error
 
