@@ -28,6 +28,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+	"github.com/mailtrail/mailtrail/internal/suppression"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -204,7 +205,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)
 		},
-		Suppressions:  db,
+		Suppressions:  suppression.NewService(db),
 		Connections:   conns,
 		Segments:      a.segments,
 		SavedSegments: db,

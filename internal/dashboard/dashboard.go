@@ -43,7 +43,7 @@ type Options struct {
 	// does (httpd.Server.ServeRecipients); nil: the CSV links answer 404.
 	Recipients func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
 	// Suppressions lists, adds and removes suppressions; nil: the suppressions page answers 404.
-	Suppressions SuppressionStore
+	Suppressions Suppressions
 	// SuppressionExport serves the CSV export of org's suppressions as the API does
 	// (httpd.Server.ServeSuppressionExport); nil: the export link answers 404.
 	SuppressionExport func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)

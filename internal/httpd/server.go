@@ -21,6 +21,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/secrets"
+	"github.com/mailtrail/mailtrail/internal/suppression"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -139,9 +140,10 @@ type Server struct {
 	mux      *http.ServeMux
 	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
-	hooks  *webhooks           // ESP webhooks: the use case behind POST /webhooks/v2/…
-	conns  *connection.Service // connections: the use case behind /api/v1/connections
-	budget *trackBudget        // nil: no budget
+	hooks  *webhooks            // ESP webhooks: the use case behind POST /webhooks/v2/…
+	conns  *connection.Service  // connections: the use case behind /api/v1/connections
+	sups   *suppression.Service // suppressions: the use case behind /api/v1/suppressions
+	budget *trackBudget         // nil: no budget
 	bodies *bodyGate
 }
 
@@ -183,7 +185,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		opt.Connections = connection.New(store, connection.Options{Keys: opt.Secrets, Vendors: opt.Vendors,
 			PublicURL: opt.PublicURL, IMAPEgress: opt.IMAPEgress, Now: opt.Now})
 	}
-	s := &Server{conns: opt.Connections, store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
+	s := &Server{conns: opt.Connections, sups: suppression.NewService(store), store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
 		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
 	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
 		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),

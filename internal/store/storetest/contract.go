@@ -23,13 +23,16 @@ import (
 // of the interface that asks for them. Every method is exercised by Run (the test named
 // after each group says where).
 type Store interface {
-	ingest.Sink       // Write: DedupeAndDerived, OrderIndependence
-	attribute.Lookup  // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
-	query.Reader      // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
-	outbound.Store    // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
-	segment.Source    // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
-	suppression.Adder // AddSuppressions: Suppressions
-	connection.Store  // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
+	ingest.Sink      // Write: DedupeAndDerived, OrderIndependence
+	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
+	query.Reader     // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
+	outbound.Store   // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
+	segment.Source   // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
+	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
+	// suppression.Store: AddSuppressions, Suppressions, CountSuppressions, RemoveSuppression,
+	// RemoveTopicSuppression, SuppressionHistory, CheckSuppressions, CheckTopicSuppressions:
+	// Suppressions, TopicSuppressions.
+	suppression.Store
 
 	// httpd.Store: organizations and keys (OrgsAndKeys), messages (Messages), events
 	// (ListEvents), the webhooks' last time (Connections), health.
@@ -49,15 +52,7 @@ type Store interface {
 	// httpd.CustomerStore: ErasureAndRetention.
 	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
 
-	// httpd.SuppressionStore and dashboard.SuppressionStore: Suppressions, TopicSuppressions,
-	// Settings.
-	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
-	CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error)
-	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
-	SuppressionHistory(ctx context.Context, orgID, email string) ([]mailtrail.SuppressionChange, *mailtrail.Suppression, error)
-	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
-	CheckTopicSuppressions(ctx context.Context, orgID string, emails, topics []string) (map[string][]mailtrail.Suppression, error)
-	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	// httpd.SuppressionStore (besides suppression.Store): TopicSuppressions, Settings.
 	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
