@@ -17,6 +17,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/journey"
+	"github.com/mailtrail/mailtrail/internal/message"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
@@ -35,13 +36,13 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
 	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
-	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
 	connection.Store // the default Options.Connections
 	Ping(ctx context.Context) error
 	SuppressionStore
+	message.Store // CreateMessages (and OrgSettings)
 	WebhookStore
 	AnalyticsStore
 	StreamStore
@@ -143,6 +144,7 @@ type Server struct {
 	hooks  *webhooks            // ESP webhooks: the use case behind POST /webhooks/v2/…
 	conns  *connection.Service  // connections: the use case behind /api/v1/connections
 	sups   *suppression.Service // suppressions: the use case behind /api/v1/suppressions
+	msgs   *message.Service     // instrumenting messages: the use case behind POST /api/v1/messages
 	budget *trackBudget         // nil: no budget
 	bodies *bodyGate
 }
@@ -185,8 +187,10 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 		opt.Connections = connection.New(store, connection.Options{Keys: opt.Secrets, Vendors: opt.Vendors,
 			PublicURL: opt.PublicURL, IMAPEgress: opt.IMAPEgress, Now: opt.Now})
 	}
-	s := &Server{conns: opt.Connections, sups: suppression.NewService(store), store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
-		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
+	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait),
+		conns: opt.Connections, sups: suppression.NewService(store),
+		msgs: message.New(store, signer, message.Options{PublicURL: opt.PublicURL, UnsubscribeMailto: opt.UnsubscribeMailto})}
 	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
 		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),
 		replays: newReplayCache(), health: s.conns.HealthRecord(), slots: newHookSlots(opt.WebhookConcurrency),

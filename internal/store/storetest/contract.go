@@ -9,6 +9,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/message"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/segment"
@@ -29,6 +30,7 @@ type Store interface {
 	outbound.Store   // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
 	segment.Source   // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
 	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
+	message.Store    // CreateMessages: Messages; OrgSettings: Settings
 	// suppression.Store: AddSuppressions, Suppressions, CountSuppressions, RemoveSuppression,
 	// RemoveTopicSuppression, SuppressionHistory, CheckSuppressions, CheckTopicSuppressions:
 	// Suppressions, TopicSuppressions.
@@ -42,7 +44,6 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
 	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
-	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
