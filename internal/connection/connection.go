@@ -120,37 +120,60 @@ func (s *Service) Create(ctx context.Context, orgID string, in Input) (*mailtrai
 	return s.out(c), nil
 }
 
+// GraceSeconds returns the grace period of a rotation given in seconds; nil is
+// DefaultRotationGrace. Outside 0 to MaxRotationGrace it is EINVALID.
+func GraceSeconds(n *int64) (time.Duration, error) {
+	if n == nil {
+		return DefaultRotationGrace, nil
+	}
+	if *n < 0 || *n > int64(MaxRotationGrace/time.Second) {
+		return 0, errGrace()
+	}
+	return time.Duration(*n) * time.Second, nil
+}
+
+func errGrace() error {
+	return mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(MaxRotationGrace/time.Second))
+}
+
 // Rotate gives the organization's connection id new credentials, checked for its vendor
 // and sealed; the previous ones stay valid for grace (0: not at all; at most
-// MaxRotationGrace). ENOTFOUND for another organization's connection, EINVALID for bad
-// credentials or grace; nothing changes then.
-func (s *Service) Rotate(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error {
+// MaxRotationGrace). It returns the connection rotated, as Get does. ENOTFOUND for
+// another organization's connection, EINVALID for bad credentials or grace; nothing
+// changes then.
+func (s *Service) Rotate(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) (*mailtrail.Connection, error) {
 	if grace < 0 || grace > MaxRotationGrace {
-		return mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(MaxRotationGrace/time.Second))
+		return nil, errGrace()
 	}
 	conn, err := s.store.Connection(ctx, orgID, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	creds, err = CheckCredentials(conn.Vendor, creds, false, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sealed, err := SealCredentials(s.opt.Keys, id, creds)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var until time.Time
 	if grace > 0 {
 		until = s.opt.Now().Add(grace)
 	}
-	return s.store.RotateConnection(ctx, orgID, id, sealed, until)
+	if err := s.store.RotateConnection(ctx, orgID, id, sealed, until); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, orgID, id)
 }
 
 // SetDisabled disables (its webhooks are refused, 404) or enables the organization's
-// connection id; ENOTFOUND for another organization's.
-func (s *Service) SetDisabled(ctx context.Context, orgID, id string, disabled bool) error {
-	return s.store.SetConnectionDisabled(ctx, orgID, id, disabled)
+// connection id, and returns it as Get does; ENOTFOUND for another organization's.
+func (s *Service) SetDisabled(ctx context.Context, orgID, id string, disabled bool) (*mailtrail.Connection, error) {
+	if err := s.store.SetConnectionDisabled(ctx, orgID, id, disabled); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, orgID, id)
 }
 
 // List returns the organization's connections with their webhook URLs, without sealed

@@ -160,6 +160,24 @@ func TestCreateMailbox(t *testing.T) {
 	}
 }
 
+// GraceSeconds reads a rotation's grace: absent is 24 hours, 0 to 30 days accepted.
+func TestGraceSeconds(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	for _, c := range []struct {
+		in   *int64
+		want time.Duration
+		ok   bool
+	}{
+		{nil, 24 * time.Hour, true}, {n(0), 0, true}, {n(3600), time.Hour, true}, {n(30 * 86400), connection.MaxRotationGrace, true},
+		{n(-1), 0, false}, {n(30*86400 + 1), 0, false}, {n(1 << 62), 0, false},
+	} {
+		got, err := connection.GraceSeconds(c.in)
+		if (err == nil) != c.ok || got != c.want || (err != nil && mailtrail.ErrorCode(err) != mailtrail.EINVALID) {
+			t.Errorf("%v: %v, %v", c.in, got, err)
+		}
+	}
+}
+
 // Rotate keeps the previous credentials valid until now + grace, refuses bad input and
 // another organization's connection, and changes nothing then.
 func TestRotate(t *testing.T) {
@@ -181,7 +199,7 @@ func TestRotate(t *testing.T) {
 		{f.orgA, esp.Credentials{BearerToken: "t"}, time.Hour, mailtrail.EINVALID},
 		{f.orgB, esp.Credentials{SigningKey: "k"}, time.Hour, mailtrail.ENOTFOUND},
 	} {
-		if err := f.svc.Rotate(ctx, bad.org, c.ID, bad.creds, bad.grace); mailtrail.ErrorCode(err) != bad.code {
+		if _, err := f.svc.Rotate(ctx, bad.org, c.ID, bad.creds, bad.grace); mailtrail.ErrorCode(err) != bad.code {
 			t.Errorf("%+v: %v, want %s", bad, err, bad.code)
 		}
 	}
@@ -189,8 +207,13 @@ func TestRotate(t *testing.T) {
 		t.Fatal("a refused rotation changed the connection")
 	}
 
-	if err := f.svc.Rotate(ctx, f.orgA, c.ID, esp.Credentials{SigningKey: "new-key"}, 2*time.Hour); err != nil {
+	rotated, err := f.svc.Rotate(ctx, f.orgA, c.ID, esp.Credentials{SigningKey: "new-key"}, 2*time.Hour)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rotated.ID != c.ID || rotated.Sealed != nil || rotated.SealedPrevious != nil || rotated.WebhookURL != c.WebhookURL ||
+		rotated.PreviousValidUntil == nil || !rotated.PreviousValidUntil.Equal(f.now.Add(2*time.Hour)) {
+		t.Fatalf("Rotate returned %+v", rotated)
 	}
 	after, _ := f.db.Connection(ctx, f.orgA, c.ID)
 	cur, err1 := connection.OpenCredentials(f.keys, c.ID, after.Sealed)
@@ -226,20 +249,20 @@ func TestListGetDisable(t *testing.T) {
 	if _, err := f.svc.Get(ctx, f.orgB, a.ID); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
 		t.Fatalf("another organization's Get: %v", err)
 	}
-	if err := f.svc.SetDisabled(ctx, f.orgB, a.ID, true); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+	if _, err := f.svc.SetDisabled(ctx, f.orgB, a.ID, true); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
 		t.Fatalf("another organization's SetDisabled: %v", err)
 	}
 	if got, _ := f.svc.Get(ctx, f.orgA, a.ID); got.Disabled {
 		t.Fatal("disabled by another organization")
 	}
-	if err := f.svc.SetDisabled(ctx, f.orgA, a.ID, true); err != nil {
-		t.Fatal(err)
+	if got, err := f.svc.SetDisabled(ctx, f.orgA, a.ID, true); err != nil || !got.Disabled || got.Sealed != nil {
+		t.Fatalf("SetDisabled = %+v, %v", got, err)
 	}
 	if got, _ := f.svc.Get(ctx, f.orgA, a.ID); !got.Disabled {
 		t.Fatal("not disabled")
 	}
-	if err := f.svc.SetDisabled(ctx, f.orgA, a.ID, false); err != nil {
-		t.Fatal(err)
+	if got, err := f.svc.SetDisabled(ctx, f.orgA, a.ID, false); err != nil || got.Disabled {
+		t.Fatalf("SetDisabled = %+v, %v", got, err)
 	}
 	if got, _ := f.svc.Get(ctx, f.orgA, a.ID); got.Disabled {
 		t.Fatal("not enabled again")

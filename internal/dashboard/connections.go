@@ -15,11 +15,11 @@ import (
 type Connections interface {
 	// List returns the organization's connections with their webhook URLs.
 	List(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
-	SetDisabled(ctx context.Context, orgID, id string, disabled bool) error
+	SetDisabled(ctx context.Context, orgID, id string, disabled bool) (*mailtrail.Connection, error)
 	// Create creates a connection, its credentials checked per vendor and sealed.
 	Create(ctx context.Context, orgID string, in connection.Input) (*mailtrail.Connection, error)
 	// Rotate gives a connection new credentials, the previous ones valid for grace.
-	Rotate(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error
+	Rotate(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) (*mailtrail.Connection, error)
 	// Health is what this process saw of a connection's webhooks since it started.
 	Health(connID string) mailtrail.ConnectionHealth
 }

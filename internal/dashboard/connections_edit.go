@@ -145,7 +145,7 @@ func (h *Handler) rotateConnection(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		grace = 24 * time.Hour
 	}
-	err := h.opt.Connections.Rotate(r.Context(), rq.org.ID, id, formCredentials(r.PostForm), grace)
+	_, err := h.opt.Connections.Rotate(r.Context(), rq.org.ID, id, formCredentials(r.PostForm), grace)
 	if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
 		d := connectionsData{Vendor: "generic", Error: errMessage(err)}
 		h.renderConnections(w, r, rq, http.StatusBadRequest, &d)
@@ -173,7 +173,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, disabled b
 		return
 	}
 	id := r.PathValue("conn")
-	if err := h.opt.Connections.SetDisabled(r.Context(), rq.org.ID, id, disabled); err != nil {
+	if _, err := h.opt.Connections.SetDisabled(r.Context(), rq.org.ID, id, disabled); err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}

@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/connection"
@@ -111,28 +110,27 @@ func (s *Server) enableConnection(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
-	org, id := principalFrom(r.Context()).orgID(), r.PathValue("conn")
-	if err := s.conns.SetDisabled(r.Context(), org, id, disabled); err != nil {
+	c, err := s.conns.SetDisabled(r.Context(), principalFrom(r.Context()).orgID(), r.PathValue("conn"), disabled)
+	if err != nil {
 		return err
 	}
-	return s.getConnection(w, r)
+	writeJSON(w, http.StatusOK, s.withHealth(c))
+	return nil
 }
 
 func (s *Server) rotateConnection(w http.ResponseWriter, r *http.Request) error {
-	org, id := principalFrom(r.Context()).orgID(), r.PathValue("conn")
 	var req rotateConnectionRequest
 	if err := decodeJSON(w, r, 64<<10, &req); err != nil {
 		return err
 	}
-	grace := connection.DefaultRotationGrace
-	if req.GraceSeconds != nil {
-		grace = time.Duration(*req.GraceSeconds) * time.Second
-		if *req.GraceSeconds < 0 || grace > connection.MaxRotationGrace {
-			return mailtrail.Errorf(mailtrail.EINVALID, "grace_seconds must be 0 to %d", int64(connection.MaxRotationGrace/time.Second))
-		}
-	}
-	if err := s.conns.Rotate(r.Context(), org, id, req.credentials(), grace); err != nil {
+	grace, err := connection.GraceSeconds(req.GraceSeconds)
+	if err != nil {
 		return err
 	}
-	return s.getConnection(w, r)
+	c, err := s.conns.Rotate(r.Context(), principalFrom(r.Context()).orgID(), r.PathValue("conn"), req.credentials(), grace)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.withHealth(c))
+	return nil
 }
