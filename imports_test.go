@@ -163,6 +163,7 @@ func TestHouseImportRulesCatch(t *testing.T) {
 		{module, m + "rules", "the root imports only the standard library"},
 		{m + "rules", m + "httpd", "core packages never import an adapter"},
 		{m + "query", m + "dashboard", "core packages never import an adapter"},
+		{m + "connection", m + "httpd", "core packages never import an adapter"},
 		{m + "dashboard", m + "httpd", "adapters never import each other"},
 		{m + "httpd", m + "store/sqlite", "only cmd/ (and bench/) import a store"},
 		{m + "segment", "modernc.org/sqlite", "only a store adapter imports a driver"},

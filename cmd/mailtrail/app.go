@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/classify"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/dashboard"
 	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/enrich"
@@ -27,6 +28,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+	"github.com/mailtrail/mailtrail/internal/suppression"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -197,16 +199,14 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	a.onCommit(a.journeys.Notify)
 	proxies, _ := cfg.proxies()
 	q := &query.Service{R: db}
+	conns := connection.New(db, connection.Options{Keys: keys, Vendors: vendors(deps.fetcher), PublicURL: cfg.PublicURL,
+		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, Now: deps.now})
 	dash := dashboard.New(dashboard.Options{Store: db, Query: q, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, Logger: a.log,
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)
 		},
-		Suppressions:    db,
-		Connections:     db,
-		ConnectionAdmin: dashConnections{a},
-		WebhookHealth: func(connID string) httpd.ConnectionHealth {
-			return a.server.WebhookHealth(connID) // a.server is set below, before any request
-		},
+		Suppressions:  suppression.NewService(db),
+		Connections:   conns,
 		Segments:      a.segments,
 		SavedSegments: db,
 		SegmentExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, name string) {
@@ -230,6 +230,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		IMAPEgress:       egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate},
 		Journeys:         a.journeys,
+		Connections:      conns,
 		Segments:         a.segments,
 		Dashboard:        dash,
 		MetricsElsewhere: cfg.MetricsAddr != "", Ready: a.readyChecks(), AccessLog: newAccessLogger(&cfg, logOut),

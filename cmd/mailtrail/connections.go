@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
-	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 )
 
 // runConnection is `mailtrail connection create|list`: ESP connections of an
@@ -27,7 +27,7 @@ func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var org, vendor, name string
 	var in esp.Credentials
-	var mb httpd.MailboxInput
+	var mb connection.MailboxInput
 	orgFlag := func(fs *flag.FlagSet) { fs.StringVar(&org, "org", "", "organization id") }
 	var l *leaf
 	if verb == "create" {
@@ -69,13 +69,8 @@ func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
 		if name == "" {
 			return errors.New("connection create: --name is required")
 		}
-		if err := httpd.CheckVendor(vendors(nil), vendor); err != nil {
+		if err := connection.CheckVendor(vendors(nil), vendor); err != nil {
 			return err
-		}
-		// The API's check, with the fields spelled as flags.
-		flagName := func(f esp.CredentialField) string { return "--" + strings.ReplaceAll(string(f), "_", "-") }
-		if in, err = httpd.CheckCredentials(vendor, in, strings.TrimSpace(mb.IMAPURL) != "", flagName); err != nil {
-			return fmt.Errorf("connection create: %s", mailtrail.ErrorMessage(err))
 		}
 		secret, err := cfg.secret()
 		if err != nil {
@@ -85,42 +80,29 @@ func runConnection(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		c := &mailtrail.Connection{ID: httpd.NewConnectionID(), OrgID: org, Vendor: vendor, Name: name}
-		if c.Sealed, err = httpd.SealCredentials(keys, c.ID, in); err != nil {
-			return err
-		}
-		if err := mb.Apply(keys, c); err != nil {
-			return err
-		}
-		if err := httpd.CheckIMAPHost(ctx, c.IMAPURL, egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, nil); err != nil {
+		// The API's rules, with the credential fields spelled as flags.
+		flagName := func(f esp.CredentialField) string { return "--" + strings.ReplaceAll(string(f), "_", "-") }
+		c, err := newConnections(db, keys, cfg).Create(ctx, org, connection.Input{Vendor: vendor, Name: name, Credentials: in, Mailbox: mb, FieldName: flagName})
+		if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
 			return fmt.Errorf("connection create: %s", mailtrail.ErrorMessage(err))
 		}
-		if err := db.CreateConnection(ctx, c); err != nil {
-			return err
-		}
-		c.WebhookURL = httpd.WebhookURL(cfg.PublicURL, c.Vendor, c.ID)
-		return printJSON(stdout, c)
-	case "list":
-		list, err := db.Connections(ctx, org)
 		if err != nil {
 			return err
 		}
-		for i := range list {
-			list[i].WebhookURL = httpd.WebhookURL(cfg.PublicURL, list[i].Vendor, list[i].ID)
+		return printJSON(stdout, c)
+	case "list":
+		list, err := newConnections(db, secrets.Keyring{}, cfg).List(ctx, org)
+		if err != nil {
+			return err
 		}
 		return printJSON(stdout, list)
 	}
 	return nil
 }
 
-// dashConnections lets the dashboard create and rotate connections through the API's
-// server (a.server is set before any request).
-type dashConnections struct{ a *app }
-
-func (d dashConnections) CreateConnection(ctx context.Context, orgID, vendor, name string, creds esp.Credentials) (*mailtrail.Connection, error) {
-	return d.a.server.CreateConnection(ctx, orgID, vendor, name, creds, httpd.MailboxInput{})
-}
-
-func (d dashConnections) RotateConnection(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error {
-	return d.a.server.RotateConnection(ctx, orgID, id, creds, grace)
+// newConnections is the connections use case over db, as the API and the dashboard of a
+// process with cfg use it.
+func newConnections(db connection.Store, keys secrets.Keyring, cfg *Config) *connection.Service {
+	return connection.New(db, connection.Options{Keys: keys, Vendors: vendors(nil), PublicURL: cfg.PublicURL,
+		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}})
 }

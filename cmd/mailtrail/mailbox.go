@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
-	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/secrets"
@@ -40,7 +40,7 @@ func (s mailboxSource) Accounts(ctx context.Context) ([]mailbox.Account, error) 
 	}
 	out := make([]mailbox.Account, 0, len(conns))
 	for _, c := range conns {
-		login, err := httpd.OpenMailboxLogin(s.keys, c.ID, c.SealedIMAP)
+		login, err := connection.OpenMailboxLogin(s.keys, c.ID, c.SealedIMAP)
 		if err != nil {
 			s.log.WarnContext(ctx, "bounce mailbox: login cannot be opened; connection skipped", "connection", c.ID, "err", err.Error())
 			continue

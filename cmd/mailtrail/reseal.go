@@ -7,7 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/mailtrail/mailtrail"
-	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 )
@@ -32,7 +32,7 @@ func resealSecrets(ctx context.Context, db resealStore, keys secrets.Keyring, lo
 	var values int
 	var unopened []string
 	conns, err := db.ResealConnections(ctx, func(c *mailtrail.Connection) (bool, error) {
-		n, bad, err := httpd.ResealConnection(keys, c)
+		n, bad, err := connection.Reseal(keys, c)
 		if err != nil {
 			return false, err
 		}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/esp"
-	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
@@ -142,7 +142,7 @@ func TestSecretResealLog(t *testing.T) {
 		id   string
 		keys secrets.Keyring
 	}{{"conn_a", underA}, {"conn_c", underC}} {
-		sealed, err := httpd.SealCredentials(x.keys, x.id, esp.Credentials{SigningKey: "plain-signing-key"})
+		sealed, err := connection.SealCredentials(x.keys, x.id, esp.Credentials{SigningKey: "plain-signing-key"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,7 @@ func TestSecretResealLog(t *testing.T) {
 	if strings.Contains(out, "plain-") {
 		t.Errorf("log shows a secret:\n%s", out)
 	}
-	if _, err := httpd.OpenCredentials(secrets.NewKeyring([]byte(rotSecretB)), "conn_a", mustConn(t, db, "conn_a").Sealed); err != nil {
+	if _, err := connection.OpenCredentials(secrets.NewKeyring([]byte(rotSecretB)), "conn_a", mustConn(t, db, "conn_a").Sealed); err != nil {
 		t.Errorf("conn_a does not open with B alone after the re-seal: %v", err)
 	}
 

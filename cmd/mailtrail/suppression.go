@@ -54,7 +54,7 @@ func runSuppression(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	start := time.Now()
 	last := start
-	res, err := suppression.Import(ctx, in, db, org, "admin", suppression.ImportOptions{Progress: func(r suppression.ImportResult) {
+	res, err := suppression.NewService(db).Import(ctx, in, org, "admin", suppression.ImportOptions{Progress: func(r suppression.ImportResult) {
 		if now := time.Now(); now.Sub(last) >= time.Second {
 			last = now
 			fmt.Fprintf(stderr, "%d rows: %d added, %d existing, %d rejected (%.0f rows/s)\n",

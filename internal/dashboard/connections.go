@@ -6,13 +6,22 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/esp"
 )
 
-// ConnectionStore is what the connections page needs of the store.
-type ConnectionStore interface {
-	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
-	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
+// Connections is what the connections page needs: the connections use case
+// (connection.Service), the API's own, so the same rules apply whichever door is used.
+type Connections interface {
+	// List returns the organization's connections with their webhook URLs.
+	List(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
+	SetDisabled(ctx context.Context, orgID, id string, disabled bool) (*mailtrail.Connection, error)
+	// Create creates a connection, its credentials checked per vendor and sealed.
+	Create(ctx context.Context, orgID string, in connection.Input) (*mailtrail.Connection, error)
+	// Rotate gives a connection new credentials, the previous ones valid for grace.
+	Rotate(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) (*mailtrail.Connection, error)
+	// Health is what this process saw of a connection's webhooks since it started.
+	Health(connID string) mailtrail.ConnectionHealth
 }
 
 type connectionRow struct {
@@ -34,7 +43,7 @@ type connectionsData struct {
 	Rows     []connectionRow
 	Vendors  []vendorChoice
 	All      credFields // the create form shows every field (its script hides the unused)
-	CanEdit  bool       // creating and rotating are enabled (Options.ConnectionAdmin)
+	CanEdit  bool       // creating and rotating are offered (always, by Options.Connections)
 	ReadOnly bool       // a read-only key: nothing may change
 	Vendor   string     // the create form's vendor and name, kept when it is refused
 	Name     string
@@ -55,7 +64,7 @@ func (h *Handler) renderConnections(w http.ResponseWriter, r *http.Request, rq *
 		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
 		return
 	}
-	list, err := h.opt.Connections.Connections(r.Context(), rq.org.ID)
+	list, err := h.opt.Connections.List(r.Context(), rq.org.ID)
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return
@@ -63,15 +72,13 @@ func (h *Handler) renderConnections(w http.ResponseWriter, r *http.Request, rq *
 	// Only what a client may see: never the sealed credentials.
 	d.Rows = make([]connectionRow, 0, len(list))
 	for _, c := range list {
-		row := connectionRow{ID: c.ID, Name: c.Name, Vendor: c.Vendor, WebhookURL: mailtrail.WebhookURL(h.opt.PublicURL, c.Vendor, c.ID),
+		row := connectionRow{ID: c.ID, Name: c.Name, Vendor: c.Vendor, WebhookURL: c.WebhookURL,
 			Disabled: c.Disabled, LastWebhookAt: c.LastWebhookAt, Mailbox: c.IMAPURL, Steps: esp.SetupSteps(c.Vendor), Needs: vendorNeeds(c.Vendor), Fields: vendorFields(c.Vendor)}
-		if h.opt.WebhookHealth != nil {
-			hl := h.opt.WebhookHealth(c.ID)
-			n := hl.Counts
-			row.Health, row.OtherErrors = &hl, n.InvalidPayloads+n.TooLarge+n.Unavailable+n.InternalErrors
-		}
+		hl := h.opt.Connections.Health(c.ID)
+		n := hl.Counts
+		row.Health, row.OtherErrors = &hl, n.InvalidPayloads+n.TooLarge+n.Unavailable+n.InternalErrors
 		d.Rows = append(d.Rows, row)
 	}
-	d.All, d.Vendors, d.CanEdit, d.ReadOnly = allCredFields, vendorChoices(), h.opt.ConnectionAdmin != nil, rq.org.KeyScope == mailtrail.ScopeRead
+	d.All, d.Vendors, d.CanEdit, d.ReadOnly = allCredFields, vendorChoices(), true, rq.org.KeyScope == mailtrail.ScopeRead
 	h.render(w, r, status, "connections", h.page(rq, "Connections", "connections", d))
 }

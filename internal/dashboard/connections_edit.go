@@ -1,22 +1,15 @@
 package dashboard
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/esp"
 )
-
-// ConnectionAdmin creates connections and rotates their credentials as the API does
-// (httpd.Server's CreateConnection and RotateConnection: checked per vendor, sealed).
-type ConnectionAdmin interface {
-	CreateConnection(ctx context.Context, orgID, vendor, name string, creds esp.Credentials) (*mailtrail.Connection, error)
-	RotateConnection(ctx context.Context, orgID, id string, creds esp.Credentials, grace time.Duration) error
-}
 
 // fieldLabels spell the credential fields on the forms.
 var fieldLabels = map[esp.CredentialField]string{esp.FieldSigningKey: "signing key", esp.FieldUsername: "username",
@@ -118,12 +111,12 @@ func formCredentials(f url.Values) esp.Credentials {
 // createConnection creates a connection from the form, then shows it with its setup.
 func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
-	if h.opt.ConnectionAdmin == nil {
+	if h.opt.Connections == nil {
 		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
 		return
 	}
 	f := r.PostForm
-	c, err := h.opt.ConnectionAdmin.CreateConnection(r.Context(), rq.org.ID, f.Get("vendor"), f.Get("name"), formCredentials(f))
+	c, err := h.opt.Connections.Create(r.Context(), rq.org.ID, connection.Input{Vendor: f.Get("vendor"), Name: f.Get("name"), Credentials: formCredentials(f)})
 	if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
 		// The credentials are never written back into the form.
 		d := connectionsData{Vendor: f.Get("vendor"), Name: f.Get("name"), Error: errMessage(err)}
@@ -143,7 +136,7 @@ var rotationGraces = map[string]time.Duration{"0": 0, "1h": time.Hour, "24h": 24
 // rotateConnection gives a connection the form's new credentials.
 func (h *Handler) rotateConnection(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
-	if h.opt.ConnectionAdmin == nil {
+	if h.opt.Connections == nil {
 		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
 		return
 	}
@@ -152,7 +145,7 @@ func (h *Handler) rotateConnection(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		grace = 24 * time.Hour
 	}
-	err := h.opt.ConnectionAdmin.RotateConnection(r.Context(), rq.org.ID, id, formCredentials(r.PostForm), grace)
+	_, err := h.opt.Connections.Rotate(r.Context(), rq.org.ID, id, formCredentials(r.PostForm), grace)
 	if mailtrail.ErrorCode(err) == mailtrail.EINVALID {
 		d := connectionsData{Vendor: "generic", Error: errMessage(err)}
 		h.renderConnections(w, r, rq, http.StatusBadRequest, &d)
@@ -180,7 +173,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, disabled b
 		return
 	}
 	id := r.PathValue("conn")
-	if err := h.opt.Connections.SetConnectionDisabled(r.Context(), rq.org.ID, id, disabled); err != nil {
+	if _, err := h.opt.Connections.SetDisabled(r.Context(), rq.org.ID, id, disabled); err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}

@@ -43,22 +43,17 @@ type Options struct {
 	// does (httpd.Server.ServeRecipients); nil: the CSV links answer 404.
 	Recipients func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
 	// Suppressions lists, adds and removes suppressions; nil: the suppressions page answers 404.
-	Suppressions SuppressionStore
+	Suppressions Suppressions
 	// SuppressionExport serves the CSV export of org's suppressions as the API does
 	// (httpd.Server.ServeSuppressionExport); nil: the export link answers 404.
 	SuppressionExport func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
 	// Stream serves org's event stream (SSE) as the API does (httpd.Server.ServeStream);
 	// nil: the live page answers 404.
 	Stream func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization)
-	// Connections lists the organization's ESP connections; nil: the connections page
-	// answers 404.
-	Connections ConnectionStore
-	// ConnectionAdmin creates connections and rotates their credentials as the API does;
-	// nil: the connections page offers neither.
-	ConnectionAdmin ConnectionAdmin
-	// WebhookHealth returns what this process saw of a connection's webhooks since it
-	// started (httpd.Server.WebhookHealth); nil: the connections page does not show it.
-	WebhookHealth func(connID string) mailtrail.ConnectionHealth
+	// Connections lists, creates, rotates, disables and enables the organization's ESP
+	// connections and reports their webhooks' health, as the API does (the connections
+	// service); nil: the connections page answers 404.
+	Connections Connections
 	// Segments evaluates segment rules as the API does (httpd.Options.Segments); nil: the
 	// segments page answers 404.
 	Segments SegmentEvaluator

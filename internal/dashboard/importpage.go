@@ -89,11 +89,11 @@ func closeTemp(f *os.File) {
 
 // runImport imports the file of j in batches, recording progress and the outcome, and
 // removes the file.
-func (h *Handler) runImport(ctx context.Context, j *importJob, st SuppressionStore, f *os.File) {
+func (h *Handler) runImport(ctx context.Context, j *importJob, st Suppressions, f *os.File) {
 	defer closeTemp(f)
 	opt := suppression.ImportOptions{BatchSize: importBatch,
 		Progress: func(res suppression.ImportResult) { h.imports.progress(j, res) }}
-	res, err := suppression.Import(ctx, countingReader{r: f, n: &j.read}, st, j.orgID, actor, opt)
+	res, err := st.Import(ctx, countingReader{r: f, n: &j.read}, j.orgID, actor, opt)
 	var e *mailtrail.Error
 	switch {
 	case err == nil:

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+	"github.com/mailtrail/mailtrail/internal/suppression"
 )
 
 // heldStore is the real SQLite store whose additions wait until open is closed (or their
@@ -69,7 +70,7 @@ func newImportEnv(t *testing.T, held bool) *importEnv {
 		}
 		e.orgs[name], e.keys[name] = org, key
 	}
-	e.h = New(Options{Store: db, Suppressions: heldStore{DB: db, open: e.opened}, TempDir: e.tmp})
+	e.h = New(Options{Store: db, Suppressions: suppression.NewService(heldStore{DB: db, open: e.opened}), TempDir: e.tmp})
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(func() {
 		e.srv.Close()

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,13 +12,14 @@ import (
 	"github.com/mailtrail/mailtrail/internal/suppression"
 )
 
-// SuppressionStore is what the suppressions page needs of the store.
-type SuppressionStore interface {
-	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
-	CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error)
-	AddSuppressions(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error)
-	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
-	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+// Suppressions is what the suppressions pages need: the suppressions use case
+// (suppression.Service), the API's own, so the same rules apply whichever door is used.
+type Suppressions interface {
+	List(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
+	Count(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error)
+	Add(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error)
+	Remove(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	Import(ctx context.Context, r io.Reader, orgID, actor string, opt suppression.ImportOptions) (suppression.ImportResult, error)
 }
 
 const (
@@ -45,7 +48,7 @@ type suppressionsData struct {
 	Back                  string // this page's URL, where the remove forms return
 }
 
-func (h *Handler) supStore(w http.ResponseWriter, r *http.Request) (SuppressionStore, *request) {
+func (h *Handler) supStore(w http.ResponseWriter, r *http.Request) (Suppressions, *request) {
 	rq := from(r)
 	if h.opt.Suppressions == nil {
 		h.errorPage(w, r, rq, http.StatusNotFound, "There is no such page.")
@@ -80,12 +83,12 @@ func (h *Handler) suppressionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	// Newest first: an address just added is at the top of the first page.
 	f := mailtrail.SuppressionFilter{Reason: d.Reason, Source: d.Source, Query: d.Query, Cursor: d.Cursor, Limit: suppressionsPerPage, Newest: true}
-	page, err := st.Suppressions(r.Context(), rq.org.ID, f)
+	page, err := st.List(r.Context(), rq.org.ID, f)
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}
-	if d.Total, err = st.CountSuppressions(r.Context(), rq.org.ID, f); err != nil {
+	if d.Total, err = st.Count(r.Context(), rq.org.ID, f); err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}
@@ -128,12 +131,14 @@ func (h *Handler) addSuppression(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	in := mailtrail.SuppressionInput{Email: r.PostForm.Get("email"), Reason: mailtrail.ReasonManual, Note: r.PostForm.Get("note")}
-	if err := suppression.Validate(&in, mailtrail.ReasonManual); err != nil {
-		h.errorPage(w, r, rq, http.StatusBadRequest, err.Error())
+	ins := []mailtrail.SuppressionInput{{Email: r.PostForm.Get("email"), Reason: mailtrail.ReasonManual, Note: r.PostForm.Get("note")}}
+	res, err := st.Add(r.Context(), rq.org.ID, ins, mailtrail.SuppressSourceManual, actor)
+	var e *mailtrail.Error
+	if errors.As(err, &e) && len(e.Details) == 1 {
+		h.errorPage(w, r, rq, http.StatusBadRequest, e.Details[0].Message) // the field's problem
 		return
 	}
-	res, err := st.AddSuppressions(r.Context(), rq.org.ID, []mailtrail.SuppressionInput{in}, mailtrail.SuppressSourceManual, actor)
+	in := ins[0]
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return
@@ -156,13 +161,7 @@ func (h *Handler) removeSuppression(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, rq, http.StatusBadRequest, "Say why the address may be mailed again (at most 1000 characters).")
 		return
 	}
-	var sup *mailtrail.Suppression
-	var err error
-	if topic := strings.TrimSpace(r.PostForm.Get("topic")); topic != "" {
-		sup, err = st.RemoveTopicSuppression(r.Context(), rq.org.ID, email, topic, actor, why)
-	} else {
-		sup, err = st.RemoveSuppression(r.Context(), rq.org.ID, email, actor, why)
-	}
+	sup, err := st.Remove(r.Context(), rq.org.ID, email, r.PostForm.Get("topic"), actor, why)
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return

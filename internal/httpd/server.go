@@ -12,14 +12,17 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/egress"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/journey"
+	"github.com/mailtrail/mailtrail/internal/message"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
 	"github.com/mailtrail/mailtrail/internal/secrets"
+	"github.com/mailtrail/mailtrail/internal/suppression"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -33,17 +36,13 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
 	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
-	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
-	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
-	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
-	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
-	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
-	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
+	connection.Store // the default Options.Connections
 	Ping(ctx context.Context) error
 	SuppressionStore
+	message.Store // CreateMessages (and OrgSettings)
 	WebhookStore
 	AnalyticsStore
 	StreamStore
@@ -118,6 +117,10 @@ type Options struct {
 	Segments Segments
 	// SavedSegments keeps named segment rules (/api/v1/segments…); nil answers 503.
 	SavedSegments SavedSegments
+	// Connections is the connections use case behind /api/v1/connections, whose record of
+	// webhooks the webhook route writes to; nil: one over the store, built from Secrets,
+	// Vendors, PublicURL, IMAPEgress and Now.
+	Connections *connection.Service
 	// Dashboard, when set, serves the web dashboard under /dashboard/, and GET / redirects
 	// there. Its routes are not API routes (not in Routes nor openapi.json).
 	Dashboard http.Handler
@@ -138,8 +141,11 @@ type Server struct {
 	mux      *http.ServeMux
 	scrape   http.Handler // Options.Metrics in the Prometheus formats
 
-	hooks  *webhooks    // ESP webhooks: the use case behind POST /webhooks/v2/…
-	budget *trackBudget // nil: no budget
+	hooks  *webhooks            // ESP webhooks: the use case behind POST /webhooks/v2/…
+	conns  *connection.Service  // connections: the use case behind /api/v1/connections
+	sups   *suppression.Service // suppressions: the use case behind /api/v1/suppressions
+	msgs   *message.Service     // instrumenting messages: the use case behind POST /api/v1/messages
+	budget *trackBudget         // nil: no budget
 	bodies *bodyGate
 }
 
@@ -177,11 +183,17 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.Connections == nil {
+		opt.Connections = connection.New(store, connection.Options{Keys: opt.Secrets, Vendors: opt.Vendors,
+			PublicURL: opt.PublicURL, IMAPEgress: opt.IMAPEgress, Now: opt.Now})
+	}
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
-		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait)}
+		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait),
+		conns: opt.Connections, sups: suppression.NewService(store),
+		msgs: message.New(store, signer, message.Options{PublicURL: opt.PublicURL, UnsubscribeMailto: opt.UnsubscribeMailto})}
 	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
 		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),
-		replays: newReplayCache(), health: newWebhookHealth(opt.Now()), slots: newHookSlots(opt.WebhookConcurrency),
+		replays: newReplayCache(), health: s.conns.HealthRecord(), slots: newHookSlots(opt.WebhookConcurrency),
 		touched: map[string]time.Time{}}
 	s.m = newServerMetrics(opt.Metrics)
 	s.scrape = opt.Metrics.Handler()

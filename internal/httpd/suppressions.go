@@ -2,14 +2,12 @@ package httpd
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
-	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,15 +16,10 @@ import (
 	"github.com/mailtrail/mailtrail/internal/suppression"
 )
 
-// SuppressionStore is what the suppression and settings handlers need of the store.
+// SuppressionStore is what the suppression and settings handlers need of the store: the
+// suppressions use case's (suppression.Service) and the rest.
 type SuppressionStore interface {
-	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
-	AddSuppressions(ctx context.Context, orgID string, in []mailtrail.SuppressionInput, source, actor string) (mailtrail.AddResult, error)
-	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
-	SuppressionHistory(ctx context.Context, orgID, email string) ([]mailtrail.SuppressionChange, *mailtrail.Suppression, error)
-	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
-	CheckTopicSuppressions(ctx context.Context, orgID string, emails, topics []string) (map[string][]mailtrail.Suppression, error)
-	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	suppression.Store
 	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
@@ -35,12 +28,9 @@ type SuppressionStore interface {
 	APIKeyID(ctx context.Context, secret string) (string, error)
 }
 
-// Limits of the suppression API.
-const (
-	MaxSuppressionAdd   = 10000   // addresses per POST /api/v1/suppressions
-	MaxSuppressionCheck = 10000   // addresses per POST /api/v1/suppressions/check
-	maxImportBody       = 4 << 30 // bytes of one CSV import
-)
+// maxImportBody bounds the bytes of one CSV import (the other limits are the
+// suppressions use case's: suppression.MaxAdd, MaxCheck, MaxCheckTopics).
+const maxImportBody = 4 << 30
 
 // actor names the API key of the request's principal for audit entries.
 func (s *Server) actor(r *http.Request) (string, error) {
@@ -79,7 +69,7 @@ func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	page, err := s.store.Suppressions(r.Context(), principalFrom(r.Context()).orgID(), f)
+	page, err := s.sups.List(r.Context(), principalFrom(r.Context()).orgID(), f)
 	if err != nil {
 		return err
 	}
@@ -102,28 +92,11 @@ func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) error {
 	if req.Suppressions == nil && req.Email != "" {
 		req.Suppressions = []mailtrail.SuppressionInput{req.SuppressionInput}
 	}
-	if len(req.Suppressions) == 0 || len(req.Suppressions) > MaxSuppressionAdd {
-		return mailtrail.Errorf(mailtrail.EINVALID, "suppressions must hold 1 to %d entries", MaxSuppressionAdd)
-	}
-	var details []mailtrail.ItemError
-	for i := range req.Suppressions {
-		if err := suppression.Validate(&req.Suppressions[i], mailtrail.ReasonManual); err != nil {
-			d := mailtrail.ItemError{Index: i, Code: mailtrail.EINVALID, Message: err.Error()}
-			if fe, ok := err.(*suppression.FieldError); ok {
-				d.Field = fe.Field
-			}
-			details = append(details, d)
-		}
-	}
-	if len(details) > 0 {
-		return &mailtrail.Error{Code: mailtrail.EINVALID, Details: details,
-			Message: fmt.Sprintf("%d of %d entries are invalid; nothing was stored", len(details), len(req.Suppressions))}
-	}
 	actor, err := s.actor(r)
 	if err != nil {
 		return err
 	}
-	res, err := s.store.AddSuppressions(r.Context(), principalFrom(r.Context()).orgID(), req.Suppressions, mailtrail.SuppressSourceAPI, actor)
+	res, err := s.sups.Add(r.Context(), principalFrom(r.Context()).orgID(), req.Suppressions, mailtrail.SuppressSourceAPI, actor)
 	if err != nil {
 		return err
 	}
@@ -132,21 +105,12 @@ func (s *Server) addSuppressions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) error {
-	why := strings.TrimSpace(r.URL.Query().Get("reason"))
-	if why == "" || len(why) > 1000 {
-		return mailtrail.Errorf(mailtrail.EINVALID, "reason is required (why the address may be mailed again, at most 1000 characters)")
-	}
+	q := r.URL.Query()
 	actor, err := s.actor(r)
 	if err != nil {
 		return err
 	}
-	org := principalFrom(r.Context()).orgID()
-	var sup *mailtrail.Suppression
-	if topic := strings.TrimSpace(r.URL.Query().Get("topic")); topic != "" {
-		sup, err = s.store.RemoveTopicSuppression(r.Context(), org, r.PathValue("email"), topic, actor, why)
-	} else {
-		sup, err = s.store.RemoveSuppression(r.Context(), org, r.PathValue("email"), actor, why)
-	}
+	sup, err := s.sups.Remove(r.Context(), principalFrom(r.Context()).orgID(), r.PathValue("email"), q.Get("topic"), actor, q.Get("reason"))
 	if err != nil {
 		return err
 	}
@@ -155,8 +119,7 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) suppressionHistory(w http.ResponseWriter, r *http.Request) error {
-	email := mailtrail.NormalizeEmail(r.PathValue("email"))
-	hist, cur, err := s.store.SuppressionHistory(r.Context(), principalFrom(r.Context()).orgID(), email)
+	email, hist, cur, err := s.sups.History(r.Context(), principalFrom(r.Context()).orgID(), r.PathValue("email"))
 	if err != nil {
 		return err
 	}
@@ -169,77 +132,17 @@ type checkRequest struct {
 	Topics []string `json:"topics"`
 }
 
-// MaxCheckTopics bounds the topics of one check.
-const MaxCheckTopics = 100
-
-// checkResult is one suppressed address of a check, as the client sent it. With topics
-// in the request, Topics lists those the address must not be mailed for: all of them
-// when it is suppressed organization-wide (the suppression shown then), else the ones it
-// unsubscribed from (the first one's suppression shown).
-type checkResult struct {
-	Email string `json:"email"`
-	mailtrail.Suppression
-	Topics []string `json:"topics,omitempty"`
-}
-
 func (s *Server) checkSuppressions(w http.ResponseWriter, r *http.Request) error {
 	var req checkRequest
 	if err := decodeJSON(w, r, s.opt.MaxBody, &req); err != nil {
 		return err
 	}
-	if len(req.Emails) == 0 || len(req.Emails) > MaxSuppressionCheck {
-		return mailtrail.Errorf(mailtrail.EINVALID, "emails must hold 1 to %d addresses", MaxSuppressionCheck)
-	}
-	if len(req.Topics) > MaxCheckTopics {
-		return mailtrail.Errorf(mailtrail.EINVALID, "topics must hold at most %d names", MaxCheckTopics)
-	}
-	for i, t := range req.Topics {
-		if req.Topics[i] = strings.TrimSpace(t); req.Topics[i] == "" || len(req.Topics[i]) > 200 {
-			return mailtrail.Errorf(mailtrail.EINVALID, "topics must be names of 1 to 200 characters")
-		}
-	}
-	org := principalFrom(r.Context()).orgID()
-	found, err := s.store.CheckSuppressions(r.Context(), org, req.Emails)
+	out, err := s.sups.Check(r.Context(), principalFrom(r.Context()).orgID(), req.Emails, req.Topics)
 	if err != nil {
 		return err
 	}
-	var scoped map[string][]mailtrail.Suppression
-	if len(req.Topics) > 0 {
-		if scoped, err = s.store.CheckTopicSuppressions(r.Context(), org, req.Emails, req.Topics); err != nil {
-			return err
-		}
-	}
-	out := make([]checkResult, 0, len(found))
-	for _, e := range req.Emails {
-		key := mailtrail.NormalizeEmail(e)
-		if sup, ok := found[key]; ok {
-			out = append(out, checkResult{Email: e, Suppression: sup, Topics: req.Topics})
-			continue
-		}
-		if res, ok := topicResult(e, req.Topics, scoped[key]); ok {
-			out = append(out, res)
-		}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"checked": len(req.Emails), "suppressed": out})
 	return nil
-}
-
-// topicResult is the check's answer for an address with scoped suppressions only: the
-// requested topics it unsubscribed from, in the request's order, and the first one's
-// suppression.
-func topicResult(email string, topics []string, sups []mailtrail.Suppression) (checkResult, bool) {
-	res := checkResult{Email: email}
-	for _, t := range topics {
-		for _, s := range sups {
-			if s.Topic == t && !slices.Contains(res.Topics, t) {
-				if len(res.Topics) == 0 {
-					res.Suppression = s
-				}
-				res.Topics = append(res.Topics, t)
-			}
-		}
-	}
-	return res, len(res.Topics) > 0
 }
 
 // extendDeadlines keeps a long import or export alive past the server's timeouts.
@@ -261,7 +164,7 @@ func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) erro
 	}
 	extendDeadlines(w)
 	body := http.MaxBytesReader(w, r.Body, maxImportBody)
-	res, err := suppression.Import(r.Context(), body, s.store, principalFrom(r.Context()).orgID(), actor, suppression.ImportOptions{
+	res, err := s.sups.Import(r.Context(), body, principalFrom(r.Context()).orgID(), actor, suppression.ImportOptions{
 		Progress: func(suppression.ImportResult) { extendDeadlines(w) },
 	})
 	if err != nil {
@@ -275,9 +178,6 @@ func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// exportColumns are the columns of the CSV export.
-var exportColumns = []string{"email", "reason", "source", "customer_id", "event_id", "detail", "note", "suppressed_at", "created_at", "email_hash", "topic"}
-
 // ServeSuppressionExport serves the CSV export of org's suppressions exactly as GET
 // /api/v1/suppressions/export does (same filters): the dashboard authenticates by its
 // session, then answers through this.
@@ -290,40 +190,18 @@ func (s *Server) exportSuppressions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	org := principalFrom(r.Context()).orgID()
-	f.Limit = 10000
-	// The first page before any byte is written: its errors are still JSON answers.
-	page, err := s.store.Suppressions(r.Context(), org, f)
-	if err != nil {
-		return err
+	err = s.sups.Export(r.Context(), principalFrom(r.Context()).orgID(), f, func() io.Writer {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="suppressions.csv"`)
+		w.Header().Set("Cache-Control", "no-store")
+		return w
+	}, func() { extendDeadlines(w) })
+	if errors.Is(err, suppression.ErrExportCut) {
+		// Headers are gone: cut the body short so the client sees a broken transfer.
+		s.log.ErrorContext(r.Context(), "suppression export failed", "err", err.Error())
+		panic(http.ErrAbortHandler)
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="suppressions.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	_ = cw.Write(exportColumns)
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
-	}
-	for {
-		extendDeadlines(w)
-		for _, x := range page.Suppressions {
-			_ = cw.Write([]string{x.Email, x.Reason, x.Source, x.CustomerID, x.EventID, x.Detail, x.Note, ts(x.SuppressedAt), ts(x.CreatedAt), x.EmailHash, x.Topic})
-		}
-		cw.Flush()
-		if page.NextCursor == "" || cw.Error() != nil {
-			return nil
-		}
-		f.Cursor = page.NextCursor
-		if page, err = s.store.Suppressions(r.Context(), org, f); err != nil {
-			// Headers are gone: cut the body short so the client sees a broken transfer.
-			s.log.ErrorContext(r.Context(), "suppression export failed", "err", err.Error())
-			panic(http.ErrAbortHandler)
-		}
-	}
+	return err
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {

@@ -15,9 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
-	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/secrets"
@@ -265,10 +263,10 @@ func TestWebhookHealthUnknownConnection(t *testing.T) {
 			t.Errorf("%s/%s: %d, want 404", path.vendor, path.id, rec.Code)
 		}
 	}
-	if n := h.s.hooks.health.tracked(); n != 0 {
+	if n := h.s.conns.HealthRecord().Tracked(); n != 0 {
 		t.Errorf("%d connections recorded after requests to no connection", n)
 	}
-	if got := h.s.WebhookHealth("conn_doesnotexist"); got.Counts != (HealthCounts{}) || len(got.RecentErrors) != 0 {
+	if got := h.s.conns.Health("conn_doesnotexist"); got.Counts != (HealthCounts{}) || len(got.RecentErrors) != 0 {
 		t.Errorf("health of an unknown id = %+v", got)
 	}
 }
@@ -281,7 +279,7 @@ func TestWebhookHealthRingKeepsNewest(t *testing.T) {
 		kind string
 	}
 	var all []sent
-	for i := range recentErrors + 5 {
+	for i := range 20 + 5 { // the ring keeps 20
 		h.advance(time.Second)
 		kind, key, body := HealthSignature, "wrong-key", genericEvents(1, h.clock())
 		if i%3 == 0 {
@@ -296,8 +294,8 @@ func TestWebhookHealthRingKeepsNewest(t *testing.T) {
 	if got.Counts.SignatureFailures+got.Counts.InvalidPayloads != int64(len(all)) {
 		t.Errorf("counts = %+v, want %d errors", got.Counts, len(all))
 	}
-	if len(got.RecentErrors) != recentErrors {
-		t.Fatalf("%d recent errors, want %d", len(got.RecentErrors), recentErrors)
+	if len(got.RecentErrors) != 20 {
+		t.Fatalf("%d recent errors, want %d", len(got.RecentErrors), 20)
 	}
 	for i, e := range got.RecentErrors {
 		want := all[len(all)-1-i] // newest first
@@ -313,40 +311,5 @@ func TestWebhookHealthRingKeepsNewest(t *testing.T) {
 	}
 	if !got.LastErrorAt[HealthInvalid].Equal(last) {
 		t.Errorf("last invalid at %v, want %v", got.LastErrorAt[HealthInvalid], last)
-	}
-}
-
-// The record is bounded: past maxHealthTracked connections, the one seen least recently
-// is forgotten.
-func TestWebhookHealthBounded(t *testing.T) {
-	t0 := time.Unix(1700000000, 0)
-	h := newWebhookHealth(t0)
-	for i := range maxHealthTracked {
-		h.record(fmt.Sprintf("conn_%d", i), t0.Add(time.Duration(i)*time.Second), outcomeAccepted, nil, webhookResponse{Accepted: 1})
-	}
-	h.record("conn_0", t0.Add(time.Hour), outcomeAccepted, nil, webhookResponse{Accepted: 1}) // seen again: now the newest
-	h.record("conn_new", t0.Add(2*time.Hour), outcomeAccepted, nil, webhookResponse{Accepted: 1})
-	if n := h.tracked(); n != maxHealthTracked {
-		t.Errorf("%d tracked, want %d", n, maxHealthTracked)
-	}
-	for id, want := range map[string]int64{"conn_0": 2, "conn_1": 0, "conn_2": 1, "conn_new": 1} {
-		if got := h.get(id).Counts.AcceptedRequests; got != want {
-			t.Errorf("%s: %d accepted requests, want %d", id, got, want)
-		}
-	}
-}
-
-// A message is our own text, cut short; errors that are not domain errors say nothing
-// more than "internal error".
-func TestWebhookHealthMessage(t *testing.T) {
-	h := newWebhookHealth(time.Unix(0, 0))
-	h.record("c", time.Unix(1, 0), outcomeError, fmt.Errorf("sqlite: secret detail 10.1.2.3"), webhookResponse{})
-	h.record("c", time.Unix(2, 0), outcomeInvalid, mailtrail.Errorf(mailtrail.EINVALID, "%s", strings.Repeat("é", 300)), webhookResponse{})
-	got := h.get("c")
-	if m := got.RecentErrors[1].Message; m != "internal error" || got.RecentErrors[1].Kind != HealthInternal {
-		t.Errorf("internal: %+v", got.RecentErrors[1])
-	}
-	if m := got.RecentErrors[0].Message; len(m) > maxHealthMessage+len("…") || !strings.HasSuffix(m, "…") || !utf8.ValidString(m) {
-		t.Errorf("long message not cut: %d bytes", len(m))
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/attribute"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/esp"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
@@ -84,8 +85,8 @@ type webhooks struct {
 	m       *webhookMetrics
 
 	replays *replayCache
-	health  *webhookHealth
-	slots   *hookSlots // nil: no bound
+	health  *connection.Health // the connections' record (connection.Service.HealthRecord)
+	slots   *hookSlots         // nil: no bound
 	touchMu sync.Mutex
 	touched map[string]time.Time // connection id → last LastWebhookAt write
 }
@@ -116,7 +117,7 @@ func (wh *webhooks) receive(ctx context.Context, in inbound) (out webhookRespons
 	defer func() {
 		wh.m.requests.Inc(name, outcome)
 		if connID != "" {
-			wh.health.record(connID, wh.now(), outcome, err, out)
+			wh.recordHealth(connID, outcome, err, out)
 		}
 	}()
 	fail := func(o string, e error) (webhookResponse, error) {
@@ -244,6 +245,31 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// recordHealth adds one request of connection connID, answered with outcome (err: the
+// error the sender was answered; out: what was stored), to the connections' record.
+func (wh *webhooks) recordHealth(connID, outcome string, err error, out webhookResponse) {
+	r := connection.Request{Err: err}
+	switch outcome {
+	case outcomeUnauthorized:
+		r.Refused = mailtrail.HealthSignature
+	case outcomeInvalid:
+		r.Refused = mailtrail.HealthInvalid
+	case outcomeTooLarge:
+		r.Refused = mailtrail.HealthTooLarge
+	case outcomeUnavailable:
+		r.Refused = mailtrail.HealthUnavailable
+	case outcomeError:
+		r.Refused = mailtrail.HealthInternal
+	case outcomeReplay:
+		r.Replay = true
+	case outcomeAccepted:
+		r.Accepted, r.Duplicates, r.Unattributed = out.Accepted, out.Duplicates, out.Unattributed
+	default:
+		return
+	}
+	wh.health.Record(connID, wh.now(), r)
+}
+
 // unavailable turns a failure to store into a 503 so the sender retries later. Domain
 // errors pass unchanged; others are logged here, once.
 func (wh *webhooks) unavailable(ctx context.Context, route string, err error) error {
@@ -258,12 +284,12 @@ func (wh *webhooks) unavailable(ctx context.Context, route string, err error) er
 // credentials opens a connection's sealed credentials; the previous ones are attached
 // while their grace period runs.
 func (wh *webhooks) credentials(c *mailtrail.Connection, now time.Time) (esp.Credentials, error) {
-	creds, err := OpenCredentials(wh.keys, c.ID, c.Sealed)
+	creds, err := connection.OpenCredentials(wh.keys, c.ID, c.Sealed)
 	if err != nil {
 		return creds, err
 	}
 	if len(c.SealedPrevious) > 0 && c.PreviousValidUntil != nil && now.Before(*c.PreviousValidUntil) {
-		prev, err := OpenCredentials(wh.keys, c.ID, c.SealedPrevious)
+		prev, err := connection.OpenCredentials(wh.keys, c.ID, c.SealedPrevious)
 		if err != nil {
 			return creds, err
 		}

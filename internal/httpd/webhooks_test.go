@@ -47,7 +47,7 @@ func TestWebhookServiceSteps(t *testing.T) {
 	if err != nil || out.Accepted != 2 || out.Unattributed != 2 {
 		t.Fatalf("signed: %+v %v", out, err)
 	}
-	if got := h.s.WebhookHealth(c.ID).Counts; got.AcceptedEvents != 2 || got.SignatureFailures != 1 {
+	if got := h.s.conns.Health(c.ID).Counts; got.AcceptedEvents != 2 || got.SignatureFailures != 1 {
 		t.Errorf("health %+v", got)
 	}
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/attribute"
+	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/message"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/segment"
@@ -22,45 +24,36 @@ import (
 // of the interface that asks for them. Every method is exercised by Run (the test named
 // after each group says where).
 type Store interface {
-	ingest.Sink       // Write: DedupeAndDerived, OrderIndependence
-	attribute.Lookup  // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
-	query.Reader      // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
-	outbound.Store    // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
-	segment.Source    // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
-	suppression.Adder // AddSuppressions: Suppressions
+	ingest.Sink      // Write: DedupeAndDerived, OrderIndependence
+	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
+	query.Reader     // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
+	outbound.Store   // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
+	segment.Source   // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
+	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
+	message.Store    // CreateMessages: Messages; OrgSettings: Settings
+	// suppression.Store: AddSuppressions, Suppressions, CountSuppressions, RemoveSuppression,
+	// RemoveTopicSuppression, SuppressionHistory, CheckSuppressions, CheckTopicSuppressions:
+	// Suppressions, TopicSuppressions.
+	suppression.Store
 
 	// httpd.Store: organizations and keys (OrgsAndKeys), messages (Messages), events
-	// (ListEvents), connections (Connections), health.
+	// (ListEvents), the webhooks' last time (Connections), health.
 	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
 	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
 	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
-	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
 	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
-	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
-	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
-	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
-	SetConnectionDisabled(ctx context.Context, orgID, id string, disabled bool) error
-	RotateConnection(ctx context.Context, orgID, id string, sealed []byte, previousUntil time.Time) error
 	TouchConnection(ctx context.Context, id string, at time.Time) error
 	Ping(ctx context.Context) error
 
 	// httpd.CustomerStore: ErasureAndRetention.
 	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
 
-	// httpd.SuppressionStore and dashboard.SuppressionStore: Suppressions, TopicSuppressions,
-	// Settings.
-	Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error)
-	CountSuppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (int, error)
-	RemoveSuppression(ctx context.Context, orgID, email, actor, why string) (*mailtrail.Suppression, error)
-	SuppressionHistory(ctx context.Context, orgID, email string) ([]mailtrail.SuppressionChange, *mailtrail.Suppression, error)
-	CheckSuppressions(ctx context.Context, orgID string, emails []string) (map[string]mailtrail.Suppression, error)
-	CheckTopicSuppressions(ctx context.Context, orgID string, emails, topics []string) (map[string][]mailtrail.Suppression, error)
-	RemoveTopicSuppression(ctx context.Context, orgID, email, topic, actor, why string) (*mailtrail.Suppression, error)
+	// httpd.SuppressionStore (besides suppression.Store): TopicSuppressions, Settings.
 	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error

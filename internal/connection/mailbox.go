@@ -1,4 +1,4 @@
-package httpd
+package connection
 
 import (
 	"context"
@@ -94,7 +94,7 @@ func OpenMailboxLogin(keys secrets.Keyring, connID string, sealed []byte) (Mailb
 		return l, err
 	}
 	if err := json.Unmarshal(pt, &l); err != nil {
-		return l, fmt.Errorf("httpd: sealed mailbox login: %w", err)
+		return l, fmt.Errorf("connection: sealed mailbox login: %w", err)
 	}
 	return l, nil
 }
