@@ -152,11 +152,11 @@ func write(t *testing.T, s Store, norm Normalizer, evs []*mailtrail.Event) []boo
 	for _, e := range evs {
 		norm(e, base.Add(1000*time.Hour))
 	}
-	dup, err := s.Write(ctx, evs)
+	cs, err := s.Write(ctx, evs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dup
+	return cs.Duplicate
 }
 
 func total(t *testing.T, s Store, org, camp string) mailtrail.Counts {
