@@ -35,8 +35,9 @@ type subscriber struct {
 // changed something (see ChangeSet.Empty), every subscriber is called once with its
 // change-set, in the order they subscribed, on the committing goroutine, after the
 // batch's submitters were released; change-sets come one at a time, in commit order. f
-// must not block for long (the next batch waits for it) and must not keep the change-set's
-// slices past its return unless it copies them. Subscribe before Run.
+// must not block for long (the next batch waits for it), must not submit to the pipeline
+// or Publish, and must not change the change-set's slices. A subscriber added while the
+// pipeline runs sees the change-sets published after it.
 func (p *Pipeline) Subscribe(name string, f func(ChangeSet)) {
 	p.pub.Lock()
 	defer p.pub.Unlock()
