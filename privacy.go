@@ -13,6 +13,9 @@ type EraseResult struct {
 	Events       int `json:"events"`
 	Messages     int `json:"messages"`
 	Suppressions int `json:"suppressions"`
+	// Customer is who was erased, for the change-set an erasure publishes; never
+	// answered (the new id is not the CRM's business).
+	Customer ErasedCustomer `json:"-"`
 }
 
 // EmailHashPrefix starts the key under which an erased customer's address stays suppressed.

@@ -363,11 +363,11 @@ func (b *builder) writeEvents(ctx context.Context) ([]int, error) {
 	start := time.Now()
 	last, written := start, 0
 	for batch := range ch {
-		dup, err := b.db.Write(ctx, batch)
+		cs, err := b.db.Write(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
-		for j, d := range dup {
+		for j, d := range cs.Duplicate {
 			if d {
 				return nil, fmt.Errorf("event %s of message %s was dropped by the store (duplicate or unknown message)", batch[j].Type, batch[j].MessageID)
 			}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -44,24 +43,12 @@ type app struct {
 	metrics  *metrics.Registry
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 	geo      *geo.DB         // nil without --geoip-db
-	segments *segment.Index  // built by serve in the background; fed by onCommit
-	// committed are called, in order, with every batch of events just made durable
-	// (duplicates excluded), on the committer's goroutine: they must not block for long.
-	committed []func([]*mailtrail.Event)
+	segments *segment.Index  // built by serve in the background; fed by the pipeline's change-sets
 
 	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
 	journeys *journey.Registry    // waits for an event (GET …/wait), woken by committed events
 	parts    parts                // which background parts serve runs (for /readyz)
-}
-
-// onCommit adds a subscriber to the events the pipeline commits (see app.committed).
-func (a *app) onCommit(f func([]*mailtrail.Event)) { a.committed = append(a.committed, f) }
-
-func (a *app) afterCommit(evs []*mailtrail.Event) {
-	for _, f := range a.committed {
-		f(evs)
-	}
 }
 
 // close releases what newApp opened: the dashboard's running imports (stopped: their
@@ -184,19 +171,15 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		a.log.Info("geography database", "database", a.geo.Info())
 	}
 	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
-		Observer: obs, AfterCommit: a.afterCommit, Enrich: enricher.Event})
-	a.onCommit(obs.afterCommit)
-	a.segments = newSegmentIndex(db, a.log)
-	a.onCommit(a.segments.Observe)
+		Observer: obs, Enrich: enricher.Event})
+	a.segments = segment.New(db, a.log)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	a.hub = realtime.New()
-	a.onCommit(func(evs []*mailtrail.Event) { a.hub.Notify(orgsOf(evs)...) })
 	a.metrics.NewGauge("mailtrail_stream_clients", "Event streams (SSE) connected.", func() float64 { return float64(a.hub.Len()) })
 	a.outbound = outbound.New(db, outbound.Options{Secrets: keys, AllowPrivate: cfg.WebhooksAllowPrivate,
 		RetryFor: cfg.WebhooksRetryFor, Logger: a.log, Metrics: a.metrics})
-	a.onCommit(func([]*mailtrail.Event) { a.outbound.Wake() })
 	a.journeys = journey.NewRegistry(journey.Options{})
-	a.onCommit(a.journeys.Notify)
+	a.subscribe(obs)
 	proxies, _ := cfg.proxies()
 	q := &query.Service{R: db}
 	conns := connection.New(db, connection.Options{Keys: keys, Vendors: vendors(deps.fetcher), PublicURL: cfg.PublicURL,
@@ -222,7 +205,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
 	})
 	a.dash = dash
-	a.server = httpd.New(db, a.pipeline, signer, q, httpd.Options{
+	a.server = httpd.New(erasingStore{DB: db, pub: a.pipeline}, a.pipeline, signer, q, httpd.Options{
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget,
 		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
@@ -285,19 +268,8 @@ func (m *ingestMetrics) Failed(events int, err error) {
 
 func (m *ingestMetrics) Rejected(events int) { m.rejected.Add(int64(events)) }
 
-func (m *ingestMetrics) afterCommit(evs []*mailtrail.Event) {
+func (m *ingestMetrics) committed(evs []*mailtrail.Event) {
 	for _, ev := range evs {
 		m.events.Inc(ev.Type.String())
 	}
-}
-
-// orgsOf returns the distinct organizations of a batch of events.
-func orgsOf(evs []*mailtrail.Event) []string {
-	var orgs []string
-	for _, ev := range evs {
-		if !slices.Contains(orgs, ev.OrgID) {
-			orgs = append(orgs, ev.OrgID)
-		}
-	}
-	return orgs
 }

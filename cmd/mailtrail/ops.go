@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/rungroup"
 )
 
 // parts records which background parts of serve are running: the ingest pipeline, the
@@ -118,22 +119,20 @@ func newAccessLogger(cfg *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, nil))
 }
 
-// serveMetrics serves /metrics on the --metrics-addr listener (opened by serve before the
-// store, like the main one) until shutdown is called; addr is the address it listens on.
-// Without a listener it returns a no-op shutdown and no address.
-func serveMetrics(a *app, ln net.Listener) (addr string, shutdown func(context.Context)) {
-	if ln == nil {
-		return "", func(context.Context) {}
-	}
+// metricsPart serves /metrics on the --metrics-addr listener (opened by serve before the
+// store, like the main one) until it is stopped. A listener that fails is logged; the
+// service goes on without it.
+func metricsPart(a *app, ln net.Listener) rungroup.Part {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("metrics listener", "err", err.Error())
-		}
-	}()
-	a.log.Info("metrics listening", "addr", ln.Addr().String())
-	return ln.Addr().String(), func(ctx context.Context) { _ = srv.Shutdown(ctx) }
+	return rungroup.Part{Name: "metrics",
+		Run: func(context.Context) error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("metrics listener", "err", err.Error())
+			}
+			return nil
+		},
+		Stop: func(ctx context.Context) error { _ = srv.Shutdown(ctx); return nil }}
 }

@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"net/url"
 	"time"
+
+	"github.com/mailtrail/mailtrail/internal/rungroup"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
@@ -64,7 +66,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	defer a.close()
-	metricsAddr, stopMetrics := serveMetrics(a, mln)
 	srv := &http.Server{
 		Handler:           a.server,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -78,42 +79,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if a.cfg.DebugAddr != "" {
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}
-	// The customer-timeline indexer: owned here, stopped before the store closes.
-	ixCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
-	ixDone := make(chan struct{})
-	go func() {
-		a.db.RunIndexer(ixCtx, time.Second, func(err error) { a.log.Error("customer indexer", "err", err.Error()) })
-		close(ixDone)
-	}()
-	defer func() { stopIndexer(); <-ixDone }()
-	// Retention of raw events: owned here too, stopped before the store closes.
-	rtCtx, stopRetention := context.WithCancel(context.WithoutCancel(ctx))
-	rtDone := make(chan struct{})
-	go func() { newRetentionJob(a).run(rtCtx, a.cfg.RetentionInterval); close(rtDone) }()
-	defer func() { stopRetention(); <-rtDone }()
-	// Outbound webhook deliveries: owned here too, stopped before the store closes.
-	obCtx, stopOutbound := context.WithCancel(context.WithoutCancel(ctx))
-	obDone := make(chan struct{})
-	go func() { a.parts.run("outbound", func() { a.outbound.Run(obCtx) }); close(obDone) }()
-	defer func() { stopOutbound(); <-obDone }()
-	// The segment index: built from the store in the background (segment requests answer
-	// 503 until it is ready), then kept current by committed events.
-	sgCtx, stopSegments := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSegments()
-	go runSegmentIndex(sgCtx, a.segments, a.log)
-	pipeDone := make(chan struct{})
-	go func() {
-		a.parts.run("pipeline", func() { a.pipeline.Run(context.WithoutCancel(ctx)) })
-		close(pipeDone)
-	}()
-	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.
-	go a.parts.run("mailbox", func() { a.mailbox.Run(context.WithoutCancel(ctx)) })
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
+	g := serveParts(a, srv, ln, mln)
+	if err := g.Start(ctx); err != nil {
+		return err
+	}
+	if mln != nil {
+		a.log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	startWarnings(ctx, a, publicURLSet)
 	a.log.Info("mailtrail listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "data_dir", a.cfg.DataDir)
-	if metricsAddr != "" { // before the "listening on" line, which tests wait for
-		fmt.Fprintf(stdout, "mailtrail metrics on http://%s/metrics\n", metricsAddr)
+	if mln != nil { // before the "listening on" line, which tests wait for
+		fmt.Fprintf(stdout, "mailtrail metrics on http://%s/metrics\n", mln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr().String())
 	if demo {
@@ -123,29 +99,97 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	}
 	select {
 	case <-ctx.Done():
-	case err := <-srvErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
+	case <-g.Failed():
 	}
 	a.log.Info("shutting down: draining requests and the ingest queue", "deadline", a.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		a.log.Error("http shutdown", "err", err.Error())
+	stopErr := g.Stop(sctx)
+	if err := g.Err(); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
-	stopMetrics(sctx)
-	mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
-	if err := a.mailbox.Close(mctx); err != nil {
-		a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())
+	if stopErr != nil {
+		return stopErr
 	}
-	mcancel()
-	if err := a.pipeline.Close(sctx); err != nil {
-		return fmt.Errorf("ingest drain: %w", err)
-	}
-	<-pipeDone
 	a.log.Info("stopped cleanly")
 	return nil
+}
+
+// serveParts returns the background parts of serve, in start order. They stop in the
+// reverse order, each drained before the next (see rungroup): the HTTP server first (no
+// new request; event streams and journey waits end), the metrics listener, the bounce
+// mailboxes (a batch in progress is committed or read again at the next start), then the
+// pipeline drains its queue into the store, and only then stop what reads the store: the
+// segment index, the outbound dispatcher, retention and the customer indexer. The store
+// itself closes after all of them (app.close).
+func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
+	var g rungroup.Group
+	// The customer-timeline indexer.
+	g.Add(rungroup.Part{Name: "indexer", Run: func(ctx context.Context) error {
+		a.db.RunIndexer(ctx, time.Second, func(err error) { a.log.Error("customer indexer", "err", err.Error()) })
+		return nil
+	}})
+	// Retention of raw events.
+	g.Add(rungroup.Part{Name: "retention", Run: func(ctx context.Context) error {
+		newRetentionJob(a).run(ctx, a.cfg.RetentionInterval)
+		return nil
+	}})
+	// Outbound webhook deliveries.
+	g.Add(rungroup.Part{Name: "outbound", Run: func(ctx context.Context) error {
+		a.parts.run("outbound", func() { a.outbound.Run(ctx) })
+		return nil
+	}})
+	// The segment index: built from the store in the background (segment requests answer
+	// 503 until it is ready), then kept current by the pipeline's change-sets.
+	g.Add(rungroup.Part{Name: "segments", Run: func(ctx context.Context) error {
+		runSegmentIndex(ctx, a.segments, a.log)
+		return nil
+	}})
+	// The ingest pipeline: on stop, its queue drains into the store within the shutdown
+	// deadline.
+	g.Add(rungroup.Part{Name: "pipeline",
+		Run: func(ctx context.Context) error {
+			a.parts.run("pipeline", func() { a.pipeline.Run(ctx) })
+			return nil
+		},
+		Stop: func(ctx context.Context) error {
+			if err := a.pipeline.Close(ctx); err != nil {
+				return fmt.Errorf("ingest drain: %w", err)
+			}
+			return nil
+		}})
+	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.
+	g.Add(rungroup.Part{Name: "mailbox",
+		Run: func(ctx context.Context) error {
+			a.parts.run("mailbox", func() { a.mailbox.Run(ctx) })
+			return nil
+		},
+		Stop: func(context.Context) error {
+			mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
+			defer mcancel()
+			if err := a.mailbox.Close(mctx); err != nil {
+				a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())
+			}
+			return nil
+		}})
+	if mln != nil {
+		g.Add(metricsPart(a, mln))
+	}
+	// The HTTP server; a listener that fails stops the service.
+	g.Add(rungroup.Part{Name: "http",
+		Run: func(context.Context) error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+		Stop: func(ctx context.Context) error {
+			if err := srv.Shutdown(ctx); err != nil {
+				a.log.Error("http shutdown", "err", err.Error())
+			}
+			return nil
+		}})
+	return &g
 }
 
 // serveDebug serves the Go profiler on its own listener, never on the public one.

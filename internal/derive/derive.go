@@ -175,11 +175,7 @@ type Relabel struct {
 
 // ClickRelabel is a fact to publish: a stored click whose human label the click rules
 // changed (a burst, the honeypot, timing against a later delivery).
-type ClickRelabel struct {
-	OrgID, CampaignID, CustomerID, LinkURL string
-	At                                     int64 // occurred_at, unix ms
-	Human                                  bool  // the new label
-}
+type ClickRelabel = mailtrail.ClickRelabel
 
 // Window is a span of one message's clicks whose labels the batch may have changed. The
 // store reads the message's counted clicks with From <= At <= To (ordered by time, then

@@ -23,7 +23,7 @@ type stuckSink struct {
 	writes atomic.Int32
 }
 
-func (s *stuckSink) Write(ctx context.Context, b []*mailtrail.Event) ([]bool, error) {
+func (s *stuckSink) Write(ctx context.Context, b []*mailtrail.Event) (ingest.ChangeSet, error) {
 	s.writes.Add(1)
 	<-s.gate
 	return s.db.Write(ctx, b)

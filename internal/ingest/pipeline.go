@@ -27,11 +27,12 @@ import (
 )
 
 // Sink persists a batch of events and the state derived from them atomically and durably.
-// Write returns, for each event of the batch in order, whether it was a duplicate of an
-// event already stored (then nothing of it was stored again). A Write error means nothing
-// of the batch is durable.
+// Write returns what the commit changed: Duplicate tells, for each event of the batch in
+// order, whether it was a duplicate of an event already stored (then nothing of it was
+// stored again); Events are the others, in order; Relabels the stored clicks whose label
+// the batch changed. A Write error means nothing of the batch is durable.
 type Sink interface {
-	Write(ctx context.Context, batch []*mailtrail.Event) (duplicate []bool, err error)
+	Write(ctx context.Context, batch []*mailtrail.Event) (ChangeSet, error)
 }
 
 // Observer receives the pipeline's measurements. Any method may be called concurrently.
@@ -52,9 +53,6 @@ type Options struct {
 	CommitWait time.Duration
 	Observer   Observer
 	Now        func() time.Time
-	// AfterCommit, when set, is called by the committer with the events just made durable
-	// (duplicates excluded), in commit order. It must not block for long.
-	AfterCommit func([]*mailtrail.Event)
 	// Enrich, when set, is called on every event before Normalize, on the submitter's
 	// goroutine (so it runs in parallel, outside the committer): classification, client,
 	// device and geography of opens and clicks. It must not fail or block.
@@ -76,11 +74,18 @@ type submission struct {
 	err      error
 }
 
-// Pipeline is the group-committing front of a Sink. Create it with New, start Run in a
-// goroutine, stop it with Close.
+// Pipeline is the group-committing front of a Sink and the one publisher of what is
+// committed (see Subscribe). Create it with New, start Run in a goroutine, stop it with
+// Close.
 type Pipeline struct {
 	sink Sink
 	opt  Options
+
+	// pub is held by the committer from a batch's Write to the end of its change-set's
+	// delivery, and by Publish around its commit and delivery: change-sets reach
+	// subscribers one at a time, in commit order.
+	pub  sync.Mutex
+	subs []subscriber
 
 	mu      sync.Mutex
 	queue   []*submission
@@ -281,13 +286,15 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	for _, s := range batch {
 		evs = append(evs, s.events...)
 	}
+	p.pub.Lock()
+	defer p.pub.Unlock()
 	start := time.Now()
-	dup, err := p.sink.Write(ctx, evs)
+	cs, err := p.sink.Write(ctx, evs)
 	took := time.Since(start)
 	p.mu.Lock()
 	p.took = (3*p.took + min(took, p.opt.CommitWait)) / 4 // one stall does not set it alone
 	p.mu.Unlock()
-	if err == nil && len(dup) != len(evs) {
+	if err == nil && (len(cs.Duplicate) != len(evs) || len(cs.Events) != len(evs)-countTrue(cs.Duplicate)) {
 		err = errors.New("ingest: sink returned wrong number of outcomes")
 	}
 	if err != nil {
@@ -300,16 +307,14 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 		}
 		return
 	}
-	var fresh []*mailtrail.Event
 	i, dups := 0, 0
 	for _, s := range batch {
-		for _, ev := range s.events {
-			if dup[i] {
+		for range s.events {
+			if cs.Duplicate[i] {
 				s.res.Duplicates++
 				dups++
 			} else {
 				s.res.Accepted++
-				fresh = append(fresh, ev)
 			}
 			i++
 		}
@@ -320,9 +325,8 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	for _, s := range batch {
 		close(s.done)
 	}
-	if p.opt.AfterCommit != nil && len(fresh) > 0 {
-		p.opt.AfterCommit(fresh)
-	}
+	cs.Duplicate = nil // the submitters' business, answered above
+	p.deliver(cs)
 }
 
 // Closing reports whether Close has been called.

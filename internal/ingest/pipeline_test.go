@@ -26,14 +26,14 @@ type gatedSink struct {
 	fail   atomic.Bool
 }
 
-func (g *gatedSink) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error) {
+func (g *gatedSink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
 	g.writes.Add(1)
 	<-g.gate
 	g.mu.Lock()
 	g.sizes = append(g.sizes, len(batch))
 	g.mu.Unlock()
 	if g.fail.Load() {
-		return nil, errors.New("disk on fire")
+		return ingest.ChangeSet{}, errors.New("disk on fire")
 	}
 	return g.db.Write(ctx, batch)
 }
@@ -250,7 +250,7 @@ type stepSink struct {
 	writes atomic.Int32
 }
 
-func (s *stepSink) Write(ctx context.Context, b []*mailtrail.Event) ([]bool, error) {
+func (s *stepSink) Write(ctx context.Context, b []*mailtrail.Event) (ingest.ChangeSet, error) {
 	s.writes.Add(1)
 	<-s.step
 	return s.db.Write(ctx, b)

@@ -74,7 +74,6 @@ type Index struct {
 	live     bool // Build is done: batches need no tag
 	pending  []batch
 	npending int
-	staged   []liveEvent // relabels waiting for their batch's Observe
 	wake     chan struct{}
 }
 
@@ -86,11 +85,12 @@ func New(src Source, log *slog.Logger) *Index {
 	return &Index{src: src, log: log, orgs: map[string]*Org{}, upTo: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
 
-// Observe takes a batch of committed events (duplicates excluded). It never waits for a
-// query: events are queued and applied by Run or by the next set query. Until the index
-// is built it asks the store for the last event id once per batch.
-func (x *Index) Observe(evs []*mailtrail.Event) {
-	b := batch{evs: make([]liveEvent, 0, len(evs))}
+// Observe takes a batch of committed events (duplicates excluded) and the stored clicks
+// the same commit relabelled, which are applied after the batch's own events. It never
+// waits for a query: they are queued and applied by Run or by the next set query. Until
+// the index is built it asks the store for the last event id once per batch.
+func (x *Index) Observe(evs []*mailtrail.Event, relabels []mailtrail.ClickRelabel) {
+	b := batch{evs: make([]liveEvent, 0, len(evs)+len(relabels))}
 	for _, ev := range evs {
 		if !ev.Counted || !ev.Type.Valid() {
 			continue
@@ -101,16 +101,15 @@ func (x *Index) Observe(evs []*mailtrail.Event) {
 		}
 		b.evs = append(b.evs, le)
 	}
-	x.pmu.Lock()
-	if x.dead {
-		x.staged = nil
-		x.pmu.Unlock()
+	for _, r := range relabels {
+		b.evs = append(b.evs, liveEvent{org: r.OrgID, cust: r.CustomerID, camp: r.CampaignID, link: r.LinkURL,
+			typ: mailtrail.EventClicked, at: r.At, human: r.Human, relabel: true})
+	}
+	if len(b.evs) == 0 {
 		return
 	}
-	// A batch's relabels (Relabel, called before its Observe) go after its own events.
-	b.evs = append(b.evs, x.staged...)
-	x.staged = nil
-	if len(b.evs) == 0 {
+	x.pmu.Lock()
+	if x.dead {
 		x.pmu.Unlock()
 		return
 	}
@@ -129,15 +128,6 @@ func (x *Index) Observe(evs []*mailtrail.Event) {
 	case x.wake <- struct{}{}:
 	default:
 	}
-}
-
-// Relabel takes a click the store relabelled after committing it (human or not). The
-// store calls it after the commit and before the batch's Observe, which applies it.
-func (x *Index) Relabel(orgID, customerID, campaignID, linkURL string, at int64, human bool) {
-	x.pmu.Lock()
-	x.staged = append(x.staged, liveEvent{org: orgID, cust: customerID, camp: campaignID, link: linkURL,
-		typ: mailtrail.EventClicked, at: at, human: human, relabel: true})
-	x.pmu.Unlock()
 }
 
 // Rename gives customerID, erased, its new id. Like events, it is applied by Run or by
@@ -277,7 +267,7 @@ func (x *Index) Build(ctx context.Context, chunk int) error {
 	x.pmu.Lock()
 	x.live = err == nil
 	if err != nil {
-		x.dead, x.pending, x.staged = true, nil, nil
+		x.dead, x.pending = true, nil
 	}
 	x.pmu.Unlock()
 	if err != nil {

@@ -22,7 +22,7 @@ func TestMemoryBytesGrowsWithTheIndex(t *testing.T) {
 		evs = append(evs, &mailtrail.Event{OrgID: "o", CustomerID: "customer-" + string(rune('a'+i%26)) + string(rune('a'+i/26)),
 			CampaignID: "c", Type: mailtrail.EventOpened, OccurredAt: at.Add(time.Duration(i) * time.Minute), Counted: true})
 	}
-	x.Observe(evs)
+	x.Observe(evs, nil)
 	x.Flush()
 	got := x.MemoryBytes()
 	// 1,000 log entries of 12 bytes and 1,000 customers: well over 12 KB more than empty.

@@ -196,12 +196,6 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{db: db, raw: raw, nCust: 250}
 	// As the app does: the index observes every commit from the start, built or not.
 	f.idx = segment.New(db, nil)
-	db.OnClickRelabel(func(rs []sqlite.ClickRelabel) {
-		f.relabel += len(rs)
-		for _, r := range rs {
-			f.idx.Relabel(r.OrgID, r.CustomerID, r.CampaignID, r.LinkURL, r.At, r.Human)
-		}
-	})
 	r := rand.New(rand.NewPCG(7, 11))
 	for i := range 2 {
 		org, _, err := db.CreateOrg(ctx, fmt.Sprintf("org%d", i), "UTC")
@@ -223,20 +217,16 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// write stores a batch as the pipeline does: Write, then the committed events to Observe.
+// write stores a batch as the pipeline does: Write, then its change-set (the committed
+// events and the clicks relabelled) to Observe.
 func (f *fixture) write(t *testing.T, evs []*mailtrail.Event) {
 	t.Helper()
-	dup, err := f.db.Write(context.Background(), evs)
+	cs, err := f.db.Write(context.Background(), evs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kept []*mailtrail.Event
-	for i, ev := range evs {
-		if !dup[i] {
-			kept = append(kept, ev)
-		}
-	}
-	f.idx.Observe(kept)
+	f.relabel += len(cs.Relabels)
+	f.idx.Observe(cs.Events, cs.Relabels)
 }
 
 // recount reads every counted raw event back from SQLite.

@@ -20,11 +20,11 @@ func keyed(org, key string, typ mailtrail.EventType, at time.Time) *mailtrail.Ev
 func writeOne(t *testing.T, db *DB, ev *mailtrail.Event) bool {
 	t.Helper()
 	ingest.Normalize(ev, ev.ReceivedAt)
-	dup, err := db.Write(pctx, []*mailtrail.Event{ev})
+	cs, err := db.Write(pctx, []*mailtrail.Event{ev})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dup[0]
+	return cs.Duplicate[0]
 }
 
 // A key recognises its retries until it is pruned past the horizon; the answer for a

@@ -54,7 +54,9 @@ const customerEventsQuery = `SELECT ev.id, ev.email, coalesce(ev.meta, '') FROM 
 //     (customer, messages, events) are kept under mailtrail.EmailHash of the address, so
 //     the address stays suppressed without being stored.
 //
-// ENOTFOUND for a customer the organization does not have (an erased one included).
+// The result names the customer's old and new ids (for the change-set the caller
+// publishes). ENOTFOUND for a customer the organization does not have (an erased one
+// included).
 func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error) {
 	org, err := db.orgInternal(ctx, orgID)
 	if err != nil {
@@ -169,9 +171,7 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	// id: drop them, they are read again from the erased rows.
 	db.cache.messages = map[[12]byte]*msgEntry{}
 	db.cache.customers = map[string]*custEntry{}
-	if db.onErase != nil {
-		db.onErase(orgID, customerID, newID)
-	}
+	res.Customer = mailtrail.ErasedCustomer{OrgID: orgID, OldID: customerID, NewID: newID}
 	return res, nil
 }
 

@@ -242,6 +242,16 @@ func TestEraseCustomer(t *testing.T) {
 	}
 	// alice: 2 messages × (sent, delivered), 1 open + 1 click on message 1, then a click,
 	// two bounces on message 4 and an unsubscribe on message 1.
+	// The result names the customer's old and new ids (what an erasure publishes); the
+	// new one is the id the customer's row carries now.
+	erased := res.Customer
+	if erased.OrgID != org || erased.OldID != "alice" || !strings.HasPrefix(erased.NewID, ErasedCustomerPrefix) {
+		t.Fatalf("erased customer %+v", erased)
+	}
+	if n := dump(t, db, `SELECT count(*) AS n FROM customers WHERE ext_id = ?`, erased.NewID); n != "n=1|\n" {
+		t.Fatalf("customers with the new id %s: %q", erased.NewID, n)
+	}
+	res.Customer = mailtrail.ErasedCustomer{}
 	if want := (mailtrail.EraseResult{Events: 10, Messages: 2, Suppressions: 2}); *res != want {
 		t.Fatalf("erase result %+v, want %+v", *res, want)
 	}

@@ -98,20 +98,3 @@ func (db *DB) LastEventID(ctx context.Context) (int64, error) {
 	}
 	return id.Int64, nil
 }
-
-// ClickRelabel is a stored click whose human label the click rules changed after it was
-// committed (a burst, the honeypot, timing against a later delivery).
-type ClickRelabel struct {
-	OrgID, CampaignID, CustomerID, LinkURL string
-	At                                     int64 // occurred_at, unix ms
-	Human                                  bool  // the new label
-}
-
-// OnClickRelabel sets f to be called, after each commit and before Write returns, with
-// the clicks the batch relabelled. f must not block. Set it before the first write.
-func (db *DB) OnClickRelabel(f func([]ClickRelabel)) { db.onRelabel = f }
-
-// OnCustomerErased sets f to be called after an erasure commits, with the customer's old
-// (the CRM's) and new ("erased:…") ids, so that in-memory copies forget the old one. f
-// must not block. Set it before the first erasure.
-func (db *DB) OnCustomerErased(f func(orgID, oldID, newID string)) { db.onErase = f }

@@ -30,16 +30,17 @@ func syntheticRef(orgPublic, campaign, customer string) [12]byte {
 
 // Write stores a batch of events and everything derived from them in one transaction:
 // raw events (duplicates skipped by their dedupe key), message state, campaign counters,
-// link counters, customer activity and automatic suppressions. It returns which events
-// were duplicates. An event naming a message that does not exist in its organization is
+// link counters, customer activity and automatic suppressions. It returns the change-set:
+// which events were duplicates, the others in order, and the stored clicks whose label the
+// batch changed. An event naming a message that does not exist in its organization is
 // dropped (the API validates this before submitting) and reported as a duplicate.
 //
 // The store decides none of it: internal/derive plans the batch from the state the store
 // loads by key, and the store applies the plan.
-func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, error) {
+func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
 	tx, done, err := db.writeTx(ctx)
 	if err != nil {
-		return nil, err
+		return ingest.ChangeSet{}, err
 	}
 	defer done()
 	w := &batchWriter{db: db, ctx: ctx, tx: tx,
@@ -48,16 +49,13 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	}
 	dup, err := w.write(batch)
 	if err != nil {
-		return nil, err
+		return ingest.ChangeSet{}, err
 	}
 	if err := tx.commit(); err != nil {
-		return nil, err
+		return ingest.ChangeSet{}, err
 	}
 	db.tail.add(w.tailAdds)
 	db.boundWAL(ctx)
-	if db.onRelabel != nil && len(w.relabels) > 0 {
-		db.onRelabel(w.relabels)
-	}
 	// Committed: now the cache may learn the new state.
 	c := db.cache
 	c.trim()
@@ -73,7 +71,13 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) ([]bool, erro
 	for k, v := range w.msgs {
 		c.messages[k] = v
 	}
-	return dup, nil
+	cs := ingest.ChangeSet{Duplicate: dup, Relabels: w.relabels, Events: make([]*mailtrail.Event, 0, len(batch))}
+	for i, ev := range batch {
+		if !dup[i] {
+			cs.Events = append(cs.Events, ev)
+		}
+	}
+	return cs, nil
 }
 
 type batchWriter struct {
@@ -85,8 +89,8 @@ type batchWriter struct {
 	custs       map[string]*custEntry
 	msgs        map[[12]byte]*msgEntry // copies of committed state, changed by this batch
 	st          *derive.State
-	tailAdds    [][2]int64     // (customer, event row id) of the events stored
-	relabels    []ClickRelabel // clicks moved between human and not, for OnClickRelabel
+	tailAdds    [][2]int64               // (customer, event row id) of the events stored
+	relabels    []mailtrail.ClickRelabel // clicks moved between human and not, for the change-set
 }
 
 // write stores the batch's raw events, loads the state they touch, plans with
@@ -319,9 +323,7 @@ func (w *batchWriter) apply(plan *derive.Plan) error {
 			return fmt.Errorf("sqlite: reclassify click: %w", err)
 		}
 	}
-	for _, f := range plan.ClickRelabels {
-		w.relabels = append(w.relabels, ClickRelabel(f))
-	}
+	w.relabels = append(w.relabels, plan.ClickRelabels...)
 	for _, m := range plan.Messages {
 		s := m.State
 		var esp any

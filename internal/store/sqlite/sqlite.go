@@ -57,9 +57,7 @@ type DB struct {
 	commits        int64        // write transactions committed (guarded by wmu)
 	walRestarts    atomic.Int64 // forced WAL restarts (see boundWAL)
 	now            func() time.Time
-	tail           *tailIndex                       // per customer, the events past the customer index's watermark
-	onRelabel      func([]ClickRelabel)             // see OnClickRelabel; set before the first write
-	onErase        func(orgID, oldID, newID string) // see OnCustomerErased
+	tail           *tailIndex // per customer, the events past the customer index's watermark
 
 	healthMu      sync.Mutex // guards writeFailure and onUnavailable (see health.go)
 	writeFailure  error      // the last write's disk failure, nil once a write commits

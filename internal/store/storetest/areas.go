@@ -370,6 +370,13 @@ func testErasure(t *testing.T, s Store, norm Normalizer) {
 	if res.Events != 3 || res.Messages != 1 || res.Suppressions != 1 {
 		t.Fatalf("erased %+v, want 3 events, 1 message, 1 suppression", res)
 	}
+	// The result names the erased customer (what an erasure publishes): its new id finds
+	// the customer's events.
+	if c := res.Customer; c.OrgID != o.ID || c.OldID != "u0" || c.NewID == "" || c.NewID == "u0" {
+		t.Fatalf("erased customer %+v", c)
+	} else if p := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, mailtrail.EventFilter{CustomerID: c.NewID})); len(p.Events) != 3 {
+		t.Fatalf("the new id %s finds %d events, want 3", c.NewID, len(p.Events))
+	}
 	if after := total(t, s, o.ID, "camp"); after != before {
 		t.Fatalf("figures changed by erasure:\n%+v\n%+v", after, before)
 	}

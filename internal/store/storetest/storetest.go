@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
 	t.Run("DedupeAndDerived", func(t *testing.T) { testDedupe(t, open(t), norm) })
+	t.Run("ChangeSet", func(t *testing.T) { testChangeSet(t, open(t), norm) })
 	t.Run("OrderIndependence", func(t *testing.T) { testOrder(t, open, norm) })
 	t.Run("ListEvents", func(t *testing.T) { testList(t, open(t), norm) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
@@ -152,11 +153,11 @@ func write(t *testing.T, s Store, norm Normalizer, evs []*mailtrail.Event) []boo
 	for _, e := range evs {
 		norm(e, base.Add(1000*time.Hour))
 	}
-	dup, err := s.Write(ctx, evs)
+	cs, err := s.Write(ctx, evs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dup
+	return cs.Duplicate
 }
 
 func total(t *testing.T, s Store, org, camp string) mailtrail.Counts {

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"slices"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+)
+
+// subscribe makes every part that follows the store a subscriber of the pipeline, the one
+// publisher of what is committed (batches of events, and erasures through erasingStore).
+// They are called in this order, on the committing goroutine, and none of them blocks.
+func (a *app) subscribe(obs *ingestMetrics) {
+	p := a.pipeline
+	p.Subscribe("metrics", func(cs ingest.ChangeSet) { obs.committed(cs.Events) })
+	p.Subscribe("segments", func(cs ingest.ChangeSet) {
+		a.segments.Observe(cs.Events, cs.Relabels)
+		for _, e := range cs.Erased {
+			a.segments.Rename(e.OrgID, e.OldID, e.NewID)
+		}
+	})
+	// The event streams and the webhook dispatcher read what is new from the store.
+	p.Subscribe("stream", func(cs ingest.ChangeSet) {
+		if len(cs.Events) > 0 {
+			a.hub.Notify(orgsOf(cs.Events)...)
+		}
+	})
+	p.Subscribe("outbound", func(cs ingest.ChangeSet) {
+		if len(cs.Events) > 0 {
+			a.outbound.Wake()
+		}
+	})
+	p.Subscribe("journeys", func(cs ingest.ChangeSet) {
+		if len(cs.Events) > 0 {
+			a.journeys.Notify(cs.Events)
+		}
+	})
+}
+
+// orgsOf returns the distinct organizations of a batch of events.
+func orgsOf(evs []*mailtrail.Event) []string {
+	var orgs []string
+	for _, ev := range evs {
+		if !slices.Contains(orgs, ev.OrgID) {
+			orgs = append(orgs, ev.OrgID)
+		}
+	}
+	return orgs
+}
+
+// erasingStore is the store the service's handlers use: an erasure is committed through
+// the pipeline's Publish, so its change-set (the customer's old and new ids) reaches the
+// subscribers in commit order with the batches of events.
+type erasingStore struct {
+	*sqlite.DB
+	pub *ingest.Pipeline
+}
+
+// EraseCustomer erases the customer (see sqlite.DB.EraseCustomer) and publishes the
+// erasure; its errors are the store's.
+func (s erasingStore) EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error) {
+	var res *mailtrail.EraseResult
+	err := s.pub.Publish(func() (ingest.ChangeSet, error) {
+		var err error
+		if res, err = s.DB.EraseCustomer(ctx, orgID, customerID); err != nil {
+			return ingest.ChangeSet{}, err
+		}
+		return ingest.ChangeSet{Erased: []mailtrail.ErasedCustomer{res.Customer}}, nil
+	})
+	return res, err
+}
