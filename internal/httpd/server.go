@@ -36,7 +36,6 @@ type Store interface {
 	CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
-	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
 	CreateConnection(ctx context.Context, c *mailtrail.Connection) error
 	Connections(ctx context.Context, orgID string) ([]mailtrail.Connection, error)
 	Connection(ctx context.Context, orgID, id string) (*mailtrail.Connection, error)
@@ -45,10 +44,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	SuppressionStore
 	WebhookStore
-	AnalyticsStore
 	StreamStore
 	SubscriptionStore
-	JourneyStore
 	CampaignStore
 }
 
