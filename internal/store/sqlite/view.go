@@ -23,7 +23,7 @@ var _ query.Reader = (*DB)(nil)
 // on the pool in the background, for the next), so views that hold every reader
 // connection at once cannot wait on each other.
 func (db *DB) View(ctx context.Context, fn func(query.Snapshot) error) error {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.r.BeginTx(ctx, nil) // BEGIN (deferred: the readers' DSN sets no _txlock)
 	if err != nil {
 		return fmt.Errorf("sqlite: view: %w", err)
 	}
