@@ -42,7 +42,7 @@ func (s *snap) CampaignBreakdowns(ctx context.Context, orgID, campaign string, l
 
 func (s *snap) dimValues(ctx context.Context, camp int64, kind mailtrail.EventType, dim, limit int) ([]mailtrail.DimValue, error) {
 	rows, err := s.query(ctx, `SELECT value, total, human_total FROM campaign_dims WHERE campaign_id = ? AND kind = ? AND dim = ?
-		AND (total != 0 OR human_total != 0) ORDER BY total DESC, value LIMIT ?`, camp, int(kind), dim, limit)
+		AND (total != 0 OR human_total != 0) ORDER BY total DESC, value LIMIT `+limitSQL(limit), camp, int(kind), dim)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: breakdowns: %w", err)
 	}
@@ -69,7 +69,7 @@ func (s *snap) LinkTopClickers(ctx context.Context, orgID, campaign string, link
 	rows, err := s.query(ctx, `SELECT u.ext_id, m.ref, l.clicks, l.human_clicks FROM link_clicks l
 		JOIN messages m ON m.id = l.message_id JOIN customers u ON u.id = m.customer_id
 		WHERE l.campaign_id = ? AND l.url_id = ? AND l.human_clicks > 0
-		ORDER BY l.human_clicks DESC, l.message_id DESC LIMIT ?`, camp.id, link, n)
+		ORDER BY l.human_clicks DESC, l.message_id DESC LIMIT `+limitSQL(n), camp.id, link)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: top clickers: %w", err)
 	}

@@ -86,7 +86,7 @@ func (s *snap) CampaignLinks(ctx context.Context, orgID, campaign string, limit 
 		return nil, err
 	}
 	rows, err := s.query(ctx, `SELECT u.id, u.url, s.total, s.uniq, s.human_total, s.human_uniq FROM link_stats s
-		JOIN link_urls u ON u.id = s.url_id WHERE s.campaign_id = ? ORDER BY s.total DESC, u.url LIMIT ?`, camp.id, limit)
+		JOIN link_urls u ON u.id = s.url_id WHERE s.campaign_id = ? ORDER BY s.total DESC, u.url LIMIT `+limitSQL(limit), camp.id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: links: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/query"
@@ -28,7 +29,12 @@ func (db *DB) View(ctx context.Context, fn func(query.Snapshot) error) error {
 		return fmt.Errorf("sqlite: view: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&snap{db: db, tx: tx})
+	err = fn(&snap{db: db, tx: tx})
+	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+		// database/sql rolled the transaction back when ctx ended: say why.
+		return fmt.Errorf("sqlite: view: %w", ctx.Err())
+	}
+	return err
 }
 
 // view runs one read of a snapshot in its own View: the per-method reads of the store.
@@ -94,6 +100,12 @@ func (s *snap) query(ctx context.Context, q string, args ...any) (*sql.Rows, err
 	}
 	return st.QueryContext(ctx, args...)
 }
+
+// limitSQL is a LIMIT written into a statement's text. SQLite re-prepares a statement whose
+// LIMIT is a bound parameter every time it is bound (the planner reads the value), so the
+// report's statements, whose limits are constants, carry them as text instead: a few
+// statements per limit the callers use, each prepared once.
+func limitSQL(n int) string { return strconv.Itoa(n) } // negative: no limit, as SQLite reads LIMIT -1
 
 // org maps a public organization id to its row id: the store's cache, else a read of the
 // snapshot (organizations are never deleted, so the cache is true in every snapshot).
