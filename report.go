@@ -49,6 +49,9 @@ type TimelineBucket struct {
 
 // LinkStats are the clicks of one URL of a campaign.
 type LinkStats struct {
+	// ID is the store's id of the link's URL within the organization, for reading more
+	// about the same link in the same snapshot (its top clickers); not part of the API.
+	ID          int64  `json:"-"`
 	URL         string `json:"url"`
 	Total       int64  `json:"total"`
 	Unique      int64  `json:"unique"`

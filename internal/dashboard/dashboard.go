@@ -32,7 +32,6 @@ type Store interface {
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
 	Orgs(ctx context.Context) ([]mailtrail.Organization, error)
 	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
-	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
 }
 
 // Options configure the dashboard.

@@ -379,7 +379,7 @@ func (h *Handler) recipientsCSV(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = v.Encode()
 	// The API answers errors in JSON; check the campaign first so a browser gets a page.
-	if _, err := h.opt.Query.R.CampaignBuckets(r.Context(), rq.org.ID, r.PathValue("campaign")); err != nil {
+	if _, err := h.opt.Query.Campaign(r.Context(), rq.org.ID, r.PathValue("campaign")); err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}

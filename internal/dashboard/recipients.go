@@ -80,7 +80,7 @@ func (h *Handler) recipientsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	f := mailtrail.RecipientFilter{HumanOnly: d.List.Human, Bounce: mailtrail.BounceType(d.List.Bounce), Cursor: q.Get("cursor"), Limit: recipientsPerPage}
 	f.Activity, _ = mailtrail.ParseEventType(d.List.Activity)
-	if d.Page, err = h.opt.Store.Recipients(r.Context(), rq.org.ID, camp, f); err != nil {
+	if d.Page, err = h.opt.Query.Recipients(r.Context(), rq.org.ID, camp, f); err != nil {
 		h.fail(w, r, rq, err)
 		return
 	}

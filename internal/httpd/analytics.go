@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -10,11 +9,6 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 )
-
-// AnalyticsStore is what the recipient lists need of the store.
-type AnalyticsStore interface {
-	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
-}
 
 // recipientFilter reads ?activity=opened|clicked|bounced|complained|unsubscribed
 // &human=true&link=URL&bounce=hard|soft&cursor=&limit=.
@@ -79,7 +73,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) error {
 		f.Limit, f.Cursor = 1000, ""
 	}
 	// The first page before any byte is written: its errors are still JSON answers.
-	page, err := s.store.Recipients(r.Context(), org, camp, f)
+	page, err := s.query.Recipients(r.Context(), org, camp, f)
 	if err != nil {
 		return err
 	}
@@ -137,7 +131,7 @@ func (s *Server) recipients(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		f.Cursor = page.NextCursor
-		if page, err = s.store.Recipients(r.Context(), org, camp, f); err != nil {
+		if page, err = s.query.Recipients(r.Context(), org, camp, f); err != nil {
 			// Headers are gone: cut the body short so the client sees a broken transfer.
 			s.log.ErrorContext(r.Context(), "recipient export failed", "err", err.Error())
 			panic(http.ErrAbortHandler)

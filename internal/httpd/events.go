@@ -214,7 +214,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := timeRange(q, &f.Since, &f.Until); err != nil {
 		return err
 	}
-	page, err := s.store.ListEvents(r.Context(), org.ID, f)
+	page, err := s.query.Events(r.Context(), org.ID, f)
 	if err != nil {
 		return err
 	}

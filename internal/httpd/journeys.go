@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,13 +9,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/journey"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 )
-
-// JourneyStore is what the journey handlers need of the store.
-type JourneyStore interface {
-	// Did answers a condition from the customer index; an unknown customer, campaign or
-	// message is Did false, not an error.
-	Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error)
-}
 
 // parseCondition reads the condition of GET /api/v1/customers/{customer}/did and /wait:
 // event (required), campaign_id or message_id, since (RFC 3339), human_only, link.
@@ -57,7 +49,7 @@ func (s *Server) did(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	start := time.Now()
-	d, err := s.store.Did(r.Context(), principalFrom(r.Context()).orgID(), c)
+	d, err := s.query.Did(r.Context(), principalFrom(r.Context()).orgID(), c)
 	s.jm.check.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return err
@@ -115,7 +107,7 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) error {
 	// answer asks the store; done when the wait is over (answered, failed, or the client
 	// gone), with the error to answer.
 	answer := func(outcome string) (done bool, err error) {
-		d, err := s.store.Did(ctx, org, c)
+		d, err := s.query.Did(ctx, org, c)
 		if ctx.Err() != nil {
 			s.jm.waits.Inc("cancelled") // the client went away: nobody to answer
 			return true, nil

@@ -38,16 +38,13 @@ type Store interface {
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
-	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
 	connection.Store // the default Options.Connections
 	Ping(ctx context.Context) error
 	SuppressionStore
 	message.Store // CreateMessages (and OrgSettings)
 	WebhookStore
-	AnalyticsStore
 	StreamStore
 	SubscriptionStore
-	JourneyStore
 	CampaignStore
 }
 

@@ -9,13 +9,46 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-// Reader is what reports need from a store.
+// Reader opens read snapshots of a store. Every answer of the Service reads through one
+// View, so its parts agree with each other (a report's totals with its links and
+// breakdowns, a page of a list with itself).
 type Reader interface {
-	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
+	// View calls fn with a snapshot of the store: every read of it sees the same committed
+	// state, whatever is committed meanwhile. The snapshot lasts until fn returns, so fn
+	// reads and returns: it never waits on a client (a long snapshot holds back the store's
+	// housekeeping, such as SQLite's WAL checkpoints). View returns fn's error, or the
+	// store's when the snapshot cannot be opened.
+	View(ctx context.Context, fn func(Snapshot) error) error
+}
+
+// Snapshot is the reads of one consistent state of a store. An unknown organization is
+// ENOTFOUND everywhere.
+type Snapshot interface {
+	// CampaignInfo returns a campaign's name and subject (SentAt is left to the report);
+	// ENOTFOUND for a campaign the organization does not have.
 	CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error)
+	// CampaignBuckets returns a campaign's counters per quarter hour, in time order;
+	// ENOTFOUND for an unknown campaign.
+	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
+	// CampaignLinks returns the clicks per link of a campaign, most clicked first, at most
+	// limit, each with its ID; ENOTFOUND for an unknown campaign.
 	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
+	// LinkTopClickers returns the n recipients of a campaign with the most human clicks on
+	// the link of id link (a LinkStats.ID of the same snapshot); ENOTFOUND for an unknown
+	// campaign.
+	LinkTopClickers(ctx context.Context, orgID, campaign string, link int64, n int) ([]mailtrail.Clicker, error)
+	// CampaignBreakdowns returns a campaign's opens and clicks by client, device, country
+	// and city, at most limit values per dimension; ENOTFOUND for an unknown campaign.
 	CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error)
-	LinkTopClickers(ctx context.Context, orgID, campaign, url string, n int) ([]mailtrail.Clicker, error)
+	// Recipients returns a page of who opened, clicked, bounced, complained or
+	// unsubscribed; ENOTFOUND for an unknown campaign, EINVALID for a bad filter or cursor.
+	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
+	// ListEvents returns a page of an organization's events (of a campaign, of a customer:
+	// the customer's timeline); unknown campaigns and customers give an empty page.
+	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
+	// Did answers a journey condition; an unknown customer, campaign or message is Did
+	// false, an invalid condition EINVALID.
+	Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error)
 }
 
 // The sizes of a report's lists.
@@ -26,7 +59,7 @@ const (
 	ReportDimValues      = 20  // values per breakdown dimension
 )
 
-// Service answers report queries.
+// Service answers the reads of the API and the dashboard, each on one snapshot.
 type Service struct {
 	R Reader
 }
@@ -38,24 +71,32 @@ func (s *Service) Report(ctx context.Context, orgID, campaign, tz string) (*mail
 	if err != nil || tz == "" || tz == "Local" {
 		return nil, mailtrail.Errorf(mailtrail.EINVALID, "unknown time zone %q", tz)
 	}
-	buckets, err := s.R.CampaignBuckets(ctx, orgID, campaign)
-	if err != nil {
-		return nil, err
-	}
-	links, err := s.R.CampaignLinks(ctx, orgID, campaign, ReportLinks)
-	if err != nil {
-		return nil, err
-	}
-	for i := range links[:min(len(links), ReportTopClickerURLs)] {
-		if links[i].TopClickers, err = s.R.LinkTopClickers(ctx, orgID, campaign, links[i].URL, ReportTopClickers); err != nil {
-			return nil, err
+	var (
+		info    *mailtrail.CampaignInfo
+		buckets []mailtrail.CampaignBucket
+		links   []mailtrail.LinkStats
+		dims    *mailtrail.Breakdowns
+	)
+	// Only the reads in the snapshot; the timelines are computed after it ends.
+	err = s.R.View(ctx, func(sn Snapshot) error {
+		var err error
+		if info, err = sn.CampaignInfo(ctx, orgID, campaign); err != nil {
+			return err
 		}
-	}
-	dims, err := s.R.CampaignBreakdowns(ctx, orgID, campaign, ReportDimValues)
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.R.CampaignInfo(ctx, orgID, campaign)
+		if buckets, err = sn.CampaignBuckets(ctx, orgID, campaign); err != nil {
+			return err
+		}
+		if links, err = sn.CampaignLinks(ctx, orgID, campaign, ReportLinks); err != nil {
+			return err
+		}
+		for i := range links[:min(len(links), ReportTopClickerURLs)] {
+			if links[i].TopClickers, err = sn.LinkTopClickers(ctx, orgID, campaign, links[i].ID, ReportTopClickers); err != nil {
+				return err
+			}
+		}
+		dims, err = sn.CampaignBreakdowns(ctx, orgID, campaign, ReportDimValues)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,11 @@ import (
 	"github.com/mailtrail/mailtrail/internal/query"
 )
 
-// buckets is a Reader with a campaign's quarter-hour buckets and nothing else.
+// buckets is a Reader whose one snapshot has a campaign's quarter-hour buckets and nothing
+// else.
 type buckets []mailtrail.CampaignBucket
+
+func (b buckets) View(_ context.Context, fn func(query.Snapshot) error) error { return fn(b) }
 
 func (b buckets) CampaignBuckets(context.Context, string, string) ([]mailtrail.CampaignBucket, error) {
 	if len(b) == 0 {
@@ -28,7 +31,16 @@ func (buckets) CampaignBreakdowns(context.Context, string, string, int) (*mailtr
 func (buckets) CampaignInfo(context.Context, string, string) (*mailtrail.CampaignInfo, error) {
 	return &mailtrail.CampaignInfo{}, nil
 }
-func (buckets) LinkTopClickers(context.Context, string, string, string, int) ([]mailtrail.Clicker, error) {
+func (buckets) LinkTopClickers(context.Context, string, string, int64, int) ([]mailtrail.Clicker, error) {
+	return nil, nil
+}
+func (buckets) Recipients(context.Context, string, string, mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
+	return nil, nil
+}
+func (buckets) ListEvents(context.Context, string, mailtrail.EventFilter) (*mailtrail.EventPage, error) {
+	return nil, nil
+}
+func (buckets) Did(context.Context, string, mailtrail.Condition) (*mailtrail.Did, error) {
 	return nil, nil
 }
 

@@ -17,8 +17,8 @@ import (
 // city, at most limit values per dimension, the most frequent first. It reads the
 // pre-aggregated campaign_dims rows only: its cost follows the number of distinct values,
 // not the campaign's size.
-func (db *DB) CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error) {
-	camp, err := db.campaignOf(ctx, orgID, campaign)
+func (s *snap) CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error) {
+	camp, err := s.campaign(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (db *DB) CampaignBreakdowns(ctx context.Context, orgID, campaign string, li
 		}
 		dst := [derive.NumDims]*[]mailtrail.DimValue{&b.Client, &b.Device, &b.Country, &b.City}
 		for d := 0; d < derive.NumDims; d++ {
-			vals, err := db.dimValues(ctx, camp, kind, d, limit)
+			vals, err := s.dimValues(ctx, camp.id, kind, d, limit)
 			if err != nil {
 				return nil, err
 			}
@@ -40,9 +40,9 @@ func (db *DB) CampaignBreakdowns(ctx context.Context, orgID, campaign string, li
 	return out, nil
 }
 
-func (db *DB) dimValues(ctx context.Context, camp int64, kind mailtrail.EventType, dim, limit int) ([]mailtrail.DimValue, error) {
-	rows, err := db.rquery(ctx, `SELECT value, total, human_total FROM campaign_dims WHERE campaign_id = ? AND kind = ? AND dim = ?
-		AND (total != 0 OR human_total != 0) ORDER BY total DESC, value LIMIT ?`, camp, int(kind), dim, limit)
+func (s *snap) dimValues(ctx context.Context, camp int64, kind mailtrail.EventType, dim, limit int) ([]mailtrail.DimValue, error) {
+	rows, err := s.query(ctx, `SELECT value, total, human_total FROM campaign_dims WHERE campaign_id = ? AND kind = ? AND dim = ?
+		AND (total != 0 OR human_total != 0) ORDER BY total DESC, value LIMIT `+limitSQL(limit), camp, int(kind), dim)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: breakdowns: %w", err)
 	}
@@ -58,21 +58,18 @@ func (db *DB) dimValues(ctx context.Context, camp int64, kind mailtrail.EventTyp
 	return out, rows.Err()
 }
 
-// LinkTopClickers returns the n recipients of a campaign with the most human clicks on a
-// link (ties: the latest message first), from the link_clicks index.
-func (db *DB) LinkTopClickers(ctx context.Context, orgID, campaign, url string, n int) ([]mailtrail.Clicker, error) {
-	camp, err := db.campaignOf(ctx, orgID, campaign)
+// LinkTopClickers returns the n recipients of a campaign with the most human clicks on
+// the link whose URL has id link (ties: the latest message first), from the link_clicks
+// index.
+func (s *snap) LinkTopClickers(ctx context.Context, orgID, campaign string, link int64, n int) ([]mailtrail.Clicker, error) {
+	camp, err := s.campaign(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
-	urlID, ok, err := db.linkURLID(ctx, orgID, url)
-	if err != nil || !ok {
-		return []mailtrail.Clicker{}, err
-	}
-	rows, err := db.rquery(ctx, `SELECT u.ext_id, m.ref, l.clicks, l.human_clicks FROM link_clicks l
+	rows, err := s.query(ctx, `SELECT u.ext_id, m.ref, l.clicks, l.human_clicks FROM link_clicks l
 		JOIN messages m ON m.id = l.message_id JOIN customers u ON u.id = m.customer_id
 		WHERE l.campaign_id = ? AND l.url_id = ? AND l.human_clicks > 0
-		ORDER BY l.human_clicks DESC, l.message_id DESC LIMIT ?`, camp, urlID, n)
+		ORDER BY l.human_clicks DESC, l.message_id DESC LIMIT `+limitSQL(n), camp.id, link)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: top clickers: %w", err)
 	}
@@ -90,13 +87,13 @@ func (db *DB) LinkTopClickers(ctx context.Context, orgID, campaign, url string, 
 	return out, rows.Err()
 }
 
-func (db *DB) linkURLID(ctx context.Context, orgID, url string) (int64, bool, error) {
-	org, err := db.orgInternal(ctx, orgID)
+func (s *snap) linkURLID(ctx context.Context, orgID, url string) (int64, bool, error) {
+	org, err := s.org(ctx, orgID)
 	if err != nil {
 		return 0, false, err
 	}
 	var id int64
-	err = db.rrow(ctx, `SELECT id FROM link_urls WHERE org_id = ? AND url = ?`, []any{org, url}, &id)
+	err = s.row(ctx, `SELECT id FROM link_urls WHERE org_id = ? AND url = ?`, []any{org, url}, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -108,8 +105,8 @@ func (db *DB) linkURLID(ctx context.Context, orgID, url string) (int64, bool, er
 
 // Recipients lists who opened or clicked a campaign (optionally people only, optionally
 // one link's clickers), in message order, a page at a time.
-func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
-	camp, err := db.campaignOf(ctx, orgID, campaign)
+func (s *snap) Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
+	camp, err := s.campaign(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -135,17 +132,17 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 		if f.Activity != mailtrail.EventClicked {
 			return nil, mailtrail.Errorf(mailtrail.EINVALID, "a link filter needs activity=clicked")
 		}
-		urlID, ok, err := db.linkURLID(ctx, orgID, f.LinkURL)
+		urlID, ok, err := s.linkURLID(ctx, orgID, f.LinkURL)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			return &mailtrail.RecipientPage{Recipients: []mailtrail.Recipient{}}, nil
 		}
-		rows, err = db.rquery(ctx, `SELECT `+cols+`, l.clicks, l.human_clicks, '' FROM link_clicks l
+		rows, err = s.query(ctx, `SELECT `+cols+`, l.clicks, l.human_clicks, '' FROM link_clicks l
 			JOIN messages m ON m.id = l.message_id JOIN customers u ON u.id = m.customer_id
 			WHERE l.campaign_id = ? AND l.url_id = ? AND l.message_id > ? AND (l.human_clicks > 0 OR NOT ?)
-			ORDER BY l.message_id LIMIT ?`, camp, urlID, after, f.HumanOnly, f.Limit+1)
+			ORDER BY l.message_id LIMIT ?`, camp.id, urlID, after, f.HumanOnly, f.Limit+1)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: recipients: %w", err)
 		}
@@ -158,8 +155,8 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 		if f.HumanOnly {
 			col = human
 		}
-		rows, err = db.rquery(ctx, `SELECT `+cols+`, 0, 0, '' FROM messages m JOIN customers u ON u.id = m.customer_id
-			WHERE m.campaign_id = ? AND m.id > ? AND `+col+` > 0 ORDER BY m.id LIMIT ?`, camp, after, f.Limit+1)
+		rows, err = s.query(ctx, `SELECT `+cols+`, 0, 0, '' FROM messages m JOIN customers u ON u.id = m.customer_id
+			WHERE m.campaign_id = ? AND m.id > ? AND `+col+` > 0 ORDER BY m.id LIMIT ?`, camp.id, after, f.Limit+1)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: recipients: %w", err)
 		}
@@ -182,8 +179,8 @@ func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrai
 			reason = `COALESCE((SELECT COALESCE(json_extract(e.meta, '$.feedback_type'), '') FROM events e
 				WHERE e.customer_id = m.customer_id AND e.message_id = m.id AND e.type = 6 ORDER BY e.occurred_at LIMIT 1), '')`
 		}
-		rows, err = db.rquery(ctx, `SELECT `+cols+`, 0, 0, `+reason+` FROM messages m JOIN customers u ON u.id = m.customer_id
-			WHERE m.campaign_id = ? AND m.id > ? AND `+where+` ORDER BY m.id LIMIT ?`, camp, after, f.Limit+1)
+		rows, err = s.query(ctx, `SELECT `+cols+`, 0, 0, `+reason+` FROM messages m JOIN customers u ON u.id = m.customer_id
+			WHERE m.campaign_id = ? AND m.id > ? AND `+where+` ORDER BY m.id LIMIT ?`, camp.id, after, f.Limit+1)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: recipients: %w", err)
 		}

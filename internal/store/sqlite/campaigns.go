@@ -142,17 +142,13 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 
 // CampaignInfo returns a campaign's name and subject (SentAt is left to the report, which
 // reads it from the campaign's counters); ENOTFOUND for a campaign the organization does
-// not have.
-func (db *DB) CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error) {
-	camp, err := db.campaignOf(ctx, orgID, campaign)
+// not have. The snapshot's campaign lookup reads them: no statement of its own.
+func (s *snap) CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error) {
+	camp, err := s.campaign(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
-	ci := &mailtrail.CampaignInfo{ID: campaign}
-	if err := db.rrow(ctx, `SELECT title, subject FROM campaigns WHERE id = ?`, []any{camp}, &ci.Name, &ci.Subject); err != nil {
-		return nil, fmt.Errorf("sqlite: campaign info: %w", err)
-	}
-	return ci, nil
+	return &mailtrail.CampaignInfo{ID: campaign, Name: camp.title, Subject: camp.subject}, nil
 }
 
 // UpdateCampaign sets the name and subject of a campaign the organization has (nil fields

@@ -32,17 +32,17 @@ const didQuery = `SELECT e.id, e.uid, e.occurred_at FROM (
 // last, and the first in full. A customer, campaign or message the organization does not
 // have gives Did false (journeys ask about customers who did nothing); an unknown
 // organization ENOTFOUND; an invalid condition EINVALID.
-func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error) {
+func (s *snap) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := s.org(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
 	out := &mailtrail.Did{CustomerID: c.CustomerID, Type: c.Type}
 	var cust, camp, msg int64
-	err = db.rrow(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, c.CustomerID}, &cust)
+	err = s.row(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, c.CustomerID}, &cust)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, nil
 	} else if err != nil {
@@ -50,7 +50,9 @@ func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*ma
 	}
 	switch {
 	case c.CampaignID != "":
-		camp, err = db.campaignRow(ctx, org, c.CampaignID)
+		var cr campRow
+		cr, err = s.campaignRow(ctx, org, orgID, c.CampaignID)
+		camp = cr.id
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
 			return out, nil
 		} else if err != nil {
@@ -61,7 +63,7 @@ func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*ma
 		if !ok {
 			return out, nil
 		}
-		err = db.rrow(ctx, `SELECT id FROM messages WHERE ref = ? AND org_id = ? AND customer_id = ?`, []any{ref[:], org, cust}, &msg)
+		err = s.row(ctx, `SELECT id FROM messages WHERE ref = ? AND org_id = ? AND customer_id = ?`, []any{ref[:], org, cust}, &msg)
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, nil // not this customer's message, or none of the organization's
 		} else if err != nil {
@@ -72,7 +74,7 @@ func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*ma
 	if c.Since.IsZero() {
 		since = -1 << 62 // every event, whatever its time
 	}
-	rows, err := db.rquery(ctx, didQuery, cust, since, db.tail.ids(cust), org, cust, since, int(c.Type),
+	rows, err := s.query(ctx, didQuery, cust, since, s.db.tail.ids(cust), org, cust, since, int(c.Type),
 		camp, camp, msg, msg, b2i(c.HumanOnly), c.LinkURL, c.LinkURL)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: did: %w", err)
@@ -102,7 +104,7 @@ func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*ma
 	}
 	f, l := fromMS(firstAt), fromMS(lastAt)
 	out.Did, out.FirstAt, out.FirstEventID, out.LastAt, out.LastEventID = true, &f, firstUID, &l, lastUID
-	if out.Event, err = db.eventByRow(ctx, orgID, firstID); err != nil {
+	if out.Event, err = s.eventByRow(ctx, orgID, firstID); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -110,7 +112,7 @@ func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*ma
 
 // eventByRow returns the stored event with row id id in full, or nil when it is gone (a
 // retention delete since the caller saw it).
-func (db *DB) eventByRow(ctx context.Context, orgID string, id int64) (*mailtrail.Event, error) {
+func (s *snap) eventByRow(ctx context.Context, orgID string, id int64) (*mailtrail.Event, error) {
 	var (
 		ev                mailtrail.Event
 		typ, occ, recv    int64
@@ -119,7 +121,7 @@ func (db *DB) eventByRow(ctx context.Context, orgID string, id int64) (*mailtrai
 		reasons, campName string
 		sent              int64
 	)
-	err := db.rrow(ctx, `SELECT e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
+	err := s.row(ctx, `SELECT e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
 		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, ''), m.f_sent
 		FROM events e JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE e.id = ?`, []any{id}, &ev.ID, &campName, &ev.CustomerID, &ev.CustomerEmail, &ref, &typ, &occ, &recv,

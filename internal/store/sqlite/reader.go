@@ -40,13 +40,13 @@ func (db *DB) campaignOf(ctx context.Context, orgID, campaign string) (int64, er
 // CampaignBuckets returns the counters of a campaign per quarter hour, in time order;
 // ENOTFOUND for a campaign the organization does not have. Its cost grows with the
 // campaign's duration, not with its number of events.
-func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error) {
-	camp, err := db.campaignOf(ctx, orgID, campaign)
+func (s *snap) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error) {
+	camp, err := s.campaign(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rquery(ctx, `SELECT bucket, u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, t0, t1, t2, t3
-		FROM campaign_stats WHERE campaign_id = ? ORDER BY bucket`, camp)
+	rows, err := s.query(ctx, `SELECT bucket, u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, t0, t1, t2, t3
+		FROM campaign_stats WHERE campaign_id = ? ORDER BY bucket`, camp.id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: campaign stats: %w", err)
 	}
@@ -78,14 +78,15 @@ func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]ma
 	return out, rows.Err()
 }
 
-// CampaignLinks returns the clicks per URL of a campaign, most clicked first, at most limit.
-func (db *DB) CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error) {
-	camp, err := db.campaignOf(ctx, orgID, campaign)
+// CampaignLinks returns the clicks per URL of a campaign, most clicked first, at most
+// limit, each with its URL's id.
+func (s *snap) CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error) {
+	camp, err := s.campaign(ctx, orgID, campaign)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rquery(ctx, `SELECT u.url, s.total, s.uniq, s.human_total, s.human_uniq FROM link_stats s
-		JOIN link_urls u ON u.id = s.url_id WHERE s.campaign_id = ? ORDER BY s.total DESC, u.url LIMIT ?`, camp, limit)
+	rows, err := s.query(ctx, `SELECT u.id, u.url, s.total, s.uniq, s.human_total, s.human_uniq FROM link_stats s
+		JOIN link_urls u ON u.id = s.url_id WHERE s.campaign_id = ? ORDER BY s.total DESC, u.url LIMIT `+limitSQL(limit), camp.id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: links: %w", err)
 	}
@@ -93,7 +94,7 @@ func (db *DB) CampaignLinks(ctx context.Context, orgID, campaign string, limit i
 	out := []mailtrail.LinkStats{}
 	for rows.Next() {
 		var l mailtrail.LinkStats
-		if err := rows.Scan(&l.URL, &l.Total, &l.Unique, &l.HumanTotal, &l.HumanUnique); err != nil {
+		if err := rows.Scan(&l.ID, &l.URL, &l.Total, &l.Unique, &l.HumanTotal, &l.HumanUnique); err != nil {
 			return nil, err
 		}
 		out = append(out, l)
@@ -123,8 +124,8 @@ func decodeCursor(s string) (at, id int64, err error) {
 // ListEvents returns a page of an organization's events. With a campaign or a customer
 // the events come in occurred_at order from that index; otherwise in arrival order from
 // the organization's index. Unknown campaigns and customers give an empty page.
-func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error) {
-	org, err := db.orgInternal(ctx, orgID)
+func (s *snap) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error) {
+	org, err := s.org(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -140,19 +141,19 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 	byTime := true
 	switch {
 	case f.CampaignID != "":
-		camp, err := db.campaignRow(ctx, org, f.CampaignID)
+		camp, err := s.campaignRow(ctx, org, orgID, f.CampaignID)
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
 			return &mailtrail.EventPage{Events: []mailtrail.Event{}}, nil
 		} else if err != nil {
 			return nil, err
 		}
-		where, args = append(where, "e.campaign_id = ?"), append(args, camp)
+		where, args = append(where, "e.campaign_id = ?"), append(args, camp.id)
 		if f.CustomerID != "" {
 			where, args = append(where, "u.ext_id = ?"), append(args, f.CustomerID)
 		}
 	case f.CustomerID != "":
 		var cust int64
-		err := db.rrow(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, f.CustomerID}, &cust)
+		err := s.row(ctx, `SELECT id FROM customers WHERE org_id = ? AND ext_id = ?`, []any{org, f.CustomerID}, &cust)
 		if errors.Is(err, sql.ErrNoRows) {
 			return &mailtrail.EventPage{Events: []mailtrail.Event{}}, nil
 		} else if err != nil {
@@ -164,7 +165,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 		from = `(SELECT ev.* FROM customer_events ce JOIN events ev ON ev.id = ce.event_id WHERE ce.customer_id = ?
 			UNION ALL SELECT ev.* FROM events ev WHERE ev.id IN (SELECT value FROM json_each(?)) AND ev.org_id = ? AND ev.customer_id = ?
 				AND ev.id > (SELECT last_id FROM indexer_state WHERE name = 'customer_events')) e`
-		fromArgs = []any{cust, db.tail.ids(cust), org, cust}
+		fromArgs = []any{cust, s.db.tail.ids(cust), org, cust}
 	default:
 		byTime = false
 		where, args = append(where, "e.org_id = ?"), append(args, org)
@@ -192,7 +193,7 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 		order = "e.id"
 	}
 	args = append(args, f.Limit+1)
-	rows, err := db.rquery(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
+	rows, err := s.query(ctx, `SELECT e.id, e.uid, c.name, u.ext_id, e.email, m.ref, e.type, e.occurred_at, e.received_at,
 		e.esp_message_id, e.source, e.class, e.reasons, e.counted, coalesce(e.meta, ''), m.f_sent
 		FROM `+from+` JOIN campaigns c ON c.id = e.campaign_id JOIN customers u ON u.id = e.customer_id JOIN messages m ON m.id = e.message_id
 		WHERE `+strings.Join(append(where, "1"), " AND ")+` ORDER BY `+order+` LIMIT ?`, append(fromArgs, args...)...)

@@ -29,6 +29,7 @@ func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
 	t.Run("Campaigns", func(t *testing.T) { testCampaigns(t, open(t), norm) })
 	t.Run("SavedSegments", func(t *testing.T) { testSavedSegments(t, open(t)) })
+	t.Run("Views", func(t *testing.T) { testViews(t, open(t), norm) })
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -556,7 +557,7 @@ func testAnalytics(t *testing.T, open func(t *testing.T) Store, norm Normalizer)
 
 		// Top clickers of each link: human clicks per customer as recounted.
 		for link, per := range humanClicks {
-			top := must[[]mailtrail.Clicker](t)(s.LinkTopClickers(ctx, o.ID, "camp", link, 100))
+			top := topClickers(t, s, o.ID, "camp", link, 100)
 			got := map[string]int64{}
 			for _, c := range top {
 				got[c.CustomerID] += c.HumanClicks

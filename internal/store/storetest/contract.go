@@ -26,7 +26,7 @@ import (
 type Store interface {
 	ingest.Sink      // Write: DedupeAndDerived, OrderIndependence
 	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
-	query.Reader     // CampaignBuckets, CampaignInfo, CampaignLinks, CampaignBreakdowns, LinkTopClickers: Analytics, Campaigns
+	query.Reader     // View (its Snapshot: every read below, and LinkTopClickers): Views
 	outbound.Store   // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
 	segment.Source   // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
 	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
@@ -36,8 +36,8 @@ type Store interface {
 	// Suppressions, TopicSuppressions.
 	suppression.Store
 
-	// httpd.Store: organizations and keys (OrgsAndKeys), messages (Messages), events
-	// (ListEvents), the webhooks' last time (Connections), health.
+	// httpd.Store: organizations and keys (OrgsAndKeys), messages (Messages), the webhooks'
+	// last time (Connections), health.
 	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
@@ -46,7 +46,6 @@ type Store interface {
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
 	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
-	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
 	TouchConnection(ctx context.Context, id string, at time.Time) error
 	Ping(ctx context.Context) error
 
@@ -63,9 +62,6 @@ type Store interface {
 	// CheckSuppressions): TenantIsolation, Suppressions, ErasureAndRetention.
 	Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error)
 
-	// httpd.AnalyticsStore and dashboard.Store: Analytics.
-	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
-
 	// httpd.StreamStore: Subscriptions.
 	StreamHead(ctx context.Context, orgID string) (int64, error)
 	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
@@ -79,7 +75,15 @@ type Store interface {
 	EnableSubscription(ctx context.Context, orgID, id string, skipBacklog bool) (*mailtrail.Subscription, error)
 	SubscriptionDeliveries(ctx context.Context, orgID, id string, limit int) ([]mailtrail.Delivery, error)
 
-	// httpd.JourneyStore: Journeys.
+	// The reads of query.Snapshot, each in a View of its own (production code reads
+	// through View; Views checks that these answers are the snapshot's): Analytics,
+	// ListEvents, Journeys, Campaigns, Views.
+	CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error)
+	CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error)
+	CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error)
+	CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error)
+	Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error)
+	ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error)
 	Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error)
 
 	// httpd.CampaignStore and dashboard.Store: Campaigns.
