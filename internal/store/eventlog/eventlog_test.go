@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func open(t *testing.T, dir string, opts eventlog.Options) *eventlog.Log {
@@ -327,4 +330,35 @@ func TestAppendRefusals(t *testing.T) {
 		apps = append(apps, appended{rcpt: r, events: evs})
 	}
 	check(t, readAll(t, l, 1000), apps)
+}
+
+// With Options.Listen the same stream is reachable over TCP (the cluster mode's path).
+func TestListenServesOtherClients(t *testing.T) {
+	ctx := context.Background()
+	l := open(t, t.TempDir(), eventlog.Options{Listen: "127.0.0.1:0"})
+	r, err := l.Append(ctx, 0, "", events(0, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := l.ClientURL()
+	if !strings.HasPrefix(url, "nats://127.0.0.1:") {
+		t.Fatalf("ClientURL = %q", url)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, eventlog.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := st.GetMsg(ctx, r.Pos.Seq)
+	if err != nil || msg.Subject != "events.0" {
+		t.Fatalf("message %d over TCP: %v, %v", r.Pos.Seq, msg, err)
+	}
 }
