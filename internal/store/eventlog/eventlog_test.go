@@ -60,6 +60,9 @@ func readAll(t *testing.T, l *eventlog.Log, page int) []eventlog.Record {
 		if len(recs) == 0 {
 			return all
 		}
+		if recs[0].Pos.Less(from) {
+			t.Fatalf("Read(%v) began at %v, before it", from, recs[0].Pos)
+		}
 		all = append(all, recs...)
 		from = recs[len(recs)-1].Pos.Next()
 	}
