@@ -170,6 +170,9 @@ func TestHouseImportRulesCatch(t *testing.T) {
 		{m + "httpd", "github.com/jackc/pgx/v5", "only a store adapter imports a driver"},
 		{m + "store/sqlite", m + "store/postgres", "only cmd/ (and bench/) import a store"},
 		{m + "ingest", module + "/cmd/mailtrail", "nothing imports cmd/ or bench/"},
+		{m + "ingest", m + "store/eventlog", "only cmd/ (and bench/) import a store"},
+		{m + "httpd", "github.com/nats-io/nats.go", "only a store adapter imports a driver"},
+		{m + "store/eventlog", m + "store/sqlite", "only cmd/ (and bench/) import a store"},
 	}
 	for _, c := range cases {
 		v := violations(map[string][]string{c.from: {c.to}})
@@ -186,6 +189,8 @@ func TestHouseImportRulesCatch(t *testing.T) {
 		m + "esp":                     {m + "esp/bouncemail"},
 		m + "dashboard":               {m + "dashboard/assets"},
 		module + "/bench/cmd/compare": {m + "store/sqlite"},
+		m + "store/eventlog":          {module, "github.com/nats-io/nats-server/v2/server", "github.com/nats-io/nats.go/jetstream"},
+		module + "/bench/eventlog":    {m + "store/eventlog"},
 	}
 	if v := violations(ok); len(v) != 0 {
 		t.Errorf("allowed imports reported: %q", v)

@@ -24,6 +24,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/mailtrail/mailtrail/bench/journal"
 )
 
 func main() {
@@ -40,7 +42,7 @@ func run() error {
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	j, err := openJournal(*file)
+	j, err := journal.Open(*file)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mailtrail/mailtrail/bench/journal"
 )
 
 // pixel is the 43-byte transparent 1×1 GIF89a that mailtrail serves too.
@@ -31,7 +33,7 @@ const maxEventsBody = 16 << 20
 // server is the baseline: it records each hit as one journal line and
 // answers only after the line is durable.
 type server struct {
-	journal *journal
+	journal *journal.Journal
 	log     *slog.Logger
 	// sendgridKey verifies POST /webhooks/v2/sendgrid/{id}; nil answers 404.
 	sendgridKey *ecdsa.PublicKey

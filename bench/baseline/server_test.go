@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mailtrail/mailtrail/bench/journal"
 )
 
 func TestPixelIsTransparentGIF(t *testing.T) {
@@ -33,7 +35,7 @@ func TestPixelIsTransparentGIF(t *testing.T) {
 func newTestServer(t *testing.T) (*httptest.Server, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "events.log")
-	j, err := openJournal(path)
+	j, err := journal.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func TestRoutes(t *testing.T) {
 
 func TestJournalConcurrentAppends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.log")
-	j, err := openJournal(path)
+	j, err := journal.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestJournalConcurrentAppends(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); n != 200 {
 		t.Errorf("journal has %d lines, want 200", n)
 	}
-	if err := j.Append([]byte("late\n")); err != errClosed {
-		t.Errorf("Append after Close = %v, want errClosed", err)
+	if err := j.Append([]byte("late\n")); err != journal.ErrClosed {
+		t.Errorf("Append after Close = %v, want journal.ErrClosed", err)
 	}
 }

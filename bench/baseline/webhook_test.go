@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/bench/journal"
 )
 
 // The SendGrid route verifies the signature like mailtrail and journals each event.
@@ -31,7 +33,7 @@ func TestSendGridWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "events.log")
-	j, err := openJournal(path)
+	j, err := journal.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

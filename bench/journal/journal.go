@@ -1,4 +1,7 @@
-package main
+// Package journal is the benchmarks' bare durable floor: an append-only file with a
+// group-committed fdatasync. The baseline server (bench/baseline) and the event log's
+// benchmark (bench/eventlog) measure against it.
+package journal
 
 import (
 	"errors"
@@ -6,8 +9,8 @@ import (
 	"os"
 )
 
-// errClosed is returned by journal.Append after Close.
-var errClosed = errors.New("journal: closed")
+// ErrClosed is returned by Journal.Append after Close.
+var ErrClosed = errors.New("journal: closed")
 
 // appendReq is one caller's lines waiting for the next group commit.
 type appendReq struct {
@@ -15,25 +18,25 @@ type appendReq struct {
 	done  chan error
 }
 
-// journal is an append-only file with group-committed fdatasync: one writer
+// Journal is an append-only file with group-committed fdatasync: one writer
 // goroutine takes every pending request, writes them with one write, syncs
 // once and then releases all their callers. Requests that arrive while a sync
 // runs queue in the channel and form the next batch, so there is no timer.
-type journal struct {
+type Journal struct {
 	f     *os.File
 	reqs  chan *appendReq
 	quit  chan struct{}
 	ended chan struct{}
 }
 
-// openJournal opens (creating if needed) the file at path for appending and
+// Open opens (creating if needed) the file at path for appending and
 // starts its writer. It returns an error if the file cannot be opened.
-func openJournal(path string) (*journal, error) {
+func Open(path string) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	j := &journal{
+	j := &Journal{
 		f:     f,
 		reqs:  make(chan *appendReq, 4096),
 		quit:  make(chan struct{}),
@@ -45,18 +48,18 @@ func openJournal(path string) (*journal, error) {
 
 // Append writes lines (one or more newline-terminated records) and returns
 // once they are on stable storage. It returns the write or sync error of the
-// batch that carried them, or errClosed if the journal is closed.
-func (j *journal) Append(lines []byte) error {
+// batch that carried them, or ErrClosed if the journal is closed.
+func (j *Journal) Append(lines []byte) error {
 	select {
 	case <-j.quit:
-		return errClosed
+		return ErrClosed
 	default:
 	}
 	r := &appendReq{lines: lines, done: make(chan error, 1)}
 	select {
 	case j.reqs <- r:
 	case <-j.quit:
-		return errClosed
+		return ErrClosed
 	}
 	return <-r.done
 }
@@ -64,13 +67,13 @@ func (j *journal) Append(lines []byte) error {
 // Close commits what is already queued and closes the file. Callers must have
 // stopped appending (the HTTP server is shut down first). It returns the error
 // of closing the file.
-func (j *journal) Close() error {
+func (j *Journal) Close() error {
 	close(j.quit)
 	<-j.ended
 	return j.f.Close()
 }
 
-func (j *journal) run() {
+func (j *Journal) run() {
 	defer close(j.ended)
 	var batch []*appendReq
 	var buf []byte
@@ -105,7 +108,7 @@ func (j *journal) run() {
 }
 
 // drain commits requests that were queued before Close and fails none of them.
-func (j *journal) drain() {
+func (j *Journal) drain() {
 	for {
 		select {
 		case r := <-j.reqs:
@@ -116,7 +119,7 @@ func (j *journal) drain() {
 	}
 }
 
-func (j *journal) commit(buf []byte) error {
+func (j *Journal) commit(buf []byte) error {
 	if _, err := j.f.Write(buf); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}

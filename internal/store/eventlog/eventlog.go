@@ -1,0 +1,328 @@
+// Package eventlog is the durable event log: a JetStream stream, served by an embedded,
+// in-process NATS server whose file store syncs every write, and written in group
+// commits (every append that arrives while the previous publish runs goes into the next
+// message, one publish acknowledgement for all of them). An acknowledged Append is on
+// disk. Positions are stream sequences; Read returns records in log order with theirs.
+//
+// It is an adapter like a store: only cmd/ (and bench/) import it. The design, the record
+// format and the measurements are in docs/eventlog.md.
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Defaults of Options.
+const (
+	DefaultStream          = "EVENTS"
+	DefaultSubjectPrefix   = "events"
+	DefaultPartitions      = 1
+	DefaultDedupeWindow    = 2 * time.Minute
+	DefaultMaxMessageBytes = 1 << 20
+	DefaultPublishTimeout  = 5 * time.Second
+)
+
+// lockFileName is the file in the log's directory whose exclusive lock makes one process
+// its owner. The lock, not the file, is the ownership: the kernel drops it with the
+// process, so a crashed owner leaves nothing to clean up by hand.
+const lockFileName = "eventlog.lock"
+
+// ErrLocked is returned by Open when another process (or another Log of this process)
+// owns the directory.
+var ErrLocked = errors.New("eventlog: directory in use by another owner")
+
+// ErrClosed is returned by Append, Read and Last after Close.
+var ErrClosed = errors.New("eventlog: closed")
+
+// Options configure Open. Zero values take the defaults above.
+type Options struct {
+	// Partitions is the number of partitions; partition p's messages have the subject
+	// SubjectPrefix.p. Appends to one partition are ordered, each partition has its own
+	// group commit.
+	Partitions int
+	// Stream and SubjectPrefix name the JetStream stream and its subjects.
+	Stream        string
+	SubjectPrefix string
+	// DedupeWindow is how long an append id is remembered (a retried append with the
+	// same id returns the first one's position and stores nothing) and the stream's
+	// Nats-Msg-Id window for retried publishes.
+	DedupeWindow time.Duration
+	// MaxMessageBytes bounds one group message: a group closes before it would pass
+	// it. One append larger than this is refused (ErrTooLarge); it is never split.
+	MaxMessageBytes int
+	// PublishTimeout bounds one publish attempt; a publish that times out is retried
+	// with the same Nats-Msg-Id, so a stored message is not stored twice.
+	PublishTimeout time.Duration
+	// Listen, when set (host:port, port 0 for any), also opens a TCP listener for other
+	// NATS clients. Empty: in-process connections only.
+	Listen string
+	// Logf, when set, receives the embedded server's warnings and errors.
+	Logf func(format string, args ...any)
+}
+
+func (o *Options) defaults() {
+	if o.Partitions <= 0 {
+		o.Partitions = DefaultPartitions
+	}
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.SubjectPrefix == "" {
+		o.SubjectPrefix = DefaultSubjectPrefix
+	}
+	if o.DedupeWindow <= 0 {
+		o.DedupeWindow = DefaultDedupeWindow
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.PublishTimeout <= 0 {
+		o.PublishTimeout = DefaultPublishTimeout
+	}
+}
+
+// Log is an open event log. Its methods are safe for concurrent use.
+type Log struct {
+	opts   Options
+	dir    string
+	lock   *os.File
+	srv    *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+
+	writerID string // prefix of this Log's Nats-Msg-Ids: unique per Open
+	parts    []*partition
+	dedupe   *dedupeIndex
+
+	mu     sync.RWMutex // held for reading while enqueuing; Close takes it to stop appends
+	closed bool
+	wg     sync.WaitGroup // the partitions' writers
+
+	// beforePublish, when set (tests only), runs in a partition's writer before each
+	// publish.
+	beforePublish func()
+}
+
+// Open takes ownership of dir (created if needed), starts an embedded NATS server with
+// JetStream storing its files under dir and syncing every write, connects to it in
+// process, creates or updates the stream, and loads the ids of appends within the dedupe
+// window. It returns ErrLocked when dir has another owner, and an error when dir cannot
+// be used or the server does not start.
+func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
+	opts.defaults()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: directory: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("eventlog: directory: %w", err)
+	}
+	lock, err := lockDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{opts: opts, dir: abs, lock: lock, writerID: nuid.Next(), dedupe: newDedupeIndex(opts.DedupeWindow)}
+	if err := l.start(ctx); err != nil {
+		l.shutdown()
+		return nil, err
+	}
+	l.parts = make([]*partition, opts.Partitions)
+	for p := range l.parts {
+		l.parts[p] = newPartition(l, p)
+		l.wg.Add(1)
+		go l.parts[p].run()
+	}
+	return l, nil
+}
+
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: lock: %w", err)
+	}
+	if err := flockExclusive(f); err != nil {
+		f.Close()
+		if errors.Is(err, errWouldBlock) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("eventlog: lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// start runs the server, connects and creates the stream.
+func (l *Log) start(ctx context.Context) error {
+	logger := &serverLogger{logf: l.opts.Logf}
+	sopts := &server.Options{
+		ServerName: "mailtrail-eventlog",
+		JetStream:  true,
+		StoreDir:   l.dir,
+		SyncAlways: true,
+		NoSigs:     true,
+		// A group message plus headers must fit; the server refuses larger ones.
+		MaxPayload: int32(l.opts.MaxMessageBytes + 64<<10),
+		DontListen: l.opts.Listen == "",
+	}
+	if l.opts.Listen != "" {
+		host, port, err := net.SplitHostPort(l.opts.Listen)
+		if err != nil {
+			return fmt.Errorf("eventlog: listen address: %w", err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return fmt.Errorf("eventlog: listen port: %w", err)
+		}
+		if p == 0 {
+			p = server.RANDOM_PORT
+		}
+		sopts.Host, sopts.Port = host, p
+	}
+	srv, err := server.NewServer(sopts)
+	if err != nil {
+		return fmt.Errorf("eventlog: server: %w", err)
+	}
+	srv.SetLogger(logger, false, false)
+	l.srv = srv
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		return fmt.Errorf("eventlog: server not ready: %s", logger.lastError())
+	}
+	if !srv.JetStreamEnabled() {
+		return fmt.Errorf("eventlog: jetstream did not start: %s", logger.lastError())
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("mailtrail-eventlog"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("eventlog: connect: %w", err)
+	}
+	l.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("eventlog: jetstream: %w", err)
+	}
+	l.js = js
+	cfg := jetstream.StreamConfig{
+		Name:        l.opts.Stream,
+		Subjects:    []string{l.opts.SubjectPrefix + ".*"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		Replicas:    1,
+		Duplicates:  l.opts.DedupeWindow,
+		MaxMsgSize:  int32(l.opts.MaxMessageBytes + 64<<10),
+		AllowDirect: true,
+	}
+	st, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("eventlog: stream %s: %w", cfg.Name, err)
+	}
+	l.stream = st
+	if err := l.dedupe.load(ctx, l); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Dir returns the directory the log owns.
+func (l *Log) Dir() string { return l.dir }
+
+// Partitions returns the number of partitions Append accepts.
+func (l *Log) Partitions() int { return l.opts.Partitions }
+
+// Close stops taking appends, publishes those already queued (their callers get their
+// positions), closes the connection and shuts the server down, then releases the
+// directory. It returns the first error of these steps.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	for _, p := range l.parts {
+		close(p.reqs)
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+	return l.shutdown()
+}
+
+// shutdown drains the connection, stops the server and unlocks the directory.
+func (l *Log) shutdown() error {
+	var first error
+	if l.nc != nil {
+		if err := l.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			first = fmt.Errorf("eventlog: drain: %w", err)
+		}
+		for !l.nc.IsClosed() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if l.srv != nil {
+		l.srv.Shutdown()
+		l.srv.WaitForShutdown()
+	}
+	if l.lock != nil {
+		if err := l.lock.Close(); err != nil && first == nil {
+			first = fmt.Errorf("eventlog: unlock: %w", err)
+		}
+	}
+	return first
+}
+
+// ClientURL returns the URL other NATS clients reach the embedded server at, or "" when
+// Options.Listen was empty.
+func (l *Log) ClientURL() string {
+	if l.opts.Listen == "" {
+		return ""
+	}
+	return l.srv.ClientURL()
+}
+
+// Last returns the position of the last record in the log, or the zero Position when the
+// log is empty.
+func (l *Log) Last(ctx context.Context) (Position, error) {
+	if l.isClosed() {
+		return Position{}, ErrClosed
+	}
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return Position{}, fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	if info.State.LastSeq == 0 || info.State.Msgs == 0 {
+		return Position{}, nil
+	}
+	msg, err := l.stream.GetMsg(ctx, info.State.LastSeq)
+	if err != nil {
+		return Position{}, fmt.Errorf("eventlog: last message: %w", err)
+	}
+	appends, _, err := decodeGroupHeader(msg.Data)
+	if err != nil {
+		return Position{}, fmt.Errorf("eventlog: message %d: %w", msg.Sequence, err)
+	}
+	n := 0
+	for _, a := range appends {
+		n += a.n
+	}
+	return Position{Seq: msg.Sequence, Index: max(n-1, 0)}, nil
+}
+
+func (l *Log) isClosed() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.closed
+}
