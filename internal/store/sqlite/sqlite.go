@@ -43,12 +43,20 @@ type DB struct {
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB   // readers
 
-	mu             sync.Mutex // guards cache.orgs and cache.orgPublic
-	wmu            sync.Mutex // serializes write transactions and guards the rest of cache
-	cache          *writeCache
-	prepared       map[string]*sql.Stmt // writer statements, guarded by wmu
-	rprepared      sync.Map             // reader statements by query
-	urls           sync.Map             // link_urls id → url (immutable), bounded by urlCount
+	mu        sync.Mutex // guards cache.orgs and cache.orgPublic
+	wmu       sync.Mutex // serializes write transactions and guards the rest of cache
+	cache     *writeCache
+	prepared  map[string]*sql.Stmt // writer statements, guarded by wmu
+	rprepared sync.Map             // reader statements by query
+	// Reader statements a View prepares on the pool in the background (see snap.stmt): one
+	// at a time per query, cancelled and waited for by Close.
+	bgPreparing    sync.Map // query → struct{}
+	bgMu           sync.Mutex
+	bgClosed       bool
+	bgWG           sync.WaitGroup
+	bgCtx          context.Context
+	bgCancel       context.CancelFunc
+	urls           sync.Map // link_urls id → url (immutable), bounded by urlCount
 	urlCount       atomic.Int64
 	linkSets       sync.Map // message ref → linkSet, bounded by linkSetCount
 	linkSetCount   atomic.Int64
@@ -95,6 +103,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		return "file:" + abs + "?" + v.Encode() + extra
 	}
 	db := &DB{path: abs, now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}, tail: newTailIndex()}
+	db.bgCtx, db.bgCancel = context.WithCancel(context.Background())
 	if db.w, err = sql.Open("sqlite", dsn("&_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -125,6 +134,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.bgMu.Lock()
+	db.bgClosed = true
+	db.bgMu.Unlock()
+	db.bgCancel()
+	db.bgWG.Wait() // no background prepare outlives the store
 	db.wmu.Lock()
 	for _, s := range db.prepared {
 		s.Close()

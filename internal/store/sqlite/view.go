@@ -75,7 +75,7 @@ func (s *snap) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	// Preparing on the pool would wait for a free connection, which views holding every
 	// connection would never give back.
-	go func() { _, _ = s.db.rstmt(context.WithoutCancel(ctx), q) }()
+	s.db.prepareInBackground(q)
 	st, err := s.tx.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -201,4 +201,23 @@ func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFil
 // Did answers a journey condition in a View of its own (see query.Snapshot).
 func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error) {
 	return view(ctx, db, func(s *snap) (*mailtrail.Did, error) { return s.Did(ctx, orgID, c) })
+}
+
+// prepareInBackground prepares q on the reader pool for the next View, unless it is being
+// prepared already or the store is closing; Close cancels and waits for it.
+func (db *DB) prepareInBackground(q string) {
+	db.bgMu.Lock()
+	defer db.bgMu.Unlock()
+	if db.bgClosed {
+		return
+	}
+	if _, busy := db.bgPreparing.LoadOrStore(q, struct{}{}); busy {
+		return
+	}
+	db.bgWG.Add(1)
+	go func() {
+		defer db.bgWG.Done()
+		defer db.bgPreparing.Delete(q)
+		_, _ = db.rstmt(db.bgCtx, q)
+	}()
 }
