@@ -59,10 +59,12 @@ type HeadReader interface {
 // Store is the projection store: it writes a batch and the log position it reaches in one
 // transaction (see the package comment).
 type Store interface {
-	// WriteAt writes batch as ingest.Sink's Write does and sets stream's position to pos
-	// in the same transaction; when the stored position is pos or past it, it writes
-	// nothing and returns ingest.ErrApplied. Any other error means nothing was written.
-	WriteAt(ctx context.Context, stream string, pos uint64, batch []*mailtrail.Event) (ingest.ChangeSet, error)
+	// WriteAt writes batch as ingest.Sink's Write does and moves stream's position from
+	// after to pos in the same transaction: batch is the log's records after position
+	// after, up to and including pos. When the stored position is not after it writes
+	// nothing and returns ingest.ErrApplied (stored ≥ pos) or ingest.ErrPositionMoved.
+	// Any other error means nothing was written.
+	WriteAt(ctx context.Context, stream string, after, pos uint64, batch []*mailtrail.Event) (ingest.ChangeSet, error)
 	// Position returns the position of the last record of stream written with WriteAt, 0
 	// when none was.
 	Position(ctx context.Context, stream string) (uint64, error)
@@ -161,8 +163,7 @@ func (p *Projector) Subscribers() []string {
 func (p *Projector) Position() uint64 { return p.pos.Load() }
 
 // Head returns the last position the projector knows in the log: the log's Head when it
-// is a HeadReader (asked after every commit and every idle read), else the last record
-// read.
+// is a HeadReader (asked after every Read), else the last record read.
 func (p *Projector) Head() uint64 { return max(p.head.Load(), p.pos.Load()) }
 
 // Lag returns how many positions of the log are past the last one applied (Head −
@@ -182,6 +183,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		sleep(ctx, retry)
 		retry = min(2*retry, p.opt.RetryMax)
 	}
+	p.readHead(ctx)
 	for ctx.Err() == nil {
 		pos, err := p.store.Position(ctx, p.opt.Stream)
 		if err != nil {
@@ -210,8 +212,8 @@ func (p *Projector) Run(ctx context.Context) error {
 			if pending, err = after(recs, pos); err != nil {
 				return err
 			}
+			p.readHead(ctx)
 			if len(pending) == 0 {
-				p.readHead(ctx)
 				if w, ok := p.log.(Waiter); ok {
 					if err := w.Wait(ctx, pos); err != nil && ctx.Err() == nil {
 						fail(fmt.Errorf("projector: wait for the log: %w", err))
@@ -227,11 +229,11 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		n, events := take(pending, p.opt.MaxEvents)
 		last := pending[n-1].Pos
-		cs, err := p.store.WriteAt(ctx, p.opt.Stream, last, events)
+		cs, err := p.store.WriteAt(ctx, p.opt.Stream, pos, last, events)
 		switch {
-		case errors.Is(err, ingest.ErrApplied):
-			// Applied before (an earlier run whose answer was lost, another projector):
-			// go on after what the store holds.
+		case errors.Is(err, ingest.ErrApplied), errors.Is(err, ingest.ErrPositionMoved):
+			// The store moved past pos without this projector (an earlier write whose
+			// answer was lost, another projector): go on after what it holds.
 			pending = nil
 			stored, err := p.store.Position(ctx, p.opt.Stream)
 			if err != nil {
@@ -240,7 +242,7 @@ func (p *Projector) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			p.pos.Store(max(stored, pos))
+			p.pos.Store(stored)
 			continue
 		case err != nil:
 			pending = nil
@@ -252,9 +254,6 @@ func (p *Projector) Run(ctx context.Context) error {
 		retry = p.opt.RetryMin
 		pending = pending[n:]
 		p.pos.Store(last)
-		if len(pending) == 0 {
-			p.readHead(ctx)
-		}
 		p.deliver(cs)
 	}
 	return nil

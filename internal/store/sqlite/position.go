@@ -12,41 +12,50 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 )
 
-// logPosition is where in a log (its stream) the batch of a WriteAt comes from.
+// logPosition is where in a log (its stream) the batch of a WriteAt comes from: the
+// records after position after, up to and including pos.
 type logPosition struct {
-	stream string
-	pos    uint64
+	stream     string
+	after, pos uint64
 }
 
-// claim moves the stream's position to p.pos in the transaction tx, or returns
-// ingest.ErrApplied when the stored position is p.pos or past it. One statement: the row
-// changes only when the new position is greater.
+// claim moves the stream's position from p.after to p.pos in the transaction tx. When the
+// stored position is p.pos or past it, it returns ingest.ErrApplied; when it is another
+// position before p.pos, ingest.ErrPositionMoved; then nothing is changed.
 func (p *logPosition) claim(tx *txc, now time.Time) error {
-	res, err := tx.exec(`INSERT INTO projection_positions (stream, pos, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = excluded.updated_at WHERE excluded.pos > pos`,
-		p.stream, int64(p.pos), now.UnixMilli())
-	if err != nil {
+	var stored int64
+	err := tx.scan(`SELECT pos FROM projection_positions WHERE stream = ?`, []any{p.stream}, &stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: projection position: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: projection position: %w", err)
-	} else if n == 0 {
+	switch {
+	case uint64(stored) >= p.pos:
 		return ingest.ErrApplied
+	case uint64(stored) != p.after:
+		return fmt.Errorf("%w: stored %d, the write starts after %d", ingest.ErrPositionMoved, stored, p.after)
+	}
+	if _, err := tx.exec(`INSERT INTO projection_positions (stream, pos, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (stream) DO UPDATE SET pos = excluded.pos, updated_at = excluded.updated_at`,
+		p.stream, int64(p.pos), now.UnixMilli()); err != nil {
+		return fmt.Errorf("sqlite: projection position: %w", err)
 	}
 	return nil
 }
 
-// WriteAt writes batch exactly as Write does and, in the same transaction, sets the
-// position of stream (a log this store is a projection of) to pos: after a crash the
-// store holds the batch and its position, or neither. When the stored position is pos or
-// past it the batch was applied before: nothing is written and the error is
-// ingest.ErrApplied, with an empty change-set. pos must be at least 1 (a log's first
-// position) and fit in an int64; stream must not be empty (EINVALID otherwise).
-func (db *DB) WriteAt(ctx context.Context, stream string, pos uint64, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
-	if stream == "" || pos == 0 || pos > math.MaxInt64 {
-		return ingest.ChangeSet{}, mailtrail.Errorf(mailtrail.EINVALID, "a projection position needs a stream and a position from 1 to 2^63-1")
+// WriteAt writes batch exactly as Write does and, in the same transaction, moves the
+// position of stream (a log this store is a projection of) from after to pos: batch holds
+// the log's records after position after up to and including pos, and after a crash the
+// store holds the batch and its position, or neither. It writes nothing when the stored
+// position is not after: ingest.ErrApplied when it is pos or past it (the batch was
+// applied before), ingest.ErrPositionMoved when it is another position before pos (part
+// of the batch was applied, or records before it were not); the change-set is then empty.
+// pos must be greater than after and fit in an int64, and stream must not be empty
+// (EINVALID otherwise). A store's position starts at 0.
+func (db *DB) WriteAt(ctx context.Context, stream string, after, pos uint64, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
+	if stream == "" || pos <= after || pos > math.MaxInt64 {
+		return ingest.ChangeSet{}, mailtrail.Errorf(mailtrail.EINVALID, "a projection write needs a stream and positions after < pos ≤ 2^63-1")
 	}
-	return db.writeBatch(ctx, batch, &logPosition{stream: stream, pos: pos})
+	return db.writeBatch(ctx, batch, &logPosition{stream: stream, after: after, pos: pos})
 }
 
 // Position returns the position of the last record of stream written with WriteAt, 0

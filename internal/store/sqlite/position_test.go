@@ -50,10 +50,10 @@ func TestMigrateProjectionPositions(t *testing.T) {
 	if _, err := db.Write(pctx, []*mailtrail.Event{open()}); err != nil {
 		t.Fatal(err)
 	}
-	if cs, err := db.WriteAt(pctx, "events", 7, []*mailtrail.Event{open()}); err != nil || len(cs.Events) != 1 {
+	if cs, err := db.WriteAt(pctx, "events", 0, 7, []*mailtrail.Event{open()}); err != nil || len(cs.Events) != 1 {
 		t.Fatalf("WriteAt: %v %+v", err, cs)
 	}
-	if _, err := db.WriteAt(pctx, "events", 7, []*mailtrail.Event{open()}); !errors.Is(err, ingest.ErrApplied) {
+	if _, err := db.WriteAt(pctx, "events", 0, 7, []*mailtrail.Event{open()}); !errors.Is(err, ingest.ErrApplied) {
 		t.Fatalf("WriteAt again: %v", err)
 	}
 	if p, err := db.Position(pctx, "events"); err != nil || p != 7 {

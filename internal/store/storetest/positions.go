@@ -22,7 +22,8 @@ type Reopen func(t *testing.T, s Store) Store
 
 // testPositions: a projection store writes a log's records with their positions
 // (WriteAt). A record at a position the store already holds changes nothing, events
-// without a dedupe key (pixel opens, clicks) included; the position lasts across a
+// without a dedupe key (pixel opens, clicks) included, and so does a write that does not
+// start at the stored position; the position lasts across a
 // restart and is kept per stream; and a store that applied the log, with replays of
 // records it held, has the figures of a store that wrote the log once with Write, equal
 // to a recount of its raw events.
@@ -36,21 +37,27 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 		t.Fatalf("position of a new store: %d", p)
 	}
 	for _, bad := range []struct {
-		stream string
-		pos    uint64
-	}{{"", 1}, {stream, 0}, {stream, 1 << 63}} {
-		_, err := s.WriteAt(ctx, bad.stream, bad.pos, clone(log[0]))
-		wantCode(t, fmt.Sprintf("WriteAt(%q, %d)", bad.stream, bad.pos), err, mailtrail.EINVALID)
+		stream     string
+		after, pos uint64
+	}{{"", 0, 1}, {stream, 0, 0}, {stream, 2, 1}, {stream, 0, 1 << 63}} {
+		_, err := s.WriteAt(ctx, bad.stream, bad.after, bad.pos, clone(log[0]))
+		wantCode(t, fmt.Sprintf("WriteAt(%q, %d, %d)", bad.stream, bad.after, bad.pos), err, mailtrail.EINVALID)
 	}
 	if p, n := must[uint64](t)(s.Position(ctx, stream)), len(stored(t, s, o.ID, "camp")); p != 0 || n != 0 {
 		t.Fatalf("a refused WriteAt wrote: position %d, %d events", p, n)
 	}
 
-	// Positions are the log's: from 1, increasing, with gaps (pos = 3i+1).
-	pos := func(i int) uint64 { return uint64(3*i + 1) }
+	// Positions are the log's: from 1, increasing, with gaps (pos(i) = 3i+1; pos(-1) = 0,
+	// where a store starts).
+	pos := func(i int) uint64 {
+		if i < 0 {
+			return 0
+		}
+		return uint64(3*i + 1)
+	}
 	half := records / 2
 	for i := 0; i < half; i++ {
-		cs, err := s.WriteAt(ctx, stream, pos(i), clone(log[i]))
+		cs, err := s.WriteAt(ctx, stream, pos(i-1), pos(i), clone(log[i]))
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
@@ -65,32 +72,36 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 	if !strings.Contains(before, " opened ") || !strings.Contains(before, " clicked ") {
 		t.Fatalf("the log has no opens or clicks without a key: the replays prove nothing\n%s", before)
 	}
-	// Every record again, alone and several in one write, at its position or one below the
-	// stored position: nothing is written.
+	// Every record again, alone and several in one write: nothing is written. A write that
+	// overlaps the stored position (its first records applied, its last not) or starts past
+	// it (records before it not applied) writes nothing either.
 	replay := func(s Store, upTo int) {
 		t.Helper()
 		for i := 0; i < upTo; i++ {
-			for _, p := range []uint64{pos(i), pos(i) + 1} {
-				if p > pos(upTo-1) {
-					continue
-				}
-				cs, err := s.WriteAt(ctx, stream, p, clone(log[i]))
-				if !errors.Is(err, ingest.ErrApplied) || !cs.Empty() {
-					t.Fatalf("record %d again at %d: %v, %d events stored", i, p, err, len(cs.Events))
-				}
+			cs, err := s.WriteAt(ctx, stream, pos(i-1), pos(i), clone(log[i]))
+			if !errors.Is(err, ingest.ErrApplied) || !cs.Empty() {
+				t.Fatalf("record %d again: %v, %d events stored", i, err, len(cs.Events))
 			}
 		}
 		var all []*mailtrail.Event
 		for i := 0; i < upTo; i++ {
 			all = append(all, clone(log[i])...)
 		}
-		if _, err := s.WriteAt(ctx, stream, pos(upTo-1), all); !errors.Is(err, ingest.ErrApplied) {
+		if _, err := s.WriteAt(ctx, stream, 0, pos(upTo-1), all); !errors.Is(err, ingest.ErrApplied) {
 			t.Fatalf("records 0…%d again in one write: %v", upTo-1, err)
+		}
+		overlap := append(clone(log[upTo-2]), clone(log[upTo-1])...)
+		overlap = append(overlap, clone(log[upTo])...)
+		if cs, err := s.WriteAt(ctx, stream, pos(upTo-3), pos(upTo), overlap); !errors.Is(err, ingest.ErrPositionMoved) || !cs.Empty() {
+			t.Fatalf("records %d…%d, two of them applied: %v", upTo-2, upTo, err)
+		}
+		if cs, err := s.WriteAt(ctx, stream, pos(upTo), pos(upTo+1), clone(log[upTo+1])); !errors.Is(err, ingest.ErrPositionMoved) || !cs.Empty() {
+			t.Fatalf("record %d, record %d not applied: %v", upTo+1, upTo, err)
 		}
 	}
 	replay(s, half)
 	if got := Figures(t, s, o.ID, "camp"); got != before {
-		t.Fatalf("replayed records changed the store:\n%s", diffLines(before, got))
+		t.Fatalf("replayed records changed the store:\n%s", DiffLines(before, got))
 	}
 	// Positions are per stream.
 	if p := must[uint64](t)(s.Position(ctx, "other")); p != 0 {
@@ -104,7 +115,7 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 	}
 	replay(s, half)
 	if got := Figures(t, s, o.ID, "camp"); got != before {
-		t.Fatalf("replays after a restart changed the store:\n%s", diffLines(before, got))
+		t.Fatalf("replays after a restart changed the store:\n%s", DiffLines(before, got))
 	}
 
 	// The rest, three records per write at the last one's position, each write replayed.
@@ -114,10 +125,10 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 		for k := i; k < j; k++ {
 			batch = append(batch, log[k]...)
 		}
-		if _, err := s.WriteAt(ctx, stream, pos(j-1), clone(batch)); err != nil {
+		if _, err := s.WriteAt(ctx, stream, pos(i-1), pos(j-1), clone(batch)); err != nil {
 			t.Fatalf("records %d…%d: %v", i, j-1, err)
 		}
-		if _, err := s.WriteAt(ctx, stream, pos(j-1), clone(batch)); !errors.Is(err, ingest.ErrApplied) {
+		if _, err := s.WriteAt(ctx, stream, pos(i-1), pos(j-1), clone(batch)); !errors.Is(err, ingest.ErrApplied) {
 			t.Fatalf("records %d…%d again: %v", i, j-1, err)
 		}
 	}
@@ -136,7 +147,7 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 		}
 	}
 	if want := Figures(t, fresh, fo.ID, "camp"); got != want {
-		t.Fatalf("figures after the replays differ from one application of the log:\n%s", diffLines(want, got))
+		t.Fatalf("figures after the replays differ from one application of the log:\n%s", DiffLines(want, got))
 	}
 }
 
@@ -220,8 +231,8 @@ func Figures(t *testing.T, s Store, org, camp string) string {
 	return b.String()
 }
 
-// diffLines lists the lines of want missing from got (-) and of got missing from want (+).
-func diffLines(want, got string) string {
+// DiffLines lists the lines of want missing from got (-) and of got missing from want (+).
+func DiffLines(want, got string) string {
 	count := func(s string) map[string]int {
 		m := map[string]int{}
 		for _, l := range strings.Split(s, "\n") {
