@@ -38,11 +38,22 @@ func syntheticRef(orgPublic, campaign, customer string) [12]byte {
 // The store decides none of it: internal/derive plans the batch from the state the store
 // loads by key, and the store applies the plan.
 func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
+	return db.writeBatch(ctx, batch, nil)
+}
+
+// writeBatch is Write, and WriteAt when at is set: then the stream's position is moved
+// to at first, in the batch's transaction, or nothing is written (see position.go).
+func (db *DB) writeBatch(ctx context.Context, batch []*mailtrail.Event, at *logPosition) (ingest.ChangeSet, error) {
 	tx, done, err := db.writeTx(ctx)
 	if err != nil {
 		return ingest.ChangeSet{}, err
 	}
 	defer done()
+	if at != nil {
+		if err := at.claim(tx, db.now()); err != nil {
+			return ingest.ChangeSet{}, err
+		}
+	}
 	w := &batchWriter{db: db, ctx: ctx, tx: tx,
 		camps: map[string]int64{}, urls: map[string]int64{}, custs: map[string]*custEntry{},
 		msgs: map[[12]byte]*msgEntry{}, st: derive.NewState(),

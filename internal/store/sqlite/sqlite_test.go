@@ -11,7 +11,11 @@ import (
 )
 
 func open(t *testing.T) storetest.Store {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "mailtrail.db"), sqlite.Options{Synchronous: "NORMAL"})
+	return openAt(t, filepath.Join(t.TempDir(), "mailtrail.db"))
+}
+
+func openAt(t *testing.T, path string) *sqlite.DB {
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,6 +23,15 @@ func open(t *testing.T) storetest.Store {
 	return db
 }
 
+// reopen closes the store and opens its file again.
+func reopen(t *testing.T, s storetest.Store) storetest.Store {
+	db := s.(*sqlite.DB)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openAt(t, db.Path())
+}
+
 func TestConformance(t *testing.T) {
-	storetest.Run(t, open, ingest.Normalize)
+	storetest.Run(t, open, reopen, ingest.Normalize)
 }

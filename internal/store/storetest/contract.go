@@ -11,6 +11,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/message"
 	"github.com/mailtrail/mailtrail/internal/outbound"
+	"github.com/mailtrail/mailtrail/internal/projector"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/suppression"
@@ -31,6 +32,7 @@ type Store interface {
 	segment.Source   // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
 	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
 	message.Store    // CreateMessages: Messages; OrgSettings: Settings
+	projector.Store  // WriteAt, Position: Positions
 	// suppression.Store: AddSuppressions, Suppressions, CountSuppressions, RemoveSuppression,
 	// RemoveTopicSuppression, SuppressionHistory, CheckSuppressions, CheckTopicSuppressions:
 	// Suppressions, TopicSuppressions.

@@ -24,8 +24,9 @@ import (
 // Normalizer prepares events as the ingest pipeline does before they reach a store.
 type Normalizer func(ev *mailtrail.Event, now time.Time)
 
-// Run runs the whole suite. open returns a new empty store; norm is ingest.Normalize.
-func Run(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
+// Run runs the whole suite. open returns a new empty store; reopen closes one and opens
+// it again; norm is ingest.Normalize.
+func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normalizer) {
 	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
 	t.Run("DedupeAndDerived", func(t *testing.T) { testDedupe(t, open(t), norm) })
@@ -33,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("OrderIndependence", func(t *testing.T) { testOrder(t, open, norm) })
 	t.Run("ListEvents", func(t *testing.T) { testList(t, open(t), norm) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
+	t.Run("Positions", func(t *testing.T) { testPositions(t, open, reopen, norm) })
 	runContract(t, open, norm)
 }
 
