@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mailtrail/mailtrail/internal/flock"
 )
 
 // lockFileName is the file in a data directory whose exclusive lock makes a process its
@@ -54,9 +56,9 @@ func lockDataDir(dir, hint string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory lock: %w", err)
 	}
-	if err := flockExclusive(f); err != nil {
+	if err := flock.TryExclusive(f); err != nil {
 		f.Close()
-		if !errors.Is(err, errLocked) {
+		if !errors.Is(err, flock.ErrLocked) {
 			return nil, fmt.Errorf("data directory lock %s: %w", path, err)
 		}
 		b, _ := os.ReadFile(path)

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrail/mailtrail/internal/flock"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -155,9 +156,9 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: lock: %w", err)
 	}
-	if err := flockExclusive(f); err != nil {
+	if err := flock.TryExclusive(f); err != nil {
 		f.Close()
-		if errors.Is(err, errWouldBlock) {
+		if errors.Is(err, flock.ErrLocked) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("eventlog: lock %s: %w", path, err)
