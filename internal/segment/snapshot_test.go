@@ -175,10 +175,12 @@ func TestSnapshotStaleIsRefused(t *testing.T) {
 			}
 		}},
 		{"a retention delete", func(t *testing.T, f *fixture) {
+			// The fixture's events were received at now, the last one (written before the
+			// snapshot) a week later: retention deletes the others, the last event id stays.
 			if _, err := f.raw.Exec(`UPDATE orgs SET retention_days = 1`); err != nil {
 				t.Fatal(err)
 			}
-			n, err := f.db.DeleteExpiredEvents(ctx, time.Now().AddDate(5, 0, 0), 100)
+			n, err := f.db.DeleteExpiredEvents(ctx, now.Add(3*24*time.Hour), 100)
 			if err != nil || n == 0 {
 				t.Fatalf("retention deleted %d events: %v", n, err)
 			}
@@ -186,8 +188,15 @@ func TestSnapshotStaleIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			snap := writeSnap(t, f.idx, storePos(t, f.db))
+			late := genEvents(rand.New(rand.NewPCG(2, 2)), f.orgs[0], 5, 1)
+			late[0].ReceivedAt = now.Add(7 * 24 * time.Hour)
+			f.write(t, late)
+			pos := storePos(t, f.db)
+			snap := writeSnap(t, f.idx, pos)
 			tc.change(t, f)
+			if tc.name != "one more event" && storePos(t, f.db).LastEventID != pos.LastEventID {
+				t.Fatal("the change moved the last event id: the test does not exercise the generation")
+			}
 			idx := segment.New(f.db, nil)
 			err := idx.LoadSnapshot(bytes.NewReader(snap), storePos(t, f.db))
 			if !errors.Is(err, segment.ErrSnapshotStale) {
