@@ -8,6 +8,10 @@
 //
 //	go run ./bench/segments [-customers 4000000] [-campaigns 50] [-events 100000000] [-budget 12m] [-db PATH]
 //
+// With -restart it times, instead of the queries, what a restart of serve waits for
+// before segment requests are answered: a full Build, and loading the snapshot a clean
+// shutdown writes (medians of 3 each; answers compared).
+//
 // With -db naming an existing file written by an earlier run, generation is skipped.
 package main
 
@@ -44,6 +48,7 @@ func main() {
 	runs := flag.Int("runs", 7, "timed runs of each query")
 	checks := flag.Int("checks", 20000, "single-customer checks")
 	nowFlag := flag.String("now", "2026-11-28T12:00:00Z", "the time the data ends and queries run at")
+	restart := flag.Bool("restart", false, "time Build against loading a snapshot instead of the queries")
 	flag.Parse()
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, *nowFlag)
@@ -111,6 +116,11 @@ func main() {
 	st := org.Stats()
 	heap := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 	log.Printf("index built in %s: %+v, heap %.0f MiB", buildTook.Round(time.Millisecond), st, heap)
+
+	if *restart {
+		benchRestart(ctx, db, idx, orgID, path, buildTook, now)
+		return
+	}
 
 	ncamp := len(campNamesIn(db, ctx, orgID))
 	last := campName(max(ncamp-1, 0))
@@ -271,4 +281,74 @@ func thousands(n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// benchRestart prints the medians of 3 full builds (the first one given) and of 3 loads
+// of the snapshot idx writes, and checks that a loaded index answers as the built one.
+func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID, path string, first time.Duration, now time.Time) {
+	builds := []time.Duration{first}
+	for range 2 {
+		x := segment.New(db, nil)
+		t0 := time.Now()
+		if err := x.Build(ctx, 200_000); err != nil {
+			log.Fatal(err)
+		}
+		builds = append(builds, time.Since(t0))
+	}
+	last, err := db.LastEventID(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	gen, err := db.Generation(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pos := segment.Position{LastEventID: last, Generation: gen}
+	snap := path + ".snapshot"
+	defer os.Remove(snap)
+	t0 := time.Now()
+	f, err := os.Create(snap)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := idx.WriteSnapshot(f, pos); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		log.Fatal(err)
+	}
+	f.Close()
+	writeTook := time.Since(t0)
+	fi, _ := os.Stat(snap)
+	rule, _ := segment.Parse([]byte(`{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`))
+	count := func(x *segment.Index) int {
+		res, err := x.Evaluate(orgID, rule, now, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return res.Count()
+	}
+	want := count(idx)
+	var loads []time.Duration
+	for range 3 {
+		x := segment.New(db, nil)
+		t0 := time.Now()
+		f, err := os.Open(snap)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := x.LoadSnapshot(f, pos); err != nil {
+			log.Fatal(err)
+		}
+		loads = append(loads, time.Since(t0))
+		f.Close()
+		if got := count(x); got != want {
+			log.Fatalf("a loaded index counts %d, the built one %d", got, want)
+		}
+	}
+	med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+	fmt.Printf("| full build (median of 3) | %s |\n", med(builds).Round(time.Millisecond))
+	fmt.Printf("| snapshot load (median of 3) | %s |\n", med(loads).Round(time.Millisecond))
+	fmt.Printf("| snapshot write at shutdown | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(fi.Size())/(1<<20))
+	fmt.Printf("builds %v, loads %v; opened in the last 30 days: %d\n", builds, loads, want)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -44,6 +45,8 @@ type app struct {
 	mailbox  *mailbox.Poller // bounce mailboxes of connections, polled over IMAP
 	geo      *geo.DB         // nil without --geoip-db
 	segments *segment.Index  // built by serve in the background; fed by the pipeline's change-sets
+
+	segmentsFromSnapshot atomic.Bool // serve loaded the segment index from its snapshot
 
 	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve

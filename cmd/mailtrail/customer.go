@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // runCustomer is `mailtrail customer erase --org ORG_ID CUSTOMER_ID`: the erasure of the
@@ -33,6 +35,12 @@ func runCustomer(ctx context.Context, args []string, stdout io.Writer) error {
 	res, err := db.EraseCustomer(ctx, org, fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("customer erase: %w", err)
+	}
+	// The segment index's snapshot names the customer's former id: it goes too (the next
+	// start would refuse it anyway, the store's generation having moved).
+	snap := filepath.Join(cfg.DataDir, segmentSnapshotFile)
+	if err := os.Remove(snap); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("customer erase: the customer is erased, but %s still names their former id and could not be removed (%w): delete it", snap, err)
 	}
 	return printJSON(stdout, res)
 }

@@ -120,8 +120,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 // new request; event streams and journey waits end), the metrics listener, the bounce
 // mailboxes (a batch in progress is committed or read again at the next start), then the
 // pipeline drains its queue into the store, and only then stop what reads the store: the
-// segment index, the outbound dispatcher, retention and the customer indexer. The store
-// itself closes after all of them (app.close).
+// segment index (which then writes its snapshot), the outbound dispatcher, retention and
+// the customer indexer. The store itself closes after all of them (app.close).
 func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 	var g rungroup.Group
 	// The customer-timeline indexer.
@@ -141,10 +141,19 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 	}})
 	// The segment index: built from the store in the background (segment requests answer
 	// 503 until it is ready), then kept current by the pipeline's change-sets.
-	g.Add(rungroup.Part{Name: "segments", Run: func(ctx context.Context) error {
-		runSegmentIndex(ctx, a.segments, a.log)
-		return nil
-	}})
+	// At start it is loaded from the snapshot instead when the store is where the snapshot
+	// says (before the pipeline runs); stopped after the pipeline drained, it writes the
+	// snapshot for the next start.
+	snap := newSegmentSnapshot(a)
+	g.Add(rungroup.Part{Name: "segments",
+		Start: func(ctx context.Context) error {
+			snap.start(ctx)
+			return nil
+		},
+		Run: func(ctx context.Context) error {
+			snap.run(ctx)
+			return nil
+		}})
 	// The ingest pipeline: on stop, its queue drains into the store within the shutdown
 	// deadline.
 	g.Add(rungroup.Part{Name: "pipeline",
@@ -156,6 +165,7 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 			if err := a.pipeline.Close(ctx); err != nil {
 				return fmt.Errorf("ingest drain: %w", err)
 			}
+			snap.drained.Store(true)
 			return nil
 		}})
 	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.

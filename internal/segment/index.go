@@ -69,6 +69,7 @@ type Index struct {
 	ready  bool
 	failed error
 
+	fmu      sync.Mutex // held by Flush throughout: a query's Flush waits for one in flight
 	pmu      sync.Mutex
 	dead     bool // Build failed: nothing is kept
 	live     bool // Build is done: batches need no tag
@@ -166,6 +167,10 @@ func (x *Index) Flush() {
 	if !ready {
 		return
 	}
+	// Another Flush (Run's) may have taken the pending batches and not applied them yet:
+	// wait for it, so that an answer includes every event observed before the query.
+	x.fmu.Lock()
+	defer x.fmu.Unlock()
 	x.pmu.Lock()
 	list := x.pending
 	x.pending, x.npending = nil, 0

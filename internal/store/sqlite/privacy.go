@@ -148,6 +148,9 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	if _, err := tx.exec(`UPDATE customers SET email = '', ext_id = ? WHERE id = ?`, newID, cust); err != nil {
 		return nil, fmt.Errorf("sqlite: erase customer: %w", err)
 	}
+	if err := bumpGeneration(tx); err != nil {
+		return nil, err
+	}
 	custID := func(c string) string {
 		if c == customerID {
 			return newID
@@ -543,6 +546,9 @@ func (db *DB) deleteExpiredChunk(ctx context.Context, org, cutoff, after int64, 
 	if _, err := tx.exec(`DELETE FROM customer_events WHERE (customer_id, occurred_at, event_id) IN
 		(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))`, string(list)); err != nil {
 		return 0, after, false, fmt.Errorf("sqlite: retention: %w", err)
+	}
+	if err := bumpGeneration(tx); err != nil {
+		return 0, after, false, err
 	}
 	if err := tx.commit(); err != nil {
 		return 0, after, false, err

@@ -98,3 +98,22 @@ func (db *DB) LastEventID(ctx context.Context) (int64, error) {
 	}
 	return id.Int64, nil
 }
+
+// Generation returns the store's generation: a counter bumped in the transaction of every
+// erasure and retention delete, the changes to stored events and customers that do not
+// come through the ingest pipeline's change-sets (migration 019).
+func (db *DB) Generation(ctx context.Context) (int64, error) {
+	var gen int64
+	if err := db.rrow(ctx, `SELECT gen FROM store_generation WHERE id = 1`, nil, &gen); err != nil {
+		return 0, fmt.Errorf("sqlite: store generation: %w", err)
+	}
+	return gen, nil
+}
+
+// bumpGeneration adds one to the store's generation, in tx.
+func bumpGeneration(tx *txc) error {
+	if _, err := tx.exec(`UPDATE store_generation SET gen = gen + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("sqlite: store generation: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+package segment_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/segment"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+)
+
+// storePos is the store's position as serve reads it for a snapshot.
+func storePos(t *testing.T, db *sqlite.DB) segment.Position {
+	t.Helper()
+	ctx := context.Background()
+	last, err := db.LastEventID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := db.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return segment.Position{LastEventID: last, Generation: gen}
+}
+
+// answerOf evaluates n on idx, ids sorted.
+func answerOf(t *testing.T, idx *segment.Index, org string, n *tnode, cands []string) []string {
+	t.Helper()
+	b, _ := json.Marshal(n)
+	rule, err := segment.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := idx.Evaluate(org, rule, now, cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if _, err := res.Page("", 0, func(id string) error { got = append(got, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	return got
+}
+
+// snapFixture is a fixture whose index also took live batches (unmerged tails,
+// relabels, a new campaign and customers) and an erasure after its build: the state a
+// snapshot is written from at shutdown.
+func snapFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(3, 5))
+	f.relabel = 0
+	for range 3 {
+		evs := genEvents(r, f.orgs[0], f.nCust+30, 400)
+		for _, ev := range evs[:40] {
+			ev.CampaignID = "brand-new"
+		}
+		f.write(t, evs)
+	}
+	if f.relabel == 0 {
+		t.Fatal("no click relabelled: the fixture does not exercise relabels")
+	}
+	res, err := f.db.EraseCustomer(context.Background(), f.orgs[0], "c7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.idx.Rename(res.Customer.OrgID, res.Customer.OldID, res.Customer.NewID)
+	f.idx.Flush()
+	return f
+}
+
+func writeSnap(t *testing.T, idx *segment.Index, pos segment.Position) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := idx.WriteSnapshot(&buf, pos); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A snapshot loaded at the store's position answers every rule as a fresh Build does.
+func TestSnapshotRoundTripEqualsBuild(t *testing.T) {
+	f := snapFixture(t)
+	ctx := context.Background()
+	pos := storePos(t, f.db)
+	snap := writeSnap(t, f.idx, pos)
+
+	loaded := segment.New(f.db, nil)
+	if err := loaded.LoadSnapshot(bytes.NewReader(snap), pos); err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Ready() {
+		t.Fatal("a loaded snapshot is not ready")
+	}
+	built := segment.New(f.db, nil)
+	if err := built.Build(ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	cands := append(candidates(r, f.nCust+30), "c7")
+	nonEmpty := 0
+	for _, c := range append(conds(), &tcond{Event: "sent", Campaign: "brand-new"}) {
+		for _, n := range []*tnode{{Done: c}, {NotDone: c}, {Not: &tnode{Done: c}}} {
+			for _, org := range append(slices.Clone(f.orgs), "org_unknown") {
+				for _, u := range [][]string{nil, cands} {
+					want := answerOf(t, built, org, n, u)
+					got := answerOf(t, loaded, org, n, u)
+					if !slices.Equal(got, want) {
+						b, _ := json.Marshal(n)
+						t.Fatalf("%s org %s: snapshot %d ids, build %d\nsnapshot %v\nbuild    %v", b, org, len(got), len(want), got, want)
+					}
+					if len(want) > 0 {
+						nonEmpty++
+					}
+				}
+			}
+		}
+	}
+	if nonEmpty < 200 {
+		t.Fatalf("only %d non-empty answers", nonEmpty)
+	}
+	for _, org := range f.orgs {
+		a, _ := loaded.Org(org)
+		b, _ := built.Org(org)
+		src, _ := f.idx.Org(org)
+		// The same as the index it was written from (which may hold bitmaps a relabel
+		// emptied), and the same customers and events as a build.
+		if a.Stats() != src.Stats() {
+			t.Fatalf("org %s: snapshot stats %+v, written from %+v", org, a.Stats(), src.Stats())
+		}
+		if sa, sb := a.Stats(), b.Stats(); sa.Customers != sb.Customers || sa.Universe != sb.Universe || sa.Events != sb.Events || sa.Days != sb.Days {
+			t.Fatalf("org %s: snapshot stats %+v, build %+v", org, sa, sb)
+		}
+	}
+	// What is committed after the load shows up as after a build.
+	evs := genEvents(r, f.orgs[1], f.nCust, 300)
+	cs, err := f.db.Write(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded.Observe(cs.Events, cs.Relabels)
+	loaded.Flush()
+	f.idx = loaded
+	f.recount(t)
+	for _, c := range conds()[:12] {
+		n := &tnode{Done: c}
+		if got, want := answerOf(t, loaded, f.orgs[1], n, nil), f.expect(f.orgs[1], n, nil); !slices.Equal(got, want) {
+			t.Fatalf("after a live batch: snapshot %v, recount %v", got, want)
+		}
+	}
+}
+
+// A snapshot is refused when the store moved after it was written: one more event, an
+// erasure, a retention delete. The index stays unbuilt and Build then works.
+func TestSnapshotStaleIsRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, f *fixture)
+	}{
+		{"one more event", func(t *testing.T, f *fixture) {
+			f.write(t, genEvents(rand.New(rand.NewPCG(1, 1)), f.orgs[1], 5, 1))
+		}},
+		{"an erasure", func(t *testing.T, f *fixture) {
+			if _, err := f.db.EraseCustomer(ctx, f.orgs[1], "c3"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a retention delete", func(t *testing.T, f *fixture) {
+			// The fixture's events were received at now, the last one (written before the
+			// snapshot) a week later: retention deletes the others, the last event id stays.
+			if _, err := f.raw.Exec(`UPDATE orgs SET retention_days = 1`); err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.db.DeleteExpiredEvents(ctx, now.Add(3*24*time.Hour), 100)
+			if err != nil || n == 0 {
+				t.Fatalf("retention deleted %d events: %v", n, err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			late := genEvents(rand.New(rand.NewPCG(2, 2)), f.orgs[0], 5, 1)
+			late[0].ReceivedAt = now.Add(7 * 24 * time.Hour)
+			f.write(t, late)
+			pos := storePos(t, f.db)
+			snap := writeSnap(t, f.idx, pos)
+			tc.change(t, f)
+			if tc.name != "one more event" && storePos(t, f.db).LastEventID != pos.LastEventID {
+				t.Fatal("the change moved the last event id: the test does not exercise the generation")
+			}
+			idx := segment.New(f.db, nil)
+			err := idx.LoadSnapshot(bytes.NewReader(snap), storePos(t, f.db))
+			if !errors.Is(err, segment.ErrSnapshotStale) {
+				t.Fatalf("LoadSnapshot after %s: %v, want ErrSnapshotStale", tc.name, err)
+			}
+			if idx.Ready() {
+				t.Fatal("a refused snapshot left the index ready")
+			}
+			if err := idx.Build(ctx, 0); err != nil || !idx.Ready() {
+				t.Fatalf("Build after a refused snapshot: %v", err)
+			}
+		})
+	}
+}
+
+// A torn, corrupt, extended or unknown-version file is refused whole: the index stays
+// unbuilt.
+func TestSnapshotCorruptIsRefused(t *testing.T) {
+	f := newFixture(t)
+	pos := storePos(t, f.db)
+	snap := writeSnap(t, f.idx, pos)
+	try := func(what string, b []byte, want error) {
+		t.Helper()
+		idx := segment.New(f.db, nil)
+		err := idx.LoadSnapshot(bytes.NewReader(b), pos)
+		if err == nil || !errors.Is(err, want) {
+			t.Fatalf("%s: %v, want %v", what, err, want)
+		}
+		if idx.Ready() {
+			t.Fatalf("%s: the index is ready", what)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range append([]int{0, 7, 8, 12, 28, len(snap) - 32, len(snap) - 1}, r.IntN(len(snap)), r.IntN(len(snap)), r.IntN(len(snap))) {
+		try("truncated", snap[:n], segment.ErrSnapshotCorrupt)
+	}
+	for i := 0; i < 40; i++ {
+		at := 28 + r.IntN(len(snap)-28) // past the header: the body or the checksum
+		b := slices.Clone(snap)
+		b[at] ^= byte(1 + r.IntN(255))
+		try("flipped", b, segment.ErrSnapshotCorrupt)
+	}
+	try("extended", append(slices.Clone(snap), 0), segment.ErrSnapshotCorrupt)
+	b := slices.Clone(snap)
+	b[0] = 'X'
+	try("bad magic", b, segment.ErrSnapshotCorrupt)
+	b = slices.Clone(snap)
+	b[8] = 99
+	try("unknown version", b, segment.ErrSnapshotVersion)
+	// The intact file still loads.
+	idx := segment.New(f.db, nil)
+	if err := idx.LoadSnapshot(bytes.NewReader(snap), pos); err != nil {
+		t.Fatal(err)
+	}
+}
