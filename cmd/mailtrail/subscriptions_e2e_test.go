@@ -183,7 +183,13 @@ func TestSubscriptionRetriesUntilDelivered(t *testing.T) {
 	rc.mu.Unlock()
 
 	// The log (newest first) shows the failures with a doubling backoff, then successes.
+	// The receiver has the last batch before the dispatcher records its answer: wait for
+	// the record.
 	log := h.deliveries(keyA, sub.ID)
+	for end := time.Now().Add(10 * time.Second); (len(log) < failures+3 || !log[0].OK) && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+		log = h.deliveries(keyA, sub.ID)
+	}
 	if len(log) < failures+3 {
 		t.Fatalf("delivery log has %d attempts, want at least %d", len(log), failures+3)
 	}
