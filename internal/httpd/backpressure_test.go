@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
 
@@ -114,7 +115,7 @@ func TestIngestAnswersBoundedWhenStoreIsSlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := db.ListEvents(ctx, org.ID, mailtrail.EventFilter{CampaignID: "c", Limit: 100})
+	page, err := (&query.Service{R: db}).Events(ctx, org.ID, mailtrail.EventFilter{CampaignID: "c", Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,16 +37,6 @@ func (db *DB) View(ctx context.Context, fn func(query.Snapshot) error) error {
 	return err
 }
 
-// view runs one read of a snapshot in its own View: the per-method reads of the store.
-func view[T any](ctx context.Context, db *DB, read func(*snap) (T, error)) (T, error) {
-	var out T
-	err := db.View(ctx, func(s query.Snapshot) (err error) {
-		out, err = read(s.(*snap))
-		return err
-	})
-	return out, err
-}
-
 // snap is the snapshot of one View: its transaction and the campaigns it has looked up
 // (a campaign is read once per answer, whatever the number of parts that need it).
 type snap struct {
@@ -159,48 +149,6 @@ func (s *snap) campaign(ctx context.Context, orgID, name string) (campRow, error
 		return campRow{}, err
 	}
 	return s.campaignRow(ctx, org, orgID, name)
-}
-
-// The per-method reads: each is one View of its own.
-
-// CampaignInfo returns a campaign's name and subject in a View of its own (see
-// query.Snapshot).
-func (db *DB) CampaignInfo(ctx context.Context, orgID, campaign string) (*mailtrail.CampaignInfo, error) {
-	return view(ctx, db, func(s *snap) (*mailtrail.CampaignInfo, error) { return s.CampaignInfo(ctx, orgID, campaign) })
-}
-
-// CampaignBuckets returns a campaign's counters per quarter hour in a View of its own (see
-// query.Snapshot).
-func (db *DB) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]mailtrail.CampaignBucket, error) {
-	return view(ctx, db, func(s *snap) ([]mailtrail.CampaignBucket, error) { return s.CampaignBuckets(ctx, orgID, campaign) })
-}
-
-// CampaignLinks returns a campaign's links in a View of its own (see query.Snapshot).
-func (db *DB) CampaignLinks(ctx context.Context, orgID, campaign string, limit int) ([]mailtrail.LinkStats, error) {
-	return view(ctx, db, func(s *snap) ([]mailtrail.LinkStats, error) { return s.CampaignLinks(ctx, orgID, campaign, limit) })
-}
-
-// CampaignBreakdowns returns a campaign's breakdowns in a View of its own (see
-// query.Snapshot).
-func (db *DB) CampaignBreakdowns(ctx context.Context, orgID, campaign string, limit int) (*mailtrail.Breakdowns, error) {
-	return view(ctx, db, func(s *snap) (*mailtrail.Breakdowns, error) { return s.CampaignBreakdowns(ctx, orgID, campaign, limit) })
-}
-
-// Recipients returns a page of a campaign's recipients in a View of its own (see
-// query.Snapshot).
-func (db *DB) Recipients(ctx context.Context, orgID, campaign string, f mailtrail.RecipientFilter) (*mailtrail.RecipientPage, error) {
-	return view(ctx, db, func(s *snap) (*mailtrail.RecipientPage, error) { return s.Recipients(ctx, orgID, campaign, f) })
-}
-
-// ListEvents returns a page of an organization's events in a View of its own (see
-// query.Snapshot).
-func (db *DB) ListEvents(ctx context.Context, orgID string, f mailtrail.EventFilter) (*mailtrail.EventPage, error) {
-	return view(ctx, db, func(s *snap) (*mailtrail.EventPage, error) { return s.ListEvents(ctx, orgID, f) })
-}
-
-// Did answers a journey condition in a View of its own (see query.Snapshot).
-func (db *DB) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*mailtrail.Did, error) {
-	return view(ctx, db, func(s *snap) (*mailtrail.Did, error) { return s.Did(ctx, orgID, c) })
 }
 
 // prepareInBackground prepares q on the reader pool for the next View, unless it is being

@@ -375,13 +375,13 @@ func testErasure(t *testing.T, s Store, norm Normalizer) {
 	// the customer's events.
 	if c := res.Customer; c.OrgID != o.ID || c.OldID != "u0" || c.NewID == "" || c.NewID == "u0" {
 		t.Fatalf("erased customer %+v", c)
-	} else if p := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, mailtrail.EventFilter{CustomerID: c.NewID})); len(p.Events) != 3 {
+	} else if p := must[*mailtrail.EventPage](t)(each(s).ListEvents(ctx, o.ID, mailtrail.EventFilter{CustomerID: c.NewID})); len(p.Events) != 3 {
 		t.Fatalf("the new id %s finds %d events, want 3", c.NewID, len(p.Events))
 	}
 	if after := total(t, s, o.ID, "camp"); after != before {
 		t.Fatalf("figures changed by erasure:\n%+v\n%+v", after, before)
 	}
-	if p := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, mailtrail.EventFilter{CustomerID: "u0"})); len(p.Events) != 0 {
+	if p := must[*mailtrail.EventPage](t)(each(s).ListEvents(ctx, o.ID, mailtrail.EventFilter{CustomerID: "u0"})); len(p.Events) != 0 {
 		t.Fatalf("the erased id still finds %d events", len(p.Events))
 	}
 	for _, e := range stored(t, s, o.ID, "camp") {
@@ -529,7 +529,7 @@ func testAnalytics(t *testing.T, open func(t *testing.T) Store, norm Normalizer)
 			got := map[string]time.Time{}
 			f := mailtrail.RecipientFilter{Activity: mailtrail.EventOpened, HumanOnly: hum, Limit: 3}
 			for {
-				p := must[*mailtrail.RecipientPage](t)(s.Recipients(ctx, o.ID, "camp", f))
+				p := must[*mailtrail.RecipientPage](t)(each(s).Recipients(ctx, o.ID, "camp", f))
 				for _, rc := range p.Recipients {
 					first := rc.FirstOpen
 					if hum {
@@ -570,7 +570,7 @@ func testAnalytics(t *testing.T, open func(t *testing.T) Store, norm Normalizer)
 		}
 
 		// Breakdowns: per client and country, opens and clicks as recounted.
-		b := must[*mailtrail.Breakdowns](t)(s.CampaignBreakdowns(ctx, o.ID, "camp", 10))
+		b := must[*mailtrail.Breakdowns](t)(each(s).CampaignBreakdowns(ctx, o.ID, "camp", 10))
 		gotDims := map[string]map[string]int64{}
 		for _, part := range []struct {
 			name string
@@ -588,7 +588,7 @@ func testAnalytics(t *testing.T, open func(t *testing.T) Store, norm Normalizer)
 			t.Fatalf("round %d: breakdowns differ from a recount:\n got %v\nwant %v", round, gotDims, dims)
 		}
 		// At most limit values, the most frequent first.
-		top := must[*mailtrail.Breakdowns](t)(s.CampaignBreakdowns(ctx, o.ID, "camp", 1))
+		top := must[*mailtrail.Breakdowns](t)(each(s).CampaignBreakdowns(ctx, o.ID, "camp", 1))
 		var best string
 		for v, n := range dims["opens/client"] {
 			if best == "" || n > dims["opens/client"][best] || n == dims["opens/client"][best] && v < best {
@@ -621,28 +621,31 @@ func testJourneys(t *testing.T, s Store, norm Normalizer) {
 	}
 	evs[4].Classification = mailtrail.Machine
 	write(t, s, norm, evs)
-	d := must[*mailtrail.Did](t)(s.Did(ctx, o.ID, mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened}))
+	d := must[*mailtrail.Did](t)(each(s).Did(ctx, o.ID, mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened}))
 	if !d.Did || d.Count != 5 || d.FirstAt == nil || !d.FirstAt.Equal(base.Add(time.Hour)) || d.LastAt == nil || !d.LastAt.Equal(base.Add(5*time.Hour)) {
 		t.Fatalf("did: %+v", d)
 	}
 	if d.Event == nil || d.Event.ID != d.FirstEventID || d.Event.MessageID != ref(1) {
 		t.Fatalf("first event: %+v", d.Event)
 	}
-	d = must[*mailtrail.Did](t)(s.Did(ctx, o.ID, mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened, HumanOnly: true, Since: base.Add(2 * time.Hour)}))
+	d = must[*mailtrail.Did](t)(each(s).Did(ctx, o.ID, mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened, HumanOnly: true, Since: base.Add(2 * time.Hour)}))
 	if !d.Did || d.Count != 4 {
 		t.Fatalf("human since 2h: %+v", d)
 	}
-	d = must[*mailtrail.Did](t)(s.Did(ctx, o.ID, mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened, MessageID: ref(0)}))
+	d = must[*mailtrail.Did](t)(each(s).Did(ctx, o.ID, mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened, MessageID: ref(0)}))
 	if d.Did || d.Count != 0 {
 		t.Fatalf("another message: %+v", d)
 	}
-	d = must[*mailtrail.Did](t)(s.Did(ctx, o.ID, mailtrail.Condition{CustomerID: "nobody", Type: mailtrail.EventClicked}))
+	d = must[*mailtrail.Did](t)(each(s).Did(ctx, o.ID, mailtrail.Condition{CustomerID: "nobody", Type: mailtrail.EventClicked}))
 	if d.Did {
 		t.Fatalf("unknown customer: %+v", d)
 	}
-	wantCode(t, "invalid", func() error { _, err := s.Did(ctx, o.ID, mailtrail.Condition{Type: mailtrail.EventOpened}); return err }(), mailtrail.EINVALID)
+	wantCode(t, "invalid", func() error {
+		_, err := each(s).Did(ctx, o.ID, mailtrail.Condition{Type: mailtrail.EventOpened})
+		return err
+	}(), mailtrail.EINVALID)
 	wantCode(t, "unknown org", func() error {
-		_, err := s.Did(ctx, "nope", mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened})
+		_, err := each(s).Did(ctx, "nope", mailtrail.Condition{CustomerID: "u1", Type: mailtrail.EventOpened})
 		return err
 	}(), mailtrail.ENOTFOUND)
 }
@@ -826,7 +829,7 @@ func testCampaigns(t *testing.T, s Store, norm Normalizer) {
 	check(t, s.CreateMessages(ctx, o.ID, []*mailtrail.Message{{ID: ref(0), CampaignID: "camp", CampaignName: "Autumn sale", Subject: "20% off",
 		CustomerID: "u0", CustomerEmail: "u0@example.com"}}))
 	write(t, s, norm, []*mailtrail.Event{ev(o.ID, 0, mailtrail.EventSent, 0, "s0")})
-	info := must[*mailtrail.CampaignInfo](t)(s.CampaignInfo(ctx, o.ID, "camp"))
+	info := must[*mailtrail.CampaignInfo](t)(each(s).CampaignInfo(ctx, o.ID, "camp"))
 	if info.ID != "camp" || info.Name != "Autumn sale" || info.Subject != "20% off" {
 		t.Fatalf("info: %+v", info)
 	}
@@ -835,7 +838,7 @@ func testCampaigns(t *testing.T, s Store, norm Normalizer) {
 	if up.Name != name || up.Subject != "20% off" {
 		t.Fatalf("updated: %+v", up)
 	}
-	if info = must[*mailtrail.CampaignInfo](t)(s.CampaignInfo(ctx, o.ID, "camp")); info.Name != name || info.Subject != "20% off" {
+	if info = must[*mailtrail.CampaignInfo](t)(each(s).CampaignInfo(ctx, o.ID, "camp")); info.Name != name || info.Subject != "20% off" {
 		t.Fatalf("read after update: %+v", info)
 	}
 	long := string(make([]byte, mailtrail.MaxCampaignName+1))
@@ -843,7 +846,7 @@ func testCampaigns(t *testing.T, s Store, norm Normalizer) {
 		_, err := s.UpdateCampaign(ctx, o.ID, "camp", mailtrail.CampaignUpdate{Name: &long})
 		return err
 	}(), mailtrail.EINVALID)
-	wantCode(t, "unknown campaign", func() error { _, err := s.CampaignInfo(ctx, o.ID, "nope"); return err }(), mailtrail.ENOTFOUND)
+	wantCode(t, "unknown campaign", func() error { _, err := each(s).CampaignInfo(ctx, o.ID, "nope"); return err }(), mailtrail.ENOTFOUND)
 	wantCode(t, "update unknown", func() error {
 		_, err := s.UpdateCampaign(ctx, o.ID, "nope", mailtrail.CampaignUpdate{Name: &name})
 		return err

@@ -165,7 +165,7 @@ func write(t *testing.T, s Store, norm Normalizer, evs []*mailtrail.Event) []boo
 func total(t *testing.T, s Store, org, camp string) mailtrail.Counts {
 	t.Helper()
 	var c mailtrail.Counts
-	for _, b := range must[[]mailtrail.CampaignBucket](t)(s.CampaignBuckets(ctx, org, camp)) {
+	for _, b := range must[[]mailtrail.CampaignBucket](t)(each(s).CampaignBuckets(ctx, org, camp)) {
 		c.Add(b.Counts)
 	}
 	return c
@@ -242,8 +242,8 @@ func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 			write(t, s, norm, all[:n])
 			all = all[n:]
 		}
-		buckets := must[[]mailtrail.CampaignBucket](t)(s.CampaignBuckets(ctx, o.ID, "camp"))
-		links := must[[]mailtrail.LinkStats](t)(s.CampaignLinks(ctx, o.ID, "camp", 100))
+		buckets := must[[]mailtrail.CampaignBucket](t)(each(s).CampaignBuckets(ctx, o.ID, "camp"))
+		links := must[[]mailtrail.LinkStats](t)(each(s).CampaignLinks(ctx, o.ID, "camp", 100))
 		for i := range links {
 			links[i].ID = 0 // the store's own, numbered in the order the links came
 		}
@@ -309,7 +309,7 @@ func testList(t *testing.T, s Store, norm Normalizer) {
 		f.Limit = 4
 		var seen []string
 		for {
-			page := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, f))
+			page := must[*mailtrail.EventPage](t)(each(s).ListEvents(ctx, o.ID, f))
 			for _, e := range page.Events {
 				seen = append(seen, e.ID)
 				if e.OrgID != o.ID || e.CampaignID != "camp" {
@@ -336,7 +336,7 @@ func testList(t *testing.T, s Store, norm Normalizer) {
 			t.Fatalf("filter %+v: pages repeat events", f)
 		}
 	}
-	page := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, o.ID, mailtrail.EventFilter{CampaignID: "camp",
+	page := must[*mailtrail.EventPage](t)(each(s).ListEvents(ctx, o.ID, mailtrail.EventFilter{CampaignID: "camp",
 		Since: base.Add(10 * time.Minute), Until: base.Add(15 * time.Minute)}))
 	if len(page.Events) != 5 {
 		t.Fatalf("time range: %d events, want 5", len(page.Events))
@@ -354,10 +354,10 @@ func testTenants(t *testing.T, s Store, norm Normalizer) {
 	if c := total(t, s, a.ID, "camp"); c != (mailtrail.Counts{}) {
 		t.Fatalf("A's counts changed: %+v", c)
 	}
-	if _, err := s.CampaignBuckets(ctx, b.ID, "camp"); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+	if _, err := each(s).CampaignBuckets(ctx, b.ID, "camp"); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
 		t.Fatalf("B sees A's campaign: %v", err)
 	}
-	page := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, b.ID, mailtrail.EventFilter{}))
+	page := must[*mailtrail.EventPage](t)(each(s).ListEvents(ctx, b.ID, mailtrail.EventFilter{}))
 	if len(page.Events) != 0 {
 		t.Fatalf("B lists %d events", len(page.Events))
 	}
@@ -384,7 +384,7 @@ func stored(t *testing.T, s Store, org, camp string) []*mailtrail.Event {
 	var out []*mailtrail.Event
 	f := mailtrail.EventFilter{CampaignID: camp, Limit: 1000}
 	for {
-		p := must[*mailtrail.EventPage](t)(s.ListEvents(ctx, org, f))
+		p := must[*mailtrail.EventPage](t)(each(s).ListEvents(ctx, org, f))
 		for i := range p.Events {
 			out = append(out, &p.Events[i])
 		}
