@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/message"
 )
 
 // MaxEvents is the largest batch of POST /api/v1/events.
@@ -151,7 +152,7 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 	if e := checkIDs(ev, in.IdempotencyKey); e != nil {
 		return nil, e
 	}
-	if ev.CustomerEmail != "" && !validEmail(ev.CustomerEmail) {
+	if ev.CustomerEmail != "" && !message.ValidEmail(ev.CustomerEmail) {
 		return nil, itemErr("customer_email", "customer_email must be an email address")
 	}
 	if ev.MessageID != "" {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/mailtrail/mailtrail/internal/message"
 )
@@ -80,9 +79,4 @@ func (s *Server) createMessages(w http.ResponseWriter, r *http.Request) error {
 	}
 	io.WriteString(w, "]}\n")
 	return nil
-}
-
-func validEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && len(s) <= 320 && !strings.ContainsAny(s, " \t\r\n<>,")
 }

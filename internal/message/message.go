@@ -202,7 +202,10 @@ func (s *Service) instrumentOne(in instrument.Input, base string, ref token.Ref,
 	return mr, nil
 }
 
-func validEmail(s string) bool {
+// ValidEmail reports whether s looks like a recipient's address: something@domain, at
+// most 320 bytes, without spaces, angle brackets or commas (the messages' and the events'
+// rule).
+func ValidEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	return at > 0 && at < len(s)-1 && len(s) <= 320 && !strings.ContainsAny(s, " \t\r\n<>,")
 }
@@ -246,7 +249,7 @@ func validate(req *Request) error {
 		if p := mailtrail.IDProblem(rc.CustomerID, 200); p != "" {
 			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_id", Code: mailtrail.EINVALID, Message: "customer_id " + p})
 		}
-		if !validEmail(rc.CustomerEmail) || mailtrail.IDProblem(rc.CustomerEmail, 320) != "" {
+		if !ValidEmail(rc.CustomerEmail) || mailtrail.IDProblem(rc.CustomerEmail, 320) != "" {
 			details = append(details, mailtrail.ItemError{Index: i, Field: "customer_email", Code: mailtrail.EINVALID, Message: "customer_email must be an email address"})
 		}
 	}
