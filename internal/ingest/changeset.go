@@ -1,6 +1,10 @@
 package ingest
 
-import "github.com/mailtrail/mailtrail"
+import (
+	"sync"
+
+	"github.com/mailtrail/mailtrail"
+)
 
 // ChangeSet is what one commit changed, as the parts that keep copies or wait for news
 // (the segment index, event streams, outbound webhooks, journeys, metrics) need to know
@@ -25,10 +29,52 @@ func (c ChangeSet) Empty() bool {
 	return len(c.Events) == 0 && len(c.Relabels) == 0 && len(c.Erased) == 0
 }
 
-// subscriber is one of the pipeline's subscribers, with its name (for Subscribers).
+// subscriber is a named subscriber of change-sets.
 type subscriber struct {
 	name string
 	f    func(ChangeSet)
+}
+
+// Subscribers is the list of who hears of committed change-sets, in the order they
+// subscribed: the pipeline's, and the projector's. Its publisher calls Deliver one
+// change-set at a time, in commit order.
+type Subscribers struct {
+	mu   sync.Mutex
+	list []subscriber
+}
+
+// Subscribe adds f under name. A subscriber added while change-sets are delivered sees
+// the ones delivered after it.
+func (s *Subscribers) Subscribe(name string, f func(ChangeSet)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.list = append(s.list, subscriber{name: name, f: f})
+}
+
+// Names returns the subscribers' names in the order they are called.
+func (s *Subscribers) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, len(s.list))
+	for i, sub := range s.list {
+		names[i] = sub.name
+	}
+	return names
+}
+
+// Deliver calls every subscriber with cs, without its Duplicate flags (the submitters'
+// business); a change-set that changed nothing (Empty) is not delivered.
+func (s *Subscribers) Deliver(cs ChangeSet) {
+	cs.Duplicate = nil
+	if cs.Empty() {
+		return
+	}
+	s.mu.Lock()
+	list := s.list
+	s.mu.Unlock()
+	for _, sub := range list {
+		sub.f(cs)
+	}
 }
 
 // Subscribe adds f to the subscribers of what is committed. After each commit that
@@ -38,22 +84,10 @@ type subscriber struct {
 // must not block for long (the next batch waits for it), must not submit to the pipeline
 // or Publish, and must not change the change-set's slices. A subscriber added while the
 // pipeline runs sees the change-sets published after it.
-func (p *Pipeline) Subscribe(name string, f func(ChangeSet)) {
-	p.pub.Lock()
-	defer p.pub.Unlock()
-	p.subs = append(p.subs, subscriber{name: name, f: f})
-}
+func (p *Pipeline) Subscribe(name string, f func(ChangeSet)) { p.subs.Subscribe(name, f) }
 
 // Subscribers returns the names of the subscribers in the order they are called.
-func (p *Pipeline) Subscribers() []string {
-	p.pub.Lock()
-	defer p.pub.Unlock()
-	names := make([]string, len(p.subs))
-	for i, s := range p.subs {
-		names[i] = s.name
-	}
-	return names
-}
+func (p *Pipeline) Subscribers() []string { return p.subs.Names() }
 
 // Publish runs commit, a change made durable outside the pipeline's batches (an
 // erasure), and publishes the change-set it returns to the subscribers as the committer
@@ -67,19 +101,8 @@ func (p *Pipeline) Publish(commit func() (ChangeSet, error)) error {
 	if err != nil {
 		return err
 	}
-	cs.Duplicate = nil
-	p.deliver(cs)
+	p.subs.Deliver(cs)
 	return nil
-}
-
-// deliver calls every subscriber with cs. The caller holds p.pub.
-func (p *Pipeline) deliver(cs ChangeSet) {
-	if cs.Empty() {
-		return
-	}
-	for _, s := range p.subs {
-		s.f(cs)
-	}
 }
 
 func countTrue(bs []bool) int {

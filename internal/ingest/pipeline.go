@@ -85,7 +85,7 @@ type Pipeline struct {
 	// delivery, and by Publish around its commit and delivery: change-sets reach
 	// subscribers one at a time, in commit order.
 	pub  sync.Mutex
-	subs []subscriber
+	subs Subscribers
 
 	mu      sync.Mutex
 	queue   []*submission
@@ -325,8 +325,7 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	for _, s := range batch {
 		close(s.done)
 	}
-	cs.Duplicate = nil // the submitters' business, answered above
-	p.deliver(cs)
+	p.subs.Deliver(cs) // without Duplicate: the submitters' business, answered above
 }
 
 // Closing reports whether Close has been called.

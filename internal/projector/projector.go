@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -101,13 +100,7 @@ type Projector struct {
 	pos  atomic.Uint64 // the last record applied (or found applied)
 	head atomic.Uint64 // the last position known in the log
 
-	mu   sync.Mutex
-	subs []subscriber
-}
-
-type subscriber struct {
-	name string
-	f    func(ingest.ChangeSet)
+	subs ingest.Subscribers
 }
 
 // New returns a Projector of log into store.
@@ -141,22 +134,10 @@ func New(log Log, store Store, opt Options) *Projector {
 // its change-set (Duplicate nil), in the order they subscribed, on Run's goroutine;
 // change-sets come one at a time, in log order. f must not block for long and must not
 // change the change-set's slices. Subscribe before Run.
-func (p *Projector) Subscribe(name string, f func(ingest.ChangeSet)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.subs = append(p.subs, subscriber{name: name, f: f})
-}
+func (p *Projector) Subscribe(name string, f func(ingest.ChangeSet)) { p.subs.Subscribe(name, f) }
 
 // Subscribers returns the names of the subscribers in the order they are called.
-func (p *Projector) Subscribers() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	names := make([]string, len(p.subs))
-	for i, s := range p.subs {
-		names[i] = s.name
-	}
-	return names
-}
+func (p *Projector) Subscribers() []string { return p.subs.Names() }
 
 // Position returns the position of the last record the store holds as far as the
 // projector knows: 0 before Run read the store's.
@@ -254,7 +235,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		retry = p.opt.RetryMin
 		pending = pending[n:]
 		p.pos.Store(last)
-		p.deliver(cs)
+		p.subs.Deliver(cs)
 	}
 	return nil
 }
@@ -306,20 +287,6 @@ func (p *Projector) readHead(ctx context.Context) {
 		if pos, err := h.Head(ctx); err == nil {
 			p.seen(pos)
 		}
-	}
-}
-
-// deliver calls every subscriber with cs.
-func (p *Projector) deliver(cs ingest.ChangeSet) {
-	cs.Duplicate = nil
-	if cs.Empty() {
-		return
-	}
-	p.mu.Lock()
-	subs := p.subs
-	p.mu.Unlock()
-	for _, s := range subs {
-		s.f(cs)
 	}
 }
 
