@@ -52,6 +52,9 @@ type app struct {
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
 	journeys *journey.Registry    // waits for an event (GET …/wait), woken by committed events
 	parts    parts                // which background parts serve runs (for /readyz)
+
+	logged *logged   // --event-log: the log the pipeline appends to and its projector; nil without
+	pub    publisher // who publishes committed change-sets: the pipeline, or the projector
 }
 
 // close releases what newApp opened: the dashboard's running imports (stopped: their
@@ -63,7 +66,13 @@ func (a *app) close() error {
 	if a.geo != nil {
 		a.geo.Close()
 	}
-	return a.store.Close()
+	err := a.store.Close()
+	if a.logged != nil {
+		if lerr := a.logged.close(); err == nil {
+			err = lerr
+		}
+	}
+	return err
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
@@ -173,8 +182,23 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		enricher.Geo = a.geo
 		a.log.Info("geography database", "database", a.geo.Info())
 	}
-	a.pipeline = ingest.New(db, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
+	var sink ingest.Sink = db
+	if cfg.EventLog {
+		if a.logged, err = newLogged(ctx, &cfg, db, a.log, a.metrics); err != nil {
+			st.Close()
+			return nil, err
+		}
+		sink = a.logged.sink
+	} else if err := drainEventLog(ctx, cfg.DataDir, db, a.log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.pipeline = ingest.New(sink, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
 		Observer: obs, Enrich: enricher.Event})
+	a.pub = a.pipeline
+	if a.logged != nil {
+		a.pub = a.logged.proj
+	}
 	a.segments = segment.New(db, a.log)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	a.hub = realtime.New()
@@ -208,7 +232,12 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
 	})
 	a.dash = dash
-	a.server = httpd.New(erasingStore{DB: db, pub: a.pipeline}, a.pipeline, signer, q, httpd.Options{
+	var proj httpd.Projection
+	if a.logged != nil {
+		proj = a.logged
+	}
+	a.server = httpd.New(a.erasing(), a.pipeline, signer, q, httpd.Options{
+		Projection: proj, ReadWait: cfg.ReadWait,
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget,
 		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,

@@ -13,7 +13,7 @@ import (
 // publisher of what is committed (batches of events, and erasures through erasingStore).
 // They are called in this order, on the committing goroutine, and none of them blocks.
 func (a *app) subscribe(obs *ingestMetrics) {
-	p := a.pipeline
+	p := a.pub
 	p.Subscribe("metrics", func(cs ingest.ChangeSet) { obs.committed(cs.Events) })
 	p.Subscribe("segments", func(cs ingest.ChangeSet) {
 		a.segments.Observe(cs.Events, cs.Relabels)
@@ -55,12 +55,37 @@ func orgsOf(evs []*mailtrail.Event) []string {
 // subscribers in commit order with the batches of events.
 type erasingStore struct {
 	*sqlite.DB
-	pub *ingest.Pipeline
+	pub publisher
+	// before, when set, runs first: with --event-log it waits until the store has applied
+	// every event acknowledged so far, so none of the customer's is applied after the
+	// erasure.
+	before func(ctx context.Context) error
+}
+
+// erasing returns the store the handlers use.
+func (a *app) erasing() erasingStore {
+	s := erasingStore{DB: a.db, pub: a.pub}
+	if l := a.logged; l != nil {
+		s.before = func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadWait)
+			defer cancel()
+			if err := l.WaitFor(ctx, l.Written()); err != nil {
+				return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the store has not applied the latest events yet; retry the erasure shortly")
+			}
+			return nil
+		}
+	}
+	return s
 }
 
 // EraseCustomer erases the customer (see sqlite.DB.EraseCustomer) and publishes the
 // erasure; its errors are the store's.
 func (s erasingStore) EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error) {
+	if s.before != nil {
+		if err := s.before(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var res *mailtrail.EraseResult
 	err := s.pub.Publish(func() (ingest.ChangeSet, error) {
 		var err error

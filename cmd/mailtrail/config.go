@@ -46,9 +46,11 @@ type Config struct {
 	CommitWait        time.Duration // a queued ingest request waits this long for its commit, then 503
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
-	MetricsAddr       string // a separate listener for /metrics; "" = on the main listener
-	AccessLog         bool   // one log line per request (route pattern, status, truncated client)
-	GeoIPDB           string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	MetricsAddr       string        // a separate listener for /metrics; "" = on the main listener
+	AccessLog         bool          // one log line per request (route pattern, status, truncated client)
+	EventLog          bool          // acknowledge writes on the event log; the store is its projection (docs/eventlog.md)
+	ReadWait          time.Duration // how long a read waits for the projection to reach its position, then 503
+	GeoIPDB           string        // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
@@ -141,6 +143,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	boolean(&c.AccessLog, "access-log", "MAILTRAIL_ACCESS_LOG", false, "log one line per request: method, route pattern (never the path), status, bytes, duration, client address truncated to /24 or /48")
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.CommitWait, "commit-wait", "MAILTRAIL_COMMIT_WAIT", 5*time.Second, "how long a queued request waits for its commit before 503 (events not yet taken by the committer are withdrawn)")
+	boolean(&c.EventLog, "event-log", "MAILTRAIL_EVENT_LOG", false, "acknowledge events once they are in the durable event log (<data-dir>/eventlog, an embedded NATS JetStream) and apply them to the store behind the acknowledgement (docs/eventlog.md)")
+	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
 	boolean(&c.WebhooksAllowPrivate, "webhooks-allow-private", "MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only)")
 	boolean(&c.IMAPAllowPrivate, "imap-allow-private", "MAILTRAIL_IMAP_ALLOW_PRIVATE", false, "let bounce mailboxes (imap_url) be on private, loopback or link-local addresses (a mail server on the local network)")
@@ -214,8 +218,8 @@ func (c *Config) validate() error {
 	if c.WebhooksRetryFor < 0 {
 		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
 	}
-	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 {
-		errs = append(errs, errors.New("--tracking-wait, --queue-wait and --shutdown-timeout must be positive"))
+	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait <= 0 {
+		errs = append(errs, errors.New("--tracking-wait, --queue-wait, --shutdown-timeout and --read-wait must be positive"))
 	}
 	// Opened once here so that a bad file stops every command at its start; the wiring
 	// opens it again with geoDB (a memory map: cheap).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,7 +59,11 @@ func (a *app) readyChecks() []httpd.ReadyCheck {
 		}
 		return nil
 	}}}
-	for _, name := range backgroundParts {
+	names := backgroundParts
+	if a.logged != nil {
+		names = append(slices.Clone(names), "projector")
+	}
+	for _, name := range names {
 		checks = append(checks, httpd.ReadyCheck{Name: name, Check: func(context.Context) error {
 			if !a.parts.isRunning(name) {
 				return errors.New("not running")

@@ -154,8 +154,27 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 			snap.run(ctx)
 			return nil
 		}})
-	// The ingest pipeline: on stop, its queue drains into the store within the shutdown
-	// deadline.
+	// With --event-log, the projector: it applies the log to the store behind the
+	// acknowledgements; stopped after the pipeline drained into the log, it first applies
+	// everything acknowledged (within the shutdown deadline; what it leaves is applied at
+	// the next start).
+	if l := a.logged; l != nil {
+		g.Add(rungroup.Part{Name: "projector",
+			Run: func(ctx context.Context) error {
+				a.parts.run("projector", func() { l.run(ctx) })
+				return nil
+			},
+			Stop: func(ctx context.Context) error {
+				if l.stopCaughtUp(ctx) {
+					snap.drained.Store(true)
+				} else {
+					a.log.Warn("shutdown: the store has not applied the whole event log; the next start applies the rest", "applied", l.Applied(), "written", l.Written())
+				}
+				return nil
+			}})
+	}
+	// The ingest pipeline: on stop, its queue drains into the store (with --event-log,
+	// the log) within the shutdown deadline.
 	g.Add(rungroup.Part{Name: "pipeline",
 		Run: func(ctx context.Context) error {
 			a.parts.run("pipeline", func() { a.pipeline.Run(ctx) })
@@ -165,7 +184,9 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 			if err := a.pipeline.Close(ctx); err != nil {
 				return fmt.Errorf("ingest drain: %w", err)
 			}
-			snap.drained.Store(true)
+			if a.logged == nil {
+				snap.drained.Store(true)
+			}
 			return nil
 		}})
 	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.

@@ -107,7 +107,7 @@ func (s *Server) admin(next handlerFunc) handlerFunc {
 // wrap returns rt's handler behind the check its access declares, its errors answered by
 // the one sink (handle).
 func (s *Server) wrap(rt Route) http.Handler {
-	h := rt.h
+	h := s.fresh(rt, rt.h)
 	switch rt.access {
 	case adminOnly:
 		h = s.admin(h)

@@ -16,14 +16,18 @@ type serverMetrics struct {
 	trackUnrecorded *metrics.CounterVec
 	trackOverBudget *metrics.CounterVec
 	latency         *metrics.HistogramVec
+	// readWaitTimeouts counts reads answered 503 because the projection did not reach
+	// their position within --read-wait.
+	readWaitTimeouts *metrics.CounterVec
 }
 
 func newServerMetrics(reg *metrics.Registry) *serverMetrics {
 	m := &serverMetrics{
-		requests:        reg.NewCounter("mailtrail_http_requests_total", "HTTP requests by route and status.", "route", "status"),
-		trackInvalid:    reg.NewCounter("mailtrail_tracking_invalid_total", "Invalid tracking hits: every tracking path answered 404 (click, unsubscribe, other) and pixel hits with an invalid token (open).", "kind"),
-		trackOverBudget: reg.NewCounter("mailtrail_tracking_over_budget_total", "Tracking hits answered but not stored: their token was past its hourly budget (--tracking-budget).", "kind"),
-		trackUnrecorded: reg.NewCounter("mailtrail_tracking_unrecorded_total", "Tracking hits answered before their event was committed (store slow or failing).", "kind"),
+		requests:         reg.NewCounter("mailtrail_http_requests_total", "HTTP requests by route and status.", "route", "status"),
+		readWaitTimeouts: reg.NewCounter("mailtrail_read_wait_timeouts_total", "Reads answered 503 because the event log's projection did not reach their position within --read-wait (serve --event-log)."),
+		trackInvalid:     reg.NewCounter("mailtrail_tracking_invalid_total", "Invalid tracking hits: every tracking path answered 404 (click, unsubscribe, other) and pixel hits with an invalid token (open).", "kind"),
+		trackOverBudget:  reg.NewCounter("mailtrail_tracking_over_budget_total", "Tracking hits answered but not stored: their token was past its hourly budget (--tracking-budget).", "kind"),
+		trackUnrecorded:  reg.NewCounter("mailtrail_tracking_unrecorded_total", "Tracking hits answered before their event was committed (store slow or failing).", "kind"),
 		latency: reg.NewHistogramVec("mailtrail_http_request_duration_seconds", "Time from a request's arrival to the end of its answer, by route group (tracking, api, reads, webhooks, dashboard, long_poll, ops, unmatched).",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}, "group"),
 	}

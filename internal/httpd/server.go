@@ -118,6 +118,11 @@ type Options struct {
 	// webhooks the webhook route writes to; nil: one over the store, built from Secrets,
 	// Vendors, PublicURL, IMAPEgress and Now.
 	Connections *connection.Service
+	// Projection, when set, is the event log's projection: reads wait for the positions
+	// they ask for (see fresh.go) and writes answer with theirs.
+	Projection Projection
+	// ReadWait bounds how long a read waits for the projection; default 2 s.
+	ReadWait time.Duration
 	// Dashboard, when set, serves the web dashboard under /dashboard/, and GET / redirects
 	// there. Its routes are not API routes (not in Routes nor openapi.json).
 	Dashboard http.Handler
@@ -158,6 +163,9 @@ type Route struct {
 func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt Options) *Server {
 	if opt.TrackingWait <= 0 {
 		opt.TrackingWait = time.Second
+	}
+	if opt.ReadWait <= 0 {
+		opt.ReadWait = defaultReadWait
 	}
 	if opt.BodyWait <= 0 {
 		opt.BodyWait = 2 * time.Second

@@ -22,6 +22,10 @@ type ChangeSet struct {
 	Relabels []mailtrail.ClickRelabel
 	// Erased are the customers the commit erased.
 	Erased []mailtrail.ErasedCustomer
+	// Position is where the batch is in the event log when the Sink writes to one (the
+	// log's position of its last record, see Result.Position); 0 otherwise. Subscribers
+	// of a projector get the position the projection reached.
+	Position uint64
 }
 
 // Empty reports whether the change-set holds nothing to publish.

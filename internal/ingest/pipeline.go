@@ -63,6 +63,9 @@ type Options struct {
 type Result struct {
 	Accepted   int // newly stored
 	Duplicates int // already stored before
+	// Position is the event log's position of the batch holding the events when the Sink
+	// is a log (0 otherwise): a read that waits for the projection to reach it sees them.
+	Position uint64
 }
 
 type submission struct {
@@ -309,6 +312,7 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	}
 	i, dups := 0, 0
 	for _, s := range batch {
+		s.res.Position = cs.Position
 		for range s.events {
 			if cs.Duplicate[i] {
 				s.res.Duplicates++

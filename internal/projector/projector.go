@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -100,7 +101,13 @@ type Projector struct {
 	pos  atomic.Uint64 // the last record applied (or found applied)
 	head atomic.Uint64 // the last position known in the log
 
+	// pub is held from a write to the end of its change-set's delivery, and by Publish:
+	// change-sets reach subscribers one at a time, in commit order.
+	pub  sync.Mutex
 	subs ingest.Subscribers
+
+	mu    sync.Mutex
+	moved chan struct{} // closed when pos grows, then replaced
 }
 
 // New returns a Projector of log into store.
@@ -126,7 +133,50 @@ func New(log Log, store Store, opt Options) *Projector {
 	if opt.RetryMax < opt.RetryMin {
 		opt.RetryMax = max(5*time.Second, opt.RetryMin)
 	}
-	return &Projector{log: log, store: store, opt: opt}
+	return &Projector{log: log, store: store, opt: opt, moved: make(chan struct{})}
+}
+
+// setPos records that the store holds the log up to pos, and wakes WaitFor.
+func (p *Projector) setPos(pos uint64) {
+	p.pos.Store(pos)
+	p.mu.Lock()
+	close(p.moved)
+	p.moved = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// WaitFor waits until the store holds the log up to pos (Position ≥ pos), and returns
+// ctx's error when ctx ends first. A read that must see a write made at position pos
+// waits with it.
+func (p *Projector) WaitFor(ctx context.Context, pos uint64) error {
+	for {
+		p.mu.Lock()
+		moved := p.moved
+		p.mu.Unlock()
+		if p.pos.Load() >= pos {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Publish runs commit, a change made durable in the store outside the log (an erasure),
+// and delivers the change-set it returns to the subscribers as Run does its writes': no
+// write of the projector runs meanwhile, so subscribers see change-sets in commit
+// order. It returns commit's error, and then delivers nothing.
+func (p *Projector) Publish(commit func() (ingest.ChangeSet, error)) error {
+	p.pub.Lock()
+	defer p.pub.Unlock()
+	cs, err := commit()
+	if err != nil {
+		return err
+	}
+	p.subs.Deliver(cs)
+	return nil
 }
 
 // Subscribe adds f to the subscribers of what the projector commits. After each commit
@@ -173,7 +223,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		p.pos.Store(pos)
+		p.setPos(pos)
 		break
 	}
 	poll := p.opt.PollMin
@@ -210,7 +260,11 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		n, events := take(pending, p.opt.MaxEvents)
 		last := pending[n-1].Pos
+		p.pub.Lock()
 		cs, err := p.store.WriteAt(ctx, p.opt.Stream, pos, last, events)
+		if err != nil {
+			p.pub.Unlock()
+		}
 		switch {
 		case errors.Is(err, ingest.ErrApplied), errors.Is(err, ingest.ErrPositionMoved):
 			// The store moved past pos without this projector (an earlier write whose
@@ -223,7 +277,7 @@ func (p *Projector) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			p.pos.Store(stored)
+			p.setPos(stored)
 			continue
 		case err != nil:
 			pending = nil
@@ -234,8 +288,10 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		retry = p.opt.RetryMin
 		pending = pending[n:]
-		p.pos.Store(last)
+		cs.Position = last
 		p.subs.Deliver(cs)
+		p.setPos(last) // after the subscribers: who waits for it finds them current too
+		p.pub.Unlock()
 	}
 	return nil
 }

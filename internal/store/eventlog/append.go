@@ -252,6 +252,9 @@ func (p *partition) commit(group []*request, buf []byte) []byte {
 	p.count++
 	msgID := p.l.writerID + "." + strconv.Itoa(p.num) + "." + strconv.FormatUint(p.count, 10)
 	seq, err := p.l.publish(p.subject, msgID, buf)
+	if err == nil {
+		p.l.stored(seq)
+	}
 	now := time.Now()
 	index := 0
 	for _, r := range group {

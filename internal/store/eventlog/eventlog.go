@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrail/mailtrail/internal/flock"
@@ -116,6 +117,24 @@ type Log struct {
 	// beforePublish, when set (tests only), runs in a partition's writer before each
 	// publish.
 	beforePublish func()
+
+	gmu     sync.Mutex
+	grew    chan struct{} // closed when a message is stored, then replaced
+	lastSeq atomic.Uint64 // the last message's sequence as this Log knows it
+}
+
+// stored records that the message seq is in the stream and wakes Wait.
+func (l *Log) stored(seq uint64) {
+	for {
+		cur := l.lastSeq.Load()
+		if seq <= cur || l.lastSeq.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	l.gmu.Lock()
+	close(l.grew)
+	l.grew = make(chan struct{})
+	l.gmu.Unlock()
 }
 
 // Open takes ownership of dir (created if needed), starts an embedded NATS server with
@@ -136,7 +155,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{opts: opts, dir: abs, lock: lock, writerID: nuid.Next(), dedupe: newDedupeIndex(opts.DedupeWindow)}
+	l := &Log{opts: opts, dir: abs, lock: lock, writerID: nuid.Next(), dedupe: newDedupeIndex(opts.DedupeWindow), grew: make(chan struct{})}
 	if err := l.start(ctx); err != nil {
 		l.shutdown()
 		return nil, err
@@ -232,6 +251,7 @@ func (l *Log) start(ctx context.Context) error {
 		return fmt.Errorf("eventlog: stream %s: %w", cfg.Name, err)
 	}
 	l.stream = st
+	l.lastSeq.Store(st.CachedInfo().State.LastSeq)
 	if err := l.dedupe.load(ctx, l); err != nil {
 		return err
 	}

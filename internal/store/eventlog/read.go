@@ -18,6 +18,42 @@ type Record struct {
 	Event     *mailtrail.Event
 }
 
+// message is one stored group message, its records still encoded.
+type message struct {
+	seq  uint64
+	part int
+	recs [][]byte
+}
+
+// readMessage returns the first message at sequence seq or after; ok is false at the end
+// of the log.
+func (l *Log) readMessage(ctx context.Context, seq uint64) (m message, ok bool, err error) {
+	msg, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(l.opts.SubjectPrefix+".*"))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return message{}, false, nil
+	}
+	if err != nil {
+		return message{}, false, fmt.Errorf("eventlog: read message %d: %w", seq, err)
+	}
+	part, err := strconv.Atoi(strings.TrimPrefix(msg.Subject, l.opts.SubjectPrefix+"."))
+	if err != nil {
+		return message{}, false, fmt.Errorf("eventlog: message %d: subject %q", msg.Sequence, msg.Subject)
+	}
+	appends, body, err := decodeGroupHeader(msg.Data)
+	if err != nil {
+		return message{}, false, fmt.Errorf("eventlog: message %d: %w", msg.Sequence, err)
+	}
+	n := 0
+	for _, a := range appends {
+		n += a.n
+	}
+	recs, err := decodeGroupRecords(body, n)
+	if err != nil {
+		return message{}, false, fmt.Errorf("eventlog: message %d: %w", msg.Sequence, err)
+	}
+	return message{seq: msg.Sequence, part: part, recs: recs}, true, nil
+}
+
 // Read returns up to max records at positions from on, in log order (all partitions).
 // Reading again from the last record's Next() continues where it stopped; a from past a
 // message's last record continues with the next message. It returns no records (and no
@@ -32,43 +68,26 @@ func (l *Log) Read(ctx context.Context, from Position, max int) ([]Record, error
 		seq = 1
 	}
 	var out []Record
-	filter := l.opts.SubjectPrefix + ".*"
 	for len(out) < max {
-		msg, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
+		m, ok, err := l.readMessage(ctx, seq)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
 			break
 		}
-		if err != nil {
-			return out, fmt.Errorf("eventlog: read message %d: %w", seq, err)
-		}
-		part, err := strconv.Atoi(strings.TrimPrefix(msg.Subject, l.opts.SubjectPrefix+"."))
-		if err != nil {
-			return out, fmt.Errorf("eventlog: message %d: subject %q", msg.Sequence, msg.Subject)
-		}
-		appends, body, err := decodeGroupHeader(msg.Data)
-		if err != nil {
-			return out, fmt.Errorf("eventlog: message %d: %w", msg.Sequence, err)
-		}
-		n := 0
-		for _, a := range appends {
-			n += a.n
-		}
-		recs, err := decodeGroupRecords(body, n)
-		if err != nil {
-			return out, fmt.Errorf("eventlog: message %d: %w", msg.Sequence, err)
-		}
 		first := 0
-		if msg.Sequence == from.Seq {
+		if m.seq == from.Seq {
 			first = from.Index
 		}
-		for i := first; i < len(recs) && len(out) < max; i++ {
-			e, err := DecodeEvent(recs[i])
+		for i := first; i < len(m.recs) && len(out) < max; i++ {
+			e, err := DecodeEvent(m.recs[i])
 			if err != nil {
-				return out, fmt.Errorf("eventlog: record %d:%d: %w", msg.Sequence, i, err)
+				return out, fmt.Errorf("eventlog: record %d:%d: %w", m.seq, i, err)
 			}
-			out = append(out, Record{Pos: Position{Seq: msg.Sequence, Index: i}, Partition: part, Event: e})
+			out = append(out, Record{Pos: Position{Seq: m.seq, Index: i}, Partition: m.part, Event: e})
 		}
-		seq = msg.Sequence + 1
+		seq = m.seq + 1
 	}
 	return out, nil
 }

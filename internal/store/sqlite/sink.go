@@ -44,7 +44,14 @@ func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chang
 // writeBatch is Write, and WriteAt when at is set: then the stream's position is moved
 // to at first, in the batch's transaction, or nothing is written (see position.go).
 func (db *DB) writeBatch(ctx context.Context, batch []*mailtrail.Event, at *logPosition) (ingest.ChangeSet, error) {
-	tx, done, err := db.writeTx(ctx)
+	var tx *txc
+	var done func()
+	var err error
+	if at != nil {
+		tx, done, err = db.projectionTx(ctx)
+	} else {
+		tx, done, err = db.writeTx(ctx)
+	}
 	if err != nil {
 		return ingest.ChangeSet{}, err
 	}

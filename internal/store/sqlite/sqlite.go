@@ -39,6 +39,7 @@ type Options struct {
 // DB is the embedded store.
 type DB struct {
 	path string
+	sync string    // Options.Synchronous, the level of every write but a projection's
 	w    *sql.DB   // the one writer
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB   // readers
@@ -102,7 +103,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		return "file:" + abs + "?" + v.Encode() + extra
 	}
-	db := &DB{path: abs, now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}, tail: newTailIndex()}
+	db := &DB{path: abs, sync: strings.ToUpper(opt.Synchronous), now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}, tail: newTailIndex()}
 	db.bgCtx, db.bgCancel = context.WithCancel(context.Background())
 	if db.w, err = sql.Open("sqlite", dsn("&_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)

@@ -52,6 +52,43 @@ func (db *DB) writeTx(ctx context.Context) (tx *txc, done func(), err error) {
 	}, nil
 }
 
+// projectionTx is writeTx for a projection's write (WriteAt): its commit does not wait
+// for the disk. The event log holds what it writes, and its position commits with it:
+// after a power loss the projector replays from the position the store kept. (In WAL
+// mode the next FULL commit syncs the log file with every frame before it, so the store
+// never holds a later write without an earlier one.) done restores the store's level.
+func (db *DB) projectionTx(ctx context.Context) (tx *txc, done func(), err error) {
+	db.wmu.Lock()
+	relax := db.sync == "FULL" || db.sync == "EXTRA"
+	if relax {
+		if _, err := db.wc.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL"); err != nil {
+			db.wmu.Unlock()
+			return nil, nil, fmt.Errorf("sqlite: synchronous: %w", db.werr(err))
+		}
+	}
+	restore := func() {
+		if relax {
+			// An error leaves the connection at NORMAL: then the next writes would not
+			// wait for the disk, so the writer is closed instead (the store answers errors
+			// until it is reopened) rather than answering durable without being so.
+			if _, err := db.wc.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync); err != nil {
+				db.wc.Close()
+			}
+		}
+	}
+	tx, err = db.begin(ctx)
+	if err != nil {
+		restore()
+		db.wmu.Unlock()
+		return nil, nil, err
+	}
+	return tx, func() {
+		tx.rollback()
+		restore()
+		db.wmu.Unlock()
+	}, nil
+}
+
 // stmt returns the writer's prepared statement for q. The caller holds db.wmu.
 func (t *txc) stmt(q string) (*sql.Stmt, error) {
 	if s, ok := t.db.prepared[q]; ok {

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+)
+
+// eventLogDir is the event log's directory in the data directory.
+const eventLogDir = "eventlog"
+
+// eventLogMessageBytes bounds one group message of the log: a pipeline batch of 5,000
+// events with their raw webhook payloads fits; a larger one is appended in parts.
+const eventLogMessageBytes = 4 << 20
+
+// projectionStream is the name of the log's position in the store.
+const projectionStream = "events"
+
+// logged is serve --event-log's write path: the event log the pipeline appends to (an
+// acknowledgement means the log has it on disk), and the projector that applies it to
+// the store behind the acknowledgement, exactly once (docs/eventlog.md).
+type logged struct {
+	log  *eventlog.Log
+	sink *eventlog.Sink
+	proj *projector.Projector
+
+	stopMu sync.Mutex
+	stop   context.CancelFunc // ends the projector's Run
+}
+
+// openEventLog opens the data directory's event log and checks the store is a projection
+// of it: a store whose position is past the log's end was projected from another log
+// (this one was removed or replaced), and new appends would be taken for applied ones.
+func openEventLog(ctx context.Context, dataDir string, db *sqlite.DB, log *slog.Logger) (*eventlog.Log, error) {
+	l, err := eventlog.Open(ctx, filepath.Join(dataDir, eventLogDir), eventlog.Options{MaxMessageBytes: eventLogMessageBytes,
+		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	head, err := l.Projection().Head(ctx)
+	if err == nil {
+		var pos uint64
+		if pos, err = db.Position(ctx, projectionStream); err == nil && pos > head {
+			err = fmt.Errorf("the store has applied the event log up to position %d but %s ends at %d: the log was removed or replaced; restore it (or the store's backup taken with it)",
+				pos, l.Dir(), head)
+		}
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	return l, nil
+}
+
+// newLogged opens the log and wires its sink and projector; subscribers are added later.
+func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger, reg *metrics.Registry) (*logged, error) {
+	l, err := openEventLog(ctx, cfg.DataDir, db, log)
+	if err != nil {
+		return nil, err
+	}
+	errs := reg.NewCounter("mailtrail_projection_errors_total", "Errors the projector retried after (the store failing, the log unreadable): it reads the same records again.")
+	lg := &logged{log: l}
+	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: projectionStream, OnError: func(err error) {
+		errs.Inc()
+		log.Error("projector", "err", err.Error())
+	}})
+	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position})
+	reg.NewGauge("mailtrail_eventlog_position", "The event log's last position (message sequence) acknowledged.", func() float64 { return float64(lg.Written()) })
+	reg.NewGauge("mailtrail_projection_position", "The last event log position the store has applied.", func() float64 { return float64(lg.Applied()) })
+	reg.NewGauge("mailtrail_projection_lag", "Event log positions acknowledged but not applied to the store yet (reads wait for theirs, up to --read-wait).",
+		func() float64 { return float64(lg.proj.Lag()) })
+	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
+		func() float64 { return float64(lg.sink.Pending()) })
+	return lg, nil
+}
+
+// Written returns the position of the last batch the log acknowledged.
+func (l *logged) Written() uint64 { return l.sink.Last() }
+
+// Applied returns the position the store has applied.
+func (l *logged) Applied() uint64 { return l.proj.Position() }
+
+// WaitFor waits until the store has applied pos.
+func (l *logged) WaitFor(ctx context.Context, pos uint64) error { return l.proj.WaitFor(ctx, pos) }
+
+// run applies the log until stopCaughtUp ends it.
+func (l *logged) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	l.stopMu.Lock()
+	l.stop = cancel
+	l.stopMu.Unlock()
+	_ = l.proj.Run(ctx)
+}
+
+// stopCaughtUp waits until the store has applied everything acknowledged (within ctx),
+// then ends the projector; it reports whether the store caught up.
+func (l *logged) stopCaughtUp(ctx context.Context) bool {
+	err := l.proj.WaitFor(ctx, l.Written())
+	l.stopMu.Lock()
+	if l.stop != nil {
+		l.stop()
+	}
+	l.stopMu.Unlock()
+	return err == nil
+}
+
+// close closes the log (after the projector stopped).
+func (l *logged) close() error { return l.log.Close() }
+
+// drainEventLog applies what a data directory's event log holds past the store's position
+// when serve runs without --event-log: events acknowledged on the log by an earlier run
+// are never left out of the store. Without a log directory it does nothing.
+func drainEventLog(ctx context.Context, dataDir string, db *sqlite.DB, log *slog.Logger) error {
+	if _, err := os.Stat(filepath.Join(dataDir, eventLogDir)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	l, err := openEventLog(ctx, dataDir, db, log)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	head, err := l.Projection().Head(ctx)
+	if err != nil {
+		return fmt.Errorf("event log: %w", err)
+	}
+	pos, err := db.Position(ctx, projectionStream)
+	if err != nil || pos >= head {
+		return err
+	}
+	log.Info("applying the event log's tail to the store (an earlier run used --event-log)", "from", pos, "to", head)
+	var failed error
+	p := projector.New(l.Projection(), db, projector.Options{Stream: projectionStream, OnError: func(err error) { failed = err }})
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(pctx) }()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Minute)
+	err = p.WaitFor(wctx, head)
+	wcancel()
+	cancel()
+	<-done
+	if err != nil {
+		return fmt.Errorf("event log: applying its tail: %w (last error: %v)", err, failed)
+	}
+	return nil
+}
+
+// publisher is who publishes committed change-sets to the parts that follow the store:
+// the pipeline, or with --event-log the projector.
+type publisher interface {
+	Subscribe(name string, f func(ingest.ChangeSet))
+	Publish(commit func() (ingest.ChangeSet, error)) error
+}

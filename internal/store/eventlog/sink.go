@@ -1,0 +1,214 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+)
+
+// SinkOptions configure a Sink.
+type SinkOptions struct {
+	// Seen tells, for each event, the id of the event the projection store holds that it
+	// duplicates ("" when none) — sqlite.DB.Seen.
+	Seen func(ctx context.Context, events []*mailtrail.Event) ([]string, error)
+	// Applied returns the position the projection has applied (projector.Position): the
+	// keys of what the Sink appended up to it are in the store, and the Sink forgets them.
+	Applied func() uint64
+}
+
+// Sink is an ingest.Sink that makes a batch durable by appending it to the log: Write
+// returns once the batch is on disk in the log, with its position, and the projection
+// applies it after (projector). It answers which events are duplicates as the store's
+// Write would, without waiting for the projection: from a dedupe index of the keys it
+// appended that the projection has not applied yet, then from the projection store
+// (Seen). Duplicates are not appended. The projection dedupes again when it applies a
+// record, so figures never depend on this answer; the index only keeps the events API's
+// accepted/duplicates counts exact.
+//
+// Write must not be called concurrently (the ingest pipeline's committer calls it one
+// batch at a time): the index is checked and filled by one writer.
+type Sink struct {
+	log *Log
+	opt SinkOptions
+
+	mu   sync.Mutex
+	keys map[string]pendingKey // dedupe and idempotency keys appended, not yet applied
+	fifo []keyAt               // the same, in append order
+
+	last atomic.Uint64 // the last message this Sink appended to
+}
+
+type pendingKey struct {
+	id  string // the event holding the key
+	seq uint64 // the message it is in
+}
+
+type keyAt struct {
+	key string
+	seq uint64
+}
+
+// NewSink returns a Sink appending to l.
+func NewSink(l *Log, opt SinkOptions) *Sink {
+	if opt.Applied == nil {
+		opt.Applied = func() uint64 { return 0 }
+	}
+	return &Sink{log: l, opt: opt, keys: map[string]pendingKey{}}
+}
+
+var _ ingest.Sink = (*Sink)(nil)
+
+// Last returns the position (message sequence) of the last batch this Sink appended: a
+// read that must see every write acknowledged so far waits for the projection to reach
+// it.
+func (s *Sink) Last() uint64 { return s.last.Load() }
+
+// Pending returns how many keys the dedupe index holds (appended, not yet applied).
+func (s *Sink) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.keys)
+}
+
+// eventKeys returns the keys an event is unique under, in the order the store checks
+// them: its idempotency key in its organization, then its dedupe key.
+func eventKeys(ev *mailtrail.Event) (idem, dedupe string) {
+	if ik := ingest.IdempotencyKey(ev); ik != nil {
+		idem = "i" + ev.OrgID + "\x00" + string(ik)
+	}
+	if dk := ingest.DedupeKey(ev); dk != nil {
+		dedupe = "d" + string(dk)
+	}
+	return idem, dedupe
+}
+
+// Write appends the batch's new events to the log and returns its change-set: Duplicate
+// for each event, Events the others, Position the message holding the last of them (the
+// last append's when every event was a duplicate). A duplicate takes the id of the event
+// it repeats. An error means nothing of the batch is in the log.
+func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
+	s.prune(s.opt.Applied())
+	dup := make([]bool, len(batch))
+	ids := make([]string, len(batch))
+	idem := make([]string, len(batch))
+	ded := make([]string, len(batch))
+	var ask []int // events with a key the index does not hold: the store may
+	s.mu.Lock()
+	for i, ev := range batch {
+		idem[i], ded[i] = eventKeys(ev)
+		if idem[i] == "" && ded[i] == "" {
+			continue
+		}
+		// The index first, then the store: a key the index no longer holds was
+		// applied, so the store has it by then.
+		if k, ok := s.keys[idem[i]]; ok && idem[i] != "" {
+			ids[i] = k.id
+		} else if k, ok := s.keys[ded[i]]; ok && ded[i] != "" {
+			ids[i] = k.id
+		} else {
+			ask = append(ask, i)
+		}
+	}
+	s.mu.Unlock()
+	if len(ask) > 0 && s.opt.Seen != nil {
+		evs := make([]*mailtrail.Event, len(ask))
+		for j, i := range ask {
+			evs[j] = batch[i]
+		}
+		seen, err := s.opt.Seen(ctx, evs)
+		if err != nil {
+			return ingest.ChangeSet{}, fmt.Errorf("eventlog: dedupe lookup: %w", err)
+		}
+		for j, i := range ask {
+			ids[i] = seen[j]
+		}
+	}
+	// Within the batch, the first event holding a key is the one stored.
+	first := map[string]string{}
+	var keep []*mailtrail.Event
+	for i, ev := range batch {
+		if ids[i] == "" {
+			if idem[i] != "" {
+				ids[i] = first[idem[i]]
+			}
+			if ids[i] == "" && ded[i] != "" {
+				ids[i] = first[ded[i]]
+			}
+		}
+		if ids[i] != "" {
+			dup[i] = true
+			ev.ID = ids[i]
+			continue
+		}
+		for _, k := range []string{idem[i], ded[i]} {
+			if k != "" {
+				first[k] = ev.ID
+			}
+		}
+		keep = append(keep, ev)
+	}
+	cs := ingest.ChangeSet{Duplicate: dup, Events: keep, Position: s.last.Load()}
+	if len(keep) == 0 {
+		return cs, nil
+	}
+	seq, err := s.append(ctx, keep)
+	if err != nil {
+		return ingest.ChangeSet{}, err
+	}
+	s.mu.Lock()
+	for k, id := range first {
+		s.keys[k] = pendingKey{id: id, seq: seq}
+		s.fifo = append(s.fifo, keyAt{key: k, seq: seq})
+	}
+	s.mu.Unlock()
+	for {
+		cur := s.last.Load()
+		if seq <= cur || s.last.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	cs.Position = max(seq, cs.Position)
+	return cs, nil
+}
+
+// append appends events as one append, or, when they do not fit in one message, in
+// halves one after the other (in order); it returns the last message's sequence. A
+// failure after a part was appended returns the error: the caller answers 503, and the
+// retry's events are found as duplicates where they carry a key (events without one —
+// pixel hits — are then counted twice, as a retried hit is today).
+func (s *Sink) append(ctx context.Context, events []*mailtrail.Event) (uint64, error) {
+	rc, err := s.log.Append(ctx, 0, "", events)
+	if errors.Is(err, ErrTooLarge) && len(events) > 1 {
+		h := len(events) / 2
+		if _, err := s.append(ctx, events[:h]); err != nil {
+			return 0, err
+		}
+		return s.append(ctx, events[h:])
+	}
+	if err != nil {
+		return 0, err
+	}
+	return rc.Pos.Seq, nil
+}
+
+// prune forgets the keys of messages up to applied: the projection store holds them.
+func (s *Sink) prune(applied uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for n < len(s.fifo) && s.fifo[n].seq <= applied {
+		k := s.fifo[n]
+		if p, ok := s.keys[k.key]; ok && p.seq == k.seq {
+			delete(s.keys, k.key)
+		}
+		n++
+	}
+	if n > 0 {
+		s.fifo = append(s.fifo[:0], s.fifo[n:]...)
+	}
+}
