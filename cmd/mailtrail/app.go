@@ -183,6 +183,10 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		a.log.Info("geography database", "database", a.geo.Info())
 	}
 	var sink ingest.Sink = db
+	if cfg.ReadWait <= 0 {
+		cfg.ReadWait = 2 * time.Second
+		a.cfg.ReadWait = cfg.ReadWait
+	}
 	if cfg.EventLog {
 		if a.logged, err = newLogged(ctx, &cfg, db, a.log, a.metrics); err != nil {
 			st.Close()
@@ -247,7 +251,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		Journeys:         a.journeys,
 		Connections:      conns,
 		Segments:         a.segments,
-		Dashboard:        dash,
+		Dashboard:        a.orderedWrites(dash),
 		MetricsElsewhere: cfg.MetricsAddr != "", Ready: a.readyChecks(), AccessLog: newAccessLogger(&cfg, logOut),
 		SavedSegments: db,
 	})

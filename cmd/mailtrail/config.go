@@ -218,7 +218,7 @@ func (c *Config) validate() error {
 	if c.WebhooksRetryFor < 0 {
 		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
 	}
-	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait <= 0 {
+	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait < 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait, --shutdown-timeout and --read-wait must be positive"))
 	}
 	// Opened once here so that a bad file stops every command at its start; the wiring

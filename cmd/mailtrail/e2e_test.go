@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type harness struct {
 	admin  string
 
 	pipeDone chan struct{} // closed when the pipeline's Run returns
+	projDone chan struct{} // with EventLog, closed when the projector's Run returns
 }
 
 const testAdmin = "test-admin-token-0123456789"
@@ -35,8 +37,13 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 	t.Helper()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: testAdmin, SecretKeyID: 1,
 		TrackingWait: 2 * time.Second, Synchronous: "NORMAL", LogLevel: "error", LogFormat: "text",
-		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second, RetentionInterval: time.Hour,
+		MaxBatch: 5000, MaxQueue: 50000, QueueWait: 2 * time.Second, ShutdownTimeout: 10 * time.Second, ReadWait: 2 * time.Second, RetentionInterval: time.Hour,
 		TrustedProxies: "127.0.0.0/8"}
+	// MAILTRAIL_TEST_EVENT_LOG=1 runs every harness test with --event-log (the write path
+	// of issue 16); the tests of that mode set it themselves.
+	if os.Getenv("MAILTRAIL_TEST_EVENT_LOG") != "" {
+		cfg.EventLog = true
+	}
 	for _, m := range mut {
 		m(&cfg)
 	}
@@ -63,6 +70,10 @@ func (h *harness) start(cfg Config) {
 	done := make(chan struct{})
 	go func() { a.pipeline.Run(context.Background()); close(done) }()
 	h.app, h.srv, h.pipeDone = a, srv, done
+	if a.logged != nil { // --event-log: the projector applies the log behind the acks
+		h.projDone = make(chan struct{})
+		go func() { a.logged.run(context.Background()); close(h.projDone) }()
+	}
 }
 
 // stop stops the service and closes its store, which frees the data directory.
@@ -73,6 +84,12 @@ func (h *harness) stop() {
 	h.srv.Close()
 	h.app.pipeline.Close(context.Background())
 	<-h.pipeDone
+	if h.app.logged != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		h.app.logged.stopCaughtUp(ctx)
+		cancel()
+		<-h.projDone
+	}
 	h.app.close()
 	h.app = nil
 }

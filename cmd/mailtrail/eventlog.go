@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,8 +21,8 @@ import (
 // eventLogDir is the event log's directory in the data directory.
 const eventLogDir = "eventlog"
 
-// eventLogMessageBytes bounds one group message of the log: a pipeline batch of 5,000
-// events with their raw webhook payloads fits; a larger one is appended in parts.
+// eventLogMessageBytes bounds one group message of the log (NATS discourages payloads
+// over 8 MB): a pipeline batch larger than this is appended in parts.
 const eventLogMessageBytes = 4 << 20
 
 // projectionStream is the name of the log's position in the store.
@@ -160,4 +161,29 @@ func drainEventLog(ctx context.Context, dataDir string, db *sqlite.DB, log *slog
 type publisher interface {
 	Subscribe(name string, f func(ingest.ChangeSet))
 	Publish(commit func() (ingest.ChangeSet, error)) error
+}
+
+// orderedWrites returns h behind the ordering of writes of the API's fresh (see
+// internal/httpd/fresh.go): with --event-log, a dashboard request that changes the store
+// (anything but GET and HEAD: a suppression removed, a setting changed) first waits until
+// the store has applied every event acknowledged before it, at most --read-wait, else it
+// is answered 503 with Retry-After.
+func (a *app) orderedWrites(h http.Handler) http.Handler {
+	l := a.logged
+	if l == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.ReadWait)
+			err := l.WaitFor(ctx, l.Written())
+			cancel()
+			if err != nil {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "The store is applying the latest events; try again in a moment.", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -58,8 +58,8 @@ func scrapedFamilies(text string) []string {
 // documented family is scraped (a labelled one may have no sample yet: it must then be
 // registered). go_* and process_* are matched by prefix.
 func TestMetricsReference(t *testing.T) {
-	h := newHarness(t)
-	newRetentionJob(h.app) // serve registers it at its start
+	h := newHarness(t, func(c *Config) { c.EventLog = true }) // every family, the event log's too
+	newRetentionJob(h.app)                                    // serve registers it at its start
 	h.org("acme")
 	resp := h.do("GET", "/metrics", "", nil, nil)
 	if resp.StatusCode != 200 {

@@ -44,21 +44,33 @@ var readsYourWrites = map[string]bool{
 	"/api/v1/customers/{customer}/wait":    true,
 }
 
+// appendsOnly are the write routes whose changes go through the event log only (or touch
+// nothing events derive from): they do not wait for the projection. Every other write
+// changes the store directly (a suppression removed, a setting changed, a customer
+// erased) and first waits until the store has applied every event acknowledged before
+// it, so the two apply in the order they were acknowledged — as without the log.
+var appendsOnly = map[string]bool{
+	"/api/v1/events":   true,
+	"/api/v1/messages": true,
+}
+
 // errProjectionBehind answers a read whose position the projection did not reach in time.
 var errProjectionBehind = mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the projection has not reached the position this read waits for yet; retry shortly")
 
 // fresh returns next behind read-your-writes when the server has a Projection: a read
 // waits (at most Options.ReadWait) until the projection holds the position it asks for
 // (?after= or Mailtrail-After), or every write acknowledged before it on the routes of
-// readsYourWrites, and answers 503 with Retry-After past that; every answer says the
-// projection's lag, and a write's 2xx the log position holding it.
+// readsYourWrites and on writes to the store (not appendsOnly), and answers 503 with
+// Retry-After past that; every answer says the projection's lag, and a write's 2xx the
+// log position holding it.
 func (s *Server) fresh(rt Route, next handlerFunc) handlerFunc {
 	p := s.opt.Projection
 	if p == nil || (rt.access == public && !strings.HasPrefix(rt.Pattern, "/webhooks/")) {
 		return next // tracking pages and probes say nothing of the log
 	}
 	write := rt.Method != http.MethodGet && rt.access != keyRead
-	always := readsYourWrites[rt.Pattern] && (rt.Method == http.MethodGet || rt.access == keyRead)
+	always := readsYourWrites[rt.Pattern] && (rt.Method == http.MethodGet || rt.access == keyRead) ||
+		rt.access == keyWrite && !appendsOnly[rt.Pattern]
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var want uint64
 		if always {
