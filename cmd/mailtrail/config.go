@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/token"
@@ -50,6 +51,7 @@ type Config struct {
 	AccessLog         bool          // one log line per request (route pattern, status, truncated client)
 	EventLog          bool          // acknowledge writes on the event log; the store is its projection (docs/eventlog.md)
 	ReadWait          time.Duration // how long a read waits for the projection to reach its position, then 503
+	EventLogRetention time.Duration // how long the log keeps applied events
 	GeoIPDB           string        // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
@@ -144,6 +146,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.CommitWait, "commit-wait", "MAILTRAIL_COMMIT_WAIT", 5*time.Second, "how long a queued request waits for its commit before 503 (events not yet taken by the committer are withdrawn)")
 	boolean(&c.EventLog, "event-log", "MAILTRAIL_EVENT_LOG", false, "acknowledge events once they are in the durable event log (<data-dir>/eventlog, an embedded NATS JetStream) and apply them to the store behind the acknowledgement (docs/eventlog.md)")
+	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
 	boolean(&c.WebhooksAllowPrivate, "webhooks-allow-private", "MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only)")
@@ -217,6 +220,9 @@ func (c *Config) validate() error {
 	}
 	if c.WebhooksRetryFor < 0 {
 		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
+	}
+	if c.EventLogRetention < 0 || c.EventLogRetention > mailtrail.MinRetentionDays*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--event-log-retention / MAILTRAIL_EVENT_LOG_RETENTION must be between 0 (the default, 24h) and %dd, the shortest raw-event retention an organization may set", mailtrail.MinRetentionDays))
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait < 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait, --shutdown-timeout and --read-wait must be positive"))

@@ -187,3 +187,46 @@ func (a *app) orderedWrites(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// logMark is what the log had acknowledged at a moment: every message up to seq was
+// stored by then.
+type logMark struct {
+	seq uint64
+	at  time.Time
+}
+
+// retain removes from the log, every tick, the messages the store has applied that were
+// acknowledged more than keep ago: the log holds events (addresses, IPs) only as long as
+// a replay may need them, and an erased customer's events leave it within keep of the
+// erasure (which waits until the store applied them). Until ctx ends.
+func (l *logged) retain(ctx context.Context, keep, tick time.Duration, log *slog.Logger) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var marks []logMark
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		marks = append(marks, logMark{seq: l.Written(), at: now})
+		i := -1
+		for j, m := range marks {
+			if now.Sub(m.at) >= keep {
+				i = j
+			}
+		}
+		if i < 0 {
+			continue
+		}
+		upTo := min(marks[i].seq, l.Applied())
+		marks = marks[i+1:]
+		if upTo == 0 {
+			continue
+		}
+		if err := l.log.PurgeBefore(ctx, upTo+1); err != nil && ctx.Err() == nil {
+			log.Warn("event log retention", "err", err.Error())
+		}
+	}
+}

@@ -173,6 +173,18 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 				return nil
 			}})
 	}
+	// With --event-log, the log's retention: applied events leave it after
+	// --event-log-retention.
+	if l := a.logged; l != nil {
+		g.Add(rungroup.Part{Name: "eventlog-retention", Run: func(ctx context.Context) error {
+			keep := a.cfg.EventLogRetention
+			if keep <= 0 {
+				keep = 24 * time.Hour
+			}
+			l.retain(ctx, keep, min(time.Minute, max(keep/10, time.Second)), a.log)
+			return nil
+		}})
+	}
 	// The ingest pipeline: on stop, its queue drains into the store (with --event-log,
 	// the log) within the shutdown deadline.
 	g.Add(rungroup.Part{Name: "pipeline",

@@ -347,3 +347,32 @@ func (l *Log) isClosed() bool {
 	defer l.mu.RUnlock()
 	return l.closed
 }
+
+// PurgeBefore removes every message whose sequence is below seq from the stream (the
+// caller knows they were applied and are past the log's retention). The stream keeps its
+// last sequence: later appends continue after it, and Head still answers it.
+func (l *Log) PurgeBefore(ctx context.Context, seq uint64) error {
+	if l.isClosed() {
+		return ErrClosed
+	}
+	if seq <= 1 {
+		return nil
+	}
+	if err := l.stream.Purge(ctx, jetstream.WithPurgeSequence(seq)); err != nil {
+		return fmt.Errorf("eventlog: purge before %d: %w", seq, err)
+	}
+	return nil
+}
+
+// FirstSeq returns the sequence of the oldest message the stream holds (the last
+// sequence + 1 when it holds none).
+func (l *Log) FirstSeq(ctx context.Context) (uint64, error) {
+	if l.isClosed() {
+		return 0, ErrClosed
+	}
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	return info.State.FirstSeq, nil
+}
