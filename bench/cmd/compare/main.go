@@ -3,17 +3,27 @@
 //
 // It builds both binaries (or takes -mailtrail), starts them on loopback
 // ports in temporary directories, provisions mailtrail (an organization and
-// -messages instrumented emails), and then loads the two servers in
+// -messages instrumented emails), and then loads the servers in
 // alternating rounds (baseline, mailtrail, baseline, …) with the same
 // requests: open pixel and click redirect at each of -conns connections,
 // and batch ingest of POST /api/v1/events. Medians over rounds are compared,
-// so slow drifts of a shared machine hit both servers alike. Nothing is
+// so slow drifts of a shared machine hit every server alike. Nothing is
 // asserted: the table says which goals were met.
+//
+// -modes runs one mailtrail server per write path, each on its own data
+// directory, in the same alternation (baseline, store, log, baseline, …):
+// "store" is serve as it is (acknowledged once in the store), "log" is serve
+// --event-log (acknowledged once in the event log, applied to the store
+// behind). After each round on a server with the event log, the next round
+// waits until its projector has applied everything acknowledged (the
+// catch-up time is reported), so deferred work is never charged to the
+// next server's round.
 //
 // Usage, from the repository:
 //
 //	go run ./bench/cmd/compare                 # the full run, about 6 minutes
 //	go run ./bench/cmd/compare -rounds 1 -duration 3s -only open
+//	go run ./bench/cmd/compare -modes store,log   # both write paths, each against the same baseline
 //	go run ./bench/cmd/compare -dry-run        # a second baseline stands in for mailtrail
 package main
 
@@ -46,25 +56,36 @@ type settings struct {
 	batch        int
 	messages     int
 	only         []string
+	modes        []string // write paths of mailtrail, see modeArgs
+	serveArgs    []string // extra arguments of every mailtrail serve
+	catchUp      time.Duration
 	mailtrailBin string
 	dryRun       bool
 	keep         bool
 	readyTimeout time.Duration
+	loadAtStart  string // /proc/loadavg when the run began
 }
 
 // String returns the settings as the report prints them.
 func (s settings) String() string {
+	extra := ""
+	if len(s.serveArgs) > 0 {
+		extra = fmt.Sprintf("; extra serve arguments %q", strings.Join(s.serveArgs, " "))
+	}
 	return fmt.Sprintf("%d alternating rounds × %v measured (+%v warm-up) per server and scenario; "+
 		"pixel/click at %v connections over %d instrumented messages; "+
-		"ingest: batches of %d events on %d connections; scenarios %s",
+		"ingest: batches of %d events on %d connections; scenarios %s; mailtrail modes %s%s",
 		s.rounds, s.duration, s.warmup, s.conns, s.messages, s.batch, s.ingestConns,
-		strings.Join(s.only, ","))
+		strings.Join(s.only, ","), strings.Join(s.modes, ","), extra)
 }
 
 func parseFlags() (settings, error) {
 	var s settings
 	conns := flag.String("conns", "64,256", "connection counts for the pixel and click scenarios")
 	only := flag.String("only", "open,click,ingest", "scenarios to run (also: webhook, SendGrid batches of 100 and 1000)")
+	modes := flag.String("modes", modeStore, "mailtrail write paths, one server each, alternating in every round: store (serve), log (serve --event-log)")
+	serveArgs := flag.String("serve-args", "", "extra arguments of every mailtrail serve, split on spaces (e.g. \"--max-queue 200000\")")
+	flag.DurationVar(&s.catchUp, "catch-up", 2*time.Minute, "with the event log: how long to wait after a round for the projector to apply what was acknowledged")
 	flag.IntVar(&s.rounds, "rounds", 3, "rounds per server and scenario")
 	flag.DurationVar(&s.duration, "duration", 10*time.Second, "measured time of one round")
 	flag.DurationVar(&s.warmup, "warmup", time.Second, "unmeasured warm-up before each round")
@@ -91,6 +112,17 @@ func parseFlags() (settings, error) {
 		}
 		s.only = append(s.only, k)
 	}
+	for _, m := range strings.Split(*modes, ",") {
+		m = strings.TrimSpace(m)
+		if _, ok := modeArgs[m]; !ok {
+			return s, fmt.Errorf("-modes: unknown mode %q (want store, log)", m)
+		}
+		if slices.Contains(s.modes, m) {
+			return s, fmt.Errorf("-modes: %q given twice", m)
+		}
+		s.modes = append(s.modes, m)
+	}
+	s.serveArgs = strings.Fields(*serveArgs)
 	switch {
 	case s.rounds < 1:
 		return s, errors.New("-rounds must be at least 1")
@@ -144,6 +176,7 @@ func main() {
 }
 
 func run(ctx context.Context, st settings) error {
+	st.loadAtStart = loadAvg()
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
@@ -172,45 +205,63 @@ func run(ctx context.Context, st settings) error {
 	}
 	defer base.stop()
 
-	var mt *server
-	var apiKey string
-	var paths trackingPaths
-	var webhookPath string
-	if st.dryRun {
-		if mt, err = startBaseline(ctx, "mailtrail", baselineBin, tmp, st.readyTimeout, signer.pub); err != nil {
-			return err
-		}
-		defer mt.stop()
-		apiKey, paths = "dry-run", syntheticPaths(st.messages)
-		webhookPath = "/webhooks/v2/sendgrid/conn_dryrun"
-	} else {
-		adminToken := randomHex(16)
-		if mt, err = startMailtrail(ctx, mailtrailBin, tmp, adminToken, st.readyTimeout); err != nil {
-			return err
-		}
-		defer mt.stop()
-		t0 := time.Now()
-		if apiKey, paths, err = provisionMailtrail(ctx, mt.base, adminToken, st.messages); err != nil {
-			return err
-		}
-		progress("provisioned %d messages in %v", st.messages, time.Since(t0).Round(time.Millisecond))
-		if webhookPath, err = provisionSendGrid(ctx, mt.base, apiKey, signer.pub); err != nil {
-			return err
-		}
-	}
-
+	// One mailtrail server per mode, each with its own data directory, key and tokens.
+	// The baseline ignores tokens; it gets the first server's paths.
+	var mts []*target
 	bodies := newBatchBodies(st.batch, 16, randomHex(4))
-	targets := []*target{
-		newTarget("baseline", base, apiKey, paths, bodies),
-		newTarget("mailtrail", mt, apiKey, paths, bodies),
+	var basePaths trackingPaths
+	var baseKey, baseWebhook string
+	for _, mode := range st.modes {
+		name := "mailtrail-" + mode
+		var mt *server
+		var apiKey, webhookPath string
+		var paths trackingPaths
+		if st.dryRun {
+			if mt, err = startBaseline(ctx, name, baselineBin, tmp, st.readyTimeout, signer.pub); err != nil {
+				return err
+			}
+			defer mt.stop()
+			apiKey, paths = "dry-run", syntheticPaths(st.messages)
+			webhookPath = "/webhooks/v2/sendgrid/conn_dryrun"
+		} else {
+			adminToken := randomHex(16)
+			args := append(slices.Clone(modeArgs[mode]), st.serveArgs...)
+			if mt, err = startMailtrail(ctx, name, mailtrailBin, tmp, adminToken, args, st.readyTimeout); err != nil {
+				return err
+			}
+			defer mt.stop()
+			t0 := time.Now()
+			if apiKey, paths, err = provisionMailtrail(ctx, mt.base, adminToken, st.messages); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			progress("%s: provisioned %d messages in %v", name, st.messages, time.Since(t0).Round(time.Millisecond))
+			if webhookPath, err = provisionSendGrid(ctx, mt.base, apiKey, signer.pub); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if mt.logged, err = hasEventLog(ctx, mt.base); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if mt.logged != (mode == modeLog) {
+				progress("%s: note: the event log is %v with %q", name, onOff(mt.logged), strings.Join(args, " "))
+			}
+		}
+		if mts == nil {
+			basePaths, baseKey, baseWebhook = paths, apiKey, webhookPath
+		}
+		t := newTarget(name, mt, apiKey, paths, bodies)
+		t.mode, t.webhookPath = mode, webhookPath
+		mts = append(mts, t)
 	}
+	base0 := newTarget("baseline", base, baseKey, basePaths, bodies)
+	base0.webhookPath = baseWebhook
+	targets := append([]*target{base0}, mts...)
 	runID := randomHex(4)
 	sgSets := map[int]*batchBodies{}
 	for _, n := range webhookSizes {
 		sgSets[n] = newSGBodies(n, 16, st.messages, runID+strconv.Itoa(n)) // keys unique per size too
 	}
 	for _, t := range targets {
-		t.webhookPath, t.signer, t.sgBodies = webhookPath, signer, map[int]func() []byte{}
+		t.signer, t.sgBodies = signer, map[int]func() []byte{}
 		for n, b := range sgSets {
 			t.sgBodies[n] = b.stream()
 		}
@@ -222,15 +273,18 @@ func run(ctx context.Context, st settings) error {
 				return fmt.Errorf("smoke check: %w", err)
 			}
 		}
+		if err := t.srv.waitCaughtUp(ctx, st.catchUp); err != nil {
+			return fmt.Errorf("smoke check: %s: %w", t.name, err)
+		}
 	}
 
 	scs := st.scenarios()
-	progress("running %d scenarios × %d rounds × 2 servers × %v: about %v",
-		len(scs), st.rounds, st.duration+st.warmup,
-		(time.Duration(len(scs)*st.rounds*2) * (st.duration + st.warmup + time.Second)).Round(time.Second))
+	progress("running %d scenarios × %d rounds × %d servers × %v: about %v",
+		len(scs), st.rounds, len(targets), st.duration+st.warmup,
+		(time.Duration(len(scs)*st.rounds*len(targets)) * (st.duration + st.warmup + time.Second)).Round(time.Second))
 	var outs []*outcome
 	for _, sc := range scs {
-		o := &outcome{sc: sc}
+		o := &outcome{sc: sc, modes: st.modes, mailtrail: map[string][]load.Result{}, catchUp: map[string][]time.Duration{}}
 		outs = append(outs, o)
 		for round := 1; round <= st.rounds; round++ {
 			for _, t := range targets {
@@ -238,21 +292,38 @@ func run(ctx context.Context, st settings) error {
 				if err != nil {
 					return fmt.Errorf("%s %d conns, round %d, %s: %w", sc, sc.conns, round, t.name, err)
 				}
+				note := ""
+				if t.srv.logged {
+					// What the projector still has to apply is work of this round: wait for it
+					// before the next server's round, and report how long it took.
+					t0 := time.Now()
+					if err := t.srv.waitCaughtUp(ctx, st.catchUp); err != nil {
+						return fmt.Errorf("%s %d conns, round %d, %s: %w", sc, sc.conns, round, t.name, err)
+					}
+					d := time.Since(t0)
+					o.catchUp[t.mode] = append(o.catchUp[t.mode], d)
+					note = "  catch-up " + ms(d)
+				}
 				if t == targets[0] {
 					o.baseline = append(o.baseline, r)
 				} else {
-					o.mailtrail = append(o.mailtrail, r)
+					o.mailtrail[t.mode] = append(o.mailtrail[t.mode], r)
 				}
-				progress("%-14s %4d conns  round %d  %-9s %10s/s  p99 %s  failed %d",
-					sc, sc.conns, round, t.name, thousands(o.rate(r)), ms(r.Latency.Quantile(0.99)), r.Failed())
+				progress("%-14s %4d conns  round %d  %-15s %10s/s  p99 %s  failed %d%s",
+					sc, sc.conns, round, t.name, thousands(o.rate(r)), ms(r.Latency.Quantile(0.99)), r.Failed(), note)
 			}
 		}
 	}
 
+	for _, t := range targets[1:] {
+		t.srv.stop() // flushes the log, and is what a clean stop looks like
+	}
 	printHeader(os.Stdout, st)
 	printTable(os.Stdout, outs)
 	fmt.Println()
 	printRounds(os.Stdout, outs)
+	fmt.Println()
+	printServerLogs(os.Stdout, targets[1:])
 	return nil
 }
 
@@ -303,9 +374,10 @@ func startBaseline(ctx context.Context, name, bin, tmp string, readyTimeout time
 		dir, "http://"+addr, readyTimeout)
 }
 
-// startMailtrail starts mailtrail with a fresh data directory under tmp.
-func startMailtrail(ctx context.Context, bin, tmp, adminToken string, readyTimeout time.Duration) (*server, error) {
-	dir, port, err := serverDir(tmp, "mailtrail")
+// startMailtrail starts mailtrail, named name, with a fresh data directory under tmp
+// and extra arguments of serve.
+func startMailtrail(ctx context.Context, name, bin, tmp, adminToken string, extra []string, readyTimeout time.Duration) (*server, error) {
+	dir, port, err := serverDir(tmp, name)
 	if err != nil {
 		return nil, err
 	}
@@ -316,11 +388,31 @@ func startMailtrail(ctx context.Context, bin, tmp, adminToken string, readyTimeo
 		"--public-url", "http://" + addr,
 		"--admin-token", adminToken,
 	}
+	args = append(args, extra...)
 	// The pixel and click scenarios replay each token many times an hour: with the
 	// tracking budget on, most hits would be answered without being stored, which is not
 	// what is measured. The environment (not a flag) also suits binaries older than it.
 	os.Setenv("MAILTRAIL_TRACKING_BUDGET", "0")
-	return startServer(ctx, "mailtrail", bin, args, dir, "http://"+addr, readyTimeout)
+	return startServer(ctx, name, bin, args, dir, "http://"+addr, readyTimeout)
+}
+
+// Modes: mailtrail's write paths.
+const (
+	modeStore = "store" // serve: acknowledged once in the store
+	modeLog   = "log"   // serve --event-log: acknowledged once in the event log
+)
+
+// modeArgs are the serve arguments of each mode.
+var modeArgs = map[string][]string{
+	modeStore: nil,
+	modeLog:   {"--event-log"},
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 // serverDir creates tmp/name and picks a port for the server that runs there.

@@ -13,20 +13,32 @@ import (
 	"github.com/mailtrail/mailtrail/bench/load"
 )
 
-// Goals from issue 2.
-const (
-	goalThroughputRatio = 0.7    // mailtrail ÷ baseline req/s, pixel and click
-	goalP99Ratio        = 2.0    // mailtrail ÷ baseline p99, pixel and click
-	goalIngestEvents    = 50_000 // mailtrail events/s, durable
-	goalWebhookRatio    = 0.5    // mailtrail ÷ baseline events/s, SendGrid webhook (issue 3)
-	goalWebhookP99      = 250 * time.Millisecond
-)
+// goals are the targets a mode is measured against.
+type goals struct {
+	issue        string
+	throughput   float64       // mailtrail ÷ baseline req/s, pixel and click
+	p99          float64       // mailtrail ÷ baseline p99, pixel and click
+	ingestEvents float64       // mailtrail events/s, absolute (0: none)
+	ingestRatio  float64       // mailtrail ÷ baseline events/s (0: informative only)
+	webhookRatio float64       // mailtrail ÷ baseline events/s, SendGrid webhook
+	webhookP99   time.Duration // mailtrail p99 of the ×1000 webhook
+}
 
-// outcome holds every round's result of one scenario on the two servers.
+// modeGoals: the store path's goals are issue 2's (and issue 3's for the webhook), the
+// event log's issue 16's.
+var modeGoals = map[string]goals{
+	modeStore: {issue: "2", throughput: 0.7, p99: 2, ingestEvents: 50_000, webhookRatio: 0.5, webhookP99: 250 * time.Millisecond},
+	modeLog:   {issue: "16", throughput: 0.8, p99: 1.5, ingestRatio: 0.7, webhookRatio: 0.5, webhookP99: 250 * time.Millisecond},
+}
+
+// outcome holds every round's result of one scenario on the baseline and on each
+// mailtrail mode.
 type outcome struct {
 	sc        scenario
+	modes     []string
 	baseline  []load.Result
-	mailtrail []load.Result
+	mailtrail map[string][]load.Result   // by mode
+	catchUp   map[string][]time.Duration // by mode, servers with the event log: wait after each round
 }
 
 // rate returns a result's throughput in the scenario's unit.
@@ -100,66 +112,157 @@ func printHeader(w io.Writer, st settings) {
 	if st.dryRun {
 		fmt.Fprintf(w, "- DRY RUN: the \"mailtrail\" column is a second baseline server\n")
 	}
+	fmt.Fprintf(w, "- machine load: at the start %s; at the end %s\n", st.loadAtStart, loadAvg())
 	fmt.Fprintln(w)
 }
 
-// printTable writes the markdown summary: medians over rounds and ratios.
+// printTable writes the markdown summary: medians over rounds and ratios, one row per
+// scenario and mode.
 func printTable(w io.Writer, outs []*outcome) {
-	fmt.Fprintln(w, "| scenario | conns | baseline | mailtrail | ratio | goal | baseline p99 | mailtrail p99 | p99 ratio | goal | baseline spread | failed b/m |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|")
+	fmt.Fprintln(w, "| scenario | conns | mode | baseline | mailtrail | ratio | goal | baseline p99 | mailtrail p99 | p99 ratio | goal | baseline spread | catch-up | failed b/m |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|")
 	for _, o := range outs {
-		b, m := o.medianRate(o.baseline), o.medianRate(o.mailtrail)
-		bp, mp := medianP99(o.baseline), medianP99(o.mailtrail)
-		unit, ratio, p99Ratio := "req/s", safeDiv(m, b), safeDiv(float64(mp), float64(bp))
-		goal := verdict(ratio >= goalThroughputRatio, fmt.Sprintf("≥ %.1f", goalThroughputRatio))
-		p99Goal := verdict(p99Ratio <= goalP99Ratio, fmt.Sprintf("≤ %.0f", goalP99Ratio))
-		if o.sc.kind == kindIngest {
-			unit = "ev/s"
-			goal = verdict(m >= goalIngestEvents, "≥ "+thousands(goalIngestEvents)+" ev/s")
-			p99Goal = "–"
-		}
-		if o.sc.kind == kindWebhook {
-			unit = "ev/s"
-			goal = verdict(ratio >= goalWebhookRatio, fmt.Sprintf("≥ %.1f", goalWebhookRatio))
-			p99Goal = "–"
-			if o.sc.batch == 1000 {
-				p99Goal = verdict(mp < goalWebhookP99, "mailtrail < "+ms(goalWebhookP99))
+		for _, mode := range o.modes {
+			g := modeGoals[mode]
+			rs := o.mailtrail[mode]
+			b, m := o.medianRate(o.baseline), o.medianRate(rs)
+			bp, mp := medianP99(o.baseline), medianP99(rs)
+			unit, ratio, p99Ratio := "req/s", safeDiv(m, b), safeDiv(float64(mp), float64(bp))
+			goal := verdict(ratio >= g.throughput, fmt.Sprintf("≥ %.1f", g.throughput))
+			p99Goal := verdict(p99Ratio <= g.p99, fmt.Sprintf("≤ %.1f", g.p99))
+			switch o.sc.kind {
+			case kindIngest:
+				unit, p99Goal = "ev/s", "–"
+				switch {
+				case g.ingestRatio > 0:
+					goal = verdict(ratio >= g.ingestRatio, fmt.Sprintf("≥ %.1f", g.ingestRatio))
+				case g.ingestEvents > 0:
+					goal = verdict(m >= g.ingestEvents, "≥ "+thousands(g.ingestEvents)+" ev/s")
+				default:
+					goal = "–"
+				}
+			case kindWebhook:
+				unit, p99Goal = "ev/s", "–"
+				goal = verdict(ratio >= g.webhookRatio, fmt.Sprintf("≥ %.1f", g.webhookRatio))
+				if o.sc.batch == 1000 {
+					p99Goal = verdict(mp < g.webhookP99, "mailtrail < "+ms(g.webhookP99))
+				}
 			}
+			catchUp := "–"
+			if cs := o.catchUp[mode]; len(cs) > 0 {
+				catchUp = ms(medianDuration(cs))
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s %s | %s %s | %.2f | %s | %s | %s | %.2f | %s | %s | %s | %d / %d |\n",
+				o.sc, o.sc.conns, mode, thousands(b), unit, thousands(m), unit, ratio, goal,
+				ms(bp), ms(mp), p99Ratio, p99Goal, o.spreadText(), catchUp, failed(o.baseline), failed(rs))
 		}
-		fmt.Fprintf(w, "| %s | %d | %s %s | %s %s | %.2f | %s | %s | %s | %.2f | %s | %s | %d / %d |\n",
-			o.sc, o.sc.conns, thousands(b), unit, thousands(m), unit, ratio, goal,
-			ms(bp), ms(mp), p99Ratio, p99Goal, o.spreadText(), failed(o.baseline), failed(o.mailtrail))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Medians over rounds; ratio = mailtrail ÷ baseline. Baseline spread = (max − min) ÷ median of the baseline's")
-	fmt.Fprintln(w, "throughput over rounds: the machine's noise; a ratio closer to 1 than that tells nothing. Failed = requests")
-	fmt.Fprintln(w, "without an answer or with status ≥ 400, all rounds.")
+	fmt.Fprintln(w, "Medians over rounds; ratio = mailtrail ÷ baseline (the same baseline rounds for every mode). Goals: mode store,")
+	fmt.Fprintln(w, "issues 2 and 3; mode log (serve --event-log), issue 16. Baseline spread = (max − min) ÷ median of the baseline's")
+	fmt.Fprintln(w, "throughput over rounds: the machine's noise; a ratio closer to 1 than that tells nothing. Catch-up = median time,")
+	fmt.Fprintln(w, "after a round with the event log, until the projection had applied every position acknowledged in it (not")
+	fmt.Fprintln(w, "counted in the throughput; the next round waits for it). Failed = requests without an answer or with status")
+	fmt.Fprintln(w, "≥ 400, all rounds.")
 }
 
 // printRounds writes every round's figures, to judge the noise behind the medians.
 func printRounds(w io.Writer, outs []*outcome) {
 	fmt.Fprintln(w, "<details><summary>every round</summary>")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | conns | round | server | throughput | p50 | p99 | p99.9 | max |")
-	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | conns | round | server | throughput | p50 | p99 | p99.9 | max | catch-up | failed (status: count) |")
+	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
 	for _, o := range outs {
 		for i := range o.baseline {
-			for _, s := range []struct {
-				name string
-				rs   []load.Result
-			}{{"baseline", o.baseline}, {"mailtrail", o.mailtrail}} {
+			type run struct {
+				name    string
+				rs      []load.Result
+				catchUp []time.Duration
+			}
+			runs := []run{{"baseline", o.baseline, nil}}
+			for _, mode := range o.modes {
+				runs = append(runs, run{"mailtrail " + mode, o.mailtrail[mode], o.catchUp[mode]})
+			}
+			for _, s := range runs {
 				if i >= len(s.rs) {
 					continue
 				}
 				r := s.rs[i]
-				fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", o.sc, o.sc.conns, i+1, s.name,
+				catchUp := "–"
+				if i < len(s.catchUp) {
+					catchUp = ms(s.catchUp[i])
+				}
+				fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", o.sc, o.sc.conns, i+1, s.name,
 					thousands(o.rate(r)), ms(r.Latency.Quantile(0.5)), ms(r.Latency.Quantile(0.99)),
-					ms(r.Latency.Quantile(0.999)), ms(r.Latency.Max()))
+					ms(r.Latency.Quantile(0.999)), ms(r.Latency.Max()), catchUp, failedText(r))
 			}
 		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "</details>")
+}
+
+// failedText returns a round's failed requests with their statuses, e.g. "3 (503: 2, no answer: 1)".
+func failedText(r load.Result) string {
+	n := r.Failed()
+	if n == 0 {
+		return "0"
+	}
+	var parts []string
+	codes := make([]int, 0, len(r.Status))
+	for c := range r.Status {
+		if c >= 400 {
+			codes = append(codes, c)
+		}
+	}
+	slices.Sort(codes)
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d: %d", c, r.Status[c]))
+	}
+	if r.Errors > 0 {
+		parts = append(parts, fmt.Sprintf("no answer: %d", r.Errors))
+	}
+	return fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
+}
+
+// printServerLogs writes, per mailtrail server, its log lines by level and the first
+// distinct warnings and errors, so a run that had them says so.
+func printServerLogs(w io.Writer, ts []*target) {
+	fmt.Fprintln(w, "Server logs:")
+	fmt.Fprintln(w)
+	for _, t := range ts {
+		sum, err := summarizeLog(t.srv.log)
+		if err != nil {
+			fmt.Fprintf(w, "- %s: %v\n", t.name, err)
+			continue
+		}
+		levels := make([]string, 0, len(sum.levels))
+		for l, n := range sum.levels {
+			levels = append(levels, fmt.Sprintf("%s %d", l, n))
+		}
+		slices.Sort(levels)
+		crash := ""
+		if sum.panicked {
+			crash = ", PANICKED"
+		}
+		fmt.Fprintf(w, "- %s: log lines by level [%s], %d not JSON%s\n", t.name, strings.Join(levels, ", "), sum.other, crash)
+		for _, n := range sum.notable {
+			if c := sum.counts[n]; c > 1 {
+				fmt.Fprintf(w, "  - `%s` ×%d\n", n, c)
+			} else {
+				fmt.Fprintf(w, "  - `%s`\n", n)
+			}
+		}
+	}
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	v := slices.Clone(ds)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func verdict(ok bool, goal string) string {
@@ -215,4 +318,17 @@ func kernel() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// loadAvg returns /proc/loadavg's 1, 5 and 15 minute averages, or "unknown".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return fmt.Sprintf("load average %s, %s, %s", f[0], f[1], f[2])
 }

@@ -54,6 +54,7 @@ func (s scenario) String() string {
 // target is one server under test and the requests prepared for it.
 type target struct {
 	name   string
+	mode   string // mailtrail's write path; "" for the baseline
 	srv    *server
 	apiKey string
 	batch  int

@@ -1,0 +1,128 @@
+package main
+
+// The ingest bodies of bench/cmd/compare (a copy: both are main packages), so the curve
+// here and the compare's ingest scenario offer the same events.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// keyDigits is the width of the counter inside each idempotency key.
+const keyDigits = 12
+
+// eventMix is the share (in thousandths) of each event type in ingest
+// batches, roughly what a CRM sends after a campaign.
+var eventMix = []struct {
+	typ    string
+	permil int
+	meta   map[string]string
+}{
+	{"sent", 400, nil},
+	{"delivered", 380, nil},
+	{"opened", 150, nil},
+	{"clicked", 40, map[string]string{"link_url": "https://example.com/a"}},
+	{"bounced", 20, map[string]string{"bounce_type": "soft"}},
+	{"complained", 5, nil},
+	{"unsubscribed", 5, nil},
+}
+
+// ingestEvent is one item of a POST /api/v1/events body.
+type ingestEvent struct {
+	EventType      string            `json:"event_type"`
+	CampaignID     string            `json:"campaign_id"`
+	CustomerID     string            `json:"customer_id"`
+	CustomerEmail  string            `json:"customer_email"`
+	ESPMessageID   string            `json:"esp_message_id"`
+	OccurredAt     string            `json:"occurred_at"`
+	IdempotencyKey string            `json:"idempotency_key"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+}
+
+// batchBodies holds pre-encoded POST /api/v1/events bodies whose
+// idempotency keys are stamped with a fresh counter on every use, so that
+// keys never repeat within a run while encoding costs nothing during it.
+type batchBodies struct {
+	size      int
+	templates [][]byte
+	keyAt     [][]int // offsets of each event's key counter in its template
+}
+
+// newBatchBodies encodes count templates of size events each, drawn with a
+// fixed seed: customers among 100,000, times spread over seven days, types
+// as in eventMix. runID makes the keys unique to this run.
+func newBatchBodies(size, count int, runID string) *batchBodies {
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	placeholder := fmt.Sprintf("k-%s-%0*d", runID, keyDigits, 0)
+	b := &batchBodies{size: size}
+	for range count {
+		buf := []byte(`{"events":[`)
+		offsets := make([]int, 0, size)
+		for j := range size {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			typ, meta := drawType(rng)
+			c := rng.IntN(100_000) + 1
+			ev, _ := json.Marshal(ingestEvent{
+				EventType:      typ,
+				CampaignID:     "bench-2",
+				CustomerID:     "c" + strconv.Itoa(c),
+				CustomerEmail:  "c" + strconv.Itoa(c) + "@example.com",
+				ESPMessageID:   "esp-" + strconv.Itoa(c),
+				OccurredAt:     start.Add(time.Duration(rng.IntN(7*24*3600)) * time.Second).Format(time.RFC3339),
+				IdempotencyKey: placeholder,
+				Metadata:       meta,
+			})
+			at := bytes.Index(ev, []byte(placeholder)) + len(placeholder) - keyDigits
+			offsets = append(offsets, len(buf)+at)
+			buf = append(buf, ev...)
+		}
+		buf = append(buf, "]}"...)
+		b.templates = append(b.templates, buf)
+		b.keyAt = append(b.keyAt, offsets)
+	}
+	return b
+}
+
+func drawType(rng *rand.Rand) (string, map[string]string) {
+	n := rng.IntN(1000)
+	for _, m := range eventMix {
+		if n < m.permil {
+			return m.typ, m.meta
+		}
+		n -= m.permil
+	}
+	return "sent", nil
+}
+
+// stream returns a function that hands out body after body, each with new
+// keys. Two streams of the same batchBodies hand out the same sequence of
+// bodies, so both servers receive identical requests.
+func (b *batchBodies) stream() func() []byte {
+	var seq atomic.Uint64
+	return func() []byte {
+		n := seq.Add(1) - 1
+		t := int(n % uint64(len(b.templates)))
+		body := bytes.Clone(b.templates[t])
+		first := n * uint64(b.size)
+		for j, off := range b.keyAt[t] {
+			putDigits(body[off:off+keyDigits], first+uint64(j))
+		}
+		return body
+	}
+}
+
+// putDigits writes v in decimal, zero-padded, into all of dst.
+func putDigits(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
