@@ -241,6 +241,7 @@ func run(ctx context.Context, st settings) error {
 	progress("offering %d rates × %d rounds × %v, open loop (+ up to %v of catch-up after each)",
 		len(st.rates), st.rounds, st.duration, st.drain)
 	results := map[int][]stepResult{}
+	var allOthers []float64
 	for round := 1; round <= st.rounds; round++ {
 		rates := slices.Clone(st.rates)
 		if round%2 == 0 {
@@ -262,9 +263,10 @@ func run(ctx context.Context, st settings) error {
 			}
 			r.round = round
 			results[rate] = append(results[rate], r)
-			progress("round %d  offered %7s ev/s  acked %7s ev/s  ack p99 %s  lag p50 %s p99 %s%s  catch-up %s  server CPU %.2f  failed %d  stored before %s",
+			progress("round %d  offered %7s ev/s  acked %7s ev/s  ack p99 %s  lag p50 %s p99 %s%s  catch-up %s  server CPU %.2f  others %.2f  failed %d  stored before %s",
 				round, thousands(float64(rate)), thousands(r.ackRate), ms(r.ackP99), ms(r.lagP50), lowerBound(r), ms(r.lagP99),
-				ms(r.catchUp), r.serverCPU, r.failed, thousands(float64(r.storeBefore)))
+				ms(r.catchUp), r.serverCPU, r.othersCPU, r.failed, thousands(r.storeBefore))
+			allOthers = append(allOthers, r.othersCPU)
 		}
 	}
 	if shared != nil {
@@ -275,6 +277,11 @@ func run(ctx context.Context, st settings) error {
 	fmt.Fprintf(w, "## serve --event-log: projection lag against offered rate, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- machine: %d CPUs (nproc), %s/%s, %s; load: at the start %s, at the end %s\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadStart, loadAvg())
+	if len(allOthers) > 0 && !slices.Contains(allOthers, -1) {
+		v := slices.Sorted(slices.Values(allOthers))
+		fmt.Fprintf(w, "- other processes (neither this command nor the server) used %.2f CPUs in the median step (min %.2f, max %.2f)\n",
+			v[len(v)/2], v[0], v[len(v)-1])
+	}
 	extra := ""
 	if len(st.serveArgs) > 0 {
 		extra = fmt.Sprintf("; extra serve arguments %q", strings.Join(st.serveArgs, " "))

@@ -90,8 +90,8 @@ func printTable(w io.Writer, st settings, results map[int][]stepResult) {
 func printRounds(w io.Writer, st settings, results map[int][]stepResult) {
 	fmt.Fprintln(w, "<details><summary>every step</summary>")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| round | offered ev/s | stored before | acked ev/s | ack p50 | ack p99 | lag p50 | lag p99 | lag max | not projected in time | max lag, positions | catch-up | server CPU | appended − acked | rejected | /metrics reads | read-wait 503s | failed |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| round | offered ev/s | stored before | acked ev/s | ack p50 | ack p99 | lag p50 | lag p99 | lag max | not projected in time | max lag, positions | catch-up | server CPU | others, CPUs | appended − acked | rejected | /metrics reads | read-wait 503s | failed |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	var all []stepResult
 	for _, rate := range st.rates {
 		all = append(all, results[rate]...)
@@ -99,13 +99,14 @@ func printRounds(w io.Writer, st settings, results map[int][]stepResult) {
 	slices.SortStableFunc(all, func(a, b stepResult) int { return a.round - b.round })
 	for _, r := range all {
 		lb := lowerBound(r)
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s%s | %s%s | %s%s | %d | %s | %s%s | %.2f | %s | %s | %d | %d | %s |\n", r.round,
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s%s | %s%s | %s%s | %d | %s | %s%s | %.2f | %.2f | %s | %s | %d | %d | %s |\n", r.round,
 			thousands(float64(r.offered)), thousands(r.storeBefore), thousands(r.ackRate), ms(r.ackP50), ms(r.ackP99),
 			lb, ms(r.lagP50), lb, ms(r.lagP99), lb, ms(r.lagMax), r.censored, thousands(float64(r.maxLagPositions)),
-			lb, ms(r.catchUp), r.serverCPU, thousands(r.appended-float64(r.acked*st.batch)), thousands(r.rejected),
+			lb, ms(r.catchUp), r.serverCPU, r.othersCPU, thousands(r.appended-float64(r.acked*st.batch)), thousands(r.rejected),
 			r.polls, r.readWaits, failedText(r))
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Others: CPUs used by other processes than this one and the server (the shared machine's noise).")
 	fmt.Fprintln(w, "Stored before: events the server's pipeline had committed before the step (mailtrail_ingest_batch_events_sum).")
 	fmt.Fprintln(w, "Appended − acked: events committed to the log during the step beyond those acknowledged (work for requests")
 	fmt.Fprintln(w, "answered 503 after the committer took them). Rejected: mailtrail_ingest_rejected_events_total during the step.")

@@ -147,6 +147,7 @@ type stepResult struct {
 	storeBefore            float64       // events the log had taken before the step (mailtrail_ingest_batch_events_sum)
 	appended               float64       // events the log took during the step
 	rejected               float64       // events refused during the step (mailtrail_ingest_rejected_events_total)
+	othersCPU              float64       // CPUs other processes used from the step's start to its catch-up (-1: unknown)
 }
 
 // keptUp reports whether a step kept up: every batch acknowledged, at the offered rate
@@ -165,6 +166,7 @@ func step(ctx context.Context, st settings, e *env, rate int) (stepResult, error
 	res.storeBefore = g0.appended
 	pid := e.srv.cmd.Process.Pid
 	cpu0, _ := processCPU(pid)
+	snap0 := snapshotCPU(pid)
 	byMetrics := st.lagBy == lagByMetrics
 
 	// The sampler reads /metrics from before the first send until the step is measured:
@@ -307,6 +309,7 @@ func step(ctx context.Context, st settings, e *env, rate int) (stepResult, error
 	default:
 	}
 	cpu1, _ := processCPU(pid)
+	res.othersCPU = othersCPU(snap0, snapshotCPU(pid))
 	res.serverCPU = (cpu1 - cpu0).Seconds() / doneAt.Sub(start).Seconds()
 	res.catchUp = max(0, doneAt.Sub(end))
 	res.polls = len(samples)

@@ -63,7 +63,8 @@ type settings struct {
 	dryRun       bool
 	keep         bool
 	readyTimeout time.Duration
-	loadAtStart  string // /proc/loadavg when the run began
+	loadAtStart  string    // /proc/loadavg when the run began
+	othersCPU    []float64 // CPUs used by other processes during each round (-1: unknown)
 }
 
 // String returns the settings as the report prints them.
@@ -282,13 +283,21 @@ func run(ctx context.Context, st settings) error {
 	progress("running %d scenarios × %d rounds × %d servers × %v: about %v",
 		len(scs), st.rounds, len(targets), st.duration+st.warmup,
 		(time.Duration(len(scs)*st.rounds*len(targets)) * (st.duration + st.warmup + time.Second)).Round(time.Second))
+	var servers []*server
+	for _, t := range targets {
+		servers = append(servers, t.srv)
+	}
+	var allOthers []float64
 	var outs []*outcome
 	for _, sc := range scs {
-		o := &outcome{sc: sc, modes: st.modes, mailtrail: map[string][]load.Result{}, catchUp: map[string][]time.Duration{}}
+		o := &outcome{sc: sc, modes: st.modes, mailtrail: map[string][]load.Result{}, catchUp: map[string][]time.Duration{},
+			others: map[string][]float64{}}
 		outs = append(outs, o)
 		for round := 1; round <= st.rounds; round++ {
 			for _, t := range targets {
+				c0 := snapshotCPU(servers)
 				r, err := measure(ctx, st, sc, t)
+				others := othersCPU(c0, snapshotCPU(servers))
 				if err != nil {
 					return fmt.Errorf("%s %d conns, round %d, %s: %w", sc, sc.conns, round, t.name, err)
 				}
@@ -309,8 +318,10 @@ func run(ctx context.Context, st settings) error {
 				} else {
 					o.mailtrail[t.mode] = append(o.mailtrail[t.mode], r)
 				}
-				progress("%-14s %4d conns  round %d  %-15s %10s/s  p99 %s  failed %d%s",
-					sc, sc.conns, round, t.name, thousands(o.rate(r)), ms(r.Latency.Quantile(0.99)), r.Failed(), note)
+				o.others[t.mode] = append(o.others[t.mode], others)
+				allOthers = append(allOthers, others)
+				progress("%-14s %4d conns  round %d  %-15s %10s/s  p99 %s  failed %d  others %.2f CPUs%s",
+					sc, sc.conns, round, t.name, thousands(o.rate(r)), ms(r.Latency.Quantile(0.99)), r.Failed(), others, note)
 			}
 		}
 	}
@@ -318,6 +329,7 @@ func run(ctx context.Context, st settings) error {
 	for _, t := range targets[1:] {
 		t.srv.stop() // flushes the log, and is what a clean stop looks like
 	}
+	st.othersCPU = allOthers
 	printHeader(os.Stdout, st)
 	printTable(os.Stdout, outs)
 	fmt.Println()

@@ -39,6 +39,7 @@ type outcome struct {
 	baseline  []load.Result
 	mailtrail map[string][]load.Result   // by mode
 	catchUp   map[string][]time.Duration // by mode, servers with the event log: wait after each round
+	others    map[string][]float64       // by mode ("" for the baseline): CPUs other processes used in each round
 }
 
 // rate returns a result's throughput in the scenario's unit.
@@ -113,6 +114,11 @@ func printHeader(w io.Writer, st settings) {
 		fmt.Fprintf(w, "- DRY RUN: the \"mailtrail\" column is a second baseline server\n")
 	}
 	fmt.Fprintf(w, "- machine load: at the start %s; at the end %s\n", st.loadAtStart, loadAvg())
+	if len(st.othersCPU) > 0 && !slices.Contains(st.othersCPU, -1) {
+		v := slices.Sorted(slices.Values(st.othersCPU))
+		fmt.Fprintf(w, "- other processes (neither the harness nor its servers) used %.2f CPUs in the median round (min %.2f, max %.2f, of %d)\n",
+			v[len(v)/2], v[0], v[len(v)-1], runtime.NumCPU())
+	}
 	fmt.Fprintln(w)
 }
 
@@ -170,31 +176,35 @@ func printTable(w io.Writer, outs []*outcome) {
 func printRounds(w io.Writer, outs []*outcome) {
 	fmt.Fprintln(w, "<details><summary>every round</summary>")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | conns | round | server | throughput | p50 | p99 | p99.9 | max | catch-up | failed (status: count) |")
-	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| scenario | conns | round | server | throughput | p50 | p99 | p99.9 | max | catch-up | others, CPUs | failed (status: count) |")
+	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, o := range outs {
 		for i := range o.baseline {
 			type run struct {
 				name    string
 				rs      []load.Result
 				catchUp []time.Duration
+				others  []float64
 			}
-			runs := []run{{"baseline", o.baseline, nil}}
+			runs := []run{{"baseline", o.baseline, nil, o.others[""]}}
 			for _, mode := range o.modes {
-				runs = append(runs, run{"mailtrail " + mode, o.mailtrail[mode], o.catchUp[mode]})
+				runs = append(runs, run{"mailtrail " + mode, o.mailtrail[mode], o.catchUp[mode], o.others[mode]})
 			}
 			for _, s := range runs {
 				if i >= len(s.rs) {
 					continue
 				}
 				r := s.rs[i]
-				catchUp := "–"
+				catchUp, others := "–", "–"
 				if i < len(s.catchUp) {
 					catchUp = ms(s.catchUp[i])
 				}
-				fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", o.sc, o.sc.conns, i+1, s.name,
+				if i < len(s.others) && s.others[i] >= 0 {
+					others = fmt.Sprintf("%.2f", s.others[i])
+				}
+				fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", o.sc, o.sc.conns, i+1, s.name,
 					thousands(o.rate(r)), ms(r.Latency.Quantile(0.5)), ms(r.Latency.Quantile(0.99)),
-					ms(r.Latency.Quantile(0.999)), ms(r.Latency.Max()), catchUp, failedText(r))
+					ms(r.Latency.Quantile(0.999)), ms(r.Latency.Max()), catchUp, others, failedText(r))
 			}
 		}
 	}

@@ -296,3 +296,81 @@ func summarizeLog(path string) (logSummary, error) {
 	}
 	return sum, sc.Err()
 }
+
+// cpuSnapshot is the machine's busy CPU time and the CPU time of this process and of the
+// servers at one moment, to tell how much other processes used during a round.
+type cpuSnapshot struct {
+	at         time.Time
+	busy, ours time.Duration
+	ok         bool
+}
+
+// snapshotCPU reads /proc/stat, this process's rusage and each server's /proc stat (Linux;
+// ok is false elsewhere).
+func snapshotCPU(servers []*server) cpuSnapshot {
+	s := cpuSnapshot{at: time.Now()}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return s
+	}
+	var jiffies int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		jiffies += n
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return s
+	}
+	s.busy = time.Duration(jiffies) * (time.Second / 100) // USER_HZ is 100 on Linux
+	s.ours = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, srv := range servers {
+		d, err := processCPU(srv.cmd.Process.Pid)
+		if err != nil {
+			return s
+		}
+		s.ours += d
+	}
+	s.ok = true
+	return s
+}
+
+// othersCPU returns the CPUs other processes than this one and the servers used on
+// average between a and b, or -1 when unknown.
+func othersCPU(a, b cpuSnapshot) float64 {
+	if !a.ok || !b.ok || !b.at.After(a.at) {
+		return -1
+	}
+	return max(0, ((b.busy-a.busy)-(b.ours-a.ours)).Seconds()/b.at.Sub(a.at).Seconds())
+}
+
+// processCPU returns the user + system CPU time of process pid from /proc.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command (which may hold spaces) start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("bad /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("bad /proc stat")
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * (time.Second / 100), nil
+}
