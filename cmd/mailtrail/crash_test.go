@@ -48,6 +48,11 @@ type crashHarness struct {
 	next   atomic.Int64 // next key number
 
 	ackedReqs, failedReqs atomic.Int64
+	maxPos                atomic.Uint64 // the highest Mailtrail-Log-Position a 2xx answered (--event-log)
+
+	// retryFailed: a batch not acknowledged is sent again next (as a client retries its
+	// request), before the server is even ready.
+	retryFailed bool
 }
 
 // crashEvent is what key n stands for.
@@ -112,10 +117,13 @@ func (h *crashHarness) newBatch(n int64) *crashBatch {
 // violations it saw.
 func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashRecord, violations []string) {
 	var history []*crashBatch
+	var failed *crashBatch // the last batch sent, when not acknowledged (retryFailed)
 	for ctx.Err() == nil {
 		var b *crashBatch
 		retry := len(history) > 0 && rng.IntN(4) == 0
-		if retry {
+		if failed != nil {
+			b, retry = failed, true
+		} else if retry {
 			lo := max(0, len(history)-64)
 			b = history[lo+rng.IntN(len(history)-lo)]
 		} else {
@@ -147,8 +155,12 @@ func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashR
 				violations = append(violations, fmt.Sprintf("retry of acknowledged batch k-%d+%d stored %d events again", b.first, b.n, res.Accepted))
 			}
 			b.acked = true
+			failed = nil
 		} else {
 			h.failedReqs.Add(1)
+			if h.retryFailed {
+				failed = b
+			}
 			// The server is down or restarting: do not spin.
 			time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
 		}
@@ -177,10 +189,73 @@ func (h *crashHarness) post(ctx context.Context, url string, body []byte, out an
 	if resp.StatusCode/100 != 2 {
 		return resp.StatusCode, fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(raw))
 	}
+	if v := resp.Header.Get("Mailtrail-Log-Position"); v != "" {
+		pos, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return resp.StatusCode, fmt.Errorf("Mailtrail-Log-Position %q: %w", v, err)
+		}
+		for cur := h.maxPos.Load(); pos > cur && !h.maxPos.CompareAndSwap(cur, pos); cur = h.maxPos.Load() {
+		}
+	}
 	return resp.StatusCode, json.Unmarshal(raw, out)
 }
 
 func TestCrashKill9UnderLoad(t *testing.T) {
+	runCrashTest(t, crashPlan{cycles: crashKills, end: func(c *crashCycle) string {
+		p := c.loadFor(time.Second, 3*time.Second)
+		acked := c.h.ackedReqs.Load()
+		c.d.kill(c.t)
+		return fmt.Sprintf("SIGKILL after %s of load (%d requests acknowledged so far)", p.Round(time.Millisecond), acked)
+	}})
+}
+
+// crashPlan is what a crash test varies: the serve flags and how each cycle ends the
+// process under load.
+type crashPlan struct {
+	args   []string // extra serve flags
+	cycles int
+	// early: the clients send to a restarted binary as soon as it listens (before it is
+	// ready), and send a batch not acknowledged again first (crashHarness.retryFailed).
+	early bool
+	// end ends the running process of c (a SIGKILL at some point) while the load runs,
+	// and says how, for the log. The runner then starts the binary again.
+	end func(c *crashCycle) string
+	// killAfterLoad: once the load has stopped, the process is killed with SIGKILL too
+	// (leaving whatever it had not finished), before the final clean restart.
+	killAfterLoad bool
+}
+
+// crashCycle is one cycle of a crash test, for crashPlan.end.
+type crashCycle struct {
+	t       *testing.T
+	i       int
+	d       *daemon
+	h       *crashHarness
+	rng     *rand.Rand
+	dataDir string
+}
+
+// loadFor lets the load run for a random time in [lo, hi) and returns it.
+func (c *crashCycle) loadFor(lo, hi time.Duration) time.Duration {
+	p := lo + time.Duration(c.rng.Int64N(int64(hi-lo)))
+	time.Sleep(p)
+	return p
+}
+
+// crashResult is what a crash test leaves for more checks: the stopped data directory,
+// the binary and the client's oracle.
+type crashResult struct {
+	bin, dataDir string
+	h            *crashHarness
+	acked        []bool // acked[k]: key k-k was acknowledged
+}
+
+// runCrashTest runs the crash test of plan: the binary under load is ended plan.cycles
+// times by plan.end and started again, stopped once with SIGTERM under load; after a
+// final clean restart, the report's figures and the stopped store are reconciled with
+// what the clients were answered (reconcileCrashStore).
+func runCrashTest(t *testing.T, plan crashPlan) crashResult {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("crash test builds and kills the real binary; skipped with -short")
 	}
@@ -193,11 +268,11 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 	bin := buildBinary(t)
 	t.Logf("built binary in %s", time.Since(began).Round(time.Millisecond))
 	dataDir := t.TempDir()
-	d := startDaemon(t, bin, dataDir, crashAdmin)
+	d := startDaemon(t, bin, dataDir, crashAdmin, plan.args...)
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = crashWorkers * 2
-	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}}
+	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}, retryFailed: plan.early}
 	h.base.Store(&d.base)
 	h.apiKey, h.msgIDs = setupCrashCampaign(t, ctx, h.client, d.base)
 	// Two hours back: the keys' milliseconds stay in the past for any run length here.
@@ -212,24 +287,22 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 		wrng := rand.New(rand.NewPCG(seed, uint64(i+1)))
 		wg.Go(func() { logs[i], violations[i] = h.worker(loadCtx, wrng) })
 	}
+	var listening func(string)
+	if plan.early {
+		listening = func(base string) { h.base.Store(&base) }
+	}
 	restart := func() {
-		d = startDaemon(t, bin, dataDir, crashAdmin)
+		d = startDaemonNotify(t, bin, dataDir, crashAdmin, listening, plan.args...)
 		h.base.Store(&d.base)
 	}
-	loadFor := func() time.Duration {
-		p := time.Second + time.Duration(rng.Int64N(int64(2*time.Second)))
-		time.Sleep(p)
-		return p
-	}
 
-	for i := range crashKills {
-		p := loadFor()
-		acked := h.ackedReqs.Load()
-		d.kill(t)
-		t.Logf("kill %d: SIGKILL after %s of load (%d requests acknowledged so far)", i+1, p.Round(time.Millisecond), acked)
+	for i := range plan.cycles {
+		how := plan.end(&crashCycle{t: t, i: i, d: d, h: h, rng: rng, dataDir: dataDir})
+		t.Logf("kill %d: %s", i+1, how)
 		restart()
 	}
-	p := loadFor()
+	p := time.Second + time.Duration(rng.Int64N(int64(2*time.Second)))
+	time.Sleep(p)
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Errorf("SIGTERM under load after %s: want exit 0, got %v", p.Round(time.Millisecond), err)
 	}
@@ -238,8 +311,14 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 	time.Sleep(time.Second)
 	stopLoad()
 	wg.Wait()
+	if plan.killAfterLoad {
+		d.kill(t)
+		t.Logf("SIGKILL once the load stopped")
+		restart()
+	}
 
-	// A final clean restart, then the figures as the API reports them.
+	// A final clean restart, then the figures as the API reports them (once the store
+	// holds every position acknowledged, with --event-log).
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Errorf("SIGTERM after load: want exit 0, got %v", err)
 	}
@@ -254,8 +333,19 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 			HumanOpensUnique int64 `json:"human_opens_unique"`
 		} `json:"counts"`
 	}
-	if _, err := doJSON(ctx, h.client, http.MethodGet, d.base+"/api/v1/campaigns/crash/report", h.apiKey, nil, &report); err != nil {
-		t.Fatalf("report: %v", err)
+	reportURL := d.base + "/api/v1/campaigns/crash/report"
+	if pos := h.maxPos.Load(); pos > 0 {
+		reportURL += "?after=" + strconv.FormatUint(pos, 10)
+	}
+	for attempt := 0; ; attempt++ {
+		status, err := doJSON(ctx, h.client, http.MethodGet, reportURL, h.apiKey, nil, &report)
+		if err == nil {
+			break
+		}
+		if status != http.StatusServiceUnavailable || attempt == 30 {
+			t.Fatalf("report: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // the projection is behind: Retry-After
 	}
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Errorf("final SIGTERM: want exit 0, got %v", err)
@@ -311,7 +401,8 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 	rows := reconcileCrashStore(t, h, filepath.Join(dataDir, "mailtrail.db"), acked, wantID, report.Counts.Sent, report.Counts.Delivered,
 		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
 	t.Logf("requests %d (retries %d): acknowledged %d, connection errors %d, 503 %d; keys issued %d, acknowledged %d; kills %d + 1 SIGTERM; stored rows %d; %s",
-		reqs, retries, ackedReqs, connErrs, unavailable, keys, ackedEvents, crashKills, rows, time.Since(began).Round(time.Millisecond))
+		reqs, retries, ackedReqs, connErrs, unavailable, keys, ackedEvents, plan.cycles, rows, time.Since(began).Round(time.Millisecond))
+	return crashResult{bin: bin, dataDir: dataDir, h: h, acked: acked}
 }
 
 // setupCrashCampaign creates an organization and the campaign's messages; it returns the

@@ -44,7 +44,21 @@ type logged struct {
 // of it: a store whose position is past the log's end was projected from another log
 // (this one was removed or replaced), and new appends would be taken for applied ones.
 func openEventLog(ctx context.Context, dataDir string, db *sqlite.DB, log *slog.Logger) (*eventlog.Log, error) {
-	l, err := eventlog.Open(ctx, filepath.Join(dataDir, eventLogDir), eventlog.Options{MaxMessageBytes: eventLogMessageBytes,
+	// A missing log is refused before Open creates an empty one, which would make the
+	// directory refuse every later start, with the flag or without (drainEventLog).
+	dir, err := filepath.Abs(filepath.Join(dataDir, eventLogDir))
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if pos, err := db.Position(ctx, projectionStream); err != nil || pos > 0 {
+			if err == nil {
+				err = fmt.Errorf("the store has applied the event log up to position %d but %s does not exist: the log was removed; restore it (or the store's backup taken with it)", pos, dir)
+			}
+			return nil, fmt.Errorf("event log: %w", err)
+		}
+	}
+	l, err := eventlog.Open(ctx, dir, eventlog.Options{MaxMessageBytes: eventLogMessageBytes,
 		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
@@ -77,6 +91,16 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 		log.Error("projector", "err", err.Error())
 	}})
 	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position})
+	// The tail an earlier process acknowledged and the store has not applied: its keys
+	// are duplicates, and reads wait for it.
+	applied, err := db.Position(ctx, projectionStream)
+	if err == nil {
+		err = lg.sink.Resume(ctx, applied)
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("event log: %w", err)
+	}
 	reg.NewGauge("mailtrail_eventlog_position", "The event log's last position (message sequence) acknowledged.", func() float64 { return float64(lg.Written()) })
 	reg.NewGauge("mailtrail_projection_position", "The last event log position the store has applied.", func() float64 { return float64(lg.Applied()) })
 	reg.NewGauge("mailtrail_projection_lag", "Event log positions acknowledged but not applied to the store yet (reads wait for theirs, up to --read-wait).",

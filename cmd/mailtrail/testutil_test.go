@@ -99,6 +99,14 @@ type daemon struct {
 // until /readyz answers 200. The process is killed at test cleanup if still running.
 func startDaemon(t *testing.T, bin, dataDir, adminToken string, extra ...string) *daemon {
 	t.Helper()
+	return startDaemonNotify(t, bin, dataDir, adminToken, nil, extra...)
+}
+
+// startDaemonNotify is startDaemon that also calls listening (when not nil) with the
+// base URL as soon as the binary prints it, before it is ready: clients that reach a
+// restarted server at once, as at a fixed address.
+func startDaemonNotify(t *testing.T, bin, dataDir, adminToken string, listening func(base string), extra ...string) *daemon {
+	t.Helper()
 	aw := &addrWriter{addr: make(chan string, 1)}
 	d := &daemon{logs: &syncBuffer{}, exited: make(chan struct{})}
 	// Port 0: the kernel picks a free port and the binary prints it. The public URL only
@@ -129,6 +137,9 @@ func startDaemon(t *testing.T, bin, dataDir, adminToken string, extra ...string)
 	select {
 	case addr := <-aw.addr:
 		d.base = addr // "http://host:port"
+		if listening != nil {
+			listening(addr)
+		}
 	case <-d.exited:
 		t.Fatalf("mailtrail exited at start: %v\n%s", d.err, d.logs.tail(4000))
 	case <-time.After(20 * time.Second):

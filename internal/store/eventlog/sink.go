@@ -63,6 +63,46 @@ func NewSink(l *Log, opt SinkOptions) *Sink {
 
 var _ ingest.Sink = (*Sink)(nil)
 
+// Resume prepares the Sink of a log that already holds messages, before its first Write:
+// applied is the position the projection store holds. Last starts at the log's last
+// message (a read that must see every write acknowledged so far waits for those of an
+// earlier process too), and the index learns the keys of the messages past applied, which
+// the store does not hold yet (a retry of their events is a duplicate, answered with the
+// id the projection will store).
+func (s *Sink) Resume(ctx context.Context, applied uint64) error {
+	head := s.log.lastSeq.Load()
+	p := s.log.Projection()
+	for from := applied + 1; from <= head; {
+		recs, err := p.Read(ctx, from, 64)
+		if err != nil {
+			return fmt.Errorf("eventlog: resume: %w", err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		s.mu.Lock()
+		for _, r := range recs {
+			for _, ev := range r.Events {
+				idem, ded := eventKeys(ev)
+				for _, k := range []string{idem, ded} {
+					if _, ok := s.keys[k]; k != "" && !ok { // the first event holding a key is the one stored
+						s.keys[k] = pendingKey{id: ev.ID, seq: r.Pos}
+						s.fifo = append(s.fifo, keyAt{key: k, seq: r.Pos})
+					}
+				}
+			}
+		}
+		s.mu.Unlock()
+		from = recs[len(recs)-1].Pos + 1
+	}
+	for {
+		cur := s.last.Load()
+		if head <= cur || s.last.CompareAndSwap(cur, head) {
+			return nil
+		}
+	}
+}
+
 // Last returns the position (message sequence) of the last batch this Sink appended: a
 // read that must see every write acknowledged so far waits for the projection to reach
 // it.
