@@ -24,7 +24,7 @@
 // medians over rounds per rate, and the highest rate acknowledged in full with a lag p99
 // under -lag-goal is the sustained rate. It asserts nothing.
 //
-//	go run ./bench/projector                       # 6 rates × 3 rounds × 6 s (+ up to 8 s of catch-up), about 4 minutes
+//	go run ./bench/projector                       # 6 rates × 3 rounds × 6 s (+ up to 6 s of catch-up), about 4½ minutes
 //	go run ./bench/projector -rates 20000,40000 -rounds 1 -duration 15s
 //	go run ./bench/projector -fresh=false -rates 8000,8000,8000,8000,8000,8000 -rounds 1
 package main
@@ -89,7 +89,7 @@ func parseFlags() (settings, error) {
 	flag.DurationVar(&s.poll, "poll", 10*time.Millisecond, "-lag-by metrics: how often /metrics is read for the projection's position")
 	flag.DurationVar(&s.sample, "sample", 100*time.Millisecond, "-lag-by wait: how often /metrics is read (for the largest lag in positions)")
 	flag.IntVar(&s.maxInflight, "max-inflight", 256, "requests in flight at most; a send past it is counted as not sent")
-	flag.DurationVar(&s.drain, "drain", 8*time.Second, "how long after a step's end its lags are measured; later ones count as lower bounds")
+	flag.DurationVar(&s.drain, "drain", 6*time.Second, "how long after a step's end its lags are measured; later ones count as lower bounds")
 	flag.DurationVar(&s.lagGoal, "lag-goal", time.Second, "the projection lag p99 a rate must stay under to count as kept up")
 	flag.StringVar(&s.bin, "mailtrail", "", "mailtrail binary to use instead of building ./cmd/mailtrail")
 	flag.BoolVar(&s.keep, "keep", false, "keep the temporary directory (binary, data, server logs)")
