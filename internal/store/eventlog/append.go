@@ -286,21 +286,35 @@ func (l *Log) publish(subject, msgID string, data []byte) (uint64, error) {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
 		}
+		if l.broken.Load() && l.restart() {
+			l.broken.Store(false)
+		}
+		js, _ := l.handles()
 		ctx, cancel := context.WithTimeout(context.Background(), l.opts.PublishTimeout)
+		failed := l.failures()
+		go func() {
+			select {
+			case <-failed: // the server could not write: it will not answer
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		var ack *jetstream.PubAck
-		ack, err = l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+		ack, err = js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
 		cancel()
 		if err == nil {
 			return ack.Sequence, nil
 		}
-		if !retryable(err) {
+		if !retryable(err) && !errors.Is(err, context.Canceled) {
 			break
 		}
 	}
+	l.broken.Store(true)
 	return 0, fmt.Errorf("eventlog: publish: %w", err)
 }
 
 func retryable(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrConnectionClosed) // a restart replaced the connection
 }

@@ -96,7 +96,8 @@ func (d *dedupeIndex) expire(now time.Time) {
 // load reads the messages stored within the window, newest first until one is older,
 // and remembers their appends' ids. It decodes only the messages' headers.
 func (d *dedupeIndex) load(ctx context.Context, l *Log) error {
-	info, err := l.stream.Info(ctx)
+	_, stream := l.handles()
+	info, err := stream.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("eventlog: stream info: %w", err)
 	}
@@ -108,7 +109,7 @@ func (d *dedupeIndex) load(ctx context.Context, l *Log) error {
 	}
 	var found []stored
 	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0; seq-- {
-		msg, err := l.stream.GetMsg(ctx, seq)
+		msg, err := stream.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted
 		}

@@ -121,16 +121,94 @@ type Log struct {
 	gmu     sync.Mutex
 	grew    chan struct{} // closed when a message is stored, then replaced
 	lastSeq atomic.Uint64 // the last message's sequence as this Log knows it
+
+	hmu         sync.RWMutex // guards srv, nc, js and stream: restart replaces them
+	recoverMu   sync.Mutex   // one restart at a time
+	lastRecover time.Time
+	broken      atomic.Bool // a publish failed: the next one restarts the server first
+	fmu         sync.Mutex
+	failed      chan struct{} // closed when the server reports a failed write, then replaced
+}
+
+// storeFailed is the server's report of a failed write: the publishes waiting for their
+// acknowledgement stop waiting (the server does not answer them) and the server is
+// restarted before the next one.
+func (l *Log) storeFailed() {
+	l.broken.Store(true)
+	l.fmu.Lock()
+	close(l.failed)
+	l.failed = make(chan struct{})
+	l.fmu.Unlock()
+}
+
+// failures returns the channel closed at the next failed write.
+func (l *Log) failures() <-chan struct{} {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	return l.failed
+}
+
+// seen raises lastSeq to seq.
+func (l *Log) seen(seq uint64) {
+	for {
+		cur := l.lastSeq.Load()
+		if seq <= cur || l.lastSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// recoverInterval is how often, at most, a failing log restarts its server.
+const recoverInterval = 250 * time.Millisecond
+
+// handles returns the client handles of the running server (replaced by restart).
+func (l *Log) handles() (jetstream.JetStream, jetstream.Stream) {
+	l.hmu.RLock()
+	defer l.hmu.RUnlock()
+	return l.js, l.stream
+}
+
+// restart stops the embedded server and starts it again on the same directory. After a
+// write found the disk full, the server's file store keeps failing every write (a
+// "critical write error"; or JetStream turns itself off) even once space is free, until
+// the stream is loaded again: without this, every append after a full disk would fail
+// until the process restarts. Loading checks the stored blocks and drops a torn tail (a
+// message that was never acknowledged). At most once per recoverInterval (it waits for
+// it); it reports whether the server runs again.
+func (l *Log) restart() bool {
+	l.recoverMu.Lock()
+	defer l.recoverMu.Unlock()
+	if wait := recoverInterval - time.Since(l.lastRecover); wait > 0 {
+		time.Sleep(wait) // a disk still full fails the restart again: not in a tight loop
+	}
+	l.lastRecover = time.Now()
+	l.hmu.RLock()
+	nc, srv := l.nc, l.srv
+	l.hmu.RUnlock()
+	if nc != nil {
+		nc.Close()
+	}
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.start(ctx); err != nil {
+		if l.opts.Logf != nil {
+			l.opts.Logf("eventlog: restarting the server after failed writes: %v", err)
+		}
+		return false
+	}
+	if l.opts.Logf != nil {
+		l.opts.Logf("eventlog: the server was restarted after failed writes (a full disk?)")
+	}
+	return true
 }
 
 // stored records that the message seq is in the stream and wakes Wait.
 func (l *Log) stored(seq uint64) {
-	for {
-		cur := l.lastSeq.Load()
-		if seq <= cur || l.lastSeq.CompareAndSwap(cur, seq) {
-			break
-		}
-	}
+	l.seen(seq)
 	l.gmu.Lock()
 	close(l.grew)
 	l.grew = make(chan struct{})
@@ -155,7 +233,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{opts: opts, dir: abs, lock: lock, writerID: nuid.Next(), dedupe: newDedupeIndex(opts.DedupeWindow), grew: make(chan struct{})}
+	l := &Log{opts: opts, dir: abs, lock: lock, writerID: nuid.Next(), dedupe: newDedupeIndex(opts.DedupeWindow), grew: make(chan struct{}), failed: make(chan struct{})}
 	if err := l.start(ctx); err != nil {
 		l.shutdown()
 		return nil, err
@@ -187,7 +265,7 @@ func lockDir(dir string) (*os.File, error) {
 
 // start runs the server, connects and creates the stream.
 func (l *Log) start(ctx context.Context) error {
-	logger := &serverLogger{logf: l.opts.Logf}
+	logger := &serverLogger{logf: l.opts.Logf, onStoreError: l.storeFailed}
 	sopts := &server.Options{
 		ServerName: "mailtrail-eventlog",
 		JetStream:  true,
@@ -217,7 +295,9 @@ func (l *Log) start(ctx context.Context) error {
 		return fmt.Errorf("eventlog: server: %w", err)
 	}
 	srv.SetLogger(logger, false, false)
+	l.hmu.Lock()
 	l.srv = srv
+	l.hmu.Unlock()
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		return fmt.Errorf("eventlog: server not ready: %s", logger.lastError())
@@ -229,12 +309,13 @@ func (l *Log) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("eventlog: connect: %w", err)
 	}
+	l.hmu.Lock()
 	l.nc = nc
+	l.hmu.Unlock()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("eventlog: jetstream: %w", err)
 	}
-	l.js = js
 	cfg := jetstream.StreamConfig{
 		Name:        l.opts.Stream,
 		Subjects:    []string{l.opts.SubjectPrefix + ".*"},
@@ -250,8 +331,10 @@ func (l *Log) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("eventlog: stream %s: %w", cfg.Name, err)
 	}
-	l.stream = st
-	l.lastSeq.Store(st.CachedInfo().State.LastSeq)
+	l.hmu.Lock()
+	l.js, l.stream = js, st
+	l.hmu.Unlock()
+	l.seen(st.CachedInfo().State.LastSeq)
 	if err := l.dedupe.load(ctx, l); err != nil {
 		return err
 	}
@@ -285,17 +368,22 @@ func (l *Log) Close() error {
 // shutdown drains the connection, stops the server and unlocks the directory.
 func (l *Log) shutdown() error {
 	var first error
-	if l.nc != nil {
-		if err := l.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	l.recoverMu.Lock() // no restart meanwhile
+	defer l.recoverMu.Unlock()
+	l.hmu.RLock()
+	nc, srv := l.nc, l.srv
+	l.hmu.RUnlock()
+	if nc != nil {
+		if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			first = fmt.Errorf("eventlog: drain: %w", err)
 		}
-		for !l.nc.IsClosed() {
+		for !nc.IsClosed() {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	if l.srv != nil {
-		l.srv.Shutdown()
-		l.srv.WaitForShutdown()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
 	}
 	if l.lock != nil {
 		if err := l.lock.Close(); err != nil && first == nil {
@@ -311,6 +399,8 @@ func (l *Log) ClientURL() string {
 	if l.opts.Listen == "" {
 		return ""
 	}
+	l.hmu.RLock()
+	defer l.hmu.RUnlock()
 	return l.srv.ClientURL()
 }
 
@@ -320,14 +410,15 @@ func (l *Log) Last(ctx context.Context) (Position, error) {
 	if l.isClosed() {
 		return Position{}, ErrClosed
 	}
-	info, err := l.stream.Info(ctx)
+	_, stream := l.handles()
+	info, err := stream.Info(ctx)
 	if err != nil {
 		return Position{}, fmt.Errorf("eventlog: stream info: %w", err)
 	}
 	if info.State.LastSeq == 0 || info.State.Msgs == 0 {
 		return Position{}, nil
 	}
-	msg, err := l.stream.GetMsg(ctx, info.State.LastSeq)
+	msg, err := stream.GetMsg(ctx, info.State.LastSeq)
 	if err != nil {
 		return Position{}, fmt.Errorf("eventlog: last message: %w", err)
 	}
@@ -358,7 +449,8 @@ func (l *Log) PurgeBefore(ctx context.Context, seq uint64) error {
 	if seq <= 1 {
 		return nil
 	}
-	if err := l.stream.Purge(ctx, jetstream.WithPurgeSequence(seq)); err != nil {
+	_, stream := l.handles()
+	if err := stream.Purge(ctx, jetstream.WithPurgeSequence(seq)); err != nil {
 		return fmt.Errorf("eventlog: purge before %d: %w", seq, err)
 	}
 	return nil
@@ -370,7 +462,8 @@ func (l *Log) FirstSeq(ctx context.Context) (uint64, error) {
 	if l.isClosed() {
 		return 0, ErrClosed
 	}
-	info, err := l.stream.Info(ctx)
+	_, stream := l.handles()
+	info, err := stream.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: stream info: %w", err)
 	}

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -12,6 +13,15 @@ type serverLogger struct {
 	logf func(format string, args ...any)
 	mu   sync.Mutex
 	last string
+	// onStoreError, when set, is called when the server reports that it could not write
+	// a message (a full or failing disk).
+	onStoreError func()
+}
+
+// storeError reports whether a server error message says a write of the stream failed.
+func storeError(msg string) bool {
+	return strings.Contains(msg, "failed to store a msg") || strings.Contains(msg, "critical write error") ||
+		strings.Contains(msg, "out of") && strings.Contains(msg, "resources")
 }
 
 func (s *serverLogger) keep(prefix, format string, v []any) {
@@ -21,6 +31,9 @@ func (s *serverLogger) keep(prefix, format string, v []any) {
 	s.mu.Unlock()
 	if s.logf != nil {
 		s.logf("eventlog: nats %s: %s", prefix, msg)
+	}
+	if s.onStoreError != nil && storeError(msg) {
+		s.onStoreError()
 	}
 }
 

@@ -28,7 +28,8 @@ type message struct {
 // readMessage returns the first message at sequence seq or after; ok is false at the end
 // of the log.
 func (l *Log) readMessage(ctx context.Context, seq uint64) (m message, ok bool, err error) {
-	msg, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(l.opts.SubjectPrefix+".*"))
+	_, stream := l.handles()
+	msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(l.opts.SubjectPrefix+".*"))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return message{}, false, nil
 	}

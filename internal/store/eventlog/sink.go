@@ -130,7 +130,9 @@ func eventKeys(ev *mailtrail.Event) (idem, dedupe string) {
 // Write appends the batch's new events to the log and returns its change-set: Duplicate
 // for each event, Events the others, Position the message holding the last of them (the
 // last append's when every event was a duplicate). A duplicate takes the id of the event
-// it repeats. An error means nothing of the batch is in the log.
+// it repeats. An error means the batch is not acknowledged: nothing of it is in the
+// log, or (a batch larger than a message) its first parts are, found as duplicates by a
+// retry.
 func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
 	s.prune(s.opt.Applied())
 	dup := make([]bool, len(batch))
@@ -200,27 +202,16 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	if err != nil {
 		return ingest.ChangeSet{}, err
 	}
-	s.mu.Lock()
-	for k, id := range first {
-		s.keys[k] = pendingKey{id: id, seq: seq}
-		s.fifo = append(s.fifo, keyAt{key: k, seq: seq})
-	}
-	s.mu.Unlock()
-	for {
-		cur := s.last.Load()
-		if seq <= cur || s.last.CompareAndSwap(cur, seq) {
-			break
-		}
-	}
 	cs.Position = max(seq, cs.Position)
 	return cs, nil
 }
 
 // append appends events as one append, or, when they do not fit in one message, in
-// halves one after the other (in order); it returns the last message's sequence. A
-// failure after a part was appended returns the error: the caller answers 503, and the
-// retry's events are found as duplicates where they carry a key (events without one —
-// pixel hits — are then counted twice, as a retried hit is today).
+// halves one after the other (in order); it returns the last message's sequence. Each
+// part appended enters the dedupe index and Last at once: when a later part fails, the
+// caller answers 503 and the retry finds the parts already in the log as duplicates where
+// their events carry a key (events without one — pixel hits — are then counted twice, as
+// a retried hit is without the log).
 func (s *Sink) append(ctx context.Context, events []*mailtrail.Event) (uint64, error) {
 	rc, err := s.log.Append(ctx, 0, "", events)
 	if errors.Is(err, ErrTooLarge) && len(events) > 1 {
@@ -233,7 +224,30 @@ func (s *Sink) append(ctx context.Context, events []*mailtrail.Event) (uint64, e
 	if err != nil {
 		return 0, err
 	}
+	s.appended(events, rc.Pos.Seq)
 	return rc.Pos.Seq, nil
+}
+
+// appended records that events (each the first holder of its keys) are in the log in
+// message seq.
+func (s *Sink) appended(events []*mailtrail.Event, seq uint64) {
+	s.mu.Lock()
+	for _, ev := range events {
+		idem, ded := eventKeys(ev)
+		for _, k := range []string{idem, ded} {
+			if k != "" {
+				s.keys[k] = pendingKey{id: ev.ID, seq: seq}
+				s.fifo = append(s.fifo, keyAt{key: k, seq: seq})
+			}
+		}
+	}
+	s.mu.Unlock()
+	for {
+		cur := s.last.Load()
+		if seq <= cur || s.last.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // prune forgets the keys of messages up to applied: the projection store holds them.
