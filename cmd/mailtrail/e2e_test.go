@@ -11,11 +11,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -49,9 +51,24 @@ func newHarness(t *testing.T, mut ...func(*Config)) *harness {
 	}
 	h := &harness{t: t, admin: testAdmin,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}}
+	h.client.Transport = readsAfterWrites{h: h}
 	h.start(cfg)
 	t.Cleanup(h.stop)
 	return h
+}
+
+// readsAfterWrites is the harness client's transport. With --event-log it makes every API
+// request read after every write the log acknowledged so far (Mailtrail-After, as a
+// client that wants its own writes sends the positions it was given): the tests written
+// for the store's write path run unchanged on the log's.
+type readsAfterWrites struct{ h *harness }
+
+func (t readsAfterWrites) RoundTrip(r *http.Request) (*http.Response, error) {
+	if a := t.h.app; a != nil && a.logged != nil && strings.HasPrefix(r.URL.Path, "/api/v1/") && r.Header.Get(httpd.HeaderAfter) == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set(httpd.HeaderAfter, strconv.FormatUint(a.logged.Written(), 10))
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // start runs the service with cfg behind a new test server.
