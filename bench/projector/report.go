@@ -17,7 +17,7 @@ func printTable(w io.Writer, st settings, results map[int][]stepResult) {
 	fmt.Fprintf(w, "| offered ev/s | acked ev/s | ack p50 | ack p99 | lag p50 | lag p99 | lag p99, worst round | lag max | max lag, positions | events per position | catch-up | server CPU | failed | kept up (lag p99 < %v) |\n", st.lagGoal)
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	best := 0
-	for _, rate := range st.rates {
+	for _, rate := range uniqueRates(st.rates) {
 		rs := results[rate]
 		f := func(g func(stepResult) float64) float64 { return median(rs, g) }
 		d := func(g func(stepResult) time.Duration) time.Duration {
@@ -93,7 +93,7 @@ func printRounds(w io.Writer, st settings, results map[int][]stepResult) {
 	fmt.Fprintln(w, "| round | offered ev/s | stored before | acked ev/s | ack p50 | ack p99 | lag p50 | lag p99 | lag max | not projected in time | max lag, positions | catch-up | server CPU | others, CPUs | appended − acked | rejected | /metrics reads | read-wait 503s | failed |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	var all []stepResult
-	for _, rate := range st.rates {
+	for _, rate := range uniqueRates(st.rates) {
 		all = append(all, results[rate]...)
 	}
 	slices.SortStableFunc(all, func(a, b stepResult) int { return a.round - b.round })
@@ -250,4 +250,16 @@ func thousands(v float64) string {
 		return "−" + b.String()
 	}
 	return b.String()
+}
+
+// uniqueRates returns rates without repeats, in their first order (-rates may repeat one
+// rate to follow a growing store; results holds every step of a rate once).
+func uniqueRates(rates []int) []int {
+	var out []int
+	for _, r := range rates {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
