@@ -24,7 +24,7 @@
 // medians over rounds per rate, and the highest rate acknowledged in full with a lag p99
 // under -lag-goal is the sustained rate. It asserts nothing.
 //
-//	go run ./bench/projector                       # 6 rates × 3 rounds × 6 s (+ up to 6 s of catch-up), about 4½ minutes
+//	go run ./bench/projector                       # 6 rates × 3 rounds × 6 s (+ up to 6 s of catch-up), about 4 minutes
 //	go run ./bench/projector -rates 20000,40000 -rounds 1 -duration 15s
 //	go run ./bench/projector -fresh=false -rates 8000,8000,8000,8000,8000,8000 -rounds 1
 package main
