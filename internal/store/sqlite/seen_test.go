@@ -244,3 +244,43 @@ func TestProjectionWriteRestoresSynchronous(t *testing.T) {
 		})
 	}
 }
+
+// TestSeenInChunks: a batch longer than one lookup (seenChunk keys) gets every answer, for
+// both kinds of key, in the events' order, with new events mixed in.
+func TestSeenInChunks(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "seen.db"), Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org := seenOrg(t, db, "acme")
+	n := 2*seenChunk + 7
+	var stored []*mailtrail.Event
+	for i := range n {
+		key := fmt.Sprintf("d-%d", i)
+		if i%2 == 1 {
+			key = ingest.IdempotencyPrefix + fmt.Sprintf("k-%d", i)
+		}
+		stored = append(stored, seenEvent(org, fmt.Sprintf("u%d", i), mailtrail.EventSent, 0, key))
+	}
+	if _, err := db.Write(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	var probes []*mailtrail.Event
+	var want []string
+	for i, ev := range stored {
+		retry := seenEvent(org, ev.CustomerID, mailtrail.EventSent, 0, ev.DedupeKey)
+		fresh := seenEvent(org, ev.CustomerID, mailtrail.EventSent, 0, ev.DedupeKey+"-new")
+		probes, want = append(probes, retry, fresh), append(want, stored[i].ID, "")
+	}
+	got, err := db.Seen(ctx, probes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range probes {
+		if got[i] != want[i] {
+			t.Fatalf("probe %d (%s): Seen %q, want %q", i, probes[i].DedupeKey, got[i], want[i])
+		}
+	}
+}
