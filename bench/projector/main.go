@@ -147,7 +147,7 @@ type env struct {
 }
 
 // newEnv starts serve --event-log in dir, provisions it and checks one batch.
-func newEnv(ctx context.Context, st settings, bin, dir string, bodies *batchBodies) (*env, error) {
+func newEnv(ctx context.Context, st settings, bin, dir string, bodies *load.Bodies) (*env, error) {
 	admin := randomHex(16)
 	srv, err := startServer(ctx, bin, dir, admin, st.serveArgs)
 	if err != nil {
@@ -172,7 +172,7 @@ func newEnv(ctx context.Context, st settings, bin, dir string, bodies *batchBodi
 		st:      st,
 		url:     srv.base + "/api/v1/events",
 		header:  http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + apiKey}},
-		bodies:  bodies.stream(),
+		bodies:  bodies.Stream(),
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: st.maxInflight}, Timeout: 60 * time.Second},
 		waitURL: srv.base + "/api/v1/settings",
 		// As many waiting reads as batches may be behind: no cap on connections.
@@ -207,7 +207,7 @@ func run(ctx context.Context, st settings) error {
 		return err
 	}
 	// Keys stay unique over the run: every server gets the next bodies of one stream.
-	bodies := newBatchBodies(st.batch, 16, randomHex(4))
+	bodies := load.NewEventBodies(st.batch, 16, randomHex(4))
 	logs := newLogSummary()
 	servers := 0
 	start := func() (*env, error) {

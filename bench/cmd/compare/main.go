@@ -209,7 +209,7 @@ func run(ctx context.Context, st settings) error {
 	// One mailtrail server per mode, each with its own data directory, key and tokens.
 	// The baseline ignores tokens; it gets the first server's paths.
 	var mts []*target
-	bodies := newBatchBodies(st.batch, 16, randomHex(4))
+	bodies := load.NewEventBodies(st.batch, 16, randomHex(4))
 	var basePaths trackingPaths
 	var baseKey, baseWebhook string
 	for _, mode := range st.modes {
@@ -257,14 +257,14 @@ func run(ctx context.Context, st settings) error {
 	base0.webhookPath = baseWebhook
 	targets := append([]*target{base0}, mts...)
 	runID := randomHex(4)
-	sgSets := map[int]*batchBodies{}
+	sgSets := map[int]*load.Bodies{}
 	for _, n := range webhookSizes {
 		sgSets[n] = newSGBodies(n, 16, st.messages, runID+strconv.Itoa(n)) // keys unique per size too
 	}
 	for _, t := range targets {
 		t.signer, t.sgBodies = signer, map[int]func() []byte{}
 		for n, b := range sgSets {
-			t.sgBodies[n] = b.stream()
+			t.sgBodies[n] = b.Stream()
 		}
 		if err := t.check(ctx); err != nil {
 			return fmt.Errorf("smoke check: %w", err)

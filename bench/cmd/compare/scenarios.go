@@ -69,7 +69,7 @@ type target struct {
 
 // newTarget prepares the tracking requests (the same paths on every
 // target) and a stream of ingest bodies for srv.
-func newTarget(name string, srv *server, apiKey string, paths trackingPaths, bodies *batchBodies) *target {
+func newTarget(name string, srv *server, apiKey string, paths trackingPaths, bodies *load.Bodies) *target {
 	headers := make([]http.Header, len(userAgents))
 	for i, ua := range userAgents {
 		headers[i] = http.Header{"User-Agent": {ua}}
@@ -85,10 +85,10 @@ func newTarget(name string, srv *server, apiKey string, paths trackingPaths, bod
 		name:   name,
 		srv:    srv,
 		apiKey: apiKey,
-		batch:  bodies.size,
+		batch:  bodies.Size(),
 		opens:  get(paths.opens),
 		clicks: get(paths.clicks),
-		bodies: bodies.stream(),
+		bodies: bodies.Stream(),
 	}
 }
 

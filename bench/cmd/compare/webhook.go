@@ -63,12 +63,12 @@ var sgMix = []struct {
 
 // newSGBodies encodes count SendGrid batches of size events, for the recipients of the
 // provisioned messages (c1…cN@example.com, attributed by address), with a placeholder
-// sg_event_id stamped with a fresh counter on every use (as batchBodies does).
-func newSGBodies(size, count, recipients int, runID string) *batchBodies {
+// sg_event_id stamped with a fresh counter on every use (as load.Bodies does).
+func newSGBodies(size, count, recipients int, runID string) *load.Bodies {
 	seed := uint64(size)
-	placeholder := fmt.Sprintf("sg-%s-%0*d", runID, keyDigits, 0)
+	placeholder := fmt.Sprintf("sg-%s-%0*d", runID, load.KeyDigits, 0)
 	now := time.Now().Unix()
-	b := &batchBodies{size: size}
+	b := load.NewBodies(size)
 	for t := range count {
 		buf := []byte{'['}
 		offsets := make([]int, 0, size)
@@ -92,13 +92,12 @@ func newSGBodies(size, count, recipients int, runID string) *batchBodies {
 				ev["useragent"], ev["ip"] = userAgents[j%len(userAgents)], "192.0.2.1"
 			}
 			enc, _ := json.Marshal(ev)
-			at := bytes.Index(enc, []byte(placeholder)) + len(placeholder) - keyDigits
+			at := bytes.Index(enc, []byte(placeholder)) + len(placeholder) - load.KeyDigits
 			offsets = append(offsets, len(buf)+at)
 			buf = append(buf, enc...)
 		}
 		buf = append(buf, ']')
-		b.templates = append(b.templates, buf)
-		b.keyAt = append(b.keyAt, offsets)
+		b.Add(buf, offsets)
 	}
 	return b
 }

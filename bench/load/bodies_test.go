@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bytes"
@@ -7,8 +7,8 @@ import (
 )
 
 func TestBatchBodies(t *testing.T) {
-	bodies := newBatchBodies(50, 3, "run1")
-	a, b := bodies.stream(), bodies.stream()
+	bodies := NewEventBodies(50, 3, "run1")
+	a, b := bodies.Stream(), bodies.Stream()
 	seen := map[string]bool{}
 	types := map[string]int{}
 	for i := range 7 { // more bodies than templates: keys must still be new
@@ -17,7 +17,7 @@ func TestBatchBodies(t *testing.T) {
 			t.Fatalf("body %d differs between two streams", i)
 		}
 		var batch struct {
-			Events []ingestEvent `json:"events"`
+			Events []IngestEvent `json:"events"`
 		}
 		if err := json.Unmarshal(body, &batch); err != nil {
 			t.Fatalf("body %d: %v", i, err)

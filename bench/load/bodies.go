@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// keyDigits is the width of the counter inside each idempotency key.
-const keyDigits = 12
+// KeyDigits is the width of the counter inside each idempotency key.
+const KeyDigits = 12
 
 // eventMix is the share (in thousandths) of each event type in ingest
 // batches, roughly what a CRM sends after a campaign.
@@ -29,8 +29,8 @@ var eventMix = []struct {
 	{"unsubscribed", 5, nil},
 }
 
-// ingestEvent is one item of a POST /api/v1/events body.
-type ingestEvent struct {
+// IngestEvent is one item of a POST /api/v1/events body.
+type IngestEvent struct {
 	EventType      string            `json:"event_type"`
 	CampaignID     string            `json:"campaign_id"`
 	CustomerID     string            `json:"customer_id"`
@@ -41,23 +41,23 @@ type ingestEvent struct {
 	Metadata       map[string]string `json:"metadata,omitempty"`
 }
 
-// batchBodies holds pre-encoded POST /api/v1/events bodies whose
+// Bodies holds pre-encoded POST /api/v1/events bodies whose
 // idempotency keys are stamped with a fresh counter on every use, so that
 // keys never repeat within a run while encoding costs nothing during it.
-type batchBodies struct {
+type Bodies struct {
 	size      int
 	templates [][]byte
 	keyAt     [][]int // offsets of each event's key counter in its template
 }
 
-// newBatchBodies encodes count templates of size events each, drawn with a
+// NewEventBodies encodes count templates of size events each, drawn with a
 // fixed seed: customers among 100,000, times spread over seven days, types
 // as in eventMix. runID makes the keys unique to this run.
-func newBatchBodies(size, count int, runID string) *batchBodies {
+func NewEventBodies(size, count int, runID string) *Bodies {
 	rng := rand.New(rand.NewPCG(1, 2))
 	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	placeholder := fmt.Sprintf("k-%s-%0*d", runID, keyDigits, 0)
-	b := &batchBodies{size: size}
+	placeholder := fmt.Sprintf("k-%s-%0*d", runID, KeyDigits, 0)
+	b := &Bodies{size: size}
 	for range count {
 		buf := []byte(`{"events":[`)
 		offsets := make([]int, 0, size)
@@ -67,7 +67,7 @@ func newBatchBodies(size, count int, runID string) *batchBodies {
 			}
 			typ, meta := drawType(rng)
 			c := rng.IntN(100_000) + 1
-			ev, _ := json.Marshal(ingestEvent{
+			ev, _ := json.Marshal(IngestEvent{
 				EventType:      typ,
 				CampaignID:     "bench-2",
 				CustomerID:     "c" + strconv.Itoa(c),
@@ -77,7 +77,7 @@ func newBatchBodies(size, count int, runID string) *batchBodies {
 				IdempotencyKey: placeholder,
 				Metadata:       meta,
 			})
-			at := bytes.Index(ev, []byte(placeholder)) + len(placeholder) - keyDigits
+			at := bytes.Index(ev, []byte(placeholder)) + len(placeholder) - KeyDigits
 			offsets = append(offsets, len(buf)+at)
 			buf = append(buf, ev...)
 		}
@@ -100,9 +100,9 @@ func drawType(rng *rand.Rand) (string, map[string]string) {
 }
 
 // stream returns a function that hands out body after body, each with new
-// keys. Two streams of the same batchBodies hand out the same sequence of
+// keys. Two streams of the same Bodies hand out the same sequence of
 // bodies, so both servers receive identical requests.
-func (b *batchBodies) stream() func() []byte {
+func (b *Bodies) Stream() func() []byte {
 	var seq atomic.Uint64
 	return func() []byte {
 		n := seq.Add(1) - 1
@@ -110,7 +110,7 @@ func (b *batchBodies) stream() func() []byte {
 		body := bytes.Clone(b.templates[t])
 		first := n * uint64(b.size)
 		for j, off := range b.keyAt[t] {
-			putDigits(body[off:off+keyDigits], first+uint64(j))
+			putDigits(body[off:off+KeyDigits], first+uint64(j))
 		}
 		return body
 	}
@@ -123,3 +123,16 @@ func putDigits(dst []byte, v uint64) {
 		v /= 10
 	}
 }
+
+// Add appends a template of b.Size events whose key counters start at the offsets keyAt
+// (each KeyDigits wide), for bodies of another shape (an ESP's webhook batches).
+func (b *Bodies) Add(template []byte, keyAt []int) {
+	b.templates = append(b.templates, template)
+	b.keyAt = append(b.keyAt, keyAt)
+}
+
+// NewBodies returns an empty set of bodies of size events each, filled with Add.
+func NewBodies(size int) *Bodies { return &Bodies{size: size} }
+
+// Size returns the number of events per body.
+func (b *Bodies) Size() int { return b.size }
