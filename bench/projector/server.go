@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -81,27 +80,6 @@ func (m *metricsReader) read(ctx context.Context) (positions, error) {
 	io.Copy(io.Discard, resp.Body)
 	p.ok = seen == 2
 	return p, sc.Err()
-}
-
-// processCPU returns the user + system CPU time of process pid (Linux; 0 elsewhere).
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command (which may hold spaces) start after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("bad /proc stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("bad /proc stat")
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	const ticks = 100 // USER_HZ on Linux
-	return time.Duration(u+s) * time.Second / ticks, nil
 }
 
 // server is the started mailtrail.
@@ -231,59 +209,4 @@ func post(ctx context.Context, url, token string, body, out any) error {
 		return fmt.Errorf("POST %s: status %d: %.300s", url, resp.StatusCode, rb)
 	}
 	return json.Unmarshal(rb, out)
-}
-
-// cpuSnapshot is the machine's busy CPU time and the CPU time of this process and of the
-// server at one moment, to tell how much other processes used during a step.
-type cpuSnapshot struct {
-	at         time.Time
-	busy, ours time.Duration
-	ok         bool
-}
-
-// snapshotCPU reads /proc/stat, this process's rusage and the server's /proc stat (Linux;
-// ok is false elsewhere).
-func snapshotCPU(pid int) cpuSnapshot {
-	s := cpuSnapshot{at: time.Now()}
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return s
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return s
-	}
-	var jiffies int64
-	for i, v := range f[1:] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		if i >= 8 { // guest time is already counted in user
-			break
-		}
-		n, _ := strconv.ParseInt(v, 10, 64)
-		jiffies += n
-	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return s
-	}
-	srv, err := processCPU(pid)
-	if err != nil {
-		return s
-	}
-	s.busy = time.Duration(jiffies) * (time.Second / 100) // USER_HZ is 100 on Linux
-	s.ours = time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + srv
-	s.ok = true
-	return s
-}
-
-// othersCPU returns the CPUs other processes than this one and the server used on average
-// between a and b, or -1 when unknown.
-func othersCPU(a, b cpuSnapshot) float64 {
-	if !a.ok || !b.ok || !b.at.After(a.at) {
-		return -1
-	}
-	return max(0, ((b.busy-a.busy)-(b.ours-a.ours)).Seconds()/b.at.Sub(a.at).Seconds())
 }

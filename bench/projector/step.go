@@ -165,8 +165,8 @@ func step(ctx context.Context, st settings, e *env, rate int) (stepResult, error
 	}
 	res.storeBefore = g0.appended
 	pid := e.srv.cmd.Process.Pid
-	cpu0, _ := processCPU(pid)
-	snap0 := snapshotCPU(pid)
+	cpu0, _ := load.ProcessCPU(pid)
+	snap0 := load.SampleCPU(pid)
 	byMetrics := st.lagBy == lagByMetrics
 
 	// The sampler reads /metrics from before the first send until the step is measured:
@@ -308,8 +308,8 @@ func step(ctx context.Context, st settings, e *env, rate int) (stepResult, error
 		return res, fmt.Errorf("server exited\n%s", e.srv.logTail())
 	default:
 	}
-	cpu1, _ := processCPU(pid)
-	res.othersCPU = othersCPU(snap0, snapshotCPU(pid))
+	cpu1, _ := load.ProcessCPU(pid)
+	res.othersCPU = load.OthersCPU(snap0, load.SampleCPU(pid))
 	res.serverCPU = (cpu1 - cpu0).Seconds() / doneAt.Sub(start).Seconds()
 	res.catchUp = max(0, doneAt.Sub(end))
 	res.polls = len(samples)

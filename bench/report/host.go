@@ -6,8 +6,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
+
 	"time"
+
+	"github.com/mailtrail/mailtrail/bench/load"
 )
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -25,54 +27,16 @@ func hostDesc() string {
 	return d
 }
 
-// cpuSample is the machine's busy CPU time and this process's CPU time at one moment.
-type cpuSample struct {
-	at         time.Time
-	busy, self time.Duration
-	ok         bool
-}
-
-// sampleCPU reads /proc/stat (Linux) and this process's rusage.
-func sampleCPU() cpuSample {
-	s := cpuSample{at: time.Now()}
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return s
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return s
-	}
-	var jiffies int64
-	for i, v := range f[1:] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		if i >= 8 { // guest time is already counted in user
-			break
-		}
-		n, _ := strconv.ParseInt(v, 10, 64)
-		jiffies += n
-	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return s
-	}
-	s.busy = time.Duration(jiffies) * (time.Second / 100) // USER_HZ is 100 on Linux
-	s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	s.ok = true
-	return s
-}
-
 // othersCPU describes the CPU other processes used between a and b: the noise of a shared
 // machine, which no ratio fully removes.
-func othersCPU(a, b cpuSample) string {
-	if !a.ok || !b.ok || !b.at.After(a.at) {
+func othersCPU(a, b load.CPUSample) string {
+	others := load.OthersCPU(a, b)
+	if others < 0 {
 		return "not measured (needs Linux /proc/stat)"
 	}
-	wall := b.at.Sub(a.at).Seconds()
-	others := max(0, ((b.busy-a.busy)-(b.self-a.self)).Seconds()/wall)
-	self := (b.self - a.self).Seconds() / wall
-	return fmt.Sprintf("this process %.2f CPUs, other processes %.2f CPUs (of %d), averaged over %v", self, others, runtime.NumCPU(), b.at.Sub(a.at).Round(time.Second))
+	self := (b.Ours - a.Ours).Seconds() / b.At.Sub(a.At).Seconds()
+	return fmt.Sprintf("this process %.2f CPUs, other processes %.2f CPUs (of %d), averaged over %v", self, others, runtime.NumCPU(), b.At.Sub(a.At).Round(time.Second))
 }
+
+// sampleCPU samples the machine and this process.
+func sampleCPU() load.CPUSample { return load.SampleCPU() }

@@ -295,9 +295,9 @@ func run(ctx context.Context, st settings) error {
 		outs = append(outs, o)
 		for round := 1; round <= st.rounds; round++ {
 			for _, t := range targets {
-				c0 := snapshotCPU(servers)
+				c0 := load.SampleCPU(pids(servers)...)
 				r, err := measure(ctx, st, sc, t)
-				others := othersCPU(c0, snapshotCPU(servers))
+				others := load.OthersCPU(c0, load.SampleCPU(pids(servers)...))
 				if err != nil {
 					return fmt.Errorf("%s %d conns, round %d, %s: %w", sc, sc.conns, round, t.name, err)
 				}
@@ -446,4 +446,13 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// pids returns the process ids of servers.
+func pids(servers []*server) []int {
+	out := make([]int, len(servers))
+	for i, srv := range servers {
+		out[i] = srv.cmd.Process.Pid
+	}
+	return out
 }

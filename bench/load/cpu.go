@@ -1,0 +1,93 @@
+package load
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// CPUSample is the machine's busy CPU time and the CPU time of this process and of some
+// child processes (the servers under test) at one moment: two samples tell how much
+// other processes used in between, the noise of a shared machine.
+type CPUSample struct {
+	At         time.Time
+	Busy, Ours time.Duration
+	OK         bool // false when the machine does not tell (not Linux)
+}
+
+// userHZ is the unit of /proc's CPU times on Linux.
+const userHZ = 100
+
+// SampleCPU reads /proc/stat, this process's rusage and each of pids' /proc stat.
+func SampleCPU(pids ...int) CPUSample {
+	s := CPUSample{At: time.Now()}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return s
+	}
+	var jiffies int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		jiffies += n
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return s
+	}
+	s.Busy = time.Duration(jiffies) * (time.Second / userHZ)
+	s.Ours = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, pid := range pids {
+		d, err := ProcessCPU(pid)
+		if err != nil {
+			return s
+		}
+		s.Ours += d
+	}
+	s.OK = true
+	return s
+}
+
+// OthersCPU returns the CPUs that processes other than ours used on average between a and
+// b, or -1 when unknown.
+func OthersCPU(a, b CPUSample) float64 {
+	if !a.OK || !b.OK || !b.At.After(a.At) {
+		return -1
+	}
+	return max(0, ((b.Busy-a.Busy)-(b.Ours-a.Ours)).Seconds()/b.At.Sub(a.At).Seconds())
+}
+
+// ProcessCPU returns the user + system CPU time of process pid from /proc.
+func ProcessCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command (which may hold spaces) start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("bad /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("bad /proc stat")
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * (time.Second / userHZ), nil
+}
