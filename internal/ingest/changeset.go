@@ -45,6 +45,32 @@ type subscriber struct {
 type Subscribers struct {
 	mu   sync.Mutex
 	list []subscriber
+
+	// order is held by the publisher from a commit to the end of its change-set's
+	// delivery (Hold, Release, Publish): change-sets reach subscribers one at a time, in
+	// commit order.
+	order sync.Mutex
+}
+
+// Hold takes the commit-order lock before a commit whose change-set is then delivered;
+// Release gives it back after the delivery.
+func (s *Subscribers) Hold() { s.order.Lock() }
+
+// Release gives back the lock Hold took.
+func (s *Subscribers) Release() { s.order.Unlock() }
+
+// Publish runs commit, a change made durable outside the publisher's own writes (an
+// erasure), under the commit-order lock, and delivers the change-set it returns. It
+// returns commit's error, and then delivers nothing.
+func (s *Subscribers) Publish(commit func() (ChangeSet, error)) error {
+	s.Hold()
+	defer s.Release()
+	cs, err := commit()
+	if err != nil {
+		return err
+	}
+	s.Deliver(cs)
+	return nil
 }
 
 // Subscribe adds f under name. A subscriber added while change-sets are delivered sees
@@ -98,16 +124,7 @@ func (p *Pipeline) Subscribers() []string { return p.subs.Names() }
 // does its batches': no batch is written while commit runs, so subscribers see every
 // change-set in commit order. It returns commit's error, and then publishes nothing.
 // commit must not submit to the pipeline.
-func (p *Pipeline) Publish(commit func() (ChangeSet, error)) error {
-	p.pub.Lock()
-	defer p.pub.Unlock()
-	cs, err := commit()
-	if err != nil {
-		return err
-	}
-	p.subs.Deliver(cs)
-	return nil
-}
+func (p *Pipeline) Publish(commit func() (ChangeSet, error)) error { return p.subs.Publish(commit) }
 
 func countTrue(bs []bool) int {
 	n := 0

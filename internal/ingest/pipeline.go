@@ -84,10 +84,9 @@ type Pipeline struct {
 	sink Sink
 	opt  Options
 
-	// pub is held by the committer from a batch's Write to the end of its change-set's
-	// delivery, and by Publish around its commit and delivery: change-sets reach
-	// subscribers one at a time, in commit order.
-	pub  sync.Mutex
+	// subs' commit-order lock is held by the committer from a batch's Write to the end of
+	// its change-set's delivery, and by Publish around its commit and delivery:
+	// change-sets reach subscribers one at a time, in commit order.
 	subs Subscribers
 
 	mu      sync.Mutex
@@ -289,8 +288,8 @@ func (p *Pipeline) commit(ctx context.Context, batch []*submission) {
 	for _, s := range batch {
 		evs = append(evs, s.events...)
 	}
-	p.pub.Lock()
-	defer p.pub.Unlock()
+	p.subs.Hold()
+	defer p.subs.Release()
 	start := time.Now()
 	cs, err := p.sink.Write(ctx, evs)
 	took := time.Since(start)

@@ -101,9 +101,9 @@ type Projector struct {
 	pos  atomic.Uint64 // the last record applied (or found applied)
 	head atomic.Uint64 // the last position known in the log
 
-	// pub is held from a write to the end of its change-set's delivery, and by Publish:
-	// change-sets reach subscribers one at a time, in commit order.
-	pub  sync.Mutex
+	// subs' commit-order lock is held from a write to the end of its change-set's
+	// delivery, and by Publish: change-sets reach subscribers one at a time, in commit
+	// order.
 	subs ingest.Subscribers
 
 	mu    sync.Mutex
@@ -169,14 +169,7 @@ func (p *Projector) WaitFor(ctx context.Context, pos uint64) error {
 // write of the projector runs meanwhile, so subscribers see change-sets in commit
 // order. It returns commit's error, and then delivers nothing.
 func (p *Projector) Publish(commit func() (ingest.ChangeSet, error)) error {
-	p.pub.Lock()
-	defer p.pub.Unlock()
-	cs, err := commit()
-	if err != nil {
-		return err
-	}
-	p.subs.Deliver(cs)
-	return nil
+	return p.subs.Publish(commit)
 }
 
 // Subscribe adds f to the subscribers of what the projector commits. After each commit
@@ -260,10 +253,10 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		n, events := take(pending, p.opt.MaxEvents)
 		last := pending[n-1].Pos
-		p.pub.Lock()
+		p.subs.Hold()
 		cs, err := p.store.WriteAt(ctx, p.opt.Stream, pos, last, events)
 		if err != nil {
-			p.pub.Unlock()
+			p.subs.Release()
 		}
 		switch {
 		case errors.Is(err, ingest.ErrApplied), errors.Is(err, ingest.ErrPositionMoved):
@@ -291,7 +284,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		cs.Position = last
 		p.subs.Deliver(cs)
 		p.setPos(last) // after the subscribers: who waits for it finds them current too
-		p.pub.Unlock()
+		p.subs.Release()
 	}
 	return nil
 }
