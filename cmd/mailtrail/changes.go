@@ -66,14 +66,7 @@ type erasingStore struct {
 func (a *app) erasing() erasingStore {
 	s := erasingStore{DB: a.db, pub: a.pub}
 	if l := a.logged; l != nil {
-		s.before = func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadWait)
-			defer cancel()
-			if err := l.WaitFor(ctx, l.Written()); err != nil {
-				return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the store has not applied the latest events yet; retry the erasure shortly")
-			}
-			return nil
-		}
+		s.before = func(ctx context.Context) error { return l.caughtUp(ctx, a.cfg.ReadWait, "the erasure") }
 	}
 	return s
 }

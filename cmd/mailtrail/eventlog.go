@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/projector"
@@ -119,6 +120,19 @@ func (l *logged) Applied() uint64 { return l.proj.Position() }
 // WaitFor waits until the store has applied pos.
 func (l *logged) WaitFor(ctx context.Context, pos uint64) error { return l.proj.WaitFor(ctx, pos) }
 
+// caughtUp waits, at most wait, until the store has applied every write acknowledged so
+// far: a change made to the store directly then applies after them, in the order they
+// were acknowledged. It returns EUNAVAILABLE (503 with Retry-After) when the store is
+// still behind.
+func (l *logged) caughtUp(ctx context.Context, wait time.Duration, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := l.WaitFor(ctx, l.Written()); err != nil {
+		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the store has not applied the latest events yet; retry %s shortly", what)
+	}
+	return nil
+}
+
 // run applies the log until stopCaughtUp ends it.
 func (l *logged) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -199,10 +213,7 @@ func (a *app) orderedWrites(h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.ReadWait)
-			err := l.WaitFor(ctx, l.Written())
-			cancel()
-			if err != nil {
+			if err := l.caughtUp(r.Context(), a.cfg.ReadWait, "the change"); err != nil {
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "The store is applying the latest events; try again in a moment.", http.StatusServiceUnavailable)
 				return

@@ -149,10 +149,13 @@ func (l *Log) failures() <-chan struct{} {
 }
 
 // seen raises lastSeq to seq.
-func (l *Log) seen(seq uint64) {
+func (l *Log) seen(seq uint64) { raise(&l.lastSeq, seq) }
+
+// raise sets v to seq unless it already holds seq or more.
+func raise(v *atomic.Uint64, seq uint64) {
 	for {
-		cur := l.lastSeq.Load()
-		if seq <= cur || l.lastSeq.CompareAndSwap(cur, seq) {
+		cur := v.Load()
+		if seq <= cur || v.CompareAndSwap(cur, seq) {
 			return
 		}
 	}

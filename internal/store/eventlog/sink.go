@@ -95,12 +95,8 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 		s.mu.Unlock()
 		from = recs[len(recs)-1].Pos + 1
 	}
-	for {
-		cur := s.last.Load()
-		if head <= cur || s.last.CompareAndSwap(cur, head) {
-			return nil
-		}
-	}
+	raise(&s.last, head)
+	return nil
 }
 
 // Last returns the position (message sequence) of the last batch this Sink appended: a
@@ -242,12 +238,7 @@ func (s *Sink) appended(events []*mailtrail.Event, seq uint64) {
 		}
 	}
 	s.mu.Unlock()
-	for {
-		cur := s.last.Load()
-		if seq <= cur || s.last.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
+	raise(&s.last, seq)
 }
 
 // prune forgets the keys of messages up to applied: the projection store holds them.
