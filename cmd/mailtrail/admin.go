@@ -57,7 +57,7 @@ func runOrg(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("org create: %w", err)
 		}
 	}
-	db, err := openStore(ctx, l.cfg, apiHint("org "+verb))
+	db, err := openOffline(ctx, l.cfg, "org "+verb)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func openOrgStore(ctx context.Context, cfg *Config, verb, org string) (*ownedSto
 	if org == "" {
 		return nil, fmt.Errorf("%s: --org is required", verb)
 	}
-	return openStore(ctx, cfg, apiHint(verb))
+	return openOffline(ctx, cfg, verb)
 }
 
 // verbAPI is the API route that does what a CLI verb does, for a running server; readOnly

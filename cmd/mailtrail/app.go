@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -116,6 +117,24 @@ func openStore(ctx context.Context, cfg *Config, hint string) (*ownedStore, erro
 		return nil, err
 	}
 	return &ownedStore{DB: db, lock: lock}, nil
+}
+
+// openOffline opens the data directory's store for a command that runs without the
+// server (verb names it in errors and in the hint while a server owns the directory).
+// What an earlier `serve --event-log` acknowledged but did not apply is applied first,
+// so the command reads every acknowledged event and its changes order after them (an
+// erasure then also covers the customer's events that were still in the log).
+func openOffline(ctx context.Context, cfg *Config, verb string) (*ownedStore, error) {
+	st, err := openStore(ctx, cfg, apiHint(verb))
+	if err != nil {
+		return nil, err
+	}
+	progress := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := drainEventLog(ctx, cfg.DataDir, st.DB, progress); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	return st, nil
 }
 
 // appDeps are what newApp takes from outside the configuration: the outbound fetcher of

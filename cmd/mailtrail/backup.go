@@ -215,6 +215,11 @@ func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := sqlite.Check(ctx, filepath.Join(tmp, backupDB)); err != nil {
 		return fmt.Errorf("restore: %s: %w", from, err)
 	}
+	// A backup holds the store, not the event log (serve --event-log): the restored
+	// store starts a new log, its events that log's starting point.
+	if err := sqlite.ForgetPositions(ctx, filepath.Join(tmp, backupDB)); err != nil {
+		return fmt.Errorf("restore: %s: %w", from, err)
+	}
 	// The directory's ownership while the files move in, so that no server starts on a
 	// half-restored directory; the lock file is the only other file then.
 	lock, err := lockDataDir(dir, "")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 
 	"github.com/mailtrail/mailtrail"
@@ -60,13 +61,18 @@ type erasingStore struct {
 	// every event acknowledged so far, so none of the customer's is applied after the
 	// erasure.
 	before func(ctx context.Context) error
+	// after, when set, runs once the erasure is committed: with --event-log it removes
+	// the applied messages, the erased customer's among them, from the log.
+	after func(ctx context.Context) error
+	log   *slog.Logger
 }
 
 // erasing returns the store the handlers use.
 func (a *app) erasing() erasingStore {
-	s := erasingStore{DB: a.db, pub: a.pub}
+	s := erasingStore{DB: a.db, pub: a.pub, log: a.log}
 	if l := a.logged; l != nil {
 		s.before = func(ctx context.Context) error { return l.caughtUp(ctx, a.cfg.ReadWait, "the erasure") }
+		s.after = l.forget
 	}
 	return s
 }
@@ -87,5 +93,12 @@ func (s erasingStore) EraseCustomer(ctx context.Context, orgID, customerID strin
 		}
 		return ingest.ChangeSet{Erased: []mailtrail.ErasedCustomer{res.Customer}}, nil
 	})
+	if err == nil && s.after != nil {
+		// The erasure is committed; a log that keeps the events a while longer loses them
+		// at its retention (--event-log-retention) instead.
+		if ferr := s.after(context.WithoutCancel(ctx)); ferr != nil {
+			s.log.Warn("erasure: the event log still holds the customer's events until its retention", "err", ferr.Error())
+		}
+	}
 	return res, err
 }

@@ -36,6 +36,11 @@ func runCustomer(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("customer erase: %w", err)
 	}
+	// The event log (an earlier serve --event-log) keeps the customer's applied events
+	// until its retention: they go now.
+	if err := forgetEventLog(ctx, cfg.DataDir, db.DB); err != nil {
+		return fmt.Errorf("customer erase: the customer is erased, but the event log still holds their events (%w): they leave it at its retention", err)
+	}
 	// The segment index's snapshot names the customer's former id: it goes too (the next
 	// start would refuse it anyway, the store's generation having moved).
 	snap := filepath.Join(cfg.DataDir, segmentSnapshotFile)

@@ -154,6 +154,32 @@ func (l *logged) stopCaughtUp(ctx context.Context) bool {
 	return err == nil
 }
 
+// forget removes from the log every message the store has applied: after an erasure
+// (which waits until the store applied everything acknowledged before it) the log holds
+// none of the erased customer's events any more, only what arrived since. Replays start
+// past the store's position, so nothing needs what it removes.
+func (l *logged) forget(ctx context.Context) error {
+	return l.log.PurgeBefore(ctx, l.Applied()+1)
+}
+
+// forgetEventLog is forget for a data directory the server does not run on (the offline
+// erasure, after openOffline applied the log's tail): without a log it does nothing.
+func forgetEventLog(ctx context.Context, dataDir string, db *sqlite.DB) error {
+	if _, err := os.Stat(filepath.Join(dataDir, eventLogDir)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	l, err := openEventLog(ctx, dataDir, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	pos, err := db.Position(ctx, projectionStream)
+	if err != nil {
+		return err
+	}
+	return l.PurgeBefore(ctx, pos+1)
+}
+
 // close closes the log (after the projector stopped).
 func (l *logged) close() error { return l.log.Close() }
 

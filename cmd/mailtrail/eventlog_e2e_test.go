@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -699,5 +700,144 @@ func TestEventLogRestartWithATail(t *testing.T) {
 	}
 	if len(ids) != 1 || ids[0] != orig.EventIDs[0] {
 		t.Errorf("deliveries stored %v, want only the acknowledged %v", ids, orig.EventIDs)
+	}
+}
+
+// logHolds reports whether any file of the data directory's event log contains needle.
+func logHolds(t *testing.T, dataDir, needle string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(filepath.Join(dataDir, eventLogDir), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		found = bytes.Contains(b, []byte(needle))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// An erasure reaches the log: the erased customer's events leave its files at once, by
+// the API (the store applied them first) and by the offline verb on a log with a tail the
+// store had not applied (the verb applies it first, so the customer's events in it are
+// erased too, and a later start does not bring them back).
+func TestEventLogErasureLeavesTheLog(t *testing.T) {
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLog = true
+	h, project := startHeld(t, cfg)
+	project()
+	orgID, key := h.org("acme")
+	send := func(h *harness, customer string) {
+		t.Helper()
+		ans, _ := h.postEventsAt(key, map[string]any{"event_type": "sent", "campaign_id": "erase", "customer_id": customer,
+			"customer_email": customer + "@example.com", "ip": "203.0.113.77"})
+		if ans.Accepted != 1 {
+			t.Fatalf("send to %s: %+v", customer, ans)
+		}
+	}
+	send(h, "gone-api")
+	send(h, "stays")
+	if !logHolds(t, cfg.DataDir, "gone-api@example.com") {
+		t.Fatal("the log's files do not hold the address they were sent: this test cannot see an erasure")
+	}
+	if resp, body := h.raw("DELETE", "/api/v1/customers/gone-api", key, nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("erase: %d %s", resp.StatusCode, body)
+	}
+	if logHolds(t, cfg.DataDir, "gone-api@example.com") {
+		t.Error("after the API's erasure the event log's files still hold the customer's address")
+	}
+	send(h, "gone-cli")
+	h.stop()
+
+	held, _ := startHeld(t, cfg)
+	send(held, "gone-tail")
+	held.abandon()
+	if !logHolds(t, cfg.DataDir, "gone-tail@example.com") {
+		t.Fatal("the unapplied tail does not hold the address")
+	}
+	for _, id := range []string{"gone-cli", "gone-tail"} {
+		var out, errb bytes.Buffer
+		if err := Run(context.Background(), []string{"customer", "erase", "--data-dir", cfg.DataDir, "--org", orgID, id}, &out, &errb); err != nil {
+			t.Fatalf("customer erase %s: %v %s", id, err, errb.String())
+		}
+	}
+	for _, addr := range []string{"gone-cli@example.com", "gone-tail@example.com"} {
+		if logHolds(t, cfg.DataDir, addr) {
+			t.Errorf("after the offline erasure the event log's files still hold %s", addr)
+		}
+	}
+
+	again := newHarness(t, func(c *Config) { *c = cfg })
+	evs := again.events(key, "campaign_id=erase")
+	sent := map[string]int{}
+	for _, e := range evs {
+		if e.Type != mailtrail.EventSent {
+			continue
+		}
+		sent[e.CustomerID]++
+		if e.CustomerEmail != "" && e.CustomerEmail != "stays@example.com" {
+			t.Errorf("an erased customer's address is back after a restart: %+v", e)
+		}
+	}
+	if len(evs) != 4 || sent["stays"] != 1 {
+		t.Errorf("sends after the erasures and a restart: %d events %v; want the 4 sends, only stays@ named", len(evs), sent)
+	}
+}
+
+// A backup holds the store, not the log: restored into a new directory it starts with
+// --event-log on a new log (its events the log's starting point), with the same figures,
+// instead of refusing a log that "was removed".
+func TestEventLogBackupRestore(t *testing.T) {
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLog = true
+	h, project := startHeld(t, cfg)
+	project()
+	_, key := h.org("acme")
+	m := h.instrument(key, "mig", "m1")
+	h.track(m.Tracking.OpenURL)
+	h.track(m.Tracking.ClickURLs[0])
+	if ans, _ := h.postEventsAt(key, map[string]any{"event_type": "delivered", "campaign_id": "mig", "customer_id": "m1",
+		"message_id": m.MessageID, "idempotency_key": "restore-d1"}); ans.Accepted != 1 {
+		t.Fatalf("delivered: %+v", ans)
+	}
+	if err := h.app.logged.WaitFor(t.Context(), h.app.logged.Written()); err != nil {
+		t.Fatal(err)
+	}
+	before := h.figures(key)
+	h.stop()
+
+	file := filepath.Join(t.TempDir(), "b.tar")
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"backup", "--data-dir", cfg.DataDir, "--to", file}, &out, &errb); err != nil {
+		t.Fatalf("backup: %v %s", err, errb.String())
+	}
+	restored := cfg
+	restored.DataDir = filepath.Join(t.TempDir(), "restored")
+	if err := Run(context.Background(), []string{"restore", "--from", file, "--data-dir", restored.DataDir}, &out, &errb); err != nil {
+		t.Fatalf("restore: %v %s", err, errb.String())
+	}
+	again := newHarness(t, func(c *Config) { *c = restored })
+	if got := again.figures(key); got != before {
+		t.Errorf("figures after the restore %+v, before %+v", got, before)
+	}
+	retry, pos := again.postEventsAt(key, map[string]any{"event_type": "delivered", "campaign_id": "mig", "customer_id": "m1",
+		"message_id": m.MessageID, "idempotency_key": "restore-d1"})
+	if retry.Duplicates != 1 || retry.Accepted != 0 {
+		t.Errorf("retry of a restored event: %+v; want a duplicate", retry)
+	}
+	fresh, pos2 := again.postEventsAt(key, map[string]any{"event_type": "sent", "campaign_id": "mig", "customer_id": "m2",
+		"customer_email": "m2@example.com", "idempotency_key": "restore-s2"})
+	if fresh.Accepted != 1 || pos2 == 0 {
+		t.Errorf("a new event after the restore: %+v at position %d (retry at %d)", fresh, pos2, pos)
+	}
+	if rep := again.reportAfter(key, "mig", pos2, 10); rep.Counts.Sent != 1 || rep.Counts.Delivered != 1 {
+		t.Errorf("report after a new send on the restored store: sent %d delivered %d, want 1 and 1", rep.Counts.Sent, rep.Counts.Delivered)
 	}
 }

@@ -44,7 +44,7 @@ func runSuppression(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer f.Close()
 		in = f
 	}
-	db, err := openStore(ctx, cfg, apiHint("suppression import"))
+	db, err := openOffline(ctx, cfg, "suppression import")
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,29 @@ func Snapshot(ctx context.Context, src, dst string) ([]string, error) {
 	return AppliedMigrations(ctx, dst)
 }
 
+// ForgetPositions clears the log positions recorded in the store file at path (the
+// projection_positions of an --event-log store): a restored copy is applied from no log
+// that exists beside it, so its events become the starting point of a new log, as a
+// store that never had one. A file made before the table existed is left as it is.
+func ForgetPositions(ctx context.Context, path string) error {
+	db, err := openPlain(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'projection_positions'`).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM projection_positions`); err != nil {
+		return fmt.Errorf("sqlite: forget the log positions: %w", err)
+	}
+	return nil
+}
+
 // Check runs SQLite's integrity check on the store file at path; an error says what is
 // wrong.
 func Check(ctx context.Context, path string) error {
