@@ -288,6 +288,7 @@ func BenchmarkSeen(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(probes)), "ns/event")
 }
+
 // TestSeenInChunks: a batch longer than one lookup (seenChunk keys) gets every answer, for
 // both kinds of key, in the events' order, with new events mixed in.
 func TestSeenInChunks(t *testing.T) {
