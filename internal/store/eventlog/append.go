@@ -251,11 +251,19 @@ func (p *partition) commit(group []*request, buf []byte) []byte {
 	}
 	p.count++
 	msgID := p.l.writerID + "." + strconv.Itoa(p.num) + "." + strconv.FormatUint(p.count, 10)
+	t0 := time.Now()
 	seq, err := p.l.publish(p.subject, msgID, buf)
 	if err == nil {
 		p.l.stored(seq)
 	}
 	now := time.Now()
+	if f := p.l.opts.OnCommit; f != nil {
+		records := 0
+		for _, a := range appends {
+			records += a.n
+		}
+		f(Commit{Appends: len(group), Records: records, Bytes: len(buf), Took: now.Sub(t0), Err: err})
+	}
 	index := 0
 	for _, r := range group {
 		if err != nil {

@@ -73,6 +73,19 @@ type Options struct {
 	Listen string
 	// Logf, when set, receives the embedded server's warnings and errors.
 	Logf func(format string, args ...any)
+	// OnCommit, when set, is told of each group message a partition published (or
+	// failed to), on that partition's writer goroutine, before its appends are answered:
+	// it must not block.
+	OnCommit func(Commit)
+}
+
+// Commit is one group message's publish, for metrics: the appends and records it
+// carried, its size, how long the publish took (the server's sync included) and its
+// error (nil when stored).
+type Commit struct {
+	Appends, Records, Bytes int
+	Took                    time.Duration
+	Err                     error
 }
 
 func (o *Options) defaults() {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -363,5 +364,50 @@ func TestListenServesOtherClients(t *testing.T) {
 	msg, err := st.GetMsg(ctx, r.Pos.Seq)
 	if err != nil || msg.Subject != "events.0" {
 		t.Fatalf("message %d over TCP: %v, %v", r.Pos.Seq, msg, err)
+	}
+}
+
+// OnCommit is told of every stored group message: its appends and records add up to what
+// was appended, one call per message the receipts name, each with its size.
+func TestOnCommitCountsEveryMessage(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var commits []eventlog.Commit
+	l := open(t, t.TempDir(), eventlog.Options{Partitions: 2, OnCommit: func(c eventlog.Commit) {
+		mu.Lock()
+		commits = append(commits, c)
+		mu.Unlock()
+	}})
+	var wg sync.WaitGroup
+	var rmu sync.Mutex
+	seqs := map[uint64]bool{}
+	const appends, size = 64, 5
+	for i := range appends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := l.Append(ctx, i%2, "", events(i*size, size))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			rmu.Lock()
+			seqs[r.Pos.Seq] = true
+			rmu.Unlock()
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	var nApp, nRec int
+	for _, c := range commits {
+		if c.Err != nil || c.Bytes <= 0 || c.Records != c.Appends*size || c.Took <= 0 {
+			t.Errorf("commit %+v: want no error, a size, %d records per append and a duration", c, size)
+		}
+		nApp, nRec = nApp+c.Appends, nRec+c.Records
+	}
+	if len(commits) != len(seqs) || nApp != appends || nRec != appends*size {
+		t.Errorf("%d commits of %d appends and %d records; want %d (the messages the receipts name), %d and %d",
+			len(commits), nApp, nRec, len(seqs), appends, appends*size)
 	}
 }
