@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +75,16 @@ type Options struct {
 	Listen string
 	// Logf, when set, receives the embedded server's warnings and errors.
 	Logf func(format string, args ...any)
+	// URL, when set, is an external JetStream (one or more comma-separated nats://
+	// URLs of a cluster's servers) used in place of the embedded server: the stream is
+	// created there with Replicas replicas, and the directory passed to Open is only
+	// owned (locked), not written. The servers must sync every write before they
+	// acknowledge it (`sync_interval: always`) and take messages of MaxMessageBytes plus
+	// 64 KiB (`max_payload`).
+	URL string
+	// Replicas is the stream's number of replicas on an external JetStream (1 when 0;
+	// 3 on a production cluster). The embedded server keeps one.
+	Replicas int
 	// OnCommit, when set, is told of each group message a partition published (or
 	// failed to), on that partition's writer goroutine, before its appends are answered:
 	// it must not block.
@@ -192,6 +204,9 @@ func (l *Log) handles() (jetstream.JetStream, jetstream.Stream) {
 // message that was never acknowledged). At most once per recoverInterval (it waits for
 // it); it reports whether the server runs again.
 func (l *Log) restart() bool {
+	if l.opts.URL != "" {
+		return true // an external server recovers by itself; the client reconnects
+	}
 	l.recoverMu.Lock()
 	defer l.recoverMu.Unlock()
 	if wait := recoverInterval - time.Since(l.lastRecover); wait > 0 {
@@ -232,9 +247,9 @@ func (l *Log) stored(seq uint64) {
 }
 
 // Open takes ownership of dir (created if needed), starts an embedded NATS server with
-// JetStream storing its files under dir and syncing every write, connects to it in
-// process, creates or updates the stream, and loads the ids of appends within the dedupe
-// window. It returns ErrLocked when dir has another owner, and an error when dir cannot
+// JetStream storing its files under dir and syncing every write (or, with Options.URL,
+// connects to an external JetStream instead), connects to it in process, creates or
+// updates the stream, and loads the ids of appends within the dedupe window. It returns ErrLocked when dir has another owner, and an error when dir cannot
 // be used or the server does not start.
 func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	opts.defaults()
@@ -279,51 +294,19 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// start runs the server, connects and creates the stream.
+// start runs the server (or connects to the external one), connects and creates the
+// stream.
 func (l *Log) start(ctx context.Context) error {
-	logger := &serverLogger{logf: l.opts.Logf, onStoreError: l.storeFailed}
-	sopts := &server.Options{
-		ServerName: "mailtrail-eventlog",
-		JetStream:  true,
-		StoreDir:   l.dir,
-		SyncAlways: true,
-		NoSigs:     true,
-		// A group message plus headers must fit; the server refuses larger ones.
-		MaxPayload: int32(l.opts.MaxMessageBytes + 64<<10),
-		DontListen: l.opts.Listen == "",
-	}
-	if l.opts.Listen != "" {
-		host, port, err := net.SplitHostPort(l.opts.Listen)
-		if err != nil {
-			return fmt.Errorf("eventlog: listen address: %w", err)
+	var nc *nats.Conn
+	var err error
+	replicas := 1
+	if l.opts.URL != "" {
+		if nc, err = l.connectExternal(); err != nil {
+			return err
 		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return fmt.Errorf("eventlog: listen port: %w", err)
-		}
-		if p == 0 {
-			p = server.RANDOM_PORT
-		}
-		sopts.Host, sopts.Port = host, p
-	}
-	srv, err := server.NewServer(sopts)
-	if err != nil {
-		return fmt.Errorf("eventlog: server: %w", err)
-	}
-	srv.SetLogger(logger, false, false)
-	l.hmu.Lock()
-	l.srv = srv
-	l.hmu.Unlock()
-	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
-		return fmt.Errorf("eventlog: server not ready: %s", logger.lastError())
-	}
-	if !srv.JetStreamEnabled() {
-		return fmt.Errorf("eventlog: jetstream did not start: %s", logger.lastError())
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("mailtrail-eventlog"), nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("eventlog: connect: %w", err)
+		replicas = max(l.opts.Replicas, 1)
+	} else if nc, err = l.startEmbedded(); err != nil {
+		return err
 	}
 	l.hmu.Lock()
 	l.nc = nc
@@ -338,7 +321,7 @@ func (l *Log) start(ctx context.Context) error {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
-		Replicas:    1,
+		Replicas:    replicas,
 		Duplicates:  l.opts.DedupeWindow,
 		MaxMsgSize:  int32(l.opts.MaxMessageBytes + 64<<10),
 		AllowDirect: true,
@@ -355,6 +338,81 @@ func (l *Log) start(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// connectExternal connects to the external JetStream of Options.URL. The client
+// reconnects by itself after a server or the network fails; publishes meanwhile time out
+// and are retried (with the same Nats-Msg-Id), then answered as failed.
+func (l *Log) connectExternal() (*nats.Conn, error) {
+	nc, err := nats.Connect(l.opts.URL, nats.Name("mailtrail-eventlog"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond), nats.Timeout(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: connect to %s: %w", redactURL(l.opts.URL), err)
+	}
+	return nc, nil
+}
+
+// redactURL returns the URLs without their user information (credentials stay out of
+// errors and logs).
+func redactURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// startEmbedded runs the embedded server on the log's directory and connects to it in
+// process.
+func (l *Log) startEmbedded() (*nats.Conn, error) {
+	logger := &serverLogger{logf: l.opts.Logf, onStoreError: l.storeFailed}
+	sopts := &server.Options{
+		ServerName: "mailtrail-eventlog",
+		JetStream:  true,
+		StoreDir:   l.dir,
+		SyncAlways: true,
+		NoSigs:     true,
+		// A group message plus headers must fit; the server refuses larger ones.
+		MaxPayload: int32(l.opts.MaxMessageBytes + 64<<10),
+		DontListen: l.opts.Listen == "",
+	}
+	if l.opts.Listen != "" {
+		host, port, err := net.SplitHostPort(l.opts.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: listen address: %w", err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: listen port: %w", err)
+		}
+		if p == 0 {
+			p = server.RANDOM_PORT
+		}
+		sopts.Host, sopts.Port = host, p
+	}
+	srv, err := server.NewServer(sopts)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: server: %w", err)
+	}
+	srv.SetLogger(logger, false, false)
+	l.hmu.Lock()
+	l.srv = srv
+	l.hmu.Unlock()
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		return nil, fmt.Errorf("eventlog: server not ready: %s", logger.lastError())
+	}
+	if !srv.JetStreamEnabled() {
+		return nil, fmt.Errorf("eventlog: jetstream did not start: %s", logger.lastError())
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("mailtrail-eventlog"), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: connect: %w", err)
+	}
+	return nc, nil
 }
 
 // Dir returns the directory the log owns.
