@@ -337,7 +337,7 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 		if err != nil {
 			log.Fatal(err)
 		}
-		if err := x.LoadSnapshot(f, pos); err != nil {
+		if _, err := x.LoadSnapshot(ctx, f, pos); err != nil {
 			log.Fatal(err)
 		}
 		loads = append(loads, time.Since(t0))

@@ -47,7 +47,8 @@ type app struct {
 	geo      *geo.DB         // nil without --geoip-db
 	segments *segment.Index  // built by serve in the background; fed by the pipeline's change-sets
 
-	segmentsFromSnapshot atomic.Bool // serve loaded the segment index from its snapshot
+	segmentsFromSnapshot atomic.Bool         // serve loaded the segment index from its snapshot
+	segmentSnapshots     *metrics.CounterVec // snapshots written while serve runs and at its stop, by result
 
 	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve

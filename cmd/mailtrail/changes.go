@@ -63,13 +63,14 @@ type erasingStore struct {
 	before func(ctx context.Context) error
 	// after, when set, runs once the erasure is committed: with --event-log it removes
 	// the applied messages, the erased customer's among them, from the log.
-	after func(ctx context.Context) error
-	log   *slog.Logger
+	after   func(ctx context.Context) error
+	log     *slog.Logger
+	dataDir string // its segment snapshot names the customer's former id: it goes
 }
 
 // erasing returns the store the handlers use.
 func (a *app) erasing() erasingStore {
-	s := erasingStore{DB: a.db, pub: a.pub, log: a.log}
+	s := erasingStore{DB: a.db, pub: a.pub, log: a.log, dataDir: a.cfg.DataDir}
 	if l := a.logged; l != nil {
 		s.before = func(ctx context.Context) error { return l.caughtUp(ctx, a.cfg.ReadWait, "the erasure") }
 		s.after = l.forget
@@ -93,6 +94,9 @@ func (s erasingStore) EraseCustomer(ctx context.Context, orgID, customerID strin
 		}
 		return ingest.ChangeSet{Erased: []mailtrail.ErasedCustomer{res.Customer}}, nil
 	})
+	if err == nil {
+		removeSegmentSnapshot(s.dataDir, s.log)
+	}
 	if err == nil && s.after != nil {
 		// The erasure is committed; a log that keeps the events a while longer loses them
 		// at its retention (--event-log-retention) instead.

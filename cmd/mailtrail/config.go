@@ -51,8 +51,11 @@ type Config struct {
 	AccessLog         bool          // one log line per request (route pattern, status, truncated client)
 	EventLog          bool          // acknowledge writes on the event log; the store is its projection (docs/eventlog.md)
 	ReadWait          time.Duration // how long a read waits for the projection to reach its position, then 503
-	EventLogRetention time.Duration // how long the log keeps applied events
-	GeoIPDB           string        // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	// SegmentSnapshotInterval is how often serve writes the segment index's snapshot
+	// while it runs (0: only at a clean stop).
+	SegmentSnapshotInterval time.Duration
+	EventLogRetention       time.Duration // how long the log keeps applied events
+	GeoIPDB                 string        // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
@@ -148,6 +151,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	boolean(&c.EventLog, "event-log", "MAILTRAIL_EVENT_LOG", false, "acknowledge events once they are in the durable event log (<data-dir>/eventlog, an embedded NATS JetStream) and apply them to the store behind the acknowledgement (docs/eventlog.md)")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
+	dur(&c.SegmentSnapshotInterval, "segment-snapshot-interval", "MAILTRAIL_SEGMENT_SNAPSHOT_INTERVAL", 10*time.Minute, "how often the segment index is written to <data-dir>/segments.snapshot while serve runs: a start, after a crash too, loads it and reads only the events since (0: only at a clean stop)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "MAILTRAIL_SHUTDOWN_TIMEOUT", 20*time.Second, "deadline to drain requests and the ingest queue on shutdown")
 	boolean(&c.WebhooksAllowPrivate, "webhooks-allow-private", "MAILTRAIL_WEBHOOKS_ALLOW_PRIVATE", false, "let outbound webhook subscriptions use http and private, loopback or link-local addresses (local receivers only)")
 	boolean(&c.IMAPAllowPrivate, "imap-allow-private", "MAILTRAIL_IMAP_ALLOW_PRIVATE", false, "let bounce mailboxes (imap_url) be on private, loopback or link-local addresses (a mail server on the local network)")
@@ -226,6 +230,9 @@ func (c *Config) validate() error {
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait < 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait, --shutdown-timeout and --read-wait must be positive"))
+	}
+	if c.SegmentSnapshotInterval < 0 {
+		errs = append(errs, errors.New("--segment-snapshot-interval must be 0 (only at a clean stop) or positive"))
 	}
 	// Opened once here so that a bad file stops every command at its start; the wiring
 	// opens it again with geoDB (a memory map: cheap).

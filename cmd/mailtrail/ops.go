@@ -80,8 +80,11 @@ func (a *app) registerOpsMetrics() {
 		func() float64 { return float64(a.cfg.MaxQueue) })
 	a.metrics.NewGauge("mailtrail_segment_index_ready", "1 once the segment index is built from the store, else 0 (segment requests answer 503).",
 		func() float64 { return boolFloat(a.segments.Ready()) })
-	a.metrics.NewGauge("mailtrail_segment_index_loaded_from_snapshot", "1 when serve loaded the segment index from the snapshot of the last clean shutdown, 0 when it built it from the store.",
+	a.metrics.NewGauge("mailtrail_segment_index_loaded_from_snapshot", "1 when serve loaded the segment index from its snapshot (and the events since), 0 when it built it from the store.",
 		func() float64 { return boolFloat(a.segmentsFromSnapshot.Load()) })
+	a.segmentSnapshots = a.metrics.NewCounter("mailtrail_segment_snapshots_total", "Segment index snapshots written (every --segment-snapshot-interval and at a clean stop), by result (written, failed).", "result")
+	a.segmentSnapshots.Init("written")
+	a.segmentSnapshots.Init("failed")
 	var mu sync.Mutex
 	var at time.Time
 	var bytes float64

@@ -7,14 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// Issue 16: a clean shutdown writes the segment index's snapshot and the next start loads
-// it (ready at once, the same answers); a start after a kill, or after an erasure while
-// the server was down, builds the index from the store as before.
+// Issue 16: a clean shutdown, and serve every --segment-snapshot-interval while it runs,
+// write the segment index's snapshot; the next start, after a kill too, loads it and
+// reads the events committed since from the store (ready at once, the same answers); an
+// erasure (through the API or while the server is down) removes it and the next start
+// builds the index from the store as before.
 func TestSegmentIndexSnapshotRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary; skipped with -short")
@@ -71,19 +74,7 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 	}
 	loaded := func(d *daemon) string {
 		t.Helper()
-		resp, err := c.Get(d.base + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "mailtrail_segment_index_loaded_from_snapshot "); ok {
-				return v
-			}
-		}
-		t.Fatalf("no mailtrail_segment_index_loaded_from_snapshot in /metrics")
-		return ""
+		return strconv.Itoa(metricValue(t, c, d.base, "mailtrail_segment_index_loaded_from_snapshot"))
 	}
 	exists := func() bool {
 		_, err := os.Stat(snapPath)
@@ -105,10 +96,11 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 		t.Fatalf("first start: loaded_from_snapshot %s, want 0", v)
 	}
 	if exists() {
-		t.Fatal("a snapshot exists while the server runs")
+		t.Fatal("a snapshot exists before the first interval or stop")
 	}
 
-	// A clean stop writes the snapshot; the next start loads it and removes the file.
+	// A clean stop writes the snapshot; the next start loads it, and keeps the file (a
+	// start after a crash loads it too, with the events since).
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +110,6 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 	d = startDaemon(t, bin, dir, crashAdmin)
 	if v := loaded(d); v != "1" {
 		t.Fatalf("after a clean shutdown: loaded_from_snapshot %s, want 1\n%s", v, d.logs.tail(2000))
-	}
-	if exists() {
-		t.Fatal("the snapshot is still there after the start loaded it")
 	}
 	if got := answers(d); !slices.EqualFunc(got, before, slices.Equal) {
 		t.Fatalf("answers after loading the snapshot %v, before %v", got, before)
@@ -137,17 +126,78 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 		}
 	}
 
-	// A kill writes nothing: the next start builds from the store, with the same answers.
+	// A kill: the next start loads the snapshot of the last clean stop and reads the
+	// events committed since from the store, with the same answers.
 	d.kill(t)
-	if exists() {
-		t.Fatal("a snapshot after a kill")
-	}
 	d = startDaemon(t, bin, dir, crashAdmin)
-	if v := loaded(d); v != "0" {
-		t.Fatalf("after a kill: loaded_from_snapshot %s, want 0", v)
+	if v := loaded(d); v != "1" {
+		t.Fatalf("after a kill: loaded_from_snapshot %s, want 1 (the snapshot and the events since)\n%s", v, d.logs.tail(2000))
 	}
 	if got := answers(d); !slices.EqualFunc(got, after, slices.Equal) {
-		t.Fatalf("answers after the build %v, before the kill %v", got, after)
+		t.Fatalf("answers after the kill %v, before it %v", got, after)
+	}
+
+	// Snapshots while serve runs: with a short interval the file is rewritten under
+	// load; a kill after more events loads the latest and the events since.
+	d.kill(t)
+	d = startDaemon(t, bin, dir, crashAdmin, "--segment-snapshot-interval", "100ms")
+	written := func(d *daemon) int {
+		t.Helper()
+		return metricValue(t, c, d.base, `mailtrail_segment_snapshots_total{result="written"}`)
+	}
+	for i := range 30 {
+		post(d, segEvent("opened", "spring", "cust-live-"+string(rune('a'+i)), time.Duration(i)*time.Minute, nil))
+	}
+	for deadline := time.Now().Add(10 * time.Second); written(d) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot written while serve runs\n%s", d.logs.tail(2000))
+		}
+	}
+	post(d, segEvent("opened", "spring", "cust-last", time.Minute, nil))
+	var live [][]string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if live = answers(d); slices.Contains(live[0], "cust-last") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an event never showed up: %v", live[0])
+		}
+	}
+	d.kill(t)
+	d = startDaemon(t, bin, dir, crashAdmin)
+	if v := loaded(d); v != "1" {
+		t.Fatalf("after a kill with snapshots while running: loaded_from_snapshot %s, want 1\n%s", v, d.logs.tail(2000))
+	}
+	if got := answers(d); !slices.EqualFunc(got, live, slices.Equal) || len(live[0]) <= len(after[0]) {
+		t.Fatalf("answers after the kill %v, before it %v", got, live)
+	}
+	after = live
+
+	// An erasure through the API removes the snapshot (it names the customer's former
+	// id) and no more are written: the next start builds.
+	d.kill(t)
+	d = startDaemon(t, bin, dir, crashAdmin, "--segment-snapshot-interval", "100ms")
+	for deadline := time.Now().Add(10 * time.Second); written(d) < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot written while serve runs\n%s", d.logs.tail(2000))
+		}
+	}
+	apiErased := after[0][len(after[0])-1]
+	if _, err := doJSON(ctx, c, http.MethodDelete, d.base+"/api/v1/customers/"+apiErased, org.APIKey, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // three intervals: none may write the file again
+	if exists() {
+		t.Fatal("a snapshot exists after an erasure through the API")
+	}
+	d.kill(t)
+	d = startDaemon(t, bin, dir, crashAdmin)
+	if v := loaded(d); v != "0" {
+		t.Fatalf("after an erasure: loaded_from_snapshot %s, want 0", v)
+	}
+	after = answers(d)
+	if slices.Contains(after[0], apiErased) {
+		t.Fatalf("the erased customer %s is still named: %v", apiErased, after[0])
 	}
 
 	// An erasure while the server is down removes the snapshot of the clean stop before it
@@ -170,9 +220,6 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 	if v := loaded(d); v != "0" {
 		t.Fatalf("after an offline erasure: loaded_from_snapshot %s, want 0", v)
 	}
-	if exists() {
-		t.Fatal("the refused snapshot is still there")
-	}
 	got := answers(d)
 	if slices.Contains(got[0], erased) || len(got[0]) != len(after[0]) {
 		t.Fatalf("after the erasure of %s: %v (before %v)", erased, got[0], after[0])
@@ -180,6 +227,29 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// metricValue reads one series (name and labels, as /metrics prints them) of the
+// server's metrics.
+func metricValue(t *testing.T, c *http.Client, base, series string) int {
+	t.Helper()
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %q", series, v)
+			}
+			return int(f)
+		}
+	}
+	t.Fatalf("no %s in /metrics", series)
+	return 0
 }
 
 // jsonRaw is a JSON text doJSON sends as it is.

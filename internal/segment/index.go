@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -36,6 +37,21 @@ type Source interface {
 	SegmentEvents(ctx context.Context, orgID string, after, upTo int64, limit int, fn func(*StoredEvent)) (n int, last int64, err error)
 	// LastEventID returns the largest event row id committed.
 	LastEventID(ctx context.Context) (int64, error)
+	// SegmentTail calls fn, for an organization, with every counted event of after < ID
+	// ≤ upTo in ID order, then (Relabel set) with every counted click of ID ≤ after of
+	// the messages those events belong to, with its label as stored now: what a snapshot
+	// taken at after needs to become the index at upTo.
+	SegmentTail(ctx context.Context, orgID string, after, upTo int64, fn func(*TailEvent)) error
+}
+
+// TailEvent is a counted event read by SegmentTail, named as the index names things.
+type TailEvent struct {
+	Customer, Campaign, Link string
+	Type                     mailtrail.EventType
+	At                       int64 // occurred_at, unix ms
+	Human                    bool
+	// Relabel: a click the snapshot holds already, with the label it has now.
+	Relabel bool
 }
 
 // liveEvent is what the index keeps of a committed event until it applies it.
@@ -69,7 +85,8 @@ type Index struct {
 	ready  bool
 	failed error
 
-	fmu      sync.Mutex // held by Flush throughout: a query's Flush waits for one in flight
+	fmu      sync.Mutex  // held by Flush throughout: a query's Flush waits for one in flight
+	paused   atomic.Bool // Pause: observed events wait, queries answer without them
 	pmu      sync.Mutex
 	dead     bool // Build failed: nothing is kept
 	live     bool // Build is done: batches need no tag
@@ -159,18 +176,22 @@ func (x *Index) Run(ctx context.Context) {
 	}
 }
 
-// Flush applies every observed event now (once the index is built).
+// Flush applies every observed event now (once the index is built). While the index is
+// paused (Pause) it applies nothing and returns at once.
 func (x *Index) Flush() {
 	x.mu.RLock()
 	ready := x.ready
 	x.mu.RUnlock()
-	if !ready {
+	if !ready || x.paused.Load() {
 		return
 	}
 	// Another Flush (Run's) may have taken the pending batches and not applied them yet:
 	// wait for it, so that an answer includes every event observed before the query.
 	x.fmu.Lock()
 	defer x.fmu.Unlock()
+	if x.paused.Load() {
+		return
+	}
 	x.pmu.Lock()
 	list := x.pending
 	x.pending, x.npending = nil, 0
@@ -214,6 +235,28 @@ func (x *Index) Flush() {
 			o.rename(e.cust, e.rename)
 		}
 		o.mu.Unlock()
+	}
+}
+
+// Pause applies every event observed so far, then applies no more until resume is
+// called: the index stays exactly as it is (events observed meanwhile wait, and queries
+// answer without them), so that a snapshot of it can be written while commits go on.
+// The caller makes sure nothing is observed between its cut and Pause (serve pauses
+// inside the publisher's commit order). resume applies what waited.
+func (x *Index) Pause() (resume func()) {
+	x.Flush()
+	x.paused.Store(true)
+	x.fmu.Lock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			x.paused.Store(false)
+			x.fmu.Unlock()
+			select {
+			case x.wake <- struct{}{}:
+			default:
+			}
+		})
 	}
 }
 

@@ -315,6 +315,38 @@ func (o *Org) relabel(cust, camp, link uint32, at int64, human bool) {
 	}
 }
 
+// setHumans makes exactly humans of the clicks the index holds for cust (campaign camp,
+// link, at) human and the others not: the labels the store gives them now. (Clicks of
+// two messages at the same millisecond, customer, campaign and link share that key.)
+// The caller holds o.mu for writing, or owns o alone.
+func (o *Org) setHumans(cust, camp, link uint32, at int64, humans int) {
+	day := floorDay(at)
+	l := o.logs[lkey{mailtrail.EventClicked, day}]
+	if l == nil {
+		return
+	}
+	ref := o.pair(camp, link)
+	off := uint32(at - int64(day)*dayMS)
+	held, heldHumans := 0, 0
+	for _, part := range [2][]entry{l.of(cust), l.tail} {
+		for _, e := range part {
+			if e.cust == cust && e.ref == ref && e.off&^humanBit == off {
+				held++
+				if e.off&humanBit != 0 {
+					heldHumans++
+				}
+			}
+		}
+	}
+	want := min(humans, held)
+	for ; heldHumans < want; heldHumans++ {
+		o.relabel(cust, camp, link, at, true)
+	}
+	for ; heldHumans > want; heldHumans-- {
+		o.relabel(cust, camp, link, at, false)
+	}
+}
+
 // rename gives the customer old the id new. The id table is copied, not changed in
 // place: results being streamed hold the previous one. The caller holds o.mu for writing.
 func (o *Org) rename(old, new string) {

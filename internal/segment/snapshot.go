@@ -3,6 +3,7 @@ package segment
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -47,9 +48,12 @@ const (
 	snapMaxPrealloc = 1 << 16
 )
 
-// WriteSnapshot writes the whole index, at position pos, to w. Every observed event is
-// applied first; the caller must make sure no more are committed meanwhile (serve writes
-// it after the pipeline has drained). It fails when the index is not ready.
+// WriteSnapshot writes the whole index, at position pos, to w. pos must be what the index
+// holds: every event up to pos.LastEventID applied, none after. Either the caller paused
+// the index at pos (Pause; serve does, inside the publisher's commit order, while
+// commits go on) or nothing is committed meanwhile and WriteSnapshot pauses it itself.
+// Queries keep answering while it writes (an organization is locked for writing only
+// while the tails of its logs are merged). It fails when the index is not ready.
 func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 	x.mu.RLock()
 	ready, failed := x.ready, x.failed
@@ -57,7 +61,10 @@ func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 	if !ready || failed != nil {
 		return errors.New("segment snapshot: the index is not ready")
 	}
-	x.Flush()
+	if !x.paused.Load() {
+		resume := x.Pause()
+		defer resume()
+	}
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
 	e := &snapEncoder{w: bw}
@@ -76,9 +83,14 @@ func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 	for i, id := range ids {
 		e.str(id)
 		o := orgs[i]
-		o.mu.Lock() // the logs' tails are merged in
-		e.org(o)
+		o.mu.Lock() // the logs' tails are merged in; nothing else writes while paused
+		for _, l := range o.logs {
+			l.merge()
+		}
 		o.mu.Unlock()
+		o.mu.RLock()
+		e.org(o)
+		o.mu.RUnlock()
 	}
 	if e.err != nil {
 		return fmt.Errorf("segment snapshot: %w", e.err)
@@ -92,28 +104,33 @@ func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 	return nil
 }
 
-// LoadSnapshot reads a snapshot written by WriteSnapshot and, when its position is want
-// and the whole file checks out, makes it the index: ready at once, as after Build.
-// Otherwise it returns ErrSnapshotVersion, ErrSnapshotStale or ErrSnapshotCorrupt (or the
-// reader's error) and the index is unchanged: Build must then run.
-func (x *Index) LoadSnapshot(r io.Reader, want Position) error {
+// LoadSnapshot reads a snapshot written by WriteSnapshot and, when the whole file checks
+// out and the store is where it was or past it with the same generation, makes it the
+// index: the events committed since (after the snapshot's LastEventID up to want's) are
+// read from the store and applied, with the labels the clicks of their messages have now
+// (SegmentTail), and the index is ready at once, as after Build. Otherwise it returns
+// ErrSnapshotVersion, ErrSnapshotStale (another generation: an erasure or a retention
+// delete since; or a store behind the snapshot), ErrSnapshotCorrupt, or the reader's or
+// the store's error, and the index is unchanged: Build must then run. It returns how
+// many events of the tail it applied.
+func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (int, error) {
 	d := &snapDecoder{br: bufio.NewReaderSize(r, 1<<16), h: sha256.New()}
 	var magic [len(snapMagic)]byte
 	d.raw(magic[:])
 	if d.err != nil || string(magic[:]) != snapMagic {
-		return ErrSnapshotCorrupt
+		return 0, ErrSnapshotCorrupt
 	}
 	if v := d.u32(); d.err != nil {
-		return ErrSnapshotCorrupt
+		return 0, ErrSnapshotCorrupt
 	} else if v != snapVersion {
-		return fmt.Errorf("%w %d (this build reads %d)", ErrSnapshotVersion, v, snapVersion)
+		return 0, fmt.Errorf("%w %d (this build reads %d)", ErrSnapshotVersion, v, snapVersion)
 	}
 	got := Position{LastEventID: d.i64(), Generation: d.i64()}
 	if d.err != nil {
-		return ErrSnapshotCorrupt
+		return 0, ErrSnapshotCorrupt
 	}
-	if got != want {
-		return fmt.Errorf("%w (snapshot at event %d, generation %d; store at %d, %d)", ErrSnapshotStale,
+	if got.Generation != want.Generation || got.LastEventID > want.LastEventID {
+		return 0, fmt.Errorf("%w (snapshot at event %d, generation %d; store at %d, %d)", ErrSnapshotStale,
 			got.LastEventID, got.Generation, want.LastEventID, want.Generation)
 	}
 	orgs := map[string]*Org{}
@@ -126,17 +143,90 @@ func (x *Index) LoadSnapshot(r io.Reader, want Position) error {
 		orgs[id] = d.org()
 	}
 	if d.err != nil {
-		return ErrSnapshotCorrupt
+		return 0, ErrSnapshotCorrupt
 	}
 	var trailer [sha256.Size]byte // not hashed: read from under the decoder
 	if _, err := io.ReadFull(d.br, trailer[:]); err != nil || !bytes.Equal(trailer[:], d.h.Sum(nil)) {
-		return ErrSnapshotCorrupt
+		return 0, ErrSnapshotCorrupt
 	}
 	if _, err := d.br.ReadByte(); err != io.EOF {
-		return ErrSnapshotCorrupt
+		return 0, ErrSnapshotCorrupt
+	}
+	applied, err := x.catchUp(ctx, orgs, got.LastEventID, want.LastEventID)
+	if err != nil {
+		return 0, fmt.Errorf("segment snapshot: the events since it was written: %w", err)
 	}
 	x.install(orgs, want.LastEventID)
-	return nil
+	return applied, nil
+}
+
+// catchUp applies to orgs (an index at event after) what the store committed up to upTo:
+// the events, then the current labels of the older clicks of their messages (a click's
+// label changes only with a later event of its message: a click near it, a delivery, a
+// send). Organizations created since start empty.
+func (x *Index) catchUp(ctx context.Context, orgs map[string]*Org, after, upTo int64) (int, error) {
+	if after >= upTo {
+		return 0, nil
+	}
+	list, err := x.src.Orgs(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("segment: organizations: %w", err)
+	}
+	total := 0
+	for _, org := range list {
+		o := orgs[org.ID]
+		if o == nil {
+			o = newOrg()
+			orgs[org.ID] = o
+		}
+		// The labels the clicks of the touched messages have now, by what the index keys
+		// a click on; the tail's own clicks count too (they share keys with older ones
+		// only when a click repeats at the same millisecond).
+		type ckey struct {
+			cust, camp, link uint32
+			at               int64
+		}
+		type labels struct{ humans int }
+		var order []ckey
+		now := map[ckey]*labels{}
+		relabelled := map[ckey]bool{}
+		err := x.src.SegmentTail(ctx, org.ID, after, upTo, func(e *TailEvent) {
+			cust, camp := o.customer(e.Customer), o.campaign(e.Campaign)
+			var link uint32
+			if e.Link != "" {
+				link = o.link(e.Link)
+			}
+			if !e.Relabel {
+				o.add(cust, camp, link, e.Type, e.At, e.Human)
+				total++
+			}
+			if e.Type != mailtrail.EventClicked {
+				return
+			}
+			k := ckey{cust, camp, link, e.At}
+			l := now[k]
+			if l == nil {
+				l = &labels{}
+				now[k] = l
+				order = append(order, k)
+			}
+			if e.Human {
+				l.humans++
+			}
+			if e.Relabel {
+				relabelled[k] = true
+			}
+		})
+		if err != nil {
+			return 0, err
+		}
+		for _, k := range order {
+			if relabelled[k] {
+				o.setHumans(k.cust, k.camp, k.link, k.at, now[k].humans)
+			}
+		}
+	}
+	return total, nil
 }
 
 // install makes orgs the index, built up to event lastID, and marks it ready.

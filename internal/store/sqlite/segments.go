@@ -90,6 +90,47 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	return n, last, rows.Err()
 }
 
+// SegmentTail calls fn with an organization's counted events of after < id ≤ upTo in id
+// order, then with the counted clicks of id ≤ after of the messages those events belong
+// to (Relabel set), labelled as they are now; see segment.Source. The tail is read on the
+// (org_id, id) index, the clicks on events_message_clicks.
+func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, fn func(*segment.TailEvent)) error {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	scan := func(q string, relabel bool, args ...any) error {
+		rows, err := db.rquery(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: segment tail: %w", err)
+		}
+		defer rows.Close()
+		e := segment.TailEvent{Relabel: relabel}
+		for rows.Next() {
+			var typ int
+			if err := rows.Scan(&typ, &e.At, &e.Human, &e.Link, &e.Customer, &e.Campaign); err != nil {
+				return fmt.Errorf("sqlite: segment tail: %w", err)
+			}
+			e.Type = mailtrail.EventType(typ)
+			if e.Type.Valid() {
+				fn(&e)
+			}
+		}
+		return rows.Err()
+	}
+	const cols = `e.type, e.occurred_at, e.class IN ('', 'human'),
+		CASE WHEN e.type = 4 THEN coalesce(json_extract(e.meta, '$.link_url'), '') ELSE '' END, cu.ext_id, cp.name`
+	err = scan(`SELECT `+cols+` FROM events e JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
+		WHERE e.org_id = ? AND e.id > ? AND e.id <= ? AND e.counted = 1 ORDER BY e.id`, false, org, after, upTo)
+	if err != nil {
+		return err
+	}
+	return scan(`SELECT `+cols+` FROM (SELECT DISTINCT message_id FROM events WHERE org_id = ? AND id > ? AND id <= ?) t
+		JOIN events e ON e.message_id = t.message_id AND e.type = 4
+		JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
+		WHERE e.id <= ? AND e.counted = 1 ORDER BY e.id`, true, org, after, upTo, after)
+}
+
 // LastEventID returns the largest event row id committed (0 when there is none).
 func (db *DB) LastEventID(ctx context.Context) (int64, error) {
 	var id sql.NullInt64
