@@ -10,7 +10,8 @@
 //
 // With -restart it times, instead of the queries, what a restart of serve waits for
 // before segment requests are answered: a full Build, and loading the snapshot a clean
-// shutdown writes (medians of 3 each; answers compared).
+// shutdown writes (medians of 3 each; answers compared); with -tail N also loading it after
+// N more events were committed, as a start after a crash does (it reads them from the store).
 //
 // With -db naming an existing file written by an earlier run, generation is skipped.
 package main
@@ -32,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 
@@ -49,6 +51,7 @@ func main() {
 	checks := flag.Int("checks", 20000, "single-customer checks")
 	nowFlag := flag.String("now", "2026-11-28T12:00:00Z", "the time the data ends and queries run at")
 	restart := flag.Bool("restart", false, "time Build against loading a snapshot instead of the queries")
+	tail := flag.Int("tail", 0, "with -restart: events committed after the snapshot (opens, clicks, deliveries of existing customers), which a start after a crash reads from the store; they stay in -db")
 	flag.Parse()
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, *nowFlag)
@@ -118,7 +121,7 @@ func main() {
 	log.Printf("index built in %s: %+v, heap %.0f MiB", buildTook.Round(time.Millisecond), st, heap)
 
 	if *restart {
-		benchRestart(ctx, db, idx, orgID, path, buildTook, now)
+		benchRestart(ctx, db, idx, orgID, path, buildTook, now, *tail, st.Customers)
 		return
 	}
 
@@ -285,7 +288,7 @@ func thousands(n int64) string {
 
 // benchRestart prints the medians of 3 full builds (the first one given) and of 3 loads
 // of the snapshot idx writes, and checks that a loaded index answers as the built one.
-func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID, path string, first time.Duration, now time.Time) {
+func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID, path string, first time.Duration, now time.Time, tail, customers int) {
 	builds := []time.Duration{first}
 	for range 2 {
 		x := segment.New(db, nil)
@@ -347,8 +350,64 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 		}
 	}
 	med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+	var tailLoads []time.Duration
+	if tail > 0 {
+		// A crash after the snapshot: tail more events committed (and observed by the
+		// live index), then loads of the snapshot that read them from the store.
+		r := rand.New(rand.NewPCG(9, uint64(tail)))
+		ncamp := len(campNamesIn(db, ctx, orgID))
+		types := []mailtrail.EventType{mailtrail.EventDelivered, mailtrail.EventOpened, mailtrail.EventOpened, mailtrail.EventClicked}
+		t0 := time.Now()
+		for done := 0; done < tail; {
+			n := min(5000, tail-done)
+			evs := make([]*mailtrail.Event, n)
+			for i := range evs {
+				at := now.Add(-time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
+				k := r.IntN(ncamp)
+				ev := &mailtrail.Event{OrgID: orgID, CampaignID: campName(k), CustomerID: custName(r.IntN(customers)),
+					Type: types[r.IntN(len(types))], OccurredAt: at, ReceivedAt: now, Source: mailtrail.SourceAPI}
+				if ev.Type == mailtrail.EventClicked {
+					ev.Metadata.LinkURL = fmt.Sprintf("https://shop.example.com/c%d/l%d", k, r.IntN(6))
+				}
+				evs[i] = ev
+			}
+			cs, err := db.Write(ctx, evs)
+			if err != nil {
+				log.Fatal(err)
+			}
+			idx.Observe(cs.Events, cs.Relabels)
+			done += n
+		}
+		idx.Flush()
+		log.Printf("%d events committed after the snapshot in %s", tail, time.Since(t0).Round(time.Millisecond))
+		want = count(idx)
+		lastNow, err := db.LastEventID(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for range 3 {
+			x := segment.New(db, nil)
+			t0 := time.Now()
+			f, err := os.Open(snap)
+			if err != nil {
+				log.Fatal(err)
+			}
+			n, err := x.LoadSnapshot(ctx, f, segment.Position{LastEventID: lastNow, Generation: gen})
+			if err != nil {
+				log.Fatal(err)
+			}
+			tailLoads = append(tailLoads, time.Since(t0))
+			f.Close()
+			if got := count(x); got != want || n == 0 {
+				log.Fatalf("a loaded index with %d events since counts %d, the live one %d", n, got, want)
+			}
+		}
+	}
 	fmt.Printf("| full build (median of 3) | %s |\n", med(builds).Round(time.Millisecond))
 	fmt.Printf("| snapshot load (median of 3) | %s |\n", med(loads).Round(time.Millisecond))
+	if tail > 0 {
+		fmt.Printf("| snapshot load + %d events since, read from the store (median of 3) | %s |\n", tail, med(tailLoads).Round(time.Millisecond))
+	}
 	fmt.Printf("| snapshot write at shutdown | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(fi.Size())/(1<<20))
 	fmt.Printf("builds %v, loads %v; opened in the last 30 days: %d\n", builds, loads, want)
 }
