@@ -259,17 +259,25 @@ func (o *Org) Stats() Stats {
 	return Stats{Customers: len(o.ext), Universe: int(o.universe.GetCardinality()), Events: o.events, Bitmaps: n, Days: days}
 }
 
+// clickAt returns the day log of the clicks at at (nil when there are none), the day,
+// and the ref and offset a click of campaign camp and link at at has in it.
+func (o *Org) clickAt(camp, link uint32, at int64) (*dayLog, int32, uint32, uint32) {
+	day := floorDay(at)
+	l := o.logs[lkey{mailtrail.EventClicked, day}]
+	if l == nil {
+		return nil, day, 0, 0
+	}
+	return l, day, o.pair(camp, link), uint32(at - int64(day)*dayMS)
+}
+
 // relabel sets the human label of one stored click of cust (campaign camp, link, at) and
 // moves the customer in or out of that day's human click bitmaps. The caller holds o.mu
 // for writing.
 func (o *Org) relabel(cust, camp, link uint32, at int64, human bool) {
-	day := floorDay(at)
-	l := o.logs[lkey{mailtrail.EventClicked, day}]
+	l, day, ref, off := o.clickAt(camp, link, at)
 	if l == nil {
 		return
 	}
-	ref := o.pair(camp, link)
-	off := uint32(at - int64(day)*dayMS)
 	flip := func(part []entry) bool {
 		for i := range part {
 			e := &part[i]
@@ -320,13 +328,10 @@ func (o *Org) relabel(cust, camp, link uint32, at int64, human bool) {
 // two messages at the same millisecond, customer, campaign and link share that key.)
 // The caller holds o.mu for writing, or owns o alone.
 func (o *Org) setHumans(cust, camp, link uint32, at int64, humans int) {
-	day := floorDay(at)
-	l := o.logs[lkey{mailtrail.EventClicked, day}]
+	l, _, ref, off := o.clickAt(camp, link, at)
 	if l == nil {
 		return
 	}
-	ref := o.pair(camp, link)
-	off := uint32(at - int64(day)*dayMS)
 	held, heldHumans := 0, 0
 	for _, part := range [2][]entry{l.of(cust), l.tail} {
 		for _, e := range part {
