@@ -70,6 +70,9 @@ go vet ./...
 step "tests"
 go test -count=1 -timeout 20m ./...
 
+step "every harness test again on the event log's write path (MAILTRAIL_TEST_EVENT_LOG=1: serve --event-log, reads after the log's writes)"
+MAILTRAIL_TEST_EVENT_LOG=1 go test -count=1 -timeout 20m ./cmd/mailtrail
+
 step "race detector on the concurrent core"
 go test -count=1 -race -timeout 10m ./internal/ingest/... ./internal/token/... ./internal/rules/... ./internal/metrics/...
 

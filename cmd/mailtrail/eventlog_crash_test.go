@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -116,8 +119,22 @@ func eventLogKill(c *crashCycle, points map[string]int) string {
 			return fmt.Sprintf("shutdown: SIGTERM after %s of load, exited by itself within %s", p.Round(time.Millisecond), q.Round(time.Millisecond))
 		default:
 		}
-		d.kill(t)
-		return fmt.Sprintf("shutdown: SIGTERM after %s of load, SIGKILL %s later", p.Round(time.Millisecond), q.Round(time.Millisecond))
+		// It may still exit by itself between the check above and the kill (the kill then
+		// finds it done): its exit status says which it was.
+		if err := d.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Fatalf("kill: %v", err)
+		}
+		<-d.exited
+		var exit *exec.ExitError
+		switch {
+		case d.err == nil:
+			return fmt.Sprintf("shutdown: SIGTERM after %s of load, exited by itself within %s (as the SIGKILL came)", p.Round(time.Millisecond), q.Round(time.Millisecond))
+		case errors.As(d.err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL:
+			return fmt.Sprintf("shutdown: SIGTERM after %s of load, SIGKILL %s later", p.Round(time.Millisecond), q.Round(time.Millisecond))
+		default:
+			t.Errorf("SIGTERM under load: want exit 0 or the SIGKILL, got %v", d.err)
+			return "shutdown: failed"
+		}
 	}
 }
 

@@ -55,10 +55,7 @@ func startHeld(t *testing.T, cfg Config) (h *harness, project func()) {
 	h.app, h.srv, h.pipeDone = a, srv, done
 	var once sync.Once
 	project = func() {
-		once.Do(func() {
-			h.projDone = make(chan struct{})
-			go func() { a.logged.run(context.Background()); close(h.projDone) }()
-		})
+		once.Do(h.runProjector)
 	}
 	t.Cleanup(func() {
 		if h.app != nil {

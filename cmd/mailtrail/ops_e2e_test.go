@@ -20,9 +20,15 @@ type readyAnswer struct {
 
 // TestReadyzWaitsForEveryPart: /readyz is 503 naming each part that is not ready (the
 // segment index still loading, background parts not running), and 200 once all are;
-// /healthz is 200 throughout.
+// /healthz is 200 throughout. With --event-log the projector is one more such part.
 func TestReadyzWaitsForEveryPart(t *testing.T) {
-	h := newHarness(t) // runs the pipeline, but not through serve's parts, nor the index
+	// The harness runs the pipeline (and with the event log the projector), but not
+	// through serve's parts, nor the index.
+	h := newHarness(t)
+	parts := []string{"pipeline", "outbound", "mailbox"}
+	if testEventLog() {
+		parts = append(parts, "projector")
+	}
 	get := func() (int, readyAnswer) {
 		var out readyAnswer
 		resp := h.do("GET", "/readyz", "", nil, &out)
@@ -32,7 +38,10 @@ func TestReadyzWaitsForEveryPart(t *testing.T) {
 		return resp.StatusCode, out
 	}
 	code, out := get()
-	want := map[string]string{"store": "ok", "segment_index": "loading", "pipeline": "not running", "outbound": "not running", "mailbox": "not running"}
+	want := map[string]string{"store": "ok", "segment_index": "loading"}
+	for _, p := range parts {
+		want[p] = "not running"
+	}
 	if code != http.StatusServiceUnavailable || out.Status != "not ready" || !equalMaps(out.Checks, want) {
 		t.Fatalf("/readyz = %d %+v, want 503 with %v", code, out, want)
 	}
@@ -42,18 +51,20 @@ func TestReadyzWaitsForEveryPart(t *testing.T) {
 	if err := h.app.segments.Build(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
-	for i, part := range backgroundParts {
+	for i, part := range parts {
 		h.app.parts.set(part, true)
 		code, out = get()
-		if last := i == len(backgroundParts)-1; last != (code == http.StatusOK) {
-			t.Fatalf("with %v running: /readyz = %d %+v", backgroundParts[:i+1], code, out)
+		if last := i == len(parts)-1; last != (code == http.StatusOK) {
+			t.Fatalf("with %v running: /readyz = %d %+v", parts[:i+1], code, out)
 		}
 	}
 	if out.Status != "ready" || out.Checks["segment_index"] != "ok" {
 		t.Fatalf("ready answer %+v", out)
 	}
-	if m := h.metric(`mailtrail_component_ready{component="mailbox"}`); !strings.HasSuffix(m, " 1") {
-		t.Fatalf("component gauge %q, want 1", m)
+	for _, p := range parts {
+		if m := h.metric(`mailtrail_component_ready{component="` + p + `"}`); !strings.HasSuffix(m, " 1") {
+			t.Fatalf("component gauge %q, want 1", m)
+		}
 	}
 	h.app.parts.set("outbound", false) // a part that stops makes the service unready again
 	if code, out = get(); code != http.StatusServiceUnavailable || out.Checks["outbound"] != "not running" {

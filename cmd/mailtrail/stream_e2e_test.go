@@ -39,7 +39,9 @@ func (h *harness) openStream(key, query, lastID string) *sseClient {
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := (&http.Client{}).Do(req)
+	// The harness client's transport (with MAILTRAIL_TEST_EVENT_LOG=1 a stream then starts
+	// after every write acknowledged so far, as its tests expect), without its timeout.
+	resp, err := (&http.Client{Transport: h.client.Transport}).Do(req)
 	if err != nil {
 		cancel()
 		h.t.Fatal(err)
@@ -299,7 +301,7 @@ func TestStreamLastEventIDBeyondEnd(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Last-Event-ID", lastID)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+		resp, err := (&http.Client{Transport: h.client.Transport}).Do(req.WithContext(ctx))
 		if err != nil {
 			cancel()
 			t.Fatal(err)
