@@ -63,7 +63,7 @@ cluster {
   routes: [$routes]
 }
 EOF
-  "$dir/nats-server" -c "$dir/n$i.conf" -l "$dir/n$i.log" &
+  "$dir/nats-server" -c "$dir/n$i.conf" -l "$dir/n$i.log" </dev/null >/dev/null 2>&1 &
   echo $! >"$dir/n$i.pid"
 done
 

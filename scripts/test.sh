@@ -23,7 +23,8 @@ export MAILTRAIL_REQUIRE_SERVICES=1
 FUZZTIME="${FUZZTIME:-8s}"
 LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/mailtrail-test.XXXXXX")"
 FUZZLOG="$LOGDIR/fuzz.log"
-trap 'status=$?; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
+NATSDIR="$LOGDIR/nats"
+trap 'status=$?; if [ -d "$NATSDIR" ]; then scripts/nats-cluster.sh stop "$NATSDIR" || true; fi; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
 
 step() { printf '\n==> %s\n' "$*"; }
 echo "mode $MODE, logs in $LOGDIR"
@@ -61,6 +62,12 @@ if ! command -v curl >/dev/null || ! command -v openssl >/dev/null || ! command 
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl openssl caddy nginx-light systemd >/dev/null
 fi
+# The event log on an external JetStream (the cluster mode's log): three nats-server
+# processes built from the module version go.mod pins, every write synced before its
+# acknowledgement (internal/store/eventlog/external_test.go kills their stream leader).
+MAILTRAIL_TEST_NATS_URL="$(scripts/nats-cluster.sh start "$NATSDIR")"
+export MAILTRAIL_TEST_NATS_URL MAILTRAIL_TEST_NATS_DIR="$NATSDIR"
+echo "JetStream cluster: $MAILTRAIL_TEST_NATS_URL"
 
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -74,26 +74,32 @@ func externalOpts(t *testing.T, url string) eventlog.Options {
 // streamInfo reads the stream's state and cluster placement from the cluster.
 func streamInfo(t *testing.T, url, name string) *jetstream.StreamInfo {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	info, err := tryStreamInfo(url, name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return info
+}
+
+// tryStreamInfo is streamInfo that returns its error (right after a server was killed
+// or restarted the cluster may take a while to answer).
+func tryStreamInfo(url, name string) (*jetstream.StreamInfo, error) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return nil, err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, name)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info
+	return st.Info(ctx)
 }
 
 // Appends, reads, a retry after a reopen and a purge on a three-replica stream: what the
@@ -276,18 +282,20 @@ func TestExternalLeaderKilledUnderLoad(t *testing.T) {
 	check(t, onlyAcked(recs, want), acked)
 	// The restarted server catches up: every replica is current again.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		info := streamInfo(t, url, opts.Stream)
+		info, err := tryStreamInfo(url, opts.Stream)
 		current := 0
-		for _, p := range info.Cluster.Replicas {
-			if p.Current && !p.Offline {
-				current++
+		if err == nil && info.Cluster != nil {
+			for _, p := range info.Cluster.Replicas {
+				if p.Current && !p.Offline {
+					current++
+				}
+			}
+			if info.Cluster.Leader != "" && current == 2 {
+				break
 			}
 		}
-		if info.Cluster.Leader != "" && current == 2 {
-			break
-		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the stream's replicas did not catch up after the restart: %+v", info.Cluster)
+			t.Fatalf("the stream's replicas did not catch up after the restart: %+v, %v", info, err)
 		}
 	}
 }
