@@ -728,6 +728,30 @@ func testSegmentSource(t *testing.T, s Store, norm Normalizer) {
 	if len(read) == 0 || !reflect.DeepEqual(gotCounted, counted) {
 		t.Fatalf("segment events differ from the stored counted events:\n got %v\nwant %v", gotCounted, counted)
 	}
+	// The tail after an event: the later counted events in id order, named; then only
+	// clicks (of the messages those events belong to) as relabels.
+	mid := read[len(read)/2].ID
+	var tail, want []string
+	relabels := 0
+	check(t, s.SegmentTail(ctx, o.ID, mid, last, func(e *segment.TailEvent) {
+		if e.Relabel {
+			relabels++
+			if e.Type != mailtrail.EventClicked || e.Campaign != "camp" {
+				t.Errorf("relabel of a %v of campaign %q: only clicks", e.Type, e.Campaign)
+			}
+			return
+		}
+		tail = append(tail, fmt.Sprintf("%s %d %s %s %d %v", e.Customer, e.Type, e.Link, e.Campaign, e.At, e.Human))
+	}))
+	for _, e := range read {
+		if e.ID > mid {
+			want = append(want, fmt.Sprintf("%s %d %s camp %d %v", rows[e.Customer], e.Type, e.Link, e.At, e.Human))
+		}
+	}
+	if len(want) == 0 || !reflect.DeepEqual(tail, want) {
+		t.Fatalf("segment tail after %d:\n got %v\nwant %v", mid, tail, want)
+	}
+	check(t, s.SegmentTail(ctx, o.ID, last, last, func(e *segment.TailEvent) { t.Errorf("tail past the last event: %+v", e) }))
 }
 
 // testConnections: created, listed, found by id in any organization for webhooks,
