@@ -20,13 +20,14 @@ import (
 const (
 	crashEnvStore = "MAILTRAIL_PROJECTOR_CRASH_STORE"
 	crashEnvOrg   = "MAILTRAIL_PROJECTOR_CRASH_ORG"
+	crashEnvOpts  = "MAILTRAIL_PROJECTOR_CRASH_OPTIONS" // "MaxEvents ReadMax"
 	crashRecords  = 300
 	crashKills    = 5
 )
 
 // TestCrashChild is the process TestCrashKill9 kills: it applies the crash log to the
-// store file named by the environment, a few events per transaction, and prints its
-// position after every commit. Run alone it does nothing.
+// store file named by the environment, with the MaxEvents and ReadMax it names, and
+// prints its position after every commit. Run alone it does nothing.
 func TestCrashChild(t *testing.T) {
 	path, org := os.Getenv(crashEnvStore), os.Getenv(crashEnvOrg)
 	if path == "" {
@@ -35,7 +36,11 @@ func TestCrashChild(t *testing.T) {
 	log := newLog(mixed(crashRecords)(org))
 	db := openStore(t, path)
 	defer db.Close()
-	p := projector.New(log, db, projector.Options{MaxEvents: 8, ReadMax: 4})
+	var opt projector.Options
+	if _, err := fmt.Sscan(os.Getenv(crashEnvOpts), &opt.MaxEvents, &opt.ReadMax); err != nil {
+		t.Fatalf("%s: %v", crashEnvOpts, err)
+	}
+	p := projector.New(log, db, opt)
 	p.Subscribe("progress", func(ingest.ChangeSet) { fmt.Printf("pos %d\n", p.Position()) })
 	ctx, cancel := context.WithCancel(context.Background())
 	last, _ := log.Head(ctx)
@@ -52,12 +57,22 @@ func TestCrashChild(t *testing.T) {
 // A projector process killed with SIGKILL at random points of its work, several times,
 // then finished by a fresh projector: the store holds every record once, its figures
 // equal one clean application of the log and a recount of its raw events
-// (storetest.Figures checks the recount).
+// (storetest.Figures checks the recount). Twice: a few events per transaction (one Read
+// each), and transactions merging the records of several Reads.
 func TestCrashKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes; skipped with -short")
 	}
 	want := cleanFigures(t, msgs, mixed(crashRecords))
+	for _, c := range []struct {
+		name               string
+		maxEvents, readMax int
+	}{{"one read per transaction", 8, 4}, {"merged reads", 60, 2}} {
+		t.Run(c.name, func(t *testing.T) { crashKill9(t, want, c.maxEvents, c.readMax) })
+	}
+}
+
+func crashKill9(t *testing.T, want string, maxEvents, readMax int) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 3))
@@ -68,7 +83,7 @@ func TestCrashKill9(t *testing.T) {
 	midway := 0
 	for kill := 0; kill < crashKills; kill++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnvStore+"="+path, crashEnvOrg+"="+org)
+		cmd.Env = append(os.Environ(), crashEnvStore+"="+path, crashEnvOrg+"="+org, fmt.Sprintf("%s=%d %d", crashEnvOpts, maxEvents, readMax))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {

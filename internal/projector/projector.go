@@ -74,10 +74,13 @@ type Store interface {
 type Options struct {
 	// Stream names the log in the store (its position's key); default "events".
 	Stream string
-	// ReadMax is how many records one Read asks for; default 64.
+	// ReadMax is how many records one Read asks for; default 64. While the log holds more
+	// and a transaction has room for more events (MaxEvents), the projector reads again
+	// before it writes.
 	ReadMax int
 	// MaxEvents is how many events one transaction holds at most (soft: a record is never
-	// split, and a transaction holds at least one); default 5000.
+	// split, and a transaction holds at least one); default 5000. A projector that is
+	// behind merges as many records as fit into one transaction.
 	MaxEvents int
 	// PollMin and PollMax bound the pause between reads of a log that is not a Waiter
 	// and has nothing new: it doubles from PollMin to PollMax while the log stays idle;
@@ -220,36 +223,58 @@ func (p *Projector) Run(ctx context.Context) error {
 		break
 	}
 	poll := p.opt.PollMin
-	// pending holds records read but not yet applied. After an error it is dropped and
-	// read again: the store may have changed the events of a write it rolled back.
+	// pending holds records read but not yet applied, in log order, and pendingEvents their
+	// events. After an error it is dropped and read again: the store may have changed the
+	// events of a write it rolled back. more says the log may hold records past pending.
 	var pending []Record
+	pendingEvents, more := 0, false
 	for ctx.Err() == nil {
 		pos := p.pos.Load()
-		if len(pending) == 0 {
-			recs, err := p.log.Read(ctx, pos+1, p.opt.ReadMax)
-			if err != nil {
+		if len(pending) == 0 || (more && pendingEvents < p.opt.MaxEvents) {
+			// Read ahead while the log holds more and the transaction has room: when the
+			// projector is behind, one transaction applies up to MaxEvents events of many
+			// records (a group commit of the pipeline may hold a few events only).
+			from := pos
+			if len(pending) > 0 {
+				from = pending[len(pending)-1].Pos
+			}
+			recs, err := p.log.Read(ctx, from+1, p.opt.ReadMax)
+			switch {
+			case err != nil && len(pending) > 0:
+				// Apply what was read first; the next read meets the error again.
+				more = false
+			case err != nil:
 				if ctx.Err() == nil {
 					fail(fmt.Errorf("projector: read the log after %d: %w", pos, err))
 				}
 				continue
-			}
-			if pending, err = after(recs, pos); err != nil {
-				return err
-			}
-			p.readHead(ctx)
-			if len(pending) == 0 {
-				if w, ok := p.log.(Waiter); ok {
-					if err := w.Wait(ctx, pos); err != nil && ctx.Err() == nil {
-						fail(fmt.Errorf("projector: wait for the log: %w", err))
+			default:
+				more = len(recs) >= p.opt.ReadMax
+				if recs, err = after(recs, from); err != nil {
+					return err
+				}
+				for _, r := range recs {
+					pendingEvents += len(r.Events)
+				}
+				pending = append(pending, recs...)
+				p.readHead(ctx)
+				if len(pending) == 0 {
+					if w, ok := p.log.(Waiter); ok {
+						if err := w.Wait(ctx, pos); err != nil && ctx.Err() == nil {
+							fail(fmt.Errorf("projector: wait for the log: %w", err))
+						}
+						continue
 					}
+					sleep(ctx, poll)
+					poll = min(2*poll, p.opt.PollMax)
 					continue
 				}
-				sleep(ctx, poll)
-				poll = min(2*poll, p.opt.PollMax)
-				continue
+				poll = p.opt.PollMin
+				p.seen(pending[len(pending)-1].Pos)
+				if more && pendingEvents < p.opt.MaxEvents {
+					continue
+				}
 			}
-			poll = p.opt.PollMin
-			p.seen(pending[len(pending)-1].Pos)
 		}
 		n, events := take(pending, p.opt.MaxEvents)
 		last := pending[n-1].Pos
@@ -262,7 +287,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		case errors.Is(err, ingest.ErrApplied), errors.Is(err, ingest.ErrPositionMoved):
 			// The store moved past pos without this projector (an earlier write whose
 			// answer was lost, another projector): go on after what it holds.
-			pending = nil
+			pending, pendingEvents, more = nil, 0, false
 			stored, err := p.store.Position(ctx, p.opt.Stream)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -273,14 +298,16 @@ func (p *Projector) Run(ctx context.Context) error {
 			p.setPos(stored)
 			continue
 		case err != nil:
-			pending = nil
+			pending, pendingEvents, more = nil, 0, false
 			if ctx.Err() == nil {
 				fail(fmt.Errorf("projector: write records %d…%d: %w", pos+1, last, err))
 			}
 			continue
 		}
 		retry = p.opt.RetryMin
-		pending = pending[n:]
+		pending, pendingEvents = pending[n:], pendingEvents-len(events)
+		// What is left of pending is topped up from the log before its write.
+		more = more || len(pending) > 0
 		cs.Position = last
 		p.subs.Deliver(cs)
 		p.setPos(last) // after the subscribers: who waits for it finds them current too

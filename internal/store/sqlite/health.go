@@ -57,6 +57,7 @@ func (db *DB) wrote() {
 	db.healthMu.Lock()
 	db.writeFailure = nil
 	db.healthMu.Unlock()
+	db.noteWAL()
 }
 
 // autocommit classifies the outcome of a write statement run outside a transaction (it

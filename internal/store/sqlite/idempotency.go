@@ -26,6 +26,33 @@ func (w *batchWriter) idempotent(org int64, key []byte, ev *mailtrail.Event) (bo
 	return true, nil
 }
 
+// claimIdempotencyKey records the key for ev (not stored yet) in the batch's transaction,
+// unless its organization holds it already: then it returns false and changes nothing.
+// The row is the one keepIdempotencyKey would write once ev is stored; when ev turns out
+// to be a duplicate of an event stored before, settleIdempotencyKey gives the row that
+// event's id, as keepIdempotencyKey would have.
+func (w *batchWriter) claimIdempotencyKey(org int64, key []byte, ev *mailtrail.Event) (bool, error) {
+	res, err := w.tx.exec(`INSERT OR IGNORE INTO idempotency_keys (org_id, key, event_uid, created_at) VALUES (?, ?, ?, ?)`,
+		org, key, ev.ID, ev.ReceivedAt.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("sqlite: idempotency key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: idempotency key: %w", err)
+	}
+	return n == 1, nil
+}
+
+// settleIdempotencyKey points a key claimed for ev at ev's id, which the store changed to
+// the id of the event stored before (a duplicate by its dedupe key).
+func (w *batchWriter) settleIdempotencyKey(org int64, key []byte, ev *mailtrail.Event) error {
+	if _, err := w.tx.exec(`UPDATE idempotency_keys SET event_uid = ? WHERE org_id = ? AND key = ?`, ev.ID, org, key); err != nil {
+		return fmt.Errorf("sqlite: idempotency key: %w", err)
+	}
+	return nil
+}
+
 // keepIdempotencyKey records that ev (stored now, or before under its dedupe key) holds
 // its idempotency key, in the batch's transaction.
 func (w *batchWriter) keepIdempotencyKey(org int64, key []byte, ev *mailtrail.Event) error {

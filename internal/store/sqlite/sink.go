@@ -184,9 +184,18 @@ func (w *batchWriter) insert(ev *mailtrail.Event, m *msgEntry) (dup bool, err er
 		dk = k
 	}
 	ik := ingest.IdempotencyKey(ev)
+	claimed := false
 	if ik != nil {
-		if found, err := w.idempotent(m.Org, ik, ev); err != nil || found {
-			return found, err
+		// One statement when the key is new (nearly always): the key is recorded for this
+		// event first, in the same transaction, and settled below if the event turns out
+		// to be a duplicate by its dedupe key. A key already held makes it a duplicate.
+		if claimed, err = w.claimIdempotencyKey(m.Org, ik, ev); err != nil {
+			return false, err
+		}
+		if !claimed {
+			if found, err := w.idempotent(m.Org, ik, ev); err != nil || found {
+				return found, err
+			}
 		}
 	}
 	res, err := w.tx.exec(`INSERT OR IGNORE INTO events (uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
@@ -204,8 +213,14 @@ func (w *batchWriter) insert(ev *mailtrail.Event, m *msgEntry) (dup bool, err er
 	} else if id, err := res.LastInsertId(); err == nil {
 		w.tailAdds = append(w.tailAdds, [2]int64{m.Customer, id})
 	}
-	if ik != nil {
+	switch {
+	case ik == nil:
+	case !claimed:
 		if err := w.keepIdempotencyKey(m.Org, ik, ev); err != nil {
+			return false, err
+		}
+	case dup:
+		if err := w.settleIdempotencyKey(m.Org, ik, ev); err != nil {
 			return false, err
 		}
 	}
@@ -216,8 +231,16 @@ func (w *batchWriter) insert(ev *mailtrail.Event, m *msgEntry) (dup bool, err er
 // suppression rows, soft-bounce runs and topic state of their addresses.
 func (w *batchWriter) load(batch []*mailtrail.Event, refs [][12]byte, stored []int) error {
 	st := w.st
+	needs := make([]derive.SuppressionNeed, len(stored))
+	has := make([]bool, len(stored))
+	for j, i := range stored {
+		needs[j], has[j] = derive.SuppressionNeeds(batch[i], w.msgs[refs[i]])
+	}
+	if err := w.loadSoftBounces(needs, has); err != nil {
+		return err
+	}
 	ifRun := map[derive.Addr]bool{}
-	for _, i := range stored {
+	for j, i := range stored {
 		ev, m := batch[i], w.msgs[refs[i]]
 		if ev.Counted {
 			if _, ok := st.Customers[m.Customer]; !ok {
@@ -228,8 +251,8 @@ func (w *batchWriter) load(batch []*mailtrail.Event, refs [][12]byte, stored []i
 				st.Customers[m.Customer] = e.activity
 			}
 		}
-		n, ok := derive.SuppressionNeeds(ev, m)
-		if !ok {
+		n := needs[j]
+		if !has[j] {
 			continue
 		}
 		if n.Topic != "" {
@@ -237,16 +260,6 @@ func (w *batchWriter) load(batch []*mailtrail.Event, refs [][12]byte, stored []i
 				return err
 			}
 			continue
-		}
-		if n.Soft {
-			if _, ok := st.SoftBounces[n.Addr]; !ok {
-				var raw string
-				err := w.tx.scan(`SELECT state FROM soft_bounces WHERE org_id = ? AND email = ?`, []any{n.Org, n.Email}, &raw)
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return fmt.Errorf("sqlite: soft bounces: %w", err)
-				}
-				st.SoftBounces[n.Addr] = raw
-			}
 		}
 		switch {
 		case n.Suppression:
@@ -262,6 +275,51 @@ func (w *batchWriter) load(batch []*mailtrail.Event, refs [][12]byte, stored []i
 			if err := w.loadSuppression(a); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// loadSoftBounces reads into w.st the soft-bounce runs of the addresses whose needs say
+// Soft (every delivery, human open and click resets its address's run), one statement per
+// organization for the batch instead of one per event. An address without a run is
+// loaded as "". The addresses travel hex-encoded, so they are compared byte for byte as
+// bound text would be.
+func (w *batchWriter) loadSoftBounces(needs []derive.SuppressionNeed, has []bool) error {
+	byOrg := map[int64][]string{}
+	for j, n := range needs {
+		if !has[j] || n.Topic != "" || !n.Soft {
+			continue
+		}
+		if _, ok := w.st.SoftBounces[n.Addr]; ok {
+			continue
+		}
+		w.st.SoftBounces[n.Addr] = "" // unless a row is found below
+		byOrg[n.Org] = append(byOrg[n.Org], hex.EncodeToString([]byte(n.Email)))
+	}
+	orgs := make([]int64, 0, len(byOrg))
+	for org := range byOrg {
+		orgs = append(orgs, org)
+	}
+	sort.Slice(orgs, func(i, j int) bool { return orgs[i] < orgs[j] })
+	for _, org := range orgs {
+		list, _ := json.Marshal(byOrg[org])
+		rows, err := w.tx.query(`SELECT email, state FROM soft_bounces
+			WHERE org_id = ? AND email IN (SELECT CAST(unhex(value) AS TEXT) FROM json_each(?))`, org, string(list))
+		if err != nil {
+			return fmt.Errorf("sqlite: soft bounces: %w", err)
+		}
+		for rows.Next() {
+			var email, state string
+			if err := rows.Scan(&email, &state); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: soft bounces: %w", err)
+			}
+			w.st.SoftBounces[derive.Addr{Org: org, Email: email}] = state
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: soft bounces: %w", err)
 		}
 	}
 	return nil

@@ -43,6 +43,7 @@ type DB struct {
 	w    *sql.DB   // the one writer
 	wc   *sql.Conn // its connection, held for the store's life: every write goes through it
 	r    *sql.DB   // readers
+	ck   *sql.DB   // the checkpointer's connection (checkpoint.go)
 
 	mu        sync.Mutex // guards cache.orgs and cache.orgPublic
 	wmu       sync.Mutex // serializes write transactions and guards the rest of cache
@@ -63,8 +64,11 @@ type DB struct {
 	linkSetCount   atomic.Int64
 	trackingHosts  sync.Map // Host → organization public id ("" none), see TrackingHostOrg
 	trackingHostsN atomic.Int64
-	commits        int64        // write transactions committed (guarded by wmu)
-	walRestarts    atomic.Int64 // forced WAL restarts (see boundWAL)
+	commits        int64         // write transactions committed (guarded by wmu)
+	walRestarts    atomic.Int64  // forced WAL restarts (see boundWAL)
+	ckWake         chan struct{} // asks the checkpointer for a checkpoint (checkpoint.go)
+	walPages       atomic.Int64  // pages the writer appended to the WAL since the last ask
+	checkpoints    atomic.Int64  // checkpoints the checkpointer ran
 	now            func() time.Time
 	tail           *tailIndex // per customer, the events past the customer index's watermark
 
@@ -124,7 +128,21 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("sqlite: writer connection: %w", err)
 	}
+	if err := db.startCheckpointer(ctx, dsn("")); err != nil {
+		db.bgCancel()
+		db.bgWG.Wait()
+		if db.ck != nil {
+			db.ck.Close()
+		}
+		db.wc.Close()
+		db.w.Close()
+		return nil, err
+	}
 	if db.r, err = sql.Open("sqlite", dsn("")); err != nil {
+		db.bgCancel()
+		db.bgWG.Wait()
+		db.ck.Close()
+		db.wc.Close()
 		db.w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
@@ -148,6 +166,7 @@ func (db *DB) Close() error {
 	db.wc.Close()
 	db.wmu.Unlock()
 	db.rprepared.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	db.ck.Close() // the checkpointer stopped with bgWG
 	err1 := db.r.Close()
 	err2 := db.w.Close()
 	if err1 != nil {
