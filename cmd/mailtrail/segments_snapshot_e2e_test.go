@@ -76,6 +76,19 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 		t.Helper()
 		return strconv.Itoa(metricValue(t, c, d.base, "mailtrail_segment_index_loaded_from_snapshot"))
 	}
+	// answersWith waits until the first rule's answer names cust (an event just posted).
+	answersWith := func(d *daemon, cust string) [][]string {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			got := answers(d)
+			if slices.Contains(got[0], cust) {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the opening of %s never showed up: %v", cust, got[0])
+			}
+		}
+	}
 	exists := func() bool {
 		_, err := os.Stat(snapPath)
 		return !errors.Is(err, os.ErrNotExist)
@@ -116,15 +129,7 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 	}
 	// Events after the load show up.
 	post(d, segEvent("opened", "spring", "cust-new", time.Hour, nil))
-	var after [][]string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if after = answers(d); slices.Contains(after[0], "cust-new") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("an event after the load never showed up: %v", after[0])
-		}
-	}
+	after := answersWith(d, "cust-new")
 
 	// A kill: the next start loads the snapshot of the last clean stop and reads the
 	// events committed since from the store, with the same answers.
@@ -154,15 +159,7 @@ func TestSegmentIndexSnapshotRestart(t *testing.T) {
 		}
 	}
 	post(d, segEvent("opened", "spring", "cust-last", time.Minute, nil))
-	var live [][]string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if live = answers(d); slices.Contains(live[0], "cust-last") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("an event never showed up: %v", live[0])
-		}
-	}
+	live := answersWith(d, "cust-last")
 	d.kill(t)
 	d = startDaemon(t, bin, dir, crashAdmin)
 	if v := loaded(d); v != "1" {
