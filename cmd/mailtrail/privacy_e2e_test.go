@@ -190,12 +190,12 @@ func TestRetentionJob(t *testing.T) {
 	job := newRetentionJob(h.app)
 	var logs bytes.Buffer
 	job.log = slog.New(slog.NewJSONHandler(&logs, nil))
-	if n := job.once(context.Background()); n != 0 {
-		t.Fatalf("deleted %d events younger than the retention", n)
+	if n, _, err := job.once(context.Background()); err != nil || n != 0 {
+		t.Fatalf("deleted %d events younger than the retention (%v)", n, err)
 	}
 	job.now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
-	if n := job.once(context.Background()); n != 7 {
-		t.Fatalf("deleted %d events 8 days later, want acme's 7", n)
+	if n, _, err := job.once(context.Background()); err != nil || n != 7 {
+		t.Fatalf("deleted %d events 8 days later, want acme's 7 (%v)", n, err)
 	}
 	if n := len(h.events(key, "")); n != 0 {
 		t.Errorf("acme keeps %d raw events past its retention", n)

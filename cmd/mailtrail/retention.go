@@ -25,23 +25,29 @@ func newRetentionJob(a *app) *retentionJob {
 		deleted: a.metrics.NewCounter("mailtrail_retention_deleted_events_total", "Raw events deleted because they were past their organization's retention.")}
 }
 
-// once deletes every raw event expired at r.now() and returns how many it deleted. Each
-// chunk is its own transaction, so ingest goes on meanwhile.
-func (r *retentionJob) once(ctx context.Context) int {
+// once deletes every raw event expired at r.now(), then the idempotency keys past their
+// horizon, and returns how many of each it deleted and the error that stopped it (also
+// logged). Each chunk is its own transaction, so ingest goes on meanwhile.
+func (r *retentionJob) once(ctx context.Context) (events, keys int, err error) {
 	start := time.Now()
-	n, err := r.db.DeleteExpiredEvents(ctx, r.now(), sqlite.DefaultRetentionChunk)
-	r.deleted.Add(int64(n))
-	if err != nil && ctx.Err() == nil {
-		r.log.LogAttrs(ctx, slog.LevelError, "retention failed", slog.Int("deleted_events", n), slog.String("err", err.Error()))
-		return n
+	events, err = r.db.DeleteExpiredEvents(ctx, r.now(), sqlite.DefaultRetentionChunk)
+	r.deleted.Add(int64(events))
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.LogAttrs(ctx, slog.LevelError, "retention failed", slog.Int("deleted_events", events), slog.String("err", err.Error()))
+		}
+		return events, 0, err
 	}
 	// Idempotency keys are kept for their horizon only, whatever the events' retention.
-	keys, err := r.db.PruneIdempotencyKeys(ctx, r.now().Add(-ingest.IdempotencyHorizon), sqlite.DefaultRetentionChunk)
-	if err != nil && ctx.Err() == nil {
-		r.log.LogAttrs(ctx, slog.LevelError, "idempotency key pruning failed", slog.Int("pruned_keys", keys), slog.String("err", err.Error()))
+	keys, err = r.db.PruneIdempotencyKeys(ctx, r.now().Add(-ingest.IdempotencyHorizon), sqlite.DefaultRetentionChunk)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.LogAttrs(ctx, slog.LevelError, "idempotency key pruning failed", slog.Int("pruned_keys", keys), slog.String("err", err.Error()))
+		}
+		return events, keys, err
 	}
-	r.log.LogAttrs(ctx, slog.LevelInfo, "retention run", slog.Int("deleted_events", n), slog.Int("pruned_keys", keys), slog.Duration("took", time.Since(start)))
-	return n
+	r.log.LogAttrs(ctx, slog.LevelInfo, "retention run", slog.Int("deleted_events", events), slog.Int("pruned_keys", keys), slog.Duration("took", time.Since(start)))
+	return events, keys, nil
 }
 
 // run runs once at start, then every interval, until ctx ends.
@@ -49,7 +55,7 @@ func (r *retentionJob) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		r.once(ctx)
+		_, _, _ = r.once(ctx) // logged
 		select {
 		case <-ctx.Done():
 			return
