@@ -111,8 +111,7 @@ func (h *harness) start(cfg Config) {
 
 // runProjector runs the projector of the service's event log until stop, on a context
 // that stop cancels once the store caught up, as serve's parts cancel a part's Run after
-// its Stop: stopCaughtUp alone does not end a Run that had not started yet when it was
-// called (a test that stops right after it starts).
+// its Stop.
 func (h *harness) runProjector() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

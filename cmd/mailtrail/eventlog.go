@@ -37,8 +37,9 @@ type logged struct {
 	sink *eventlog.Sink
 	proj *projector.Projector
 
-	stopMu sync.Mutex
-	stop   context.CancelFunc // ends the projector's Run
+	stopMu  sync.Mutex
+	stop    context.CancelFunc // ends the projector's Run
+	stopped bool               // stopCaughtUp ran: a Run that starts later returns at once
 }
 
 // openEventLog opens the data directory's event log and checks the store is a projection
@@ -160,7 +161,12 @@ func (l *logged) caughtUp(ctx context.Context, wait time.Duration, what string) 
 // run applies the log until stopCaughtUp ends it.
 func (l *logged) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	l.stopMu.Lock()
+	if l.stopped { // stopped before it started: nothing to run
+		l.stopMu.Unlock()
+		return
+	}
 	l.stop = cancel
 	l.stopMu.Unlock()
 	_ = l.proj.Run(ctx)
@@ -171,6 +177,7 @@ func (l *logged) run(ctx context.Context) {
 func (l *logged) stopCaughtUp(ctx context.Context) bool {
 	err := l.proj.WaitFor(ctx, l.Written())
 	l.stopMu.Lock()
+	l.stopped = true
 	if l.stop != nil {
 		l.stop()
 	}

@@ -838,3 +838,26 @@ func TestEventLogBackupRestore(t *testing.T) {
 		t.Errorf("report after a new send on the restored store: sent %d delivered %d, want 1 and 1", rep.Counts.Sent, rep.Counts.Delivered)
 	}
 }
+
+// A projector stopped before its Run started (serve stopping right after it started)
+// does not run: the Run returns at once instead of applying the log until its context
+// ends.
+func TestEventLogStoppedBeforeRun(t *testing.T) {
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLog = true
+	a, err := newApp(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if !a.logged.stopCaughtUp(context.Background()) {
+		t.Fatal("an empty log's store is not caught up")
+	}
+	done := make(chan struct{})
+	go func() { a.logged.run(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the projector's Run went on after stopCaughtUp")
+	}
+}
