@@ -25,6 +25,7 @@
 //	go run ./bench/cmd/compare -rounds 1 -duration 3s -only open
 //	go run ./bench/cmd/compare -modes store,log   # both write paths, each against the same baseline
 //	go run ./bench/cmd/compare -dry-run        # a second baseline stands in for mailtrail
+//	go run ./bench/cmd/compare -modes log -before /tmp/mailtrail-old   # a change, before and after, in one run
 package main
 
 import (
@@ -60,6 +61,7 @@ type settings struct {
 	serveArgs    []string // extra arguments of every mailtrail serve
 	catchUp      time.Duration
 	mailtrailBin string
+	beforeBin    string // -before: a second mailtrail binary, run in every mode too
 	dryRun       bool
 	keep         bool
 	readyTimeout time.Duration
@@ -94,6 +96,7 @@ func parseFlags() (settings, error) {
 	flag.IntVar(&s.batch, "batch", 1000, "events per ingest request")
 	flag.IntVar(&s.messages, "messages", 10_000, "messages to instrument; their open and click URLs are loaded round-robin")
 	flag.StringVar(&s.mailtrailBin, "mailtrail", "", "mailtrail binary to use instead of building ./cmd/mailtrail")
+	flag.StringVar(&s.beforeBin, "before", "", "a second mailtrail binary (e.g. built from an earlier commit) run in every mode as well, as mode \"<mode>"+beforeSuffix+"\", in the same alternation: a change measured before and after in one run")
 	flag.BoolVar(&s.dryRun, "dry-run", false, "test the harness: a second baseline stands in for mailtrail")
 	flag.BoolVar(&s.keep, "keep", false, "keep the temporary directory (binaries, data, server logs)")
 	flag.DurationVar(&s.readyTimeout, "ready-timeout", time.Minute, "how long a server may take to answer /readyz")
@@ -122,6 +125,11 @@ func parseFlags() (settings, error) {
 			return s, fmt.Errorf("-modes: %q given twice", m)
 		}
 		s.modes = append(s.modes, m)
+	}
+	if s.beforeBin != "" {
+		for _, m := range s.modes {
+			s.modes = append(s.modes, m+beforeSuffix)
+		}
 	}
 	s.serveArgs = strings.Fields(*serveArgs)
 	switch {
@@ -226,8 +234,14 @@ func run(ctx context.Context, st settings) error {
 			webhookPath = "/webhooks/v2/sendgrid/conn_dryrun"
 		} else {
 			adminToken := randomHex(16)
-			args := append(slices.Clone(modeArgs[mode]), st.serveArgs...)
-			if mt, err = startMailtrail(ctx, name, mailtrailBin, tmp, adminToken, args, st.readyTimeout); err != nil {
+			args := append(slices.Clone(modeArgs[baseMode(mode)]), st.serveArgs...)
+			bin := mailtrailBin
+			if strings.HasSuffix(mode, beforeSuffix) {
+				if bin, err = filepath.Abs(st.beforeBin); err != nil {
+					return err
+				}
+			}
+			if mt, err = startMailtrail(ctx, name, bin, tmp, adminToken, args, st.readyTimeout); err != nil {
 				return err
 			}
 			defer mt.stop()
@@ -242,7 +256,7 @@ func run(ctx context.Context, st settings) error {
 			if mt.logged, err = hasEventLog(ctx, mt.base); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if mt.logged != (mode == modeLog) {
+			if mt.logged != (baseMode(mode) == modeLog) {
 				progress("%s: note: the event log is %v with %q", name, onOff(mt.logged), strings.Join(args, " "))
 			}
 		}
@@ -413,6 +427,12 @@ const (
 	modeStore = "store" // serve: acknowledged once in the store
 	modeLog   = "log"   // serve --event-log: acknowledged once in the event log
 )
+
+// beforeSuffix names the modes of the -before binary.
+const beforeSuffix = "-before"
+
+// baseMode returns the write path of a mode (the mode without beforeSuffix).
+func baseMode(mode string) string { return strings.TrimSuffix(mode, beforeSuffix) }
 
 // modeArgs are the serve arguments of each mode.
 var modeArgs = map[string][]string{

@@ -129,7 +129,7 @@ func printTable(w io.Writer, outs []*outcome) {
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|")
 	for _, o := range outs {
 		for _, mode := range o.modes {
-			g := modeGoals[mode]
+			g := modeGoals[baseMode(mode)]
 			rs := o.mailtrail[mode]
 			b, m := o.medianRate(o.baseline), o.medianRate(rs)
 			bp, mp := medianP99(o.baseline), medianP99(rs)
