@@ -131,7 +131,7 @@ func openOffline(ctx context.Context, cfg *Config, verb string) (*ownedStore, er
 		return nil, err
 	}
 	progress := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := drainEventLog(ctx, cfg.DataDir, st.DB, progress); err != nil {
+	if err := drainEventLog(ctx, cfg.DataDir, st.DB, progress, ""); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
@@ -213,7 +213,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 			return nil, err
 		}
 		sink = a.logged.sink
-	} else if err := drainEventLog(ctx, cfg.DataDir, db, a.log); err != nil {
+	} else if err := drainEventLog(ctx, cfg.DataDir, db, a.log, ""); err != nil {
 		st.Close()
 		return nil, err
 	}

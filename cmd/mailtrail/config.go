@@ -55,7 +55,12 @@ type Config struct {
 	// while it runs (0: only at a clean stop).
 	SegmentSnapshotInterval time.Duration
 	EventLogRetention       time.Duration // how long the log keeps applied events
-	GeoIPDB                 string        // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	// EventLogURL, when set, is an external JetStream cluster (comma-separated nats://
+	// URLs) that holds the event log instead of the embedded server; it implies EventLog.
+	EventLogURL      string
+	EventLogStream   string // the stream's name on that cluster (its subjects are its name in lower case)
+	EventLogReplicas int    // the stream's replicas on that cluster
+	GeoIPDB          string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
@@ -149,6 +154,9 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.CommitWait, "commit-wait", "MAILTRAIL_COMMIT_WAIT", 5*time.Second, "how long a queued request waits for its commit before 503 (events not yet taken by the committer are withdrawn)")
 	boolean(&c.EventLog, "event-log", "MAILTRAIL_EVENT_LOG", false, "acknowledge events once they are in the durable event log (<data-dir>/eventlog, an embedded NATS JetStream) and apply them to the store behind the acknowledgement (docs/eventlog.md)")
+	str(&c.EventLogURL, "event-log-url", "MAILTRAIL_EVENT_LOG_URL", "", "keep the event log on an external JetStream cluster instead of the embedded server: its servers' nats:// URLs, comma-separated (user:password@ in them when it asks for credentials); implies --event-log (docs/eventlog.md, \"On an external JetStream\")")
+	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
+	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.SegmentSnapshotInterval, "segment-snapshot-interval", "MAILTRAIL_SEGMENT_SNAPSHOT_INTERVAL", 10*time.Minute, "how often the segment index is written to <data-dir>/segments.snapshot while serve runs: a start, after a crash too, loads it and reads only the events since (0: only at a clean stop)")
@@ -230,6 +238,27 @@ func (c *Config) validate() error {
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait < 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait, --shutdown-timeout and --read-wait must be positive"))
+	}
+	if c.EventLogURL != "" {
+		c.EventLog = true
+		for _, u := range strings.Split(c.EventLogURL, ",") {
+			if pu, err := url.Parse(strings.TrimSpace(u)); err != nil || (pu.Scheme != "nats" && pu.Scheme != "tls") || pu.Host == "" {
+				errs = append(errs, errors.New("--event-log-url / MAILTRAIL_EVENT_LOG_URL must be nats:// (or tls://) URLs, comma-separated, e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222"))
+				break
+			}
+		}
+	}
+	if c.EventLogStream == "" {
+		c.EventLogStream = "EVENTS"
+	}
+	if c.EventLogReplicas == 0 {
+		c.EventLogReplicas = 3
+	}
+	if !validStreamName(c.EventLogStream) {
+		errs = append(errs, errors.New("--event-log-stream / MAILTRAIL_EVENT_LOG_STREAM must be 1–64 letters, digits, - or _"))
+	}
+	if c.EventLogReplicas < 1 || c.EventLogReplicas > 5 {
+		errs = append(errs, errors.New("--event-log-replicas / MAILTRAIL_EVENT_LOG_REPLICAS must be between 1 and 5"))
 	}
 	if c.SegmentSnapshotInterval < 0 {
 		errs = append(errs, errors.New("--segment-snapshot-interval must be 0 (only at a clean stop) or positive"))
@@ -383,4 +412,18 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// validStreamName reports whether name can name a JetStream stream (and, in lower case,
+// its subjects): 1–64 letters, digits, - and _.
+func validStreamName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -253,3 +253,25 @@ func TestConfigBinaryExit(t *testing.T) {
 		})
 	}
 }
+
+// --event-log-url turns the event log on, on the cluster it names; bad URLs, stream names
+// and replica counts are refused at the start.
+func TestConfigEventLogURL(t *testing.T) {
+	cfg, err := parseConfig(t, "--event-log-url", "nats://10.0.0.1:4222, nats://10.0.0.2:4222", "--event-log-stream", "CRM_events-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.EventLog || cfg.EventLogReplicas != 3 || positionName(cfg) != "events@CRM_events-1" {
+		t.Fatalf("event log %v, replicas %d, position %q", cfg.EventLog, cfg.EventLogReplicas, positionName(cfg))
+	}
+	for _, args := range [][]string{
+		{"--event-log-url", "http://10.0.0.1:4222"},
+		{"--event-log-url", "nats://"},
+		{"--event-log-url", "nats://10.0.0.1:4222", "--event-log-stream", "events.a"},
+		{"--event-log-url", "nats://10.0.0.1:4222", "--event-log-replicas", "7"},
+	} {
+		if _, err := parseConfig(t, args...); err == nil || !strings.Contains(err.Error(), "--event-log-") {
+			t.Errorf("%q: %v, want a clear refusal", args, err)
+		}
+	}
+}

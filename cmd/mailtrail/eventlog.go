@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +27,89 @@ const eventLogDir = "eventlog"
 // over 8 MB): a pipeline batch larger than this is appended in parts.
 const eventLogMessageBytes = 4 << 20
 
-// projectionStream is the name of the log's position in the store.
+// projectionStream is the name of the embedded log's position in the store.
 const projectionStream = "events"
+
+// externalPositionPrefix starts the name of the position in the store of a log on an
+// external JetStream: the prefix and the stream's name. A store follows one log; its
+// position is only meaningful for that stream (message sequences of another are not
+// comparable).
+const externalPositionPrefix = "events@"
+
+// externalLogDir is the directory, in the data directory, that a log on an external
+// JetStream owns (a lock file; the stream's data is on the cluster).
+const externalLogDir = "eventlog-external"
+
+// positionName returns the name of the store's position in the log cfg runs on.
+func positionName(cfg *Config) string {
+	if cfg.EventLogURL == "" {
+		return projectionStream
+	}
+	return externalPositionPrefix + cfg.EventLogStream
+}
+
+// followsOther returns an error when the store follows a log on an external JetStream
+// (it has a position for it, recorded when it first opened it) other than follow (a
+// position name; "" for none): what that stream holds past the store's position would be
+// left out.
+func followsOther(ctx context.Context, db *sqlite.DB, follow string) error {
+	positions, err := db.Positions(ctx)
+	if err != nil {
+		return err
+	}
+	for name, pos := range positions {
+		if stream, ok := strings.CutPrefix(name, externalPositionPrefix); ok && name != follow {
+			return fmt.Errorf("event log: this store follows the event log on an external JetStream, stream %s (applied up to position %d): run it with --event-log-url and --event-log-stream %s, or what that stream holds past its position would be left out", stream, pos, stream)
+		}
+	}
+	return nil
+}
+
+// openExternalLog connects to the event log on the external JetStream of
+// --event-log-url, after applying what an embedded log of the data directory still holds
+// past the store's position (a store that moves from the embedded log to a cluster). The
+// stream is created with --event-log-replicas replicas when it does not exist; a stream
+// that ends before the store's position (removed, or another one under that name) is
+// refused.
+func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger, onCommit func(eventlog.Commit)) (*eventlog.Log, error) {
+	stream := positionName(cfg)
+	if err := drainEventLog(ctx, cfg.DataDir, db, log, stream); err != nil {
+		return nil, err
+	}
+	l, err := eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), eventlog.Options{
+		URL: cfg.EventLogURL, Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
+		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
+		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	head, err := l.Projection().Head(ctx)
+	var positions map[string]uint64
+	if err == nil {
+		positions, err = db.Positions(ctx)
+	}
+	if err == nil {
+		pos, following := positions[stream]
+		switch {
+		case !following && head > 0:
+			err = fmt.Errorf("stream %s on the cluster already holds %d messages this store never followed (another store's stream, or this store restored from a backup): give this store a stream of its own with --event-log-stream", cfg.EventLogStream, head)
+		case pos > head:
+			err = fmt.Errorf("the store has applied the event log up to position %d but stream %s on the cluster ends at %d: the stream was removed or replaced; restore it (or start from a backup of the store taken with it)",
+				pos, cfg.EventLogStream, head)
+		}
+	}
+	if err == nil {
+		// From here on the store follows the stream, before anything of it is applied:
+		// a start without it is refused (followsOther).
+		err = db.Follow(ctx, stream)
+	}
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	log.Info("event log on an external JetStream", "stream", cfg.EventLogStream, "replicas", cfg.EventLogReplicas)
+	return l, nil
+}
 
 // logged is serve --event-log's write path: the event log the pipeline appends to (an
 // acknowledgement means the log has it on disk), and the projector that applies it to
@@ -106,20 +188,29 @@ func appendMetrics(reg *metrics.Registry) func(eventlog.Commit) {
 
 // newLogged opens the log and wires its sink and projector; subscribers are added later.
 func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger, reg *metrics.Registry) (*logged, error) {
-	l, err := openEventLog(ctx, cfg.DataDir, db, log, appendMetrics(reg))
+	stream := positionName(cfg)
+	var l *eventlog.Log
+	var err error
+	if cfg.EventLogURL == "" {
+		if err = followsOther(ctx, db, stream); err == nil {
+			l, err = openEventLog(ctx, cfg.DataDir, db, log, appendMetrics(reg))
+		}
+	} else {
+		l, err = openExternalLog(ctx, cfg, db, log, appendMetrics(reg))
+	}
 	if err != nil {
 		return nil, err
 	}
 	errs := reg.NewCounter("mailtrail_projection_errors_total", "Errors the projector retried after (the store failing, the log unreadable): it reads the same records again.")
 	lg := &logged{log: l}
-	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: projectionStream, OnError: func(err error) {
+	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: stream, OnError: func(err error) {
 		errs.Inc()
 		log.Error("projector", "err", err.Error())
 	}})
 	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position})
 	// The tail an earlier process acknowledged and the store has not applied: its keys
 	// are duplicates, and reads wait for it.
-	applied, err := db.Position(ctx, projectionStream)
+	applied, err := db.Position(ctx, stream)
 	if err == nil {
 		err = lg.sink.Resume(ctx, applied)
 	}
@@ -217,7 +308,15 @@ func (l *logged) close() error { return l.log.Close() }
 // drainEventLog applies what a data directory's event log holds past the store's position
 // when serve runs without --event-log: events acknowledged on the log by an earlier run
 // are never left out of the store. Without a log directory it does nothing.
-func drainEventLog(ctx context.Context, dataDir string, db *sqlite.DB, log *slog.Logger) error {
+//
+// A store that follows a log on an external JetStream (a position named
+// externalPositionPrefix + stream) other than follow's is refused: what that stream holds
+// past the store's position would be left out. follow is the position name of the log
+// the caller runs on ("" for none).
+func drainEventLog(ctx context.Context, dataDir string, db *sqlite.DB, log *slog.Logger, follow string) error {
+	if err := followsOther(ctx, db, follow); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dataDir, eventLogDir)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -71,3 +71,41 @@ func (db *DB) Position(ctx context.Context, stream string) (uint64, error) {
 	}
 	return uint64(pos), nil
 }
+
+// Positions returns every log position the store holds (see Position), by stream name.
+func (db *DB) Positions(ctx context.Context) (map[string]uint64, error) {
+	rows, err := db.rquery(ctx, `SELECT stream, pos FROM projection_positions`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: projection positions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var stream string
+		var pos int64
+		if err := rows.Scan(&stream, &pos); err != nil {
+			return nil, fmt.Errorf("sqlite: projection positions: %w", err)
+		}
+		out[stream] = uint64(pos)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: projection positions: %w", err)
+	}
+	return out, nil
+}
+
+// Follow records that the store follows stream, at position 0 when it has none yet: a
+// log the store is the projection of, before anything of it is applied (Positions then
+// lists it).
+func (db *DB) Follow(ctx context.Context, stream string) error {
+	tx, done, err := db.writeTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if _, err := tx.exec(`INSERT INTO projection_positions (stream, pos, updated_at) VALUES (?, 0, ?) ON CONFLICT (stream) DO NOTHING`,
+		stream, time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("sqlite: projection position: %w", err)
+	}
+	return tx.commit()
+}

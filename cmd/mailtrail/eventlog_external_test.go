@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// externalStream returns the test JetStream cluster's URL (scripts/nats-cluster.sh,
+// started by ./scripts/test.sh, which sets MAILTRAIL_TEST_NATS_URL) and a stream name of
+// the test's own, deleted from the cluster when the test ends. Without the cluster the
+// test skips, unless MAILTRAIL_REQUIRE_SERVICES is set (CI), where it fails.
+func externalStream(t *testing.T) (url, stream string) {
+	t.Helper()
+	url = os.Getenv("MAILTRAIL_TEST_NATS_URL")
+	if url == "" {
+		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
+			t.Fatal("MAILTRAIL_TEST_NATS_URL is not set: start the cluster with scripts/nats-cluster.sh start DIR")
+		}
+		t.Skip("no external JetStream cluster (scripts/nats-cluster.sh start DIR, then set MAILTRAIL_TEST_NATS_URL)")
+	}
+	stream = "T" + nuid.Next()
+	t.Cleanup(func() {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Logf("stream %s not deleted from the test cluster: %v", stream, err)
+		}
+	})
+	return url, stream
+}
+
+// serve --event-log-url: the log on an external JetStream cluster (three servers, the
+// stream with three replicas). A store that ran on the embedded log moves to it with the
+// embedded log's unapplied tail applied first; events acknowledged on the cluster and not
+// applied when the process stopped are applied at the next start, a retry of them is a
+// duplicate with the acknowledged id, and the figures count every event once. A store that
+// follows the cluster's stream refuses to start without it (or on another stream): its
+// tail there would be left out.
+func TestEventLogOnExternalJetStream(t *testing.T) {
+	url, stream := externalStream(t)
+	dir := t.TempDir()
+	embedded := baseCfg(dir)
+	embedded.EventLog, embedded.ReadWait = true, 300*time.Millisecond
+	first, project := startHeld(t, embedded)
+	project()
+	_, key := first.org("acme")
+	ev := func(n string) map[string]any {
+		return map[string]any{"event_type": "sent", "campaign_id": "ext", "customer_id": "c" + n, "idempotency_key": "ext-" + n}
+	}
+	first.stop()
+	held, _ := startHeld(t, embedded)
+	tail, _ := held.postEventsAt(key, ev("1")) // acknowledged on the embedded log, not applied
+	held.abandon()
+
+	ext := embedded
+	ext.EventLog, ext.EventLogURL, ext.EventLogStream, ext.EventLogReplicas = false, url, stream, 3
+	h, _ := startHeld(t, ext) // the embedded tail is applied before the cluster's log opens
+	if again, _ := h.postEventsAt(key, ev("1")); again.Duplicates != 1 || again.EventIDs[0] != tail.EventIDs[0] {
+		t.Fatalf("retry of the embedded log's tail on the cluster's log: %+v, want a duplicate of %v", again, tail.EventIDs)
+	}
+	acked, _ := h.postEventsAt(key, ev("2"), ev("3")) // acknowledged on the cluster, not applied
+	if acked.Accepted != 2 {
+		t.Fatalf("post on the cluster's log: %+v", acked)
+	}
+	h.abandon()
+
+	info := streamState(t, url, stream)
+	if info.Config.Replicas != 3 || info.State.Msgs == 0 {
+		t.Fatalf("stream %s on the cluster: %d replicas, %d messages; want 3 replicas holding the acknowledged events", stream, info.Config.Replicas, info.State.Msgs)
+	}
+
+	// Without the cluster's log (or on another stream) the store refuses to start.
+	for _, c := range []struct {
+		name string
+		mut  func(*Config)
+	}{
+		{"store only", func(c *Config) { c.EventLog, c.EventLogURL = false, "" }},
+		{"embedded log", func(c *Config) { c.EventLog, c.EventLogURL = true, "" }},
+		{"another stream", func(c *Config) { c.EventLogStream = stream + "x" }},
+	} {
+		cfg := ext
+		c.mut(&cfg)
+		a, err := newApp(context.Background(), cfg, io.Discard)
+		if err == nil {
+			a.close()
+			t.Fatalf("%s: a store following stream %s started without it", c.name, stream)
+		}
+		if !strings.Contains(err.Error(), "follows the event log on an external JetStream, stream "+stream) {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+
+	// The offline verbs refuse it too (they do not connect to the cluster).
+	offline := ext
+	offline.EventLogURL = ""
+	if st, err := openOffline(context.Background(), &offline, "customer erase"); err == nil {
+		st.Close()
+		t.Fatal("an offline verb opened a store that follows a stream")
+	} else if !strings.Contains(err.Error(), "follows the event log on an external JetStream") {
+		t.Fatalf("offline verb: %v", err)
+	}
+
+	// Another store (or this one restored from a backup) on a stream that holds messages it
+	// never followed would apply them again: refused.
+	other := ext
+	other.DataDir = t.TempDir()
+	if a, err := newApp(context.Background(), other, io.Discard); err == nil {
+		a.close()
+		t.Fatal("a second store started on a stream another store follows")
+	} else if !strings.Contains(err.Error(), "never followed") {
+		t.Fatalf("a second store on the stream: %v", err)
+	}
+
+	h, project = startHeld(t, ext)
+	if again, _ := h.postEventsAt(key, ev("2")); again.Duplicates != 1 || again.EventIDs[0] != acked.EventIDs[0] {
+		t.Fatalf("retry of the cluster log's unapplied tail after a restart: %+v, want a duplicate of %s", again, acked.EventIDs[0])
+	}
+	project()
+	last, pos := h.postEventsAt(key, ev("4"))
+	if last.Accepted != 1 {
+		t.Fatalf("post after the restart: %+v", last)
+	}
+	if rep := h.reportAfter(key, "ext", pos, 50); rep.Counts.Sent != 4 {
+		t.Fatalf("report on the cluster's log: %d sent, want 4 (each event once)", rep.Counts.Sent)
+	}
+	h.stop()
+}
+
+// streamState reads a stream's configuration and state from the cluster.
+func streamState(t *testing.T, url, stream string) *jetstream.StreamInfo {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
