@@ -62,6 +62,7 @@ type settings struct {
 	catchUp      time.Duration
 	mailtrailBin string
 	beforeBin    string // -before: a second mailtrail binary, run in every mode too
+	natsURL      string // -nats-url: the JetStream cluster of mode "cluster-log"
 	dryRun       bool
 	keep         bool
 	readyTimeout time.Duration
@@ -86,7 +87,8 @@ func parseFlags() (settings, error) {
 	var s settings
 	conns := flag.String("conns", "64,256", "connection counts for the pixel and click scenarios")
 	only := flag.String("only", "open,click,ingest", "scenarios to run (also: webhook, SendGrid batches of 100 and 1000)")
-	modes := flag.String("modes", modeStore, "mailtrail write paths, one server each, alternating in every round: store (serve), log (serve --event-log)")
+	modes := flag.String("modes", modeStore, "mailtrail write paths, one server each, alternating in every round: store (serve), log (serve --event-log), cluster-log (serve --event-log-url on -nats-url)")
+	flag.StringVar(&s.natsURL, "nats-url", "", "with mode cluster-log: the JetStream cluster's URLs (scripts/nats-cluster.sh start DIR prints them); the server gets a stream of its own, 3 replicas")
 	serveArgs := flag.String("serve-args", "", "extra arguments of every mailtrail serve, split on spaces (e.g. \"--max-queue 200000\")")
 	flag.DurationVar(&s.catchUp, "catch-up", 2*time.Minute, "with the event log: how long to wait after a round for the projector to apply what was acknowledged")
 	flag.IntVar(&s.rounds, "rounds", 3, "rounds per server and scenario")
@@ -119,7 +121,10 @@ func parseFlags() (settings, error) {
 	for _, m := range strings.Split(*modes, ",") {
 		m = strings.TrimSpace(m)
 		if _, ok := modeArgs[m]; !ok {
-			return s, fmt.Errorf("-modes: unknown mode %q (want store, log)", m)
+			return s, fmt.Errorf("-modes: unknown mode %q (want store, log, cluster-log)", m)
+		}
+		if m == modeClusterLog && s.natsURL == "" {
+			return s, errors.New("-modes cluster-log needs -nats-url")
 		}
 		if slices.Contains(s.modes, m) {
 			return s, fmt.Errorf("-modes: %q given twice", m)
@@ -235,6 +240,9 @@ func run(ctx context.Context, st settings) error {
 		} else {
 			adminToken := randomHex(16)
 			args := append(slices.Clone(modeArgs[baseMode(mode)]), st.serveArgs...)
+			if baseMode(mode) == modeClusterLog {
+				args = append(args, "--event-log-url", st.natsURL, "--event-log-stream", "BENCH"+randomHex(6))
+			}
 			bin := mailtrailBin
 			if strings.HasSuffix(mode, beforeSuffix) {
 				if bin, err = filepath.Abs(st.beforeBin); err != nil {
@@ -256,7 +264,7 @@ func run(ctx context.Context, st settings) error {
 			if mt.logged, err = hasEventLog(ctx, mt.base); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if mt.logged != (baseMode(mode) == modeLog) {
+			if mt.logged != (baseMode(mode) != modeStore) {
 				progress("%s: note: the event log is %v with %q", name, onOff(mt.logged), strings.Join(args, " "))
 			}
 		}
@@ -426,6 +434,9 @@ func startMailtrail(ctx context.Context, name, bin, tmp, adminToken string, extr
 const (
 	modeStore = "store" // serve: acknowledged once in the store
 	modeLog   = "log"   // serve --event-log: acknowledged once in the event log
+	// serve --event-log-url: acknowledged once in the event log on an external JetStream
+	// cluster (3 replicas)
+	modeClusterLog = "cluster-log"
 )
 
 // beforeSuffix names the modes of the -before binary.
@@ -438,6 +449,8 @@ func baseMode(mode string) string { return strings.TrimSuffix(mode, beforeSuffix
 var modeArgs = map[string][]string{
 	modeStore: nil,
 	modeLog:   {"--event-log"},
+	// and --event-log-url, --event-log-stream (a stream of the server's own), added when it starts
+	modeClusterLog: {},
 }
 
 func onOff(b bool) string {
