@@ -12,6 +12,8 @@
 // before segment requests are answered: a full Build, and loading the snapshot a clean
 // shutdown writes (medians of 3 each; answers compared); with -tail N also loading it after
 // N more events were committed, as a start after a crash does (it reads them from the store).
+// -builds 1 times one Build instead of 3 (at 4 M customers each takes minutes); -cpuprofile
+// writes a CPU profile of the snapshot loads (those without the tail).
 //
 // With -db naming an existing file written by an earlier run, generation is skipped.
 package main
@@ -29,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +54,8 @@ func main() {
 	checks := flag.Int("checks", 20000, "single-customer checks")
 	nowFlag := flag.String("now", "2026-11-28T12:00:00Z", "the time the data ends and queries run at")
 	restart := flag.Bool("restart", false, "time Build against loading a snapshot instead of the queries")
+	builds := flag.Int("builds", 3, "with -restart: full builds timed (the median is reported)")
+	cpuprofile := flag.String("cpuprofile", "", "with -restart: write a CPU profile of the snapshot loads to this file")
 	tail := flag.Int("tail", 0, "with -restart: events committed after the snapshot (opens, clicks, deliveries of existing customers), which a start after a crash reads from the store; they stay in -db")
 	flag.Parse()
 	ctx := context.Background()
@@ -121,7 +126,7 @@ func main() {
 	log.Printf("index built in %s: %+v, heap %.0f MiB", buildTook.Round(time.Millisecond), st, heap)
 
 	if *restart {
-		benchRestart(ctx, db, idx, orgID, path, buildTook, now, *tail, st.Customers)
+		benchRestart(ctx, db, idx, orgID, path, buildTook, now, *tail, st.Customers, max(*builds, 1), *cpuprofile)
 		return
 	}
 
@@ -286,11 +291,12 @@ func thousands(n int64) string {
 	return b.String()
 }
 
-// benchRestart prints the medians of 3 full builds (the first one given) and of 3 loads
-// of the snapshot idx writes, and checks that a loaded index answers as the built one.
-func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID, path string, first time.Duration, now time.Time, tail, customers int) {
+// benchRestart prints the medians of nbuilds full builds (the first one given) and of 3
+// loads of the snapshot idx writes, and checks that a loaded index answers as the built
+// one.
+func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID, path string, first time.Duration, now time.Time, tail, customers, nbuilds int, cpuprofile string) {
 	builds := []time.Duration{first}
-	for range 2 {
+	for range nbuilds - 1 {
 		x := segment.New(db, nil)
 		t0 := time.Now()
 		if err := x.Build(ctx, 200_000); err != nil {
@@ -355,7 +361,19 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 		}
 		return out
 	}
+	if cpuprofile != "" {
+		pf, err := os.Create(cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			log.Fatal(err)
+		}
+	}
 	loads := loads3(pos, 0)
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
 	var tailLoads []time.Duration
 	if tail > 0 {
@@ -394,7 +412,7 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 		}
 		tailLoads = loads3(segment.Position{LastEventID: lastNow, Generation: gen}, 1)
 	}
-	fmt.Printf("| full build (median of 3) | %s |\n", med(builds).Round(time.Millisecond))
+	fmt.Printf("| full build (median of %d) | %s |\n", len(builds), med(builds).Round(time.Millisecond))
 	fmt.Printf("| snapshot load (median of 3) | %s |\n", med(loads).Round(time.Millisecond))
 	if tail > 0 {
 		fmt.Printf("| snapshot load + %d events since, read from the store (median of 3) | %s |\n", tail, med(tailLoads).Round(time.Millisecond))

@@ -8,8 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"io/fs"
 	"maps"
 	"slices"
 
@@ -42,10 +42,14 @@ var (
 	ErrSnapshotCorrupt = errors.New("segment snapshot: corrupt or truncated")
 )
 
-// Limits a corrupt file cannot get past to make a decoder allocate without end.
+// Limits a corrupt file cannot get past to make a decoder allocate without end. Counts
+// are also checked against the bytes left in the file when the reader tells its size
+// (an *os.File, a bytes.Reader); the customer table is then preallocated up to
+// snapMaxPreallocCustomers, and a day's log whole.
 const (
-	snapMaxString   = 1 << 20
-	snapMaxPrealloc = 1 << 16
+	snapMaxString            = 1 << 20
+	snapMaxPrealloc          = 1 << 16
+	snapMaxPreallocCustomers = 1 << 22
 )
 
 // WriteSnapshot writes the whole index, at position pos, to w. pos must be what the index
@@ -114,27 +118,31 @@ func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 // the store's error, and the index is unchanged: Build must then run. It returns how
 // many events of the tail it applied.
 func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (int, error) {
-	d := &snapDecoder{br: bufio.NewReaderSize(r, 1<<16), h: sha256.New()}
+	d := newSnapDecoder(r)
+	defer d.close()
 	var magic [len(snapMagic)]byte
 	d.raw(magic[:])
 	if d.err != nil || string(magic[:]) != snapMagic {
-		return 0, ErrSnapshotCorrupt
+		return 0, d.corrupt()
 	}
 	if v := d.u32(); d.err != nil {
-		return 0, ErrSnapshotCorrupt
+		return 0, d.corrupt()
 	} else if v != snapVersion {
 		return 0, fmt.Errorf("%w %d (this build reads %d)", ErrSnapshotVersion, v, snapVersion)
 	}
 	got := Position{LastEventID: d.i64(), Generation: d.i64()}
 	if d.err != nil {
-		return 0, ErrSnapshotCorrupt
+		return 0, d.corrupt()
 	}
 	if got.Generation != want.Generation || got.LastEventID > want.LastEventID {
 		return 0, fmt.Errorf("%w (snapshot at event %d, generation %d; store at %d, %d)", ErrSnapshotStale,
 			got.LastEventID, got.Generation, want.LastEventID, want.Generation)
 	}
+	// The events since are read from the store while the file is decoded.
+	tail := x.readTail(ctx, got.LastEventID, want.LastEventID)
+	defer tail.stop()
 	orgs := map[string]*Org{}
-	n := d.count()
+	n := d.count(1)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		id := d.str()
 		if _, dup := orgs[id]; dup {
@@ -143,16 +151,17 @@ func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (i
 		orgs[id] = d.org()
 	}
 	if d.err != nil {
+		return 0, d.corrupt()
+	}
+	// What is left must be the checksum, exactly, of all that came before.
+	if d.fill(sha256.Size+1) || d.n-d.pos != sha256.Size || d.rerr != nil {
+		return 0, d.corrupt()
+	}
+	trailer := slices.Clone(d.buf[d.pos:d.n])
+	if h := d.close(); !bytes.Equal(trailer, h.sum) || !bytes.Equal(trailer, h.last) {
 		return 0, ErrSnapshotCorrupt
 	}
-	var trailer [sha256.Size]byte // not hashed: read from under the decoder
-	if _, err := io.ReadFull(d.br, trailer[:]); err != nil || !bytes.Equal(trailer[:], d.h.Sum(nil)) {
-		return 0, ErrSnapshotCorrupt
-	}
-	if _, err := d.br.ReadByte(); err != io.EOF {
-		return 0, ErrSnapshotCorrupt
-	}
-	applied, err := x.catchUp(ctx, orgs, got.LastEventID, want.LastEventID)
+	applied, err := tail.apply(orgs)
 	if err != nil {
 		return 0, fmt.Errorf("segment snapshot: the events since it was written: %w", err)
 	}
@@ -160,37 +169,150 @@ func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (i
 	return applied, nil
 }
 
-// catchUp applies to orgs (an index at event after) what the store committed up to upTo:
-// the events, then the current labels of the older clicks of their messages (a click's
-// label changes only with a later event of its message: a click near it, a delivery, a
-// send). Organizations created since start empty.
-func (x *Index) catchUp(ctx context.Context, orgs map[string]*Org, after, upTo int64) (int, error) {
+// corrupt is the error of a file that could not be decoded: the reader's, or
+// ErrSnapshotCorrupt.
+func (d *snapDecoder) corrupt() error {
+	if d.rerr != nil {
+		return fmt.Errorf("segment snapshot: %w", d.rerr)
+	}
+	return ErrSnapshotCorrupt
+}
+
+// tailBatch is a run of one organization's events read by SegmentTail; end marks the
+// end of its events, err a failed read (the last message).
+type tailBatch struct {
+	org  string
+	evs  []TailEvent
+	orgs []string // the first message: every organization of the store
+	end  bool
+	err  error
+}
+
+// Up to tailAhead events (tailBatchLen per message) are read ahead of their application.
+const (
+	tailBatchLen = 4096
+	tailAhead    = 1 << 20
+)
+
+// tailReader reads what the store committed after a snapshot, in a goroutine.
+type tailReader struct {
+	ctx      context.Context
+	ch       chan tailBatch
+	cancel   context.CancelFunc
+	done     chan struct{}
+	finished bool // set before ch is closed: every organization was read
+}
+
+// readTail starts reading, for every organization, the events of after < ID ≤ upTo and
+// the older clicks of their messages (SegmentTail), up to tailAhead events ahead of
+// apply. Nothing is read when after ≥ upTo.
+func (x *Index) readTail(ctx context.Context, after, upTo int64) *tailReader {
+	ctx, cancel := context.WithCancel(ctx)
+	t := &tailReader{ctx: ctx, ch: make(chan tailBatch, tailAhead/tailBatchLen), cancel: cancel, done: make(chan struct{})}
 	if after >= upTo {
-		return 0, nil
+		t.finished = true
+		close(t.ch)
+		close(t.done)
+		return t
 	}
-	list, err := x.src.Orgs(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("segment: organizations: %w", err)
+	go func() {
+		defer close(t.done)
+		defer close(t.ch)
+		send := func(b tailBatch) bool {
+			select {
+			case t.ch <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		list, err := x.src.Orgs(ctx)
+		if err != nil {
+			send(tailBatch{err: fmt.Errorf("segment: organizations: %w", err)})
+			return
+		}
+		ids := make([]string, len(list))
+		for i, org := range list {
+			ids[i] = org.ID
+		}
+		if !send(tailBatch{orgs: ids}) {
+			return
+		}
+		for _, id := range ids {
+			b := tailBatch{org: id, evs: make([]TailEvent, 0, tailBatchLen)}
+			ok := true
+			err := x.src.SegmentTail(ctx, id, after, upTo, func(e *TailEvent) {
+				if !ok {
+					return
+				}
+				b.evs = append(b.evs, *e)
+				if len(b.evs) == tailBatchLen {
+					ok = send(b)
+					b.evs = make([]TailEvent, 0, tailBatchLen)
+				}
+			})
+			if !ok {
+				return
+			}
+			b.end, b.err = true, err
+			if !send(b) || err != nil {
+				return
+			}
+		}
+		t.finished = true
+	}()
+	return t
+}
+
+// stop ends the reading and waits for it.
+func (t *tailReader) stop() {
+	t.cancel()
+	<-t.done
+}
+
+// apply applies to orgs (an index at the tail's after) what the store committed up to
+// its upTo: the events, then the current labels of the older clicks of their messages
+// (a click's label changes only with a later event of its message: a click near it, a
+// delivery, a send). Organizations created since start empty. It returns how many
+// events it applied.
+func (t *tailReader) apply(orgs map[string]*Org) (int, error) {
+	// The labels the clicks of the touched messages have now, by what the index keys a
+	// click on; the tail's own clicks count too (they share keys with older ones only
+	// when a click repeats at the same millisecond).
+	type ckey struct {
+		cust, camp, link uint32
+		at               int64
 	}
-	total := 0
-	for _, org := range list {
-		o := orgs[org.ID]
+	type labels struct{ humans int }
+	var (
+		o          *Org
+		order      []ckey
+		now        map[ckey]*labels
+		relabelled map[ckey]bool
+		total      int
+	)
+	for b := range t.ch {
+		if b.err != nil {
+			return 0, b.err
+		}
+		for _, id := range b.orgs {
+			if orgs[id] == nil {
+				orgs[id] = newOrg()
+			}
+		}
+		if b.org == "" {
+			continue
+		}
 		if o == nil {
-			o = newOrg()
-			orgs[org.ID] = o
+			o = orgs[b.org]
+			if o == nil {
+				o = newOrg()
+				orgs[b.org] = o
+			}
+			order, now, relabelled = nil, map[ckey]*labels{}, map[ckey]bool{}
 		}
-		// The labels the clicks of the touched messages have now, by what the index keys
-		// a click on; the tail's own clicks count too (they share keys with older ones
-		// only when a click repeats at the same millisecond).
-		type ckey struct {
-			cust, camp, link uint32
-			at               int64
-		}
-		type labels struct{ humans int }
-		var order []ckey
-		now := map[ckey]*labels{}
-		relabelled := map[ckey]bool{}
-		err := x.src.SegmentTail(ctx, org.ID, after, upTo, func(e *TailEvent) {
+		for i := range b.evs {
+			e := &b.evs[i]
 			cust, camp := o.customer(e.Customer), o.campaign(e.Campaign)
 			var link uint32
 			if e.Link != "" {
@@ -201,7 +323,7 @@ func (x *Index) catchUp(ctx context.Context, orgs map[string]*Org, after, upTo i
 				total++
 			}
 			if e.Type != mailtrail.EventClicked {
-				return
+				continue
 			}
 			k := ckey{cust, camp, link, e.At}
 			l := now[k]
@@ -216,15 +338,21 @@ func (x *Index) catchUp(ctx context.Context, orgs map[string]*Org, after, upTo i
 			if e.Relabel {
 				relabelled[k] = true
 			}
-		})
-		if err != nil {
+		}
+		if b.end {
+			for _, k := range order {
+				if relabelled[k] {
+					o.setHumans(k.cust, k.camp, k.link, k.at, now[k].humans)
+				}
+			}
+			o = nil
+		}
+	}
+	if !t.finished {
+		if err := t.ctx.Err(); err != nil {
 			return 0, err
 		}
-		for _, k := range order {
-			if relabelled[k] {
-				o.setHumans(k.cust, k.camp, k.link, k.at, now[k].humans)
-			}
-		}
+		return 0, errors.New("segment: reading the store's tail ended early")
 	}
 	return total, nil
 }
@@ -330,25 +458,151 @@ func boolByte(b bool) byte {
 	return 0
 }
 
-// snapDecoder reads the header and body, hashing every byte it reads.
+// The decoder reads the file in chunks of snapChunk bytes into a few reused buffers; a
+// goroutine hashes each chunk once it is decoded, on the other core, while decoding goes
+// on.
+// (variables: a test reads through tiny chunks).
+var (
+	snapChunk   = 1 << 20
+	snapBuffers = 8
+)
+
+// snapDecoder decodes the header and body from chunks of the file and has every byte
+// hashed, in order, exactly once: the bytes of a chunk go to the hasher when the decoder
+// leaves it (what it had not decoded yet is copied to the next chunk, already counted).
 type snapDecoder struct {
-	br  *bufio.Reader
-	h   hash.Hash
-	err error
+	r      io.Reader
+	buf    []byte // the current chunk: buf[pos:n] not decoded yet
+	pos, n int
+	hashed int   // buf[:hashed] was handed to the hasher with the previous chunk
+	eof    bool  // r has no more bytes
+	rerr   error // r failed (not io.EOF)
+	left   int64 // bytes of the file not yet read into a chunk, when r tells its size; -1 unknown
+	err    error
+
+	nbufs int
+	free  chan []byte
+	toH   chan hashPart
+	sum   chan hashResult
 }
 
-func (d *snapDecoder) Read(b []byte) (int, error) {
-	n, err := d.br.Read(b)
-	d.h.Write(b[:n])
-	return n, err
+// hashPart is buf[from:to], to be hashed; buf is reused once it is.
+type hashPart struct {
+	buf      []byte
+	from, to int
 }
 
-func (d *snapDecoder) ReadByte() (byte, error) {
-	c, err := d.br.ReadByte()
-	if err == nil {
-		d.h.Write([]byte{c})
+// hashResult is the hasher's answer: the sha256 of every byte but the last 32, and the
+// last 32 (the trailer, when the file is whole).
+type hashResult struct {
+	sum, last []byte
+}
+
+func newSnapDecoder(r io.Reader) *snapDecoder {
+	nbufs := max(snapBuffers, 2) // the current chunk is handed over after the next is taken
+	d := &snapDecoder{r: r, left: -1, free: make(chan []byte, nbufs), toH: make(chan hashPart, nbufs), sum: make(chan hashResult, 1)}
+	if s, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := s.Stat(); err == nil && fi.Mode().IsRegular() {
+			d.left = fi.Size()
+		}
+	} else if l, ok := r.(interface{ Len() int }); ok {
+		d.left = int64(l.Len())
 	}
-	return c, err
+	go hashChunks(d.toH, d.free, d.sum)
+	return d
+}
+
+// hashChunks hashes the chunks it is given but the stream's last sha256.Size bytes, and
+// returns the buffers for reuse.
+func hashChunks(in <-chan hashPart, free chan<- []byte, out chan<- hashResult) {
+	h := sha256.New()
+	var held [2 * sha256.Size]byte // the stream's last bytes, not hashed yet
+	nh := 0
+	for p := range in {
+		c := p.buf[p.from:p.to]
+		if len(c) >= sha256.Size {
+			h.Write(held[:nh])
+			h.Write(c[:len(c)-sha256.Size])
+			nh = copy(held[:], c[len(c)-sha256.Size:])
+		} else {
+			nh += copy(held[nh:], c)
+			if k := nh - sha256.Size; k > 0 {
+				h.Write(held[:k])
+				nh = copy(held[:], held[k:nh])
+			}
+		}
+		if len(p.buf) == snapChunk {
+			select {
+			case free <- p.buf:
+			default:
+			}
+		}
+	}
+	out <- hashResult{sum: h.Sum(nil), last: slices.Clone(held[:nh])}
+}
+
+// close hands the current chunk to the hasher, ends it, and returns its result.
+func (d *snapDecoder) close() hashResult {
+	if d.toH == nil {
+		return hashResult{}
+	}
+	if d.buf != nil {
+		d.toH <- hashPart{d.buf, d.hashed, d.n}
+		d.buf = nil
+	}
+	close(d.toH)
+	d.toH = nil
+	return <-d.sum
+}
+
+// chunk returns a buffer of at least size bytes.
+func (d *snapDecoder) chunk(size int) []byte {
+	if size > snapChunk {
+		return make([]byte, size)
+	}
+	select {
+	case b := <-d.free:
+		return b
+	default:
+	}
+	if d.nbufs < cap(d.free) {
+		d.nbufs++
+		return make([]byte, snapChunk)
+	}
+	return <-d.free
+}
+
+// fill makes at least k undecoded bytes available in buf[pos:n] and says whether it
+// could; it reads as much as a chunk holds.
+func (d *snapDecoder) fill(k int) bool {
+	if d.n-d.pos >= k {
+		return true
+	}
+	if d.eof || d.err != nil {
+		return false
+	}
+	nb := d.chunk(max(snapChunk, k))
+	rest := copy(nb, d.buf[d.pos:d.n])
+	if d.buf != nil {
+		d.toH <- hashPart{d.buf, d.hashed, d.n}
+	}
+	d.buf, d.pos, d.n, d.hashed = nb, 0, rest, rest
+	for d.n < len(d.buf) {
+		m, err := d.r.Read(d.buf[d.n:])
+		d.n += m
+		if d.left >= 0 {
+			d.left -= int64(m)
+		}
+		if err == io.EOF {
+			d.eof = true
+			break
+		}
+		if err != nil {
+			d.eof, d.rerr = true, err
+			break
+		}
+	}
+	return d.n-d.pos >= k
 }
 
 func (d *snapDecoder) fail() {
@@ -357,34 +611,67 @@ func (d *snapDecoder) fail() {
 	}
 }
 
+// rest is how many bytes of the file are not decoded yet, or -1 when r did not tell its
+// size.
+func (d *snapDecoder) rest() int64 {
+	if d.left < 0 {
+		return -1
+	}
+	return d.left + int64(d.n-d.pos)
+}
+
+// prealloc is how many of n items (a count the rest of the file holds) a slice or map
+// may be made for up front: n up to limit when the file's size is known, else up to
+// snapMaxPrealloc.
+func (d *snapDecoder) prealloc(n uint64, limit int) int {
+	if d.left < 0 {
+		limit = snapMaxPrealloc
+	}
+	return int(min(n, uint64(limit)))
+}
+
+// bytes returns the next k bytes, valid until the next read; nil when the file ends.
+func (d *snapDecoder) bytes(k int) []byte {
+	if d.err != nil || !d.fill(k) {
+		d.fail()
+		return nil
+	}
+	b := d.buf[d.pos : d.pos+k : d.pos+k]
+	d.pos += k
+	return b
+}
+
 func (d *snapDecoder) raw(b []byte) {
-	if d.err == nil {
-		if _, err := io.ReadFull(d, b); err != nil {
-			d.err = ErrSnapshotCorrupt
-		}
+	if src := d.bytes(len(b)); src != nil {
+		copy(b, src)
 	}
 }
 
 func (d *snapDecoder) u32() uint32 {
-	var b [4]byte
-	d.raw(b[:])
-	return binary.LittleEndian.Uint32(b[:])
+	if b := d.bytes(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
 }
 
 func (d *snapDecoder) i64() int64 {
-	var b [8]byte
-	d.raw(b[:])
-	return int64(binary.LittleEndian.Uint64(b[:]))
+	if b := d.bytes(8); b != nil {
+		return int64(binary.LittleEndian.Uint64(b))
+	}
+	return 0
 }
 
 func (d *snapDecoder) uv() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, err := binary.ReadUvarint(d)
-	if err != nil {
+	d.fill(binary.MaxVarintLen64) // near the end of the file fewer may be there
+	v, k := binary.Uvarint(d.buf[d.pos:d.n])
+	if k <= 0 {
 		d.fail()
+		return 0
 	}
+	d.pos += k
 	return v
 }
 
@@ -401,10 +688,13 @@ func (d *snapDecoder) sv() int64 {
 	if d.err != nil {
 		return 0
 	}
-	v, err := binary.ReadVarint(d)
-	if err != nil {
+	d.fill(binary.MaxVarintLen64)
+	v, k := binary.Varint(d.buf[d.pos:d.n])
+	if k <= 0 {
 		d.fail()
+		return 0
 	}
+	d.pos += k
 	return v
 }
 
@@ -416,10 +706,11 @@ func (d *snapDecoder) i32v() int32 {
 	return int32(v)
 }
 
-// count reads a length; a slice made for it is preallocated up to snapMaxPrealloc only.
-func (d *snapDecoder) count() uint64 {
+// count reads a length: of items of at least size bytes each in the file. A count the
+// rest of the file cannot hold is corrupt.
+func (d *snapDecoder) count(size int) uint64 {
 	v := d.uv()
-	if v > 1<<40 {
+	if rest := d.rest(); v > 1<<40 || rest >= 0 && v > uint64(rest)/uint64(size) {
 		d.fail()
 		return 0
 	}
@@ -434,33 +725,27 @@ func (d *snapDecoder) str() string {
 	if d.err != nil {
 		return ""
 	}
-	b := make([]byte, n)
-	d.raw(b)
-	return string(b)
+	return string(d.bytes(int(n)))
 }
 
 func (d *snapDecoder) bitmap() *roaring.Bitmap {
 	n := d.uv()
-	if n > 1<<34 {
+	if rest := d.rest(); n > 1<<34 || rest >= 0 && n > uint64(rest) {
 		d.fail()
 	}
 	b := roaring.New()
 	if d.err != nil {
 		return b
 	}
-	buf := make([]byte, 0, min(n, snapMaxPrealloc))
-	buf, err := readN(d, buf, n)
-	if err != nil {
-		d.fail()
-		return b
-	}
-	if !readBitmap(b, buf) {
+	buf := d.bytes(int(n))
+	if buf == nil || !readBitmap(b, buf) {
 		d.fail()
 	}
 	return b
 }
 
-// readBitmap decodes buf into b; a corrupt buf is false, not a panic.
+// readBitmap decodes buf into b (a copy: buf is not referenced); a corrupt buf is false,
+// not a panic.
 func readBitmap(b *roaring.Bitmap, buf []byte) (ok bool) {
 	defer func() {
 		if recover() != nil {
@@ -471,25 +756,41 @@ func readBitmap(b *roaring.Bitmap, buf []byte) (ok bool) {
 	return err == nil && n == int64(len(buf))
 }
 
-// readN appends exactly n bytes of r to buf, growing it as they come.
-func readN(r io.Reader, buf []byte, n uint64) ([]byte, error) {
-	var err error
-	var chunk [1 << 15]byte
-	for n > 0 && err == nil {
-		k := min(n, uint64(len(chunk)))
-		var got int
-		got, err = io.ReadFull(r, chunk[:k])
-		buf = append(buf, chunk[:got]...)
-		n -= uint64(got)
+// entries reads m log entries (12 bytes each) into l.sorted, checking each names a
+// customer of o and a campaign, or for clicks a (campaign, link) pair, of o.
+func (d *snapDecoder) entries(o *Org, typ mailtrail.EventType, m uint64, l *dayLog) {
+	l.sorted = make([]entry, 0, d.prealloc(m, 1<<40))
+	ncust, maxRef := uint32(len(o.ext)), uint32(1<<32-1)
+	if typ == mailtrail.EventClicked {
+		maxRef = uint32(min(len(o.pairList), 1<<32-1))
 	}
-	return buf, err
+	bad := false
+	for left := m; left > 0 && d.err == nil; {
+		if !d.fill(12) {
+			d.fail()
+			break
+		}
+		k := min(uint64((d.n-d.pos)/12), left)
+		b := d.buf[d.pos : d.pos+int(k)*12]
+		for i := 0; i+12 <= len(b); i += 12 {
+			en := entry{binary.LittleEndian.Uint32(b[i:]), binary.LittleEndian.Uint32(b[i+4:]), binary.LittleEndian.Uint32(b[i+8:])}
+			bad = bad || en.cust >= ncust || en.ref == 0 || en.ref > maxRef
+			l.sorted = append(l.sorted, en)
+		}
+		d.pos += len(b)
+		left -= k
+	}
+	if bad {
+		d.fail()
+	}
 }
 
 func (d *snapDecoder) org() *Org {
 	o := newOrg()
 	o.minDay, o.maxDay, o.events = d.i32v(), d.i32v(), d.sv()
-	n := d.count()
-	o.ext = make([]string, 0, min(n, snapMaxPrealloc))
+	n := d.count(1)
+	o.ext = make([]string, 0, d.prealloc(n, snapMaxPreallocCustomers))
+	o.byExt = make(map[string]uint32, d.prealloc(n, snapMaxPreallocCustomers))
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		s := d.str()
 		if _, dup := o.byExt[s]; dup {
@@ -499,7 +800,7 @@ func (d *snapDecoder) org() *Org {
 		o.ext = append(o.ext, s)
 	}
 	named := func(m map[string]uint32) {
-		n := d.count()
+		n := d.count(2)
 		seen := map[uint32]bool{}
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			k, v := d.str(), d.u32v()
@@ -512,14 +813,14 @@ func (d *snapDecoder) org() *Org {
 	}
 	named(o.camps)
 	named(o.links)
-	n = d.count()
+	n = d.count(2)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		p := [2]uint32{d.u32v(), d.u32v()}
 		o.pairList = append(o.pairList, p)
 		o.pairs[p] = uint32(len(o.pairList))
 	}
 	o.universe = d.bitmap()
-	n = d.count()
+	n = d.count(5)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		typ := d.u32v()
 		human := d.u32v()
@@ -527,30 +828,23 @@ func (d *snapDecoder) org() *Org {
 		if typ > 255 || human > 1 || !k.typ.Valid() {
 			d.fail()
 		}
-		days := d.count()
-		s := map[int32]*roaring.Bitmap{}
+		days := d.count(2)
+		s := make(map[int32]*roaring.Bitmap, d.prealloc(days, snapMaxPrealloc))
 		for j := uint64(0); j < days && d.err == nil; j++ {
 			day := d.i32v()
 			s[day] = d.bitmap()
 		}
 		o.series[k] = s
 	}
-	n = d.count()
+	n = d.count(3)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		typ := d.u32v()
 		k := lkey{typ: mailtrail.EventType(typ), day: d.i32v()}
 		if typ > 255 || !k.typ.Valid() {
 			d.fail()
 		}
-		m := d.count()
-		l := &dayLog{sorted: make([]entry, 0, min(m, snapMaxPrealloc))}
-		for j := uint64(0); j < m && d.err == nil; j++ {
-			en := entry{d.u32(), d.u32(), d.u32()}
-			if int(en.cust) >= len(o.ext) || en.ref == 0 || k.typ == mailtrail.EventClicked && int(en.ref) > len(o.pairList) {
-				d.fail()
-			}
-			l.sorted = append(l.sorted, en)
-		}
+		l := &dayLog{}
+		d.entries(o, k.typ, d.count(12), l)
 		o.logs[k] = l
 	}
 	return o
