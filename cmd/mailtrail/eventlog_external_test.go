@@ -2,50 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 )
-
-// externalStream returns the test JetStream cluster's URL (scripts/nats-cluster.sh,
-// started by ./scripts/test.sh, which sets MAILTRAIL_TEST_NATS_URL) and a stream name of
-// the test's own, deleted from the cluster when the test ends. Without the cluster the
-// test skips, unless MAILTRAIL_REQUIRE_SERVICES is set (CI), where it fails.
-func externalStream(t *testing.T) (url, stream string) {
-	t.Helper()
-	url = os.Getenv("MAILTRAIL_TEST_NATS_URL")
-	if url == "" {
-		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
-			t.Fatal("MAILTRAIL_TEST_NATS_URL is not set: start the cluster with scripts/nats-cluster.sh start DIR")
-		}
-		t.Skip("no external JetStream cluster (scripts/nats-cluster.sh start DIR, then set MAILTRAIL_TEST_NATS_URL)")
-	}
-	stream = "T" + nuid.Next()
-	t.Cleanup(func() {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			t.Logf("stream %s not deleted from the test cluster: %v", stream, err)
-		}
-	})
-	return url, stream
-}
 
 // serve --event-log-url: the log on an external JetStream cluster (three servers, the
 // stream with three replicas). A store that ran on the embedded log moves to it with the
@@ -55,7 +18,8 @@ func externalStream(t *testing.T) (url, stream string) {
 // follows the cluster's stream refuses to start without it (or on another stream): its
 // tail there would be left out.
 func TestEventLogOnExternalJetStream(t *testing.T) {
-	url, stream := externalStream(t)
+	url := natstest.URL(t)
+	stream := natstest.Stream(t, url)
 	dir := t.TempDir()
 	embedded := baseCfg(dir)
 	embedded.EventLog, embedded.ReadWait = true, 300*time.Millisecond
@@ -82,7 +46,10 @@ func TestEventLogOnExternalJetStream(t *testing.T) {
 	}
 	h.abandon()
 
-	info := streamState(t, url, stream)
+	info, err := natstest.Info(url, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if info.Config.Replicas != 3 || info.State.Msgs == 0 {
 		t.Fatalf("stream %s on the cluster: %d replicas, %d messages; want 3 replicas holding the acknowledged events", stream, info.Config.Replicas, info.State.Msgs)
 	}
@@ -142,29 +109,4 @@ func TestEventLogOnExternalJetStream(t *testing.T) {
 		t.Fatalf("report on the cluster's log: %d sent, want 4 (each event once)", rep.Counts.Sent)
 	}
 	h.stop()
-}
-
-// streamState reads a stream's configuration and state from the cluster.
-func streamState(t *testing.T, url, stream string) *jetstream.StreamInfo {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info
 }

@@ -2,7 +2,6 @@ package eventlog_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 )
 
 // The event log on an external JetStream cluster (Options.URL): the same code path as the
@@ -44,62 +42,19 @@ func external(t *testing.T) (url, dir string) {
 // replicas, removed when the test ends.
 func externalOpts(t *testing.T, url string) eventlog.Options {
 	t.Helper()
-	name := "T" + nuid.Next()
-	opts := eventlog.Options{URL: url, Replicas: 3, Stream: name, SubjectPrefix: strings.ToLower(name), Partitions: 2,
+	name := natstest.Stream(t, url)
+	return eventlog.Options{URL: url, Replicas: 3, Stream: name, SubjectPrefix: strings.ToLower(name), Partitions: 2,
 		PublishTimeout: 2 * time.Second}
-	t.Cleanup(func() {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return
-		}
-		// Right after a server was killed the cluster may not answer at once: retry.
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := js.DeleteStream(ctx, name)
-			cancel()
-			if err == nil || errors.Is(err, jetstream.ErrStreamNotFound) {
-				return
-			}
-		}
-		t.Logf("stream %s not deleted from the test cluster", name)
-	})
-	return opts
 }
 
 // streamInfo reads the stream's state and cluster placement from the cluster.
 func streamInfo(t *testing.T, url, name string) *jetstream.StreamInfo {
 	t.Helper()
-	info, err := tryStreamInfo(url, name)
+	info, err := natstest.Info(url, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return info
-}
-
-// tryStreamInfo is streamInfo that returns its error (right after a server was killed
-// or restarted the cluster may take a while to answer).
-func tryStreamInfo(url, name string) (*jetstream.StreamInfo, error) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return st.Info(ctx)
 }
 
 // Appends, reads, a retry after a reopen and a purge on a three-replica stream: what the
@@ -282,7 +237,7 @@ func TestExternalLeaderKilledUnderLoad(t *testing.T) {
 	check(t, onlyAcked(recs, want), acked)
 	// The restarted server catches up: every replica is current again.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		info, err := tryStreamInfo(url, opts.Stream)
+		info, err := natstest.Info(url, opts.Stream)
 		current := 0
 		if err == nil && info.Cluster != nil {
 			for _, p := range info.Cluster.Replicas {
