@@ -77,6 +77,10 @@ type DB struct {
 	onUnavailable func()
 }
 
+// readerMmap is how much of the database file the reader connections map (SQLite's
+// build caps it near 2 GiB; the rest of a larger file is read as without it).
+const readerMmap = 2 << 30
+
 // Open opens (creating if needed) the database file at path and runs pending migrations.
 func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Synchronous == "" {
@@ -138,7 +142,12 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.w.Close()
 		return nil, err
 	}
-	if db.r, err = sql.Open("sqlite", dsn("")); err != nil {
+	// Readers map the file (up to readerMmap bytes): SQLite drops a connection's page
+	// cache whenever another connection committed, so under a busy writer every read
+	// would fetch its B-tree pages again with a read(2) and a fresh page each; mapped,
+	// they are found in the OS page cache in place. Pages still in the WAL are read
+	// from it as before. Writes do not use the map.
+	if db.r, err = sql.Open("sqlite", dsn(fmt.Sprintf("&_pragma=mmap_size(%d)", readerMmap))); err != nil {
 		db.bgCancel()
 		db.bgWG.Wait()
 		db.ck.Close()
