@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# A ClickHouse server on this machine, for the tests of the cluster mode (issue 17,
+# docs/cluster.md): Debian's clickhouse-server (18.16), installed with apt-get when it is
+# missing, started by hand with a configuration of our own in DIR (the package's service
+# start is denied where there is no init system), listening on 127.0.0.1 only, its data
+# in DIR. The tests reach it over its HTTP interface.
+#
+#   scripts/clickhouse.sh start DIR   # installs if needed, starts, waits for /ping; prints the HTTP URL
+#   scripts/clickhouse.sh stop DIR    # stops the server started in DIR
+#
+# Ports: HTTP the first free one of 127.0.0.1:18123-18139, native TCP that one + 1000
+# (away from 9000, often taken, and from the NATS test cluster's 1423x-1425x).
+set -euo pipefail
+
+cmd="${1:-}"
+dir="${2:-}"
+if [ -z "$cmd" ] || [ -z "$dir" ]; then
+  echo "usage: $0 start|stop DIR" >&2
+  exit 2
+fi
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)"
+
+stop() {
+  if [ -f "$dir/clickhouse.pid" ]; then
+    pid="$(cat "$dir/clickhouse.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/clickhouse.pid"
+  fi
+}
+
+case "$cmd" in
+  stop) stop; exit 0 ;;
+  start) ;;
+  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac
+
+stop
+if ! command -v clickhouse-server >/dev/null; then
+  # The lists may be missing or old on a fresh machine: update once, only if needed.
+  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clickhouse-server >"$dir/apt.log" 2>&1; }
+  if ! install; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$dir/apt.log" 2>&1
+    install || { echo "apt-get install clickhouse-server failed:" >&2; tail -n 20 "$dir/apt.log" >&2; exit 1; }
+  fi
+fi
+
+# free PORT: nothing accepts connections on 127.0.0.1:PORT.
+free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+http=""
+for p in $(seq 18123 18139); do
+  if free "$p" && free "$((p + 1000))"; then http="$p"; break; fi
+done
+if [ -z "$http" ]; then
+  echo "no free port in 127.0.0.1:18123-18139 for ClickHouse" >&2
+  exit 1
+fi
+
+mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
+cat >"$dir/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>2000000000</max_memory_usage>
+      <load_balancing>random</load_balancing>
+    </default>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <quotas>
+    <default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default>
+  </quotas>
+</yandex>
+EOF
+cat >"$dir/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger>
+    <level>warning</level>
+    <log>$dir/clickhouse.log</log>
+    <errorlog>$dir/clickhouse.err.log</errorlog>
+    <size>100M</size>
+    <count>2</count>
+  </logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>$http</http_port>
+  <tcp_port>$((http + 1000))</tcp_port>
+  <max_connections>256</max_connections>
+  <keep_alive_timeout>3</keep_alive_timeout>
+  <max_concurrent_queries>50</max_concurrent_queries>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <mark_cache_size>268435456</mark_cache_size>
+  <path>$dir/data/</path>
+  <tmp_path>$dir/tmp/</tmp_path>
+  <user_files_path>$dir/user_files/</user_files_path>
+  <format_schema_path>$dir/format_schemas/</format_schema_path>
+  <users_config>$dir/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mlock_executable>false</mlock_executable>
+</yandex>
+EOF
+
+# The server runs as whoever starts it (root in CI): DIR may be a private temporary
+# directory that the clickhouse user cannot enter.
+clickhouse-server --config-file="$dir/config.xml" </dev/null >"$dir/stdout.log" 2>&1 &
+echo $! >"$dir/clickhouse.pid"
+
+url="http://127.0.0.1:$http"
+for _ in $(seq 300); do
+  if [ "$(curl -fsS "$url/ping" 2>/dev/null)" = "Ok." ]; then
+    echo "$url"
+    exit 0
+  fi
+  if ! kill -0 "$(cat "$dir/clickhouse.pid")" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+echo "ClickHouse in $dir did not answer $url/ping; its logs:" >&2
+tail -n 20 "$dir/stdout.log" "$dir/clickhouse.err.log" >&2 2>/dev/null || true
+stop
+exit 1
