@@ -13,6 +13,25 @@ import (
 // errHelp says that help was asked for and printed: the command ends with status 0.
 var errHelp = errors.New("help printed")
 
+// statusError is an error that ends the binary with its own exit status instead of 2
+// (which says the command was used wrongly or could not run).
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// exitCode is the binary's exit status for err: a statusError's own, else 2.
+func exitCode(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code
+	}
+	return 2
+}
+
 // isHelp reports whether arg asks for help.
 func isHelp(arg string) bool {
 	switch arg {

@@ -33,7 +33,7 @@ func TestCLIHelp(t *testing.T) {
 	}
 	groups := map[string][]string{
 		"org": {"create", "list"}, "key": {"create", "list", "revoke"}, "connection": {"create", "list"},
-		"suppression": {"import"}, "customer": {"erase"},
+		"suppression": {"import"}, "customer": {"erase"}, "cluster": {"check"},
 	}
 	for g, verbs := range groups {
 		for _, h := range []string{"--help", "-h", "help"} {
@@ -64,6 +64,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"serve"}, []string{"-addr", "-data-dir", "-admin-token", "MAILTRAIL_ADDR"}, nil},
 		{[]string{"demo"}, []string{"-addr", "-public-url", "token is generated (and printed)"}, nil},
 		{[]string{"version"}, []string{"mailtrail version"}, nil},
+		{[]string{"cluster", "check"}, []string{"-timeout", "-json", "-event-log-url", "-nats-creds", "-postgres-dsn", "-clickhouse-url", "MAILTRAIL_POSTGRES_DSN", "Exit status"}, []string{"-addr", "-admin-token"}},
 	}
 	for _, l := range leaves {
 		for _, h := range []string{"--help", "-h"} {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/secrets"
@@ -60,7 +62,13 @@ type Config struct {
 	EventLogURL      string
 	EventLogStream   string // the stream's name on that cluster (its subjects are its name in lower case)
 	EventLogReplicas int    // the stream's replicas on that cluster
-	GeoIPDB          string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	// The cluster mode's engines (docs/cluster.md): NATSCreds is a .creds file for the
+	// JetStream of EventLogURL (read by `cluster check` only for now), PostgresDSN and
+	// ClickHouseURL the PostgreSQL and ClickHouse (HTTP interface) it will use.
+	NATSCreds     string
+	PostgresDSN   string
+	ClickHouseURL string
+	GeoIPDB       string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
@@ -89,7 +97,7 @@ func secretLike(env string) bool {
 	if strings.HasSuffix(env, "_ID") {
 		return false
 	}
-	for _, w := range []string{"SECRET", "TOKEN", "PASSWORD"} {
+	for _, w := range []string{"SECRET", "TOKEN", "PASSWORD", "DSN"} {
 		if strings.Contains(env, w) {
 			return true
 		}
@@ -157,6 +165,9 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.EventLogURL, "event-log-url", "MAILTRAIL_EVENT_LOG_URL", "", "keep the event log on an external JetStream cluster instead of the embedded server: its servers' nats:// URLs, comma-separated (user:password@ in them when it asks for credentials); implies --event-log (docs/eventlog.md, \"On an external JetStream\")")
 	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
 	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
+	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) for the servers of --event-log-url; read by mailtrail cluster check only for now (docs/cluster.md)")
+	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
+	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.SegmentSnapshotInterval, "segment-snapshot-interval", "MAILTRAIL_SEGMENT_SNAPSHOT_INTERVAL", 10*time.Minute, "how often the segment index is written to <data-dir>/segments.snapshot while serve runs: a start, after a crash too, loads it and reads only the events since (0: only at a clean stop)")
@@ -260,6 +271,7 @@ func (c *Config) validate() error {
 	if c.EventLogReplicas < 1 || c.EventLogReplicas > 5 {
 		errs = append(errs, errors.New("--event-log-replicas / MAILTRAIL_EVENT_LOG_REPLICAS must be between 1 and 5"))
 	}
+	errs = append(errs, c.validateCluster()...)
 	if c.SegmentSnapshotInterval < 0 {
 		errs = append(errs, errors.New("--segment-snapshot-interval must be 0 (only at a clean stop) or positive"))
 	}
@@ -271,6 +283,30 @@ func (c *Config) validate() error {
 		db.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// validateCluster checks the settings of the cluster mode's engines. Its errors never
+// echo a DSN or a URL: they may hold a password.
+func (c *Config) validateCluster() []error {
+	var errs []error
+	if c.NATSCreds != "" {
+		if f, err := os.Open(c.NATSCreds); err != nil {
+			errs = append(errs, fmt.Errorf("--nats-creds / MAILTRAIL_NATS_CREDS: %w", err))
+		} else {
+			f.Close()
+		}
+	}
+	if c.PostgresDSN != "" {
+		if _, err := pgx.ParseConfig(c.PostgresDSN); err != nil {
+			errs = append(errs, errors.New("--postgres-dsn / MAILTRAIL_POSTGRES_DSN is not a PostgreSQL connection string: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=require, or key=value pairs (host=… user=… dbname=…)"))
+		}
+	}
+	if c.ClickHouseURL != "" {
+		if u, err := url.Parse(c.ClickHouseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL must be the http(s) URL of ClickHouse's HTTP interface, e.g. http://10.0.0.5:8123"))
+		}
+	}
+	return errs
 }
 
 // geoDB opens the --geoip-db database. It returns nil and no error when none is set, and

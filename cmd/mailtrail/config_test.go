@@ -158,6 +158,7 @@ func TestConfigSecretLike(t *testing.T) {
 		"MAILTRAIL_OLD_SECRET_KEYS":  true,
 		"MAILTRAIL_ADMIN_TOKEN":      true,
 		"MAILTRAIL_SMTP_PASSWORD":    true,
+		"MAILTRAIL_POSTGRES_DSN":     true,
 		"MAILTRAIL_SECRET_KEY_ID":    false,
 		"MAILTRAIL_MAX_BATCH":        false,
 		"MAILTRAIL_CLIENT_IP_HEADER": false,
@@ -272,6 +273,44 @@ func TestConfigEventLogURL(t *testing.T) {
 	} {
 		if _, err := parseConfig(t, args...); err == nil || !strings.Contains(err.Error(), "--event-log-") {
 			t.Errorf("%q: %v, want a clear refusal", args, err)
+		}
+	}
+}
+
+// The cluster mode's engines: variables bind, flags win, and bad values are refused at
+// the start without echoing a DSN or URL (they hold passwords).
+func TestConfigClusterSettings(t *testing.T) {
+	creds := filepath.Join(t.TempDir(), "user.creds")
+	if err := os.WriteFile(creds, []byte("creds"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MAILTRAIL_NATS_CREDS", creds)
+	t.Setenv("MAILTRAIL_POSTGRES_DSN", "postgres://env@10.0.0.1:5432/db")
+	t.Setenv("MAILTRAIL_CLICKHOUSE_URL", "http://10.0.0.2:8123")
+	cfg, err := parseConfig(t, "--postgres-dsn", "host=10.0.0.3 user=flag dbname=db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NATSCreds != creds || cfg.PostgresDSN != "host=10.0.0.3 user=flag dbname=db" || cfg.ClickHouseURL != "http://10.0.0.2:8123" {
+		t.Fatalf("creds %q, dsn %q, clickhouse %q", cfg.NATSCreds, cfg.PostgresDSN, cfg.ClickHouseURL)
+	}
+	const pw = "Pa55-in-the-DSN"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nats-creds", filepath.Join(t.TempDir(), "missing.creds")}, "--nats-creds / MAILTRAIL_NATS_CREDS: open "},
+		{[]string{"--postgres-dsn", "postgres://u:" + pw + "@db:port/x"}, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN is not a PostgreSQL connection string"},
+		{[]string{"--clickhouse-url", "clickhouse://u:" + pw + "@10.0.0.2:9000"}, "--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL must be the http(s) URL"},
+		{[]string{"--clickhouse-url", "http://u:" + pw + "@/x"}, "--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL must be the http(s) URL"},
+	} {
+		_, err := parseConfig(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("%q: the error echoes the password: %v", c.args, err)
 		}
 	}
 }

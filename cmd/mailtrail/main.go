@@ -30,6 +30,7 @@ Usage:
   mailtrail customer erase --org ORG_ID CUSTOMER_ID   (personal data; aggregates kept)
   mailtrail backup --to FILE          a consistent copy of the store and its secret key, beside a running server
   mailtrail restore --from FILE --data-dir DIR   into a new or empty directory
+  mailtrail cluster check [--timeout 5s] [--json]   which of NATS, PostgreSQL and ClickHouse are reachable and healthy
   mailtrail version
 
 Every command takes the flags of serve (at least --data-dir); "mailtrail serve --help" lists
@@ -44,7 +45,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "mailtrail:", cliMessage(err))
 		}
-		os.Exit(2)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, rest, stdout)
 	case "restore":
 		return runRestore(ctx, rest, stdout)
+	case "cluster":
+		return runCluster(ctx, rest, stdout)
 	case "version":
 		if len(rest) > 0 && isHelp(rest[0]) {
 			fmt.Fprintln(stdout, "Usage:\n  mailtrail version\n\nPrints the module version, the VCS revision and the Go version of the build.")

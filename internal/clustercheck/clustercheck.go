@@ -84,6 +84,10 @@ func redactURLs(urls string) string {
 	return strings.Join(parts, ",")
 }
 
+// timedOut is the reason of a check that got no answer in time: a firewall dropping the
+// connection, a host down, or a server that accepts and does not answer.
+const timedOut = "timed out: no answer within the timeout"
+
 // dialReason words a dial error for an operator: a refusal, a timeout or the error.
 func dialReason(err error) string {
 	var ne net.Error
@@ -91,7 +95,7 @@ func dialReason(err error) string {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused (nothing listens there)"
 	case errors.As(err, &ne) && ne.Timeout():
-		return "timed out (a firewall, or the host is down)"
+		return timedOut
 	}
 	return err.Error()
 }

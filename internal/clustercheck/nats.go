@@ -88,7 +88,11 @@ func natsConnect(ctx context.Context, o NATSOptions) (*nats.Conn, error) {
 			c.Close()
 		}
 	}
-	if err != nil {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil, errors.New(timedOut)
+	case err != nil:
 		return nil, errors.New(scrub(err.Error(), natsPasswords(o.URL)...))
 	}
 	return nc, nil

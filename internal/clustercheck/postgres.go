@@ -95,7 +95,7 @@ func pgReason(err error) string {
 		return dialReason(ne)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return "timed out"
+		return timedOut
 	}
 	return strings.TrimSpace(err.Error())
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/clustercheck"
+)
+
+// runCluster is `mailtrail cluster VERB`: the cluster mode's commands (docs/cluster.md).
+func runCluster(ctx context.Context, args []string, stdout io.Writer) error {
+	verb, err := group("cluster", args, stdout,
+		[2]string{"check", "check [--timeout 5s] [--json]"})
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "check":
+		return runClusterCheck(ctx, args[1:], stdout)
+	}
+	return nil
+}
+
+// clusterReport is the --json answer of cluster check.
+type clusterReport struct {
+	Healthy bool                  `json:"healthy"`
+	Results []clustercheck.Result `json:"results"`
+}
+
+// runClusterCheck is `mailtrail cluster check`: every configured engine is checked at
+// once, each within the timeout; one line per check. It returns a statusError of 1 when a
+// check failed, any other error (status 2) when it could not run.
+func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error {
+	var timeout time.Duration
+	var asJSON bool
+	l := newLeaf("cluster check", "mailtrail cluster check [--timeout 5s] [--json] [--event-log-url URLS] [--nats-creds FILE] [--postgres-dsn DSN] [--clickhouse-url URL]",
+		"Tells which of the cluster mode's engines are reachable and fit for mailtrail, one line per check\n"+
+			"(ok, WARN or FAIL with the reason), and which are not configured:\n"+
+			"  NATS (--event-log-url): the server's version (2.10+: older ones cannot sync each write before\n"+
+			"    acknowledging), JetStream, max_payload, the cluster's servers, the --event-log-stream stream\n"+
+			"    if it exists (replicas, leader, replicas current);\n"+
+			"  PostgreSQL (--postgres-dsn): version (13+), fsync and synchronous_commit on, a table can be\n"+
+			"    created (a temporary one, rolled back);\n"+
+			"  ClickHouse (--clickhouse-url): GET /ping, SELECT version() over its HTTP interface.\n"+
+			"It writes nothing that outlives it and prints no password. Exit status: 0 when every configured\n"+
+			"engine is healthy (warnings allowed), 1 when a check failed, 2 when nothing is configured or\n"+
+			"a setting is wrong. See docs/cluster.md.",
+		func(fs *flag.FlagSet) {
+			fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long each engine's checks may take")
+			fs.BoolVar(&asJSON, "json", false, `print {"healthy": bool, "results": [{"engine", "check", "status", "detail"}]} instead of lines`)
+		},
+		"event-log-url", "nats-creds", "event-log-stream", "event-log-replicas", "postgres-dsn", "clickhouse-url")
+	if err := l.parse(args, stdout); err != nil {
+		return err
+	}
+	cfg := l.cfg
+	switch {
+	case l.fs.NArg() > 0:
+		return fmt.Errorf("cluster check: unexpected argument %q", l.fs.Arg(0))
+	case timeout <= 0:
+		return errors.New("cluster check: --timeout must be positive, e.g. 5s")
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.EventLogURL == "" && cfg.PostgresDSN == "" && cfg.ClickHouseURL == "" {
+		return errors.New("cluster check: nothing to check: set --event-log-url, --postgres-dsn or --clickhouse-url (or MAILTRAIL_EVENT_LOG_URL, MAILTRAIL_POSTGRES_DSN, MAILTRAIL_CLICKHOUSE_URL)")
+	}
+
+	results := checkCluster(ctx, cfg, timeout)
+	healthy := clustercheck.Healthy(results)
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(clusterReport{Healthy: healthy, Results: results}); err != nil {
+			return err
+		}
+	} else {
+		printClusterResults(stdout, results)
+	}
+	if !healthy {
+		var failed []string
+		for _, r := range results {
+			if r.Status == clustercheck.Fail {
+				failed = append(failed, r.Engine+" "+r.Check)
+			}
+		}
+		return &statusError{code: 1, err: fmt.Errorf("cluster check: %d failed: %s", len(failed), strings.Join(failed, ", "))}
+	}
+	return nil
+}
+
+// checkCluster checks every configured engine at once, each within timeout, and returns
+// their results in a fixed order: NATS, PostgreSQL, ClickHouse; an engine not configured
+// is one NotConfigured result naming its setting.
+func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []clustercheck.Result {
+	type engine struct {
+		name, setting string
+		configured    bool
+		check         func(ctx context.Context) []clustercheck.Result
+	}
+	engines := []engine{
+		{clustercheck.EngineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL", cfg.EventLogURL != "", func(ctx context.Context) []clustercheck.Result {
+			return clustercheck.NATS(ctx, clustercheck.NATSOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
+				Stream: cfg.EventLogStream, Replicas: cfg.EventLogReplicas, MinPayload: eventLogMessageBytes + 64<<10})
+		}},
+		{clustercheck.EnginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN", cfg.PostgresDSN != "", func(ctx context.Context) []clustercheck.Result {
+			return clustercheck.Postgres(ctx, cfg.PostgresDSN)
+		}},
+		{clustercheck.EngineClickHouse, "--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL", cfg.ClickHouseURL != "", func(ctx context.Context) []clustercheck.Result {
+			// No redirects: the check is of this URL, and a redirect would carry its password elsewhere.
+			client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			return clustercheck.ClickHouse(ctx, client, cfg.ClickHouseURL)
+		}},
+	}
+	out := make([][]clustercheck.Result, len(engines))
+	var wg sync.WaitGroup
+	for i, e := range engines {
+		if !e.configured {
+			out[i] = []clustercheck.Result{{Engine: e.name, Check: "configured", Status: clustercheck.NotConfigured, Detail: e.setting + " is not set"}}
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			out[i] = e.check(ctx)
+		})
+	}
+	wg.Wait()
+	var all []clustercheck.Result
+	for _, rs := range out {
+		all = append(all, rs...)
+	}
+	return all
+}
+
+// printClusterResults writes one aligned line per result: status, engine, check, detail.
+func printClusterResults(w io.Writer, results []clustercheck.Result) {
+	label := map[clustercheck.Status]string{clustercheck.OK: "ok", clustercheck.Warn: "WARN", clustercheck.Fail: "FAIL", clustercheck.NotConfigured: "-"}
+	width := 0
+	for _, r := range results {
+		width = max(width, len(r.Check))
+	}
+	for _, r := range results {
+		detail := r.Detail
+		if r.Status == clustercheck.NotConfigured {
+			detail = "not configured: " + detail
+		}
+		fmt.Fprintf(w, "%-4s  %-10s  %-*s  %s\n", label[r.Status], r.Engine, width, r.Check, detail)
+	}
+}
