@@ -40,10 +40,10 @@ esac
 stop
 if ! command -v clickhouse-server >/dev/null; then
   # The lists may be missing or old on a fresh machine: update once, only if needed.
-  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clickhouse-server >"$dir/apt.log" 2>&1; }
-  if ! install; then
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clickhouse-server >"$dir/apt.log" 2>&1; }
+  if ! apt_install; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$dir/apt.log" 2>&1
-    install || { echo "apt-get install clickhouse-server failed:" >&2; tail -n 20 "$dir/apt.log" >&2; exit 1; }
+    apt_install || { echo "apt-get install clickhouse-server failed:" >&2; tail -n 20 "$dir/apt.log" >&2; exit 1; }
   fi
 fi
 
@@ -116,9 +116,13 @@ EOF
 clickhouse-server --config-file="$dir/config.xml" </dev/null >"$dir/stdout.log" 2>&1 &
 echo $! >"$dir/clickhouse.pid"
 
+# ping: GET /ping answers "Ok." (bash's /dev/tcp: curl may not be installed yet).
+ping() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET /ping HTTP/1.0\r\n\r\n" >&3 && grep -q "^Ok\." <&3' _ "$http" 2>/dev/null
+}
 url="http://127.0.0.1:$http"
 for _ in $(seq 300); do
-  if [ "$(curl -fsS "$url/ping" 2>/dev/null)" = "Ok." ]; then
+  if ping; then
     echo "$url"
     exit 0
   fi

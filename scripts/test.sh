@@ -24,7 +24,8 @@ FUZZTIME="${FUZZTIME:-8s}"
 LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/mailtrail-test.XXXXXX")"
 FUZZLOG="$LOGDIR/fuzz.log"
 NATSDIR="$LOGDIR/nats"
-trap 'status=$?; if [ -d "$NATSDIR" ]; then scripts/nats-cluster.sh stop "$NATSDIR" || true; fi; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
+CHDIR="$LOGDIR/clickhouse"
+trap 'status=$?; if [ -d "$NATSDIR" ]; then scripts/nats-cluster.sh stop "$NATSDIR" || true; fi; if [ -d "$CHDIR" ]; then scripts/clickhouse.sh stop "$CHDIR" || true; fi; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
 
 step() { printf '\n==> %s\n' "$*"; }
 echo "mode $MODE, logs in $LOGDIR"
@@ -50,9 +51,11 @@ go mod download
 go mod verify
 
 step "services the tests need"
-# The embedded store needs none. Cluster-mode tests (PostgreSQL, NATS, ClickHouse) will be
-# checked and started here by scripts/services.sh when they land.
-if [ -x scripts/services.sh ]; then scripts/services.sh; fi
+# The embedded store needs none. The cluster mode's (docs/cluster.md): the machine's
+# PostgreSQL, started by scripts/services.sh if it is not running; ClickHouse and the
+# JetStream cluster below.
+scripts/services.sh
+export MAILTRAIL_TEST_POSTGRES_DSN="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 # The dashboard's browser tests drive a real headless Chromium (Debian's package).
 scripts/chromium.sh
 # The README tour and GENERIC.md example tests run their shell blocks with curl and openssl;
@@ -68,6 +71,11 @@ fi
 MAILTRAIL_TEST_NATS_URL="$(scripts/nats-cluster.sh start "$NATSDIR")"
 export MAILTRAIL_TEST_NATS_URL MAILTRAIL_TEST_NATS_DIR="$NATSDIR"
 echo "JetStream cluster: $MAILTRAIL_TEST_NATS_URL"
+# Debian's ClickHouse (18.16), installed if missing, started in this run's directory on a
+# free port of 127.0.0.1:18123-18139 (internal/clustercheck, cluster check's tests).
+MAILTRAIL_TEST_CLICKHOUSE_URL="$(scripts/clickhouse.sh start "$CHDIR")"
+export MAILTRAIL_TEST_CLICKHOUSE_URL
+echo "ClickHouse: $MAILTRAIL_TEST_CLICKHOUSE_URL"
 
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
