@@ -72,7 +72,7 @@ MAILTRAIL_TEST_NATS_URL="$(scripts/nats-cluster.sh start "$NATSDIR")"
 export MAILTRAIL_TEST_NATS_URL MAILTRAIL_TEST_NATS_DIR="$NATSDIR"
 echo "JetStream cluster: $MAILTRAIL_TEST_NATS_URL"
 # Debian's ClickHouse (18.16), installed if missing, started in this run's directory on a
-# free port of 127.0.0.1:18123-18139 (internal/clustercheck, cluster check's tests).
+# free port of 127.0.0.1:18123-18139 (cluster check's tests, cmd/mailtrail/cluster*_test.go).
 MAILTRAIL_TEST_CLICKHOUSE_URL="$(scripts/clickhouse.sh start "$CHDIR")"
 export MAILTRAIL_TEST_CLICKHOUSE_URL
 echo "ClickHouse: $MAILTRAIL_TEST_CLICKHOUSE_URL"

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/mailtrail/mailtrail/internal/clustercheck"
 )
 
 // runCluster is `mailtrail cluster VERB`: the cluster mode's commands (docs/cluster.md).
@@ -31,8 +29,8 @@ func runCluster(ctx context.Context, args []string, stdout io.Writer) error {
 
 // clusterReport is the --json answer of cluster check.
 type clusterReport struct {
-	Healthy bool                  `json:"healthy"`
-	Results []clustercheck.Result `json:"results"`
+	Healthy bool          `json:"healthy"`
+	Results []checkResult `json:"results"`
 }
 
 // runClusterCheck is `mailtrail cluster check`: every configured engine is checked at
@@ -76,7 +74,7 @@ func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error
 	}
 
 	results := checkCluster(ctx, cfg, timeout)
-	healthy := clustercheck.Healthy(results)
+	healthy := checksHealthy(results)
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -89,7 +87,7 @@ func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error
 	if !healthy {
 		var failed []string
 		for _, r := range results {
-			if r.Status == clustercheck.Fail {
+			if r.Status == checkFail {
 				failed = append(failed, r.Engine+" "+r.Check)
 			}
 		}
@@ -100,32 +98,32 @@ func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error
 
 // checkCluster checks every configured engine at once, each within timeout, and returns
 // their results in a fixed order: NATS, PostgreSQL, ClickHouse; an engine not configured
-// is one NotConfigured result naming its setting.
-func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []clustercheck.Result {
+// is one checkNotConfigured result naming its setting.
+func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []checkResult {
 	type engine struct {
 		name, setting string
 		configured    bool
-		check         func(ctx context.Context) []clustercheck.Result
+		check         func(ctx context.Context) []checkResult
 	}
 	engines := []engine{
-		{clustercheck.EngineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL", cfg.EventLogURL != "", func(ctx context.Context) []clustercheck.Result {
-			return clustercheck.NATS(ctx, clustercheck.NATSOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
+		{engineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL", cfg.EventLogURL != "", func(ctx context.Context) []checkResult {
+			return checkNATS(ctx, natsCheckOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
 				Stream: cfg.EventLogStream, Replicas: cfg.EventLogReplicas, MinPayload: eventLogMessageBytes + 64<<10})
 		}},
-		{clustercheck.EnginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN", cfg.PostgresDSN != "", func(ctx context.Context) []clustercheck.Result {
-			return clustercheck.Postgres(ctx, cfg.PostgresDSN)
+		{enginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN", cfg.PostgresDSN != "", func(ctx context.Context) []checkResult {
+			return checkPostgres(ctx, cfg.PostgresDSN)
 		}},
-		{clustercheck.EngineClickHouse, "--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL", cfg.ClickHouseURL != "", func(ctx context.Context) []clustercheck.Result {
+		{engineClickHouse, "--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL", cfg.ClickHouseURL != "", func(ctx context.Context) []checkResult {
 			// No redirects: the check is of this URL, and a redirect would carry its password elsewhere.
 			client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			return clustercheck.ClickHouse(ctx, client, cfg.ClickHouseURL)
+			return checkClickHouse(ctx, client, cfg.ClickHouseURL)
 		}},
 	}
-	out := make([][]clustercheck.Result, len(engines))
+	out := make([][]checkResult, len(engines))
 	var wg sync.WaitGroup
 	for i, e := range engines {
 		if !e.configured {
-			out[i] = []clustercheck.Result{{Engine: e.name, Check: "configured", Status: clustercheck.NotConfigured, Detail: e.setting + " is not set"}}
+			out[i] = []checkResult{{Engine: e.name, Check: "configured", Status: checkNotConfigured, Detail: e.setting + " is not set"}}
 			continue
 		}
 		wg.Go(func() {
@@ -135,7 +133,7 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []clu
 		})
 	}
 	wg.Wait()
-	var all []clustercheck.Result
+	var all []checkResult
 	for _, rs := range out {
 		all = append(all, rs...)
 	}
@@ -143,15 +141,15 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []clu
 }
 
 // printClusterResults writes one aligned line per result: status, engine, check, detail.
-func printClusterResults(w io.Writer, results []clustercheck.Result) {
-	label := map[clustercheck.Status]string{clustercheck.OK: "ok", clustercheck.Warn: "WARN", clustercheck.Fail: "FAIL", clustercheck.NotConfigured: "-"}
+func printClusterResults(w io.Writer, results []checkResult) {
+	label := map[checkStatus]string{checkOK: "ok", checkWarn: "WARN", checkFail: "FAIL", checkNotConfigured: "-"}
 	width := 0
 	for _, r := range results {
 		width = max(width, len(r.Check))
 	}
 	for _, r := range results {
 		detail := r.Detail
-		if r.Status == clustercheck.NotConfigured {
+		if r.Status == checkNotConfigured {
 			detail = "not configured: " + detail
 		}
 		fmt.Fprintf(w, "%-4s  %-10s  %-*s  %s\n", label[r.Status], r.Engine, width, r.Check, detail)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/internal/clustercheck"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 )
 
@@ -111,7 +110,7 @@ func TestClusterCheckBinary(t *testing.T) {
 	dsn := testService(t, "MAILTRAIL_TEST_POSTGRES_DSN", "scripts/services.sh starts the machine's PostgreSQL; postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	chURL := testService(t, "MAILTRAIL_TEST_CLICKHOUSE_URL", "scripts/clickhouse.sh start DIR prints it")
 	bin := buildBinary(t)
-	engines := []string{clustercheck.EngineNATS, clustercheck.EnginePostgres, clustercheck.EngineClickHouse}
+	engines := []string{engineNATS, enginePostgres, engineClickHouse}
 
 	t.Run("healthy", func(t *testing.T) {
 		// Flags for NATS and PostgreSQL, the variable for ClickHouse.
@@ -141,7 +140,7 @@ func TestClusterCheckBinary(t *testing.T) {
 		seen := map[string]bool{}
 		for _, res := range rep.Results {
 			seen[res.Engine] = true
-			if res.Status != clustercheck.OK {
+			if res.Status != checkOK {
 				t.Errorf("--json: %+v", res)
 			}
 		}
@@ -178,7 +177,7 @@ func TestClusterCheckBinary(t *testing.T) {
 					t.Fatalf("--json: %+v", rep)
 				}
 				for _, res := range rep.Results {
-					if res.Status != clustercheck.Fail || res.Check != "connect" || !strings.Contains(res.Detail, "connection refused") {
+					if res.Status != checkFail || res.Check != "connect" || !strings.Contains(res.Detail, "connection refused") {
 						t.Errorf("--json: %+v", res)
 					}
 				}
@@ -221,14 +220,14 @@ func TestClusterCheckBinary(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q:\n%s", r.code, r.stderr, r.stdout)
 		}
 		for _, c := range []struct{ engine, setting string }{
-			{clustercheck.EngineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL"},
-			{clustercheck.EnginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN"},
+			{engineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL"},
+			{enginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN"},
 		} {
 			if l := r.lines("-", c.engine); len(l) != 1 || !strings.Contains(l[0], "not configured: "+c.setting) {
 				t.Errorf("%s: %q:\n%s", c.engine, l, r.stdout)
 			}
 		}
-		if len(r.lines("ok", clustercheck.EngineClickHouse)) != 2 {
+		if len(r.lines("ok", engineClickHouse)) != 2 {
 			t.Errorf("clickhouse:\n%s", r.stdout)
 		}
 	})

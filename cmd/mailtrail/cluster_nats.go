@@ -1,4 +1,4 @@
-package clustercheck
+package main
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// NATSOptions says which JetStream to check and what the event log will ask of it.
-type NATSOptions struct {
+// natsCheckOptions says which JetStream to check and what the event log will ask of it.
+type natsCheckOptions struct {
 	URL      string // the servers' nats:// URLs, comma-separated (--event-log-url)
 	Creds    string // a .creds file (user JWT and NKey seed), "" for none
 	Stream   string // the event log's stream (--event-log-stream), checked if it exists
@@ -30,34 +30,34 @@ type NATSOptions struct {
 // minutes and cannot be told to sync each write before its acknowledgement.
 const syncIntervalReason = "cannot sync every write before acknowledging (no sync_interval): never acknowledge on it"
 
-// NATS checks the JetStream at o.URL: connection, server version, JetStream, max_payload,
+// checkNATS checks the JetStream at o.URL: connection, server version, JetStream, max_payload,
 // the cluster's servers and, when it exists, the log's stream. ctx bounds the whole check;
 // a failed connection ends it with one failed result.
-func NATS(ctx context.Context, o NATSOptions) []Result {
-	r := &results{engine: EngineNATS}
+func checkNATS(ctx context.Context, o natsCheckOptions) []checkResult {
+	r := &checkList{engine: engineNATS}
 	nc, err := natsConnect(ctx, o)
 	if err != nil {
-		r.add("connect", Fail, "%s: %s", redactURLs(o.URL), err)
+		r.add("connect", checkFail, "%s: %s", redactURLs(o.URL), err)
 		return r.list
 	}
 	defer nc.Close()
-	r.add("connect", OK, "%s (server %s%s)", nc.ConnectedUrlRedacted(), nc.ConnectedServerName(), clusterSuffix(nc))
+	r.add("connect", checkOK, "%s (server %s%s)", nc.ConnectedUrlRedacted(), nc.ConnectedServerName(), clusterSuffix(nc))
 	natsVersion(r, nc.ConnectedServerVersion())
 	js, err := jetstream.New(nc)
 	if err != nil {
-		r.add("jetstream", Fail, "%v", err)
+		r.add("jetstream", checkFail, "%v", err)
 		return r.list
 	}
 	ai, err := js.AccountInfo(ctx)
 	if err != nil {
-		r.add("jetstream", Fail, "JetStream is not available to this account: %v (the servers need a jetstream block)", err)
+		r.add("jetstream", checkFail, "JetStream is not available to this account: %v (the servers need a jetstream block)", err)
 		return r.list
 	}
-	r.add("jetstream", OK, "enabled: %d streams, %s stored", ai.Streams, mib(int64(ai.Store)))
+	r.add("jetstream", checkOK, "enabled: %d streams, %s stored", ai.Streams, mib(int64(ai.Store)))
 	if p := nc.MaxPayload(); p < o.MinPayload {
-		r.add("max_payload", Fail, "max_payload %s is less than the %s the event log publishes at most: its large groups would be refused (set max_payload: 8MB on every server)", mib(p), mib(o.MinPayload))
+		r.add("max_payload", checkFail, "max_payload %s is less than the %s the event log publishes at most: its large groups would be refused (set max_payload: 8MB on every server)", mib(p), mib(o.MinPayload))
 	} else {
-		r.add("max_payload", OK, "%s (the event log needs %s)", mib(p), mib(o.MinPayload))
+		r.add("max_payload", checkOK, "%s (the event log needs %s)", mib(p), mib(o.MinPayload))
 	}
 	natsCluster(r, nc, o.Replicas)
 	natsStream(ctx, r, js, o)
@@ -66,7 +66,7 @@ func NATS(ctx context.Context, o NATSOptions) []Result {
 
 // natsConnect connects once to the first server of o.URL that answers, within ctx. When
 // none does, the error says why the first one did not.
-func natsConnect(ctx context.Context, o NATSOptions) (*nats.Conn, error) {
+func natsConnect(ctx context.Context, o natsCheckOptions) (*nats.Conn, error) {
 	timeout := 5 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
@@ -93,7 +93,7 @@ func natsConnect(ctx context.Context, o NATSOptions) (*nats.Conn, error) {
 	case errors.As(err, &ne) && ne.Timeout():
 		return nil, errors.New(timedOut)
 	case err != nil:
-		return nil, errors.New(scrub(err.Error(), natsPasswords(o.URL)...))
+		return nil, errors.New(scrubSecrets(err.Error(), natsPasswords(o.URL)...))
 	}
 	return nc, nil
 }
@@ -135,15 +135,15 @@ func clusterSuffix(nc *nats.Conn) string {
 }
 
 // natsVersion fails a server older than 2.10: it has no sync_interval.
-func natsVersion(r *results, v string) {
+func natsVersion(r *checkList, v string) {
 	major, minor, ok := majorMinor(v)
 	switch {
 	case !ok:
-		r.add("version", Warn, "nats-server %q: not a version this check knows; 2.10 or later is needed", v)
+		r.add("version", checkWarn, "nats-server %q: not a version this check knows; 2.10 or later is needed", v)
 	case major < 2 || major == 2 && minor < 10:
-		r.add("version", Fail, "nats-server %s %s", v, syncIntervalReason)
+		r.add("version", checkFail, "nats-server %s %s", v, syncIntervalReason)
 	default:
-		r.add("version", OK, "nats-server %s (every server must run with sync_interval: always, which a client cannot see)", v)
+		r.add("version", checkOK, "nats-server %s (every server must run with sync_interval: always, which a client cannot see)", v)
 	}
 }
 
@@ -160,7 +160,7 @@ func majorMinor(v string) (major, minor int, ok bool) {
 
 // natsCluster reports the servers the client knows (those given and those the cluster
 // advertised): a stream of replicas servers needs at least that many.
-func natsCluster(r *results, nc *nats.Conn, replicas int) {
+func natsCluster(r *checkList, nc *nats.Conn, replicas int) {
 	var servers []string
 	for _, s := range nc.Servers() {
 		if u, err := url.Parse(s); err == nil {
@@ -173,41 +173,41 @@ func natsCluster(r *results, nc *nats.Conn, replicas int) {
 	name := nc.ConnectedClusterName()
 	switch {
 	case name == "" && replicas > 1:
-		r.add("cluster", Fail, "a single server, in no cluster: a stream of %d replicas (--event-log-replicas) cannot be placed, and its loss stops every acknowledgement", replicas)
+		r.add("cluster", checkFail, "a single server, in no cluster: a stream of %d replicas (--event-log-replicas) cannot be placed, and its loss stops every acknowledgement", replicas)
 	case name == "":
-		r.add("cluster", Warn, "a single server, in no cluster: its loss stops every acknowledgement")
+		r.add("cluster", checkWarn, "a single server, in no cluster: its loss stops every acknowledgement")
 	case len(servers) < replicas:
-		r.add("cluster", Warn, "cluster %s: %d servers known (%s), fewer than the stream's %d replicas (--event-log-replicas)", name, len(servers), strings.Join(servers, ", "), replicas)
+		r.add("cluster", checkWarn, "cluster %s: %d servers known (%s), fewer than the stream's %d replicas (--event-log-replicas)", name, len(servers), strings.Join(servers, ", "), replicas)
 	default:
-		r.add("cluster", OK, "cluster %s: %d servers (%s)", name, len(servers), strings.Join(servers, ", "))
+		r.add("cluster", checkOK, "cluster %s: %d servers (%s)", name, len(servers), strings.Join(servers, ", "))
 	}
 }
 
 // natsStream reports the log's stream when it exists: its replicas, its leader and
 // whether every replica is current.
-func natsStream(ctx context.Context, r *results, js jetstream.JetStream, o NATSOptions) {
+func natsStream(ctx context.Context, r *checkList, js jetstream.JetStream, o natsCheckOptions) {
 	if o.Stream == "" {
 		return
 	}
 	check := "stream " + o.Stream
 	st, err := js.Stream(ctx, o.Stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		r.add(check, OK, "does not exist yet: serve --event-log-url creates it with %d replicas", o.Replicas)
+		r.add(check, checkOK, "does not exist yet: serve --event-log-url creates it with %d replicas", o.Replicas)
 		return
 	}
 	if err != nil {
-		r.add(check, Fail, "cannot read it: %v", err)
+		r.add(check, checkFail, "cannot read it: %v", err)
 		return
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		r.add(check, Fail, "cannot read its state: %v", err)
+		r.add(check, checkFail, "cannot read its state: %v", err)
 		return
 	}
 	n := info.Config.Replicas
 	ci := info.Cluster
 	if ci == nil || ci.Leader == "" {
-		r.add(check, Fail, "%d replicas and no leader: appends are refused until one is elected", n)
+		r.add(check, checkFail, "%d replicas and no leader: appends are refused until one is elected", n)
 		return
 	}
 	var behind []string
@@ -223,10 +223,10 @@ func natsStream(ctx context.Context, r *results, js jetstream.JetStream, o NATSO
 	current := fmt.Sprintf("%d messages, %d replicas, leader %s", info.State.Msgs, n, ci.Leader)
 	switch {
 	case len(behind) > 0:
-		r.add(check, Warn, "%s; not current: %s", current, strings.Join(behind, ", "))
+		r.add(check, checkWarn, "%s; not current: %s", current, strings.Join(behind, ", "))
 	case n != o.Replicas:
-		r.add(check, Warn, "%s, every replica current; --event-log-replicas asks %d (a stream keeps the replicas it was created with)", current, o.Replicas)
+		r.add(check, checkWarn, "%s, every replica current; --event-log-replicas asks %d (a stream keeps the replicas it was created with)", current, o.Replicas)
 	default:
-		r.add(check, OK, "%s, every replica current", current)
+		r.add(check, checkOK, "%s, every replica current", current)
 	}
 }

@@ -1,4 +1,4 @@
-package clustercheck
+package main
 
 import (
 	"context"
@@ -14,20 +14,20 @@ import (
 // minPostgres is the oldest PostgreSQL major version supported (server_version_num).
 const minPostgres = 130000
 
-// Postgres checks the PostgreSQL server at dsn (a postgres:// URL or key=value pairs):
+// checkPostgres checks the PostgreSQL server at dsn (a postgres:// URL or key=value pairs):
 // connection, version, durability settings (fsync, synchronous_commit) and whether it
 // lets this user create a table, with a temporary one, rolled back. ctx bounds the whole
 // check; no answer contains the DSN's password.
-func Postgres(ctx context.Context, dsn string) []Result {
-	r := &results{engine: EnginePostgres}
+func checkPostgres(ctx context.Context, dsn string) []checkResult {
+	r := &checkList{engine: enginePostgres}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		r.add("connect", Fail, "not a PostgreSQL connection string (postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable, or key=value pairs)")
+		r.add("connect", checkFail, "not a PostgreSQL connection string (postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable, or key=value pairs)")
 		return r.list
 	}
 	where := fmt.Sprintf("%s@%s/%s", cfg.User, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.Database)
 	fail := func(check, what string, err error) {
-		r.add(check, Fail, "%s: %s", what, scrub(pgReason(err), cfg.Password))
+		r.add(check, checkFail, "%s: %s", what, scrubSecrets(pgReason(err), cfg.Password))
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -35,7 +35,7 @@ func Postgres(ctx context.Context, dsn string) []Result {
 		return r.list
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	r.add("connect", OK, "%s", where)
+	r.add("connect", checkOK, "%s", where)
 
 	var version, num string
 	if err := conn.QueryRow(ctx, "SELECT version(), current_setting('server_version_num')").Scan(&version, &num); err != nil {
@@ -43,9 +43,9 @@ func Postgres(ctx context.Context, dsn string) []Result {
 		return r.list
 	}
 	if n, err := strconv.Atoi(num); err != nil || n < minPostgres {
-		r.add("version", Warn, "%s: PostgreSQL 13 or later is supported", version)
+		r.add("version", checkWarn, "%s: PostgreSQL 13 or later is supported", version)
 	} else {
-		r.add("version", OK, "%s", version)
+		r.add("version", checkOK, "%s", version)
 	}
 
 	for _, s := range []struct{ name, why string }{
@@ -58,16 +58,16 @@ func Postgres(ctx context.Context, dsn string) []Result {
 			continue
 		}
 		if v == "off" {
-			r.add(s.name, Fail, "%s is off: %s, and a 2xx must be durable", s.name, s.why)
+			r.add(s.name, checkFail, "%s is off: %s, and a 2xx must be durable", s.name, s.why)
 		} else {
-			r.add(s.name, OK, "%s", v)
+			r.add(s.name, checkOK, "%s", v)
 		}
 	}
 
 	if err := pgCreateTable(ctx, conn); err != nil {
 		fail("create table", "cannot create a table", err)
 	} else {
-		r.add("create table", OK, "a temporary table created and rolled back")
+		r.add("create table", checkOK, "a temporary table created and rolled back")
 	}
 	return r.list
 }

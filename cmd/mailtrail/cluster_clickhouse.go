@@ -1,4 +1,4 @@
-package clustercheck
+package main
 
 import (
 	"context"
@@ -13,15 +13,15 @@ import (
 // chVersion is what SELECT version() answers: 18.16.1, 24.8.4.13, …
 var chVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)*$`)
 
-// ClickHouse checks ClickHouse's HTTP interface at rawURL (http://HOST:8123, a user and
+// checkClickHouse checks ClickHouse's HTTP interface at rawURL (http://HOST:8123, a user and
 // password in it sent as basic authentication): GET /ping must answer "Ok.", then SELECT
 // version() is sent as a query. client is used as given (its timeout too); ctx bounds
 // the whole check. No answer contains the URL's password.
-func ClickHouse(ctx context.Context, client *http.Client, rawURL string) []Result {
-	r := &results{engine: EngineClickHouse}
+func checkClickHouse(ctx context.Context, client *http.Client, rawURL string) []checkResult {
+	r := &checkList{engine: engineClickHouse}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		r.add("connect", Fail, "not an http(s) URL of ClickHouse's HTTP interface, e.g. http://127.0.0.1:8123")
+		r.add("connect", checkFail, "not an http(s) URL of ClickHouse's HTTP interface, e.g. http://127.0.0.1:8123")
 		return r.list
 	}
 	where := u.Redacted()
@@ -57,30 +57,30 @@ func ClickHouse(ctx context.Context, client *http.Client, rawURL string) []Resul
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is said once, by the result
 		}
-		return scrub(dialReason(err), password)
+		return scrubSecrets(dialReason(err), password)
 	}
 
 	code, body, err := do(http.MethodGet, "/ping", "")
 	switch {
 	case err != nil:
-		r.add("connect", Fail, "GET %s/ping: %s", where, reason(err))
+		r.add("connect", checkFail, "GET %s/ping: %s", where, reason(err))
 		return r.list
 	case code != http.StatusOK || body != "Ok.":
-		r.add("connect", Fail, "GET %s/ping answered %d %q, not ClickHouse's \"Ok.\": is this its HTTP interface (port 8123)?", where, code, clip(body))
+		r.add("connect", checkFail, "GET %s/ping answered %d %q, not ClickHouse's \"Ok.\": is this its HTTP interface (port 8123)?", where, code, clip(body))
 		return r.list
 	}
-	r.add("connect", OK, "%s answers /ping", where)
+	r.add("connect", checkOK, "%s answers /ping", where)
 
 	code, body, err = do(http.MethodPost, "/", "SELECT version()")
 	switch {
 	case err != nil:
-		r.add("version", Fail, "SELECT version(): %s", reason(err))
+		r.add("version", checkFail, "SELECT version(): %s", reason(err))
 	case code != http.StatusOK:
-		r.add("version", Fail, "SELECT version() answered %d: %s", code, scrub(clip(body), password))
+		r.add("version", checkFail, "SELECT version() answered %d: %s", code, scrubSecrets(clip(body), password))
 	case !chVersion.MatchString(body):
-		r.add("version", Fail, "SELECT version() answered %q, not a ClickHouse version", clip(body))
+		r.add("version", checkFail, "SELECT version() answered %q, not a ClickHouse version", clip(body))
 	default:
-		r.add("version", OK, "ClickHouse %s", body)
+		r.add("version", checkOK, "ClickHouse %s", body)
 	}
 	return r.list
 }
