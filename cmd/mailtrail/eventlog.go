@@ -207,7 +207,17 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 		errs.Inc()
 		log.Error("projector", "err", err.Error())
 	}})
-	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position})
+	lookups := reg.NewCounter("mailtrail_eventlog_dedupe_lookups_total", "Events with a dedupe or idempotency key not in the sink's index, by what answered whether the store holds them: the store (a lookup) or the filter of the store's keys (none).", "answer")
+	lookups.Init("store")
+	lookups.Init("filter")
+	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position, Keys: db,
+		OnLookup: func(store, filter int) {
+			lookups.Add(int64(store), "store")
+			lookups.Add(int64(filter), "filter")
+		},
+		OnFilterError: func(err error) {
+			log.Warn("dedupe filter: build failed; the store answers every lookup until it is built", "err", err.Error())
+		}})
 	// The tail an earlier process acknowledged and the store has not applied: its keys
 	// are duplicates, and reads wait for it.
 	applied, err := db.Position(ctx, stream)
@@ -222,6 +232,10 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 	reg.NewGauge("mailtrail_projection_position", "The last event log position the store has applied.", func() float64 { return float64(lg.Applied()) })
 	reg.NewGauge("mailtrail_projection_lag", "Event log positions acknowledged but not applied to the store yet (reads wait for theirs, up to --read-wait).",
 		func() float64 { return float64(lg.proj.Lag()) })
+	reg.NewGauge("mailtrail_eventlog_dedupe_filter_keys", "Keys in the sink's filter of the store's keys (0 until it is built after a start).",
+		func() float64 { return float64(lg.sink.Filter().Keys) })
+	reg.NewGauge("mailtrail_eventlog_dedupe_filter_bytes", "Memory of the sink's filter of the store's keys (about 1.5 bytes per key it is sized for: twice the keys it held when built).",
+		func() float64 { return float64(lg.sink.Filter().Bytes) })
 	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
 		func() float64 { return float64(lg.sink.Pending()) })
 	return lg, nil
@@ -249,7 +263,7 @@ func (l *logged) caughtUp(ctx context.Context, wait time.Duration, what string) 
 	return nil
 }
 
-// run applies the log until stopCaughtUp ends it.
+// run applies the log, and keeps the sink's dedupe filter, until stopCaughtUp ends it.
 func (l *logged) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -260,7 +274,18 @@ func (l *logged) run(ctx context.Context) {
 	}
 	l.stop = cancel
 	l.stopMu.Unlock()
+	// Beside the projector, the sink's filter of the store's keys, which spares it a
+	// lookup in the store for each new event: built in the background (until then every
+	// key is looked up), built again larger as it fills.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		l.sink.KeepFilter(ctx)
+	}()
 	_ = l.proj.Run(ctx)
+	cancel()
+	wg.Wait()
 }
 
 // stopCaughtUp waits until the store has applied everything acknowledged (within ctx),

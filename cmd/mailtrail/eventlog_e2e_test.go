@@ -475,6 +475,13 @@ func TestEventLogMigration(t *testing.T) {
 	h.track(msgs[1].Tracking.ClickURLs[0])
 	h.track(msgs[2].Tracking.OpenURL)
 	h.hardBounceNoLog(path, msgs[3].MessageID, "m3@example.com", 1)
+	// A soft bounce the vendor will retry, byte for byte, once the log is on.
+	softBounce := map[string]any{"RecordType": "Bounce", "ID": 4323372036854000009, "Type": "SoftBounce", "MessageID": "pm-9",
+		"Email": "m2@example.com", "BouncedAt": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "Details": "452 mailbox full",
+		"Metadata": map[string]any{"mt_message_id": msgs[2].MessageID}}
+	if resp, b := h.raw("POST", path, "", softBounce, basic("pm", "pm-pass")); resp.StatusCode != 200 {
+		t.Fatalf("soft bounce: %d %s", resp.StatusCode, b)
+	}
 	before := h.figures(key)
 	var rep mailtrail.Report
 	if err := json.Unmarshal([]byte(before.report), &rep); err != nil || rep.Counts.OpensTotal != 2 || rep.Counts.BouncedHard != 1 || rep.Counts.Sent < 2 {
@@ -491,8 +498,16 @@ func TestEventLogMigration(t *testing.T) {
 	if code, reason, _ := h.check(key, "m3@example.com"); code != 200 || reason != mailtrail.ReasonHardBounce {
 		t.Errorf("a bounce stored without the log, checked with it: %d %q", code, reason)
 	}
+	// The sink's filter of the store's keys is built in the background: once it is, the
+	// keys stored without the log must still be found (in the store), and new keys are
+	// answered by the filter alone.
+	waitFor(t, "the dedupe filter built from the store", func() bool { return h.app.logged.sink.Filter().Ready })
 	if a, _ := h.postEventsAt(key, map[string]any{"event_type": "sent", "campaign_id": "mig", "customer_id": "m1", "message_id": msgs[1].MessageID, "idempotency_key": "mig-s1"}); a.Duplicates != 1 {
 		t.Errorf("a retry of an event stored without the log: %+v, want a duplicate", a)
+	}
+	var retried hookResult
+	if resp, b := h.raw("POST", path, "", softBounce, basic("pm", "pm-pass")); resp.StatusCode != 200 || json.Unmarshal(b, &retried) != nil || retried.Duplicates != 1 || retried.Accepted != 0 {
+		t.Errorf("the vendor's retry of a bounce stored without the log: %d %s, want a duplicate", resp.StatusCode, b)
 	}
 	h.postEventsAt(key, map[string]any{"event_type": "delivered", "campaign_id": "mig", "customer_id": "m8", "message_id": msgs[8].MessageID})
 	h.track(msgs[4].Tracking.OpenURL)
@@ -511,6 +526,10 @@ func TestEventLogMigration(t *testing.T) {
 	wantTop.BouncedHard++
 	if onTop.Counts != wantTop {
 		t.Errorf("new events with --event-log:\n got %+v\nwant %+v", onTop.Counts, wantTop)
+	}
+	// The new bounce (its vendor id a dedupe key) was answered by the filter, no lookup.
+	if l := h.metric(`mailtrail_eventlog_dedupe_lookups_total{answer="filter"}`); l == "" || strings.HasSuffix(l, " 0") {
+		t.Errorf("the filter answered for no new event: %q", l)
 	}
 	h.stop()
 
@@ -859,5 +878,16 @@ func TestEventLogStoppedBeforeRun(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the projector's Run went on after stopCaughtUp")
+	}
+}
+
+// waitFor polls cond until it holds, failing t after a minute (a bound for a broken
+// build, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
 	}
 }

@@ -19,6 +19,27 @@ type SinkOptions struct {
 	// Applied returns the position the projection has applied (projector.Position): the
 	// keys of what the Sink appended up to it are in the store, and the Sink forgets them.
 	Applied func() uint64
+	// Keys, when set, lets the Sink keep a filter of the keys the projection store holds
+	// (KeepFilter), so that Seen is asked only about keys the store may hold: a new
+	// event (the common case) is then answered without a lookup in the store.
+	Keys KeyStore
+	// OnLookup, when set, is told after each Write how many of its events were looked up
+	// in the store (Seen) and how many the filter answered without it.
+	OnLookup func(store, filter int)
+	// OnFilterError, when set, is told why a build of the filter failed (KeepFilter
+	// retries); Seen answers meanwhile.
+	OnFilterError func(error)
+}
+
+// KeyStore is what the Sink's filter is built from: the projection store's keys
+// (sqlite.DB.CountStoredKeys, StoredKeys).
+type KeyStore interface {
+	// CountStoredKeys tells about how many keys StoredKeys would report.
+	CountStoredKeys(ctx context.Context) (int, error)
+	// StoredKeys calls fn with every idempotency key the store holds (with its
+	// organization) and every event's dedupe key (org ""). A key committed during the
+	// call may be reported or not.
+	StoredKeys(ctx context.Context, fn func(org string, key []byte) error) error
 }
 
 // Sink is an ingest.Sink that makes a batch durable by appending it to the log: Write
@@ -41,6 +62,13 @@ type Sink struct {
 	fifo []keyAt               // the same, in append order
 
 	last atomic.Uint64 // the last message this Sink appended to
+
+	// The filter of the keys the store may hold (KeepFilter), guarded by mu: nil until
+	// built. It holds every key the store held when its build began and every key
+	// appended since (including the index's keys when it began).
+	filter   *keyFilter
+	building *keyFilter    // a build in progress: appended keys enter it too
+	full     chan struct{} // filter has reached its capacity: build a larger one
 }
 
 type pendingKey struct {
@@ -58,7 +86,7 @@ func NewSink(l *Log, opt SinkOptions) *Sink {
 	if opt.Applied == nil {
 		opt.Applied = func() uint64 { return 0 }
 	}
-	return &Sink{log: l, opt: opt, keys: map[string]pendingKey{}}
+	return &Sink{log: l, opt: opt, keys: map[string]pendingKey{}, full: make(chan struct{}, 1)}
 }
 
 var _ ingest.Sink = (*Sink)(nil)
@@ -88,6 +116,7 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 					if _, ok := s.keys[k]; k != "" && !ok { // the first event holding a key is the one stored
 						s.keys[k] = pendingKey{id: ev.ID, seq: r.Pos}
 						s.fifo = append(s.fifo, keyAt{key: k, seq: r.Pos})
+						s.filterAdd(k)
 					}
 				}
 			}
@@ -136,6 +165,7 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	idem := make([]string, len(batch))
 	ded := make([]string, len(batch))
 	var ask []int // events with a key the index does not hold: the store may
+	filtered := 0 // events the filter answered: the store holds none of their keys
 	s.mu.Lock()
 	for i, ev := range batch {
 		idem[i], ded[i] = eventKeys(ev)
@@ -148,11 +178,16 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 			ids[i] = k.id
 		} else if k, ok := s.keys[ded[i]]; ok && ded[i] != "" {
 			ids[i] = k.id
+		} else if s.excluded(idem[i], ded[i]) {
+			filtered++
 		} else {
 			ask = append(ask, i)
 		}
 	}
 	s.mu.Unlock()
+	if s.opt.OnLookup != nil {
+		s.opt.OnLookup(len(ask), filtered)
+	}
 	if len(ask) > 0 && s.opt.Seen != nil {
 		evs := make([]*mailtrail.Event, len(ask))
 		for j, i := range ask {
@@ -234,6 +269,7 @@ func (s *Sink) appended(events []*mailtrail.Event, seq uint64) {
 			if k != "" {
 				s.keys[k] = pendingKey{id: ev.ID, seq: seq}
 				s.fifo = append(s.fifo, keyAt{key: k, seq: seq})
+				s.filterAdd(k)
 			}
 		}
 	}

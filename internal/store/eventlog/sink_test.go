@@ -98,12 +98,18 @@ type sinkEnv struct {
 
 func newSinkEnv(t *testing.T, opts eventlog.Options) *sinkEnv {
 	t.Helper()
+	return newSinkEnvWith(t, opts, nil)
+}
+
+// newSinkEnvWith is newSinkEnv with the Sink's options changed by sinkOpts (when not nil).
+func newSinkEnvWith(t *testing.T, opts eventlog.Options, sinkOpts func(e *sinkEnv, o *eventlog.SinkOptions)) *sinkEnv {
+	t.Helper()
 	e := &sinkEnv{asked: map[string]bool{}}
 	e.db, e.org, e.org2 = newStore(t)
 	e.oracle, e.oracleOrg, e.oOrg2 = newStore(t)
 	e.log = open(t, t.TempDir(), opts)
 	e.proj = projector.New(e.log.Projection(), e.db, projector.Options{})
-	e.sink = eventlog.NewSink(e.log, eventlog.SinkOptions{
+	so := eventlog.SinkOptions{
 		Seen: func(ctx context.Context, evs []*mailtrail.Event) ([]string, error) {
 			e.mu.Lock()
 			for _, ev := range evs {
@@ -113,7 +119,11 @@ func newSinkEnv(t *testing.T, opts eventlog.Options) *sinkEnv {
 			return e.db.Seen(ctx, evs)
 		},
 		Applied: e.proj.Position,
-	})
+	}
+	if sinkOpts != nil {
+		sinkOpts(e, &so)
+	}
+	e.sink = eventlog.NewSink(e.log, so)
 	return e
 }
 

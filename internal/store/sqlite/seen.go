@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
@@ -106,4 +107,107 @@ func (db *DB) seenKeys(ctx context.Context, q string, prefix []any, keys [][]byt
 		}
 	}
 	return found, nil
+}
+
+// storedKeysChunk is how many keys one query of StoredKeys reads (tests make it small):
+// each chunk is its own short read, so a scan of millions of keys holds no snapshot that
+// would stop the WAL from being checkpointed.
+var storedKeysChunk = 20000
+
+// CountStoredKeys returns how many keys StoredKeys would report, about.
+func (db *DB) CountStoredKeys(ctx context.Context) (int, error) {
+	var idem, ded int
+	if err := db.rrow(ctx, `SELECT count(*) FROM idempotency_keys`, nil, &idem); err != nil {
+		return 0, fmt.Errorf("sqlite: count idempotency keys: %w", err)
+	}
+	if err := db.rrow(ctx, `SELECT count(*) FROM events WHERE dedupe > x''`, nil, &ded); err != nil {
+		return 0, fmt.Errorf("sqlite: count dedupe keys: %w", err)
+	}
+	return idem + ded, nil
+}
+
+// StoredKeys calls fn with every key Seen finds events by that the store holds: each
+// idempotency key with its organization's public id, and each event's dedupe key
+// (ingest.DedupeKey) with org "". The writer side of an event log builds a filter from them, so that it asks Seen only about
+// keys the store may hold. The scan reads storedKeysChunk keys per query in key order, so
+// a key committed during the scan may be reported or not; fn must not keep key.
+func (db *DB) StoredKeys(ctx context.Context, fn func(org string, key []byte) error) error {
+	orgs := map[int64]string{}
+	rows, err := db.rquery(ctx, `SELECT id, public_id FROM orgs`)
+	if err != nil {
+		return fmt.Errorf("sqlite: stored keys: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var public string
+		if err := rows.Scan(&id, &public); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: stored keys: %w", err)
+		}
+		orgs[id] = public
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: stored keys: %w", err)
+	}
+	var org int64 = -1 << 63
+	key := []byte{}
+	for {
+		n := 0
+		rows, err := db.rquery(ctx, `SELECT org_id, key FROM idempotency_keys WHERE (org_id, key) > (?, ?) ORDER BY org_id, key LIMIT `+strconv.Itoa(storedKeysChunk), org, key)
+		if err != nil {
+			return fmt.Errorf("sqlite: stored idempotency keys: %w", err)
+		}
+		for rows.Next() {
+			if err := rows.Scan(&org, &key); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: stored idempotency keys: %w", err)
+			}
+			n++
+			// An organization created after orgs was read has only keys its events
+			// brought after the scan began, which the caller learns as it appends them.
+			if public, ok := orgs[org]; ok {
+				if err := fn(public, key); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: stored idempotency keys: %w", err)
+		}
+		if n < storedKeysChunk {
+			break
+		}
+		key = append([]byte(nil), key...)
+	}
+	from := []byte{} // below every key
+	for {
+		n := 0
+		rows, err := db.rquery(ctx, `SELECT dedupe FROM events WHERE dedupe > ? ORDER BY dedupe LIMIT `+strconv.Itoa(storedKeysChunk), from)
+		if err != nil {
+			return fmt.Errorf("sqlite: stored dedupe keys: %w", err)
+		}
+		var last []byte
+		for rows.Next() {
+			if err := rows.Scan(&last); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: stored dedupe keys: %w", err)
+			}
+			n++
+			if err := fn("", last); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: stored dedupe keys: %w", err)
+		}
+		if n < storedKeysChunk {
+			return nil
+		}
+		from = append([]byte(nil), last...)
+	}
 }

@@ -1,0 +1,228 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"time"
+)
+
+// keyFilter is a blocked Bloom filter of dedupe and idempotency keys (eventKeys' form):
+// mayHold is true for every key added, and false for most others. Each key sets
+// filterProbes bits in one 512-bit block (one cache line), so a lookup reads one line of
+// memory; at its capacity, filterBitsPerKey bits per key, about 1 in 200 keys never added
+// is answered "maybe" (TestKeyFilterFalsePositives measures it).
+//
+// The keys are digests already (ingest.DedupeKey, ingest.IdempotencyKey), but carry an
+// event time or an organization in clear, so they are hashed again (maphash, seeded per
+// filter) rather than used as bits directly. Not safe for concurrent use: the Sink
+// guards it with its mutex.
+type keyFilter struct {
+	seed     maphash.Seed
+	blocks   [][8]uint64
+	n        int // keys added
+	capacity int // keys it was sized for
+}
+
+const (
+	filterBitsPerKey = 12
+	filterProbes     = 8
+)
+
+// newKeyFilter returns an empty filter sized for capacity keys (at least one block).
+func newKeyFilter(capacity int) *keyFilter {
+	nb := max(1, (capacity*filterBitsPerKey+511)/512)
+	return &keyFilter{seed: maphash.MakeSeed(), blocks: make([][8]uint64, nb), capacity: capacity}
+}
+
+// probe returns the block of a key's hash and the second hash its bits come from.
+func (f *keyFilter) probe(h uint64) (*[8]uint64, uint64) {
+	i, _ := bits.Mul64(h, uint64(len(f.blocks))) // h's high bits pick the block
+	// splitmix64's finaliser: bits independent of the block's.
+	z := h + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return &f.blocks[i], z ^ z>>31
+}
+
+func (f *keyFilter) addHash(h uint64) {
+	b, z := f.probe(h)
+	for range filterProbes - 1 {
+		bit := z & 511
+		b[bit>>6] |= 1 << (bit & 63)
+		z >>= 9
+	}
+	bit := h & 511 // the eighth from h's low bits (the block took its high ones)
+	b[bit>>6] |= 1 << (bit & 63)
+	f.n++
+}
+
+func (f *keyFilter) holdsHash(h uint64) bool {
+	b, z := f.probe(h)
+	for range filterProbes - 1 {
+		bit := z & 511
+		if b[bit>>6]&(1<<(bit&63)) == 0 {
+			return false
+		}
+		z >>= 9
+	}
+	bit := h & 511
+	return b[bit>>6]&(1<<(bit&63)) != 0
+}
+
+// add adds a key.
+func (f *keyFilter) add(key string) { f.addHash(maphash.String(f.seed, key)) }
+
+// addBytes adds a key given as bytes (the same key as add's string of them).
+func (f *keyFilter) addBytes(key []byte) { f.addHash(maphash.Bytes(f.seed, key)) }
+
+// mayHold reports whether the key may have been added: false means it never was.
+func (f *keyFilter) mayHold(key string) bool { return f.holdsHash(maphash.String(f.seed, key)) }
+
+// full reports whether the filter holds as many keys as it was sized for: past that,
+// its false positives grow.
+func (f *keyFilter) full() bool { return f.n >= f.capacity }
+
+// bytes returns the memory its bits take.
+func (f *keyFilter) bytes() int { return len(f.blocks) * 64 }
+
+// minFilterKeys is the smallest capacity a filter is built with (1.5 MB of bits); tests
+// make it small to see filters fill up.
+var minFilterKeys = 1 << 20
+
+// filterRetry is how long KeepFilter waits after a build failed.
+const filterRetry = 10 * time.Second
+
+// excluded reports whether the filter tells that the store holds neither of an event's
+// keys (eventKeys), so Seen need not be asked. Called with mu held.
+func (s *Sink) excluded(idem, ded string) bool {
+	f := s.filter
+	return f != nil && (idem == "" || !f.mayHold(idem)) && (ded == "" || !f.mayHold(ded))
+}
+
+// filterAdd adds an appended key to the filter and to one being built. Called with mu
+// held.
+func (s *Sink) filterAdd(k string) {
+	if s.building != nil {
+		s.building.add(k)
+	}
+	if s.filter != nil {
+		s.filter.add(k)
+		if s.filter.full() {
+			select {
+			case s.full <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// KeepFilter builds the filter of the store's keys (SinkOptions.Keys), then builds it
+// again, larger, each time it fills up, until ctx ends. Until the first build is done
+// every key is looked up in the store, as without a filter. A failed build is reported
+// (OnFilterError) and tried again; the filter in place stays meanwhile.
+func (s *Sink) KeepFilter(ctx context.Context) {
+	for {
+		err := s.BuildFilter(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if s.opt.OnFilterError != nil {
+				s.opt.OnFilterError(err)
+			}
+			t := time.NewTimer(filterRetry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.full:
+		}
+	}
+}
+
+// BuildFilter builds a filter of the keys the store holds and every key appended while it
+// builds, sized for twice as many, and puts it in place of the one in use. Keys the store
+// applies during the scan are covered whether the scan reads them or not: they were
+// appended by this Sink after the build began or were in its index (appended, not
+// applied) when it began, and both enter the new filter.
+func (s *Sink) BuildFilter(ctx context.Context) error {
+	if s.opt.Keys == nil {
+		return errors.New("eventlog: no key store to build a filter from")
+	}
+	n, err := s.opt.Keys.CountStoredKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("eventlog: dedupe filter: %w", err)
+	}
+	s.mu.Lock()
+	f := newKeyFilter(max(2*(n+len(s.keys)), minFilterKeys))
+	for k := range s.keys {
+		f.add(k)
+	}
+	s.building = f
+	s.mu.Unlock()
+	const chunk = 4096 // keys added per lock of mu
+	var buf []byte
+	var batch [][]byte
+	flush := func() {
+		s.mu.Lock()
+		for _, k := range batch {
+			f.addBytes(k)
+		}
+		s.mu.Unlock()
+		batch, buf = batch[:0], buf[:0]
+	}
+	err = s.opt.Keys.StoredKeys(ctx, func(org string, key []byte) error {
+		// The key in eventKeys' form, appended to buf.
+		start := len(buf)
+		if org != "" {
+			buf = append(buf, 'i')
+			buf = append(buf, org...)
+			buf = append(buf, 0)
+		} else {
+			buf = append(buf, 'd')
+		}
+		buf = append(buf, key...)
+		batch = append(batch, buf[start:len(buf):len(buf)])
+		if len(batch) == chunk {
+			flush()
+		}
+		return nil
+	})
+	flush()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.building = nil
+	if err != nil {
+		return fmt.Errorf("eventlog: dedupe filter: %w", err)
+	}
+	s.filter = f
+	return nil
+}
+
+// FilterStats describes the Sink's filter.
+type FilterStats struct {
+	Ready    bool // built: new events are answered without the store
+	Keys     int  // keys it holds
+	Capacity int  // keys it was sized for
+	Bytes    int  // memory of its bits
+}
+
+// Filter describes the filter in use.
+func (s *Sink) Filter() FilterStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.filter == nil {
+		return FilterStats{}
+	}
+	return FilterStats{Ready: true, Keys: s.filter.n, Capacity: s.filter.capacity, Bytes: s.filter.bytes()}
+}
