@@ -82,6 +82,9 @@ type Options struct {
 	// acknowledge it (`sync_interval: always`) and take messages of MaxMessageBytes plus
 	// 64 KiB (`max_payload`).
 	URL string
+	// Creds, when set, is a NATS credentials file (a user JWT and its NKey seed, as
+	// `nsc` writes them) the connection to URL authenticates with.
+	Creds string
 	// Replicas is the stream's number of replicas on an external JetStream (1 when 0;
 	// 3 on a production cluster). The embedded server keeps one.
 	Replicas int
@@ -344,8 +347,12 @@ func (l *Log) start(ctx context.Context) error {
 // reconnects by itself after a server or the network fails; publishes meanwhile time out
 // and are retried (with the same Nats-Msg-Id), then answered as failed.
 func (l *Log) connectExternal() (*nats.Conn, error) {
-	nc, err := nats.Connect(l.opts.URL, nats.Name("mailtrail-eventlog"), nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond), nats.Timeout(5*time.Second))
+	opts := []nats.Option{nats.Name("mailtrail-eventlog"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond), nats.Timeout(5 * time.Second)}
+	if l.opts.Creds != "" {
+		opts = append(opts, nats.UserCredentials(l.opts.Creds))
+	}
+	nc, err := nats.Connect(l.opts.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: connect to %s: %w", redactURL(l.opts.URL), err)
 	}
