@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -255,23 +254,24 @@ func TestClusterCheckBinary(t *testing.T) {
 	})
 }
 
-// serve says that --nats-creds is not used by the event log yet, rather than connect
-// without it silently.
-func TestServeWarnsNATSCreds(t *testing.T) {
-	url := natstest.URL(t)
-	creds := filepath.Join(t.TempDir(), "user.creds")
-	if err := os.WriteFile(creds, []byte("unused"), 0o600); err != nil {
-		t.Fatal(err)
+// serve --event-log-url --nats-creds authenticates the log's connection with the .creds
+// file: on a server that requires it (operator mode, as clusters run with nsc are) it
+// starts with the file and is refused without it, the error naming the authorization.
+func TestServeEventLogWithNATSCreds(t *testing.T) {
+	url, creds := natstest.OperatorServer(t)
+	run := func(extra ...string) (string, error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var logs bytes.Buffer
+		args := append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--log-format", "text",
+			"--event-log-url", url, "--event-log-stream", "CREDS", "--event-log-replicas", "1"}, extra...)
+		err := Run(ctx, args, cancelOnWrite(cancel), &logs)
+		return logs.String(), err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs bytes.Buffer
-	args := []string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--log-format", "text",
-		"--event-log-url", url, "--event-log-stream", natstest.Stream(t, url), "--nats-creds", creds}
-	if err := Run(ctx, args, cancelOnWrite(cancel), &logs); err != nil {
-		t.Fatal(err)
+	if logs, err := run(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("serve without --nats-creds on a server that requires credentials: %v, want an authorization error\n%s", err, logs)
 	}
-	if !strings.Contains(logs.String(), "--nats-creds is read by mailtrail cluster check only for now") {
-		t.Errorf("no warning about --nats-creds:\n%s", logs.String())
+	if logs, err := run("--nats-creds", creds); err != nil {
+		t.Fatalf("serve with --nats-creds: %v\n%s", err, logs)
 	}
 }

@@ -63,7 +63,7 @@ type Config struct {
 	EventLogStream   string // the stream's name on that cluster (its subjects are its name in lower case)
 	EventLogReplicas int    // the stream's replicas on that cluster
 	// The cluster mode's engines (docs/cluster.md): NATSCreds is a .creds file for the
-	// JetStream of EventLogURL (read by `cluster check` only for now), PostgresDSN and
+	// JetStream of EventLogURL (the log's connection and `cluster check`), PostgresDSN and
 	// ClickHouseURL the PostgreSQL and ClickHouse (HTTP interface) it will use.
 	NATSCreds     string
 	PostgresDSN   string
@@ -165,7 +165,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.EventLogURL, "event-log-url", "MAILTRAIL_EVENT_LOG_URL", "", "keep the event log on an external JetStream cluster instead of the embedded server: its servers' nats:// URLs, comma-separated (user:password@ in them when it asks for credentials); implies --event-log (docs/eventlog.md, \"On an external JetStream\")")
 	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
 	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
-	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) for the servers of --event-log-url; read by mailtrail cluster check only for now (docs/cluster.md)")
+	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) the event log and mailtrail cluster check authenticate to the servers of --event-log-url with (docs/cluster.md)")
 	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
 	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")

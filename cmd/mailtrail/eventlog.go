@@ -77,7 +77,7 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		return nil, err
 	}
 	l, err := eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), eventlog.Options{
-		URL: cfg.EventLogURL, Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
+		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
 		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
 		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }})
 	if err != nil {

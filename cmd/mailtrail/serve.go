@@ -277,11 +277,8 @@ func randomToken() string {
 
 // startWarnings logs what would make a start useless in production: tracking links that
 // point at localhost while others can reach the server, and a store no one can use (no
-// organization, and no admin token to create one), and a setting it does not use yet.
+// organization, and no admin token to create one).
 func startWarnings(ctx context.Context, a *app, publicURLSet bool) {
-	if a.cfg.NATSCreds != "" && a.cfg.EventLogURL != "" {
-		a.log.Warn("--nats-creds is read by mailtrail cluster check only for now: the event log connects to --event-log-url without it (put user:password@ in the URLs if the servers ask for credentials)")
-	}
 	if !loopbackAddr(a.cfg.Addr) {
 		if u, err := url.Parse(a.cfg.PublicURL); err == nil && loopbackHost(u.Hostname()) {
 			a.log.Warn("tracking and unsubscribe links point at localhost although the server listens beyond loopback: recipients cannot reach them; set --public-url / MAILTRAIL_PUBLIC_URL",
