@@ -1,0 +1,15 @@
+package clickhouse
+
+import (
+	"context"
+	"strings"
+)
+
+// Field returns one column of the event id as ClickHouse holds it (TSV unescaped).
+func (db *DB) Field(ctx context.Context, id, column string) (string, error) {
+	out, err := db.do(ctx, "SELECT "+column+" FROM "+db.table("events")+" WHERE id = "+quote(id)+" LIMIT 1 FORMAT TSVRaw", nil)
+	return strings.TrimSuffix(out, "\n"), err
+}
+
+// Exec runs a statement (tests: SYSTEM STOP MERGES).
+func (db *DB) Exec(ctx context.Context, query string) error { return db.exec(ctx, query) }
