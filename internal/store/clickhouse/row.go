@@ -37,6 +37,7 @@ func encodeBlock(buf *bytes.Buffer, recs []projector.Record, first, attempt uint
 			buf.Write(head)
 			num = strconv.AppendUint(num[:0], s.rows, 10)
 			buf.Write(num)
+			buf.WriteByte('\t')
 			writeEvent(buf, ev, r.Pos, i)
 			buf.WriteString("\t" + rowEnd + "\n")
 			s.n += s.rows
@@ -47,9 +48,10 @@ func encodeBlock(buf *bytes.Buffer, recs []projector.Record, first, attempt uint
 	return s
 }
 
-// writeEvent writes the event columns of ev (eventColumns, each after a tab) at log
+// writeEvent writes the event columns of ev (eventColumns, separated by tabs) at log
 // position pos, index idx.
 func writeEvent(buf *bytes.Buffer, ev *mailtrail.Event, pos uint64, idx int) {
+	writeTSV(buf, ev.OrgID) // the first column, without a tab before it
 	str := func(v string) {
 		buf.WriteByte('\t')
 		writeTSV(buf, v)
@@ -60,7 +62,6 @@ func writeEvent(buf *bytes.Buffer, ev *mailtrail.Event, pos uint64, idx int) {
 		buf.Write(strconv.AppendUint(b[:0], v, 10))
 	}
 	md := &ev.Metadata
-	str(ev.OrgID)
 	str(ev.ID)
 	num(uint64(ev.Type))
 	num(seconds(ev.OccurredAt))
