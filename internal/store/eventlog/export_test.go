@@ -8,8 +8,17 @@ func SetMinFilterKeys(n int) (restore func()) {
 	return func() { minFilterKeys = old }
 }
 
-// NewKeyFilter, Add and MayHold expose the filter to its tests.
-func NewKeyFilter(capacity int) *keyFilter   { return newKeyFilter(capacity) }
-func (f *keyFilter) Add(key string)          { f.add(key) }
-func (f *keyFilter) MayHold(key string) bool { return f.mayHold(key) }
-func (f *keyFilter) AddBytes(key []byte)     { f.addBytes(key) }
+// NewKeyFilter, MakeKey, Add and MayHold expose the filter to its tests.
+func NewKeyFilter(capacity int) *keyFilter { return newKeyFilter(capacity) }
+
+// MakeKey is a dedupe key of bytes b, or with idem an idempotency key of organization
+// number org.
+func MakeKey(b [16]byte, org uint32, idem bool) key {
+	if idem {
+		return key{b: b, org: org, kind: kindIdem}
+	}
+	return key{b: b, kind: kindDedupe}
+}
+
+func (f *keyFilter) Add(k key)          { f.add(k) }
+func (f *keyFilter) MayHold(k key) bool { return f.mayHold(k) }

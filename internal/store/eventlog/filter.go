@@ -4,23 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math/bits"
 	"time"
 )
 
-// keyFilter is a blocked Bloom filter of dedupe and idempotency keys (eventKeys' form):
-// mayHold is true for every key added, and false for most others. Each key sets
-// filterProbes bits in one 512-bit block (one cache line), so a lookup reads one line of
-// memory; at its capacity, filterBitsPerKey bits per key, about 1 in 200 keys never added
-// is answered "maybe" (TestKeyFilterFalsePositives measures it).
-//
-// The keys are digests already (ingest.DedupeKey, ingest.IdempotencyKey), but carry an
-// event time or an organization in clear, so they are hashed again (maphash, seeded per
-// filter) rather than used as bits directly. Not safe for concurrent use: the Sink
-// guards it with its mutex.
+// keyFilter is a blocked Bloom filter of dedupe and idempotency keys: mayHold is true
+// for every key added, and false for most others. Each key sets filterProbes bits in one
+// 512-bit block (one cache line), so a lookup reads one line of memory; at its capacity,
+// filterBitsPerKey bits per key, about 1 in 200 keys never added is answered "maybe"
+// (TestKeyFilterFalsePositives measures it). The keys are digests already; key.hash
+// mixes their words. Not safe for concurrent use: the Sink guards it with its mutex.
 type keyFilter struct {
-	seed     maphash.Seed
 	blocks   [][8]uint64
 	n        int // keys added
 	capacity int // keys it was sized for
@@ -34,7 +28,7 @@ const (
 // newKeyFilter returns an empty filter sized for capacity keys (at least one block).
 func newKeyFilter(capacity int) *keyFilter {
 	nb := max(1, (capacity*filterBitsPerKey+511)/512)
-	return &keyFilter{seed: maphash.MakeSeed(), blocks: make([][8]uint64, nb), capacity: capacity}
+	return &keyFilter{blocks: make([][8]uint64, nb), capacity: capacity}
 }
 
 // probe returns the block of a key's hash and the second hash its bits come from.
@@ -73,13 +67,10 @@ func (f *keyFilter) holdsHash(h uint64) bool {
 }
 
 // add adds a key.
-func (f *keyFilter) add(key string) { f.addHash(maphash.String(f.seed, key)) }
-
-// addBytes adds a key given as bytes (the same key as add's string of them).
-func (f *keyFilter) addBytes(key []byte) { f.addHash(maphash.Bytes(f.seed, key)) }
+func (f *keyFilter) add(k key) { f.addHash(k.hash()) }
 
 // mayHold reports whether the key may have been added: false means it never was.
-func (f *keyFilter) mayHold(key string) bool { return f.holdsHash(maphash.String(f.seed, key)) }
+func (f *keyFilter) mayHold(k key) bool { return f.holdsHash(k.hash()) }
 
 // full reports whether the filter holds as many keys as it was sized for: past that,
 // its false positives grow.
@@ -88,23 +79,23 @@ func (f *keyFilter) full() bool { return f.n >= f.capacity }
 // bytes returns the memory its bits take.
 func (f *keyFilter) bytes() int { return len(f.blocks) * 64 }
 
-// minFilterKeys is the smallest capacity a filter is built with (1.5 MB of bits); tests
+// minFilterKeys is the smallest capacity a filter is built with (6 MB of bits); tests
 // make it small to see filters fill up.
-var minFilterKeys = 1 << 20
+var minFilterKeys = 1 << 22
 
 // filterRetry is how long KeepFilter waits after a build failed.
 const filterRetry = 10 * time.Second
 
 // excluded reports whether the filter tells that the store holds neither of an event's
 // keys (eventKeys), so Seen need not be asked. Called with mu held.
-func (s *Sink) excluded(idem, ded string) bool {
+func (s *Sink) excluded(idem, ded key) bool {
 	f := s.filter
-	return f != nil && (idem == "" || !f.mayHold(idem)) && (ded == "" || !f.mayHold(ded))
+	return f != nil && (idem.kind == 0 || !f.mayHold(idem)) && (ded.kind == 0 || !f.mayHold(ded))
 }
 
 // filterAdd adds an appended key to the filter and to one being built. Called with mu
 // held.
-func (s *Sink) filterAdd(k string) {
+func (s *Sink) filterAdd(k key) {
 	if s.building != nil {
 		s.building.add(k)
 	}
@@ -171,28 +162,28 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 	s.building = f
 	s.mu.Unlock()
 	const chunk = 4096 // keys added per lock of mu
-	var buf []byte
-	var batch [][]byte
+	type stored struct {
+		org string
+		b   [16]byte
+	}
+	var batch []stored
 	flush := func() {
 		s.mu.Lock()
-		for _, k := range batch {
-			f.addBytes(k)
+		for _, st := range batch {
+			if k, ok := s.storedKey(st.org, st.b[:]); ok {
+				f.add(k)
+			}
 		}
 		s.mu.Unlock()
-		batch, buf = batch[:0], buf[:0]
+		batch = batch[:0]
 	}
-	err = s.opt.Keys.StoredKeys(ctx, func(org string, key []byte) error {
-		// The key in eventKeys' form, appended to buf.
-		start := len(buf)
-		if org != "" {
-			buf = append(buf, 'i')
-			buf = append(buf, org...)
-			buf = append(buf, 0)
-		} else {
-			buf = append(buf, 'd')
+	err = s.opt.Keys.StoredKeys(ctx, func(org string, b []byte) error {
+		if len(b) != 16 { // no event's key can equal it (storedKey)
+			return nil
 		}
-		buf = append(buf, key...)
-		batch = append(batch, buf[start:len(buf):len(buf)])
+		st := stored{org: org}
+		copy(st.b[:], b)
+		batch = append(batch, st)
 		if len(batch) == chunk {
 			flush()
 		}

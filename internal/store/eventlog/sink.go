@@ -29,7 +29,19 @@ type SinkOptions struct {
 	// OnFilterError, when set, is told why a build of the filter failed (KeepFilter
 	// retries); Seen answers meanwhile.
 	OnFilterError func(error)
+	// MaxPending bounds the dedupe index: while it holds that many keys (appended, not
+	// applied: the projection store is far behind or failing), a batch with keys is
+	// refused with EUNAVAILABLE (503, retry) until the projection catches up, so its
+	// memory stays bounded (about 90 bytes per key). 0: DefaultMaxPending.
+	MaxPending int
 }
+
+// DefaultMaxPending is SinkOptions.MaxPending's default: 4 million keys, about 360 MB,
+// a minute and more of the events API at full speed with the store stopped.
+const DefaultMaxPending = 4 << 20
+
+// errBehind answers a batch the dedupe index has no room for.
+var errBehind = mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the store is too far behind the event log to take more events now; retry later")
 
 // KeyStore is what the Sink's filter is built from: the projection store's keys
 // (sqlite.DB.CountStoredKeys, StoredKeys).
@@ -58,8 +70,10 @@ type Sink struct {
 	opt SinkOptions
 
 	mu   sync.Mutex
-	keys map[string]pendingKey // dedupe and idempotency keys appended, not yet applied
-	fifo []keyAt               // the same, in append order
+	keys map[key]pending // dedupe and idempotency keys appended, not yet applied
+	segs []segment       // the messages appended, not yet applied, in order
+	base uint64          // the number of segs[0]
+	orgs map[string]uint32
 
 	last atomic.Uint64 // the last message this Sink appended to
 
@@ -71,22 +85,15 @@ type Sink struct {
 	full     chan struct{} // filter has reached its capacity: build a larger one
 }
 
-type pendingKey struct {
-	id  string // the event holding the key
-	seq uint64 // the message it is in
-}
-
-type keyAt struct {
-	key string
-	seq uint64
-}
-
 // NewSink returns a Sink appending to l.
 func NewSink(l *Log, opt SinkOptions) *Sink {
 	if opt.Applied == nil {
 		opt.Applied = func() uint64 { return 0 }
 	}
-	return &Sink{log: l, opt: opt, keys: map[string]pendingKey{}, full: make(chan struct{}, 1)}
+	if opt.MaxPending <= 0 {
+		opt.MaxPending = DefaultMaxPending
+	}
+	return &Sink{log: l, opt: opt, keys: map[key]pending{}, orgs: map[string]uint32{}, full: make(chan struct{}, 1)}
 }
 
 var _ ingest.Sink = (*Sink)(nil)
@@ -110,16 +117,11 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 		}
 		s.mu.Lock()
 		for _, r := range recs {
-			for _, ev := range r.Events {
-				idem, ded := eventKeys(ev)
-				for _, k := range []string{idem, ded} {
-					if _, ok := s.keys[k]; k != "" && !ok { // the first event holding a key is the one stored
-						s.keys[k] = pendingKey{id: ev.ID, seq: r.Pos}
-						s.fifo = append(s.fifo, keyAt{key: k, seq: r.Pos})
-						s.filterAdd(k)
-					}
-				}
+			keys := make([][2]key, len(r.Events))
+			for i, ev := range r.Events {
+				keys[i][0], keys[i][1] = s.eventKeys(ev)
 			}
+			s.index(r.Events, keys, r.Pos, true)
 		}
 		s.mu.Unlock()
 		from = recs[len(recs)-1].Pos + 1
@@ -140,18 +142,6 @@ func (s *Sink) Pending() int {
 	return len(s.keys)
 }
 
-// eventKeys returns the keys an event is unique under, in the order the store checks
-// them: its idempotency key in its organization, then its dedupe key.
-func eventKeys(ev *mailtrail.Event) (idem, dedupe string) {
-	if ik := ingest.IdempotencyKey(ev); ik != nil {
-		idem = "i" + ev.OrgID + "\x00" + string(ik)
-	}
-	if dk := ingest.DedupeKey(ev); dk != nil {
-		dedupe = "d" + string(dk)
-	}
-	return idem, dedupe
-}
-
 // Write appends the batch's new events to the log and returns its change-set: Duplicate
 // for each event, Events the others, Position the message holding the last of them (the
 // last append's when every event was a duplicate). A duplicate takes the id of the event
@@ -162,23 +152,31 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	s.prune(s.opt.Applied())
 	dup := make([]bool, len(batch))
 	ids := make([]string, len(batch))
-	idem := make([]string, len(batch))
-	ded := make([]string, len(batch))
-	var ask []int // events with a key the index does not hold: the store may
-	filtered := 0 // events the filter answered: the store holds none of their keys
+	keys := make([][2]key, len(batch)) // each event's idempotency and dedupe keys
+	var ask []int                       // events with a key the index does not hold: the store may
+	filtered := 0                       // events the filter answered: the store holds none of their keys
 	s.mu.Lock()
+	if len(s.keys) >= s.opt.MaxPending {
+		for _, ev := range batch {
+			if ingest.IdempotencyKey(ev) != nil || ingest.DedupeKey(ev) != nil {
+				s.mu.Unlock()
+				return ingest.ChangeSet{}, errBehind
+			}
+		}
+	}
 	for i, ev := range batch {
-		idem[i], ded[i] = eventKeys(ev)
-		if idem[i] == "" && ded[i] == "" {
+		idem, ded := s.eventKeys(ev)
+		keys[i] = [2]key{idem, ded}
+		if idem.kind == 0 && ded.kind == 0 {
 			continue
 		}
 		// The index first, then the store: a key the index no longer holds was
 		// applied, so the store has it by then.
-		if k, ok := s.keys[idem[i]]; ok && idem[i] != "" {
-			ids[i] = k.id
-		} else if k, ok := s.keys[ded[i]]; ok && ded[i] != "" {
-			ids[i] = k.id
-		} else if s.excluded(idem[i], ded[i]) {
+		if id, ok := s.lookup(idem); ok {
+			ids[i] = id
+		} else if id, ok := s.lookup(ded); ok {
+			ids[i] = id
+		} else if s.excluded(idem, ded) {
 			filtered++
 		} else {
 			ask = append(ask, i)
@@ -202,15 +200,15 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 		}
 	}
 	// Within the batch, the first event holding a key is the one stored.
-	first := map[string]string{}
+	first := map[key]string{}
 	var keep []*mailtrail.Event
+	var keepKeys [][2]key
 	for i, ev := range batch {
 		if ids[i] == "" {
-			if idem[i] != "" {
-				ids[i] = first[idem[i]]
-			}
-			if ids[i] == "" && ded[i] != "" {
-				ids[i] = first[ded[i]]
+			for _, k := range keys[i] {
+				if k.kind != 0 && ids[i] == "" {
+					ids[i] = first[k]
+				}
 			}
 		}
 		if ids[i] != "" {
@@ -218,18 +216,19 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 			ev.ID = ids[i]
 			continue
 		}
-		for _, k := range []string{idem[i], ded[i]} {
-			if k != "" {
+		for _, k := range keys[i] {
+			if k.kind != 0 {
 				first[k] = ev.ID
 			}
 		}
 		keep = append(keep, ev)
+		keepKeys = append(keepKeys, keys[i])
 	}
 	cs := ingest.ChangeSet{Duplicate: dup, Events: keep, Position: s.last.Load()}
 	if len(keep) == 0 {
 		return cs, nil
 	}
-	seq, err := s.append(ctx, keep)
+	seq, err := s.append(ctx, keep, keepKeys)
 	if err != nil {
 		return ingest.ChangeSet{}, err
 	}
@@ -237,59 +236,27 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	return cs, nil
 }
 
-// append appends events as one append, or, when they do not fit in one message, in
-// halves one after the other (in order); it returns the last message's sequence. Each
-// part appended enters the dedupe index and Last at once: when a later part fails, the
-// caller answers 503 and the retry finds the parts already in the log as duplicates where
-// their events carry a key (events without one — pixel hits — are then counted twice, as
-// a retried hit is without the log).
-func (s *Sink) append(ctx context.Context, events []*mailtrail.Event) (uint64, error) {
+// append appends events (each holding keys[i]) as one append, or, when they do not fit
+// in one message, in halves one after the other (in order); it returns the last
+// message's sequence. Each part appended enters the dedupe index and Last at once: when a
+// later part fails, the caller answers 503 and the retry finds the parts already in the
+// log as duplicates where their events carry a key (events without one — pixel hits —
+// are then counted twice, as a retried hit is without the log).
+func (s *Sink) append(ctx context.Context, events []*mailtrail.Event, keys [][2]key) (uint64, error) {
 	rc, err := s.log.Append(ctx, 0, "", events)
 	if errors.Is(err, ErrTooLarge) && len(events) > 1 {
 		h := len(events) / 2
-		if _, err := s.append(ctx, events[:h]); err != nil {
+		if _, err := s.append(ctx, events[:h], keys[:h]); err != nil {
 			return 0, err
 		}
-		return s.append(ctx, events[h:])
+		return s.append(ctx, events[h:], keys[h:])
 	}
 	if err != nil {
 		return 0, err
 	}
-	s.appended(events, rc.Pos.Seq)
-	return rc.Pos.Seq, nil
-}
-
-// appended records that events (each the first holder of its keys) are in the log in
-// message seq.
-func (s *Sink) appended(events []*mailtrail.Event, seq uint64) {
 	s.mu.Lock()
-	for _, ev := range events {
-		idem, ded := eventKeys(ev)
-		for _, k := range []string{idem, ded} {
-			if k != "" {
-				s.keys[k] = pendingKey{id: ev.ID, seq: seq}
-				s.fifo = append(s.fifo, keyAt{key: k, seq: seq})
-				s.filterAdd(k)
-			}
-		}
-	}
+	s.index(events, keys, rc.Pos.Seq, false)
 	s.mu.Unlock()
-	raise(&s.last, seq)
-}
-
-// prune forgets the keys of messages up to applied: the projection store holds them.
-func (s *Sink) prune(applied uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for n < len(s.fifo) && s.fifo[n].seq <= applied {
-		k := s.fifo[n]
-		if p, ok := s.keys[k.key]; ok && p.seq == k.seq {
-			delete(s.keys, k.key)
-		}
-		n++
-	}
-	if n > 0 {
-		s.fifo = append(s.fifo[:0], s.fifo[n:]...)
-	}
+	raise(&s.last, rc.Pos.Seq)
+	return rc.Pos.Seq, nil
 }

@@ -531,3 +531,42 @@ func TestSinkProjectionEqualsDirectWrite(t *testing.T) {
 	}
 	e.wantFigures(t)
 }
+
+// The dedupe index is bounded: while it holds MaxPending keys (the store far behind), a
+// batch with keys is refused with EUNAVAILABLE and appends nothing; events without keys
+// (pixel hits) are still taken; once the store applied the backlog, keyed batches are
+// taken again.
+func TestSinkRefusesWhenItsIndexIsFull(t *testing.T) {
+	ctx := context.Background()
+	e := newSinkEnvWith(t, eventlog.Options{}, func(_ *sinkEnv, o *eventlog.SinkOptions) { o.MaxPending = 4 })
+	keyed := func(p string, n int) func(org, org2 string) []*mailtrail.Event {
+		return func(org, org2 string) []*mailtrail.Event {
+			var evs []*mailtrail.Event
+			for i := range n {
+				evs = append(evs, mk(org, fmt.Sprintf("%s%d", p, i), i%sinkMsgs, mailtrail.EventSent, time.Duration(i)*time.Second, p+fmt.Sprint(i)))
+			}
+			return evs
+		}
+	}
+	e.write(t, keyed("a", 4))
+	if n := e.sink.Pending(); n != 4 {
+		t.Fatalf("Pending = %d, want 4", n)
+	}
+	head := e.sink.Last()
+	_, err := e.sink.Write(ctx, keyed("b", 1)(e.org, e.org2))
+	if mailtrail.ErrorCode(err) != mailtrail.EUNAVAILABLE {
+		t.Fatalf("a keyed batch with the index full: %v, want EUNAVAILABLE", err)
+	}
+	if h, _ := e.log.Projection().Head(ctx); h != head || e.sink.Pending() != 4 {
+		t.Fatalf("the refused batch changed the log (head %d, was %d) or the index (%d keys)", h, head, e.sink.Pending())
+	}
+	cs, b := e.write(t, func(org, org2 string) []*mailtrail.Event {
+		return []*mailtrail.Event{mk(org, "o1", 1, mailtrail.EventOpened, time.Minute, "")}
+	})
+	wantAnswers(t, "a pixel hit with the index full", cs, b, "new o1")
+	e.apply(t)
+	cs, b = e.write(t, keyed("b", 1))
+	wantAnswers(t, "a keyed batch once the store caught up", cs, b, "new b0")
+	e.apply(t)
+	e.wantFigures(t)
+}

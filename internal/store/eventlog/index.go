@@ -1,0 +1,159 @@
+package eventlog
+
+import (
+	"encoding/binary"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+)
+
+// key is a dedupe or idempotency key as the Sink indexes and filters it: the 16 bytes of
+// ingest.DedupeKey or ingest.IdempotencyKey, its kind, and for an idempotency key its
+// organization's number in the Sink (those keys are per organization; a dedupe key's
+// bytes include its organization already). It holds no pointer, so the index's map is not
+// scanned by the garbage collector and hashing a key reads 24 bytes.
+type key struct {
+	b    [16]byte
+	org  uint32
+	kind uint8 // kindIdem or kindDedupe; 0 for no key
+}
+
+const (
+	kindIdem uint8 = 1 + iota
+	kindDedupe
+)
+
+// hash returns 64 well-mixed bits of k for the filter (murmur3's finaliser over the
+// key's words: their last 8 bytes are a digest already, the first 8 an event time in a
+// dedupe key).
+func (k key) hash() uint64 {
+	hi, lo := binary.BigEndian.Uint64(k.b[:8]), binary.BigEndian.Uint64(k.b[8:])
+	h := lo ^ (hi * 0x9e3779b97f4a7c15) ^ ((uint64(k.org)<<8 | uint64(k.kind)) * 0xc2b2ae3d27d4eb4f)
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// orgNum returns the Sink's number for an organization's public id. Called with mu held.
+func (s *Sink) orgNum(org string) uint32 {
+	n, ok := s.orgs[org]
+	if !ok {
+		n = uint32(len(s.orgs) + 1)
+		s.orgs[org] = n
+	}
+	return n
+}
+
+// eventKeys returns the keys an event is unique under, in the order the store checks
+// them: its idempotency key in its organization, then its dedupe key (kind 0: none).
+// Called with mu held.
+func (s *Sink) eventKeys(ev *mailtrail.Event) (idem, ded key) {
+	if ik := ingest.IdempotencyKey(ev); ik != nil {
+		idem = key{kind: kindIdem, org: s.orgNum(ev.OrgID)}
+		copy(idem.b[:], ik)
+	}
+	if dk := ingest.DedupeKey(ev); dk != nil {
+		ded = key{kind: kindDedupe}
+		copy(ded.b[:], dk)
+	}
+	return idem, ded
+}
+
+// storedKey returns the key of one StoredKeys reports (org "" for a dedupe key), and
+// false for bytes no event's key can equal (not 16 bytes: Seen would never find them
+// either). Called with mu held.
+func (s *Sink) storedKey(org string, b []byte) (key, bool) {
+	if len(b) != 16 {
+		return key{}, false
+	}
+	k := key{kind: kindDedupe}
+	if org != "" {
+		k = key{kind: kindIdem, org: s.orgNum(org)}
+	}
+	copy(k.b[:], b)
+	return k, true
+}
+
+// pending is where the event holding an appended key is: segment seg (numbered from 0
+// in append order), its idx-th id.
+type pending struct {
+	seg uint64
+	idx uint32
+}
+
+// segment is one appended message's part of the index: the ids of its events that first
+// hold a key, and those keys, to forget them once the store applied the message.
+type segment struct {
+	seq  uint64
+	ids  []string
+	keys []key
+}
+
+// index records that the events of one message (seq), each holding keys[i] (kind 0 for
+// none), are in the log: their keys enter the index and the filters. With first, a key
+// the index holds already keeps its event (a tail read again at Resume: the first event
+// holding a key is the one stored); without, the caller knows the keys are new. Called
+// with mu held.
+func (s *Sink) index(events []*mailtrail.Event, keys [][2]key, seq uint64, first bool) {
+	seg := segment{seq: seq}
+	no := s.base + uint64(len(s.segs))
+	for i, ev := range events {
+		idx := -1
+		for _, k := range keys[i] {
+			if k.kind == 0 {
+				continue
+			}
+			if _, ok := s.keys[k]; ok && first {
+				continue
+			}
+			if idx < 0 {
+				idx = len(seg.ids)
+				seg.ids = append(seg.ids, ev.ID)
+			}
+			s.keys[k] = pending{seg: no, idx: uint32(idx)}
+			seg.keys = append(seg.keys, k)
+			s.filterAdd(k)
+		}
+	}
+	s.segs = append(s.segs, seg)
+}
+
+// lookup returns the id of the appended event holding k, if the index holds k. Called
+// with mu held.
+func (s *Sink) lookup(k key) (string, bool) {
+	if k.kind == 0 {
+		return "", false
+	}
+	p, ok := s.keys[k]
+	if !ok {
+		return "", false
+	}
+	return s.segs[p.seg-s.base].ids[p.idx], true
+}
+
+// prune forgets the keys of messages up to applied: the projection store holds them.
+func (s *Sink) prune(applied uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for n < len(s.segs) && s.segs[n].seq <= applied {
+		no := s.base + uint64(n)
+		for _, k := range s.segs[n].keys {
+			if p, ok := s.keys[k]; ok && p.seg == no {
+				delete(s.keys, k)
+			}
+		}
+		n++
+	}
+	if n > 0 {
+		// The rest moves to the front: segments are few (one per message appended
+		// and not applied), their keys stay where they are.
+		m := copy(s.segs, s.segs[n:])
+		clear(s.segs[m:])
+		s.segs = s.segs[:m]
+		s.base += uint64(n)
+	}
+}
