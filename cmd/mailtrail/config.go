@@ -20,6 +20,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/secrets"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
 
@@ -57,6 +58,7 @@ type Config struct {
 	// while it runs (0: only at a clean stop).
 	SegmentSnapshotInterval time.Duration
 	EventLogRetention       time.Duration // how long the log keeps applied events
+	EventLogMaxPending      int           // keys the sink's dedupe index holds at most (eventlog.SinkOptions.MaxPending)
 	// EventLogURL, when set, is an external JetStream cluster (comma-separated nats://
 	// URLs) that holds the event log instead of the embedded server; it implies EventLog.
 	EventLogURL      string
@@ -168,6 +170,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) the event log and mailtrail cluster check authenticate to the servers of --event-log-url with (docs/cluster.md)")
 	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
 	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
+	integer(&c.EventLogMaxPending, "event-log-max-pending", "MAILTRAIL_EVENT_LOG_MAX_PENDING", eventlog.DefaultMaxPending, "with --event-log: dedupe and idempotency keys acknowledged but not applied to the store at most (about 90 bytes each); beyond, events with keys get 503 until the store catches up")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.SegmentSnapshotInterval, "segment-snapshot-interval", "MAILTRAIL_SEGMENT_SNAPSHOT_INTERVAL", 10*time.Minute, "how often the segment index is written to <data-dir>/segments.snapshot while serve runs: a start, after a crash too, loads it and reads only the events since (0: only at a clean stop)")
@@ -243,6 +246,9 @@ func (c *Config) validate() error {
 	}
 	if c.WebhooksRetryFor < 0 {
 		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
+	}
+	if c.EventLogMaxPending < 1000 {
+		errs = append(errs, fmt.Errorf("--event-log-max-pending / MAILTRAIL_EVENT_LOG_MAX_PENDING must be at least 1000"))
 	}
 	if c.EventLogRetention < 0 || c.EventLogRetention > mailtrail.MinRetentionDays*24*time.Hour {
 		errs = append(errs, fmt.Errorf("--event-log-retention / MAILTRAIL_EVENT_LOG_RETENTION must be between 0 (the default, 24h) and %dd, the shortest raw-event retention an organization may set", mailtrail.MinRetentionDays))

@@ -210,7 +210,7 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 	lookups := reg.NewCounter("mailtrail_eventlog_dedupe_lookups_total", "Events with a dedupe or idempotency key not in the sink's index, by what answered whether the store holds them: the store (a lookup) or the filter of the store's keys (none).", "answer")
 	lookups.Init("store")
 	lookups.Init("filter")
-	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position, Keys: db,
+	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position, Keys: db, MaxPending: cfg.EventLogMaxPending,
 		OnLookup: func(store, filter int) {
 			lookups.Add(int64(store), "store")
 			lookups.Add(int64(filter), "filter")
