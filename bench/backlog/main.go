@@ -11,6 +11,7 @@
 //	go run ./bench/backlog -batch 20 -events 100000     # small messages (group commits at pixel load)
 //	go run ./bench/backlog -pre 300000                  # on a store that holds 300,000 events already
 //	go run ./bench/backlog -cpuprofile cpu.out          # go tool pprof cpu.out
+//	go run ./bench/backlog -pre 1500000 -cache-mib 512  # a larger store, a larger writer cache
 //
 // It asserts nothing. On a shared machine, run it several times and alternate what is
 // compared (for a before/after, a binary built from each version).
@@ -18,7 +19,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -72,14 +72,15 @@ func main() {
 	readMax := flag.Int("read-max", 0, "projector.Options.ReadMax (0: the default)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed part to this file")
 	dir := flag.String("dir", "", "directory for the store and the log (default: a temporary one, removed)")
+	cacheMiB := flag.Int("cache-mib", 0, "the store's writer page cache in MiB (0: the store's default)")
 	flag.Parse()
-	if err := run(*total, *batch, *pre, *maxEvents, *readMax, *profile, *dir); err != nil {
+	if err := run(*total, *batch, *pre, *maxEvents, *readMax, *cacheMiB, *profile, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "backlog:", err)
 		os.Exit(1)
 	}
 }
 
-func run(total, batch, pre, maxEvents, readMax int, profile, dir string) error {
+func run(total, batch, pre, maxEvents, readMax, cacheMiB int, profile, dir string) error {
 	if total < 1 || batch < 1 || batch > 10_000 || pre < 0 {
 		return fmt.Errorf("-events must be positive, -batch in 1..10000, -pre at least 0")
 	}
@@ -92,7 +93,7 @@ func run(total, batch, pre, maxEvents, readMax int, profile, dir string) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "mailtrail.db"), sqlite.Options{})
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "mailtrail.db"), sqlite.Options{CacheMiB: cacheMiB})
 	if err != nil {
 		return err
 	}
@@ -113,26 +114,9 @@ func run(total, batch, pre, maxEvents, readMax int, profile, dir string) error {
 	appendEvents := func(n int) (uint64, error) {
 		var last uint64
 		for done := 0; done < n; done += batch {
-			var req struct{ Events []load.IngestEvent }
-			if err := json.Unmarshal(bodies(), &req); err != nil {
+			evs, err := load.Events(bodies(), org.ID, time.Now())
+			if err != nil {
 				return 0, err
-			}
-			now := time.Now()
-			evs := make([]*mailtrail.Event, len(req.Events))
-			for i, in := range req.Events {
-				typ, err := mailtrail.ParseEventType(in.EventType)
-				if err != nil {
-					return 0, err
-				}
-				ev := &mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: in.CampaignID, CustomerID: in.CustomerID, CustomerEmail: in.CustomerEmail,
-					ESPMessageID: in.ESPMessageID, Source: mailtrail.SourceAPI, DedupeKey: ingest.IdempotencyPrefix + in.IdempotencyKey}
-				if ev.OccurredAt, err = time.Parse(time.RFC3339Nano, in.OccurredAt); err != nil {
-					return 0, err
-				}
-				ev.Metadata.LinkURL = in.Metadata["link_url"]
-				ev.Metadata.BounceType = mailtrail.BounceType(in.Metadata["bounce_type"])
-				ingest.Normalize(ev, now)
-				evs[i] = ev
 			}
 			r, err := l.Append(ctx, 0, "", evs)
 			if err != nil {

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/bench/load"
-	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
@@ -63,31 +61,7 @@ func run(pre, batch, batches, rounds int) error {
 		return err
 	}
 	bodies := load.NewEventBodies(batch, 16, fmt.Sprint(time.Now().UnixNano()%1_000_000)).Stream()
-	next := func() ([]*mailtrail.Event, error) {
-		var req struct{ Events []load.IngestEvent }
-		if err := json.Unmarshal(bodies(), &req); err != nil {
-			return nil, err
-		}
-		now := time.Now()
-		evs := make([]*mailtrail.Event, len(req.Events))
-		for i, in := range req.Events {
-			typ, err := mailtrail.ParseEventType(in.EventType)
-			if err != nil {
-				return nil, err
-			}
-			ev := &mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: in.CampaignID, CustomerID: in.CustomerID, CustomerEmail: in.CustomerEmail,
-				ESPMessageID: in.ESPMessageID, Source: mailtrail.SourceAPI, DedupeKey: ingest.IdempotencyPrefix + in.IdempotencyKey}
-			if ev.OccurredAt, err = time.Parse(time.RFC3339Nano, in.OccurredAt); err != nil {
-				return nil, err
-			}
-			ev.Metadata.LinkURL = in.Metadata["link_url"]
-			ev.Metadata.BounceType = mailtrail.BounceType(in.Metadata["bounce_type"])
-			ingest.Normalize(ev, now)
-			ev.ID = ingest.NewEventID(now)
-			evs[i] = ev
-		}
-		return evs, nil
-	}
+	next := func() ([]*mailtrail.Event, error) { return load.Events(bodies(), org.ID, time.Now()) }
 
 	t0 := time.Now()
 	for done := 0; done < pre; done += batch {
