@@ -247,8 +247,8 @@ func (c *Config) validate() error {
 	if c.WebhooksRetryFor < 0 {
 		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
 	}
-	if c.EventLogMaxPending < 1000 {
-		errs = append(errs, fmt.Errorf("--event-log-max-pending / MAILTRAIL_EVENT_LOG_MAX_PENDING must be at least 1000"))
+	if c.EventLogMaxPending < 0 || (c.EventLogMaxPending > 0 && c.EventLogMaxPending < 1000) {
+		errs = append(errs, fmt.Errorf("--event-log-max-pending / MAILTRAIL_EVENT_LOG_MAX_PENDING must be at least 1000 (0: the default, %d)", eventlog.DefaultMaxPending))
 	}
 	if c.EventLogRetention < 0 || c.EventLogRetention > mailtrail.MinRetentionDays*24*time.Hour {
 		errs = append(errs, fmt.Errorf("--event-log-retention / MAILTRAIL_EVENT_LOG_RETENTION must be between 0 (the default, 24h) and %dd, the shortest raw-event retention an organization may set", mailtrail.MinRetentionDays))
