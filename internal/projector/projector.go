@@ -79,8 +79,12 @@ type Options struct {
 	// before it writes.
 	ReadMax int
 	// MaxEvents is how many events one transaction holds at most (soft: a record is never
-	// split, and a transaction holds at least one); default 5000. A projector that is
-	// behind merges as many records as fit into one transaction.
+	// split, and a transaction holds at least one); default 50,000. A projector that is
+	// behind merges as many records as fit into one transaction: the store's random-order
+	// indexes (customers, idempotency keys) then dirty each page once for many events
+	// instead of once per few (bench/backlog at 1.5 M events stored: 6,600 events/s in
+	// transactions of 5,000, 12,600 in transactions of 50,000). One that keeps up writes
+	// what has arrived, a few events per transaction.
 	MaxEvents int
 	// PollMin and PollMax bound the pause between reads of a log that is not a Waiter
 	// and has nothing new: it doubles from PollMin to PollMax while the log stays idle;
@@ -122,7 +126,7 @@ func New(log Log, store Store, opt Options) *Projector {
 		opt.ReadMax = 64
 	}
 	if opt.MaxEvents <= 0 {
-		opt.MaxEvents = 5000
+		opt.MaxEvents = 50_000
 	}
 	if opt.PollMin <= 0 {
 		opt.PollMin = time.Millisecond
