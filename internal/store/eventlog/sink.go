@@ -153,8 +153,8 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	dup := make([]bool, len(batch))
 	ids := make([]string, len(batch))
 	keys := make([][2]key, len(batch)) // each event's idempotency and dedupe keys
-	var ask []int                       // events with a key the index does not hold: the store may
-	filtered := 0                       // events the filter answered: the store holds none of their keys
+	var ask []int                      // events with a key the index does not hold: the store may
+	filtered := 0                      // events the filter answered: the store holds none of their keys
 	s.mu.Lock()
 	if len(s.keys) >= s.opt.MaxPending {
 		for _, ev := range batch {
