@@ -170,15 +170,13 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 	flush := func() {
 		s.mu.Lock()
 		for _, st := range batch {
-			if k, ok := s.storedKey(st.org, st.b[:]); ok {
-				f.add(k)
-			}
+			f.add(s.storedKey(st.org, st.b))
 		}
 		s.mu.Unlock()
 		batch = batch[:0]
 	}
 	err = s.opt.Keys.StoredKeys(ctx, func(org string, b []byte) error {
-		if len(b) != 16 { // no event's key can equal it (storedKey)
+		if len(b) != 16 { // no event's key can equal it: Seen would never find it either
 			return nil
 		}
 		st := stored{org: org}

@@ -62,19 +62,14 @@ func (s *Sink) eventKeys(ev *mailtrail.Event) (idem, ded key) {
 	return idem, ded
 }
 
-// storedKey returns the key of one StoredKeys reports (org "" for a dedupe key), and
-// false for bytes no event's key can equal (not 16 bytes: Seen would never find them
-// either). Called with mu held.
-func (s *Sink) storedKey(org string, b []byte) (key, bool) {
-	if len(b) != 16 {
-		return key{}, false
+// storedKey returns the key of one StoredKeys reports (org "" for a dedupe key; keys of
+// other lengths than 16 bytes, which no event's key can equal, are left out by the
+// caller). Called with mu held.
+func (s *Sink) storedKey(org string, b [16]byte) key {
+	if org == "" {
+		return key{b: b, kind: kindDedupe}
 	}
-	k := key{kind: kindDedupe}
-	if org != "" {
-		k = key{kind: kindIdem, org: s.orgNum(org)}
-	}
-	copy(k.b[:], b)
-	return k, true
+	return key{b: b, org: s.orgNum(org), kind: kindIdem}
 }
 
 // pending is where the event holding an appended key is: segment seg (numbered from 0

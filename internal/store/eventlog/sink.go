@@ -156,19 +156,16 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	var ask []int                      // events with a key the index does not hold: the store may
 	filtered := 0                      // events the filter answered: the store holds none of their keys
 	s.mu.Lock()
-	if len(s.keys) >= s.opt.MaxPending {
-		for _, ev := range batch {
-			if ingest.IdempotencyKey(ev) != nil || ingest.DedupeKey(ev) != nil {
-				s.mu.Unlock()
-				return ingest.ChangeSet{}, errBehind
-			}
-		}
-	}
+	full := len(s.keys) >= s.opt.MaxPending
 	for i, ev := range batch {
 		idem, ded := s.eventKeys(ev)
 		keys[i] = [2]key{idem, ded}
 		if idem.kind == 0 && ded.kind == 0 {
 			continue
+		}
+		if full {
+			s.mu.Unlock()
+			return ingest.ChangeSet{}, errBehind
 		}
 		// The index first, then the store: a key the index no longer holds was
 		// applied, so the store has it by then.
