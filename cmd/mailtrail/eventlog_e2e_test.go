@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -722,22 +723,30 @@ func TestEventLogRestartWithATail(t *testing.T) {
 // logHolds reports whether any file of the data directory's event log contains needle.
 func logHolds(t *testing.T, dataDir, needle string) bool {
 	t.Helper()
-	found := false
-	err := filepath.WalkDir(filepath.Join(dataDir, eventLogDir), func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || found {
-			return err
+	// The running server may remove a file or folder while the walk reads the tree (a
+	// purge drops message blocks): the walk is then read again, whole.
+	for attempt := 0; ; attempt++ {
+		found := false
+		err := filepath.WalkDir(filepath.Join(dataDir, eventLogDir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || found {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			found = bytes.Contains(b, []byte(needle))
+			return nil
+		})
+		if errors.Is(err, fs.ErrNotExist) && attempt < 10 {
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
-		b, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		found = bytes.Contains(b, []byte(needle))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		return found
 	}
-	return found
 }
 
 // An erasure reaches the log: the erased customer's events leave its files at once, by
