@@ -59,7 +59,6 @@ type Config struct {
 	SegmentSnapshotInterval time.Duration
 	EventLogRetention       time.Duration // how long the log keeps applied events
 	EventLogMaxPending      int           // keys the sink's dedupe index holds at most (eventlog.SinkOptions.MaxPending)
-	ProjectorLinger         time.Duration // how long the projector lets small writes gather (projector.Options.Linger)
 	// EventLogURL, when set, is an external JetStream cluster (comma-separated nats://
 	// URLs) that holds the event log instead of the embedded server; it implies EventLog.
 	EventLogURL      string
@@ -172,7 +171,6 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
 	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
 	integer(&c.EventLogMaxPending, "event-log-max-pending", "MAILTRAIL_EVENT_LOG_MAX_PENDING", eventlog.DefaultMaxPending, "with --event-log: dedupe and idempotency keys acknowledged but not applied to the store at most (about 90 bytes each); beyond, events with keys get 503 until the store catches up")
-	dur(&c.ProjectorLinger, "projector-linger", "MAILTRAIL_PROJECTOR_LINGER", 25*time.Millisecond, "with --event-log: how long the projector lets what arrives gather before it writes a small transaction to the store, unless a read waits for it (0: write at once); fewer, larger transactions leave more CPU to the acknowledgements")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.SegmentSnapshotInterval, "segment-snapshot-interval", "MAILTRAIL_SEGMENT_SNAPSHOT_INTERVAL", 10*time.Minute, "how often the segment index is written to <data-dir>/segments.snapshot while serve runs: a start, after a crash too, loads it and reads only the events since (0: only at a clean stop)")
@@ -254,9 +252,6 @@ func (c *Config) validate() error {
 	}
 	if c.EventLogRetention < 0 || c.EventLogRetention > mailtrail.MinRetentionDays*24*time.Hour {
 		errs = append(errs, fmt.Errorf("--event-log-retention / MAILTRAIL_EVENT_LOG_RETENTION must be between 0 (the default, 24h) and %dd, the shortest raw-event retention an organization may set", mailtrail.MinRetentionDays))
-	}
-	if c.ProjectorLinger < 0 || c.ProjectorLinger > time.Second {
-		errs = append(errs, errors.New("--projector-linger / MAILTRAIL_PROJECTOR_LINGER must be between 0 and 1s"))
 	}
 	if c.TrackingWait <= 0 || c.QueueWait <= 0 || c.ShutdownTimeout <= 0 || c.ReadWait < 0 {
 		errs = append(errs, errors.New("--tracking-wait, --queue-wait, --shutdown-timeout and --read-wait must be positive"))

@@ -203,7 +203,7 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 	}
 	errs := reg.NewCounter("mailtrail_projection_errors_total", "Errors the projector retried after (the store failing, the log unreadable): it reads the same records again.")
 	lg := &logged{log: l}
-	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: stream, Linger: cfg.ProjectorLinger, OnError: func(err error) {
+	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: stream, OnError: func(err error) {
 		errs.Inc()
 		log.Error("projector", "err", err.Error())
 	}})

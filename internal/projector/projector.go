@@ -97,16 +97,6 @@ type Options struct {
 	// OnError, when set, is called with every error the projector retries after (a
 	// metric, a log line). It must not block.
 	OnError func(error)
-	// Linger is how long after its previous write a projector that keeps up waits, while
-	// nobody waits for a position (WaitFor), before it writes fewer than LingerEvents
-	// events: what arrives meanwhile joins the same transaction. A transaction costs the
-	// store a fixed part (the state it loads, its commit) besides its events, so a projector
-	// writing every few events takes CPU from the acknowledgements beside it. A WaitFor
-	// ends the wait at once. 0, the default, never waits.
-	Linger time.Duration
-	// LingerEvents is the transaction size from which the projector writes without waiting
-	// (Linger); default MaxEvents / 10.
-	LingerEvents int
 }
 
 // Projector applies a log to a store. Create it with New, add subscribers, then call Run.
@@ -125,9 +115,6 @@ type Projector struct {
 
 	mu    sync.Mutex
 	moved chan struct{} // closed when pos grows, then replaced
-
-	waiting atomic.Int64  // WaitFor calls waiting
-	waited  chan struct{} // a WaitFor began: ends a Linger (buffered, 1)
 }
 
 // New returns a Projector of log into store.
@@ -153,10 +140,7 @@ func New(log Log, store Store, opt Options) *Projector {
 	if opt.RetryMax < opt.RetryMin {
 		opt.RetryMax = max(5*time.Second, opt.RetryMin)
 	}
-	if opt.LingerEvents <= 0 {
-		opt.LingerEvents = max(1, opt.MaxEvents/10)
-	}
-	return &Projector{log: log, store: store, opt: opt, moved: make(chan struct{}), waited: make(chan struct{}, 1)}
+	return &Projector{log: log, store: store, opt: opt, moved: make(chan struct{})}
 }
 
 // setPos records that the store holds the log up to pos, and wakes WaitFor.
@@ -172,15 +156,6 @@ func (p *Projector) setPos(pos uint64) {
 // ctx's error when ctx ends first. A read that must see a write made at position pos
 // waits with it.
 func (p *Projector) WaitFor(ctx context.Context, pos uint64) error {
-	if p.pos.Load() >= pos {
-		return nil
-	}
-	p.waiting.Add(1)
-	defer p.waiting.Add(-1)
-	select {
-	case p.waited <- struct{}{}:
-	default:
-	}
 	for {
 		p.mu.Lock()
 		moved := p.moved
@@ -257,7 +232,6 @@ func (p *Projector) Run(ctx context.Context) error {
 	// events of a write it rolled back. more says the log may hold records past pending.
 	var pending []Record
 	pendingEvents, more := 0, false
-	var wrote time.Time // the end of the last write
 	for ctx.Err() == nil {
 		pos := p.pos.Load()
 		if len(pending) == 0 || (more && pendingEvents < p.opt.MaxEvents) {
@@ -306,10 +280,6 @@ func (p *Projector) Run(ctx context.Context) error {
 				}
 			}
 		}
-		if p.linger(ctx, wrote, pendingEvents) {
-			more = true // read what arrived meanwhile into the same transaction
-			continue
-		}
 		n, events := take(pending, p.opt.MaxEvents)
 		last := pending[n-1].Pos
 		p.subs.Hold()
@@ -339,7 +309,6 @@ func (p *Projector) Run(ctx context.Context) error {
 			continue
 		}
 		retry = p.opt.RetryMin
-		wrote = time.Now()
 		pending, pendingEvents = pending[n:], pendingEvents-len(events)
 		// What is left of pending is topped up from the log before its write.
 		more = more || len(pending) > 0
@@ -349,33 +318,6 @@ func (p *Projector) Run(ctx context.Context) error {
 		p.subs.Release()
 	}
 	return nil
-}
-
-// linger waits, when Options.Linger asks for it, until Linger has passed since wrote (the
-// end of the last write), a WaitFor begins or ctx ends, and reports whether it waited. It
-// waits only while the events read are fewer than LingerEvents and nobody waits for a
-// position.
-func (p *Projector) linger(ctx context.Context, wrote time.Time, events int) bool {
-	if p.opt.Linger <= 0 || events >= p.opt.LingerEvents || wrote.IsZero() || p.waiting.Load() > 0 {
-		return false
-	}
-	d := p.opt.Linger - time.Since(wrote)
-	if d <= 0 {
-		return false
-	}
-	select {
-	case <-p.waited: // drained: a WaitFor that began before this linger ends it too
-		return false
-	default:
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-p.waited:
-	case <-ctx.Done():
-	}
-	return true
 }
 
 // after returns the records past pos (a log may answer from an earlier position than asked),
