@@ -313,11 +313,12 @@ func run(ctx context.Context, st settings) error {
 	var outs []*outcome
 	for _, sc := range scs {
 		o := &outcome{sc: sc, modes: st.modes, mailtrail: map[string][]load.Result{}, catchUp: map[string][]time.Duration{},
-			others: map[string][]float64{}}
+			others: map[string][]float64{}, cpu: map[string][]float64{}}
 		outs = append(outs, o)
 		for round := 1; round <= st.rounds; round++ {
 			for _, t := range targets {
 				c0 := load.SampleCPU(pids(servers)...)
+				cpu0, cpuErr := load.ProcessCPU(t.srv.cmd.Process.Pid)
 				r, err := measure(ctx, st, sc, t)
 				others := load.OthersCPU(c0, load.SampleCPU(pids(servers)...))
 				if err != nil {
@@ -335,6 +336,16 @@ func run(ctx context.Context, st settings) error {
 					o.catchUp[t.mode] = append(o.catchUp[t.mode], d)
 					note = "  catch-up " + ms(d)
 				}
+				// The server's CPU per unit of work: from the warm-up's start to the end of
+				// the catch-up, over the measured work scaled to the warm-up as well (the
+				// warm-up's answers are not counted, its rate is taken as the round's).
+				cpu := -1.0
+				if cpu1, err := load.ProcessCPU(t.srv.cmd.Process.Pid); err == nil && cpuErr == nil {
+					if units := o.rate(r) * (r.Elapsed + st.warmup).Seconds(); units > 0 {
+						cpu = float64((cpu1 - cpu0).Microseconds()) / units
+					}
+				}
+				o.cpu[t.mode] = append(o.cpu[t.mode], cpu)
 				if t == targets[0] {
 					o.baseline = append(o.baseline, r)
 				} else {
@@ -342,8 +353,8 @@ func run(ctx context.Context, st settings) error {
 				}
 				o.others[t.mode] = append(o.others[t.mode], others)
 				allOthers = append(allOthers, others)
-				progress("%-14s %4d conns  round %d  %-15s %10s/s  p99 %s  failed %d  others %.2f CPUs%s",
-					sc, sc.conns, round, t.name, thousands(o.rate(r)), ms(r.Latency.Quantile(0.99)), r.Failed(), others, note)
+				progress("%-14s %4d conns  round %d  %-15s %10s/s  p99 %s  failed %d  others %.2f CPUs  server %.1f µs CPU/%s%s",
+					sc, sc.conns, round, t.name, thousands(o.rate(r)), ms(r.Latency.Quantile(0.99)), r.Failed(), others, cpu, o.unit(), note)
 			}
 		}
 	}

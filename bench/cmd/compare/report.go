@@ -42,6 +42,29 @@ type outcome struct {
 	mailtrail map[string][]load.Result   // by mode
 	catchUp   map[string][]time.Duration // by mode, servers with the event log: wait after each round
 	others    map[string][]float64       // by mode ("" for the baseline): CPUs other processes used in each round
+	cpu       map[string][]float64       // by mode ("" for the baseline): the server's CPU µs per unit (o.unit) in each round, -1 unknown
+}
+
+// unit names what the scenario's throughput counts: an event or a request.
+func (o *outcome) unit() string {
+	if o.sc.kind == kindIngest || o.sc.kind == kindWebhook {
+		return "event"
+	}
+	return "request"
+}
+
+// medianCPU returns the median of a mode's server CPU per unit over rounds, or -1 when a
+// round has none.
+func (o *outcome) medianCPU(mode string) float64 {
+	v := slices.Clone(o.cpu[mode])
+	if len(v) == 0 || slices.Contains(v, -1) {
+		return -1
+	}
+	slices.Sort(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // rate returns a result's throughput in the scenario's unit.
@@ -127,8 +150,8 @@ func printHeader(w io.Writer, st settings) {
 // printTable writes the markdown summary: medians over rounds and ratios, one row per
 // scenario and mode.
 func printTable(w io.Writer, outs []*outcome) {
-	fmt.Fprintln(w, "| scenario | conns | mode | baseline | mailtrail | ratio | goal | baseline p99 | mailtrail p99 | p99 ratio | goal | baseline spread | catch-up | with catch-up | failed b/m |")
-	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | conns | mode | baseline | mailtrail | ratio | goal | baseline p99 | mailtrail p99 | p99 ratio | goal | baseline spread | catch-up | with catch-up | server CPU per unit, baseline / mailtrail | failed b/m |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
 	for _, o := range outs {
 		for _, mode := range o.modes {
 			g := modeGoals[baseMode(mode)]
@@ -172,9 +195,13 @@ func printTable(w io.Writer, outs []*outcome) {
 				}
 				with = fmt.Sprintf("%s (%.2f)", thousands(wm), safeDiv(wm, b))
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s %s | %s %s | %.2f | %s | %s | %s | %.2f | %s | %s | %s | %s | %d / %d |\n",
+			cpu := "–"
+			if bc, mc := o.medianCPU(""), o.medianCPU(mode); bc >= 0 && mc >= 0 {
+				cpu = fmt.Sprintf("%.1f / %.1f µs", bc, mc)
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s %s | %s %s | %.2f | %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %d / %d |\n",
 				o.sc, o.sc.conns, mode, thousands(b), unit, thousands(m), unit, ratio, goal,
-				ms(bp), ms(mp), p99Ratio, p99Goal, o.spreadText(), catchUp, with, failed(o.baseline), failed(rs))
+				ms(bp), ms(mp), p99Ratio, p99Goal, o.spreadText(), catchUp, with, cpu, failed(o.baseline), failed(rs))
 		}
 	}
 	fmt.Fprintln(w)
@@ -184,7 +211,9 @@ func printTable(w io.Writer, outs []*outcome) {
 	fmt.Fprintln(w, "after a round with the event log, until the projection had applied every position acknowledged in it (not")
 	fmt.Fprintln(w, "counted in the throughput; the next round waits for it). With catch-up = median of the round's acknowledged")
 	fmt.Fprintln(w, "work ÷ (round + its catch-up), and its ratio to the baseline: the rate the store keeps up with. Failed =")
-	fmt.Fprintln(w, "requests without an answer or with status ≥ 400, all rounds.")
+	fmt.Fprintln(w, "requests without an answer or with status ≥ 400, all rounds. Server CPU per unit = median over rounds of the")
+	fmt.Fprintln(w, "server process's user + system CPU from the round's warm-up to the end of its catch-up, over the round's")
+	fmt.Fprintln(w, "events or requests (the warm-up's counted at the round's rate): what a unit costs, whatever else runs.")
 }
 
 // printRounds writes every round's figures, to judge the noise behind the medians.
