@@ -86,8 +86,10 @@ var minFilterKeys = 1 << 22
 // filterRetry is how long KeepFilter waits after a build failed.
 const filterRetry = 10 * time.Second
 
-// excluded reports whether the filter tells that the store holds neither of an event's
-// keys (eventKeys), so Seen need not be asked. Called with mu held.
+// excluded reports whether the filter tells that neither the store nor the index holds
+// any of an event's keys (eventKeys), so neither need be asked: every key the index
+// holds entered the filter (filterAdd; a filter built meanwhile starts from the index).
+// Called with mu held.
 func (s *Sink) excluded(idem, ded key) bool {
 	f := s.filter
 	return f != nil && (idem.kind == 0 || !f.mayHold(idem)) && (ded.kind == 0 || !f.mayHold(ded))

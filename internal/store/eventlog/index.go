@@ -101,8 +101,10 @@ func (s *Sink) index(events []*mailtrail.Event, keys [][2]key, seq uint64, first
 			if k.kind == 0 {
 				continue
 			}
-			if _, ok := s.keys[k]; ok && first {
-				continue
+			if first {
+				if _, ok := s.keys[k]; ok {
+					continue
+				}
 			}
 			if idx < 0 {
 				idx = len(seg.ids)

@@ -167,14 +167,16 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 			s.mu.Unlock()
 			return ingest.ChangeSet{}, errBehind
 		}
-		// The index first, then the store: a key the index no longer holds was
-		// applied, so the store has it by then.
-		if id, ok := s.lookup(idem); ok {
+		// The filter first: it holds every key of the index as well as the store's, so
+		// keys it has never seen (nearly every new event's) need neither. Then the
+		// index, then the store: a key the index no longer holds was applied, so the
+		// store has it by then.
+		if s.excluded(idem, ded) {
+			filtered++
+		} else if id, ok := s.lookup(idem); ok {
 			ids[i] = id
 		} else if id, ok := s.lookup(ded); ok {
 			ids[i] = id
-		} else if s.excluded(idem, ded) {
-			filtered++
 		} else {
 			ask = append(ask, i)
 		}
