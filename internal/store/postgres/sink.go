@@ -1,0 +1,469 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/derive"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/projector"
+)
+
+var (
+	_ ingest.Sink     = (*DB)(nil)
+	_ projector.Store = (*DB)(nil)
+)
+
+// syntheticRef identifies the message of an event that names no message id: the one email
+// of a campaign to a customer. The same bytes as the SQLite store's, so both stores give
+// such an event the same message id.
+func syntheticRef(orgPublic, campaign, customer string) [12]byte {
+	h := sha256.Sum256([]byte("mailtrail synthetic message\x00" + orgPublic + "\x00" + campaign + "\x00" + customer))
+	var r [12]byte
+	copy(r[:], h[:12])
+	return r
+}
+
+// Write stores a batch of events and everything derived from them in one transaction:
+// raw events (duplicates skipped by their dedupe and idempotency keys), message state,
+// campaign counters, link counters, customer activity and automatic suppressions. It
+// returns the change-set: which events were duplicates, the others in order, and the
+// stored clicks whose label the batch changed. An event naming a message that does not
+// exist in its organization is dropped and reported as a duplicate. The store decides
+// none of it: internal/derive plans the batch from the state loaded by key.
+func (db *DB) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
+	return db.writeBatch(ctx, batch, nil)
+}
+
+// WriteAt writes batch exactly as Write does and, in the same transaction, moves the
+// position of stream from after to pos: batch holds the log's records after position
+// after up to and including pos, and the store holds the batch and its position, or
+// neither. It writes nothing when the stored position is not after:
+// ingest.ErrApplied when it is pos or past it, ingest.ErrPositionMoved when it is
+// another position before pos. EINVALID without a stream, or unless after < pos ≤ 2^63-1.
+func (db *DB) WriteAt(ctx context.Context, stream string, after, pos uint64, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
+	if stream == "" || pos <= after || pos > math.MaxInt64 {
+		return ingest.ChangeSet{}, mailtrail.Errorf(mailtrail.EINVALID, "a projection write needs a stream and positions after < pos ≤ 2^63-1")
+	}
+	return db.writeBatch(ctx, batch, &logPosition{stream: stream, after: after, pos: pos})
+}
+
+// Position returns the position of the last record of stream written with WriteAt, 0
+// when none was.
+func (db *DB) Position(ctx context.Context, stream string) (uint64, error) {
+	var pos int64
+	err := db.pool.QueryRow(ctx, `SELECT pos FROM projection_positions WHERE stream = $1`, stream).Scan(&pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: projection position: %w", err)
+	}
+	return uint64(pos), nil
+}
+
+// logPosition is where in a log the batch of a WriteAt comes from: the records after
+// position after, up to and including pos.
+type logPosition struct {
+	stream     string
+	after, pos uint64
+}
+
+// claim moves the stream's position from p.after to p.pos in tx (which holds the write
+// lock), or answers ingest.ErrApplied / ErrPositionMoved as WriteAt says.
+func (p *logPosition) claim(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	var stored int64
+	err := tx.QueryRow(ctx, `SELECT pos FROM projection_positions WHERE stream = $1 FOR UPDATE`, p.stream).Scan(&stored)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: projection position: %w", err)
+	}
+	switch {
+	case uint64(stored) >= p.pos:
+		return ingest.ErrApplied
+	case uint64(stored) != p.after:
+		return fmt.Errorf("%w: stored %d, the write starts after %d", ingest.ErrPositionMoved, stored, p.after)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO projection_positions (stream, pos, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (stream) DO UPDATE SET pos = EXCLUDED.pos, updated_at = EXCLUDED.updated_at`, p.stream, int64(p.pos), now.UnixMilli()); err != nil {
+		return fmt.Errorf("postgres: projection position: %w", err)
+	}
+	return nil
+}
+
+// writeBatch is Write, and WriteAt when at is set (the position is claimed first, in the
+// batch's transaction).
+func (db *DB) writeBatch(ctx context.Context, batch []*mailtrail.Event, at *logPosition) (ingest.ChangeSet, error) {
+	var w *batchWriter
+	var dup []bool
+	err := db.writeTx(ctx, func(tx pgx.Tx) error {
+		if at != nil {
+			if err := at.claim(ctx, tx, db.now()); err != nil {
+				return err
+			}
+		}
+		w = &batchWriter{db: db, ctx: ctx, tx: tx, msgs: map[[12]byte]*derive.Message{}, st: derive.NewState()}
+		var err error
+		dup, err = w.write(batch)
+		return err
+	})
+	if err != nil {
+		return ingest.ChangeSet{}, err
+	}
+	cs := ingest.ChangeSet{Duplicate: dup, Relabels: w.relabels, Events: make([]*mailtrail.Event, 0, len(batch))}
+	for i, ev := range batch {
+		if !dup[i] {
+			cs.Events = append(cs.Events, ev)
+		}
+	}
+	return cs, nil
+}
+
+// batchWriter writes one batch in its transaction.
+type batchWriter struct {
+	db  *DB
+	ctx context.Context
+	tx  pgx.Tx
+
+	msgs     map[[12]byte]*derive.Message // the batch's messages, changed by the planner
+	st       *derive.State
+	urls     map[urlKey]int64
+	relabels []mailtrail.ClickRelabel // clicks moved between human and not, for the change-set
+}
+
+// write stores the batch's raw events, loads the state they touch, plans with
+// internal/derive and applies the plan; it returns the duplicate flags.
+func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
+	refs := make([][12]byte, len(batch))
+	skip := make([]bool, len(batch))
+	if err := w.resolveMessages(batch, refs, skip); err != nil {
+		return nil, err
+	}
+	var orgs []int64
+	for i := range batch {
+		if !skip[i] {
+			orgs = append(orgs, w.msgs[refs[i]].Org)
+		}
+	}
+	settings, err := orgSettings(w.ctx, w.tx, orgs)
+	if err != nil {
+		return nil, err
+	}
+	for id, o := range settings {
+		w.st.Orgs[id] = o
+	}
+	for i, ev := range batch {
+		if !skip[i] {
+			m := w.msgs[refs[i]]
+			derive.Prepare(ev, m, w.st.Orgs[m.Org])
+		}
+	}
+	dup, stored, err := w.insertEvents(batch, refs, skip)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.load(batch, refs, stored); err != nil {
+		return nil, err
+	}
+	p := derive.New(w.st)
+	for _, i := range stored {
+		if err := p.Add(batch[i], w.msgs[refs[i]]); err != nil {
+			return nil, err
+		}
+	}
+	wins := p.Windows()
+	clicks, err := w.clicks(wins)
+	if err != nil {
+		return nil, err
+	}
+	for j, win := range wins {
+		if err := p.Relabel(win, clicks[j], func() (int64, error) { return w.firstHumanOutside(win) }); err != nil {
+			return nil, err
+		}
+	}
+	before, err := w.applyLinkClicks(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.apply(p.Finish(before)); err != nil {
+		return nil, err
+	}
+	return dup, nil
+}
+
+// resolveMessages finds (or, for events that name none, creates) the message of every
+// event in one statement, fills the event's organization, campaign, customer and email
+// from it, and marks events whose message does not exist in their organization to be
+// skipped.
+func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte, skip []bool) error {
+	var want [][]byte
+	seen := map[[12]byte]bool{}
+	for i, ev := range batch {
+		if ev.MessageID != "" {
+			r, ok := parseRef(ev.MessageID)
+			if !ok {
+				skip[i] = true
+				continue
+			}
+			refs[i] = r
+		} else {
+			refs[i] = syntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
+		}
+		if !seen[refs[i]] {
+			seen[refs[i]] = true
+			want = append(want, refs[i][:])
+		}
+	}
+	if len(want) > 0 {
+		rows, err := w.tx.Query(w.ctx, `SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, c.name, u.ext_id, m.email, coalesce(m.esp_message_id, ''),
+			m.track_opens, m.track_clicks, m.f_sent, m.f_delivered, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard,
+			m.f_complaint, m.f_unsub, m.d_at FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
+			WHERE m.ref = ANY($1::bytea[])`, want)
+		if err != nil {
+			return fmt.Errorf("postgres: load messages: %w", err)
+		}
+		for rows.Next() {
+			var ref []byte
+			e := &derive.Message{}
+			s := &e.State
+			if err := rows.Scan(&ref, &e.ID, &e.Org, &e.Campaign, &e.Customer, &e.CampaignName, &e.CustomerExt, &e.Email, &e.ESPMessageID, &e.TrackOpens, &e.TrackClicks,
+				&s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6], &s[7], &s[8], &s[9], &e.DeliveredAt); err != nil {
+				rows.Close()
+				return fmt.Errorf("postgres: load messages: %w", err)
+			}
+			var r [12]byte
+			copy(r[:], ref)
+			w.msgs[r] = e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("postgres: load messages: %w", err)
+		}
+	}
+	for i, ev := range batch {
+		if skip[i] {
+			continue
+		}
+		m := w.msgs[refs[i]]
+		if m == nil {
+			if ev.MessageID != "" {
+				skip[i] = true // names a message we never issued
+				continue
+			}
+			var err error
+			if m, err = w.createMessage(ev, refs[i]); err != nil {
+				return err
+			}
+			w.msgs[refs[i]] = m
+		}
+		public, err := w.db.orgPublicID(w.ctx, w.tx, m.Org)
+		if err != nil {
+			return err
+		}
+		if ev.OrgID != "" && ev.OrgID != public {
+			skip[i] = true // never let an event reach another organization's message
+			continue
+		}
+		ev.OrgID = public
+		m.OrgPublic = public
+		ev.CampaignID, ev.CustomerID = m.CampaignName, m.CustomerExt
+		ev.MessageID = refString(refs[i][:])
+		if ev.CustomerEmail == "" {
+			ev.CustomerEmail = m.Email
+		}
+	}
+	return nil
+}
+
+// createMessage creates the message of an event that names none (its campaign and
+// customer too, when new).
+func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*derive.Message, error) {
+	org, err := w.db.orgInternal(w.ctx, ev.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	camps, err := campaignIDs(w.ctx, w.tx, org, []string{ev.CampaignID})
+	if err != nil {
+		return nil, err
+	}
+	custs, err := customerIDs(w.ctx, w.tx, org, []string{ev.CustomerID}, []string{ev.CustomerEmail})
+	if err != nil {
+		return nil, err
+	}
+	var esp *string
+	if ev.ESPMessageID != "" {
+		esp = &ev.ESPMessageID
+	}
+	m := &derive.Message{Org: org, Campaign: camps[ev.CampaignID], Customer: custs[ev.CustomerID], CampaignName: ev.CampaignID, CustomerExt: ev.CustomerID,
+		Email: ev.CustomerEmail, ESPMessageID: ev.ESPMessageID}
+	if err := w.tx.QueryRow(w.ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		ref[:], org, m.Campaign, m.Customer, ev.CustomerEmail, esp, ev.ReceivedAt.UnixMilli()).Scan(&m.ID); err != nil {
+		return nil, fmt.Errorf("postgres: create message: %w", err)
+	}
+	return m, nil
+}
+
+// insertEvents stores the batch's new raw events in one statement, and the idempotency
+// keys they hold in another. An event is a duplicate when its organization holds its
+// idempotency key, or when an event with its dedupe key is stored (both looked up for the
+// whole batch at once, then decided in batch order, so a key repeated within the batch
+// is the first event's); a duplicate takes the id of the event stored before, and a key
+// first seen on a duplicate by its dedupe key points at that event. It returns the
+// duplicate flags and the indexes of the stored events, in batch order.
+func (w *batchWriter) insertEvents(batch []*mailtrail.Event, refs [][12]byte, skip []bool) ([]bool, []int, error) {
+	dup := make([]bool, len(batch))
+	dks := make([][]byte, len(batch))
+	iks := make([][]byte, len(batch))
+	var lookDK [][]byte
+	var lookOrg []int64
+	var lookIK [][]byte
+	for i, ev := range batch {
+		if skip[i] {
+			continue
+		}
+		if k := ingest.DedupeKey(ev); k != nil {
+			dks[i] = k
+			lookDK = append(lookDK, k)
+		}
+		if k := ingest.IdempotencyKey(ev); k != nil {
+			iks[i] = k
+			lookOrg, lookIK = append(lookOrg, w.msgs[refs[i]].Org), append(lookIK, k)
+		}
+	}
+	ikKey := func(org int64, k []byte) string { return fmt.Sprintf("%d\x00%s", org, k) }
+	byIK, byDK := map[string]string{}, map[string]string{}
+	if len(lookIK) > 0 {
+		rows, err := w.tx.Query(w.ctx, `SELECT i.org_id, i.key, i.event_uid FROM idempotency_keys i
+			JOIN unnest($1::bigint[], $2::bytea[]) AS k(org, key) ON i.org_id = k.org AND i.key = k.key`, lookOrg, lookIK)
+		if err := scanKeys(rows, err, func(org int64, k []byte, uid string) { byIK[ikKey(org, k)] = uid }, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(lookDK) > 0 {
+		rows, err := w.tx.Query(w.ctx, `SELECT 0::bigint, dedupe, uid FROM events WHERE dedupe = ANY($1::bytea[])`, lookDK)
+		if err := scanKeys(rows, err, func(_ int64, k []byte, uid string) { byDK[string(k)] = uid }, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	var stored []int
+	var kOrg []int64
+	var kKey [][]byte
+	var kUID []string
+	var kAt []int64
+	keep := func(org int64, k []byte, ev *mailtrail.Event) {
+		byIK[ikKey(org, k)] = ev.ID
+		kOrg, kKey, kUID, kAt = append(kOrg, org), append(kKey, k), append(kUID, ev.ID), append(kAt, ev.ReceivedAt.UnixMilli())
+	}
+	for i, ev := range batch {
+		if skip[i] {
+			dup[i] = true
+			continue
+		}
+		org := w.msgs[refs[i]].Org
+		if iks[i] != nil {
+			if uid, ok := byIK[ikKey(org, iks[i])]; ok {
+				ev.ID, dup[i] = uid, true
+				continue
+			}
+		}
+		if dks[i] != nil {
+			if uid, ok := byDK[string(dks[i])]; ok {
+				ev.ID, dup[i] = uid, true
+				if iks[i] != nil {
+					keep(org, iks[i], ev)
+				}
+				continue
+			}
+			byDK[string(dks[i])] = ev.ID
+		}
+		if iks[i] != nil {
+			keep(org, iks[i], ev)
+		}
+		stored = append(stored, i)
+	}
+	if len(stored) > 0 {
+		if err := w.insertRows(batch, refs, stored, dks); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(kOrg) > 0 {
+		if _, err := w.tx.Exec(w.ctx, `INSERT INTO idempotency_keys (org_id, key, event_uid, created_at)
+			SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::bigint[])`, kOrg, kKey, kUID, kAt); err != nil {
+			return nil, nil, fmt.Errorf("postgres: idempotency keys: %w", err)
+		}
+	}
+	return dup, stored, nil
+}
+
+// insertRows inserts the stored events with row ids taken from the events sequence in
+// batch order (an organization's events are listed in that order), in one statement.
+func (w *batchWriter) insertRows(batch []*mailtrail.Event, refs [][12]byte, stored []int, dks [][]byte) error {
+	rows, err := w.tx.Query(w.ctx, `SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1) ORDER BY 1`, len(stored))
+	if err != nil {
+		return fmt.Errorf("postgres: event ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) != len(stored) {
+		return fmt.Errorf("postgres: event ids: %d for %d events: %v", len(ids), len(stored), err)
+	}
+	n := len(stored)
+	uid, source, class, reasons, email, esp := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	org, camp, cust, msg, occ, recv := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	typ := make([]int16, n)
+	counted := make([]bool, n)
+	meta := make([]*string, n)
+	dedupe := make([][]byte, n)
+	for j, i := range stored {
+		ev, m := batch[i], w.msgs[refs[i]]
+		b, err := json.Marshal(ev.Metadata)
+		if err != nil {
+			return fmt.Errorf("postgres: metadata: %w", err)
+		}
+		if s := string(b); s != "{}" {
+			meta[j] = &s
+		}
+		uid[j], org[j], camp[j], cust[j], msg[j], typ[j] = ev.ID, m.Org, m.Campaign, m.Customer, m.ID, int16(ev.Type)
+		occ[j], recv[j], source[j], class[j], reasons[j] = ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(), string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ",")
+		counted[j], email[j], esp[j], dedupe[j] = ev.Counted, ev.CustomerEmail, ev.ESPMessageID, dks[i]
+	}
+	if _, err := w.tx.Exec(w.ctx, `INSERT INTO events (id, uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
+		source, class, reasons, counted, email, esp_message_id, meta, dedupe)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::smallint[], $8::bigint[], $9::bigint[],
+			$10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[], $17::bytea[])`,
+		ids, uid, org, camp, cust, msg, typ, occ, recv, source, class, reasons, counted, email, esp, meta, dedupe); err != nil {
+		return fmt.Errorf("postgres: insert events: %w", err)
+	}
+	return nil
+}
+
+// scanKeys reads (org, key, uid) rows.
+func scanKeys(rows pgx.Rows, err error, f func(org int64, k []byte, uid string), idem bool) error {
+	what := "dedupe keys"
+	if idem {
+		what = "idempotency keys"
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var org int64
+		var k []byte
+		var uid string
+		if err := rows.Scan(&org, &k, &uid); err != nil {
+			return fmt.Errorf("postgres: %s: %w", what, err)
+		}
+		f(org, k, uid)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return nil
+}
