@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"reflect"
+	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -28,3 +31,67 @@ type Projection interface {
 }
 
 var _ Projection = Store(nil)
+
+// testKeysAndTopics: what the write path decides beyond the dedupe key. An API event's
+// idempotency key identifies it whatever its type and time: a second event with the key,
+// in the same batch or a later one, is a duplicate answered with the first one's id. An
+// unsubscribe from a topic suppresses that topic only, and the latest unsubscribe is its
+// cause whatever the order they arrive in.
+func testKeysAndTopics(t *testing.T, open func(t *testing.T) Projection, norm Normalizer) {
+	s := open(t)
+	o, _ := newOrg(t, s, "acme")
+	seedMessages(t, s, o.ID, 3)
+	keyed := func(msg int, typ mailtrail.EventType, at time.Duration, key string) *mailtrail.Event {
+		e := ev(o.ID, msg, typ, at, idempotencyKey(key))
+		norm(e, base.Add(1000*time.Hour))
+		return e
+	}
+	first := []*mailtrail.Event{keyed(0, mailtrail.EventDelivered, 0, "k1"), keyed(0, mailtrail.EventSent, time.Minute, "k1"),
+		keyed(1, mailtrail.EventDelivered, 0, "k2")}
+	cs := must[ingest.ChangeSet](t)(s.Write(ctx, first))
+	if !reflect.DeepEqual(cs.Duplicate, []bool{false, true, false}) || first[1].ID != first[0].ID {
+		t.Fatalf("a key twice in a batch: duplicates %v, ids %q %q", cs.Duplicate, first[0].ID, first[1].ID)
+	}
+	retry := keyed(0, mailtrail.EventOpened, time.Hour, "k1")
+	if cs := must[ingest.ChangeSet](t)(s.Write(ctx, []*mailtrail.Event{retry})); !reflect.DeepEqual(cs.Duplicate, []bool{true}) || retry.ID != first[0].ID {
+		t.Fatalf("a retry with another type and time: duplicates %v, id %q, want %q", cs.Duplicate, retry.ID, first[0].ID)
+	}
+	if n := len(stored(t, s, o.ID, "camp")); n != 2 {
+		t.Fatalf("%d events stored, want 2", n)
+	}
+
+	unsub := func(org string, at time.Duration, key string) *mailtrail.Event {
+		e := ev(org, 2, mailtrail.EventUnsubscribed, at, key)
+		e.Metadata.Topic = "news"
+		norm(e, base.Add(1000*time.Hour))
+		return e
+	}
+	for _, order := range []string{"later first", "earlier first"} {
+		org := o.ID
+		if order == "earlier first" { // message ids are global: another store
+			s = open(t)
+			other, _ := newOrg(t, s, "acme")
+			seedMessages(t, s, other.ID, 3)
+			org = other.ID
+		}
+		early, late := unsub(org, time.Hour, "u-early"), unsub(org, 3*time.Hour, "u-late")
+		batches := [][]*mailtrail.Event{{late}, {early}}
+		if order == "earlier first" {
+			batches[0], batches[1] = batches[1], batches[0]
+		}
+		for _, b := range batches {
+			write(t, s, norm, b)
+		}
+		page := must[*mailtrail.SuppressionPage](t)(s.Suppressions(ctx, org, mailtrail.SuppressionFilter{}))
+		if len(page.Suppressions) != 1 {
+			t.Fatalf("%s: suppressions %+v, want one for the topic", order, page.Suppressions)
+		}
+		got := page.Suppressions[0]
+		if got.Topic != "news" || got.Email != "u2@example.com" || got.Reason != mailtrail.ReasonUnsubscribed || got.EventID != late.ID {
+			t.Fatalf("%s: suppression %+v, want topic news caused by event %s", order, got, late.ID)
+		}
+		if sup := must[*mailtrail.Suppression](t)(s.Suppressed(ctx, org, "u2@example.com")); sup != nil {
+			t.Fatalf("%s: a topic unsubscribe suppressed the address everywhere: %+v", order, sup)
+		}
+	}
+}
