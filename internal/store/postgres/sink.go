@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -247,22 +248,29 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			return fmt.Errorf("postgres: load messages: %w", err)
 		}
 	}
+	var create []int // the first event of each message to create
+	made := map[[12]byte]bool{}
+	for i, ev := range batch {
+		if skip[i] || w.msgs[refs[i]] != nil {
+			continue
+		}
+		if ev.MessageID != "" {
+			skip[i] = true // names a message we never issued
+			continue
+		}
+		if !made[refs[i]] {
+			made[refs[i]] = true
+			create = append(create, i)
+		}
+	}
+	if err := w.createMessages(batch, refs, create); err != nil {
+		return err
+	}
 	for i, ev := range batch {
 		if skip[i] {
 			continue
 		}
 		m := w.msgs[refs[i]]
-		if m == nil {
-			if ev.MessageID != "" {
-				skip[i] = true // names a message we never issued
-				continue
-			}
-			var err error
-			if m, err = w.createMessage(ev, refs[i]); err != nil {
-				return err
-			}
-			w.msgs[refs[i]] = m
-		}
 		public, err := w.db.orgPublicID(w.ctx, w.tx, m.Org)
 		if err != nil {
 			return err
@@ -282,32 +290,80 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 	return nil
 }
 
-// createMessage creates the message of an event that names none (its campaign and
-// customer too, when new).
-func (w *batchWriter) createMessage(ev *mailtrail.Event, ref [12]byte) (*derive.Message, error) {
-	org, err := w.db.orgInternal(w.ctx, ev.OrgID)
-	if err != nil {
-		return nil, err
+// createMessages creates the messages of events that name none, one for each event of
+// first (the first event of each message), with their campaigns and customers when new,
+// in a few statements per organization; ENOTFOUND when an event's organization does not
+// exist (the batch is refused, as the SQLite store refuses it).
+func (w *batchWriter) createMessages(batch []*mailtrail.Event, refs [][12]byte, first []int) error {
+	byOrg := map[int64][]int{}
+	var orgs []int64
+	for _, i := range first {
+		org, err := w.db.orgInternal(w.ctx, batch[i].OrgID)
+		if err != nil {
+			return err
+		}
+		if byOrg[org] == nil {
+			orgs = append(orgs, org)
+		}
+		byOrg[org] = append(byOrg[org], i)
 	}
-	camps, err := campaignIDs(w.ctx, w.tx, org, []string{ev.CampaignID})
-	if err != nil {
-		return nil, err
+	slices.Sort(orgs)
+	for _, org := range orgs {
+		idx := byOrg[org]
+		names := make([]string, len(idx))
+		var exts, emails []string
+		seen := map[string]bool{}
+		for j, i := range idx {
+			ev := batch[i]
+			names[j] = ev.CampaignID
+			if !seen[ev.CustomerID] {
+				seen[ev.CustomerID] = true
+				exts, emails = append(exts, ev.CustomerID), append(emails, ev.CustomerEmail)
+			}
+		}
+		camps, err := campaignIDs(w.ctx, w.tx, org, names)
+		if err != nil {
+			return err
+		}
+		custs, err := customerIDs(w.ctx, w.tx, org, exts, emails)
+		if err != nil {
+			return err
+		}
+		n := len(idx)
+		rs, email := make([][]byte, n), make([]string, n)
+		camp, cust, created := make([]int64, n), make([]int64, n), make([]int64, n)
+		esp := make([]*string, n)
+		for j, i := range idx {
+			ev := batch[i]
+			m := &derive.Message{Org: org, Campaign: camps[ev.CampaignID], Customer: custs[ev.CustomerID], CampaignName: ev.CampaignID,
+				CustomerExt: ev.CustomerID, Email: ev.CustomerEmail, ESPMessageID: ev.ESPMessageID}
+			w.msgs[refs[i]] = m
+			rs[j], camp[j], cust[j], email[j], created[j] = refs[i][:], m.Campaign, m.Customer, ev.CustomerEmail, ev.ReceivedAt.UnixMilli()
+			if ev.ESPMessageID != "" {
+				esp[j] = &ev.ESPMessageID
+			}
+		}
+		rows, err := w.tx.Query(w.ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, created_at)
+			SELECT r, $2, c, u, e, esp, t FROM unnest($1::bytea[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[]) AS v(r, c, u, e, esp, t)
+			RETURNING ref, id`, rs, org, camp, cust, email, esp, created)
+		if err != nil {
+			return fmt.Errorf("postgres: create messages: %w", err)
+		}
+		for rows.Next() {
+			var ref []byte
+			var id int64
+			if err := rows.Scan(&ref, &id); err != nil {
+				rows.Close()
+				return fmt.Errorf("postgres: create messages: %w", err)
+			}
+			w.msgs[[12]byte(ref)].ID = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("postgres: create messages: %w", err)
+		}
 	}
-	custs, err := customerIDs(w.ctx, w.tx, org, []string{ev.CustomerID}, []string{ev.CustomerEmail})
-	if err != nil {
-		return nil, err
-	}
-	var esp *string
-	if ev.ESPMessageID != "" {
-		esp = &ev.ESPMessageID
-	}
-	m := &derive.Message{Org: org, Campaign: camps[ev.CampaignID], Customer: custs[ev.CustomerID], CampaignName: ev.CampaignID, CustomerExt: ev.CustomerID,
-		Email: ev.CustomerEmail, ESPMessageID: ev.ESPMessageID}
-	if err := w.tx.QueryRow(w.ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		ref[:], org, m.Campaign, m.Customer, ev.CustomerEmail, esp, ev.ReceivedAt.UnixMilli()).Scan(&m.ID); err != nil {
-		return nil, fmt.Errorf("postgres: create message: %w", err)
-	}
-	return m, nil
+	return nil
 }
 
 // insertEvents stores the batch's new raw events in one statement, and the idempotency

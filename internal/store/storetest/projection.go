@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -92,6 +93,47 @@ func testKeysAndTopics(t *testing.T, open func(t *testing.T) Projection, norm No
 		}
 		if sup := must[*mailtrail.Suppression](t)(s.Suppressed(ctx, org, "u2@example.com")); sup != nil {
 			t.Fatalf("%s: a topic unsubscribe suppressed the address everywhere: %+v", order, sup)
+		}
+	}
+}
+
+// testUnnamedMessages: events that name no message (the events API: a campaign and a
+// customer) get the one message of that campaign to that customer, created by the first
+// write that needs it and found by the next; another organization's events with the same
+// names get a message of their own.
+func testUnnamedMessages(t *testing.T, s Projection, norm Normalizer) {
+	a, _ := newOrg(t, s, "a")
+	b, _ := newOrg(t, s, "b")
+	unnamed := func(org, camp, cust string, typ mailtrail.EventType, at time.Duration) *mailtrail.Event {
+		return &mailtrail.Event{OrgID: org, CampaignID: camp, CustomerID: cust, CustomerEmail: cust + "@example.com",
+			Type: typ, OccurredAt: base.Add(at), Source: mailtrail.SourceAPI, DedupeKey: fmt.Sprintf("%s-%s-%s-%d", camp, cust, typ, at)}
+	}
+	write(t, s, norm, []*mailtrail.Event{
+		unnamed(a.ID, "launch", "u1", mailtrail.EventSent, 0), unnamed(a.ID, "launch", "u2", mailtrail.EventSent, 0),
+		unnamed(a.ID, "launch", "u1", mailtrail.EventDelivered, time.Minute), unnamed(b.ID, "launch", "u1", mailtrail.EventSent, 0),
+	})
+	write(t, s, norm, []*mailtrail.Event{unnamed(a.ID, "launch", "u2", mailtrail.EventDelivered, time.Minute),
+		unnamed(a.ID, "other", "u1", mailtrail.EventSent, 0)})
+	if c := total(t, s, a.ID, "launch"); c.Sent != 2 || c.Delivered != 2 {
+		t.Fatalf("a's campaign: %+v, want 2 sent and 2 delivered", c)
+	}
+	if c := total(t, s, b.ID, "launch"); c.Sent != 1 || c.Delivered != 0 {
+		t.Fatalf("b's campaign: %+v, want 1 sent", c)
+	}
+	msgOf := map[string]string{} // customer → message, in a's campaign
+	for _, e := range stored(t, s, a.ID, "launch") {
+		if m, ok := msgOf[e.CustomerID]; ok && m != e.MessageID {
+			t.Fatalf("customer %s's events are of two messages: %s %s", e.CustomerID, m, e.MessageID)
+		}
+		msgOf[e.CustomerID] = e.MessageID
+	}
+	others := append(stored(t, s, a.ID, "other"), stored(t, s, b.ID, "launch")...)
+	if len(msgOf) != 2 || msgOf["u1"] == msgOf["u2"] || len(others) != 2 {
+		t.Fatalf("messages %v, other events %d", msgOf, len(others))
+	}
+	for _, e := range others {
+		if e.MessageID == msgOf["u1"] || e.MessageID == "" {
+			t.Fatalf("event %+v shares a message of another campaign or organization", e)
 		}
 	}
 }

@@ -36,9 +36,10 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 
 // RunProjection runs the areas of the suite that need only the Projection contract
 // (projection.go): DedupeAndDerived, ChangeSet, OrderIndependence, ListEvents,
-// TenantIsolation, Positions and KeysAndTopics (idempotency keys, topic unsubscribes), as
-// Run runs them. open returns a new empty store, reopen
-// closes one and opens it again, norm is ingest.Normalize.
+// TenantIsolation, Positions, KeysAndTopics (idempotency keys, topic unsubscribes) and
+// UnnamedMessages (events that name a campaign and a customer, no message), as Run runs
+// them. open returns a new empty store, reopen closes one and opens it again, norm is
+// ingest.Normalize.
 func RunProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reopen, norm Normalizer) {
 	runProjection(t, open, reopen, norm)
 }
@@ -51,6 +52,7 @@ func runProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reop
 	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
 	t.Run("Positions", func(t *testing.T) { testPositions(t, open, reopen, norm) })
 	t.Run("KeysAndTopics", func(t *testing.T) { testKeysAndTopics(t, open, norm) })
+	t.Run("UnnamedMessages", func(t *testing.T) { testUnnamedMessages(t, open(t), norm) })
 }
 
 var ctx = context.Background()
