@@ -178,3 +178,48 @@ func (c *counting) WriteAt(ctx context.Context, stream string, after, pos uint64
 	}
 	return cs, err
 }
+
+// TestLargeBatch: a batch large enough to be sent with COPY stores what one write per
+// record stores (the figures of TestProjectorsAtOnce's oracle), and the organization's
+// events list in the batch's order.
+func TestLargeBatch(t *testing.T) {
+	ctx := context.Background()
+	want := oracle(t)
+	db, org, log := newTarget(t)
+	var all []*mailtrail.Event
+	for _, r := range log {
+		all = append(all, copyEvents(r.Events)...)
+	}
+	if len(all) < 2*256 {
+		t.Fatalf("%d events: too few for COPY", len(all))
+	}
+	cs, err := db.Write(ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.Figures(t, db, org, "camp"); got != want {
+		t.Fatalf("one large batch differs from one write per record:\n%s", storetest.DiffLines(want, got))
+	}
+	var listed []string
+	f := mailtrail.EventFilter{Limit: 1000}
+	for {
+		page, err := (&query.Service{R: db}).Events(ctx, org, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Events {
+			listed = append(listed, e.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	var stored []string
+	for _, e := range cs.Events {
+		stored = append(stored, e.ID)
+	}
+	if !slices.Equal(listed, stored) {
+		t.Fatalf("the organization's events are not listed in the batch's order:\n%v\n%v", listed, stored)
+	}
+}

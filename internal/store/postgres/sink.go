@@ -458,17 +458,21 @@ func (w *batchWriter) insertEvents(batch []*mailtrail.Event, refs [][12]byte, sk
 	return dup, stored, nil
 }
 
-// insertRows inserts the stored events with row ids taken from the events sequence in
-// batch order (an organization's events are listed in that order), in one statement.
+// copyMin is the number of events from which insertRows sends them with COPY: faster per
+// row (about half the time of an INSERT from arrays at 5,000 events, bench/postgres), but
+// one more round trip (pgx asks for the columns' types first), which small batches (a
+// projector that keeps up) would pay for nothing.
+const copyMin = 256
+
+// eventColumns are the columns insertRows writes; the id is the column's default, drawn
+// from the events sequence as the rows are inserted, so in batch order (an
+// organization's events are listed in that order).
+var eventColumns = []string{"uid", "org_id", "campaign_id", "customer_id", "message_id", "type", "occurred_at", "received_at",
+	"source", "class", "reasons", "counted", "email", "esp_message_id", "meta", "dedupe"}
+
+// insertRows inserts the stored events in one statement: COPY for copyMin events or more,
+// else an INSERT from arrays in their order.
 func (w *batchWriter) insertRows(batch []*mailtrail.Event, refs [][12]byte, stored []int, dks [][]byte) error {
-	rows, err := w.tx.Query(w.ctx, `SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1) ORDER BY 1`, len(stored))
-	if err != nil {
-		return fmt.Errorf("postgres: event ids: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil || len(ids) != len(stored) {
-		return fmt.Errorf("postgres: event ids: %d for %d events: %v", len(ids), len(stored), err)
-	}
 	n := len(stored)
 	uid, source, class, reasons, email, esp := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	org, camp, cust, msg, occ, recv := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -489,11 +493,21 @@ func (w *batchWriter) insertRows(batch []*mailtrail.Event, refs [][12]byte, stor
 		occ[j], recv[j], source[j], class[j], reasons[j] = ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(), string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ",")
 		counted[j], email[j], esp[j], dedupe[j] = ev.Counted, ev.CustomerEmail, ev.ESPMessageID, dks[i]
 	}
-	if _, err := w.tx.Exec(w.ctx, `INSERT INTO events (id, uid, org_id, campaign_id, customer_id, message_id, type, occurred_at, received_at,
-		source, class, reasons, counted, email, esp_message_id, meta, dedupe)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::smallint[], $8::bigint[], $9::bigint[],
-			$10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[], $17::bytea[])`,
-		ids, uid, org, camp, cust, msg, typ, occ, recv, source, class, reasons, counted, email, esp, meta, dedupe); err != nil {
+	if n >= copyMin {
+		// COPY inserts its rows in the order it reads them.
+		if _, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromSlice(n, func(j int) ([]any, error) {
+			return []any{uid[j], org[j], camp[j], cust[j], msg[j], typ[j], occ[j], recv[j], source[j], class[j], reasons[j], counted[j],
+				email[j], esp[j], meta[j], dedupe[j]}, nil
+		})); err != nil {
+			return fmt.Errorf("postgres: insert events: %w", err)
+		}
+		return nil
+	}
+	if _, err := w.tx.Exec(w.ctx, `INSERT INTO events (`+strings.Join(eventColumns, ", ")+`)
+		SELECT u, o, c, cu, m, t, oc, r, s, cl, re, co, e, es, me, d FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+			$6::smallint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[], $14::text[], $15::text[], $16::bytea[])
+			WITH ORDINALITY AS v(u, o, c, cu, m, t, oc, r, s, cl, re, co, e, es, me, d, i) ORDER BY i`,
+		uid, org, camp, cust, msg, typ, occ, recv, source, class, reasons, counted, email, esp, meta, dedupe); err != nil {
 		return fmt.Errorf("postgres: insert events: %w", err)
 	}
 	return nil
