@@ -119,7 +119,7 @@ func campaignIDs(ctx context.Context, tx pgx.Tx, org int64, names []string) (map
 	if _, err := tx.Exec(ctx, `INSERT INTO campaigns (org_id, name) SELECT $1, n FROM unnest($2::text[]) AS n ON CONFLICT (org_id, name) DO NOTHING`, org, names); err != nil {
 		return nil, fmt.Errorf("postgres: campaigns: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT name, id FROM campaigns WHERE org_id = $1 AND name = ANY($2::text[])`, org, names)
+	rows, err := tx.Query(ctx, `SELECT c.name, c.id FROM unnest($2::text[]) AS k(name) JOIN campaigns c ON c.org_id = $1 AND c.name = k.name`, org, names)
 	return collectIDs(rows, err, "campaigns")
 }
 
@@ -130,7 +130,7 @@ func customerIDs(ctx context.Context, tx pgx.Tx, org int64, ext, emails []string
 		ORDER BY x ON CONFLICT (org_id, ext_id) DO NOTHING`, org, ext, emails); err != nil {
 		return nil, fmt.Errorf("postgres: customers: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT ext_id, id FROM customers WHERE org_id = $1 AND ext_id = ANY($2::text[])`, org, ext)
+	rows, err := tx.Query(ctx, `SELECT u.ext_id, u.id FROM unnest($2::text[]) AS k(ext) JOIN customers u ON u.org_id = $1 AND u.ext_id = k.ext`, org, ext)
 	return collectIDs(rows, err, "customers")
 }
 

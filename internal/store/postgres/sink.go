@@ -225,8 +225,8 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 	if len(want) > 0 {
 		rows, err := w.tx.Query(w.ctx, `SELECT m.ref, m.id, m.org_id, m.campaign_id, m.customer_id, c.name, u.ext_id, m.email, coalesce(m.esp_message_id, ''),
 			m.track_opens, m.track_clicks, m.f_sent, m.f_delivered, m.f_open, m.f_hopen, m.f_click, m.f_hclick, m.f_bounce, m.f_hard,
-			m.f_complaint, m.f_unsub, m.d_at FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
-			WHERE m.ref = ANY($1::bytea[])`, want)
+			m.f_complaint, m.f_unsub, m.d_at FROM unnest($1::bytea[]) AS k(ref) JOIN messages m ON m.ref = k.ref
+			JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id`, want)
 		if err != nil {
 			return fmt.Errorf("postgres: load messages: %w", err)
 		}
@@ -403,7 +403,11 @@ func (w *batchWriter) insertEvents(batch []*mailtrail.Event, refs [][12]byte, sk
 		}
 	}
 	if len(lookDK) > 0 {
-		rows, err := w.tx.Query(w.ctx, `SELECT 0::bigint, dedupe, uid FROM events WHERE dedupe = ANY($1::bytea[])`, lookDK)
+		// Keys are looked up as a set joined on the index (here and in every lookup of the
+		// write path), never as "= ANY(array)": on a table the planner has no statistics of
+		// yet (a new store) that scans it, comparing each row with the whole array (7.7 ms
+		// for 200 keys against 4,000 events on this machine, 0.7 ms joined).
+		rows, err := w.tx.Query(w.ctx, `SELECT 0::bigint, e.dedupe, e.uid FROM unnest($1::bytea[]) AS k(key) JOIN events e ON e.dedupe = k.key`, lookDK)
 		if err := scanKeys(rows, err, func(_ int64, k []byte, uid string) { byDK[string(k)] = uid }, false); err != nil {
 			return nil, nil, err
 		}

@@ -76,7 +76,7 @@ func (w *batchWriter) loadCustomers(ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := w.tx.Query(w.ctx, `SELECT id, last_sent, last_open, last_click FROM customers WHERE id = ANY($1::bigint[])`, ids)
+	rows, err := w.tx.Query(w.ctx, `SELECT u.id, u.last_sent, u.last_open, u.last_click FROM unnest($1::bigint[]) AS k(id) JOIN customers u ON u.id = k.id`, ids)
 	if err != nil {
 		return fmt.Errorf("postgres: customers: %w", err)
 	}
