@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
 	"github.com/mailtrail/mailtrail/internal/store/storetest"
@@ -133,5 +137,57 @@ func TestMigrateOnce(t *testing.T) {
 func TestOpenRefusesBadSchema(t *testing.T) {
 	if _, err := postgres.Open(context.Background(), dsn(t), postgres.Options{Schema: `x"; DROP SCHEMA public; --`}); err == nil {
 		t.Fatal("a schema name with SQL in it was accepted")
+	}
+}
+
+// TestSuppressionPages: the suppressions list pages through organization-wide and topic
+// rows alike, oldest or newest first, as one page lists them (the storetest areas read
+// it in one page).
+func TestSuppressionPages(t *testing.T) {
+	ctx := context.Background()
+	db := openIn(t, newSchema(t))
+	o, _, err := db.CreateOrg(ctx, "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, db, o.ID, 6)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var evs []*mailtrail.Event
+	for i := range 6 {
+		e := &mailtrail.Event{OrgID: o.ID, MessageID: fmt.Sprintf("msg%013d", i), Type: mailtrail.EventComplained,
+			OccurredAt: base.Add(time.Duration(i%3) * time.Hour), Source: mailtrail.SourceWebhook, DedupeKey: fmt.Sprintf("c%d", i)}
+		if i%2 == 1 { // a topic unsubscribe at the same time as an organization-wide row
+			e.Type, e.Metadata.Topic = mailtrail.EventUnsubscribed, "news"
+		}
+		ingest.Normalize(e, base.Add(1000*time.Hour))
+		evs = append(evs, e)
+	}
+	if _, err := db.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for _, newest := range []bool{false, true} {
+		all, err := db.Suppressions(ctx, o.ID, mailtrail.SuppressionFilter{Limit: 100, Newest: newest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all.Suppressions) != 6 {
+			t.Fatalf("%d suppressions, want 6: %+v", len(all.Suppressions), all.Suppressions)
+		}
+		var paged []mailtrail.Suppression
+		f := mailtrail.SuppressionFilter{Limit: 2, Newest: newest}
+		for {
+			p, err := db.Suppressions(ctx, o.ID, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged = append(paged, p.Suppressions...)
+			if p.NextCursor == "" {
+				break
+			}
+			f.Cursor = p.NextCursor
+		}
+		if !reflect.DeepEqual(paged, all.Suppressions) {
+			t.Fatalf("newest %v: pages of 2 differ from one page:\n%+v\n%+v", newest, paged, all.Suppressions)
+		}
 	}
 }
