@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,4 +223,52 @@ func TestLargeBatch(t *testing.T) {
 	if !slices.Equal(listed, stored) {
 		t.Fatalf("the organization's events are not listed in the batch's order:\n%v\n%v", listed, stored)
 	}
+}
+
+// TestConcurrentWrites: four writers (as several API nodes' pipelines would) write the
+// log's records at the same time with Write, each a share of them in a shuffled order.
+// The schema's write lock serializes them: the figures equal one application of the log
+// (and a recount).
+func TestConcurrentWrites(t *testing.T) {
+	want := oracle(t)
+	db, org, log := newTarget(t)
+	const writers = 4
+	r := rand.New(rand.NewPCG(3, 9))
+	order := r.Perm(len(log))
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(order); k += writers {
+				if _, err := db.Write(context.Background(), copyEvents(log[order[k]].Events)); err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Another order stores another copy of an event sent twice (the log has such pairs,
+	// with ids of their own): the figures are compared without event ids.
+	if got, want := withoutIDs(storetest.Figures(t, db, org, "camp")), withoutIDs(want); got != want {
+		t.Fatalf("figures after concurrent writers differ from one application:\n%s", storetest.DiffLines(want, got))
+	}
+}
+
+// withoutIDs returns storetest.Figures' text without the event ids of its raw event lines
+// and suppression lines, sorted.
+func withoutIDs(figs string) string {
+	lines := strings.Split(figs, "\n")
+	for i, l := range lines {
+		f := strings.Fields(l)
+		switch {
+		case len(f) > 1 && strings.HasPrefix(f[0], "ev"):
+			lines[i] = strings.Join(f[1:], " ")
+		case len(f) > 4 && f[0] == "suppressed":
+			lines[i] = strings.Join(append(f[:4:4], f[5:]...), " ")
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
