@@ -16,7 +16,7 @@ import (
 // chosen by the caller (random, see internal/token); a message id that exists already is
 // an ECONFLICT error and nothing is written; EINVALID for an id that is not one.
 func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error {
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -271,4 +272,39 @@ func withoutIDs(figs string) string {
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// TestWritersOnASmallPool: writers that wait for the write lock hold their connections;
+// the writer that holds it must need no other (here: organizations looked up for events
+// that name no message, by stores that have not cached them yet).
+func TestWritersOnASmallPool(t *testing.T) {
+	schema := newSchema(t)
+	first := openIn(t, schema)
+	o, _, err := first.CreateOrg(context.Background(), "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		db, err := postgres.Open(context.Background(), dsn(t), postgres.Options{Schema: schema, MaxConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e := &mailtrail.Event{OrgID: o.ID, CampaignID: fmt.Sprintf("c%d", round), CustomerID: fmt.Sprintf("u%d", w), Type: mailtrail.EventSent,
+					OccurredAt: time.Unix(1_700_000_000, 0).UTC(), Source: mailtrail.SourceAPI}
+				ingest.Normalize(e, time.Now())
+				if _, err := db.Write(ctx, []*mailtrail.Event{e}); err != nil {
+					t.Errorf("round %d, writer %d: %v", round, w, err)
+				}
+			}()
+		}
+		wg.Wait()
+		cancel()
+		db.Close()
+	}
 }

@@ -52,7 +52,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mai
 	if scope != mailtrail.ScopeAll && scope != mailtrail.ScopeRead {
 		return nil, "", mailtrail.Errorf(mailtrail.EINVALID, "scope must be %s or %s", mailtrail.ScopeAll, mailtrail.ScopeRead)
 	}
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -102,7 +102,7 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*mailtrail.Organ
 
 // OrgSettings returns an organization's settings; ENOTFOUND for an unknown organization.
 func (db *DB) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error) {
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (db *DB) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSett
 // when another organization has the tracking host. The write path reads the settings in
 // each batch's transaction (nothing is cached), so a batch committed after this sees them.
 func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error {
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return err
 	}
@@ -142,16 +142,17 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	return nil
 }
 
-// orgInternal maps a public organization id to its row id (cached: organizations are
-// never deleted); ENOTFOUND for an unknown one.
-func (db *DB) orgInternal(ctx context.Context, public string) (int64, error) {
+// orgInternal maps a public organization id to its row id, read with q when not cached
+// (organizations are never deleted): a transaction passes itself, so that it never waits
+// for a second connection of the pool; ENOTFOUND for an unknown one.
+func (db *DB) orgInternal(ctx context.Context, q querier, public string) (int64, error) {
 	db.mu.Lock()
 	id, ok := db.orgs[public]
 	db.mu.Unlock()
 	if ok {
 		return id, nil
 	}
-	err := db.pool.QueryRow(ctx, `SELECT id FROM orgs WHERE public_id = $1`, public).Scan(&id)
+	err := q.QueryRow(ctx, `SELECT id FROM orgs WHERE public_id = $1`, public).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, mailtrail.Errorf(mailtrail.ENOTFOUND, "organization %q not found", public)
 	}

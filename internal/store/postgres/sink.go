@@ -296,7 +296,7 @@ func (w *batchWriter) createMessages(batch []*mailtrail.Event, refs [][12]byte, 
 	byOrg := map[int64][]int{}
 	var orgs []int64
 	for _, i := range first {
-		org, err := w.db.orgInternal(w.ctx, batch[i].OrgID)
+		org, err := w.db.orgInternal(w.ctx, w.tx, batch[i].OrgID)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 // Suppressed returns the organization-wide suppression of an address in the
 // organization (any case), or nil; ENOTFOUND for an unknown organization.
 func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error) {
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ const suppressionCols = `coalesce(nullif(display_email, ''), email), customer_id
 // newest first if f.Newest, as the SQLite store pages them (its cursors are the same);
 // ENOTFOUND for an unknown organization, EINVALID for a bad cursor.
 func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.SuppressionFilter) (*mailtrail.SuppressionPage, error) {
-	org, err := db.orgInternal(ctx, orgID)
+	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -47,21 +47,7 @@ type campRow struct {
 
 // org maps a public organization id to its row id; ENOTFOUND for an unknown one.
 func (s *snap) org(ctx context.Context, public string) (int64, error) {
-	s.db.mu.Lock()
-	id, ok := s.db.orgs[public]
-	s.db.mu.Unlock()
-	if ok {
-		return id, nil
-	}
-	err := s.tx.QueryRow(ctx, `SELECT id FROM orgs WHERE public_id = $1`, public).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, mailtrail.Errorf(mailtrail.ENOTFOUND, "organization %q not found", public)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("postgres: org lookup: %w", err)
-	}
-	s.db.remember(id, public)
-	return id, nil
+	return s.db.orgInternal(ctx, s.tx, public)
 }
 
 // campaignRow returns an organization's campaign; ENOTFOUND for one it does not have.
