@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite every mailtrail store passes: the embedded
-// SQLite store today, the cluster stores later. Each store's tests call Run with a
-// function that opens a fresh, empty store on the real engine.
+// SQLite store, and the cluster's PostgreSQL projection store as far as it goes. Each
+// store's tests call Run with a function that opens a fresh, empty store on the real
+// engine; a store that answers only the Projection part of the contract (projection.go)
+// calls RunProjection, which runs the areas that need no more.
 //
 // The contract is Store (contract.go): the union of the interfaces the store's consumers
 // declare. Every method of it is exercised, area by area (areas.go), with results checked
