@@ -38,9 +38,9 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 
 // RunProjection runs the areas of the suite that need only the Projection contract
 // (projection.go): DedupeAndDerived, ChangeSet, OrderIndependence, ListEvents,
-// TenantIsolation, Positions, KeysAndTopics (idempotency keys, topic unsubscribes) and
-// UnnamedMessages (events that name a campaign and a customer, no message), as Run runs
-// them. open returns a new empty store, reopen closes one and opens it again, norm is
+// TenantIsolation, Positions, KeysAndTopics (idempotency keys, topic unsubscribes),
+// UnnamedMessages (events that name a campaign and a customer, no message), Analytics
+// (its campaign list only when the store has one), Journeys and Views, as Run runs them. open returns a new empty store, reopen closes one and opens it again, norm is
 // ingest.Normalize.
 func RunProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reopen, norm Normalizer) {
 	runProjection(t, open, reopen, norm)
@@ -55,6 +55,9 @@ func runProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reop
 	t.Run("Positions", func(t *testing.T) { testPositions(t, open, reopen, norm) })
 	t.Run("KeysAndTopics", func(t *testing.T) { testKeysAndTopics(t, open, norm) })
 	t.Run("UnnamedMessages", func(t *testing.T) { testUnnamedMessages(t, open(t), norm) })
+	t.Run("Analytics", func(t *testing.T) { testAnalytics(t, open, norm) })
+	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open(t), norm) })
+	t.Run("Views", func(t *testing.T) { testViews(t, open(t), norm) })
 }
 
 var ctx = context.Background()
