@@ -24,7 +24,7 @@ func openAt(t *testing.T, path string) *sqlite.DB {
 }
 
 // reopen closes the store and opens its file again.
-func reopen(t *testing.T, s storetest.Store) storetest.Store {
+func reopen(t *testing.T, s storetest.Projection) storetest.Projection {
 	db := s.(*sqlite.DB)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -34,4 +34,10 @@ func reopen(t *testing.T, s storetest.Store) storetest.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, open, reopen, ingest.Normalize)
+}
+
+// TestProjectionConformance runs the subset of the suite a projection store begins with
+// (storetest.RunProjection) on the reference store, so the subset itself is proven here.
+func TestProjectionConformance(t *testing.T) {
+	storetest.RunProjection(t, func(t *testing.T) storetest.Projection { return open(t) }, reopen, ingest.Normalize)
 }

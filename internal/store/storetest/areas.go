@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,13 +24,10 @@ func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
 	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t), norm) })
-	t.Run("Analytics", func(t *testing.T) { testAnalytics(t, open, norm) })
-	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
 	t.Run("Campaigns", func(t *testing.T) { testCampaigns(t, open(t), norm) })
 	t.Run("SavedSegments", func(t *testing.T) { testSavedSegments(t, open(t)) })
-	t.Run("Views", func(t *testing.T) { testViews(t, open(t), norm) })
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -464,10 +462,15 @@ func dimensioned(r *rand.Rand, org string, n int) []*mailtrail.Event {
 	return evs
 }
 
+// campaignLister is the campaign list of the contract (Store's Campaigns).
+type campaignLister interface {
+	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
+}
+
 // testAnalytics writes the same history in random orders and checks the campaign list,
 // the recipients, the top clickers and the breakdowns against a recount of the raw
 // events as stored.
-func testAnalytics(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
+func testAnalytics(t *testing.T, open func(t *testing.T) Projection, norm Normalizer) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for round := 0; round < 2; round++ {
 		s := open(t)
@@ -484,13 +487,18 @@ func testAnalytics(t *testing.T, open func(t *testing.T) Store, norm Normalizer)
 		raw := stored(t, s, o.ID, "camp")
 		want := recount(raw)
 
-		// Campaigns: the list's figures are the recount's.
-		page := must[*mailtrail.CampaignPage](t)(s.Campaigns(ctx, o.ID, mailtrail.CampaignFilter{}))
-		if len(page.Campaigns) != 1 || page.Total != 1 || page.Campaigns[0].ID != "camp" {
-			t.Fatalf("round %d: campaigns %+v", round, page)
-		}
-		if got := page.Campaigns[0].Counts; got != want {
-			t.Fatalf("round %d: campaign list differs from a recount:\n got %+v\nwant %+v", round, got, want)
+		// Campaigns: the list's figures are the recount's. Every Store has the list; a
+		// store run on the Projection part alone may not have it yet.
+		if cl, ok := s.(campaignLister); ok {
+			page := must[*mailtrail.CampaignPage](t)(cl.Campaigns(ctx, o.ID, mailtrail.CampaignFilter{}))
+			if len(page.Campaigns) != 1 || page.Total != 1 || page.Campaigns[0].ID != "camp" {
+				t.Fatalf("round %d: campaigns %+v", round, page)
+			}
+			if got := page.Campaigns[0].Counts; got != want {
+				t.Fatalf("round %d: campaign list differs from a recount:\n got %+v\nwant %+v", round, got, want)
+			}
+		} else if round == 0 {
+			t.Log("the store has no campaign list: not checked")
 		}
 
 		// Recipients who opened (and people only): first opens as recounted.
@@ -612,7 +620,7 @@ func addDim(dims map[string]map[string]int64, what string, e *mailtrail.Event) {
 }
 
 // testJourneys: Did answers from the customer's events as written.
-func testJourneys(t *testing.T, s Store, norm Normalizer) {
+func testJourneys(t *testing.T, s Projection, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	seedMessages(t, s, o.ID, 2)
 	var evs []*mailtrail.Event

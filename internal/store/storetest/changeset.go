@@ -14,7 +14,7 @@ import (
 // batch (within the batch, across batches, an unknown message); Events are the others, the
 // same values in the same order; Relabels name the stored clicks whose label the batch
 // changed, here a click a later burst of clicks on the same message makes a bot's.
-func testChangeSet(t *testing.T, s Store, norm Normalizer) {
+func testChangeSet(t *testing.T, s Projection, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	seedMessages(t, s, o.ID, 3)
 	batch := []*mailtrail.Event{ev(o.ID, 0, mailtrail.EventSent, 0, "s0"), ev(o.ID, 0, mailtrail.EventSent, 0, "s0"),

@@ -18,7 +18,7 @@ import (
 
 // Reopen closes s and opens the same store again (the embedded store: the same file), as
 // a restart does. The Positions area checks with it that a projection's position lasts.
-type Reopen func(t *testing.T, s Store) Store
+type Reopen func(t *testing.T, s Projection) Projection
 
 // testPositions: a projection store writes a log's records with their positions
 // (WriteAt). A record at a position the store already holds changes nothing, events
@@ -27,7 +27,7 @@ type Reopen func(t *testing.T, s Store) Store
 // restart and is kept per stream; and a store that applied the log, with replays of
 // records it held, has the figures of a store that wrote the log once with Write, equal
 // to a recount of its raw events.
-func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normalizer) {
+func testPositions(t *testing.T, open func(t *testing.T) Projection, reopen Reopen, norm Normalizer) {
 	const stream, msgs, records = "events", 12, 40
 	s := open(t)
 	o, _ := newOrg(t, s, "acme")
@@ -75,7 +75,7 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 	// Every record again, alone and several in one write: nothing is written. A write that
 	// overlaps the stored position (its first records applied, its last not) or starts past
 	// it (records before it not applied) writes nothing either.
-	replay := func(s Store, upTo int) {
+	replay := func(s Projection, upTo int) {
 		t.Helper()
 		for i := 0; i < upTo; i++ {
 			cs, err := s.WriteAt(ctx, stream, pos(i-1), pos(i), clone(log[i]))
@@ -152,7 +152,7 @@ func testPositions(t *testing.T, open func(t *testing.T) Store, reopen Reopen, n
 }
 
 // Seed creates n messages of campaign "camp" in org, message i to customer "u<i>".
-func Seed(t *testing.T, s Store, org string, n int) { seedMessages(t, s, org, n) }
+func Seed(t *testing.T, s Projection, org string, n int) { seedMessages(t, s, org, n) }
 
 // MixedLog returns a log of records (batches of 1 to 20 events) over n messages of
 // Seed's, the same for the same seed and organization: sends, deliveries, bounces (soft
@@ -196,7 +196,7 @@ func MixedLog(seed uint64, org string, n, records int, norm Normalizer) [][]*mai
 // report in UTC, its raw events as stored (id, type, time, label, before_send) and the
 // organization's suppressions. It fails t when the report's counts differ from a recount
 // of the raw events.
-func Figures(t *testing.T, s Store, org, camp string) string {
+func Figures(t *testing.T, s Projection, org, camp string) string {
 	t.Helper()
 	rep, err := (&query.Service{R: s}).Report(ctx, org, camp, "UTC")
 	if err != nil {

@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite every mailtrail store passes: the embedded
-// SQLite store today, the cluster stores later. Each store's tests call Run with a
-// function that opens a fresh, empty store on the real engine.
+// SQLite store, and the cluster's PostgreSQL projection store as far as it goes. Each
+// store's tests call Run with a function that opens a fresh, empty store on the real
+// engine; a store that answers only the Projection part of the contract (projection.go)
+// calls RunProjection, which runs the areas that need no more.
 //
 // The contract is Store (contract.go): the union of the interfaces the store's consumers
 // declare. Every method of it is exercised, area by area (areas.go), with results checked
@@ -27,15 +29,35 @@ type Normalizer func(ev *mailtrail.Event, now time.Time)
 // Run runs the whole suite. open returns a new empty store; reopen closes one and opens
 // it again; norm is ingest.Normalize.
 func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normalizer) {
+	proj := func(t *testing.T) Projection { return open(t) }
 	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
+	runProjection(t, proj, reopen, norm)
+	runContract(t, open, norm)
+}
+
+// RunProjection runs the areas of the suite that need only the Projection contract
+// (projection.go): DedupeAndDerived, ChangeSet, OrderIndependence, ListEvents,
+// TenantIsolation, Positions, KeysAndTopics (idempotency keys, topic unsubscribes),
+// UnnamedMessages (events that name a campaign and a customer, no message), Analytics
+// (its campaign list only when the store has one), Journeys and Views, as Run runs them. open returns a new empty store, reopen closes one and opens it again, norm is
+// ingest.Normalize.
+func RunProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reopen, norm Normalizer) {
+	runProjection(t, open, reopen, norm)
+}
+
+func runProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reopen, norm Normalizer) {
 	t.Run("DedupeAndDerived", func(t *testing.T) { testDedupe(t, open(t), norm) })
 	t.Run("ChangeSet", func(t *testing.T) { testChangeSet(t, open(t), norm) })
 	t.Run("OrderIndependence", func(t *testing.T) { testOrder(t, open, norm) })
 	t.Run("ListEvents", func(t *testing.T) { testList(t, open(t), norm) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
 	t.Run("Positions", func(t *testing.T) { testPositions(t, open, reopen, norm) })
-	runContract(t, open, norm)
+	t.Run("KeysAndTopics", func(t *testing.T) { testKeysAndTopics(t, open, norm) })
+	t.Run("UnnamedMessages", func(t *testing.T) { testUnnamedMessages(t, open(t), norm) })
+	t.Run("Analytics", func(t *testing.T) { testAnalytics(t, open, norm) })
+	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open(t), norm) })
+	t.Run("Views", func(t *testing.T) { testViews(t, open(t), norm) })
 }
 
 var ctx = context.Background()
@@ -50,7 +72,7 @@ func must[T any](t *testing.T) func(v T, err error) T {
 	}
 }
 
-func newOrg(t *testing.T, s Store, name string) (*mailtrail.Organization, string) {
+func newOrg(t *testing.T, s Projection, name string) (*mailtrail.Organization, string) {
 	t.Helper()
 	o, key, err := s.CreateOrg(ctx, name, "Europe/Paris")
 	if err != nil {
@@ -138,7 +160,7 @@ func ev(org string, msg int, typ mailtrail.EventType, at time.Duration, key stri
 	return e
 }
 
-func seedMessages(t *testing.T, s Store, org string, n int) {
+func seedMessages(t *testing.T, s Projection, org string, n int) {
 	t.Helper()
 	var msgs []*mailtrail.Message
 	for i := 0; i < n; i++ {
@@ -150,7 +172,7 @@ func seedMessages(t *testing.T, s Store, org string, n int) {
 	}
 }
 
-func write(t *testing.T, s Store, norm Normalizer, evs []*mailtrail.Event) []bool {
+func write(t *testing.T, s Projection, norm Normalizer, evs []*mailtrail.Event) []bool {
 	t.Helper()
 	for _, e := range evs {
 		norm(e, base.Add(1000*time.Hour))
@@ -162,7 +184,7 @@ func write(t *testing.T, s Store, norm Normalizer, evs []*mailtrail.Event) []boo
 	return cs.Duplicate
 }
 
-func total(t *testing.T, s Store, org, camp string) mailtrail.Counts {
+func total(t *testing.T, s Projection, org, camp string) mailtrail.Counts {
 	t.Helper()
 	var c mailtrail.Counts
 	for _, b := range must[[]mailtrail.CampaignBucket](t)(each(s).CampaignBuckets(ctx, org, camp)) {
@@ -171,7 +193,7 @@ func total(t *testing.T, s Store, org, camp string) mailtrail.Counts {
 	return c
 }
 
-func testDedupe(t *testing.T, s Store, norm Normalizer) {
+func testDedupe(t *testing.T, s Projection, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	seedMessages(t, s, o.ID, 3)
 	dup := write(t, s, norm, []*mailtrail.Event{
@@ -218,7 +240,7 @@ func clone(evs []*mailtrail.Event) []*mailtrail.Event {
 	return out
 }
 
-func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
+func testOrder(t *testing.T, open func(t *testing.T) Projection, norm Normalizer) {
 	r := rand.New(rand.NewPCG(3, 4))
 	var first []mailtrail.CampaignBucket
 	var firstLinks []mailtrail.LinkStats
@@ -287,7 +309,7 @@ func testOrder(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	}
 }
 
-func testList(t *testing.T, s Store, norm Normalizer) {
+func testList(t *testing.T, s Projection, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	seedMessages(t, s, o.ID, 5)
 	var evs []*mailtrail.Event
@@ -343,7 +365,7 @@ func testList(t *testing.T, s Store, norm Normalizer) {
 	}
 }
 
-func testTenants(t *testing.T, s Store, norm Normalizer) {
+func testTenants(t *testing.T, s Projection, norm Normalizer) {
 	a, _ := newOrg(t, s, "a")
 	b, _ := newOrg(t, s, "b")
 	seedMessages(t, s, a.ID, 2)
@@ -379,7 +401,7 @@ func at(b []mailtrail.CampaignBucket, i int) any {
 }
 
 // stored returns every stored event of a campaign, page by page.
-func stored(t *testing.T, s Store, org, camp string) []*mailtrail.Event {
+func stored(t *testing.T, s Projection, org, camp string) []*mailtrail.Event {
 	t.Helper()
 	var out []*mailtrail.Event
 	f := mailtrail.EventFilter{CampaignID: camp, Limit: 1000}

@@ -103,7 +103,7 @@ func readAll(t *testing.T, r reads, org string) answers {
 
 // topClickers returns the top clickers of the campaign's link with the URL as a report
 // reads them: the link's id from CampaignLinks, then LinkTopClickers, in one View.
-func topClickers(t *testing.T, s Store, org, camp, url string, n int) []mailtrail.Clicker {
+func topClickers(t *testing.T, s Projection, org, camp, url string, n int) []mailtrail.Clicker {
 	t.Helper()
 	var out []mailtrail.Clicker
 	check(t, s.View(ctx, func(sn query.Snapshot) error {
@@ -126,7 +126,7 @@ func topClickers(t *testing.T, s Store, org, camp, url string, n int) []mailtrai
 // testViews: a View answers what the per-method reads answer, returns its function's
 // error, and sees one snapshot: what is committed while it is open (after its first
 // read) shows in none of its reads, and shows in the next View.
-func testViews(t *testing.T, s Store, norm Normalizer) {
+func testViews(t *testing.T, s Projection, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	seedMessages(t, s, o.ID, 20)
 	write(t, s, norm, dimensioned(rand.New(rand.NewPCG(9, 10)), o.ID, 20))

@@ -1,0 +1,193 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+	"github.com/mailtrail/mailtrail/internal/store/storetest"
+)
+
+// dsn returns the test server's DSN (MAILTRAIL_TEST_POSTGRES_DSN, which scripts/test.sh
+// sets). Without it the test skips, unless MAILTRAIL_REQUIRE_SERVICES is set: then it
+// fails.
+func dsn(t *testing.T) string {
+	t.Helper()
+	v := os.Getenv("MAILTRAIL_TEST_POSTGRES_DSN")
+	if v == "" {
+		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
+			t.Fatal("MAILTRAIL_TEST_POSTGRES_DSN is not set: scripts/test.sh sets it (docs/cluster.md, \"The test engines\")")
+		}
+		t.Skip("MAILTRAIL_TEST_POSTGRES_DSN is not set (a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
+	}
+	return v
+}
+
+// newSchema returns a fresh schema name, dropped with everything in it when the test ends.
+func newSchema(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	url := dsn(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// openIn opens the store in schema, closed when the test ends.
+func openIn(t *testing.T, schema string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dsn(t), postgres.Options{Schema: schema, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// schemas remembers the schema of each store the tests open, for reopen.
+var schemas sync.Map // *postgres.DB → string
+
+func open(t *testing.T) storetest.Projection {
+	s := newSchema(t)
+	db := openIn(t, s)
+	schemas.Store(db, s)
+	return db
+}
+
+// reopen closes the store and opens its schema again, as a restart does.
+func reopen(t *testing.T, s storetest.Projection) storetest.Projection {
+	db := s.(*postgres.DB)
+	schema, _ := schemas.Load(db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := openIn(t, schema.(string))
+	schemas.Store(again, schema)
+	return again
+}
+
+// TestProjectionConformance runs the projection part of the conformance suite
+// (storetest.RunProjection) on PostgreSQL, each store in a schema of its own.
+func TestProjectionConformance(t *testing.T) {
+	storetest.RunProjection(t, open, reopen, ingest.Normalize)
+}
+
+// TestMigrateOnce: stores opened at the same time on one empty schema migrate it once
+// (the advisory lock), and a store opened again finds nothing to do.
+func TestMigrateOnce(t *testing.T) {
+	schema := newSchema(t)
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	dbs := make(chan *postgres.DB, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := postgres.Open(context.Background(), dsn(t), postgres.Options{Schema: schema, MaxConns: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			dbs <- db
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(dbs)
+	for err := range errs {
+		t.Fatalf("open: %v", err)
+	}
+	for db := range dbs {
+		t.Cleanup(func() { db.Close() })
+	}
+	db := openIn(t, schema)
+	vs, err := db.Migrations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || vs[0] != 1 {
+		t.Fatalf("migrations applied: %v, want [1]", vs)
+	}
+}
+
+// TestOpenRefusesBadSchema: a schema name is an identifier, never SQL.
+func TestOpenRefusesBadSchema(t *testing.T) {
+	if _, err := postgres.Open(context.Background(), dsn(t), postgres.Options{Schema: `x"; DROP SCHEMA public; --`}); err == nil {
+		t.Fatal("a schema name with SQL in it was accepted")
+	}
+}
+
+// TestSuppressionPages: the suppressions list pages through organization-wide and topic
+// rows alike, oldest or newest first, as one page lists them (the storetest areas read
+// it in one page).
+func TestSuppressionPages(t *testing.T) {
+	ctx := context.Background()
+	db := openIn(t, newSchema(t))
+	o, _, err := db.CreateOrg(ctx, "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, db, o.ID, 6)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var evs []*mailtrail.Event
+	for i := range 6 {
+		e := &mailtrail.Event{OrgID: o.ID, MessageID: fmt.Sprintf("msg%013d", i), Type: mailtrail.EventComplained,
+			OccurredAt: base.Add(time.Duration(i%3) * time.Hour), Source: mailtrail.SourceWebhook, DedupeKey: fmt.Sprintf("c%d", i)}
+		if i%2 == 1 { // a topic unsubscribe at the same time as an organization-wide row
+			e.Type, e.Metadata.Topic = mailtrail.EventUnsubscribed, "news"
+		}
+		ingest.Normalize(e, base.Add(1000*time.Hour))
+		evs = append(evs, e)
+	}
+	if _, err := db.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for _, newest := range []bool{false, true} {
+		all, err := db.Suppressions(ctx, o.ID, mailtrail.SuppressionFilter{Limit: 100, Newest: newest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all.Suppressions) != 6 {
+			t.Fatalf("%d suppressions, want 6: %+v", len(all.Suppressions), all.Suppressions)
+		}
+		var paged []mailtrail.Suppression
+		f := mailtrail.SuppressionFilter{Limit: 2, Newest: newest}
+		for {
+			p, err := db.Suppressions(ctx, o.ID, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged = append(paged, p.Suppressions...)
+			if p.NextCursor == "" {
+				break
+			}
+			f.Cursor = p.NextCursor
+		}
+		if !reflect.DeepEqual(paged, all.Suppressions) {
+			t.Fatalf("newest %v: pages of 2 differ from one page:\n%+v\n%+v", newest, paged, all.Suppressions)
+		}
+	}
+}
