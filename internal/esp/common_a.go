@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -253,24 +254,97 @@ func hookRaw(b []byte) json.RawMessage {
 	return json.RawMessage(bytes.Clone(bytes.TrimSpace(b)))
 }
 
-// hookDecodeArray decodes a JSON array body into its elements: not an array, an empty
-// array or more than max elements is EINVALID.
-func hookDecodeArray(vendor string, body []byte, max int) ([]json.RawMessage, error) {
+// hookEach reads the JSON array body one element at a time: it decodes each element into
+// a zeroed T and calls fn with it and the element's raw JSON (a slice of body, which fn
+// must copy to keep). That is one scan of the body and one decode per element, where
+// json.Unmarshal of the body into []json.RawMessage and then of every element took four
+// passes and a copy of each element.
+//
+// The errors are those of decoding the whole array first and then each element, in that
+// order: a body that is not one JSON array (a syntax error anywhere, data after it) is
+// errMalformed(vendor); an empty array, or one of more than max elements (max > 0), is
+// EINVALID; then the first element, in order, that is not an object or does not decode
+// into a T is errMalformed(vendor), or fn's error for it. Elements after the first failure
+// are still read, so that a syntax error after it is still the error.
+func hookEach[T any](vendor string, body []byte, max int, fn func(v *T, raw []byte) error) error {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 || b[0] != '[' {
-		return nil, errMalformed(vendor)
+		return errMalformed(vendor)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(b, &items); err != nil {
-		return nil, errMalformed(vendor)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // the '['
+		return errMalformed(vendor)
 	}
-	if len(items) == 0 {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "empty %s batch", vendor)
+	var (
+		v, zero T
+		n       int
+		first   error // the first element's failure: the rest are only read
+	)
+	for dec.More() {
+		start := dec.InputOffset()
+		v = zero
+		err := dec.Decode(&v)
+		// The element without the comma and spaces before it; empty when it was not read.
+		raw := bytes.TrimLeft(b[start:dec.InputOffset()], " \t\r\n,")
+		if len(raw) == 0 || hookSyntax(err) || hookTooDeep(raw) {
+			return errMalformed(vendor)
+		}
+		n++
+		switch {
+		case first != nil || (max > 0 && n > max):
+		case err != nil || raw[0] != '{':
+			first = errMalformed(vendor)
+		default:
+			first = fn(&v, raw)
+		}
 	}
-	if max > 0 && len(items) > max {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "%s batch of %d events is over the limit of %d", vendor, len(items), max)
+	if t, err := dec.Token(); err != nil || t != json.Delim(']') || dec.InputOffset() != int64(len(b)) {
+		return errMalformed(vendor)
 	}
-	return items, nil
+	if n == 0 {
+		return mailtrail.Errorf(mailtrail.EINVALID, "empty %s batch", vendor)
+	}
+	if max > 0 && n > max {
+		return mailtrail.Errorf(mailtrail.EINVALID, "%s batch of %d events is over the limit of %d", vendor, n, max)
+	}
+	return first
+}
+
+// hookSyntax reports whether a json.Decoder's error is one of reading (the input is not
+// JSON), not of decoding a value it read.
+func hookSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// hookMaxDepth is encoding/json's limit on nesting.
+const hookMaxDepth = 10000
+
+// hookTooDeep reports whether an array element nests hookMaxDepth levels: a decoder
+// reading the element alone allows that, json.Unmarshal of the whole array (one level
+// more) refused it. Only elements with that many brackets are scanned.
+func hookTooDeep(raw []byte) bool {
+	if len(raw) < hookMaxDepth || bytes.Count(raw, []byte{'['})+bytes.Count(raw, []byte{'{'}) < hookMaxDepth {
+		return false
+	}
+	depth, str, esc := 0, false, false
+	for _, c := range raw {
+		switch {
+		case esc:
+			esc = false
+		case str:
+			esc, str = c == '\\', c != '"'
+		case c == '"':
+			str = true
+		case c == '[' || c == '{':
+			if depth++; depth >= hookMaxDepth {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
 }
 
 // hookDecodeObject decodes one JSON object into v; anything else is EINVALID.

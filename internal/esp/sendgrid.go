@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -142,35 +141,31 @@ type sendgridEvent struct {
 // asm_group_id); group_resubscribe (a Resubscribe to that topic); open (sg_machine_open →
 // machine); click. processed, dropped and unknown kinds are counted in Ignored.
 func (sendgrid) Parse(_ context.Context, r *Request) (*Result, error) {
-	items, err := hookDecodeArray("sendgrid", r.Body, 0)
-	if err != nil {
-		return nil, err
-	}
 	res := hookNewResult()
-	for _, raw := range items {
-		var ev sendgridEvent
-		if err := hookDecodeObject("sendgrid", raw, &ev); err != nil {
-			return nil, err
-		}
+	err := hookEach("sendgrid", r.Body, 0, func(ev *sendgridEvent, raw []byte) error {
 		if ev.Event == "group_resubscribe" && ev.ASMGroupID != "" && ev.Email != "" && !ev.Timestamp.IsZero() {
 			res.Resubscribes = append(res.Resubscribes, mailtrail.Resubscribe{Email: string(ev.Email), Topic: string(ev.ASMGroupID), At: ev.Timestamp.Time.UTC()})
-			continue
+			return nil
 		}
-		e, ok, err := sendgridMap(&ev, raw)
+		e, ok, err := sendgridMap(ev, raw)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			hookIgnore(res, string(ev.Event))
-			continue
+			return nil
 		}
 		res.Events = append(res.Events, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
 
 // sendgridMap maps one event; ok is false for a kind we do not record.
-func sendgridMap(ev *sendgridEvent, raw json.RawMessage) (e mailtrail.Event, ok bool, err error) {
+func sendgridMap(ev *sendgridEvent, raw []byte) (e mailtrail.Event, ok bool, err error) {
 	var t mailtrail.EventType
 	switch ev.Event {
 	case "delivered":

@@ -2,7 +2,6 @@ package esp
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -74,31 +73,27 @@ func (ev *smtpcomEvent) time() hookUnix {
 // Parse implements Vendor. An empty batch or one over 1000 events is EINVALID. See
 // VENDORS_A.md for the labels.
 func (smtpcom) Parse(_ context.Context, r *Request) (*Result, error) {
-	items, err := hookDecodeArray("smtpcom", r.Body, smtpcomMaxEvents)
-	if err != nil {
-		return nil, err
-	}
 	res := hookNewResult()
-	for _, raw := range items {
-		var ev smtpcomEvent
-		if err := hookDecodeObject("smtpcom", raw, &ev); err != nil {
-			return nil, err
-		}
-		e, ok, err := smtpcomMap(&ev, raw)
+	err := hookEach("smtpcom", r.Body, smtpcomMaxEvents, func(ev *smtpcomEvent, raw []byte) error {
+		e, ok, err := smtpcomMap(ev, raw)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			hookIgnore(res, string(ev.Label))
-			continue
+			return nil
 		}
 		res.Events = append(res.Events, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
 
 // smtpcomMap maps one callback; ok is false for a label we do not record.
-func smtpcomMap(ev *smtpcomEvent, raw json.RawMessage) (e mailtrail.Event, ok bool, err error) {
+func smtpcomMap(ev *smtpcomEvent, raw []byte) (e mailtrail.Event, ok bool, err error) {
 	var t mailtrail.EventType
 	switch strings.ToLower(string(ev.Label)) {
 	case "delivered", "delivery":

@@ -68,25 +68,17 @@ type sparkpostEvent struct {
 // Parse implements Vendor. See VENDORS_A.md for the mapping; the ping batch gives no
 // events.
 func (sparkpost) Parse(_ context.Context, r *Request) (*Result, error) {
-	items, err := hookDecodeArray("sparkpost", r.Body, 0)
-	if err != nil {
-		return nil, err
-	}
 	res := hookNewResult()
-	for _, item := range items {
-		var w sparkpostWrapper
-		if err := hookDecodeObject("sparkpost", item, &w); err != nil {
-			return nil, err
-		}
+	err := hookEach("sparkpost", r.Body, 0, func(w *sparkpostWrapper, _ []byte) error {
 		for _, class := range slices.Sorted(maps.Keys(w.Msys)) { // one per wrapper in practice
 			raw := w.Msys[class]
 			var ev sparkpostEvent
 			if err := hookDecodeObject("sparkpost", raw, &ev); err != nil {
-				return nil, err
+				return err
 			}
 			e, kind, err := sparkpostMap(&ev, raw)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if kind != "" {
 				hookIgnore(res, kind)
@@ -94,6 +86,10 @@ func (sparkpost) Parse(_ context.Context, r *Request) (*Result, error) {
 			}
 			res.Events = append(res.Events, e)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
