@@ -310,6 +310,17 @@ func hookEach[T any](vendor string, body []byte, max int, fn func(v *T, raw []by
 	return first
 }
 
+// hookAppendEvent appends e to res.Events. The first gets the slice a capacity for the
+// whole array body: one event per 200 bytes (SendGrid's are 250 to 600), at most 1,000.
+// Growing it from nothing (an Event is about 600 bytes) took a quarter of SendGrid's
+// Parse of 1,000 events.
+func hookAppendEvent(res *Result, body []byte, e mailtrail.Event) {
+	if res.Events == nil {
+		res.Events = make([]mailtrail.Event, 0, max(1, min(len(body)/200, 1000)))
+	}
+	res.Events = append(res.Events, e)
+}
+
 // hookSyntax reports whether a json.Decoder's error is one of reading (the input is not
 // JSON), not of decoding a value it read.
 func hookSyntax(err error) bool {

@@ -155,7 +155,7 @@ func (sendgrid) Parse(_ context.Context, r *Request) (*Result, error) {
 			hookIgnore(res, string(ev.Event))
 			return nil
 		}
-		res.Events = append(res.Events, e)
+		hookAppendEvent(res, r.Body, e)
 		return nil
 	})
 	if err != nil {

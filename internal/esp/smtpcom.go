@@ -83,7 +83,7 @@ func (smtpcom) Parse(_ context.Context, r *Request) (*Result, error) {
 			hookIgnore(res, string(ev.Label))
 			return nil
 		}
-		res.Events = append(res.Events, e)
+		hookAppendEvent(res, r.Body, e)
 		return nil
 	})
 	if err != nil {

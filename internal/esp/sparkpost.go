@@ -84,7 +84,7 @@ func (sparkpost) Parse(_ context.Context, r *Request) (*Result, error) {
 				hookIgnore(res, kind)
 				continue
 			}
-			res.Events = append(res.Events, e)
+			hookAppendEvent(res, r.Body, e)
 		}
 		return nil
 	})
