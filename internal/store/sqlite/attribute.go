@@ -13,9 +13,31 @@ import (
 
 // The lookups of attribute.Attribute, which decides what an ESP's event belongs to. Each
 // costs one statement per chunk of keys, except MessagesByRecipient (one per key).
+//
+// Every statement is prepared once per reader connection (rstmt), not at each call: a
+// chunk's IN list or VALUES list is padded with NULLs (which match nothing) to one of a
+// few lengths (lookupSize), so the lookups use at most a dozen statement texts each.
 
 // lookupChunk bounds the parameters of one IN (…) list.
 const lookupChunk = 400
+
+// lookupSize returns how many keys a chunk of n (1 ≤ n ≤ max) is padded to: the next power
+// of two, at most max.
+func lookupSize(n, max int) int {
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	return min(size, max)
+}
+
+// lookupPad appends size-n NULL parameters to args (n keys, each of width parameters).
+func lookupPad(args []any, n, size, width int) []any {
+	for range (size - n) * width {
+		args = append(args, nil)
+	}
+	return args
+}
 
 var _ attribute.Lookup = (*DB)(nil)
 
@@ -68,12 +90,14 @@ func (db *DB) MessagesByNames(ctx context.Context, orgID string, names []attribu
 		JOIN messages m ON m.id = (SELECT max(m2.id) FROM messages m2 WHERE m2.customer_id = u.id AND m2.campaign_id = c.id AND m2.org_id = ?)`
 	for start := 0; start < len(names); start += lookupChunk / 2 {
 		chunk := names[start:min(start+lookupChunk/2, len(names))]
-		args := make([]any, 0, 2*len(chunk)+3)
+		size := lookupSize(len(chunk), lookupChunk/2)
+		args := make([]any, 0, 2*size+3)
 		for _, n := range chunk {
 			args = append(args, n.Campaign, n.Customer)
 		}
+		args = lookupPad(args, len(chunk), size, 2)
 		args = append(args, org, org, org)
-		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chunk)), ", ")
+		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", size), ", ")
 		err := db.lookupRows(ctx, fmt.Sprintf(q, values), args, func(rows *sql.Rows) error {
 			var n attribute.Names
 			var t attribute.Target
@@ -121,8 +145,9 @@ func (db *DB) MessagesByEmail(ctx context.Context, orgID string, emails []string
 		WHERE u.org_id = ? AND u.ext_id != ? AND lower(u.email) IN (%s)`
 	for start := 0; start < len(queried); start += lookupChunk {
 		chunk := queried[start:min(start+lookupChunk, len(queried))]
-		args := append([]any{org, org, attribute.UnknownCustomer}, chunk...)
-		err := db.lookupRows(ctx, fmt.Sprintf(q, placeholders(len(chunk))), args, func(rows *sql.Rows) error {
+		size := lookupSize(len(chunk), lookupChunk)
+		args := lookupPad(append([]any{org, org, attribute.UnknownCustomer}, chunk...), len(chunk), size, 1)
+		err := db.lookupRows(ctx, fmt.Sprintf(q, placeholders(size)), args, func(rows *sql.Rows) error {
 			var (
 				email string
 				f     found
@@ -188,9 +213,9 @@ func (db *DB) MessagesByRecipient(ctx context.Context, orgID string, rs []attrib
 		}
 		var t attribute.Target
 		var mref []byte
-		err := db.r.QueryRowContext(ctx, targetSelect+`WHERE m.org_id = ? AND (m.ref = ? OR m.esp_message_id = ?)
+		err := db.rrow(ctx, targetSelect+`WHERE m.org_id = ? AND (m.ref = ? OR m.esp_message_id = ?)
 			AND lower(m.email) IN (?, ?) AND u.ext_id != ? ORDER BY m.id DESC LIMIT 1`,
-			org, ref, esp, f[0], f[1], attribute.UnknownCustomer).Scan(&mref, &t.CampaignID, &t.CustomerID)
+			[]any{org, ref, esp, f[0], f[1], attribute.UnknownCustomer}, &mref, &t.CampaignID, &t.CustomerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -229,8 +254,10 @@ func keyedSelect(key string) string {
 func (db *DB) lookupKeyed(ctx context.Context, keys []any, q string, args []any, outKey func([]byte) string, out map[string]attribute.Target) error {
 	for start := 0; start < len(keys); start += lookupChunk {
 		chunk := keys[start:min(start+lookupChunk, len(keys))]
+		size := lookupSize(len(chunk), lookupChunk)
 		done := map[string]bool{}
-		err := db.lookupRows(ctx, fmt.Sprintf(q, placeholders(len(chunk))), append(append([]any{}, args...), chunk...), func(rows *sql.Rows) error {
+		params := lookupPad(append(append(make([]any, 0, len(args)+size), args...), chunk...), len(chunk), size, 1)
+		err := db.lookupRows(ctx, fmt.Sprintf(q, placeholders(size)), params, func(rows *sql.Rows) error {
 			var key, ref []byte
 			var t attribute.Target
 			if err := rows.Scan(&key, &ref, &t.CampaignID, &t.CustomerID); err != nil {
@@ -250,9 +277,10 @@ func (db *DB) lookupKeyed(ctx context.Context, keys []any, q string, args []any,
 	return nil
 }
 
-// lookupRows runs one query on the readers and calls row for each row.
+// lookupRows runs one query on the readers, prepared once per connection, and calls row
+// for each row.
 func (db *DB) lookupRows(ctx context.Context, q string, args []any, row func(*sql.Rows) error) error {
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rquery(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: attribute: %w", err)
 	}

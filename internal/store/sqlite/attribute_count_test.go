@@ -13,12 +13,23 @@ import (
 	"github.com/mailtrail/mailtrail/internal/attribute"
 )
 
-// countReads replaces db's reader pool with one that counts the statements it runs.
-func countReads(t *testing.T, db *DB) *atomic.Int64 {
+// readCounts are the statements a reader pool ran and prepared.
+type readCounts struct{ runs, prepares atomic.Int64 }
+
+// countReads replaces db's reader pool with one that counts the statements it runs: each
+// query or exec, on the connection or through a prepared statement (preparing one is not
+// running it, and is counted apart). The statements the store prepared on the old pool
+// are dropped with it.
+func countReads(t *testing.T, db *DB) *readCounts {
 	t.Helper()
-	n := new(atomic.Int64)
+	n := new(readCounts)
 	old := db.r
 	db.r = sql.OpenDB(countingConnector{drv: old.Driver(), dsn: "file:" + db.path + "?_pragma=busy_timeout(10000)", n: n})
+	db.rprepared.Range(func(q, s any) bool {
+		s.(*sql.Stmt).Close()
+		db.rprepared.Delete(q)
+		return true
+	})
 	old.Close()
 	return n
 }
@@ -26,7 +37,7 @@ func countReads(t *testing.T, db *DB) *atomic.Int64 {
 type countingConnector struct {
 	drv driver.Driver
 	dsn string
-	n   *atomic.Int64
+	n   *readCounts
 }
 
 func (c countingConnector) Connect(context.Context) (driver.Conn, error) {
@@ -39,10 +50,10 @@ func (c countingConnector) Connect(context.Context) (driver.Conn, error) {
 
 func (c countingConnector) Driver() driver.Driver { return c.drv }
 
-// countingConn counts each query run directly and each statement prepared.
+// countingConn counts each query run directly and each run of a statement it prepared.
 type countingConn struct {
 	driver.Conn
-	n *atomic.Int64
+	n *readCounts
 }
 
 func (c countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
@@ -52,17 +63,46 @@ func (c countingConn) QueryContext(ctx context.Context, q string, args []driver.
 	}
 	rows, err := qc.QueryContext(ctx, q, args)
 	if !errors.Is(err, driver.ErrSkip) {
-		c.n.Add(1)
+		c.n.runs.Add(1)
 	}
 	return rows, err
 }
 
 func (c countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	c.n.Add(1)
+	var s driver.Stmt
+	var err error
 	if pc, ok := c.Conn.(driver.ConnPrepareContext); ok {
-		return pc.PrepareContext(ctx, q)
+		s, err = pc.PrepareContext(ctx, q)
+	} else {
+		s, err = c.Conn.Prepare(q)
 	}
-	return c.Conn.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	c.n.prepares.Add(1)
+	return countingStmt{s, c.n}, nil
+}
+
+// countingStmt counts each run of a prepared statement.
+type countingStmt struct {
+	driver.Stmt
+	n *readCounts
+}
+
+func (s countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.n.runs.Add(1)
+	if qc, ok := s.Stmt.(driver.StmtQueryContext); ok {
+		return qc.QueryContext(ctx, args)
+	}
+	return nil, fmt.Errorf("countingStmt: %T has no QueryContext", s.Stmt)
+}
+
+func (s countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.n.runs.Add(1)
+	if ec, ok := s.Stmt.(driver.StmtExecContext); ok {
+		return ec.ExecContext(ctx, args)
+	}
+	return nil, fmt.Errorf("countingStmt: %T has no ExecContext", s.Stmt)
 }
 
 // TestAttributeStatements counts the SQL statements attribute.Attribute costs over this
@@ -135,7 +175,7 @@ func TestAttributeStatements(t *testing.T) {
 	}
 	// Our ids, ESP ids, hints, addresses: one statement each; one per shared mail's
 	// distinct recipient (2).
-	if got := n.Load(); got != 6 {
+	if got := n.runs.Load(); got != 6 {
 		t.Errorf("%d statements, want 6 (8 before attribution moved to the core)", got)
 	}
 }
@@ -170,7 +210,62 @@ func TestLookupChunks(t *testing.T) {
 	}
 	// 3 chunks of ids, 3 of addresses (their two forms are one here), 5 of pairs (two
 	// parameters each).
-	if got := n.Load(); got != 3+3+5 {
+	if got := n.runs.Load(); got != 3+3+5 {
 		t.Errorf("%d statements, want 11", got)
+	}
+}
+
+// TestLookupPrepared: a lookup's statements are prepared once per connection, whatever the
+// number of keys up to the padded length: asking again with other keys prepares nothing.
+func TestLookupPrepared(t *testing.T) {
+	db := openPrivacyDB(t)
+	org := pOrg(t, db, "acme")
+	if err := db.CreateMessages(pctx, org, []*mailtrail.Message{
+		{ID: pRef(0), CampaignID: "c1", CustomerID: "u0", CustomerEmail: "u0@example.com", ESPMessageID: "esp-0"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := attribute.Target{MessageID: pRef(0), CampaignID: "c1", CustomerID: "u0"}
+	round := func(n int) {
+		t.Helper()
+		var ids, emails, refs []string
+		var names []attribute.Names
+		var rs []attribute.Recipient
+		for i := range n {
+			ids = append(ids, fmt.Sprintf("esp-%d", i))
+			emails = append(emails, fmt.Sprintf("U%d@example.com", i))
+			refs = append(refs, pRef(i))
+			names = append(names, attribute.Names{Campaign: "c1", Customer: fmt.Sprintf("u%d", i)})
+			rs = append(rs, attribute.Recipient{MessageID: pRef(i), Email: fmt.Sprintf("u%d@example.com", i)})
+		}
+		if got, err := db.MessagesByID(pctx, org, refs); err != nil || len(got) != 1 || got[pRef(0)] != want {
+			t.Errorf("%d by id: %v %v", n, got, err)
+		}
+		if got, err := db.MessagesByESPID(pctx, org, ids); err != nil || len(got) != 1 || got["esp-0"] != want {
+			t.Errorf("%d by esp id: %v %v", n, got, err)
+		}
+		if got, err := db.MessagesByEmail(pctx, org, emails); err != nil || len(got) != 1 || got["U0@example.com"] != want {
+			t.Errorf("%d by email: %v %v", n, got, err)
+		}
+		if got, err := db.MessagesByNames(pctx, org, names); err != nil || len(got) != 1 || got[attribute.Names{Campaign: "c1", Customer: "u0"}] != want {
+			t.Errorf("%d by names: %v %v", n, got, err)
+		}
+		if got, err := db.MessagesByRecipient(pctx, org, rs); err != nil || len(got) != 1 || got[rs[0]] != want {
+			t.Errorf("%d by recipient: %v %v", n, got, err)
+		}
+	}
+	n := countReads(t, db)
+	db.r.SetMaxOpenConns(1) // one connection: each statement is prepared on it once
+	round(3)
+	if got := n.prepares.Load(); got != 5 {
+		t.Errorf("first lookups prepared %d statements, want 5", got)
+	}
+	round(4) // the same padded length: prepared already
+	round(2) // one statement of another length for each IN list, the recipient's again
+	if got := n.prepares.Load(); got != 5+4 {
+		t.Errorf("%d statements prepared, want 9", got)
+	}
+	if got := n.runs.Load(); got != 3*4+3+4+2 {
+		t.Errorf("%d statements run, want 21", got)
 	}
 }
