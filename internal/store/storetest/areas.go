@@ -16,14 +16,14 @@ import (
 	"github.com/mailtrail/mailtrail/internal/segment"
 )
 
-// runContract runs the tests of the rest of the contract, one area each.
+// runContract runs the tests of the rest of the contract (beyond Projection and
+// Operational), one area each.
 func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open(t), norm) })
 	t.Run("Suppressions", func(t *testing.T) { testSuppressions(t, open(t)) })
 	t.Run("TopicSuppressions", func(t *testing.T) { testTopics(t, open(t), norm) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
-	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
 	t.Run("Campaigns", func(t *testing.T) { testCampaigns(t, open(t), norm) })

@@ -2,7 +2,8 @@
 // SQLite store, and the cluster's PostgreSQL projection store as far as it goes. Each
 // store's tests call Run with a function that opens a fresh, empty store on the real
 // engine; a store that answers only the Projection part of the contract (projection.go)
-// calls RunProjection, which runs the areas that need no more.
+// calls RunProjection, which runs the areas that need no more, and one that also answers
+// the Operational part (operational.go) calls RunOperational for those areas.
 //
 // The contract is Store (contract.go): the union of the interfaces the store's consumers
 // declare. Every method of it is exercised, area by area (areas.go), with results checked
@@ -33,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
 	runProjection(t, proj, reopen, norm)
+	runOperational(t, func(t *testing.T) Operational { return open(t) }, norm)
 	runContract(t, open, norm)
 }
 
