@@ -22,7 +22,6 @@ func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open(t), norm) })
 	t.Run("Suppressions", func(t *testing.T) { testSuppressions(t, open(t)) })
 	t.Run("TopicSuppressions", func(t *testing.T) { testTopics(t, open(t), norm) })
-	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
@@ -330,7 +329,7 @@ func testTopics(t *testing.T, s Store, norm Normalizer) {
 
 // testSettings: settings round-trip; the tracking domain finds its organization in any
 // case; API keys are listed and their ids found from their secrets.
-func testSettings(t *testing.T, s Store) {
+func testSettings(t *testing.T, s Operational) {
 	o, key := newOrg(t, s, "acme")
 	set := must[*mailtrail.OrgSettings](t)(s.OrgSettings(ctx, o.ID))
 	set.SoftBounceLimit, set.RetentionDays, set.KeepFullIP, set.TrackingURL = 5, 30, true, "https://t.acme.example"

@@ -17,18 +17,34 @@ type Operational interface {
 	Projection
 	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
 
-	// Message: Attribution.
+	// Message: Attribution, Messages. ClickTarget: Messages.
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
+	ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error)
+
+	// Keys: OrgsAndKeys, Settings.
+	Authenticate(ctx context.Context, secret string) (*mailtrail.Organization, error)
+	CreateAPIKey(ctx context.Context, orgID, name, scope string) (*mailtrail.APIKey, string, error)
+	APIKeys(ctx context.Context, orgID string) ([]mailtrail.APIKey, error)
+	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
+	APIKeyID(ctx context.Context, secret string) (string, error)
+
+	// Settings.
+	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
+	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
+	TrackingHostOrg(ctx context.Context, host string) (string, error)
 }
 
 var _ Operational = Store(nil)
 
 // RunOperational runs the areas of the suite that need only the Operational contract:
-// Attribution, as Run runs it. open returns a new empty store, norm is ingest.Normalize.
+// OrgsAndKeys, Messages, Settings and Attribution, as Run runs them. open returns a new empty store, norm is ingest.Normalize.
 func RunOperational(t *testing.T, open func(t *testing.T) Operational, norm Normalizer) {
 	runOperational(t, open, norm)
 }
 
 func runOperational(t *testing.T, open func(t *testing.T) Operational, norm Normalizer) {
+	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
+	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t), norm) })
 }
