@@ -3,9 +3,11 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/attribute"
+	"github.com/mailtrail/mailtrail/internal/connection"
 )
 
 // Operational is the part of the contract a cluster's API nodes share through the store
@@ -16,6 +18,7 @@ import (
 type Operational interface {
 	Projection
 	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
+	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
 
 	// Message: Attribution, Messages. ClickTarget: Messages.
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
@@ -32,12 +35,18 @@ type Operational interface {
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
 	UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.OrgSettings) error
 	TrackingHostOrg(ctx context.Context, host string) (string, error)
+
+	// Connections.
+	TouchConnection(ctx context.Context, id string, at time.Time) error
+	MailboxConnections(ctx context.Context) ([]mailtrail.Connection, error)
+	ResealConnections(ctx context.Context, f func(*mailtrail.Connection) (bool, error)) (int, error)
+	Ping(ctx context.Context) error
 }
 
 var _ Operational = Store(nil)
 
 // RunOperational runs the areas of the suite that need only the Operational contract:
-// OrgsAndKeys, Messages, Settings and Attribution, as Run runs them. open returns a new empty store, norm is ingest.Normalize.
+// OrgsAndKeys, Messages, Settings, Attribution and Connections, as Run runs them. open returns a new empty store, norm is ingest.Normalize.
 func RunOperational(t *testing.T, open func(t *testing.T) Operational, norm Normalizer) {
 	runOperational(t, open, norm)
 }
@@ -47,4 +56,5 @@ func runOperational(t *testing.T, open func(t *testing.T) Operational, norm Norm
 	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t), norm) })
+	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
 }
