@@ -20,8 +20,6 @@ import (
 // Operational), one area each.
 func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open(t), norm) })
-	t.Run("Suppressions", func(t *testing.T) { testSuppressions(t, open(t)) })
-	t.Run("TopicSuppressions", func(t *testing.T) { testTopics(t, open(t), norm) })
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 	t.Run("Campaigns", func(t *testing.T) { testCampaigns(t, open(t), norm) })
@@ -183,7 +181,7 @@ func testSubscriptions(t *testing.T, s Store, norm Normalizer) {
 
 // testSuppressions: added once whatever the case of the address, found by any case,
 // listed and counted, removed with a history.
-func testSuppressions(t *testing.T, s Store) {
+func testSuppressions(t *testing.T, s Operational) {
 	o, _ := newOrg(t, s, "acme")
 	other, _ := newOrg(t, s, "other")
 	in := []mailtrail.SuppressionInput{{Email: "Ann@Example.COM", Note: "asked"}, {Email: "bob@example.com", Reason: mailtrail.ReasonListImport}}
@@ -267,7 +265,7 @@ func testSuppressions(t *testing.T, s Store) {
 
 // testTopics: an unsubscribe from a topic suppresses that topic only; a later resubscribe
 // lifts it; removal is per topic.
-func testTopics(t *testing.T, s Store, norm Normalizer) {
+func testTopics(t *testing.T, s Operational, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	check(t, s.CreateMessages(ctx, o.ID, []*mailtrail.Message{
 		{ID: ref(0), CampaignID: "camp", CustomerID: "u0", CustomerEmail: "U0@Example.com", Topic: "news"},

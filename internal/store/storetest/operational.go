@@ -8,6 +8,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/connection"
+	"github.com/mailtrail/mailtrail/internal/suppression"
 )
 
 // Operational is the part of the contract a cluster's API nodes share through the store
@@ -19,6 +20,10 @@ type Operational interface {
 	Projection
 	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
 	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
+	// suppression.Store: AddSuppressions, CountSuppressions, RemoveSuppression,
+	// RemoveTopicSuppression, SuppressionHistory, CheckSuppressions, CheckTopicSuppressions:
+	// Suppressions, TopicSuppressions.
+	suppression.Store
 
 	// Message: Attribution, Messages. ClickTarget: Messages.
 	Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error)
@@ -41,12 +46,16 @@ type Operational interface {
 	MailboxConnections(ctx context.Context) ([]mailtrail.Connection, error)
 	ResealConnections(ctx context.Context, f func(*mailtrail.Connection) (bool, error)) (int, error)
 	Ping(ctx context.Context) error
+
+	// Resubscribe: TopicSuppressions.
+	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 }
 
 var _ Operational = Store(nil)
 
 // RunOperational runs the areas of the suite that need only the Operational contract:
-// OrgsAndKeys, Messages, Settings, Attribution and Connections, as Run runs them. open returns a new empty store, norm is ingest.Normalize.
+// OrgsAndKeys, Messages, Settings, Attribution, Connections, Suppressions and
+// TopicSuppressions, as Run runs them. open returns a new empty store, norm is ingest.Normalize.
 func RunOperational(t *testing.T, open func(t *testing.T) Operational, norm Normalizer) {
 	runOperational(t, open, norm)
 }
@@ -57,4 +66,6 @@ func runOperational(t *testing.T, open func(t *testing.T) Operational, norm Norm
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("Attribution", func(t *testing.T) { testAttribution(t, open(t), norm) })
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
+	t.Run("Suppressions", func(t *testing.T) { testSuppressions(t, open(t)) })
+	t.Run("TopicSuppressions", func(t *testing.T) { testTopics(t, open(t), norm) })
 }
