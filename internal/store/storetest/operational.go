@@ -54,8 +54,9 @@ type Operational interface {
 var _ Operational = Store(nil)
 
 // RunOperational runs the areas of the suite that need only the Operational contract:
-// OrgsAndKeys, Messages, Settings, Attribution, Connections, Suppressions and
-// TopicSuppressions, as Run runs them. open returns a new empty store, norm is ingest.Normalize.
+// OrgsAndKeys, Messages, Settings, Attribution, Connections, Suppressions,
+// TopicSuppressions and ManualAndEvents (suppressions by hand and by events on the same
+// rows), as Run runs them. open returns a new empty store, norm is ingest.Normalize.
 func RunOperational(t *testing.T, open func(t *testing.T) Operational, norm Normalizer) {
 	runOperational(t, open, norm)
 }
@@ -68,4 +69,5 @@ func runOperational(t *testing.T, open func(t *testing.T) Operational, norm Norm
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open(t)) })
 	t.Run("Suppressions", func(t *testing.T) { testSuppressions(t, open(t)) })
 	t.Run("TopicSuppressions", func(t *testing.T) { testTopics(t, open(t), norm) })
+	t.Run("ManualAndEvents", func(t *testing.T) { testManualAndEvents(t, open(t), norm) })
 }
