@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -210,4 +211,113 @@ func distinct(s []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Message returns a message of the organization by its public id, with its links, or
+// ENOTFOUND. An empty orgID looks the message up in any organization (the tracking
+// endpoints, whose signed token is the credential).
+func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message, error) {
+	ref, ok := parseRef(id)
+	if !ok {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
+	}
+	m := mailtrail.Message{ID: id}
+	var links []byte
+	var created int64
+	err := db.pool.QueryRow(ctx, `SELECT o.public_id, c.name, u.ext_id, m.email, coalesce(m.esp_message_id, ''), m.track_opens, m.track_clicks,
+			m.links, m.created_at, m.topic
+		FROM messages m JOIN orgs o ON o.id = m.org_id JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
+		WHERE m.ref = $1`, ref[:]).Scan(&m.OrgID, &m.CampaignID, &m.CustomerID, &m.CustomerEmail, &m.ESPMessageID, &m.TrackOpens, &m.TrackClicks,
+		&links, &created, &m.Topic)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && orgID != "" && m.OrgID != orgID) {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "message not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: message: %w", err)
+	}
+	m.CreatedAt = fromMS(created)
+	ids, err := linkIDs(links)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: message %s: %w", id, err)
+	}
+	if m.Links, err = db.urls(ctx, ids); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// ClickTarget returns the URL recorded for link index idx of a message, and the message's
+// organization; ENOTFOUND when the message or the index does not exist.
+func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error) {
+	ref, ok := parseRef(id)
+	if !ok || idx < 0 {
+		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+	}
+	var links []byte
+	err = db.pool.QueryRow(ctx, `SELECT o.public_id, m.links FROM messages m JOIN orgs o ON o.id = m.org_id WHERE m.ref = $1`, ref[:]).Scan(&orgID, &links)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("postgres: click target: %w", err)
+	}
+	ids, err := linkIDs(links)
+	if err != nil {
+		return "", "", fmt.Errorf("postgres: message %s: %w", id, err)
+	}
+	if idx >= len(ids) {
+		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")
+	}
+	urls, err := db.urls(ctx, ids[idx:idx+1])
+	if err != nil {
+		return "", "", err
+	}
+	return orgID, urls[0], nil
+}
+
+// linkIDs decodes a message's links: link ids as uvarints.
+func linkIDs(b []byte) ([]int64, error) {
+	var ids []int64
+	for len(b) > 0 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, errors.New("corrupt links")
+		}
+		ids, b = append(ids, int64(v)), b[n:]
+	}
+	return ids, nil
+}
+
+// urls returns the URLs of link ids, in their order, in one statement.
+func (db *DB) urls(ctx context.Context, ids []int64) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT l.id, l.url FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) AS k JOIN link_urls l ON l.id = k.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: link urls: %w", err)
+	}
+	byID := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var u string
+		if err := rows.Scan(&id, &u); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: link urls: %w", err)
+		}
+		byID[id] = u
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: link urls: %w", err)
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		u, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("postgres: link url %d missing", id)
+		}
+		out[i] = u
+	}
+	return out, nil
 }

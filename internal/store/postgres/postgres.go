@@ -7,8 +7,10 @@
 // ON CONFLICT … DO UPDATE) rather than one statement per row. It answers the Projection
 // part of the store contract (internal/store/storetest): organizations and messages as
 // far as the write path needs them, Write and WriteAt/Position, the campaign reads of a
-// query.Reader view and the suppressions the rules decide. docs/cluster.md says what it
-// does not cover yet.
+// query.Reader view and the suppressions the rules decide; and the Operational part, the
+// state a cluster's API nodes share: attribution lookups, messages and click targets,
+// API keys, connections and suppressions written by hand (which take the writers' lock).
+// docs/cluster.md says what it does not cover yet.
 package postgres
 
 import (

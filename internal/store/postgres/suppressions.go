@@ -50,27 +50,10 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 10000)
-	args := []any{org}
+	where, args := suppressionWhere(org, f)
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
-	}
-	where := []string{"org_id = $1"}
-	if f.Reason != "" {
-		where = append(where, "reason = "+arg(f.Reason))
-	}
-	if f.Source != "" {
-		where = append(where, "source = "+arg(f.Source))
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "occurred_at >= "+arg(f.Since.UnixMilli()))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "occurred_at < "+arg(f.Until.UnixMilli()))
-	}
-	if f.Query != "" {
-		q := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(asciiLower(f.Query))
-		where = append(where, `email LIKE `+arg("%"+q+"%")+` ESCAPE '\'`)
 	}
 	whereT := append([]string(nil), where...)
 	op, dir := ">", ""
@@ -119,6 +102,34 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 		return nil, fmt.Errorf("postgres: suppressions: %w", err)
 	}
 	return page, nil
+}
+
+// suppressionWhere returns the conditions of f but its cursor, for the organization's
+// row id org, and their arguments ($1, $2, … in order).
+func suppressionWhere(org int64, f mailtrail.SuppressionFilter) ([]string, []any) {
+	args := []any{org}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := []string{"org_id = $1"}
+	if f.Reason != "" {
+		where = append(where, "reason = "+arg(f.Reason))
+	}
+	if f.Source != "" {
+		where = append(where, "source = "+arg(f.Source))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "occurred_at >= "+arg(f.Since.UnixMilli()))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "occurred_at < "+arg(f.Until.UnixMilli()))
+	}
+	if f.Query != "" {
+		q := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(asciiLower(f.Query))
+		where = append(where, `email LIKE `+arg("%"+q+"%")+` ESCAPE '\'`)
+	}
+	return where, args
 }
 
 // A cursor is the last row's time, key and topic ("" and no "\n" for an

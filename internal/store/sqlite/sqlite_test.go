@@ -41,3 +41,9 @@ func TestConformance(t *testing.T) {
 func TestProjectionConformance(t *testing.T) {
 	storetest.RunProjection(t, func(t *testing.T) storetest.Projection { return open(t) }, reopen, ingest.Normalize)
 }
+
+// TestOperationalConformance runs the operational subset of the suite
+// (storetest.RunOperational) on the reference store, so the subset itself is proven here.
+func TestOperationalConformance(t *testing.T) {
+	storetest.RunOperational(t, func(t *testing.T) storetest.Operational { return open(t) }, ingest.Normalize)
+}

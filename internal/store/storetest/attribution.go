@@ -13,7 +13,7 @@ import (
 // then the campaign and customer hints, then the address; else unattributed), then each
 // lookup on its own: most recent message, this organization's rows only, the placeholder
 // customer never matched, an unknown organization refused.
-func testAttribution(t *testing.T, s Store, norm Normalizer) {
+func testAttribution(t *testing.T, s Operational, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	other, _ := newOrg(t, s, "other")
 	check(t, s.CreateMessages(ctx, o.ID, []*mailtrail.Message{

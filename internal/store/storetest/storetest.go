@@ -2,7 +2,8 @@
 // SQLite store, and the cluster's PostgreSQL projection store as far as it goes. Each
 // store's tests call Run with a function that opens a fresh, empty store on the real
 // engine; a store that answers only the Projection part of the contract (projection.go)
-// calls RunProjection, which runs the areas that need no more.
+// calls RunProjection, which runs the areas that need no more, and one that also answers
+// the Operational part (operational.go) calls RunOperational for those areas.
 //
 // The contract is Store (contract.go): the union of the interfaces the store's consumers
 // declare. Every method of it is exercised, area by area (areas.go), with results checked
@@ -30,9 +31,8 @@ type Normalizer func(ev *mailtrail.Event, now time.Time)
 // it again; norm is ingest.Normalize.
 func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normalizer) {
 	proj := func(t *testing.T) Projection { return open(t) }
-	t.Run("OrgsAndKeys", func(t *testing.T) { testOrgsAndKeys(t, open(t)) })
-	t.Run("Messages", func(t *testing.T) { testMessages(t, open(t)) })
 	runProjection(t, proj, reopen, norm)
+	runOperational(t, func(t *testing.T) Operational { return open(t) }, norm)
 	runContract(t, open, norm)
 }
 
@@ -81,7 +81,7 @@ func newOrg(t *testing.T, s Projection, name string) (*mailtrail.Organization, s
 	return o, key
 }
 
-func testOrgsAndKeys(t *testing.T, s Store) {
+func testOrgsAndKeys(t *testing.T, s Operational) {
 	o, key := newOrg(t, s, "acme")
 	got := must[*mailtrail.Organization](t)(s.Authenticate(ctx, key))
 	if got.ID != o.ID || got.Timezone != "Europe/Paris" {
@@ -109,7 +109,7 @@ func testOrgsAndKeys(t *testing.T, s Store) {
 // ref makes a message id: 16 base64url characters.
 func ref(i int) string { return fmt.Sprintf("msg%013d", i) }
 
-func testMessages(t *testing.T, s Store) {
+func testMessages(t *testing.T, s Operational) {
 	o, _ := newOrg(t, s, "acme")
 	m := &mailtrail.Message{ID: ref(1), CampaignID: "c1", CustomerID: "u1", CustomerEmail: "u1@Example.COM", TrackOpens: true, TrackClicks: true,
 		Links: []string{"https://a.example/x", "https://b.example/y?q=1", "https://a.example/x"}}
