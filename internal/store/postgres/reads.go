@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // Recipients lists who opened, clicked (optionally one link's clickers), bounced,
@@ -105,31 +106,12 @@ func (s *snap) Recipients(ctx context.Context, orgID, campaign string, f mailtra
 	var last int64
 	for rows.Next() {
 		if len(page.Recipients) == f.Limit {
-			page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last, 10)))
+			page.NextCursor = storekit.RecipientCursor(last)
 			break
 		}
-		var (
-			r                mailtrail.Recipient
-			id               int64
-			ref              []byte
-			fo, fho, fc, fhc int64
-			fb, fh, fcp, fu  int64
-			clicks, hclicks  int64
-		)
-		if err := rows.Scan(&id, &ref, &r.CustomerID, &r.Email, &fo, &fho, &fc, &fhc, &fb, &fh, &fcp, &fu, &clicks, &hclicks, &r.Reason); err != nil {
+		r, id, err := storekit.ScanRecipient(rows.Scan, withLink)
+		if err != nil {
 			return nil, fmt.Errorf("postgres: recipients: %w", err)
-		}
-		r.Bounced, r.Complained, r.Unsubscribed = optTime(fb), optTime(fcp), optTime(fu)
-		switch {
-		case fh > 0:
-			r.BounceType = mailtrail.BounceHard
-		case fb > 0:
-			r.BounceType = mailtrail.BounceSoft
-		}
-		r.MessageID = refString(ref)
-		r.FirstOpen, r.FirstHumanOpen, r.FirstClick, r.FirstHumanClick = optTime(fo), optTime(fho), optTime(fc), optTime(fhc)
-		if withLink {
-			r.Clicks, r.HumanClicks = &clicks, &hclicks
 		}
 		page.Recipients = append(page.Recipients, r)
 		last = id
@@ -203,30 +185,22 @@ func (s *snap) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*m
 		return nil, fmt.Errorf("postgres: did: %w", err)
 	}
 	defer rows.Close()
-	var firstID, firstAt, lastID, lastAt int64
-	var firstUID, lastUID string
+	var did storekit.Did
 	for rows.Next() {
 		var id, at int64
 		var uid string
 		if err := rows.Scan(&id, &uid, &at); err != nil {
 			return nil, fmt.Errorf("postgres: did: %w", err)
 		}
-		if out.Count == 0 || at < firstAt || at == firstAt && id < firstID {
-			firstID, firstAt, firstUID = id, at, uid
-		}
-		if out.Count == 0 || at > lastAt || at == lastAt && id > lastID {
-			lastID, lastAt, lastUID = id, at, uid
-		}
-		out.Count++
+		did.Add(id, at, uid)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: did: %w", err)
 	}
-	if out.Count == 0 {
+	firstID, ok := did.Fill(out)
+	if !ok {
 		return out, nil
 	}
-	f, l := fromMS(firstAt), fromMS(lastAt)
-	out.Did, out.FirstAt, out.FirstEventID, out.LastAt, out.LastEventID = true, &f, firstUID, &l, lastUID
 	var ev mailtrail.Event
 	_, _, err = scanEvent(s.tx.QueryRow(ctx, `SELECT `+eventCols+` FROM events e`+eventJoins+` WHERE e.id = $1`, firstID), orgID, &ev)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {

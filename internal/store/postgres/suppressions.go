@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // Suppressed returns the organization-wide suppression of an address in the
@@ -61,7 +61,7 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 		op, dir = "<", " DESC"
 	}
 	if f.Cursor != "" {
-		at, email, topic, err := decodeSuppressionCursor(f.Cursor)
+		at, email, topic, err := storekit.ParseSuppressionCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	for rows.Next() {
 		if len(page.Suppressions) == f.Limit {
 			last := page.Suppressions[len(page.Suppressions)-1]
-			page.NextCursor = encodeSuppressionCursor(last.SuppressedAt.UnixMilli(), lastKey, last.Topic)
+			page.NextCursor = storekit.SuppressionCursor(last.SuppressedAt.UnixMilli(), lastKey, last.Topic)
 			break
 		}
 		s := mailtrail.Suppression{OrgID: orgID}
@@ -130,29 +130,6 @@ func suppressionWhere(org int64, f mailtrail.SuppressionFilter) ([]string, []any
 		where = append(where, `email LIKE `+arg("%"+q+"%")+` ESCAPE '\'`)
 	}
 	return where, args
-}
-
-// A cursor is the last row's time, key and topic ("" and no "\n" for an
-// organization-wide row), as the SQLite store's.
-func encodeSuppressionCursor(at int64, email, topic string) string {
-	c := strconv.FormatInt(at, 10) + "." + email
-	if topic != "" {
-		c += "\n" + topic
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(c))
-}
-
-func decodeSuppressionCursor(c string) (int64, string, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		if a, rest, ok := strings.Cut(string(b), "."); ok {
-			if at, err := strconv.ParseInt(a, 10, 64); err == nil {
-				email, topic, _ := strings.Cut(rest, "\n")
-				return at, email, topic, nil
-			}
-		}
-	}
-	return 0, "", "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
 }
 
 // asciiLower lower-cases the ASCII letters of s: SQLite's LIKE, which the listing's query

@@ -13,7 +13,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/query"
-	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 var _ query.Reader = (*DB)(nil)
@@ -104,27 +104,13 @@ func (s *snap) CampaignBuckets(ctx context.Context, orgID, campaign string) ([]m
 	defer rows.Close()
 	var out []mailtrail.CampaignBucket
 	for rows.Next() {
-		var b int64
-		var u [rules.NumFields]int64
-		var t [rules.NumTotals]int64
-		if err := rows.Scan(&b, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9], &t[0], &t[1], &t[2], &t[3]); err != nil {
+		b, ok, err := storekit.ScanBucket(rows.Scan)
+		if err != nil {
 			return nil, fmt.Errorf("postgres: campaign stats: %w", err)
 		}
-		if u == ([rules.NumFields]int64{}) && t == ([rules.NumTotals]int64{}) {
-			continue // a bucket whose uniques all moved to earlier buckets
+		if ok {
+			out = append(out, b)
 		}
-		out = append(out, mailtrail.CampaignBucket{
-			Start: fromMS(b * rules.BucketWidth.Milliseconds()),
-			Counts: mailtrail.Counts{
-				Sent: u[rules.FSent], Delivered: u[rules.FDelivered],
-				OpensUnique: u[rules.FOpen], HumanOpensUnique: u[rules.FHumanOpen],
-				ClicksUnique: u[rules.FClick], HumanClicksUnique: u[rules.FHumanClick],
-				Bounced: u[rules.FBounce], BouncedHard: u[rules.FHardBounce], BouncedSoft: u[rules.FBounce] - u[rules.FHardBounce],
-				Complained: u[rules.FComplaint], Unsubscribed: u[rules.FUnsub],
-				OpensTotal: t[rules.TOpens], HumanOpensTotal: t[rules.THumanOpens],
-				ClicksTotal: t[rules.TClicks], HumanClicksTotal: t[rules.THumanClicks],
-			},
-		})
 	}
 	return out, rows.Err()
 }

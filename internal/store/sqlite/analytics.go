@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/derive"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // CampaignBreakdowns returns a campaign's opens and clicks by client, device, country and
@@ -192,31 +193,12 @@ func (s *snap) Recipients(ctx context.Context, orgID, campaign string, f mailtra
 	var last int64
 	for rows.Next() {
 		if len(page.Recipients) == f.Limit {
-			page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last, 10)))
+			page.NextCursor = storekit.RecipientCursor(last)
 			break
 		}
-		var (
-			r                mailtrail.Recipient
-			id               int64
-			ref              []byte
-			fo, fho, fc, fhc int64
-			fb, fh, fcp, fu  int64
-			clicks, hclicks  int64
-		)
-		if err := rows.Scan(&id, &ref, &r.CustomerID, &r.Email, &fo, &fho, &fc, &fhc, &fb, &fh, &fcp, &fu, &clicks, &hclicks, &r.Reason); err != nil {
+		r, id, err := storekit.ScanRecipient(rows.Scan, withLink)
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: recipients: %w", err)
-		}
-		r.Bounced, r.Complained, r.Unsubscribed = optTime(fb), optTime(fcp), optTime(fu)
-		switch {
-		case fh > 0:
-			r.BounceType = mailtrail.BounceHard
-		case fb > 0:
-			r.BounceType = mailtrail.BounceSoft
-		}
-		r.MessageID = refString(ref)
-		r.FirstOpen, r.FirstHumanOpen, r.FirstClick, r.FirstHumanClick = optTime(fo), optTime(fho), optTime(fc), optTime(fhc)
-		if withLink {
-			r.Clicks, r.HumanClicks = &clicks, &hclicks
 		}
 		page.Recipients = append(page.Recipients, r)
 		last = id

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // didQuery lists the matching events of one customer from the customer index (range
@@ -80,30 +81,22 @@ func (s *snap) Did(ctx context.Context, orgID string, c mailtrail.Condition) (*m
 		return nil, fmt.Errorf("sqlite: did: %w", err)
 	}
 	defer rows.Close()
-	var firstID, firstAt, lastID, lastAt int64
-	var firstUID, lastUID string
+	var did storekit.Did
 	for rows.Next() {
 		var id, at int64
 		var uid string
 		if err := rows.Scan(&id, &uid, &at); err != nil {
 			return nil, fmt.Errorf("sqlite: did: %w", err)
 		}
-		if out.Count == 0 || at < firstAt || at == firstAt && id < firstID {
-			firstID, firstAt, firstUID = id, at, uid
-		}
-		if out.Count == 0 || at > lastAt || at == lastAt && id > lastID {
-			lastID, lastAt, lastUID = id, at, uid
-		}
-		out.Count++
+		did.Add(id, at, uid)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: did: %w", err)
 	}
-	if out.Count == 0 {
+	firstID, ok := did.Fill(out)
+	if !ok {
 		return out, nil
 	}
-	f, l := fromMS(firstAt), fromMS(lastAt)
-	out.Did, out.FirstAt, out.FirstEventID, out.LastAt, out.LastEventID = true, &f, firstUID, &l, lastUID
 	if out.Event, err = s.eventByRow(ctx, orgID, firstID); err != nil {
 		return nil, err
 	}

@@ -2,14 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // suppressionCols are read by scanSuppression: the address as first spelled (or the key),
@@ -27,29 +26,6 @@ func scanSuppression(r rowScanner, orgID string, extra ...any) (mailtrail.Suppre
 	s.SuppressedAt, s.CreatedAt = fromMS(at), fromMS(created)
 	markErased(&s)
 	return s, err
-}
-
-// A cursor is the last row's time, key and topic ("" and no "\n" for an
-// organization-wide row, as cursors made before topics).
-func encodeSuppressionCursor(at int64, email, topic string) string {
-	c := strconv.FormatInt(at, 10) + "." + email
-	if topic != "" {
-		c += "\n" + topic
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(c))
-}
-
-func decodeSuppressionCursor(c string) (int64, string, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		if a, rest, ok := strings.Cut(string(b), "."); ok {
-			if at, err := strconv.ParseInt(a, 10, 64); err == nil {
-				email, topic, _ := strings.Cut(rest, "\n")
-				return at, email, topic, nil
-			}
-		}
-	}
-	return 0, "", "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
 }
 
 // anySlice returns s as query arguments.
@@ -108,7 +84,7 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 		cmp, dir = "<", " DESC"
 	}
 	if f.Cursor != "" {
-		at, email, topic, err := decodeSuppressionCursor(f.Cursor)
+		at, email, topic, err := storekit.ParseSuppressionCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +106,7 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 	for rows.Next() {
 		if len(page.Suppressions) == f.Limit {
 			last := page.Suppressions[len(page.Suppressions)-1]
-			page.NextCursor = encodeSuppressionCursor(last.SuppressedAt.UnixMilli(), suppressionKey(&last), last.Topic)
+			page.NextCursor = storekit.SuppressionCursor(last.SuppressedAt.UnixMilli(), suppressionKey(&last), last.Topic)
 			break
 		}
 		var k string

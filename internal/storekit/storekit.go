@@ -1,0 +1,161 @@
+// Package storekit is what every store does the same way with the rows it reads: the
+// domain values a row becomes and the cursors of its pages. The stores (SQLite,
+// PostgreSQL) differ in their SQL, not in what a row means, so an answer reads the same
+// whichever store gave it.
+package storekit
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/rules"
+)
+
+// FromMS returns the UTC time of Unix milliseconds v; 0 is the zero time.
+func FromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// OptTime returns the time of Unix milliseconds ms, nil for 0 (never).
+func OptTime(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := FromMS(ms)
+	return &t
+}
+
+// RefString is the public id of a message's stored reference.
+func RefString(r []byte) string { return base64.RawURLEncoding.EncodeToString(r) }
+
+// Bucket returns the campaign bucket of a row of campaign stats: its number, its unique
+// fields and its totals (rules' order). ok is false for a bucket whose uniques all moved
+// to earlier buckets and that holds no total: it is left out of the answer.
+func Bucket(b int64, u [rules.NumFields]int64, t [rules.NumTotals]int64) (bucket mailtrail.CampaignBucket, ok bool) {
+	if u == ([rules.NumFields]int64{}) && t == ([rules.NumTotals]int64{}) {
+		return bucket, false
+	}
+	return mailtrail.CampaignBucket{
+		Start: FromMS(b * rules.BucketWidth.Milliseconds()),
+		Counts: mailtrail.Counts{
+			Sent: u[rules.FSent], Delivered: u[rules.FDelivered],
+			OpensUnique: u[rules.FOpen], HumanOpensUnique: u[rules.FHumanOpen],
+			ClicksUnique: u[rules.FClick], HumanClicksUnique: u[rules.FHumanClick],
+			Bounced: u[rules.FBounce], BouncedHard: u[rules.FHardBounce], BouncedSoft: u[rules.FBounce] - u[rules.FHardBounce],
+			Complained: u[rules.FComplaint], Unsubscribed: u[rules.FUnsub],
+			OpensTotal: t[rules.TOpens], HumanOpensTotal: t[rules.THumanOpens],
+			ClicksTotal: t[rules.TClicks], HumanClicksTotal: t[rules.THumanClicks],
+		},
+	}, true
+}
+
+// ScanBucket reads one row of campaign stats (bucket, the unique fields, the totals) with
+// scan, a driver's Rows.Scan.
+func ScanBucket(scan func(dest ...any) error) (mailtrail.CampaignBucket, bool, error) {
+	var b int64
+	var u [rules.NumFields]int64
+	var t [rules.NumTotals]int64
+	if err := scan(&b, &u[0], &u[1], &u[2], &u[3], &u[4], &u[5], &u[6], &u[7], &u[8], &u[9], &t[0], &t[1], &t[2], &t[3]); err != nil {
+		return mailtrail.CampaignBucket{}, false, err
+	}
+	bucket, ok := Bucket(b, u, t)
+	return bucket, ok, nil
+}
+
+// ScanRecipient reads one row of a campaign's recipient list with scan, a driver's
+// Rows.Scan: the message's row id (the page's cursor), its reference, customer and
+// address, its first open, human open, click, human click, bounce, hard bounce,
+// complaint and unsubscribe (ms, 0 never), its clicks and human clicks on the link asked
+// for (kept when withLink), and the suppression's reason.
+func ScanRecipient(scan func(dest ...any) error, withLink bool) (r mailtrail.Recipient, id int64, err error) {
+	var (
+		ref              []byte
+		fo, fho, fc, fhc int64
+		fb, fh, fcp, fu  int64
+		clicks, hclicks  int64
+	)
+	if err := scan(&id, &ref, &r.CustomerID, &r.Email, &fo, &fho, &fc, &fhc, &fb, &fh, &fcp, &fu, &clicks, &hclicks, &r.Reason); err != nil {
+		return r, 0, err
+	}
+	r.Bounced, r.Complained, r.Unsubscribed = OptTime(fb), OptTime(fcp), OptTime(fu)
+	switch {
+	case fh > 0:
+		r.BounceType = mailtrail.BounceHard
+	case fb > 0:
+		r.BounceType = mailtrail.BounceSoft
+	}
+	r.MessageID = RefString(ref)
+	r.FirstOpen, r.FirstHumanOpen, r.FirstClick, r.FirstHumanClick = OptTime(fo), OptTime(fho), OptTime(fc), OptTime(fhc)
+	if withLink {
+		r.Clicks, r.HumanClicks = &clicks, &hclicks
+	}
+	return r, id, nil
+}
+
+// RecipientCursor is the cursor of the recipient page after the message of row id.
+func RecipientCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+}
+
+// Did gathers the events matching a journey condition, in any order: how many, and the
+// first and last by time (then row).
+type Did struct {
+	n                 int64
+	firstID, firstAt  int64
+	lastID, lastAt    int64
+	firstUID, lastUID string
+}
+
+// Add counts the event of row id, public id uid, at at (ms).
+func (d *Did) Add(id, at int64, uid string) {
+	if d.n == 0 || at < d.firstAt || at == d.firstAt && id < d.firstID {
+		d.firstID, d.firstAt, d.firstUID = id, at, uid
+	}
+	if d.n == 0 || at > d.lastAt || at == d.lastAt && id > d.lastID {
+		d.lastID, d.lastAt, d.lastUID = id, at, uid
+	}
+	d.n++
+}
+
+// Fill writes what was gathered into out, and returns the row of the first event (the
+// one out.Event describes), ok false when none matched (out then says so).
+func (d *Did) Fill(out *mailtrail.Did) (firstRow int64, ok bool) {
+	out.Count = d.n
+	if d.n == 0 {
+		return 0, false
+	}
+	f, l := FromMS(d.firstAt), FromMS(d.lastAt)
+	out.Did, out.FirstAt, out.FirstEventID, out.LastAt, out.LastEventID = true, &f, d.firstUID, &l, d.lastUID
+	return d.firstID, true
+}
+
+// SuppressionCursor is the cursor of a suppression page after the row at at (ms) of
+// address email and topic ("" and no "\n" for an organization-wide row, as cursors made
+// before topics).
+func SuppressionCursor(at int64, email, topic string) string {
+	c := strconv.FormatInt(at, 10) + "." + email
+	if topic != "" {
+		c += "\n" + topic
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c))
+}
+
+// ParseSuppressionCursor reads a SuppressionCursor; anything else is EINVALID.
+func ParseSuppressionCursor(c string) (at int64, email, topic string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if a, rest, ok := strings.Cut(string(b), "."); ok {
+			if at, err := strconv.ParseInt(a, 10, 64); err == nil {
+				email, topic, _ := strings.Cut(rest, "\n")
+				return at, email, topic, nil
+			}
+		}
+	}
+	return 0, "", "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+}
