@@ -64,7 +64,12 @@ func New(rawURL, database string) (*DB, error) {
 	if !plainName(database) {
 		return nil, fmt.Errorf("clickhouse: database name %q: letters, digits and _ only", database)
 	}
-	db := &DB{database: database, hc: &http.Client{Timeout: 5 * time.Minute}}
+	// ClickHouse closes a kept-alive connection after keep_alive_timeout (3 s by
+	// default): the client drops its idle ones before that, so that a request seldom
+	// meets a connection the server is closing.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.IdleConnTimeout = 2 * time.Second
+	db := &DB{database: database, hc: &http.Client{Timeout: 5 * time.Minute, Transport: tr}}
 	if u.User != nil {
 		db.hasUser = true
 		db.user = u.User.Username()
@@ -118,6 +123,13 @@ func (db *DB) do(ctx context.Context, query string, body io.Reader) (string, err
 	}
 	if db.hasUser {
 		req.SetBasicAuth(db.user, db.password)
+	}
+	if body == http.NoBody {
+		// Every statement without data may run twice (the shipper's protocol is exact
+		// under any repeat): net/http may then send it again on a fresh connection when
+		// a kept-alive one turns out closed by the server, as it does for a GET. The key
+		// only marks the request; a nil value sends no header.
+		req.Header["Idempotency-Key"] = nil
 	}
 	resp, err := db.hc.Do(req)
 	if err != nil {
