@@ -11,18 +11,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
 )
 
 // runCluster is `mailtrail cluster VERB`: the cluster mode's commands (docs/cluster.md).
 func runCluster(ctx context.Context, args []string, stdout io.Writer) error {
 	verb, err := group("cluster", args, stdout,
-		[2]string{"check", "check [--timeout 5s] [--json]"})
+		[2]string{"check", "check [--timeout 5s] [--json]"},
+		[2]string{"copy-orgs", "copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S]"})
 	if err != nil {
 		return err
 	}
 	switch verb {
 	case "check":
 		return runClusterCheck(ctx, args[1:], stdout)
+	case "copy-orgs":
+		return runCopyOrgs(ctx, args[1:], stdout)
 	}
 	return nil
 }
@@ -154,4 +159,56 @@ func printClusterResults(w io.Writer, results []checkResult) {
 		}
 		fmt.Fprintf(w, "%-4s  %-10s  %-*s  %s\n", label[r.Status], r.Engine, width, r.Check, detail)
 	}
+}
+
+// runCopyOrgs is `mailtrail cluster copy-orgs`: the organizations of a data directory's
+// store, with their settings, created in PostgreSQL under the same ids (or brought up to
+// date there), so that a worker projecting that store's event log into PostgreSQL knows
+// them. It opens the store as every offline command does (not beside a running server)
+// and changes nothing in it; running it again is harmless.
+func runCopyOrgs(ctx context.Context, args []string, stdout io.Writer) error {
+	l := newLeaf("cluster copy-orgs", "mailtrail cluster copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S]",
+		"Copies the organizations of the store in --data-dir (their ids, names, time zones and settings)\n"+
+			"into PostgreSQL, creating or updating each: a worker (mailtrail worker) projecting that store's\n"+
+			"event log into PostgreSQL needs them, and retries an event of an organization it does not know.\n"+
+			"Run it while serve is stopped, after creating organizations or changing their settings.",
+		nil, "data-dir", "postgres-dsn", "postgres-schema")
+	if err := l.parse(args, stdout); err != nil {
+		return err
+	}
+	cfg := l.cfg
+	if l.fs.NArg() > 0 {
+		return fmt.Errorf("cluster copy-orgs: unexpected argument %q", l.fs.Arg(0))
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.PostgresDSN == "" {
+		return errors.New("cluster copy-orgs: --postgres-dsn (MAILTRAIL_POSTGRES_DSN) is required")
+	}
+	st, err := openStore(ctx, cfg, apiHint("cluster copy-orgs"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pg, err := postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Schema: cfg.PostgresSchema})
+	if err != nil {
+		return fmt.Errorf("cluster copy-orgs: %w", err)
+	}
+	defer pg.Close()
+	orgs, err := st.Orgs(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster copy-orgs: %w", err)
+	}
+	for _, o := range orgs {
+		s, err := st.OrgSettings(ctx, o.ID)
+		if err == nil {
+			err = pg.AdoptOrg(ctx, o, *s)
+		}
+		if err != nil {
+			return fmt.Errorf("cluster copy-orgs: organization %s: %w", o.ID, err)
+		}
+	}
+	fmt.Fprintf(stdout, "copied %d organizations to PostgreSQL\n", len(orgs))
+	return nil
 }

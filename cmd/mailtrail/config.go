@@ -70,7 +70,11 @@ type Config struct {
 	NATSCreds     string
 	PostgresDSN   string
 	ClickHouseURL string
-	GeoIPDB       string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	// PostgresSchema is the PostgreSQL schema of the cluster mode's tables ("" the
+	// connection's search_path); ClickHouseDB the ClickHouse database of raw events.
+	PostgresSchema string
+	ClickHouseDB   string
+	GeoIPDB        string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
@@ -168,8 +172,10 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
 	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
 	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) the event log and mailtrail cluster check authenticate to the servers of --event-log-url with (docs/cluster.md)")
-	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
-	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check, not used by serve yet (docs/cluster.md)")
+	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check; mailtrail worker projects the event log into it (docs/cluster.md)")
+	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check; mailtrail worker ships raw events to it when set (docs/cluster.md)")
+	str(&c.PostgresSchema, "postgres-schema", "MAILTRAIL_POSTGRES_SCHEMA", "", "the PostgreSQL schema of mailtrail's tables, created if missing (lower-case letters, digits and _; empty: the connection's search_path, public by default)")
+	str(&c.ClickHouseDB, "clickhouse-database", "MAILTRAIL_CLICKHOUSE_DATABASE", "mailtrail", "the ClickHouse database of raw events, created if missing (letters, digits and _)")
 	integer(&c.EventLogMaxPending, "event-log-max-pending", "MAILTRAIL_EVENT_LOG_MAX_PENDING", eventlog.DefaultMaxPending, "with --event-log: dedupe and idempotency keys acknowledged but not applied to the store at most (about 90 bytes each); beyond, events with keys get 503 until the store catches up")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")

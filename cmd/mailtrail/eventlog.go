@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +17,9 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 )
 
@@ -119,6 +122,10 @@ type logged struct {
 	sink *eventlog.Sink
 	proj *projector.Projector
 
+	// readers, when not nil, are the log's other readers (mailtrail worker): purges wait
+	// for them.
+	readers *logReaders
+
 	stopMu  sync.Mutex
 	stop    context.CancelFunc // ends the projector's Run
 	stopped bool               // stopCaughtUp ran: a Run that starts later returns at once
@@ -202,7 +209,7 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 		return nil, err
 	}
 	errs := reg.NewCounter("mailtrail_projection_errors_total", "Errors the projector retried after (the store failing, the log unreadable): it reads the same records again.")
-	lg := &logged{log: l}
+	lg := &logged{log: l, readers: newLogReaders(cfg)}
 	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: stream, OnError: func(err error) {
 		errs.Inc()
 		log.Error("projector", "err", err.Error())
@@ -306,7 +313,92 @@ func (l *logged) stopCaughtUp(ctx context.Context) bool {
 // none of the erased customer's events any more, only what arrived since. Replays start
 // past the store's position, so nothing needs what it removes.
 func (l *logged) forget(ctx context.Context) error {
-	return l.log.PurgeBefore(ctx, l.Applied()+1)
+	return l.purge(ctx, l.Applied())
+}
+
+// purge removes from the log every message up to upTo that the other readers of the log
+// have applied too (mailtrail worker's projection in PostgreSQL and its shipment to
+// ClickHouse, when serve knows them): a worker behind serve's store never finds a message
+// it has not applied gone. When a reader's position cannot be read, nothing is removed.
+func (l *logged) purge(ctx context.Context, upTo uint64) error {
+	if l.readers != nil {
+		floor, err := l.readers.floor(ctx)
+		if err != nil {
+			return fmt.Errorf("event log: nothing purged: %w", err)
+		}
+		upTo = min(upTo, floor)
+	}
+	if upTo == 0 {
+		return nil
+	}
+	return l.log.PurgeBefore(ctx, upTo+1)
+}
+
+// logReaders are the readers of an external event log besides serve's own store whose
+// positions serve knows from its configuration: the projection in PostgreSQL
+// (--postgres-dsn, --postgres-schema) and the raw events in ClickHouse (--clickhouse-url,
+// --clickhouse-database) that mailtrail worker keeps. Each is opened at its first use,
+// so serve starts while they are down.
+type logReaders struct {
+	cfg    *Config
+	stream string
+
+	mu sync.Mutex
+	pg *postgres.DB
+	ch *clickhouse.DB
+}
+
+// newLogReaders returns the readers cfg names besides the store, nil when none.
+func newLogReaders(cfg *Config) *logReaders {
+	if cfg.EventLogURL == "" || (cfg.PostgresDSN == "" && cfg.ClickHouseURL == "") {
+		return nil
+	}
+	return &logReaders{cfg: cfg, stream: positionName(cfg)}
+}
+
+// floor returns the lowest position the readers have applied.
+func (r *logReaders) floor(ctx context.Context) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	floor := uint64(math.MaxUint64)
+	if r.cfg.PostgresDSN != "" {
+		if r.pg == nil {
+			db, err := postgres.Open(ctx, r.cfg.PostgresDSN, postgres.Options{Schema: r.cfg.PostgresSchema, MaxConns: 2})
+			if err != nil {
+				return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
+			}
+			r.pg = db
+		}
+		pos, err := r.pg.Position(ctx, r.stream)
+		if err != nil {
+			return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
+		}
+		floor = min(floor, pos)
+	}
+	if r.cfg.ClickHouseURL != "" {
+		if r.ch == nil {
+			db, err := clickhouse.New(r.cfg.ClickHouseURL, r.cfg.ClickHouseDB)
+			if err != nil {
+				return 0, fmt.Errorf("the position shipped to ClickHouse: %w", err)
+			}
+			r.ch = db
+		}
+		pos, err := r.ch.ShippedPosition(ctx, r.stream)
+		if err != nil {
+			return 0, fmt.Errorf("the position shipped to ClickHouse (has mailtrail worker run with --clickhouse-url?): %w", err)
+		}
+		floor = min(floor, pos)
+	}
+	return floor, nil
+}
+
+// close closes the connections floor opened.
+func (r *logReaders) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pg != nil {
+		r.pg.Close()
+	}
 }
 
 // forgetEventLog is forget for a data directory the server does not run on (the offline
@@ -328,7 +420,12 @@ func forgetEventLog(ctx context.Context, dataDir string, db *sqlite.DB) error {
 }
 
 // close closes the log (after the projector stopped).
-func (l *logged) close() error { return l.log.Close() }
+func (l *logged) close() error {
+	if l.readers != nil {
+		l.readers.close()
+	}
+	return l.log.Close()
+}
 
 // drainEventLog applies what a data directory's event log holds past the store's position
 // when serve runs without --event-log: events acknowledged on the log by an earlier run
@@ -438,10 +535,7 @@ func (l *logged) retain(ctx context.Context, keep, tick time.Duration, log *slog
 		}
 		upTo := min(marks[i].seq, l.Applied())
 		marks = marks[i+1:]
-		if upTo == 0 {
-			continue
-		}
-		if err := l.log.PurgeBefore(ctx, upTo+1); err != nil && ctx.Err() == nil {
+		if err := l.purge(ctx, upTo); err != nil && ctx.Err() == nil {
 			log.Warn("event log retention", "err", err.Error())
 		}
 	}

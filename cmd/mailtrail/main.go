@@ -31,6 +31,8 @@ Usage:
   mailtrail backup --to FILE          a consistent copy of the store and its secret key, beside a running server
   mailtrail restore --from FILE --data-dir DIR   into a new or empty directory
   mailtrail cluster check [--timeout 5s] [--json]   which of NATS, PostgreSQL and ClickHouse are reachable and healthy
+  mailtrail cluster copy-orgs --postgres-dsn DSN   the store's organizations into PostgreSQL, for workers
+  mailtrail worker --event-log-url URLS --postgres-dsn DSN [--clickhouse-url URL]   project the event log into PostgreSQL (and ClickHouse)
   mailtrail version
 
 Every command takes the flags of serve (at least --data-dir); "mailtrail serve --help" lists
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRestore(ctx, rest, stdout)
 	case "cluster":
 		return runCluster(ctx, rest, stdout)
+	case "worker":
+		return runWorker(ctx, rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 && isHelp(rest[0]) {
 			fmt.Fprintln(stdout, "Usage:\n  mailtrail version\n\nPrints the module version, the VCS revision and the Go version of the build.")

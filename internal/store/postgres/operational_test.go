@@ -117,3 +117,44 @@ func TestSuppressionsFromTwoNodes(t *testing.T) {
 		t.Fatalf("%d changes in the histories: the test proves little", changes)
 	}
 }
+
+// AdoptOrg brings an organization of another store in with its own id, creation time and
+// settings (which the projection's rules read), updates it when adopted again, and
+// refuses a tracking host another organization has.
+func TestAdoptOrg(t *testing.T) {
+	ctx := context.Background()
+	db := openIn(t, newSchema(t))
+	created := time.UnixMilli(1_700_000_000_123).UTC()
+	o := mailtrail.Organization{ID: "org_adopted1", Name: "Acme", Timezone: "Europe/Paris", CreatedAt: created}
+	s := mailtrail.OrgSettings{SoftBounceLimit: 3, KeepFullIP: true, RetentionDays: 30, TrackingURL: "https://t.acme.example"}
+	if err := db.AdoptOrg(ctx, o, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Org(ctx, o.ID)
+	if err != nil || got.Name != "Acme" || got.Timezone != "Europe/Paris" || !got.CreatedAt.Equal(created) {
+		t.Fatalf("adopted org: %+v, %v", got, err)
+	}
+	if gs, err := db.OrgSettings(ctx, o.ID); err != nil || *gs != s {
+		t.Fatalf("adopted settings: %+v, %v; want %+v", gs, err, s)
+	}
+	if host, err := db.TrackingHostOrg(ctx, "t.acme.example"); err != nil || host != o.ID {
+		t.Fatalf("tracking host of the adopted org: %q, %v", host, err)
+	}
+	o.Name, s.SoftBounceLimit = "Acme Inc", 7
+	if err := db.AdoptOrg(ctx, o, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Org(ctx, o.ID); got.Name != "Acme Inc" {
+		t.Fatalf("adopted again: name %q", got.Name)
+	}
+	if gs, _ := db.OrgSettings(ctx, o.ID); gs.SoftBounceLimit != 7 {
+		t.Fatalf("adopted again: soft bounce limit %d", gs.SoftBounceLimit)
+	}
+	other := mailtrail.Organization{ID: "org_adopted2", Name: "Other", Timezone: "UTC", CreatedAt: created}
+	if err := db.AdoptOrg(ctx, other, mailtrail.OrgSettings{SoftBounceLimit: 5, TrackingURL: "https://T.acme.example"}); mailtrail.ErrorCode(err) != mailtrail.ECONFLICT {
+		t.Fatalf("a second org on the tracking host: %v, want ECONFLICT", err)
+	}
+	if err := db.AdoptOrg(ctx, mailtrail.Organization{Name: "no id"}, s); mailtrail.ErrorCode(err) != mailtrail.EINVALID {
+		t.Fatalf("an org without an id: %v", err)
+	}
+}

@@ -142,6 +142,38 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	return nil
 }
 
+// AdoptOrg creates organization o with its public id, name, time zone and creation time,
+// and settings s, as another store holds them, or brings an existing one's up to date:
+// how the organizations of a store that ran before the cluster mode reach PostgreSQL,
+// whose projection refuses events of an organization it does not know. ECONFLICT when
+// another organization has the tracking host.
+func (db *DB) AdoptOrg(ctx context.Context, o mailtrail.Organization, s mailtrail.OrgSettings) error {
+	if o.ID == "" || o.Name == "" {
+		return mailtrail.Errorf(mailtrail.EINVALID, "an organization needs its id and name")
+	}
+	host := ""
+	if s.TrackingURL != "" {
+		u, err := url.Parse(s.TrackingURL)
+		if err != nil || u.Host == "" {
+			return mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be scheme://host")
+		}
+		host = strings.ToLower(u.Host)
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO orgs (public_id, name, timezone, created_at, soft_bounce_limit, keep_full_ip, retention_days,
+		tracking_url, tracking_host, brand_logo_url, brand_color) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (public_id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, soft_bounce_limit = excluded.soft_bounce_limit,
+		keep_full_ip = excluded.keep_full_ip, retention_days = excluded.retention_days, tracking_url = excluded.tracking_url,
+		tracking_host = excluded.tracking_host, brand_logo_url = excluded.brand_logo_url, brand_color = excluded.brand_color`,
+		o.ID, o.Name, o.Timezone, o.CreatedAt.UnixMilli(), s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host, s.BrandLogoURL, s.BrandColor)
+	if isUniqueViolation(err) {
+		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: adopt org: %w", err)
+	}
+	return nil
+}
+
 // orgInternal maps a public organization id to its row id, read with q when not cached
 // (organizations are never deleted): a transaction passes itself, so that it never waits
 // for a second connection of the pool; ENOTFOUND for an unknown one.

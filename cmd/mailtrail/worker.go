@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+)
+
+const workerSynopsis = "mailtrail worker --event-log-url URLS --postgres-dsn DSN [--postgres-schema S] [--clickhouse-url URL] [--metrics-addr HOST:PORT]"
+
+// runWorker is `mailtrail worker`: the cluster mode's projector. It reads the event log
+// on the external JetStream of --event-log-url (the stream serve --event-log-url
+// acknowledges on) and applies it to PostgreSQL exactly once, the position committed with
+// the plan; with --clickhouse-url it also ships the raw events to ClickHouse in blocks
+// that a replay never counts twice. It runs until SIGINT or SIGTERM (docs/cluster.md).
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var maxEvents int
+	var progress time.Duration
+	l := newLeaf("worker", workerSynopsis,
+		"Applies the event log on an external JetStream (--event-log-url, stream --event-log-stream) to\n"+
+			"PostgreSQL (--postgres-dsn, schema --postgres-schema) exactly once: each transaction commits the\n"+
+			"events, everything derived from them and the log position they reach, so a worker killed at\n"+
+			"any point starts again from the position PostgreSQL holds, and two workers on one schema never\n"+
+			"apply a message twice. With --clickhouse-url it also ships the raw events to ClickHouse\n"+
+			"(database --clickhouse-database). Organizations must be in PostgreSQL before their events\n"+
+			"arrive (mailtrail cluster copy-orgs). Logs its progress; /metrics and /healthz on --metrics-addr.",
+		func(fs *flag.FlagSet) {
+			fs.IntVar(&maxEvents, "max-events", 50_000, "events one PostgreSQL transaction holds at most while the worker is behind")
+			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")
+		},
+		"event-log-url", "event-log-stream", "nats-creds", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-database", "metrics-addr", "log-level", "log-format")
+	if err := l.parse(args, stdout); err != nil {
+		return err
+	}
+	cfg := l.cfg
+	if l.fs.NArg() > 0 {
+		return fmt.Errorf("worker: unexpected argument %q", l.fs.Arg(0))
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	switch {
+	case cfg.EventLogURL == "" || cfg.PostgresDSN == "":
+		return errors.New("worker: --event-log-url (MAILTRAIL_EVENT_LOG_URL) and --postgres-dsn (MAILTRAIL_POSTGRES_DSN) are required")
+	case maxEvents < 1:
+		return errors.New("worker: --max-events must be at least 1")
+	case progress < 0:
+		return errors.New("worker: --progress must be 0 (never) or positive")
+	}
+	log := newLogger(cfg, stderr)
+	w, err := openWorker(ctx, cfg, maxEvents, log)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+
+	var msrv *http.Server
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		msrv = &http.Server{Handler: w.handler(), ReadHeaderTimeout: 5 * time.Second}
+		go msrv.Serve(ln)
+		fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr()) // /metrics and /healthz
+	}
+	log.Info("worker started", "stream", cfg.EventLogStream, "position", w.proj.Position(), "clickhouse", w.ship != nil)
+	err = w.run(ctx, progress)
+	if msrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		msrv.Shutdown(sctx)
+		cancel()
+	}
+	log.Info("worker stopped", "position", w.proj.Position())
+	return err
+}
+
+// worker is what `mailtrail worker` runs: the log's reader, the projector into
+// PostgreSQL and, when configured, the shipper to ClickHouse.
+type worker struct {
+	log     *slog.Logger
+	reader  *eventlog.Reader
+	pg      *postgres.DB
+	ch      *clickhouse.DB
+	proj    *projector.Projector
+	ship    *clickhouse.Shipper
+	metrics *metrics.Registry
+	errs    *metrics.CounterVec
+}
+
+// openWorker connects to the three engines (PostgreSQL migrated under its lock) and
+// builds the projector and the shipper; the stream's position in each store is named as
+// serve names its own (positionName), so a store follows one stream.
+func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logger) (*worker, error) {
+	w := &worker{log: log, metrics: metrics.New()}
+	var err error
+	w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
+		Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream)})
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if w.pg, err = postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Schema: cfg.PostgresSchema}); err != nil {
+		w.close()
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	w.errs = w.metrics.NewCounter("mailtrail_worker_errors_total", "errors the worker retried after, by stage (project: the log or PostgreSQL; ship: ClickHouse)", "stage")
+	w.errs.Init("project")
+	stream := positionName(cfg)
+	w.proj = projector.New(w.reader, w.pg, projector.Options{Stream: stream, MaxEvents: maxEvents, OnError: func(err error) {
+		w.errs.Inc("project")
+		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+			log.Error("projector: an event's organization is not in PostgreSQL; copy it there (mailtrail cluster copy-orgs), the worker retries", "err", err.Error())
+			return
+		}
+		log.Warn("projector", "err", err.Error())
+	}})
+	if cfg.ClickHouseURL != "" {
+		if w.ch, err = clickhouse.Open(ctx, cfg.ClickHouseURL, cfg.ClickHouseDB); err != nil {
+			w.close()
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		w.errs.Init("ship")
+		w.ship = clickhouse.NewShipper(w.ch, w.reader, clickhouse.ShipperOptions{Stream: stream, OnError: func(err error) {
+			w.errs.Inc("ship")
+			log.Warn("clickhouse shipper", "err", err.Error())
+		}})
+		w.metrics.NewGauge("mailtrail_worker_shipped_position", "the last log position whose raw events are in ClickHouse", func() float64 { return float64(w.ship.Position()) })
+		w.metrics.NewGauge("mailtrail_worker_ship_lag_messages", "log messages not yet shipped to ClickHouse", func() float64 { return float64(w.ship.Lag()) })
+	}
+	w.metrics.NewGauge("mailtrail_worker_applied_position", "the last log position applied to PostgreSQL", func() float64 { return float64(w.proj.Position()) })
+	w.metrics.NewGauge("mailtrail_worker_lag_messages", "log messages not yet applied to PostgreSQL", func() float64 { return float64(w.proj.Lag()) })
+	return w, nil
+}
+
+// run runs the projector and the shipper until ctx ends, logging progress every tick.
+func (w *worker) run(ctx context.Context, tick time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	start := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil {
+				errs <- fmt.Errorf("worker: %s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	start("projector", w.proj.Run)
+	if w.ship != nil {
+		start("shipper", w.ship.Run)
+	}
+	if tick > 0 {
+		go w.progress(ctx, tick)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when both ended with ctx
+}
+
+// progress logs the positions, lags and rates every tick while they move.
+func (w *worker) progress(ctx context.Context, tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	last, lastShip := w.proj.Position(), uint64(0)
+	if w.ship != nil {
+		lastShip = w.ship.Position()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pos := w.proj.Position()
+		attrs := []any{"position", pos, "lag", w.proj.Lag(), "messages_per_s", float64(pos-last) / tick.Seconds()}
+		moved := pos != last || w.proj.Lag() > 0
+		if w.ship != nil {
+			sp := w.ship.Position()
+			attrs = append(attrs, "shipped", sp, "ship_lag", w.ship.Lag())
+			moved = moved || sp != lastShip || w.ship.Lag() > 0
+			lastShip = sp
+		}
+		last = pos
+		if moved {
+			w.log.Info("worker progress", attrs...)
+		}
+	}
+}
+
+// handler serves /metrics and /healthz: 200 with the positions while the engines answer
+// (the projector retries through outages, so 503 says which one fails).
+func (w *worker) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", w.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		body := map[string]any{"status": "ok", "position": w.proj.Position(), "lag": w.proj.Lag()}
+		status := http.StatusOK
+		if _, err := w.pg.Position(ctx, "-"); err != nil {
+			status, body["status"], body["postgres"] = http.StatusServiceUnavailable, "unavailable", "not answering"
+		}
+		if _, err := w.reader.Head(ctx); err != nil {
+			status, body["status"], body["event_log"] = http.StatusServiceUnavailable, "unavailable", "not answering"
+		}
+		if w.ship != nil {
+			body["shipped"], body["ship_lag"] = w.ship.Position(), w.ship.Lag()
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(status)
+		json.NewEncoder(rw).Encode(body)
+	})
+	return mux
+}
+
+// close closes what openWorker opened.
+func (w *worker) close() {
+	if w.reader != nil {
+		w.reader.Close()
+	}
+	if w.pg != nil {
+		w.pg.Close()
+	}
+}

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+	"github.com/mailtrail/mailtrail/internal/store/storetest"
+)
+
+// testPGSchema returns a fresh schema name on dsn, dropped with its tables when the test
+// ends.
+func testPGSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "w_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// workerEvents returns batch b of the worker test's events: sends and deliveries with
+// idempotency keys, opens without one (each arrival counts), and for some customers a
+// hard or soft bounce, a complaint or an unsubscribe, keyed.
+func workerEvents(b, size int) []map[string]any {
+	r := mrand.New(mrand.NewPCG(uint64(b), 7))
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	out := make([]map[string]any, 0, size)
+	for i := range size {
+		c := r.IntN(2000)
+		cust := fmt.Sprintf("c%d", c)
+		e := map[string]any{"campaign_id": fmt.Sprintf("w%d", c%3), "customer_id": cust, "customer_email": cust + "@example.com",
+			"occurred_at": base.Add(time.Duration(b*size+i) * time.Second).Format(time.RFC3339)}
+		switch k := r.IntN(20); {
+		case k < 6:
+			e["event_type"], e["idempotency_key"] = "sent", "s-"+cust
+		case k < 10:
+			e["event_type"], e["idempotency_key"] = "delivered", "d-"+cust
+		case k < 16:
+			e["event_type"] = "opened"
+		case k < 17:
+			e["event_type"], e["idempotency_key"], e["metadata"] = "bounced", "bh-"+cust, map[string]any{"bounce_type": "hard", "smtp_code": "550"}
+		case k < 18:
+			e["event_type"], e["idempotency_key"], e["metadata"] = "bounced", fmt.Sprintf("bs-%s-%d", cust, b), map[string]any{"bounce_type": "soft"}
+		case k < 19:
+			e["event_type"], e["idempotency_key"] = "complained", "cp-"+cust
+		default:
+			e["event_type"], e["idempotency_key"] = "unsubscribed", "u-"+cust
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// startWorker runs `mailtrail worker` (the binary) with env and args; its stderr is kept
+// in logs.
+func startWorker(t *testing.T, bin string, env []string, logs *syncBuffer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"worker"}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MAILTRAIL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// `mailtrail worker` projects the event log that serve --event-log-url acknowledges on
+// into PostgreSQL, and ships its raw events to ClickHouse. Killed with SIGKILL in the middle of its backlog three times, then run
+// to the end, it leaves every campaign's figures (report, raw events, suppressions)
+// exactly as serve's own SQLite projection of the same stream holds them, each equal to a
+// recount of its raw events, and ClickHouse holding each event of the log once: nothing
+// lost, nothing counted twice. Its organizations come
+// from `mailtrail cluster copy-orgs`; before they are there it retries and says why.
+func TestWorkerProjectsTheLogIntoPostgres(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	chURL := testClickHouseURL(t)
+	stream := natstest.Stream(t, url)
+	schema := testPGSchema(t, dsn)
+	bin := buildBinary(t)
+	ctx := context.Background()
+
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme")
+	const batches, size = 24, 500
+	var last uint64
+	for b := range batches {
+		_, last = h.postEventsAt(key, workerEvents(b, size)...)
+	}
+	if again, _ := h.postEventsAt(key, workerEvents(3, size)...); again.Accepted != 0 {
+		// keyless opens are new events at every arrival; the rest are duplicates
+		t.Logf("a retried batch: %d accepted (opens), %d duplicates", again.Accepted, again.Duplicates)
+	}
+	h.reportAfter(key, "w0", last, 100)
+
+	chDB := fmt.Sprintf("mt_worker_%016x", mrand.Uint64())
+	ch, err := clickhouse.New(chURL, chDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
+	env := []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
+		"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"}
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	position := func() uint64 {
+		p, err := pg.Position(ctx, "events@"+stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	info, err := natstest.Info(url, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := info.State.LastSeq
+
+	// Without the organization in PostgreSQL the worker applies nothing, and says why.
+	var logs syncBuffer
+	w := startWorker(t, bin, env, &logs, "--max-events", "1500", "--progress", "0")
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(logs.tail(4000), "copy it there (mailtrail cluster copy-orgs)") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no word of the unknown organization; worker's log:\n%s", logs.tail(4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if p := position(); p != 0 {
+		t.Fatalf("position %d with an unknown organization", p)
+	}
+	w.Process.Kill()
+	w.Wait()
+
+	h.stop() // copy-orgs is an offline verb: the data directory is free meanwhile
+	out, err := exec.Command(bin, "cluster", "copy-orgs", "--data-dir", cfg.DataDir, "--postgres-dsn", dsn, "--postgres-schema", schema).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "copied 1 organizations") {
+		t.Fatalf("copy-orgs: %v\n%s", err, out)
+	}
+	h, project = startHeld(t, cfg)
+	project()
+
+	kills := 0
+	for round := 0; round < 3; round++ {
+		w = startWorker(t, bin, env, &logs, "--max-events", "1500", "--progress", "0")
+		from := position()
+		for {
+			p := position()
+			if p >= head {
+				break
+			}
+			if p > from { // a transaction committed and more are to come: kill it mid-backlog
+				w.Process.Signal(syscall.SIGKILL)
+				kills++
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		w.Wait()
+	}
+	if kills == 0 {
+		t.Fatal("the worker applied the whole backlog before any kill; make the backlog larger")
+	}
+
+	addr := &addrWriter{addr: make(chan string, 1)}
+	w = exec.Command(bin, "worker", "--metrics-addr", "127.0.0.1:0", "--progress", "50ms")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MAILTRAIL_") {
+			w.Env = append(w.Env, kv)
+		}
+	}
+	w.Env, w.Stdout, w.Stderr = append(w.Env, env...), addr, &logs
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	shipped := func() uint64 {
+		p, err := ch.ShippedPosition(ctx, "events@"+stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	deadline = time.Now().Add(2 * time.Minute)
+	for position() < head || shipped() < head {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker stopped at %d of %d; its log:\n%s", position(), head, logs.tail(4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var base string
+	select {
+	case base = <-addr.addr:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not print its address")
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf("mailtrail_worker_applied_position %d", head); !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %q:\n%s", want, body)
+	}
+	w.Process.Signal(syscall.SIGTERM)
+	if err := w.Wait(); err != nil {
+		t.Errorf("worker after SIGTERM: %v; its log:\n%s", err, logs.tail(2000))
+	}
+	if !strings.Contains(logs.tail(100000), "worker progress") {
+		t.Errorf("no progress line in the worker's log:\n%s", logs.tail(2000))
+	}
+	if strings.Contains(logs.tail(1<<20), "@example.com") {
+		t.Error("the worker's log names an address")
+	}
+
+	for _, camp := range []string{"w0", "w1", "w2"} {
+		want := storetest.Figures(t, h.app.db, org, camp)
+		got := storetest.Figures(t, pg, org, camp)
+		if got != want {
+			t.Fatalf("campaign %s in PostgreSQL after %d kills differs from serve's projection:\n%s", camp, kills, storetest.DiffLines(want, got))
+		}
+	}
+	// ClickHouse holds every event of the log once: counted by campaign and type, as the
+	// log holds them.
+	r, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: url, Stream: stream, SubjectPrefix: strings.ToLower(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	inLog := map[string]map[mailtrail.EventType]map[string]bool{}
+	for from := uint64(1); ; {
+		recs, err := r.Read(ctx, from, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, rec := range recs {
+			for _, e := range rec.Events {
+				if inLog[e.CampaignID] == nil {
+					inLog[e.CampaignID] = map[mailtrail.EventType]map[string]bool{}
+				}
+				if inLog[e.CampaignID][e.Type] == nil {
+					inLog[e.CampaignID][e.Type] = map[string]bool{}
+				}
+				inLog[e.CampaignID][e.Type][e.ID] = true
+			}
+		}
+		from = recs[len(recs)-1].Pos + 1
+	}
+	for _, camp := range []string{"w0", "w1", "w2"} {
+		got, err := ch.CountsByType(ctx, org, camp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for typ, ids := range inLog[camp] {
+			if got[typ] != int64(len(ids)) {
+				t.Errorf("campaign %s, %s: %d events in ClickHouse, %d in the log", camp, typ, got[typ], len(ids))
+			}
+		}
+		if len(got) != len(inLog[camp]) {
+			t.Errorf("campaign %s: types in ClickHouse %v, in the log %d", camp, got, len(inLog[camp]))
+		}
+	}
+	t.Logf("%d events in %d log messages, the worker killed %d times mid-backlog", batches*size, head, kills)
+}
+
+// serve --event-log-url with the workers' engines configured (--postgres-dsn,
+// --clickhouse-url) removes from the log, at an erasure or at its retention, only what
+// the workers have applied to PostgreSQL and shipped to ClickHouse too: a worker behind
+// serve never finds a message it has not applied gone. Until it has run, nothing goes.
+func TestLogPurgesWaitForTheWorker(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	chURL := testClickHouseURL(t)
+	stream := natstest.Stream(t, url)
+	ctx := context.Background()
+
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
+	cfg.ClickHouseURL, cfg.ClickHouseDB = chURL, fmt.Sprintf("mt_worker_%016x", mrand.Uint64())
+	ch, err := clickhouse.New(chURL, cfg.ClickHouseDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme")
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: cfg.PostgresSchema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	o, err := h.app.db.Org(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.app.db.OrgSettings(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
+		t.Fatal(err)
+	}
+	post := func(from, n int) uint64 {
+		var last uint64
+		for b := from; b < from+n; b++ {
+			_, last = h.postEventsAt(key, workerEvents(b, 50)...)
+		}
+		h.reportAfter(key, "w0", last, 100) // serve's store has applied it
+		return last
+	}
+	firstSeq := func() uint64 {
+		info, err := natstest.Info(url, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.FirstSeq
+	}
+	work := func(upTo uint64) {
+		t.Helper()
+		wctx, stop := context.WithCancel(ctx)
+		w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- w.run(wctx, 0) }()
+		deadline := time.Now().Add(time.Minute)
+		for w.proj.Position() < upTo || w.ship.Position() < upTo {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker at %d, shipped %d, want %d", w.proj.Position(), w.ship.Position(), upTo)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		w.close()
+	}
+
+	first := post(0, 3)
+	if err := h.app.logged.forget(ctx); err == nil {
+		t.Fatal("the log was purged while ClickHouse's position is unknown (the worker never ran)")
+	}
+	if f := firstSeq(); f != 1 {
+		t.Fatalf("first message %d before the worker ran, want 1", f)
+	}
+	work(first)
+	second := post(3, 3)
+	if err := h.app.logged.forget(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f := firstSeq(); f != first+1 {
+		t.Fatalf("first message %d after a purge with the worker at %d (serve at %d), want %d", f, first, second, first+1)
+	}
+	work(second)
+	if err := h.app.logged.purge(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if f := firstSeq(); f != second+1 {
+		t.Fatalf("first message %d once the worker applied %d, want %d", f, second, second+1)
+	}
+}

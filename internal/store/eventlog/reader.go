@@ -1,0 +1,138 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrPurged is returned by Reader.Read when the log no longer holds a message the reader
+// has not read yet: it was purged (the log's retention, an erasure) before this reader's
+// projection applied it. Going on would leave its events out, so the reader stops there.
+var ErrPurged = errors.New("eventlog: the log no longer holds a message this reader has not applied")
+
+// ReaderOptions configure OpenReader. Stream and SubjectPrefix default as Options'.
+type ReaderOptions struct {
+	// URL is the external JetStream: one or more comma-separated nats:// URLs.
+	URL string
+	// Creds, when set, is a NATS credentials file the connection authenticates with.
+	Creds string
+	// Stream and SubjectPrefix name the stream and its subjects, as the writers' Options.
+	Stream        string
+	SubjectPrefix string
+	// HeadEvery is how often Head asks the server for the stream's last sequence, at
+	// most; default 1 s.
+	HeadEvery time.Duration
+}
+
+// Reader is the event log on an external JetStream as a process that only reads it sees
+// (a worker projecting it into another store): no directory, no appends, no dedupe
+// window. It is a projector.Log and a projector.HeadReader; it is not a
+// projector.Waiter (another process appends), so a projector polls it.
+type Reader struct {
+	l         *Log
+	headEvery time.Duration
+
+	hmu    sync.Mutex
+	headAt time.Time
+}
+
+var (
+	_ projector.Log        = (*Reader)(nil)
+	_ projector.HeadReader = (*Reader)(nil)
+)
+
+// OpenReader connects to the external JetStream of opts.URL and finds the stream. The
+// stream must exist (the writers create it); the connection reconnects by itself after a
+// server or the network fails.
+func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
+	if opts.URL == "" {
+		return nil, errors.New("eventlog: a reader needs the URL of an external JetStream")
+	}
+	o := Options{URL: opts.URL, Creds: opts.Creds, Stream: opts.Stream, SubjectPrefix: opts.SubjectPrefix}
+	o.defaults()
+	l := &Log{opts: o, grew: make(chan struct{}), failed: make(chan struct{})}
+	nc, err := l.connectExternal()
+	if err != nil {
+		return nil, err
+	}
+	l.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("eventlog: jetstream: %w", err)
+	}
+	st, err := js.Stream(ctx, o.Stream)
+	if err != nil {
+		nc.Close()
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("eventlog: stream %s does not exist on %s (serve --event-log-url creates it at its first start)", o.Stream, redactURL(o.URL))
+		}
+		return nil, fmt.Errorf("eventlog: stream %s: %w", o.Stream, err)
+	}
+	l.js, l.stream = js, st
+	l.seen(st.CachedInfo().State.LastSeq)
+	if opts.HeadEvery <= 0 {
+		opts.HeadEvery = time.Second
+	}
+	return &Reader{l: l, headEvery: opts.HeadEvery, headAt: time.Now()}, nil
+}
+
+// Read returns up to max messages from sequence from on, as Projection.Read does, and
+// ErrPurged (with the records before the gap) when the stream no longer holds a message
+// between from and the next one it holds. A stream's sequences have no holes but those
+// a purge leaves, so a record whose position is past the one expected means lost events.
+func (r *Reader) Read(ctx context.Context, from uint64, max int) ([]projector.Record, error) {
+	recs, err := r.l.Projection().Read(ctx, from, max)
+	want := from
+	if want == 0 {
+		want = 1
+	}
+	for i, rec := range recs {
+		if rec.Pos != want {
+			return recs[:i], fmt.Errorf("%w: message %d (the next one held is %d): it was purged before it was applied here; keep the log longer (serve --event-log-retention) than this reader may lag", ErrPurged, want, rec.Pos)
+		}
+		want++
+	}
+	return recs, err
+}
+
+// Head returns the sequence of the last message of the stream, as the server told it at
+// most HeadEvery ago (or as far as Read has seen).
+func (r *Reader) Head(ctx context.Context) (uint64, error) {
+	if r.l.isClosed() {
+		return 0, ErrClosed
+	}
+	r.hmu.Lock()
+	stale := time.Since(r.headAt) >= r.headEvery
+	if stale {
+		r.headAt = time.Now()
+	}
+	r.hmu.Unlock()
+	if stale {
+		_, st := r.l.handles()
+		info, err := st.Info(ctx)
+		if err != nil {
+			return r.l.lastSeq.Load(), fmt.Errorf("eventlog: stream info: %w", err)
+		}
+		r.l.seen(info.State.LastSeq)
+	}
+	return r.l.lastSeq.Load(), nil
+}
+
+// Close closes the connection.
+func (r *Reader) Close() error {
+	r.l.mu.Lock()
+	if r.l.closed {
+		r.l.mu.Unlock()
+		return ErrClosed
+	}
+	r.l.closed = true
+	r.l.mu.Unlock()
+	return r.l.shutdown()
+}
