@@ -8,10 +8,14 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -266,49 +270,7 @@ func TestWorkerProjectsTheLogIntoPostgres(t *testing.T) {
 			t.Fatalf("campaign %s in PostgreSQL after %d kills differs from serve's projection:\n%s", camp, kills, storetest.DiffLines(want, got))
 		}
 	}
-	// ClickHouse holds every event of the log once: counted by campaign and type, as the
-	// log holds them.
-	r, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: url, Stream: stream, SubjectPrefix: strings.ToLower(stream)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	inLog := map[string]map[mailtrail.EventType]map[string]bool{}
-	for from := uint64(1); ; {
-		recs, err := r.Read(ctx, from, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		for _, rec := range recs {
-			for _, e := range rec.Events {
-				if inLog[e.CampaignID] == nil {
-					inLog[e.CampaignID] = map[mailtrail.EventType]map[string]bool{}
-				}
-				if inLog[e.CampaignID][e.Type] == nil {
-					inLog[e.CampaignID][e.Type] = map[string]bool{}
-				}
-				inLog[e.CampaignID][e.Type][e.ID] = true
-			}
-		}
-		from = recs[len(recs)-1].Pos + 1
-	}
-	for _, camp := range []string{"w0", "w1", "w2"} {
-		got, err := ch.CountsByType(ctx, org, camp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for typ, ids := range inLog[camp] {
-			if got[typ] != int64(len(ids)) {
-				t.Errorf("campaign %s, %s: %d events in ClickHouse, %d in the log", camp, typ, got[typ], len(ids))
-			}
-		}
-		if len(got) != len(inLog[camp]) {
-			t.Errorf("campaign %s: types in ClickHouse %v, in the log %d", camp, got, len(inLog[camp]))
-		}
-	}
+	checkShipped(t, ch, url, stream, org)
 	t.Logf("%d events in %d log messages, the worker killed %d times mid-backlog", batches*size, head, kills)
 }
 
@@ -410,5 +372,242 @@ func TestLogPurgesWaitForTheWorker(t *testing.T) {
 	}
 	if f := firstSeq(); f != second+1 {
 		t.Fatalf("first message %d once the worker applied %d, want %d", f, second, second+1)
+	}
+}
+
+// flakyProxy forwards TCP connections to target. down closes its listener and every
+// connection through it, as an engine that stops does; up listens again on the same
+// address.
+type flakyProxy struct {
+	t      *testing.T
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+func newFlakyProxy(t *testing.T, target string) *flakyProxy {
+	t.Helper()
+	p := &flakyProxy{t: t, target: target, conns: map[net.Conn]bool{}}
+	p.up()
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *flakyProxy) up() {
+	p.t.Helper()
+	addr := p.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[u] = true, true
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+func (p *flakyProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// withHost returns rawURL with its host:port replaced by addr.
+func withHost(t *testing.T, rawURL, addr string) (string, string) {
+	t.Helper()
+	u, err := neturl.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		t.Skipf("%q is not a URL with a host: the outage test needs one", rawURL)
+	}
+	host := u.Host
+	u.Host = addr
+	return u.String(), host
+}
+
+// A worker rides out PostgreSQL and ClickHouse going away (every connection cut, new ones
+// refused) while serve goes on acknowledging: it retries (errors counted by stage,
+// /healthz 503 naming PostgreSQL), and once they are back it catches up, with every
+// figure as serve's own projection holds it and ClickHouse holding each event of the
+// log once.
+func TestWorkerRidesOutEngineOutages(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	chURL := testClickHouseURL(t)
+	stream := natstest.Stream(t, url)
+	ctx := context.Background()
+	_, pgHost := withHost(t, dsn, "x:1")
+	_, chHost := withHost(t, chURL, "x:1")
+	pgProxy, chProxy := newFlakyProxy(t, pgHost), newFlakyProxy(t, chHost)
+
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme")
+	schema := testPGSchema(t, dsn)
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	o, _ := h.app.db.Org(ctx, org)
+	s, _ := h.app.db.OrgSettings(ctx, org)
+	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
+		t.Fatal(err)
+	}
+	chDB := fmt.Sprintf("mt_worker_%016x", mrand.Uint64())
+	ch, err := clickhouse.New(chURL, chDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
+
+	wcfg := cfg
+	wcfg.PostgresDSN, _ = withHost(t, dsn, pgProxy.addr)
+	wcfg.PostgresSchema = schema
+	wcfg.ClickHouseURL, _ = withHost(t, chURL, chProxy.addr)
+	wcfg.ClickHouseDB = chDB
+	w, err := openWorker(ctx, &wcfg, 50_000, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.run(wctx, 0) }()
+	caughtUp := func(pos uint64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for w.proj.Position() < pos || w.ship.Position() < pos {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker at %d, shipped %d, want %d", w.proj.Position(), w.ship.Position(), pos)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	var last uint64
+	for b := range 4 {
+		_, last = h.postEventsAt(key, workerEvents(b, 200)...)
+	}
+	caughtUp(last, time.Minute)
+
+	pgProxy.down()
+	chProxy.down()
+	for b := 4; b < 12; b++ { // acknowledged on the log while both are away
+		_, last = h.postEventsAt(key, workerEvents(b, 200)...)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for w.errs.Value("project") == 0 || w.errs.Value("ship") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("errors while the engines are away: project %d, ship %d", w.errs.Value("project"), w.errs.Value("ship"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rec := httptest.NewRecorder()
+	w.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"postgres"`) {
+		t.Errorf("/healthz while PostgreSQL is away: %d %s", rec.Code, rec.Body)
+	}
+	if w.proj.Position() >= last || w.ship.Position() >= last {
+		t.Fatalf("applied %d / shipped %d of %d while the engines were away", w.proj.Position(), w.ship.Position(), last)
+	}
+	time.Sleep(2 * time.Second) // away for a while: the retries back off
+	pgProxy.up()
+	chProxy.up()
+	caughtUp(last, 2*time.Minute)
+	rec = httptest.NewRecorder()
+	w.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("/healthz once they are back: %d %s", rec.Code, rec.Body)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	h.reportAfter(key, "w0", last, 100)
+	for _, camp := range []string{"w0", "w1", "w2"} {
+		want := storetest.Figures(t, h.app.db, org, camp)
+		if got := storetest.Figures(t, pg, org, camp); got != want {
+			t.Fatalf("campaign %s in PostgreSQL after the outage differs from serve's projection:\n%s", camp, storetest.DiffLines(want, got))
+		}
+	}
+	checkShipped(t, ch, url, stream, org)
+}
+
+// checkShipped fails t unless ClickHouse holds each event of the stream once, counted by
+// campaign and type as the log holds them.
+func checkShipped(t *testing.T, ch *clickhouse.DB, url, stream, org string) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: url, Stream: stream, SubjectPrefix: strings.ToLower(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	inLog := map[string]map[mailtrail.EventType]map[string]bool{}
+	for from := uint64(1); ; {
+		recs, err := r.Read(ctx, from, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, rec := range recs {
+			for _, e := range rec.Events {
+				if inLog[e.CampaignID] == nil {
+					inLog[e.CampaignID] = map[mailtrail.EventType]map[string]bool{}
+				}
+				if inLog[e.CampaignID][e.Type] == nil {
+					inLog[e.CampaignID][e.Type] = map[string]bool{}
+				}
+				inLog[e.CampaignID][e.Type][e.ID] = true
+			}
+		}
+		from = recs[len(recs)-1].Pos + 1
+	}
+	for _, camp := range []string{"w0", "w1", "w2"} {
+		got, err := ch.CountsByType(ctx, org, camp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for typ, ids := range inLog[camp] {
+			if got[typ] != int64(len(ids)) {
+				t.Errorf("campaign %s, %s: %d events in ClickHouse, %d in the log", camp, typ, got[typ], len(ids))
+			}
+		}
+		if len(got) != len(inLog[camp]) {
+			t.Errorf("campaign %s: types in ClickHouse %v, in the log %d", camp, got, len(inLog[camp]))
+		}
 	}
 }
