@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
 )
 
@@ -171,7 +172,8 @@ func runCopyOrgs(ctx context.Context, args []string, stdout io.Writer) error {
 		"Copies the organizations of the store in --data-dir (their ids, names, time zones and settings)\n"+
 			"into PostgreSQL, creating or updating each: a worker (mailtrail worker) projecting that store's\n"+
 			"event log into PostgreSQL needs them, and retries an event of an organization it does not know.\n"+
-			"Run it while serve is stopped, after creating organizations or changing their settings.",
+			"serve --event-log-url with --postgres-dsn does it by itself while it runs (every few seconds);\n"+
+			"run this one while serve is stopped, e.g. before the first worker starts.",
 		nil, "data-dir", "postgres-dsn", "postgres-schema")
 	if err := l.parse(args, stdout); err != nil {
 		return err
@@ -196,19 +198,51 @@ func runCopyOrgs(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("cluster copy-orgs: %w", err)
 	}
 	defer pg.Close()
-	orgs, err := st.Orgs(ctx)
+	n, err := copyOrgs(ctx, st, pg, nil)
 	if err != nil {
 		return fmt.Errorf("cluster copy-orgs: %w", err)
 	}
-	for _, o := range orgs {
-		s, err := st.OrgSettings(ctx, o.ID)
-		if err == nil {
-			err = pg.AdoptOrg(ctx, o, *s)
-		}
-		if err != nil {
-			return fmt.Errorf("cluster copy-orgs: organization %s: %w", o.ID, err)
-		}
-	}
-	fmt.Fprintf(stdout, "copied %d organizations to PostgreSQL\n", len(orgs))
+	fmt.Fprintf(stdout, "copied %d organizations to PostgreSQL\n", n)
 	return nil
+}
+
+// orgSource is what copyOrgs reads organizations from: the SQLite store.
+type orgSource interface {
+	Orgs(ctx context.Context) ([]mailtrail.Organization, error)
+	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
+}
+
+// orgCopy is an organization as it was last copied.
+type orgCopy struct {
+	org      mailtrail.Organization
+	settings mailtrail.OrgSettings
+}
+
+// copyOrgs creates or updates in pg every organization of src, with its settings, unless
+// copied (when not nil) records it copied as it is now; it records what it copies there
+// and returns how many it wrote.
+func copyOrgs(ctx context.Context, src orgSource, pg *postgres.DB, copied map[string]orgCopy) (int, error) {
+	orgs, err := src.Orgs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range orgs {
+		s, err := src.OrgSettings(ctx, o.ID)
+		if err != nil {
+			return n, fmt.Errorf("organization %s: %w", o.ID, err)
+		}
+		c := orgCopy{org: o, settings: *s}
+		if prev, ok := copied[o.ID]; ok && prev == c {
+			continue
+		}
+		if err := pg.AdoptOrg(ctx, o, *s); err != nil {
+			return n, fmt.Errorf("organization %s: %w", o.ID, err)
+		}
+		if copied != nil {
+			copied[o.ID] = c
+		}
+		n++
+	}
+	return n, nil
 }

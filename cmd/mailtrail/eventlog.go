@@ -362,14 +362,11 @@ func (r *logReaders) floor(ctx context.Context) (uint64, error) {
 	defer r.mu.Unlock()
 	floor := uint64(math.MaxUint64)
 	if r.cfg.PostgresDSN != "" {
-		if r.pg == nil {
-			db, err := postgres.Open(ctx, r.cfg.PostgresDSN, postgres.Options{Schema: r.cfg.PostgresSchema, MaxConns: 2})
-			if err != nil {
-				return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
-			}
-			r.pg = db
+		pg, err := r.postgres(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
 		}
-		pos, err := r.pg.Position(ctx, r.stream)
+		pos, err := pg.Position(ctx, r.stream)
 		if err != nil {
 			return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
 		}
@@ -390,6 +387,58 @@ func (r *logReaders) floor(ctx context.Context) (uint64, error) {
 		floor = min(floor, pos)
 	}
 	return floor, nil
+}
+
+// postgres returns the workers' PostgreSQL, opened (and migrated) at the first call that
+// reaches it. The caller holds r.mu.
+func (r *logReaders) postgres(ctx context.Context) (*postgres.DB, error) {
+	if r.pg == nil {
+		db, err := postgres.Open(ctx, r.cfg.PostgresDSN, postgres.Options{Schema: r.cfg.PostgresSchema, MaxConns: 2})
+		if err != nil {
+			return nil, err
+		}
+		r.pg = db
+	}
+	return r.pg, nil
+}
+
+// orgMirrorInterval is how often serve copies its organizations to the workers'
+// PostgreSQL (tests shorten it).
+var orgMirrorInterval = 5 * time.Second
+
+// mirrorOrgs keeps the workers' PostgreSQL holding every organization of src with its
+// settings, as mailtrail cluster copy-orgs does: at once, then every orgMirrorInterval
+// (only what changed is written), until ctx ends. A worker retries an event of an
+// organization PostgreSQL does not know yet, so a new organization's events are applied
+// there within about an interval of its creation. A failure is logged once until it
+// changes or the mirror works again.
+func (r *logReaders) mirrorOrgs(ctx context.Context, src orgSource, log *slog.Logger) {
+	copied := map[string]orgCopy{}
+	lastErr := ""
+	for {
+		r.mu.Lock()
+		pg, err := r.postgres(ctx)
+		if err == nil {
+			_, err = copyOrgs(ctx, src, pg, copied)
+		}
+		r.mu.Unlock()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && err.Error() != lastErr:
+			log.Warn("organizations not copied to the workers' PostgreSQL (their events wait there until they are)", "err", err.Error())
+			lastErr = err.Error()
+		case err == nil:
+			lastErr = ""
+		}
+		t := time.NewTimer(orgMirrorInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // close closes the connections floor opened.

@@ -185,6 +185,15 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 			return nil
 		}})
 	}
+	// With --event-log-url and --postgres-dsn, the workers' PostgreSQL gets the
+	// organizations and their settings (mailtrail worker refuses events of one it does
+	// not know).
+	if l := a.logged; l != nil && l.readers != nil && a.cfg.PostgresDSN != "" {
+		g.Add(rungroup.Part{Name: "org-mirror", Run: func(ctx context.Context) error {
+			l.readers.mirrorOrgs(ctx, a.db, a.log)
+			return nil
+		}})
+	}
 	// The ingest pipeline: on stop, its queue drains into the store (with --event-log,
 	// the log) within the shutdown deadline.
 	g.Add(rungroup.Part{Name: "pipeline",

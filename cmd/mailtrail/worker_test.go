@@ -278,6 +278,7 @@ func TestWorkerProjectsTheLogIntoPostgres(t *testing.T) {
 // --clickhouse-url) removes from the log, at an erasure or at its retention, only what
 // the workers have applied to PostgreSQL and shipped to ClickHouse too: a worker behind
 // serve never finds a message it has not applied gone. Until it has run, nothing goes.
+// Serve also keeps the organizations there as its store holds them.
 func TestLogPurgesWaitForTheWorker(t *testing.T) {
 	url := natstest.URL(t)
 	dsn := testPostgresDSN(t)
@@ -302,17 +303,41 @@ func TestLogPurgesWaitForTheWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	o, err := h.app.db.Org(ctx, org)
-	if err != nil {
-		t.Fatal(err)
+	// serve copies its organizations to the workers' PostgreSQL, and their settings when
+	// they change.
+	orgMirrorInterval = 20 * time.Millisecond
+	t.Cleanup(func() { orgMirrorInterval = 5 * time.Second })
+	mctx, stopMirror := context.WithCancel(ctx)
+	mirrored := make(chan struct{})
+	go func() {
+		h.app.logged.readers.mirrorOrgs(mctx, h.app.db, slog.New(slog.DiscardHandler))
+		close(mirrored)
+	}()
+	defer func() { stopMirror(); <-mirrored }()
+	settings := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			s, err := pg.OrgSettings(ctx, org)
+			if err == nil && s.SoftBounceLimit == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("organization in the workers' PostgreSQL: %+v, %v; want a soft bounce limit of %d", s, err, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	s, err := h.app.db.OrgSettings(ctx, org)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
+	settings(s.SoftBounceLimit)
+	s.SoftBounceLimit = 2
+	if err := h.app.db.UpdateOrgSettings(ctx, org, *s); err != nil {
 		t.Fatal(err)
 	}
+	settings(2)
 	post := func(from, n int) uint64 {
 		var last uint64
 		for b := from; b < from+n; b++ {

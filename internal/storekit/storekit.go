@@ -6,6 +6,7 @@ package storekit
 
 import (
 	"encoding/base64"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -158,4 +159,18 @@ func ParseSuppressionCursor(c string) (at int64, email, topic string, err error)
 		}
 	}
 	return 0, "", "", mailtrail.Errorf(mailtrail.EINVALID, "invalid cursor")
+}
+
+// TrackingHost returns the host (lower case, with its port) of an organization's
+// tracking URL, "" for none; EINVALID when it has no host. Stores keep it beside the URL
+// to find the organization of a tracking request, unique among organizations.
+func TrackingHost(trackingURL string) (string, error) {
+	if trackingURL == "" {
+		return "", nil
+	}
+	u, err := url.Parse(trackingURL)
+	if err != nil || u.Host == "" {
+		return "", mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be scheme://host")
+	}
+	return strings.ToLower(u.Host), nil
 }

@@ -58,3 +58,16 @@ func TestDidKeepsFirstAndLastByTimeThenRow(t *testing.T) {
 		t.Fatalf("row %d ok %v out %+v", row, ok, out)
 	}
 }
+
+func TestTrackingHost(t *testing.T) {
+	for in, want := range map[string]string{"": "", "https://Click.Brand.example": "click.brand.example", "http://t.example:8080/x": "t.example:8080"} {
+		if got, err := TrackingHost(in); err != nil || got != want {
+			t.Errorf("TrackingHost(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"click.brand.example", "https://", "::"} {
+		if _, err := TrackingHost(bad); mailtrail.ErrorCode(err) != mailtrail.EINVALID {
+			t.Errorf("TrackingHost(%q): %v, want EINVALID", bad, err)
+		}
+	}
+}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/derive"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // CreateOrg creates an organization and its first API key; it returns the organization and
@@ -122,13 +121,9 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	if err != nil {
 		return err
 	}
-	host := ""
-	if s.TrackingURL != "" {
-		u, err := url.Parse(s.TrackingURL)
-		if err != nil || u.Host == "" {
-			return mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be scheme://host")
-		}
-		host = strings.ToLower(u.Host)
+	host, err := storekit.TrackingHost(s.TrackingURL)
+	if err != nil {
+		return err
 	}
 	_, err = db.pool.Exec(ctx, `UPDATE orgs SET soft_bounce_limit = $1, keep_full_ip = $2, retention_days = $3, tracking_url = $4,
 		tracking_host = $5, brand_logo_url = $6, brand_color = $7 WHERE id = $8`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host,
@@ -151,15 +146,11 @@ func (db *DB) AdoptOrg(ctx context.Context, o mailtrail.Organization, s mailtrai
 	if o.ID == "" || o.Name == "" {
 		return mailtrail.Errorf(mailtrail.EINVALID, "an organization needs its id and name")
 	}
-	host := ""
-	if s.TrackingURL != "" {
-		u, err := url.Parse(s.TrackingURL)
-		if err != nil || u.Host == "" {
-			return mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be scheme://host")
-		}
-		host = strings.ToLower(u.Host)
+	host, err := storekit.TrackingHost(s.TrackingURL)
+	if err != nil {
+		return err
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO orgs (public_id, name, timezone, created_at, soft_bounce_limit, keep_full_ip, retention_days,
+	_, err = db.pool.Exec(ctx, `INSERT INTO orgs (public_id, name, timezone, created_at, soft_bounce_limit, keep_full_ip, retention_days,
 		tracking_url, tracking_host, brand_logo_url, brand_color) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (public_id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, soft_bounce_limit = excluded.soft_bounce_limit,
 		keep_full_ip = excluded.keep_full_ip, retention_days = excluded.retention_days, tracking_url = excluded.tracking_url,

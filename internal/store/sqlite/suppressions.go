@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // ActorEvent is the actor of the history entries that events cause.
@@ -290,13 +290,9 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	if err != nil {
 		return err
 	}
-	host := ""
-	if s.TrackingURL != "" {
-		u, err := url.Parse(s.TrackingURL)
-		if err != nil || u.Host == "" {
-			return mailtrail.Errorf(mailtrail.EINVALID, "tracking_url must be scheme://host")
-		}
-		host = strings.ToLower(u.Host)
+	host, err := storekit.TrackingHost(s.TrackingURL)
+	if err != nil {
+		return err
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
