@@ -110,8 +110,22 @@ type worker struct {
 func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logger) (*worker, error) {
 	w := &worker{log: log, metrics: metrics.New()}
 	var err error
-	w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
-		Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream)})
+	for waiting := false; ; waiting = true {
+		w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
+			Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream)})
+		if !errors.Is(err, eventlog.ErrNoStream) {
+			break
+		}
+		// Started before serve created the stream: wait for it.
+		if !waiting {
+			log.Info("waiting for the event log's stream (serve --event-log-url creates it at its first start)", "stream", cfg.EventLogStream)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("worker: %w", err)
+		case <-time.After(time.Second):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
@@ -125,7 +139,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	w.proj = projector.New(w.reader, w.pg, projector.Options{Stream: stream, MaxEvents: maxEvents, OnError: func(err error) {
 		w.errs.Inc("project")
 		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
-			log.Error("projector: an event's organization is not in PostgreSQL; copy it there (mailtrail cluster copy-orgs), the worker retries", "err", err.Error())
+			log.Warn("projector: an event's organization is not in PostgreSQL; copy it there (mailtrail cluster copy-orgs), the worker retries", "err", err.Error())
 			return
 		}
 		log.Warn("projector", "err", err.Error())

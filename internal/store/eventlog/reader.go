@@ -16,6 +16,10 @@ import (
 // projection applied it. Going on would leave its events out, so the reader stops there.
 var ErrPurged = errors.New("eventlog: the log no longer holds a message this reader has not applied")
 
+// ErrNoStream is returned by OpenReader when the stream does not exist (yet): the
+// writers create it.
+var ErrNoStream = errors.New("eventlog: no such stream")
+
 // ReaderOptions configure OpenReader. Stream and SubjectPrefix default as Options'.
 type ReaderOptions struct {
 	// URL is the external JetStream: one or more comma-separated nats:// URLs.
@@ -71,7 +75,7 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	if err != nil {
 		nc.Close()
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil, fmt.Errorf("eventlog: stream %s does not exist on %s (serve --event-log-url creates it at its first start)", o.Stream, redactURL(o.URL))
+			return nil, fmt.Errorf("%w: stream %s does not exist on %s (serve --event-log-url creates it at its first start)", ErrNoStream, o.Stream, redactURL(o.URL))
 		}
 		return nil, fmt.Errorf("eventlog: stream %s: %w", o.Stream, err)
 	}

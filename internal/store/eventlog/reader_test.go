@@ -15,7 +15,7 @@ import (
 func TestReaderReadsWhatTheWriterAppended(t *testing.T) {
 	ctx := context.Background()
 	l := open(t, t.TempDir(), eventlog.Options{Listen: "127.0.0.1:0"})
-	if _, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: l.ClientURL(), Stream: "NOSUCH"}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: l.ClientURL(), Stream: "NOSUCH"}); !errors.Is(err, eventlog.ErrNoStream) || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("a reader of a missing stream: %v", err)
 	}
 	for i := range 5 {
