@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
 )
 
@@ -45,7 +47,7 @@ type clusterReport struct {
 func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	var timeout time.Duration
 	var asJSON bool
-	l := newLeaf("cluster check", "mailtrail cluster check [--timeout 5s] [--json] [--event-log-url URLS] [--nats-creds FILE] [--postgres-dsn DSN] [--clickhouse-url URL]",
+	l := newLeaf("cluster check", "mailtrail cluster check [--timeout 5s] [--json] [--event-log-url URLS] [--nats-creds FILE] [--nats-ca FILE] [--nats-cert FILE --nats-key FILE] [--postgres-dsn DSN] [--clickhouse-url URL] [--clickhouse-ca FILE]",
 		"Tells which of the cluster mode's engines are reachable and fit for mailtrail, one line per check\n"+
 			"(ok, WARN or FAIL with the reason), and which are not configured:\n"+
 			"  NATS (--event-log-url): the server's version (2.10+: older ones cannot sync each write before\n"+
@@ -61,7 +63,7 @@ func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error
 			fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long each engine's checks may take")
 			fs.BoolVar(&asJSON, "json", false, `print {"healthy": bool, "results": [{"engine", "check", "status", "detail"}]} instead of lines`)
 		},
-		"event-log-url", "nats-creds", "event-log-stream", "event-log-replicas", "postgres-dsn", "clickhouse-url")
+		"event-log-url", "nats-creds", "nats-ca", "nats-cert", "nats-key", "event-log-stream", "event-log-replicas", "postgres-dsn", "clickhouse-url", "clickhouse-ca")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
@@ -113,7 +115,7 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []che
 	}
 	engines := []engine{
 		{engineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL", cfg.EventLogURL != "", func(ctx context.Context) []checkResult {
-			return checkNATS(ctx, natsCheckOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
+			return checkNATS(ctx, natsCheckOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(),
 				Stream: cfg.EventLogStream, Replicas: cfg.EventLogReplicas, MinPayload: eventLogMessageBytes + 64<<10})
 		}},
 		{enginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN", cfg.PostgresDSN != "", func(ctx context.Context) []checkResult {
@@ -122,6 +124,13 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []che
 		{engineClickHouse, "--clickhouse-url / MAILTRAIL_CLICKHOUSE_URL", cfg.ClickHouseURL != "", func(ctx context.Context) []checkResult {
 			// No redirects: the check is of this URL, and a redirect would carry its password elsewhere.
 			client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			if cfg.ClickHouseCA != "" {
+				pool, err := clickhouse.CAPool(cfg.ClickHouseCA) // read by validate already
+				if err != nil {
+					return []checkResult{{Engine: engineClickHouse, Check: "connect", Status: checkFail, Detail: err.Error()}}
+				}
+				client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+			}
 			return checkClickHouse(ctx, client, cfg.ClickHouseURL)
 		}},
 	}

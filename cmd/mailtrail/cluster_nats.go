@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -19,6 +20,7 @@ import (
 type natsCheckOptions struct {
 	URL      string // the servers' nats:// URLs, comma-separated (--event-log-url)
 	Creds    string // a .creds file (user JWT and NKey seed), "" for none
+	TLS      eventlog.TLSFiles
 	Stream   string // the event log's stream (--event-log-stream), checked if it exists
 	Replicas int    // the replicas serve creates the stream with (--event-log-replicas)
 	// MinPayload is the largest message the log publishes (its group message plus
@@ -75,6 +77,7 @@ func natsConnect(ctx context.Context, o natsCheckOptions) (*nats.Conn, error) {
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))
 	}
+	opts = append(opts, o.TLS.NATSOptions()...)
 	nc, err := nats.Connect(o.URL, opts...)
 	if errors.Is(err, nats.ErrNoServers) {
 		// The client hides the dial errors behind "no servers": dial the first one

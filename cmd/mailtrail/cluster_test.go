@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 )
 
@@ -274,4 +275,36 @@ func TestServeEventLogWithNATSCreds(t *testing.T) {
 	if logs, err := run("--nats-creds", creds); err != nil {
 		t.Fatalf("serve with --nats-creds: %v\n%s", err, logs)
 	}
+}
+
+// serve --event-log-url on a server that speaks only TLS and verifies its clients:
+// refused without --nats-ca, or without the client certificate; running with both.
+// cluster check connects with the same flags, and the certificate goes with its key.
+func TestServeEventLogOverNATSTLS(t *testing.T) {
+	url, files := natstest.TLSServer(t, true)
+	run := func(extra ...string) (string, error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var logs bytes.Buffer
+		args := append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--log-format", "text",
+			"--event-log-url", url, "--event-log-stream", "TLS", "--event-log-replicas", "1"}, extra...)
+		err := Run(ctx, args, cancelOnWrite(cancel), &logs)
+		return logs.String(), err
+	}
+	if logs, err := run("--nats-cert", files.Cert, "--nats-key", files.Key); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("serve without --nats-ca: %v, want a certificate error\n%s", err, logs)
+	}
+	if logs, err := run("--nats-ca", files.CA); err == nil {
+		t.Fatalf("serve without the client certificate started\n%s", logs)
+	}
+	if logs, err := run("--nats-ca", files.CA, "--nats-cert", files.Cert); err == nil || !strings.Contains(err.Error(), "--nats-cert and --nats-key go together") {
+		t.Fatalf("serve with a certificate and no key: %v\n%s", err, logs)
+	}
+	if logs, err := run("--nats-ca", files.CA, "--nats-cert", files.Cert, "--nats-key", files.Key); err != nil {
+		t.Fatalf("serve over TLS: %v\n%s", err, logs)
+	}
+	rs := checkNATS(checkCtx(t), natsCheckOptions{URL: url, TLS: eventlog.TLSFiles{CA: files.CA, Cert: files.Cert, Key: files.Key}, Replicas: 1, MinPayload: minPayload})
+	expectCheck(t, rs, "connect", checkOK)
+	rs = checkNATS(checkCtx(t), natsCheckOptions{URL: url, Replicas: 1, MinPayload: minPayload})
+	expectCheck(t, rs, "connect", checkFail)
 }

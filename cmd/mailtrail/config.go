@@ -20,6 +20,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/geo"
 	"github.com/mailtrail/mailtrail/internal/secrets"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/token"
 )
@@ -67,13 +68,17 @@ type Config struct {
 	// The cluster mode's engines (docs/cluster.md): NATSCreds is a .creds file for the
 	// JetStream of EventLogURL (the log's connection and `cluster check`), PostgresDSN and
 	// ClickHouseURL the PostgreSQL and ClickHouse (HTTP interface) it will use.
-	NATSCreds     string
-	PostgresDSN   string
-	ClickHouseURL string
+	NATSCreds string
+	// NATSCA, NATSCert and NATSKey are PEM files of a TLS connection to those servers:
+	// the authorities to trust, a client certificate and its key.
+	NATSCA, NATSCert, NATSKey string
+	PostgresDSN               string
+	ClickHouseURL             string
 	// PostgresSchema is the PostgreSQL schema of the cluster mode's tables ("" the
 	// connection's search_path); ClickHouseDB the ClickHouse database of raw events.
 	PostgresSchema string
 	ClickHouseDB   string
+	ClickHouseCA   string // PEM bundle of the authorities of an https ClickHouse
 	GeoIPDB        string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
@@ -172,9 +177,13 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
 	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
 	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) the event log and mailtrail cluster check authenticate to the servers of --event-log-url with (docs/cluster.md)")
+	str(&c.NATSCA, "nats-ca", "MAILTRAIL_NATS_CA", "", "PEM bundle of the authorities that sign the NATS servers' TLS certificates (tls:// URLs or servers that require TLS; empty: the system's)")
+	str(&c.NATSCert, "nats-cert", "MAILTRAIL_NATS_CERT", "", "a client certificate (PEM) for NATS servers that verify their clients (mutual TLS); with --nats-key")
+	str(&c.NATSKey, "nats-key", "MAILTRAIL_NATS_KEY", "", "the private key (PEM) of --nats-cert")
 	str(&c.PostgresDSN, "postgres-dsn", "MAILTRAIL_POSTGRES_DSN", "", "the cluster mode's PostgreSQL: postgres://USER:PASSWORD@HOST:5432/DB?sslmode=… or key=value pairs; checked by mailtrail cluster check; mailtrail worker projects the event log into it (docs/cluster.md)")
 	str(&c.ClickHouseURL, "clickhouse-url", "MAILTRAIL_CLICKHOUSE_URL", "", "the cluster mode's ClickHouse, its HTTP interface: http(s)://[USER:PASSWORD@]HOST:8123; checked by mailtrail cluster check; mailtrail worker ships raw events to it when set (docs/cluster.md)")
 	str(&c.PostgresSchema, "postgres-schema", "MAILTRAIL_POSTGRES_SCHEMA", "", "the PostgreSQL schema of mailtrail's tables, created if missing (lower-case letters, digits and _; empty: the connection's search_path, public by default)")
+	str(&c.ClickHouseCA, "clickhouse-ca", "MAILTRAIL_CLICKHOUSE_CA", "", "PEM bundle of the authorities that sign an https --clickhouse-url's certificate (empty: the system's)")
 	str(&c.ClickHouseDB, "clickhouse-database", "MAILTRAIL_CLICKHOUSE_DATABASE", "mailtrail", "the ClickHouse database of raw events, created if missing (letters, digits and _)")
 	integer(&c.EventLogMaxPending, "event-log-max-pending", "MAILTRAIL_EVENT_LOG_MAX_PENDING", eventlog.DefaultMaxPending, "with --event-log: dedupe and idempotency keys acknowledged but not applied to the store at most (about 90 bytes each); beyond, events with keys get 503 until the store catches up")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
@@ -297,16 +306,43 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// natsTLS returns the TLS files of the connections to the NATS servers.
+func (c *Config) natsTLS() eventlog.TLSFiles {
+	return eventlog.TLSFiles{CA: c.NATSCA, Cert: c.NATSCert, Key: c.NATSKey}
+}
+
+// clickhouseOptions returns the options of the connections to ClickHouse.
+func (c *Config) clickhouseOptions() []clickhouse.Option {
+	if c.ClickHouseCA == "" {
+		return nil
+	}
+	return []clickhouse.Option{clickhouse.WithCA(c.ClickHouseCA)}
+}
+
 // validateCluster checks the settings of the cluster mode's engines. Its errors never
 // echo a DSN or a URL: they may hold a password.
 func (c *Config) validateCluster() []error {
 	var errs []error
-	if c.NATSCreds != "" {
-		if f, err := os.Open(c.NATSCreds); err != nil {
-			errs = append(errs, fmt.Errorf("--nats-creds / MAILTRAIL_NATS_CREDS: %w", err))
-		} else {
-			f.Close()
+	for _, f := range []struct{ path, setting string }{
+		{c.NATSCreds, "--nats-creds / MAILTRAIL_NATS_CREDS"}, {c.NATSCA, "--nats-ca / MAILTRAIL_NATS_CA"},
+		{c.NATSCert, "--nats-cert / MAILTRAIL_NATS_CERT"}, {c.NATSKey, "--nats-key / MAILTRAIL_NATS_KEY"},
+	} {
+		if f.path == "" {
+			continue
 		}
+		if fh, err := os.Open(f.path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.setting, err))
+		} else {
+			fh.Close()
+		}
+	}
+	if c.ClickHouseCA != "" {
+		if _, err := clickhouse.CAPool(c.ClickHouseCA); err != nil {
+			errs = append(errs, fmt.Errorf("--clickhouse-ca / MAILTRAIL_CLICKHOUSE_CA: %w", err))
+		}
+	}
+	if (c.NATSCert == "") != (c.NATSKey == "") {
+		errs = append(errs, errors.New("--nats-cert and --nats-key go together: a client certificate and its private key"))
 	}
 	if c.PostgresDSN != "" {
 		if _, err := pgx.ParseConfig(c.PostgresDSN); err != nil {

@@ -80,7 +80,7 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		return nil, err
 	}
 	l, err := eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), eventlog.Options{
-		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
+		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(), Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
 		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
 		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }})
 	if err != nil {
@@ -374,7 +374,7 @@ func (r *logReaders) floor(ctx context.Context) (uint64, error) {
 	}
 	if r.cfg.ClickHouseURL != "" {
 		if r.ch == nil {
-			db, err := clickhouse.New(r.cfg.ClickHouseURL, r.cfg.ClickHouseDB)
+			db, err := clickhouse.New(r.cfg.ClickHouseURL, r.cfg.ClickHouseDB, r.cfg.clickhouseOptions()...)
 			if err != nil {
 				return 0, fmt.Errorf("the position shipped to ClickHouse: %w", err)
 			}

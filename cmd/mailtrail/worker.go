@@ -44,7 +44,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fs.IntVar(&maxEvents, "max-events", 50_000, "events one PostgreSQL transaction holds at most while the worker is behind")
 			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")
 		},
-		"event-log-url", "event-log-stream", "nats-creds", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-database", "metrics-addr", "log-level", "log-format")
+		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "metrics-addr", "log-level", "log-format")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	w := &worker{log: log, metrics: metrics.New()}
 	var err error
 	for waiting := false; ; waiting = true {
-		w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds,
+		w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(),
 			Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream)})
 		if !errors.Is(err, eventlog.ErrNoStream) {
 			break
@@ -145,7 +145,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 		log.Warn("projector", "err", err.Error())
 	}})
 	if cfg.ClickHouseURL != "" {
-		if w.ch, err = clickhouse.Open(ctx, cfg.ClickHouseURL, cfg.ClickHouseDB); err != nil {
+		if w.ch, err = clickhouse.Open(ctx, cfg.ClickHouseURL, cfg.ClickHouseDB, cfg.clickhouseOptions()...); err != nil {
 			w.close()
 			return nil, fmt.Errorf("worker: %w", err)
 		}

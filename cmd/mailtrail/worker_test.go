@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	neturl "net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -634,5 +636,73 @@ func checkShipped(t *testing.T, ch *clickhouse.DB, url, stream, org string) {
 		if len(got) != len(inLog[camp]) {
 			t.Errorf("campaign %s: types in ClickHouse %v, in the log %d", camp, got, len(inLog[camp]))
 		}
+	}
+}
+
+// ClickHouse behind TLS with a private authority (here a TLS proxy in front of the test
+// server): with --clickhouse-ca the worker's connection creates its tables and cluster
+// check passes; without it the certificate is refused; a CA file that holds no
+// certificate stops the start.
+func TestClickHouseOverTLS(t *testing.T) {
+	chURL := testClickHouseURL(t)
+	_, chHost := withHost(t, chURL, "x:1")
+	certs := natstest.NewCerts(t)
+	cert, err := tls.LoadX509KeyPair(certs.ServerCert, certs.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", chHost)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	httpsURL := "https://" + ln.Addr().String()
+	ctx := context.Background()
+	name := fmt.Sprintf("mt_tls_%016x", mrand.Uint64())
+
+	cfg := baseCfg(t.TempDir())
+	cfg.ClickHouseURL, cfg.ClickHouseCA, cfg.ClickHouseDB = httpsURL, certs.CA, name
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := clickhouse.Open(ctx, cfg.ClickHouseURL, cfg.ClickHouseDB, cfg.clickhouseOptions()...)
+	if err != nil {
+		t.Fatalf("ClickHouse over TLS with the authority: %v", err)
+	}
+	t.Cleanup(func() { db.DropDatabase(context.Background()) })
+	if _, err := db.ShippedPosition(ctx, "events"); err != nil {
+		t.Fatalf("a read over TLS: %v", err)
+	}
+	if _, err := clickhouse.Open(ctx, httpsURL, name); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("ClickHouse over TLS without the authority: %v, want a certificate error", err)
+	}
+	expectCheck(t, checkCluster(ctx, &cfg, 5*time.Second), "version", checkOK)
+	plain := cfg
+	plain.ClickHouseCA = ""
+	expectCheck(t, checkCluster(ctx, &plain, 5*time.Second), "connect", checkFail)
+
+	junk := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(junk, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := baseCfg(t.TempDir())
+	bad.ClickHouseCA = junk
+	if err := bad.validate(); err == nil || !strings.Contains(err.Error(), "--clickhouse-ca") {
+		t.Fatalf("a CA file without a certificate: %v", err)
 	}
 }

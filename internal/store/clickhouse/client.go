@@ -12,11 +12,14 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -39,8 +42,8 @@ type DB struct {
 // USER:PASSWORD@ in it is sent as basic authentication) and creates database and its
 // tables when they are missing (Schema). It fails when the URL is not one, or when the
 // schema cannot be created; no error contains the password.
-func Open(ctx context.Context, rawURL, database string) (*DB, error) {
-	db, err := New(rawURL, database)
+func Open(ctx context.Context, rawURL, database string, opts ...Option) (*DB, error) {
+	db, err := New(rawURL, database, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -50,10 +53,40 @@ func Open(ctx context.Context, rawURL, database string) (*DB, error) {
 	return db, nil
 }
 
+// Option configures a DB.
+type Option func(*http.Transport) error
+
+// WithCA makes the DB trust only the certificate authorities of the PEM bundle in file
+// for an https:// URL (a server whose certificate a private authority signed).
+func WithCA(file string) Option {
+	return func(tr *http.Transport) error {
+		pool, err := CAPool(file)
+		if err != nil {
+			return err
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		return nil
+	}
+}
+
+// CAPool reads a PEM bundle of certificate authorities; an error when the file cannot be
+// read or holds none.
+func CAPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("clickhouse: CA file %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
 // New returns the DB of rawURL and database (DefaultDatabase when empty) without
 // touching the server. It fails when rawURL is not an http(s) URL or database is not
-// a plain name.
-func New(rawURL, database string) (*DB, error) {
+// a plain name, or when an option fails.
+func New(rawURL, database string, opts ...Option) (*DB, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("clickhouse: not an http(s) URL of ClickHouse's HTTP interface, e.g. http://127.0.0.1:8123")
@@ -69,6 +102,11 @@ func New(rawURL, database string) (*DB, error) {
 	// meets a connection the server is closing.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.IdleConnTimeout = 2 * time.Second
+	for _, o := range opts {
+		if err := o(tr); err != nil {
+			return nil, err
+		}
+	}
 	db := &DB{database: database, hc: &http.Client{Timeout: 5 * time.Minute, Transport: tr}}
 	if u.User != nil {
 		db.hasUser = true

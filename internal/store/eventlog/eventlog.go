@@ -85,6 +85,9 @@ type Options struct {
 	// Creds, when set, is a NATS credentials file (a user JWT and its NKey seed, as
 	// `nsc` writes them) the connection to URL authenticates with.
 	Creds string
+	// TLS names the files of a TLS connection to URL (a tls:// URL, or servers that
+	// require TLS): the authorities to trust and a client certificate.
+	TLS TLSFiles
 	// Replicas is the stream's number of replicas on an external JetStream (1 when 0;
 	// 3 on a production cluster). The embedded server keeps one.
 	Replicas int
@@ -352,11 +355,35 @@ func (l *Log) connectExternal() (*nats.Conn, error) {
 	if l.opts.Creds != "" {
 		opts = append(opts, nats.UserCredentials(l.opts.Creds))
 	}
+	opts = append(opts, l.opts.TLS.NATSOptions()...)
 	nc, err := nats.Connect(l.opts.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: connect to %s: %w", redactURL(l.opts.URL), err)
 	}
 	return nc, nil
+}
+
+// TLSFiles are the PEM files of a TLS connection to the servers. Empty fields are not
+// used: without CA the system's authorities are trusted, without Cert no client
+// certificate is sent.
+type TLSFiles struct {
+	// CA is a bundle of the certificate authorities that sign the servers' certificates.
+	CA string
+	// Cert and Key are a client certificate and its private key, for servers that verify
+	// their clients (mutual TLS).
+	Cert, Key string
+}
+
+// NATSOptions returns the nats.go options that use f.
+func (f TLSFiles) NATSOptions() []nats.Option {
+	var opts []nats.Option
+	if f.CA != "" {
+		opts = append(opts, nats.RootCAs(f.CA))
+	}
+	if f.Cert != "" {
+		opts = append(opts, nats.ClientCert(f.Cert, f.Key))
+	}
+	return opts
 }
 
 // redactURL returns the URLs without their user information (credentials stay out of

@@ -26,6 +26,8 @@ type ReaderOptions struct {
 	URL string
 	// Creds, when set, is a NATS credentials file the connection authenticates with.
 	Creds string
+	// TLS names the files of a TLS connection, as Options.TLS.
+	TLS TLSFiles
 	// Stream and SubjectPrefix name the stream and its subjects, as the writers' Options.
 	Stream        string
 	SubjectPrefix string
@@ -58,7 +60,7 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	if opts.URL == "" {
 		return nil, errors.New("eventlog: a reader needs the URL of an external JetStream")
 	}
-	o := Options{URL: opts.URL, Creds: opts.Creds, Stream: opts.Stream, SubjectPrefix: opts.SubjectPrefix}
+	o := Options{URL: opts.URL, Creds: opts.Creds, TLS: opts.TLS, Stream: opts.Stream, SubjectPrefix: opts.SubjectPrefix}
 	o.defaults()
 	l := &Log{opts: o, grew: make(chan struct{}), failed: make(chan struct{})}
 	nc, err := l.connectExternal()
