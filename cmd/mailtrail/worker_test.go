@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,36 +20,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
+	"github.com/mailtrail/mailtrail/internal/store/postgres/pgtest"
 	"github.com/mailtrail/mailtrail/internal/store/storetest"
 )
 
 // testPGSchema returns a fresh schema name on dsn, dropped with its tables when the test
 // ends.
-func testPGSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "w_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+func testPGSchema(t *testing.T, dsn string) string { return pgtest.Schema(t, dsn, "w_") }
 
 // workerEvents returns batch b of the worker test's events: sends and deliveries with
 // idempotency keys, opens without one (each arrival counts), and for some customers a

@@ -2,58 +2,24 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
+	"github.com/mailtrail/mailtrail/internal/store/postgres/pgtest"
 	"github.com/mailtrail/mailtrail/internal/store/storetest"
 )
 
-// dsn returns the test server's DSN (MAILTRAIL_TEST_POSTGRES_DSN, which scripts/test.sh
-// sets). Without it the test skips, unless MAILTRAIL_REQUIRE_SERVICES is set: then it
-// fails.
-func dsn(t *testing.T) string {
-	t.Helper()
-	v := os.Getenv("MAILTRAIL_TEST_POSTGRES_DSN")
-	if v == "" {
-		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
-			t.Fatal("MAILTRAIL_TEST_POSTGRES_DSN is not set: scripts/test.sh sets it (docs/cluster.md, \"The test engines\")")
-		}
-		t.Skip("MAILTRAIL_TEST_POSTGRES_DSN is not set (a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-	}
-	return v
-}
+// dsn returns the test server's DSN (pgtest.DSN: skips without one, unless CI).
+func dsn(t *testing.T) string { return pgtest.DSN(t) }
 
 // newSchema returns a fresh schema name, dropped with everything in it when the test ends.
-func newSchema(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	url := dsn(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+func newSchema(t *testing.T) string { return pgtest.Schema(t, dsn(t), "t_") }
 
 // openIn opens the store in schema, closed when the test ends.
 func openIn(t *testing.T, schema string) *postgres.DB {
