@@ -686,3 +686,22 @@ func TestClickHouseOverTLS(t *testing.T) {
 		t.Fatalf("a CA file without a certificate: %v", err)
 	}
 }
+
+// clusterLogCrashKills is how many times TestClusterLogCrashKill9UnderLoad kills serve.
+const clusterLogCrashKills = 6
+
+// The crash test of serve on the cluster's log (--event-log-url, a stream with three
+// replicas): the binary under load is killed with SIGKILL at random points (as
+// TestEventLogCrashKill9UnderLoad draws them) six times, stopped under load, killed
+// once more and started cleanly. Every acknowledged event is then in its store exactly
+// once, a retry is never stored twice, and the figures equal a recount (the crash
+// harness's oracle).
+func TestClusterLogCrashKill9UnderLoad(t *testing.T) {
+	url := natstest.URL(t)
+	stream := natstest.Stream(t, url)
+	points := map[string]int{}
+	runCrashTest(t, crashPlan{args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3"},
+		cycles: clusterLogCrashKills, killAfterLoad: true, early: true,
+		end: func(c *crashCycle) string { return eventLogKill(c, points) }})
+	t.Logf("kill points %v", points)
+}
