@@ -23,6 +23,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/journey"
 	"github.com/mailtrail/mailtrail/internal/mailbox"
+	"github.com/mailtrail/mailtrail/internal/message"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
@@ -260,7 +261,12 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 	if a.logged != nil {
 		proj = a.logged
 	}
+	var msgStore message.Store // the store's own
+	if a.logged != nil && a.logged.readers != nil && cfg.PostgresDSN != "" {
+		msgStore = mirroredMessages{db: db, r: a.logged.readers, log: a.log}
+	}
 	a.server = httpd.New(a.erasing(), a.pipeline, signer, q, httpd.Options{
+		Messages:   msgStore,
 		Projection: proj, ReadWait: cfg.ReadWait,
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget,

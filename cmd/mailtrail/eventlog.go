@@ -441,6 +441,47 @@ func (r *logReaders) mirrorOrgs(ctx context.Context, src orgSource, log *slog.Lo
 	}
 }
 
+// mirroredMessages is where POST /api/v1/messages records messages when serve runs with
+// --event-log-url and --postgres-dsn: the data directory's store, then the workers'
+// PostgreSQL, before the request is answered. An event that names one of the messages
+// (a client can send it only once it has the answer) then finds it in both projections:
+// PostgreSQL's skips an event of a message it does not know, as both skip an id they
+// never issued. When PostgreSQL does not take them the request is answered 503 (the
+// client retries; the messages left in the store are never sent, so never named).
+type mirroredMessages struct {
+	db  *sqlite.DB
+	r   *logReaders
+	log *slog.Logger
+}
+
+func (m mirroredMessages) OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error) {
+	return m.db.OrgSettings(ctx, orgID)
+}
+
+func (m mirroredMessages) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error {
+	if err := m.db.CreateMessages(ctx, orgID, msgs); err != nil {
+		return err
+	}
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	pg, err := m.r.postgres(ctx)
+	if err == nil {
+		err = pg.CreateMessages(ctx, orgID, msgs)
+		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+			// An organization newer than the last copy of the organizations.
+			_, err = copyOrgs(ctx, m.db, pg, nil)
+			if err == nil {
+				err = pg.CreateMessages(ctx, orgID, msgs)
+			}
+		}
+	}
+	if err != nil {
+		m.log.Warn("messages not copied to the workers' PostgreSQL: answered 503", "err", err.Error())
+		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the messages could not be recorded for the cluster's workers; retry shortly")
+	}
+	return nil
+}
+
 // close closes the connections floor opened.
 func (r *logReaders) close() {
 	r.mu.Lock()

@@ -39,9 +39,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"any point starts again from the position PostgreSQL holds, and two workers on one schema never\n"+
 			"apply a message twice. With --clickhouse-url it also ships the raw events to ClickHouse\n"+
 			"(database --clickhouse-database). Organizations must be in PostgreSQL before their events\n"+
-			"arrive (serve --postgres-dsn copies them; or mailtrail cluster copy-orgs). Not yet: events that\n"+
-			"name a message serve instrumented do not count in PostgreSQL (docs/cluster.md). Logs its\n"+
-			"progress; /metrics and /healthz on --metrics-addr.",
+			"arrive, and so must the messages their events name: serve --event-log-url --postgres-dsn\n"+
+			"records both there (mailtrail cluster copy-orgs copies organizations offline; see\n"+
+			"docs/cluster.md). Logs its progress; /metrics and /healthz on --metrics-addr.",
 		func(fs *flag.FlagSet) {
 			fs.IntVar(&maxEvents, "max-events", 50_000, "events one PostgreSQL transaction holds at most while the worker is behind")
 			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")

@@ -691,17 +691,134 @@ func TestClickHouseOverTLS(t *testing.T) {
 const clusterLogCrashKills = 6
 
 // The crash test of serve on the cluster's log (--event-log-url, a stream with three
-// replicas): the binary under load is killed with SIGKILL at random points (as
-// TestEventLogCrashKill9UnderLoad draws them) six times, stopped under load, killed
-// once more and started cleanly. Every acknowledged event is then in its store exactly
-// once, a retry is never stored twice, and the figures equal a recount (the crash
-// harness's oracle).
+// replicas, and --postgres-dsn for the workers): the binary under load is killed with
+// SIGKILL at random points (as TestEventLogCrashKill9UnderLoad draws them) six times,
+// stopped under load, killed once more and started cleanly. Every acknowledged event is
+// then in its store exactly once, a retry is never stored twice, and the figures equal
+// a recount (the crash harness's oracle). Then mailtrail worker projects the same stream
+// into PostgreSQL, and the campaign's figures there are identical to the store's.
 func TestClusterLogCrashKill9UnderLoad(t *testing.T) {
 	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
 	stream := natstest.Stream(t, url)
+	schema := testPGSchema(t, dsn)
 	points := map[string]int{}
-	runCrashTest(t, crashPlan{args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3"},
+	res := runCrashTest(t, crashPlan{args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3",
+		"--postgres-dsn", dsn, "--postgres-schema", schema},
 		cycles: clusterLogCrashKills, killAfterLoad: true, early: true,
 		end: func(c *crashCycle) string { return eventLogKill(c, points) }})
+	if t.Failed() {
+		return
+	}
 	t.Logf("kill points %v", points)
+
+	ctx := context.Background()
+	cfg := baseCfg(res.dataDir)
+	cfg.EventLogURL, cfg.EventLogStream = url, stream
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, schema
+	st, err := openStore(ctx, &cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	orgs, err := st.Orgs(ctx)
+	if err != nil || len(orgs) != 1 {
+		t.Fatalf("organizations: %v, %v", orgs, err)
+	}
+	applied, err := st.Position(ctx, positionName(&cfg))
+	if err != nil || applied == 0 {
+		t.Fatalf("the store's position in the stream: %d, %v", applied, err)
+	}
+	w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.run(wctx, 0) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for w.proj.Position() < applied {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker at %d, the store at %d", w.proj.Position(), applied)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := storetest.Figures(t, st, orgs[0].ID, "crash")
+	if got := storetest.Figures(t, pg, orgs[0].ID, "crash"); got != want {
+		t.Fatalf("the crash campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
+	}
+}
+
+// serve --event-log-url with --postgres-dsn records the messages it instruments in the
+// workers' PostgreSQL too, before it answers: the events that name them (pixel opens,
+// clicks, a webhook bounce, API events with a message_id) then count there as in serve's
+// own store, figure for figure.
+func TestWorkerCountsInstrumentedMessages(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	stream := natstest.Stream(t, url)
+	ctx := context.Background()
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme") // not copied yet: the first messages copy it
+	path := h.postmarkConn(key)
+	var last uint64
+	for i := range 6 {
+		m := h.instrument(key, "news", fmt.Sprintf("m%d", i))
+		h.track(m.Tracking.OpenURL)
+		if i%2 == 0 {
+			h.track(m.Tracking.ClickURLs[0])
+		}
+		if i == 3 {
+			last = h.hardBounce(path, m.MessageID, "m3@example.com", i)
+		}
+		_, last = h.postEventsAt(key, map[string]any{"event_type": "delivered", "message_id": m.MessageID, "idempotency_key": "d-" + m.MessageID})
+	}
+	h.reportAfter(key, "news", last, 100)
+
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: cfg.PostgresSchema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.run(wctx, 0) }()
+	deadline := time.Now().Add(time.Minute)
+	for w.proj.Position() < last {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker at %d, want %d", w.proj.Position(), last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := storetest.Figures(t, h.app.db, org, "news")
+	if got := storetest.Figures(t, pg, org, "news"); got != want {
+		t.Fatalf("the campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
+	}
+	rep := h.report(key, "news")
+	if rep.Counts.OpensTotal == 0 || rep.Counts.ClicksTotal == 0 || rep.Counts.BouncedHard != 1 || rep.Counts.Delivered != 6 {
+		t.Fatalf("the scene did not happen as planned: %+v", rep.Counts)
+	}
 }

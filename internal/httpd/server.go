@@ -118,6 +118,9 @@ type Options struct {
 	// webhooks the webhook route writes to; nil: one over the store, built from Secrets,
 	// Vendors, PublicURL, IMAPEgress and Now.
 	Connections *connection.Service
+	// Messages, when set, is where POST /api/v1/messages records instrumented messages;
+	// nil: the store.
+	Messages message.Store
 	// Projection, when set, is the event log's projection: reads wait for the positions
 	// they ask for (see fresh.go) and writes answer with theirs.
 	Projection Projection
@@ -195,7 +198,7 @@ func New(store Store, in Submitter, signer *token.Signer, q *query.Service, opt 
 	s := &Server{store: store, ingest: in, signer: signer, query: q, opt: opt, log: opt.Logger,
 		budget: newTrackBudget(opt.TrackingBudget, opt.Now), bodies: newBodyGate(opt.BodyBudget, opt.BodyWait),
 		conns: opt.Connections, sups: suppression.NewService(store),
-		msgs: message.New(store, signer, message.Options{PublicURL: opt.PublicURL, UnsubscribeMailto: opt.UnsubscribeMailto})}
+		msgs: message.New(messageStore(opt.Messages, store), signer, message.Options{PublicURL: opt.PublicURL, UnsubscribeMailto: opt.UnsubscribeMailto})}
 	s.hooks = &webhooks{store: store, submit: in, vendors: opt.Vendors, keys: opt.Secrets, fetcher: opt.Fetcher,
 		now: opt.Now, log: opt.Logger, m: newWebhookMetrics(opt.Metrics),
 		replays: newReplayCache(), health: s.conns.HealthRecord(), slots: newHookSlots(opt.WebhookConcurrency),
@@ -336,4 +339,13 @@ func trackKind(p string) string {
 		return k
 	}
 	return "other"
+}
+
+// messageStore returns where POST /api/v1/messages records messages: m when set, else the
+// store.
+func messageStore(m message.Store, store Store) message.Store {
+	if m != nil {
+		return m
+	}
+	return store
 }
