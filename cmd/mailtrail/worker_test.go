@@ -335,28 +335,7 @@ func TestLogPurgesWaitForTheWorker(t *testing.T) {
 		}
 		return info.State.FirstSeq
 	}
-	work := func(upTo uint64) {
-		t.Helper()
-		wctx, stop := context.WithCancel(ctx)
-		w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- w.run(wctx, 0) }()
-		deadline := time.Now().Add(time.Minute)
-		for w.proj.Position() < upTo || w.ship.Position() < upTo {
-			if time.Now().After(deadline) {
-				t.Fatalf("worker at %d, shipped %d, want %d", w.proj.Position(), w.ship.Position(), upTo)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		stop()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		w.close()
-	}
+	work := func(upTo uint64) { t.Helper(); runWorkerTo(t, &cfg, upTo) }
 
 	first := post(0, 3)
 	if err := h.app.logged.forget(ctx); err == nil {
@@ -734,25 +713,7 @@ func TestClusterLogCrashKill9UnderLoad(t *testing.T) {
 	if err != nil || applied == 0 {
 		t.Fatalf("the store's position in the stream: %d, %v", applied, err)
 	}
-	w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.run(wctx, 0) }()
-	deadline := time.Now().Add(2 * time.Minute)
-	for w.proj.Position() < applied {
-		if time.Now().After(deadline) {
-			t.Fatalf("worker at %d, the store at %d", w.proj.Position(), applied)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runWorkerTo(t, &cfg, applied)
 	want := storetest.Figures(t, st, orgs[0].ID, "crash")
 	if got := storetest.Figures(t, pg, orgs[0].ID, "crash"); got != want {
 		t.Fatalf("the crash campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
@@ -794,25 +755,7 @@ func TestWorkerCountsInstrumentedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.run(wctx, 0) }()
-	deadline := time.Now().Add(time.Minute)
-	for w.proj.Position() < last {
-		if time.Now().After(deadline) {
-			t.Fatalf("worker at %d, want %d", w.proj.Position(), last)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runWorkerTo(t, &cfg, last)
 	want := storetest.Figures(t, h.app.db, org, "news")
 	if got := storetest.Figures(t, pg, org, "news"); got != want {
 		t.Fatalf("the campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
@@ -820,5 +763,33 @@ func TestWorkerCountsInstrumentedMessages(t *testing.T) {
 	rep := h.report(key, "news")
 	if rep.Counts.OpensTotal == 0 || rep.Counts.ClicksTotal == 0 || rep.Counts.BouncedHard != 1 || rep.Counts.Delivered != 6 {
 		t.Fatalf("the scene did not happen as planned: %+v", rep.Counts)
+	}
+}
+
+// runWorkerTo runs a worker of cfg in this process until it has applied position pos to
+// PostgreSQL (and shipped it to ClickHouse when cfg has one), then stops it.
+func runWorkerTo(t *testing.T, cfg *Config, pos uint64) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := openWorker(ctx, cfg, 50_000, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.run(wctx, 0) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for w.proj.Position() < pos || (w.ship != nil && w.ship.Position() < pos) {
+		if time.Now().After(deadline) {
+			stop()
+			<-done
+			t.Fatalf("worker at %d, want %d", w.proj.Position(), pos)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
