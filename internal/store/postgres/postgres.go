@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 //go:embed migrations/*.sql
@@ -259,14 +260,9 @@ func parseRef(s string) ([12]byte, bool) {
 	return r, true
 }
 
-func refString(r []byte) string { return base64.RawURLEncoding.EncodeToString(r) }
+func refString(r []byte) string { return storekit.RefString(r) }
 
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
+func fromMS(v int64) time.Time { return storekit.FromMS(v) }
 
 // isUniqueViolation reports a unique constraint's refusal.
 func isUniqueViolation(err error) bool {

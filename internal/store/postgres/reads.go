@@ -122,13 +122,7 @@ func (s *snap) Recipients(ctx context.Context, orgID, campaign string, f mailtra
 	return page, nil
 }
 
-func optTime(ms int64) *time.Time {
-	if ms == 0 {
-		return nil
-	}
-	t := fromMS(ms)
-	return &t
-}
+func optTime(ms int64) *time.Time { return storekit.OptTime(ms) }
 
 // Did answers a journey condition for a customer of the organization from the events'
 // (customer, time) index: whether the customer has a counted event of c.Type (of

@@ -206,10 +206,4 @@ func (s *snap) Recipients(ctx context.Context, orgID, campaign string, f mailtra
 	return page, rows.Err()
 }
 
-func optTime(ms int64) *time.Time {
-	if ms == 0 {
-		return nil
-	}
-	t := fromMS(ms)
-	return &t
-}
+func optTime(ms int64) *time.Time { return storekit.OptTime(ms) }

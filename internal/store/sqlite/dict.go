@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // Cache bounds: past them a map is dropped and refilled on demand.
@@ -78,7 +79,7 @@ func parseRef(s string) ([12]byte, bool) {
 	return r, true
 }
 
-func refString(r []byte) string { return base64.RawURLEncoding.EncodeToString(r) }
+func refString(r []byte) string { return storekit.RefString(r) }
 
 // campaignID returns the id of an organization's campaign, creating it inside tx. New ids
 // go to pending and reach the cache only after commit.
