@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -125,11 +124,11 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []che
 			// No redirects: the check is of this URL, and a redirect would carry its password elsewhere.
 			client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			if cfg.ClickHouseCA != "" {
-				pool, err := clickhouse.CAPool(cfg.ClickHouseCA) // read by validate already
+				tc, err := clickhouse.TLSConfig(cfg.ClickHouseCA) // read by validate already
 				if err != nil {
 					return []checkResult{{Engine: engineClickHouse, Check: "connect", Status: checkFail, Detail: err.Error()}}
 				}
-				client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+				client.Transport = &http.Transport{TLSClientConfig: tc}
 			}
 			return checkClickHouse(ctx, client, cfg.ClickHouseURL)
 		}},
@@ -174,8 +173,9 @@ func printClusterResults(w io.Writer, results []checkResult) {
 // runCopyOrgs is `mailtrail cluster copy-orgs`: the organizations of a data directory's
 // store, with their settings, created in PostgreSQL under the same ids (or brought up to
 // date there), so that a worker projecting that store's event log into PostgreSQL knows
-// them. It opens the store as every offline command does (not beside a running server)
-// and changes nothing in it; running it again is harmless.
+// them. It takes the data directory as the offline commands do (not beside a running
+// server) but applies nothing of the log and changes nothing in the store; running it
+// again is harmless.
 func runCopyOrgs(ctx context.Context, args []string, stdout io.Writer) error {
 	l := newLeaf("cluster copy-orgs", "mailtrail cluster copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S]",
 		"Copies the organizations of the store in --data-dir (their ids, names, time zones and settings)\n"+

@@ -337,7 +337,7 @@ func (c *Config) validateCluster() []error {
 		}
 	}
 	if c.ClickHouseCA != "" {
-		if _, err := clickhouse.CAPool(c.ClickHouseCA); err != nil {
+		if _, err := clickhouse.TLSConfig(c.ClickHouseCA); err != nil {
 			errs = append(errs, fmt.Errorf("--clickhouse-ca / MAILTRAIL_CLICKHOUSE_CA: %w", err))
 		}
 	}

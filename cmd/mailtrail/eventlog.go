@@ -209,7 +209,12 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 		return nil, err
 	}
 	errs := reg.NewCounter("mailtrail_projection_errors_total", "Errors the projector retried after (the store failing, the log unreadable): it reads the same records again.")
-	lg := &logged{log: l, readers: newLogReaders(cfg)}
+	readers, err := newLogReaders(cfg)
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	lg := &logged{log: l, readers: readers}
 	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: stream, OnError: func(err error) {
 		errs.Inc()
 		log.Error("projector", "err", err.Error())
@@ -343,43 +348,42 @@ type logReaders struct {
 	cfg    *Config
 	stream string
 
-	mu sync.Mutex
+	ch *clickhouse.DB // nil without ClickHouse
+
+	mu sync.Mutex // guards pg
 	pg *postgres.DB
-	ch *clickhouse.DB
 }
 
 // newLogReaders returns the readers cfg names besides the store, nil when none.
-func newLogReaders(cfg *Config) *logReaders {
+func newLogReaders(cfg *Config) (*logReaders, error) {
 	if cfg.EventLogURL == "" || (cfg.PostgresDSN == "" && cfg.ClickHouseURL == "") {
-		return nil
+		return nil, nil
 	}
-	return &logReaders{cfg: cfg, stream: positionName(cfg)}
+	r := &logReaders{cfg: cfg, stream: positionName(cfg)}
+	if cfg.ClickHouseURL != "" {
+		var err error // New does not reach the server
+		if r.ch, err = clickhouse.New(cfg.ClickHouseURL, cfg.ClickHouseDB, cfg.clickhouseOptions()...); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // floor returns the lowest position the readers have applied.
 func (r *logReaders) floor(ctx context.Context) (uint64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	floor := uint64(math.MaxUint64)
 	if r.cfg.PostgresDSN != "" {
 		pg, err := r.postgres(ctx)
+		if err == nil {
+			var pos uint64
+			pos, err = pg.Position(ctx, r.stream)
+			floor = min(floor, pos)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
 		}
-		pos, err := pg.Position(ctx, r.stream)
-		if err != nil {
-			return 0, fmt.Errorf("the workers' position in PostgreSQL: %w", err)
-		}
-		floor = min(floor, pos)
 	}
-	if r.cfg.ClickHouseURL != "" {
-		if r.ch == nil {
-			db, err := clickhouse.New(r.cfg.ClickHouseURL, r.cfg.ClickHouseDB, r.cfg.clickhouseOptions()...)
-			if err != nil {
-				return 0, fmt.Errorf("the position shipped to ClickHouse: %w", err)
-			}
-			r.ch = db
-		}
+	if r.ch != nil {
 		pos, err := r.ch.ShippedPosition(ctx, r.stream)
 		if err != nil {
 			return 0, fmt.Errorf("the position shipped to ClickHouse (has mailtrail worker run with --clickhouse-url?): %w", err)
@@ -390,8 +394,10 @@ func (r *logReaders) floor(ctx context.Context) (uint64, error) {
 }
 
 // postgres returns the workers' PostgreSQL, opened (and migrated) at the first call that
-// reaches it. The caller holds r.mu.
+// reaches it; the pool is shared by every caller.
 func (r *logReaders) postgres(ctx context.Context) (*postgres.DB, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.pg == nil {
 		db, err := postgres.Open(ctx, r.cfg.PostgresDSN, postgres.Options{Schema: r.cfg.PostgresSchema, MaxConns: 2})
 		if err != nil {
@@ -416,12 +422,10 @@ func (r *logReaders) mirrorOrgs(ctx context.Context, src orgSource, log *slog.Lo
 	copied := map[string]orgCopy{}
 	lastErr := ""
 	for {
-		r.mu.Lock()
 		pg, err := r.postgres(ctx)
 		if err == nil {
 			_, err = copyOrgs(ctx, src, pg, copied)
 		}
-		r.mu.Unlock()
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -462,8 +466,6 @@ func (m mirroredMessages) CreateMessages(ctx context.Context, orgID string, msgs
 	if err := m.db.CreateMessages(ctx, orgID, msgs); err != nil {
 		return err
 	}
-	m.r.mu.Lock()
-	defer m.r.mu.Unlock()
 	pg, err := m.r.postgres(ctx)
 	if err == nil {
 		err = pg.CreateMessages(ctx, orgID, msgs)
@@ -482,7 +484,7 @@ func (m mirroredMessages) CreateMessages(ctx context.Context, orgID string, msgs
 	return nil
 }
 
-// close closes the connections floor opened.
+// close closes the pool postgres opened.
 func (r *logReaders) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -60,18 +60,19 @@ type Option func(*http.Transport) error
 // for an https:// URL (a server whose certificate a private authority signed).
 func WithCA(file string) Option {
 	return func(tr *http.Transport) error {
-		pool, err := CAPool(file)
+		tc, err := TLSConfig(file)
 		if err != nil {
 			return err
 		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tr.TLSClientConfig = tc
 		return nil
 	}
 }
 
-// CAPool reads a PEM bundle of certificate authorities; an error when the file cannot be
-// read or holds none.
-func CAPool(file string) (*x509.CertPool, error) {
+// TLSConfig returns the client TLS configuration that trusts only the certificate
+// authorities of the PEM bundle in file; an error when the file cannot be read or holds
+// none.
+func TLSConfig(file string) (*tls.Config, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: CA file: %w", err)
@@ -80,7 +81,7 @@ func CAPool(file string) (*x509.CertPool, error) {
 	if !pool.AppendCertsFromPEM(b) {
 		return nil, fmt.Errorf("clickhouse: CA file %s holds no PEM certificate", file)
 	}
-	return pool, nil
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // New returns the DB of rawURL and database (DefaultDatabase when empty) without
