@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/mailtrail/mailtrail/internal/rungroup"
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
@@ -164,32 +164,29 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	return w, nil
 }
 
-// run runs the projector and the shipper until ctx ends, logging progress every tick.
+// run runs the projector, the shipper and the progress log (every tick; 0: none) until
+// ctx ends, then stops them; it returns the first part's failure.
 func (w *worker) run(ctx context.Context, tick time.Duration) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	start := func(name string, run func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := run(ctx); err != nil {
-				errs <- fmt.Errorf("worker: %s: %w", name, err)
-				cancel()
-			}
-		}()
-	}
-	start("projector", w.proj.Run)
+	var g rungroup.Group
+	g.Add(rungroup.Part{Name: "projector", Run: w.proj.Run})
 	if w.ship != nil {
-		start("shipper", w.ship.Run)
+		g.Add(rungroup.Part{Name: "shipper", Run: w.ship.Run})
 	}
 	if tick > 0 {
-		go w.progress(ctx, tick)
+		g.Add(rungroup.Part{Name: "progress", Run: func(ctx context.Context) error { w.progress(ctx, tick); return nil }})
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs // nil when both ended with ctx
+	if err := g.Start(ctx); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-g.Failed():
+	}
+	g.Stop(context.WithoutCancel(ctx)) // parts without Stop: their contexts are cancelled
+	if err := g.Err(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
 }
 
 // progress logs the positions, lags and rates every tick while they move.
