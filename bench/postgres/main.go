@@ -21,19 +21,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/bench/load"
+	"github.com/mailtrail/mailtrail/bench/pgbench"
 	"github.com/mailtrail/mailtrail/internal/projector"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
@@ -111,7 +108,7 @@ func run(total, batch, rounds, maxEvents int, dsn string) error {
 		if err != nil {
 			return err
 		}
-		schema := "bench_" + randomHex(6)
+		schema := pgbench.RandomName("bench_", 6)
 		pq, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 		if err != nil {
 			return err
@@ -120,7 +117,7 @@ func run(total, batch, rounds, maxEvents int, dsn string) error {
 			sq.Close()
 			os.RemoveAll(dir)
 			pq.Close()
-			dropSchema(dsn, schema)
+			pgbench.DropSchema(dsn, schema)
 		}
 		kinds := []struct {
 			name string
@@ -151,7 +148,7 @@ func run(total, batch, rounds, maxEvents int, dsn string) error {
 			return fmt.Errorf("the campaign's report differs between the stores: see %s and %s", a, b)
 		}
 	}
-	ml, mp := median(lite), median(pg)
+	ml, mp := pgbench.Median(lite), pgbench.Median(pg)
 	fmt.Printf("median over %d rounds: sqlite %.0f events/s, postgres %.0f events/s, ratio postgres/sqlite %.2f\n", rounds, ml, mp, mp/ml)
 	return nil
 }
@@ -197,31 +194,6 @@ func apply(ctx context.Context, s store, log *memLog, maxEvents int) (float64, s
 		n += len(r)
 	}
 	return float64(n) / elapsed.Seconds(), string(j), nil
-}
-
-func dropSchema(dsn, schema string) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "drop schema:", err)
-		return
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-		fmt.Fprintln(os.Stderr, "drop schema:", err)
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func cmpOr(v, def int) int {

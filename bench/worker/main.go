@@ -25,8 +25,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -34,9 +32,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/bench/load"
+	"github.com/mailtrail/mailtrail/bench/pgbench"
 	"github.com/mailtrail/mailtrail/internal/projector"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
@@ -91,7 +89,7 @@ func run(total, batch, rounds, replicas int, natsURL, dsn, chURL string) error {
 		return fmt.Errorf("-nats, -dsn and -clickhouse are needed (or MAILTRAIL_TEST_NATS_URL, _POSTGRES_DSN, _CLICKHOUSE_URL; scripts/test.sh prints how it starts them)")
 	}
 	ctx := context.Background()
-	stream := "BENCHW" + strings.ToUpper(randomHex(4))
+	stream := "BENCHW" + strings.ToUpper(pgbench.RandomName("", 4))
 	prefix := strings.ToLower(stream)
 	dir, err := os.MkdirTemp("", "mailtrail-bench-worker-")
 	if err != nil {
@@ -146,21 +144,21 @@ func run(total, batch, rounds, replicas int, natsURL, dsn, chURL string) error {
 		}
 		fmt.Println(line + " events/s; counts equal")
 	}
-	base := median(rates["mem"])
+	base := pgbench.Median(rates["mem"])
 	fmt.Printf("median over %d rounds (events/s): mem %.0f (spread %.0f–%.0f), log %.0f (%.2f of mem), worker %.0f (%.2f of mem)\n", rounds,
-		base, slices.Min(rates["mem"]), slices.Max(rates["mem"]), median(rates["log"]), median(rates["log"])/base, median(rates["worker"]), median(rates["worker"])/base)
+		base, slices.Min(rates["mem"]), slices.Max(rates["mem"]), pgbench.Median(rates["log"]), pgbench.Median(rates["log"])/base, pgbench.Median(rates["worker"]), pgbench.Median(rates["worker"])/base)
 	return nil
 }
 
 // variant applies the backlog once in the way v names and returns the events applied per
 // second and the campaign's counts.
 func variant(ctx context.Context, v string, mem *memLog, head uint64, natsURL, stream, prefix, dsn, chURL string) (float64, mailtrail.Counts, error) {
-	schema := "benchw_" + randomHex(6)
+	schema := pgbench.RandomName("benchw_", 6)
 	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 	if err != nil {
 		return 0, mailtrail.Counts{}, err
 	}
-	defer dropSchema(dsn, schema)
+	defer pgbench.DropSchema(dsn, schema)
 	defer pg.Close()
 	if err := pg.AdoptOrg(ctx, mailtrail.Organization{ID: org, Name: "bench", Timezone: "UTC", CreatedAt: time.Now()}, mailtrail.OrgSettings{SoftBounceLimit: 5}); err != nil {
 		return 0, mailtrail.Counts{}, err
@@ -177,7 +175,7 @@ func variant(ctx context.Context, v string, mem *memLog, head uint64, natsURL, s
 	var ship *clickhouse.Shipper
 	var ch *clickhouse.DB
 	if v == "worker" {
-		if ch, err = clickhouse.Open(ctx, chURL, "benchw_"+randomHex(6)); err != nil {
+		if ch, err = clickhouse.Open(ctx, chURL, pgbench.RandomName("benchw_", 6)); err != nil {
 			return 0, mailtrail.Counts{}, err
 		}
 		defer ch.DropDatabase(context.Background())
@@ -239,29 +237,4 @@ func deleteStream(url, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = js.DeleteStream(ctx, name)
-}
-
-func dropSchema(dsn, schema string) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "drop schema:", err)
-		return
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-		fmt.Fprintln(os.Stderr, "drop schema:", err)
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
