@@ -51,6 +51,18 @@ type clusterRun struct {
 	took           time.Duration
 }
 
+// onlyEnv returns the process's environment without its MAILTRAIL_* variables, and env:
+// a binary under test sees only the settings a test gives it.
+func onlyEnv(env []string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MAILTRAIL_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
+}
+
 // runClusterBin runs `mailtrail cluster check args…` with no MAILTRAIL_* variable but
 // those of env, and returns its exit status and output.
 func runClusterBin(t *testing.T, bin string, env []string, args ...string) clusterRun {
@@ -58,12 +70,7 @@ func runClusterBin(t *testing.T, bin string, env []string, args ...string) clust
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"cluster", "check"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MAILTRAIL_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = onlyEnv(env)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -303,7 +310,7 @@ func TestServeEventLogOverNATSTLS(t *testing.T) {
 	if logs, err := run("--nats-ca", files.CA, "--nats-cert", files.Cert, "--nats-key", files.Key); err != nil {
 		t.Fatalf("serve over TLS: %v\n%s", err, logs)
 	}
-	rs := checkNATS(checkCtx(t), natsCheckOptions{URL: url, TLS: eventlog.TLSFiles{CA: files.CA, Cert: files.Cert, Key: files.Key}, Replicas: 1, MinPayload: minPayload})
+	rs := checkNATS(checkCtx(t), natsCheckOptions{URL: url, TLS: eventlog.TLSFiles(files), Replicas: 1, MinPayload: minPayload})
 	expectCheck(t, rs, "connect", checkOK)
 	rs = checkNATS(checkCtx(t), natsCheckOptions{URL: url, Replicas: 1, MinPayload: minPayload})
 	expectCheck(t, rs, "connect", checkFail)

@@ -66,18 +66,12 @@ func workerEvents(b, size int) []map[string]any {
 	return out
 }
 
-// startWorker runs `mailtrail worker` (the binary) with env and args; its stderr is kept
-// in logs.
-func startWorker(t *testing.T, bin string, env []string, logs *syncBuffer, args ...string) *exec.Cmd {
+// startWorker runs `mailtrail worker` (the binary) with env and args; its stdout goes to
+// stdout (nil: discarded) and its stderr is kept in logs.
+func startWorker(t *testing.T, bin string, env []string, stdout io.Writer, logs *syncBuffer, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"worker"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MAILTRAIL_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = logs
+	cmd.Env, cmd.Stdout, cmd.Stderr = onlyEnv(env), stdout, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +144,7 @@ func TestWorkerProjectsTheLogIntoPostgres(t *testing.T) {
 
 	// Without the organization in PostgreSQL the worker applies nothing, and says why.
 	var logs syncBuffer
-	w := startWorker(t, bin, env, &logs, "--max-events", "1500", "--progress", "0")
+	w := startWorker(t, bin, env, nil, &logs, "--max-events", "1500", "--progress", "0")
 	deadline := time.Now().Add(time.Minute)
 	for !strings.Contains(logs.tail(4000), "copy it there (mailtrail cluster copy-orgs)") {
 		if time.Now().After(deadline) {
@@ -174,7 +168,7 @@ func TestWorkerProjectsTheLogIntoPostgres(t *testing.T) {
 
 	kills := 0
 	for round := 0; round < 3; round++ {
-		w = startWorker(t, bin, env, &logs, "--max-events", "1500", "--progress", "0")
+		w = startWorker(t, bin, env, nil, &logs, "--max-events", "1500", "--progress", "0")
 		from := position()
 		for {
 			p := position()
@@ -195,16 +189,7 @@ func TestWorkerProjectsTheLogIntoPostgres(t *testing.T) {
 	}
 
 	addr := &addrWriter{addr: make(chan string, 1)}
-	w = exec.Command(bin, "worker", "--metrics-addr", "127.0.0.1:0", "--progress", "50ms")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MAILTRAIL_") {
-			w.Env = append(w.Env, kv)
-		}
-	}
-	w.Env, w.Stdout, w.Stderr = append(w.Env, env...), addr, &logs
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
+	w = startWorker(t, bin, env, addr, &logs, "--metrics-addr", "127.0.0.1:0", "--progress", "50ms")
 	shipped := func() uint64 {
 		p, err := ch.ShippedPosition(ctx, "events@"+stream)
 		if err != nil {
@@ -367,6 +352,7 @@ func TestLogPurgesWaitForTheWorker(t *testing.T) {
 type flakyProxy struct {
 	t      *testing.T
 	target string
+	tls    *tls.Config // when set, the proxy's side speaks TLS with it
 	addr   string
 
 	mu    sync.Mutex
@@ -374,9 +360,12 @@ type flakyProxy struct {
 	conns map[net.Conn]bool
 }
 
-func newFlakyProxy(t *testing.T, target string) *flakyProxy {
+func newFlakyProxy(t *testing.T, target string) *flakyProxy { return newProxy(t, target, nil) }
+
+// newProxy starts a proxy to target, speaking TLS with tc on its side when tc is set.
+func newProxy(t *testing.T, target string, tc *tls.Config) *flakyProxy {
 	t.Helper()
-	p := &flakyProxy{t: t, target: target, conns: map[net.Conn]bool{}}
+	p := &flakyProxy{t: t, target: target, tls: tc, conns: map[net.Conn]bool{}}
 	p.up()
 	t.Cleanup(p.down)
 	return p
@@ -391,6 +380,9 @@ func (p *flakyProxy) up() {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		p.t.Fatal(err)
+	}
+	if p.tls != nil {
+		ln = tls.NewListener(ln, p.tls)
 	}
 	p.mu.Lock()
 	p.ln, p.addr = ln, ln.Addr().String()
@@ -610,27 +602,8 @@ func TestClickHouseOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", chHost)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-	httpsURL := "https://" + ln.Addr().String()
+	proxy := newProxy(t, chHost, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	httpsURL := "https://" + proxy.addr
 	ctx := context.Background()
 	name := fmt.Sprintf("mt_tls_%016x", mrand.Uint64())
 

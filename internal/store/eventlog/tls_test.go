@@ -16,7 +16,7 @@ import (
 func TestExternalLogOverTLS(t *testing.T) {
 	ctx := context.Background()
 	url, files := natstest.TLSServer(t, true)
-	tlsFiles := eventlog.TLSFiles{CA: files.CA, Cert: files.Cert, Key: files.Key}
+	tlsFiles := eventlog.TLSFiles(files) // the same fields
 	opts := eventlog.Options{URL: url, TLS: tlsFiles, PublishTimeout: 2 * time.Second}
 	l := open(t, t.TempDir(), opts)
 	r, err := l.Append(ctx, 0, "", events(0, 3))
