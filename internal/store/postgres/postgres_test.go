@@ -66,6 +66,12 @@ func TestOperationalConformance(t *testing.T) {
 	storetest.RunOperational(t, func(t *testing.T) storetest.Operational { return open(t).(*postgres.DB) }, ingest.Normalize)
 }
 
+// TestPrivacyConformance runs the erasure and retention area of the conformance suite
+// (storetest.RunPrivacy) on PostgreSQL.
+func TestPrivacyConformance(t *testing.T) {
+	storetest.RunPrivacy(t, func(t *testing.T) storetest.Privacy { return open(t).(*postgres.DB) }, ingest.Normalize)
+}
+
 // TestMigrateOnce: stores opened at the same time on one empty schema migrate it once
 // (the advisory lock), and a store opened again finds nothing to do.
 func TestMigrateOnce(t *testing.T) {

@@ -25,6 +25,14 @@ func (db *DB) Suppressed(ctx context.Context, orgID, email string) (*mailtrail.S
 		FROM suppressions WHERE org_id = $1 AND email = $2`, org, mailtrail.NormalizeEmail(email)).
 		Scan(&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
+		// An erased customer's address is suppressed under its hash (privacy.go).
+		found := map[string]mailtrail.Suppression{}
+		if err := db.checkErased(ctx, org, orgID, []string{email}, found); err != nil {
+			return nil, err
+		}
+		if s, ok := found[mailtrail.NormalizeEmail(email)]; ok {
+			return &s, nil
+		}
 		return nil, nil
 	}
 	if err != nil {
@@ -96,6 +104,7 @@ func (db *DB) Suppressions(ctx context.Context, orgID string, f mailtrail.Suppre
 			return nil, fmt.Errorf("postgres: suppressions: %w", err)
 		}
 		s.SuppressedAt, s.CreatedAt = fromMS(at), fromMS(created)
+		storekit.MarkErased(&s)
 		page.Suppressions = append(page.Suppressions, s)
 	}
 	if err := rows.Err(); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // CountSuppressions returns how many of an organization's suppressions, organization-wide
@@ -69,7 +70,7 @@ func (db *DB) CheckSuppressions(ctx context.Context, orgID string, emails []stri
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out, db.checkErased(ctx, org, orgID, emails, out)
 }
 
 // CheckTopicSuppressions returns the scoped suppressions of the given addresses for the
@@ -110,8 +111,9 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 		return nil, nil, err
 	}
 	key := mailtrail.NormalizeEmail(email)
+	// With the history kept under the address's hash if its customer was erased.
 	rows, err := db.pool.Query(ctx, `SELECT action, reason, source, event_id, detail, customer_id, actor, note, at, topic FROM suppression_history
-		WHERE org_id = $1 AND email = $2 ORDER BY id`, org, key)
+		WHERE org_id = $1 AND email = ANY($2::text[]) ORDER BY id`, org, append([]string{key}, storekit.ErasedHashes(email)...))
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: suppression history: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // Suppressions written by hand (the API, the dashboard, imports) and the vendors'
@@ -19,7 +20,8 @@ import (
 // changes to them. Each is a few statements whatever the number of addresses: rows are
 // loaded in one statement, decided in order in memory, and written in one pgx.Batch.
 //
-// No address is kept under its hash here: the store has no erasure yet (docs/cluster.md).
+// An erased customer's addresses are kept under their hashes (privacy.go): removing an
+// address's suppression removes those too.
 
 // suppressionRow is an address's current suppression row.
 type suppressionRow struct {
@@ -191,33 +193,40 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if err != nil {
 		return nil, err
 	}
+	// An erased customer's address is suppressed under its hash (privacy.go): removed too.
+	hashes := storekit.ErasedHashes(email)
 	email = mailtrail.NormalizeEmail(email)
 	now := db.now().UnixMilli()
 	var removed *mailtrail.Suppression
 	err = db.writeTx(ctx, func(tx pgx.Tx) error {
-		var cur suppressionRow
-		var created int64
-		var note string // the answer shows the suppression as it was
-		err := tx.QueryRow(ctx, `SELECT reason, source, event_id, detail, occurred_at, customer_id, created_at, note FROM suppressions
-			WHERE org_id = $1 AND email = $2`, org, email).Scan(&cur.s.Reason, &cur.s.Source, &cur.s.EventID, &cur.s.Detail, &cur.s.At, &cur.customerID,
-			&created, &note)
-		if errors.Is(err, pgx.ErrNoRows) {
+		b := &pgx.Batch{}
+		st, _ := json.Marshal(rules.SoftBounceState{ResetAt: now})
+		for _, key := range append([]string{email}, hashes...) {
+			var cur suppressionRow
+			var created int64
+			var note string // the answer shows the suppression as it was
+			err := tx.QueryRow(ctx, `SELECT reason, source, event_id, detail, occurred_at, customer_id, created_at, note FROM suppressions
+				WHERE org_id = $1 AND email = $2`, org, key).Scan(&cur.s.Reason, &cur.s.Source, &cur.s.EventID, &cur.s.Detail, &cur.s.At, &cur.customerID,
+				&created, &note)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("postgres: suppression: %w", err)
+			}
+			cur.found = true
+			queueWrite(b, manualChange{org: org, email: key, actor: actor, note: why, now: now}, cur, rules.Suppress{}, mailtrail.ActionRemoved)
+			b.Queue(`UPDATE soft_bounces SET state = $1 WHERE org_id = $2 AND email = $3`, string(st), org, key)
+			if removed == nil {
+				removed = &mailtrail.Suppression{OrgID: orgID, Email: key, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
+					EventID: cur.s.EventID, Detail: cur.s.Detail, Note: note, SuppressedAt: fromMS(cur.s.At), CreatedAt: fromMS(created)}
+				storekit.MarkErased(removed) // removed by its sha256: key
+			}
+		}
+		if removed == nil {
 			return mailtrail.Errorf(mailtrail.ENOTFOUND, "%s is not suppressed", email)
 		}
-		if err != nil {
-			return fmt.Errorf("postgres: suppression: %w", err)
-		}
-		cur.found = true
-		b := &pgx.Batch{}
-		queueWrite(b, manualChange{org: org, email: email, actor: actor, note: why, now: now}, cur, rules.Suppress{}, mailtrail.ActionRemoved)
-		st, _ := json.Marshal(rules.SoftBounceState{ResetAt: now})
-		b.Queue(`UPDATE soft_bounces SET state = $1 WHERE org_id = $2 AND email = $3`, string(st), org, email)
-		if err := sendBatch(ctx, tx, b, "remove suppression"); err != nil {
-			return err
-		}
-		removed = &mailtrail.Suppression{OrgID: orgID, Email: email, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
-			EventID: cur.s.EventID, Detail: cur.s.Detail, Note: note, SuppressedAt: fromMS(cur.s.At), CreatedAt: fromMS(created)}
-		return nil
+		return sendBatch(ctx, tx, b, "remove suppression")
 	})
 	if err != nil {
 		return nil, err

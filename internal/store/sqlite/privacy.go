@@ -8,33 +8,21 @@ package sqlite
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
-// erasedMetaKeys are the metadata keys of an event that describe the person or their
-// device: removed when the customer is erased. What is kept (link, client and device
-// family, country, bounce type and code, vendor ids) describes the email, not the person.
-// The city stays: the scrubbed events no longer name the person (address gone, customer id
-// replaced), and the click rules need it to move a relabelled click between the human and
-// the non-human breakdown counters.
-var erasedMetaKeys = []string{"ip", "user_agent", "raw", "extra"}
-
 // ErasedCustomerPrefix starts the id an erased customer gets in place of the CRM's.
-const ErasedCustomerPrefix = "erased:"
+const ErasedCustomerPrefix = storekit.ErasedCustomerPrefix
 
 // customerEventsQuery reads every event of a customer from the customer index plus the
 // un-indexed tail past the indexer's watermark (as ListEvents does): both are index
@@ -46,7 +34,7 @@ const customerEventsQuery = `SELECT ev.id, ev.email, coalesce(ev.meta, '') FROM 
 
 // EraseCustomer erases the personal data of an organization's customer in one
 // transaction, keeping every aggregate as it is:
-//   - raw events: the address is emptied and the metadata keys of erasedMetaKeys are
+//   - raw events: the address is emptied and the metadata keys of storekit.ErasedMetaKeys are
 //     removed; the address is cut out of the bounce reason text;
 //   - messages and the customer: the address is emptied; the customer's id becomes
 //     "erased:" and 16 random hex characters, so the CRM's id no longer finds anything;
@@ -58,6 +46,12 @@ const customerEventsQuery = `SELECT ev.id, ev.email, coalesce(ev.meta, '') FROM 
 // publishes). ENOTFOUND for a customer the organization does not have (an erased one
 // included).
 func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error) {
+	return db.EraseCustomerAs(ctx, orgID, customerID, storekit.NewErasedID())
+}
+
+// EraseCustomerAs is EraseCustomer with the erased customer's new id given: the cluster
+// mode erases a customer in its PostgreSQL projection too, under the same id.
+func (db *DB) EraseCustomerAs(ctx context.Context, orgID, customerID, newID string) (*mailtrail.EraseResult, error) {
 	org, err := db.orgInternal(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -65,9 +59,6 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	if customerID == attribute.UnknownCustomer {
 		return nil, mailtrail.Errorf(mailtrail.EINVALID, "%s is the placeholder of unattributed webhook events, not a customer", attribute.UnknownCustomer)
 	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	newID := ErasedCustomerPrefix + hex.EncodeToString(rnd[:])
 
 	tx, done, err := db.writeTx(ctx)
 	if err != nil {
@@ -133,9 +124,9 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: erase events: %w", err)
 	}
-	norm, scrub := erasedAddresses(addrs)
+	norm, scrub := storekit.ErasedAddresses(addrs)
 	for _, e := range evs {
-		meta, err := scrubMeta(e.meta, scrub)
+		meta, err := storekit.ScrubMeta(e.meta, scrub)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: erase event %d: %w", e.id, err)
 		}
@@ -176,56 +167,6 @@ func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mai
 	db.cache.customers = map[string]*custEntry{}
 	res.Customer = mailtrail.ErasedCustomer{OrgID: orgID, OldID: customerID, NewID: newID}
 	return res, nil
-}
-
-// erasedAddresses returns the distinct normalized addresses of addrs (empty ones left
-// out), sorted, and a function that cuts any of them, in any case, out of a text.
-func erasedAddresses(addrs []string) ([]string, func(string) string) {
-	var norm, pats []string
-	for _, a := range addrs {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		norm = append(norm, mailtrail.NormalizeEmail(a))
-		pats = append(pats, regexp.QuoteMeta(a))
-	}
-	slices.Sort(norm)
-	norm = slices.Compact(norm)
-	if len(pats) == 0 {
-		return nil, func(s string) string { return s }
-	}
-	slices.Sort(pats)
-	re := regexp.MustCompile(`(?i)` + strings.Join(slices.Compact(pats), "|"))
-	return norm, func(s string) string { return re.ReplaceAllLiteralString(s, "[erased]") }
-}
-
-// scrubMeta removes the personal keys of an event's metadata and cuts the addresses out
-// of its reason text; nil when nothing is left.
-func scrubMeta(meta string, scrub func(string) string) (any, error) {
-	if meta == "" {
-		return nil, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(meta), &m); err != nil {
-		return nil, err
-	}
-	for _, k := range erasedMetaKeys {
-		delete(m, k)
-	}
-	if raw, ok := m["reason"]; ok {
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			m["reason"], _ = json.Marshal(scrub(s))
-		}
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
 }
 
 // hashSuppression moves an address's suppression, its history and its soft-bounce run
@@ -314,14 +255,6 @@ func hashSuppression(tx *txc, org int64, addr string, custID func(string) string
 	return cur.found, nil
 }
 
-// markErased shows a suppression kept under an address's hash with an empty email and
-// the hash in EmailHash.
-func markErased(s *mailtrail.Suppression) {
-	if mailtrail.IsEmailHash(s.Email) {
-		s.EmailHash, s.Email = s.Email, ""
-	}
-}
-
 // suppressionKey is the stored key of a suppression as scanned: its address normalized
 // (the scan shows the spelling first seen) or its hash.
 func suppressionKey(s *mailtrail.Suppression) string {
@@ -342,23 +275,6 @@ func (db *DB) hasErasedAddresses(ctx context.Context, org int64) (bool, error) {
 	return true, nil
 }
 
-// erasedHashes returns the keys an address may be kept under once erased: EmailHash of
-// the address, and, when it differs, the hash of the form addresses were normalized to
-// before migration 010 (local part as spelled), which hashes made before it still use.
-func erasedHashes(raw string) []string {
-	h := mailtrail.EmailHash(raw)
-	raw = strings.TrimSpace(raw)
-	legacy := raw
-	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
-		legacy = raw[:at+1] + strings.ToLower(raw[at+1:])
-	}
-	if legacy == mailtrail.NormalizeEmail(raw) {
-		return []string{h}
-	}
-	sum := sha256.Sum256([]byte(legacy))
-	return []string{h, mailtrail.EmailHashPrefix + hex.EncodeToString(sum[:])}
-}
-
 // checkErased adds to found the suppressions of the addresses of raw (as given) whose key
 // found lacks and that are kept under their hash (erasedHashes), by key. Organizations
 // that never erased a suppressed address pay one primary-key probe, and only when an
@@ -375,7 +291,7 @@ func (db *DB) checkErased(ctx context.Context, org int64, orgID string, raw []st
 	for _, r := range raw {
 		a := mailtrail.NormalizeEmail(r)
 		if _, ok := found[a]; !ok && a != "" && !mailtrail.IsEmailHash(a) {
-			for _, h := range erasedHashes(r) {
+			for _, h := range storekit.ErasedHashes(r) {
 				if _, dup := byHash[h]; !dup {
 					byHash[h] = a
 					hashes = append(hashes, h)

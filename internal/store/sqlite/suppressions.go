@@ -217,7 +217,7 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	if err != nil {
 		return nil, err
 	}
-	hashes := erasedHashes(email)
+	hashes := storekit.ErasedHashes(email)
 	email = mailtrail.NormalizeEmail(email)
 	now := db.now().UnixMilli()
 	tx, done, err := db.writeTx(ctx)
@@ -265,7 +265,7 @@ func (db *DB) RemoveSuppression(ctx context.Context, orgID, email, actor, why st
 	}
 	removed := &mailtrail.Suppression{OrgID: orgID, Email: email, CustomerID: cur.customerID, Reason: cur.s.Reason, Source: cur.s.Source,
 		EventID: cur.s.EventID, Detail: cur.s.Detail, Note: note, SuppressedAt: fromMS(cur.s.At), CreatedAt: fromMS(created)}
-	markErased(removed) // removed by its sha256: key
+	storekit.MarkErased(removed) // removed by its sha256: key
 	return removed, nil
 }
 

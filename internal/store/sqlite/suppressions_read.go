@@ -24,7 +24,7 @@ func scanSuppression(r rowScanner, orgID string, extra ...any) (mailtrail.Suppre
 	var at, created int64
 	err := r.Scan(append([]any{&s.Email, &s.CustomerID, &s.Reason, &s.Source, &s.EventID, &s.Detail, &s.Note, &at, &created, &s.Topic}, extra...)...)
 	s.SuppressedAt, s.CreatedAt = fromMS(at), fromMS(created)
-	markErased(&s)
+	storekit.MarkErased(&s)
 	return s, err
 }
 
@@ -184,7 +184,7 @@ func (db *DB) SuppressionHistory(ctx context.Context, orgID, email string) ([]ma
 	raw := email
 	email = mailtrail.NormalizeEmail(email)
 	// With the history kept under the address's hash if its customer was erased.
-	keys := append([]any{org, email}, anySlice(erasedHashes(raw))...)
+	keys := append([]any{org, email}, anySlice(storekit.ErasedHashes(raw))...)
 	rows, err := db.rquery(ctx, `SELECT action, reason, source, event_id, detail, customer_id, actor, note, at, topic FROM suppression_history
 		WHERE org_id = ? AND email IN (`+placeholders(len(keys)-1)+`) ORDER BY id`, keys...)
 	if err != nil {

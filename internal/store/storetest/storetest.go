@@ -33,7 +33,31 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 	proj := func(t *testing.T) Projection { return open(t) }
 	runProjection(t, proj, reopen, norm)
 	runOperational(t, func(t *testing.T) Operational { return open(t) }, norm)
+	runPrivacy(t, func(t *testing.T) Privacy { return open(t) }, norm)
 	runContract(t, open, norm)
+}
+
+// Privacy is the part of the contract that erasures and retention need beyond
+// Operational: what serve runs on its store and, in the cluster mode, on PostgreSQL.
+type Privacy interface {
+	Operational
+	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
+	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
+	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
+}
+
+var _ Privacy = Store(nil)
+
+// RunPrivacy runs the area of the suite that needs the Privacy contract:
+// ErasureAndRetention (an erasure keeps every figure and the suppression under the
+// address's hash; retention deletes raw events, not figures; pruned idempotency keys no
+// longer deduplicate). open returns a new empty store, norm is ingest.Normalize.
+func RunPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) {
+	runPrivacy(t, open, norm)
+}
+
+func runPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) {
+	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
 }
 
 // RunProjection runs the areas of the suite that need only the Projection contract
