@@ -8,6 +8,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // subscribe makes every part that follows the store a subscriber of the pipeline, the one
@@ -63,7 +64,11 @@ type erasingStore struct {
 	before func(ctx context.Context) error
 	// after, when set, runs once the erasure is committed: with --event-log it removes
 	// the applied messages, the erased customer's among them, from the log.
-	after   func(ctx context.Context) error
+	after func(ctx context.Context) error
+	// mirror, when set, runs after before: in the cluster mode it erases the customer
+	// in the workers' PostgreSQL (and queues it for ClickHouse) and returns the id it gave
+	// the customer there, which the store then gives too.
+	mirror  func(ctx context.Context, orgID, customerID string) (newID string, err error)
 	log     *slog.Logger
 	dataDir string // its segment snapshot names the customer's former id: it goes
 }
@@ -74,6 +79,11 @@ func (a *app) erasing() erasingStore {
 	if l := a.logged; l != nil {
 		s.before = func(ctx context.Context) error { return l.caughtUp(ctx, a.cfg.ReadWait, "the erasure") }
 		s.after = l.forget
+		if r := l.readers; r != nil && a.cfg.PostgresDSN != "" {
+			s.mirror = func(ctx context.Context, orgID, customerID string) (string, error) {
+				return r.erase(ctx, l.Written(), a.cfg.ReadWait, orgID, customerID)
+			}
+		}
 	}
 	return s
 }
@@ -86,10 +96,17 @@ func (s erasingStore) EraseCustomer(ctx context.Context, orgID, customerID strin
 			return nil, err
 		}
 	}
+	newID := storekit.NewErasedID()
+	if s.mirror != nil {
+		var err error
+		if newID, err = s.mirror(ctx, orgID, customerID); err != nil {
+			return nil, err
+		}
+	}
 	var res *mailtrail.EraseResult
 	err := s.pub.Publish(func() (ingest.ChangeSet, error) {
 		var err error
-		if res, err = s.DB.EraseCustomer(ctx, orgID, customerID); err != nil {
+		if res, err = s.DB.EraseCustomerAs(ctx, orgID, customerID, newID); err != nil {
 			return ingest.ChangeSet{}, err
 		}
 		return ingest.ChangeSet{Erased: []mailtrail.ErasedCustomer{res.Customer}}, nil

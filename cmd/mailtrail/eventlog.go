@@ -21,6 +21,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // eventLogDir is the event log's directory in the data directory.
@@ -406,6 +407,50 @@ func (r *logReaders) postgres(ctx context.Context) (*postgres.DB, error) {
 		r.pg = db
 	}
 	return r.pg, nil
+}
+
+// erase erases a customer in the workers' PostgreSQL for serve's erasure
+// (erasingStore.mirror), once the workers have applied every event acknowledged up to
+// mark (within wait, else EUNAVAILABLE: nothing is erased and the client retries), so no
+// event of the customer acknowledged before the erasure is applied after it. With
+// ClickHouse, the same transaction queues the erasure for the raw events there (the
+// worker renames the customer once it has shipped up to mark). It returns the customer's
+// new id, which serve's store gives too. A customer or organization PostgreSQL does not
+// know is not an error: serve's store has the last word.
+func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration, orgID, customerID string) (string, error) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	unavailable := func(why string) error {
+		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the erasure cannot reach the cluster's PostgreSQL yet (%s); retry shortly", why)
+	}
+	pg, err := r.postgres(wctx)
+	if err != nil {
+		return "", unavailable("not reachable")
+	}
+	for {
+		pos, err := pg.Position(wctx, r.stream)
+		if err == nil && pos >= mark {
+			break
+		}
+		select {
+		case <-wctx.Done():
+			if err != nil {
+				return "", unavailable("not answering")
+			}
+			return "", unavailable("the workers have not applied the latest events")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	newID := storekit.NewErasedID()
+	_, err = pg.Erase(ctx, orgID, customerID, postgres.Erasure{NewID: newID, ForClickHouse: r.ch != nil, LogPosition: mark})
+	switch code := mailtrail.ErrorCode(err); {
+	case err == nil, code == mailtrail.ENOTFOUND:
+		return newID, nil
+	case code == mailtrail.EINVALID:
+		return "", err
+	default:
+		return "", unavailable("not answering")
+	}
 }
 
 // orgMirrorInterval is how often serve copies its organizations to the workers'

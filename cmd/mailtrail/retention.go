@@ -14,10 +14,17 @@ import (
 // (retention_days), and the idempotency keys past their horizon; aggregates are kept. Owned by serve, which stops it before the store
 // closes.
 type retentionJob struct {
-	db      *sqlite.DB
+	db      retentionStore
 	log     *slog.Logger
 	now     func() time.Time
 	deleted *metrics.CounterVec
+}
+
+// retentionStore is where a retention job deletes: serve's store, or the cluster's
+// PostgreSQL for mailtrail worker.
+type retentionStore interface {
+	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
+	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
 }
 
 func newRetentionJob(a *app) *retentionJob {

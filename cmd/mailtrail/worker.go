@@ -46,7 +46,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fs.IntVar(&maxEvents, "max-events", 50_000, "events one PostgreSQL transaction holds at most while the worker is behind")
 			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")
 		},
-		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "metrics-addr", "log-level", "log-format")
+		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "retention-interval", "metrics-addr", "log-level", "log-format")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr()) // /metrics and /healthz
 	}
 	log.Info("worker started", "stream", cfg.EventLogStream, "position", w.proj.Position(), "clickhouse", w.ship != nil)
-	err = w.run(ctx, progress)
+	err = w.run(ctx, progress, cfg.RetentionInterval)
 	if msrv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		msrv.Shutdown(sctx)
@@ -104,6 +104,9 @@ type worker struct {
 	ship    *clickhouse.Shipper
 	metrics *metrics.Registry
 	errs    *metrics.CounterVec
+	// erased counts the erasures carried to ClickHouse; retained the raw events the
+	// retention deleted from PostgreSQL.
+	erased, retained *metrics.CounterVec
 }
 
 // openWorker connects to the three engines (PostgreSQL migrated under its lock) and
@@ -135,8 +138,11 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 		w.close()
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	w.errs = w.metrics.NewCounter("mailtrail_worker_errors_total", "errors the worker retried after, by stage (project: the log or PostgreSQL; ship: ClickHouse)", "stage")
+	w.errs = w.metrics.NewCounter("mailtrail_worker_errors_total", "errors the worker retried after, by stage (project: the log or PostgreSQL; ship: ClickHouse; erase: carrying erasures to ClickHouse; retention)", "stage")
 	w.errs.Init("project")
+	w.errs.Init("retention")
+	w.retained = w.metrics.NewCounter("mailtrail_worker_retention_deleted_events_total", "raw events deleted from PostgreSQL because they were past their organization's retention")
+	w.erased = w.metrics.NewCounter("mailtrail_worker_erasures_total", "customer erasures carried to the raw events in ClickHouse")
 	stream := positionName(cfg)
 	w.proj = projector.New(w.reader, w.pg, projector.Options{Stream: stream, MaxEvents: maxEvents, OnError: func(err error) {
 		w.errs.Inc("project")
@@ -152,6 +158,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 		w.errs.Init("ship")
+		w.errs.Init("erase")
 		w.ship = clickhouse.NewShipper(w.ch, w.reader, clickhouse.ShipperOptions{Stream: stream, OnError: func(err error) {
 			w.errs.Inc("ship")
 			log.Warn("clickhouse shipper", "err", err.Error())
@@ -164,14 +171,17 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	return w, nil
 }
 
-// run runs the projector, the shipper and the progress log (every tick; 0: none) until
-// ctx ends, then stops them; it returns the first part's failure.
-func (w *worker) run(ctx context.Context, tick time.Duration) error {
+// run runs the projector, the shipper with the erasures it carries to ClickHouse, the
+// retention (every retain) and the progress log (every tick; 0: none) until ctx ends,
+// then stops them; it returns the first part's failure.
+func (w *worker) run(ctx context.Context, tick, retain time.Duration) error {
 	var g rungroup.Group
 	g.Add(rungroup.Part{Name: "projector", Run: w.proj.Run})
 	if w.ship != nil {
 		g.Add(rungroup.Part{Name: "shipper", Run: w.ship.Run})
+		g.Add(rungroup.Part{Name: "erasures", Run: func(ctx context.Context) error { w.shipErasures(ctx, erasureInterval); return nil }})
 	}
+	g.Add(rungroup.Part{Name: "retention", Run: func(ctx context.Context) error { w.retain(ctx, retain); return nil }})
 	if tick > 0 {
 		g.Add(rungroup.Part{Name: "progress", Run: func(ctx context.Context) error { w.progress(ctx, tick); return nil }})
 	}
@@ -185,6 +195,99 @@ func (w *worker) run(ctx context.Context, tick time.Duration) error {
 	g.Stop(context.WithoutCancel(ctx)) // parts without Stop: their contexts are cancelled
 	if err := g.Err(); err != nil {
 		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
+
+// erasureInterval is how often the worker looks for erasures to carry to ClickHouse.
+var erasureInterval = 2 * time.Second
+
+// shipErasures carries to ClickHouse, every tick until ctx ends, the erasures serve
+// queued in PostgreSQL (postgres.Erasure) once the shipper has passed their log position:
+// the customer's CRM id becomes its erased id on every raw event there, and the queued
+// erasure is forgotten. A failure is counted, logged and tried again at the next tick.
+func (w *worker) shipErasures(ctx context.Context, tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		n, err := w.shipErasuresOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			w.errs.Inc("erase")
+			w.log.Warn("erasures not carried to ClickHouse yet; the worker tries again", "carried", n, "err", err.Error())
+		case n > 0:
+			w.log.Info("erasures carried to ClickHouse", "customers", n)
+		}
+		w.erased.Add(int64(n))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// shipErasuresOnce carries the erasures that are due, oldest first, and returns how many.
+func (w *worker) shipErasuresOnce(ctx context.Context) (int, error) {
+	pending, err := w.pg.PendingErasures(ctx, w.ship.Position(), 100)
+	if err != nil {
+		return 0, err
+	}
+	for i, p := range pending {
+		if err := w.ch.EraseCustomer(ctx, p.OrgID, p.OldID, p.NewID); err != nil {
+			return i, err
+		}
+		if err := w.pg.ErasureShipped(ctx, p.ID); err != nil {
+			return i, err
+		}
+	}
+	return len(pending), nil
+}
+
+// retain runs the retention of the cluster's stores at once, then every interval, until
+// ctx ends: in PostgreSQL the raw events past their organization's retention and the
+// idempotency keys past their horizon (as serve's retention job does in its store), and
+// in ClickHouse the raw events past their organization's retention.
+func (w *worker) retain(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		w.retainOnce(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// retainOnce is one run of retain, as of now; failures are counted and logged.
+func (w *worker) retainOnce(ctx context.Context, now time.Time) {
+	job := &retentionJob{db: w.pg, log: w.log, now: func() time.Time { return now }, deleted: w.retained}
+	if _, _, err := job.once(ctx); err != nil && ctx.Err() == nil { // logged
+		w.errs.Inc("retention")
+	}
+	if w.ch != nil {
+		if err := w.retainClickHouse(ctx, now); err != nil && ctx.Err() == nil {
+			w.errs.Inc("retention")
+			w.log.Warn("retention in ClickHouse failed; the worker tries again at its next run", "err", err.Error())
+		}
+	}
+}
+
+// retainClickHouse deletes from ClickHouse the raw events past their organization's
+// retention, as PostgreSQL says it.
+func (w *worker) retainClickHouse(ctx context.Context, now time.Time) error {
+	days, err := w.pg.Retentions(ctx)
+	if err != nil {
+		return err
+	}
+	for org, d := range days {
+		if err := w.ch.DeleteExpired(ctx, org, now.Add(-time.Duration(d)*24*time.Hour)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

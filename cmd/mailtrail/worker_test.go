@@ -482,7 +482,7 @@ func TestWorkerRidesOutEngineOutages(t *testing.T) {
 	defer w.close()
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- w.run(wctx, 0) }()
+	go func() { done <- w.run(wctx, 0, time.Hour) }()
 	caughtUp := func(pos uint64, within time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(within)
@@ -751,7 +751,7 @@ func runWorkerTo(t *testing.T, cfg *Config, pos uint64) {
 	defer w.close()
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- w.run(wctx, 0) }()
+	go func() { done <- w.run(wctx, 0, time.Hour) }()
 	deadline := time.Now().Add(2 * time.Minute)
 	for w.proj.Position() < pos || (w.ship != nil && w.ship.Position() < pos) {
 		if time.Now().After(deadline) {

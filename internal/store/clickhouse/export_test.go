@@ -13,3 +13,6 @@ func (db *DB) Field(ctx context.Context, id, column string) (string, error) {
 
 // Exec runs a statement (tests: SYSTEM STOP MERGES).
 func (db *DB) Exec(ctx context.Context, query string) error { return db.exec(ctx, query) }
+
+// Query runs a read and returns the server's answer as is (tests).
+func (db *DB) Query(ctx context.Context, query string) (string, error) { return db.do(ctx, query, nil) }

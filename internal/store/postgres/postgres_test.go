@@ -106,8 +106,8 @@ func TestMigrateOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(vs, []int{1, 2, 3}) {
-		t.Fatalf("migrations applied: %v, want [1 2 3]", vs)
+	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4}) {
+		t.Fatalf("migrations applied: %v, want [1 2 3 4]", vs)
 	}
 }
 

@@ -7,6 +7,7 @@ package postgres
 // transactions of the projection (writeTx), so it serializes with the workers' batches.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,12 +37,24 @@ const DefaultRetentionChunk = 5000
 // ENOTFOUND for a customer the organization does not have (an erased one included) and
 // for an unknown organization.
 func (db *DB) EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error) {
-	return db.EraseCustomerAs(ctx, orgID, customerID, storekit.NewErasedID())
+	return db.Erase(ctx, orgID, customerID, Erasure{})
 }
 
-// EraseCustomerAs is EraseCustomer with the erased customer's new id given: serve erases
-// a customer in its own store and here under the same id.
-func (db *DB) EraseCustomerAs(ctx context.Context, orgID, customerID, newID string) (*mailtrail.EraseResult, error) {
+// Erasure is how serve erases a customer in the cluster's PostgreSQL: under the id it
+// gives the customer in its own store, and for the raw events in ClickHouse too.
+type Erasure struct {
+	// NewID is the erased customer's new id; "" draws one (storekit.NewErasedID).
+	NewID string
+	// ForClickHouse queues the erasure for the raw events in ClickHouse, in the same
+	// transaction (the erasures table): the worker renames the customer there once it
+	// has shipped the log up to LogPosition (PendingErasures, ErasureShipped).
+	ForClickHouse bool
+	LogPosition   uint64
+}
+
+// Erase is EraseCustomer as e says.
+func (db *DB) Erase(ctx context.Context, orgID, customerID string, e Erasure) (*mailtrail.EraseResult, error) {
+	newID := cmp.Or(e.NewID, storekit.NewErasedID())
 	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return nil, err
@@ -107,6 +120,12 @@ func (db *DB) EraseCustomerAs(ctx context.Context, orgID, customerID, newID stri
 		if _, err := tx.Exec(ctx, `UPDATE customers SET email = '', ext_id = $1 WHERE id = $2`, newID, cust); err != nil {
 			return fmt.Errorf("postgres: erase customer: %w", err)
 		}
+		if e.ForClickHouse {
+			if _, err := tx.Exec(ctx, `INSERT INTO erasures (org_id, old_id, new_id, pos, at) VALUES ($1, $2, $3, $4, $5)`,
+				org, customerID, newID, int64(e.LogPosition), db.now().UnixMilli()); err != nil {
+				return fmt.Errorf("postgres: erase customer: %w", err)
+			}
+		}
 		custID := func(c string) string {
 			if c == customerID {
 				return newID
@@ -128,6 +147,39 @@ func (db *DB) EraseCustomerAs(ctx context.Context, orgID, customerID, newID stri
 		return nil, err
 	}
 	return res, nil
+}
+
+// PendingErasure is an erasure the raw events in ClickHouse have yet to follow.
+type PendingErasure struct {
+	ID           int64
+	OrgID        string // public
+	OldID, NewID string
+	LogPosition  uint64
+}
+
+// PendingErasures returns, oldest first, the erasures queued for ClickHouse whose log
+// position is at most shipped (every event they concern is there), at most limit.
+func (db *DB) PendingErasures(ctx context.Context, shipped uint64, limit int) ([]PendingErasure, error) {
+	out, err := collect(ctx, db.pool, func(row pgx.CollectableRow) (PendingErasure, error) {
+		var p PendingErasure
+		var pos int64
+		err := row.Scan(&p.ID, &p.OrgID, &p.OldID, &p.NewID, &pos)
+		p.LogPosition = uint64(pos)
+		return p, err
+	}, `SELECT e.id, o.public_id, e.old_id, e.new_id, e.pos FROM erasures e JOIN orgs o ON o.id = e.org_id
+		WHERE e.pos <= $1 ORDER BY e.id LIMIT $2`, int64(shipped), limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending erasures: %w", err)
+	}
+	return out, nil
+}
+
+// ErasureShipped forgets a queued erasure once ClickHouse has it.
+func (db *DB) ErasureShipped(ctx context.Context, id int64) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM erasures WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("postgres: erasure shipped: %w", err)
+	}
+	return nil
 }
 
 // collect runs a query with q and returns its rows, each read by fn.
@@ -310,6 +362,24 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int)
 		}
 	}
 	return total, nil
+}
+
+// Retentions returns the retention in days of every organization that has one
+// (retention_days > 0), by public id: what the worker deletes from ClickHouse.
+func (db *DB) Retentions(ctx context.Context) (map[string]int, error) {
+	type row struct {
+		ID   string
+		Days int
+	}
+	rows, err := collect(ctx, db.pool, pgx.RowToStructByPos[row], `SELECT public_id, retention_days FROM orgs WHERE retention_days > 0`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: retentions: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Days
+	}
+	return out, nil
 }
 
 // PruneIdempotencyKeys forgets the idempotency keys of events received before the cutoff
