@@ -174,7 +174,7 @@ func TestClusterErasureAndRetentionReachEveryStore(t *testing.T) {
 		t.Fatal("the other customer's events left ClickHouse")
 	}
 
-	// Retention: with a retention of 7 days, the worker's run 8 days on deletes the raw
+	// Retention: with a retention of 7 days, the worker's run 9 days on deletes the raw
 	// events from PostgreSQL and ClickHouse, and no figure changes.
 	set, err := pg.OrgSettings(ctx, org)
 	if err != nil {
@@ -200,7 +200,7 @@ func TestClusterErasureAndRetentionReachEveryStore(t *testing.T) {
 	if evs := listed("cust-2"); len(evs) == 0 {
 		t.Fatal("retention deleted events younger than the organization's retention")
 	}
-	w.retainOnce(ctx, time.Now().Add(8*24*time.Hour))
+	w.retainOnce(ctx, time.Now().Add(9*24*time.Hour)) // ClickHouse deletes by whole days
 	if evs := listed("cust-2"); len(evs) != 0 {
 		t.Fatalf("%d raw events past retention left in PostgreSQL", len(evs))
 	}

@@ -278,14 +278,21 @@ func (w *worker) retainOnce(ctx context.Context, now time.Time) {
 }
 
 // retainClickHouse deletes from ClickHouse the raw events past their organization's
-// retention, as PostgreSQL says it.
+// retention, as PostgreSQL says it, by whole UTC days: a deletion is a mutation that
+// rewrites the parts it touches, so an organization gets at most one a day (its events
+// stay there up to a day longer than in PostgreSQL), and none when nothing is past.
 func (w *worker) retainClickHouse(ctx context.Context, now time.Time) error {
 	days, err := w.pg.Retentions(ctx)
 	if err != nil {
 		return err
 	}
 	for org, d := range days {
-		if err := w.ch.DeleteExpired(ctx, org, now.Add(-time.Duration(d)*24*time.Hour)); err != nil {
+		cutoff := now.UTC().Add(-time.Duration(d) * 24 * time.Hour).Truncate(24 * time.Hour)
+		n, err := w.ch.CountExpired(ctx, org, cutoff)
+		if err == nil && n > 0 {
+			err = w.ch.DeleteExpired(ctx, org, cutoff)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -59,6 +59,22 @@ func (db *DB) DeleteExpired(ctx context.Context, org string, cutoff time.Time) e
 		db.table("events"), quote(org), seconds(cutoff)))
 }
 
+// CountExpired returns how many rows of org's events were received before cutoff: what
+// DeleteExpired would delete. A mutation rewrites the parts it touches, so a caller asks
+// this first and mutates only when there is something to delete.
+func (db *DB) CountExpired(ctx context.Context, org string, cutoff time.Time) (int64, error) {
+	out, err := db.do(ctx, fmt.Sprintf("SELECT count() FROM %s WHERE org = %s AND received_at < toDateTime(%d)",
+		db.table("events"), quote(org), seconds(cutoff)), nil)
+	if err != nil {
+		return 0, fmt.Errorf("clickhouse: count expired: %w", err)
+	}
+	var n int64
+	if _, err := fmt.Sscan(out, &n); err != nil {
+		return 0, fmt.Errorf("clickhouse: count expired: answer %q", out)
+	}
+	return n, nil
+}
+
 // mutationPoll bounds the wait between two looks at a mutation's progress: the first
 // look comes soon (a small mutation is done in milliseconds), later ones less often.
 const (

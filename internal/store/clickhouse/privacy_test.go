@@ -243,10 +243,16 @@ func TestDeleteExpired(t *testing.T) {
 		}
 	}
 
+	if n, err := db.CountExpired(ctx, "org-1", cutoff); err != nil || n == 0 {
+		t.Fatalf("CountExpired before the deletion: %d, %v", n, err)
+	}
 	if err := db.DeleteExpired(ctx, "org-1", cutoff); err != nil {
 		t.Fatalf("DeleteExpired: %v", err)
 	}
 	check("after the deletion")
+	if n, err := db.CountExpired(ctx, "org-1", cutoff); err != nil || n != 0 {
+		t.Fatalf("CountExpired after the deletion: %d, %v", n, err)
+	}
 	// Within the cutoff's second: the event received 300 ms into it is not expired.
 	if err := db.DeleteExpired(ctx, "org-1", cutoff.Add(200*time.Millisecond)); err != nil {
 		t.Fatalf("DeleteExpired again: %v", err)
