@@ -229,21 +229,49 @@ func (w *worker) shipErasures(ctx context.Context, tick time.Duration) {
 	}
 }
 
-// shipErasuresOnce carries the erasures that are due, oldest first, and returns how many.
+// shipErasuresOnce carries the erasures that are due and returns how many: one
+// mutation per organization for all of its erasures (a mutation rewrites the parts it
+// touches), each forgotten once ClickHouse has it.
 func (w *worker) shipErasuresOnce(ctx context.Context) (int, error) {
-	pending, err := w.pg.PendingErasures(ctx, w.ship.Position(), 100)
+	pending, err := w.pg.PendingErasures(ctx, w.ship.Position(), 1000)
 	if err != nil {
 		return 0, err
 	}
-	for i, p := range pending {
-		if err := w.ch.EraseCustomer(ctx, p.OrgID, p.OldID, p.NewID); err != nil {
-			return i, err
+	byOrg := map[string][]postgres.PendingErasure{}
+	var orgs []string
+	for _, p := range pending {
+		if byOrg[p.OrgID] == nil {
+			orgs = append(orgs, p.OrgID)
 		}
-		if err := w.pg.ErasureShipped(ctx, p.ID); err != nil {
-			return i, err
+		byOrg[p.OrgID] = append(byOrg[p.OrgID], p)
+	}
+	n := 0
+	for _, org := range orgs {
+		// Each renames the customer's events up to its log position. A CRM id erased
+		// twice (the CRM created the customer again, then erased it again) is carried
+		// once per look, oldest first: the first erasure renames the events up to its
+		// position, the second then finds only the later ones under the CRM id.
+		var rs []clickhouse.Rename
+		var done []int64
+		seen := map[string]bool{}
+		for _, p := range byOrg[org] {
+			if !seen[p.OldID] {
+				seen[p.OldID] = true
+				rs = append(rs, clickhouse.Rename{Old: p.OldID, New: p.NewID, UpTo: p.LogPosition})
+				done = append(done, p.ID)
+			}
+		}
+		if err := w.ch.EraseCustomers(ctx, org, rs); err != nil {
+			return n, err
+		}
+		for _, id := range done {
+			if err := w.pg.ErasureShipped(ctx, id); err != nil {
+				return n, err
+			}
+			n++
 		}
 	}
-	return len(pending), nil
+	return n, nil
 }
 
 // retain runs the retention of the cluster's stores at once, then every interval, until

@@ -27,14 +27,42 @@ import (
 // It refuses empty arguments and attribute.UnknownCustomer (the placeholder of
 // unattributed webhook events, not a customer) as oldID, with EINVALID.
 func (db *DB) EraseCustomer(ctx context.Context, org, oldID, newID string) error {
-	switch {
-	case org == "" || oldID == "" || newID == "":
+	return db.EraseCustomers(ctx, org, []Rename{{Old: oldID, New: newID}})
+}
+
+// Rename is one erased customer: its CRM id, its new id, and the last log position
+// (pos) whose events it renames; 0 renames them all.
+type Rename struct {
+	Old, New string
+	UpTo     uint64
+}
+
+// EraseCustomers is EraseCustomer for several customers of org at once, in one mutation:
+// the worker carries the erasures that queued up since its last look together, so they
+// cost the table one rewrite. A rename with UpTo leaves the customer's events past that
+// log position alone: they belong to a customer the CRM created again with the same id
+// after the erasure.
+func (db *DB) EraseCustomers(ctx context.Context, org string, rs []Rename) error {
+	if org == "" || len(rs) == 0 {
 		return mailtrail.Errorf(mailtrail.EINVALID, "an organization, a customer id and its new id are needed to erase a customer")
-	case oldID == attribute.UnknownCustomer:
-		return mailtrail.Errorf(mailtrail.EINVALID, "%s is the placeholder of unattributed webhook events, not a customer", attribute.UnknownCustomer)
 	}
-	return db.mutate(ctx, "erase customer", fmt.Sprintf("ALTER TABLE %s UPDATE customer = %s WHERE org = %s AND customer = %s",
-		db.table("events"), quote(newID), quote(org), quote(oldID)))
+	var conds, cases []string
+	for _, r := range rs {
+		switch {
+		case r.Old == "" || r.New == "":
+			return mailtrail.Errorf(mailtrail.EINVALID, "an organization, a customer id and its new id are needed to erase a customer")
+		case r.Old == attribute.UnknownCustomer:
+			return mailtrail.Errorf(mailtrail.EINVALID, "%s is the placeholder of unattributed webhook events, not a customer", attribute.UnknownCustomer)
+		}
+		c := "customer = " + quote(r.Old)
+		if r.UpTo > 0 {
+			c += fmt.Sprintf(" AND pos <= %d", r.UpTo)
+		}
+		conds = append(conds, "("+c+")")
+		cases = append(cases, "("+c+")", quote(r.New))
+	}
+	return db.mutate(ctx, "erase customer", fmt.Sprintf("ALTER TABLE %s UPDATE customer = multiIf(%s, customer) WHERE org = %s AND (%s)",
+		db.table("events"), strings.Join(cases, ", "), quote(org), strings.Join(conds, " OR ")))
 }
 
 // DeleteExpired deletes org's events received before cutoff (its retention), leaving

@@ -152,6 +152,42 @@ func TestEraseCustomer(t *testing.T) {
 // the erasure cannot be applied: bounded by ctx, EraseCustomer says the mutation is not
 // done, and reads still show the old id. With merges started again, the next call
 // returns with the customer erased.
+// TestEraseCustomers: several customers of an organization renamed in one mutation,
+// each to its own new id, up to the erasure's log position (later events of the CRM's
+// id belong to a customer created again); another customer and another organization
+// untouched.
+func TestEraseCustomers(t *testing.T) {
+	url := chURL(t)
+	db := testDB(t, url)
+	ctx := context.Background()
+	base := time.Unix(1_764_000_000, 0).UTC()
+	custs := map[string]string{"cu-1": "erased:1", "cu-2": "erased:2", "cu-3": "cu-3"}
+	var evs []*mailtrail.Event
+	want := map[string][]string{}
+	for i, c := range []string{"cu-1", "cu-2", "cu-3", "cu-1"} {
+		ev := privacyEvent(i, "org-1", c, base)
+		evs = append(evs, ev)
+		want[ev.ID] = []string{custs[c]}
+	}
+	other := privacyEvent(9, "org-2", "cu-1", base)
+	insert(t, db, append(evs, other)...) // at log position 1
+	// cu-1 again, created anew after its erasure: at a later position, not renamed.
+	again := privacyEvent(7, "org-1", "cu-1", base)
+	if err := db.InsertEvents(ctx, []projector.Record{{Pos: 5, Events: []*mailtrail.Event{again}}}); err != nil {
+		t.Fatal(err)
+	}
+	want[again.ID] = []string{"cu-1"}
+	if err := db.EraseCustomers(ctx, "org-1", []clickhouse.Rename{{Old: "cu-1", New: "erased:1", UpTo: 4}, {Old: "cu-2", New: "erased:2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, db, "org-1", "customer"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("customers after the erasure %v, want %v", got, want)
+	}
+	if got := stored(t, db, "org-2", "customer"); fmt.Sprint(got) != fmt.Sprint(map[string][]string{other.ID: {"cu-1"}}) {
+		t.Fatalf("the other organization's customer changed: %v", got)
+	}
+}
+
 func TestEraseCustomerWaits(t *testing.T) {
 	url := chURL(t)
 	db := testDB(t, url)
