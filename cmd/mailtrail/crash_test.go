@@ -212,6 +212,7 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 // crashPlan is what a crash test varies: the serve flags and how each cycle ends the
 // process under load.
 type crashPlan struct {
+	bin    string   // the binary; "" builds one
 	args   []string // extra serve flags
 	cycles int
 	// early: the clients send to a restarted binary as soon as it listens (before it is
@@ -265,8 +266,11 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	ctx := t.Context()
 
-	bin := buildBinary(t)
-	t.Logf("built binary in %s", time.Since(began).Round(time.Millisecond))
+	bin := plan.bin
+	if bin == "" {
+		bin = buildBinary(t)
+		t.Logf("built binary in %s", time.Since(began).Round(time.Millisecond))
+	}
 	dataDir := t.TempDir()
 	d := startDaemon(t, bin, dataDir, crashAdmin, plan.args...)
 

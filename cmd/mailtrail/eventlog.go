@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
@@ -80,10 +82,26 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 	if err := drainEventLog(ctx, cfg.DataDir, db, log, stream); err != nil {
 		return nil, err
 	}
-	l, err := eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), eventlog.Options{
+	opts := eventlog.Options{
 		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(), Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
 		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
-		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }})
+		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }}
+	var l *eventlog.Log
+	var err error
+	for deadline := time.Now().Add(externalLogWait); ; {
+		l, err = eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), opts)
+		if err == nil || !transientLogError(err) || time.Now().After(deadline) {
+			break
+		}
+		// A cluster that is electing a leader (a server just restarted or killed) does
+		// not answer for a few seconds: wait for it rather than exit.
+		log.Warn("event log not reachable yet; retrying", "err", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("event log: %w", err)
+		case <-time.After(time.Second):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
@@ -113,6 +131,29 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 	}
 	log.Info("event log on an external JetStream", "stream", cfg.EventLogStream, "replicas", cfg.EventLogReplicas)
 	return l, nil
+}
+
+// externalLogWait is how long serve retries opening the event log on an external
+// JetStream that does not answer (electing a leader, restarting) before it gives up.
+var externalLogWait = time.Minute
+
+// transientLogError reports whether opening the external log failed in a way that
+// waiting mends: the cluster did not answer in time, had no server to answer, or none
+// reachable (a leader election, a server restarting). Refused credentials or
+// certificates, a directory owned by another process and a stream that does not fit are
+// not: they stop the start at once.
+func transientLogError(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrNoServers) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"deadline exceeded", "timeout", "no responders", "no servers available", "connection refused"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // logged is serve --event-log's write path: the event log the pipeline appends to (an

@@ -115,24 +115,32 @@ type worker struct {
 func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logger) (*worker, error) {
 	w := &worker{log: log, metrics: metrics.New()}
 	var err error
-	for waiting := false; ; waiting = true {
+	deadline := time.Now().Add(externalLogWait)
+	for announced := false; ; {
 		w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(),
 			Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream)})
-		if !errors.Is(err, eventlog.ErrNoStream) {
+		if err == nil {
 			break
 		}
-		// Started before serve created the stream: wait for it.
-		if !waiting {
-			log.Info("waiting for the event log's stream (serve --event-log-url creates it at its first start)", "stream", cfg.EventLogStream)
+		switch {
+		case errors.Is(err, eventlog.ErrNoStream):
+			// Started before serve created the stream: wait for it.
+			if !announced {
+				log.Info("waiting for the event log's stream (serve --event-log-url creates it at its first start)", "stream", cfg.EventLogStream)
+				announced = true
+			}
+		case transientLogError(err) && time.Now().Before(deadline):
+			// A cluster electing a leader (a server just restarted or killed) does not
+			// answer for a few seconds: wait for it rather than exit.
+			log.Warn("event log not reachable yet; retrying", "err", err.Error())
+		default:
+			return nil, fmt.Errorf("worker: %w", err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("worker: %w", err)
 		case <-time.After(time.Second):
 		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if w.pg, err = postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Schema: cfg.PostgresSchema}); err != nil {
 		w.close()

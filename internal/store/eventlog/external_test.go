@@ -4,12 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,40 +102,6 @@ func TestExternalLog(t *testing.T) {
 	}
 }
 
-// serverPID returns the pid of the cluster's server named name (mt-nI) and its number.
-func serverPID(t *testing.T, dir, name string) (int, int) {
-	t.Helper()
-	i, err := strconv.Atoi(strings.TrimPrefix(name, "mt-n"))
-	if err != nil {
-		t.Fatalf("server name %q", name)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("n%d.pid", i)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid, i
-}
-
-// restartServer starts the cluster's server i again, as the script started it, and
-// records its pid for the script's stop.
-func restartServer(t *testing.T, dir string, i int) {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(dir, "nats-server"), "-c", filepath.Join(dir, fmt.Sprintf("n%d.conf", i)),
-		"-l", filepath.Join(dir, fmt.Sprintf("n%d.log", i)))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // outlives the test binary, as the script's do
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.pid", i)), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	go cmd.Wait()
-}
-
 // The stream leader's server is killed (SIGKILL) while appenders run: appends wait, fail
 // or go on on the new leader, and every append the log acknowledged is in the stream
 // afterwards, once, at the position its receipt named (Jepsen found acknowledged writes
@@ -155,7 +117,6 @@ func TestExternalLeaderKilledUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	leader := streamInfo(t, url, opts.Stream).Cluster.Leader
-	pid, num := serverPID(t, dir, leader)
 
 	var mu sync.Mutex
 	var acked []appended
@@ -186,11 +147,9 @@ func TestExternalLeaderKilledUnderLoad(t *testing.T) {
 		}()
 	}
 	time.Sleep(500 * time.Millisecond)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	num := natstest.KillServer(t, dir, leader)
 	time.Sleep(3 * time.Second) // appends go on past the new leader's election
-	restartServer(t, dir, num)
+	natstest.RestartServer(t, dir, num)
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
@@ -236,23 +195,7 @@ func TestExternalLeaderKilledUnderLoad(t *testing.T) {
 	// Each acknowledged append is there once, with its own events.
 	check(t, onlyAcked(recs, want), acked)
 	// The restarted server catches up: every replica is current again.
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		info, err := natstest.Info(url, opts.Stream)
-		current := 0
-		if err == nil && info.Cluster != nil {
-			for _, p := range info.Cluster.Replicas {
-				if p.Current && !p.Offline {
-					current++
-				}
-			}
-			if info.Cluster.Leader != "" && current == 2 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream's replicas did not catch up after the restart: %+v, %v", info, err)
-		}
-	}
+	natstest.WaitCurrent(t, url, opts.Stream, 3)
 }
 
 // readAllErr reads the whole log in pages, returning the first error.
