@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	mrand "math/rand/v2"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,42 +32,110 @@ const clusterLeaderKills = 3
 // ClickHouse holds each event of the log once. (Jepsen found acknowledged writes lost in
 // some JetStream leader failures: this counts them end to end.)
 func TestClusterPipelineLeaderKilledUnderLoad(t *testing.T) {
+	runPipelineFaults(t, clusterLeaderKills, func(c *crashCycle, p *pipeline) string {
+		q := c.loadFor(300*time.Millisecond, time.Second)
+		leader := p.leader(c.t)
+		num := natstest.KillServer(c.t, p.dir, leader)
+		r := c.loadFor(2*time.Second, 4*time.Second) // through the election
+		natstest.RestartServer(c.t, p.dir, num)
+		u := c.loadFor(time.Second, 2*time.Second)
+		c.d.kill(c.t)
+		return fmt.Sprintf("leader %s SIGKILLed after %s of load, restarted %s later; serve SIGKILLed %s after that",
+			leader, q.Round(time.Millisecond), r.Round(time.Millisecond), u.Round(time.Millisecond))
+	})
+}
+
+// A rolling restart of every process of the pipeline while the load runs, as an upgrade
+// does it: each of the three NATS servers stopped (SIGTERM) and started again in turn,
+// waiting for the stream's replicas to be current before the next, then the worker, then
+// serve (which the harness starts again). Twice. Afterwards the same checks as the
+// leader kills: nothing acknowledged lost, nothing counted twice, PostgreSQL identical to
+// serve's store, ClickHouse holding each event of the log once.
+func TestClusterPipelineRollingRestartUnderLoad(t *testing.T) {
+	runPipelineFaults(t, 2, func(c *crashCycle, p *pipeline) string {
+		c.loadFor(300*time.Millisecond, time.Second)
+		for num := 1; num <= 3; num++ {
+			pid, _ := natstest.ServerPID(c.t, p.dir, fmt.Sprintf("mt-n%d", num))
+			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+				c.t.Fatal(err)
+			}
+			for deadline := time.Now().Add(30 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					c.t.Fatalf("nats server %d did not stop within 30 s of SIGTERM", num)
+				}
+			}
+			c.loadFor(200*time.Millisecond, 500*time.Millisecond)
+			natstest.RestartServer(c.t, p.dir, num)
+			natstest.WaitCurrent(c.t, p.url, p.stream, 3)
+		}
+		p.restartWorker(c.t)
+		c.loadFor(300*time.Millisecond, time.Second)
+		if err := c.d.stop(30 * time.Second); err != nil {
+			c.t.Errorf("serve's SIGTERM under load in the rolling restart: %v", err)
+		}
+		return "rolling restart: nats servers 1, 2, 3, the worker, serve"
+	})
+}
+
+// pipeline is the cluster pipeline a fault test runs: the engines and the worker.
+type pipeline struct {
+	url, dir, stream string
+	bin              string
+	env              []string
+	logs             *syncBuffer
+	worker           *exec.Cmd
+}
+
+// leader returns the name of the server that leads the stream.
+func (p *pipeline) leader(t *testing.T) string {
+	t.Helper()
+	info, err := natstest.Info(p.url, p.stream)
+	if err != nil || info.Cluster == nil || info.Cluster.Leader == "" {
+		t.Fatalf("the stream's leader: %+v, %v", info, err)
+	}
+	return info.Cluster.Leader
+}
+
+// startWorker starts the worker binary.
+func (p *pipeline) startWorker(t *testing.T) {
+	p.worker = startWorker(t, p.bin, p.env, nil, p.logs, "--progress", "1s")
+}
+
+// restartWorker stops the worker with SIGTERM (it must exit 0) and starts it again.
+func (p *pipeline) restartWorker(t *testing.T) {
+	t.Helper()
+	if err := p.worker.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.worker.Wait(); err != nil {
+		t.Errorf("the worker's SIGTERM: want exit 0, got %v; its log:\n%s", err, p.logs.tail(2000))
+	}
+	p.startWorker(t)
+}
+
+// runPipelineFaults runs the crash harness's load against serve on the cluster's log
+// with a worker beside it, ending each of cycles cycles with fault (which must leave
+// serve ended; the harness starts it again), then checks every store against serve's.
+func runPipelineFaults(t *testing.T, cycles int, fault func(c *crashCycle, p *pipeline) string) {
 	url, dir := natstest.URL(t), natstest.Dir(t)
 	dsn := testPostgresDSN(t)
 	chURL := testClickHouseURL(t)
 	stream := natstest.Stream(t, url)
 	schema := testPGSchema(t, dsn)
-	chDB := fmt.Sprintf("mt_leader_%016x", mrand.Uint64())
+	chDB := fmt.Sprintf("mt_faults_%016x", mrand.Uint64())
 	ctx := context.Background()
 	ch, err := clickhouse.New(chURL, chDB)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
-	bin := buildBinary(t)
-
-	var logs syncBuffer
-	worker := startWorker(t, bin, []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
-		"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"},
-		nil, &logs, "--progress", "1s")
-	res := runCrashTest(t, crashPlan{bin: bin, args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3",
+	p := &pipeline{url: url, dir: dir, stream: stream, bin: buildBinary(t), logs: &syncBuffer{},
+		env: []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
+			"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"}}
+	p.startWorker(t)
+	res := runCrashTest(t, crashPlan{bin: p.bin, args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3",
 		"--postgres-dsn", dsn, "--postgres-schema", schema, "--clickhouse-url", chURL, "--clickhouse-database", chDB},
-		cycles: clusterLeaderKills, early: true,
-		end: func(c *crashCycle) string {
-			p := c.loadFor(300*time.Millisecond, time.Second)
-			info, err := natstest.Info(url, stream)
-			if err != nil || info.Cluster == nil || info.Cluster.Leader == "" {
-				c.t.Fatalf("the stream's leader: %+v, %v", info, err)
-			}
-			leader := info.Cluster.Leader
-			num := natstest.KillServer(c.t, dir, leader)
-			q := c.loadFor(2*time.Second, 4*time.Second) // through the election
-			natstest.RestartServer(c.t, dir, num)
-			r := c.loadFor(time.Second, 2*time.Second)
-			c.d.kill(c.t)
-			return fmt.Sprintf("leader %s SIGKILLed after %s of load, restarted %s later; serve SIGKILLed %s after that",
-				leader, p.Round(time.Millisecond), q.Round(time.Millisecond), r.Round(time.Millisecond))
-		}})
+		cycles: cycles, early: true, end: func(c *crashCycle) string { return fault(c, p) }})
 	if t.Failed() {
 		return
 	}
@@ -97,8 +167,8 @@ func TestClusterPipelineLeaderKilledUnderLoad(t *testing.T) {
 		if perr == nil && serr == nil && pos >= applied && shipped >= applied {
 			break
 		}
-		if time.Now().After(deadline) || worker.ProcessState != nil {
-			t.Fatalf("the worker is at %d (%v), shipped %d (%v), want %d; its log:\n%s", pos, perr, shipped, serr, applied, logs.tail(4000))
+		if time.Now().After(deadline) || p.worker.ProcessState != nil {
+			t.Fatalf("the worker is at %d (%v), shipped %d (%v), want %d; its log:\n%s", pos, perr, shipped, serr, applied, p.logs.tail(4000))
 		}
 	}
 	want := storetest.Figures(t, st, orgs[0].ID, "crash")
@@ -106,5 +176,5 @@ func TestClusterPipelineLeaderKilledUnderLoad(t *testing.T) {
 		t.Fatalf("the crash campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
 	}
 	checkShipped(t, ch, url, stream, orgs[0].ID, "crash")
-	t.Logf("the worker through %d leader kills: %d warnings (errors it retried)", clusterLeaderKills, strings.Count(logs.tail(1<<20), "level=WARN"))
+	t.Logf("the worker: %d warnings (errors it retried)", strings.Count(p.logs.tail(1<<20), "level=WARN"))
 }
