@@ -1,0 +1,285 @@
+// Command pgreport measures the campaign report read from the cluster's PostgreSQL
+// projection while a worker applies ingest to it: issue 17's "campaign report p99 < 10 ms
+// at 3 M events read from the cluster's stores while ingest runs".
+//
+// It builds, in a schema of its own on the server of -dsn, the projection of a log of
+// -events events of one campaign (bench-2: the mix of bench/projector's POST
+// /api/v1/events bodies, customers among 100,000, over 7 days) with the worker's
+// projector (internal/projector, the same code as `mailtrail worker`). Then, each round,
+// it calls query.Service.Report of the campaign from one goroutine, back to back or with
+// -pause between calls (time zone Europe/Paris), for -duration without ingest, and for -duration while a projector
+// applies new events at -ingest-rate events/s (records of -ingest-batch events, as a
+// worker keeping up with the log applies them); rounds alternate which phase goes first.
+// It prints each phase's p50 and p99 and their medians over the rounds, the ingest rate
+// reached, and the CPU used by other processes. It asserts nothing about time.
+//
+//	go run ./bench/pgreport                       # 3,000,000 events, 3 rounds of 10 s each phase
+//	go run ./bench/pgreport -events 300000        # a quicker look
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/bench/load"
+	"github.com/mailtrail/mailtrail/bench/pgbench"
+	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/mailtrail/mailtrail/internal/query"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+)
+
+const campaign = "bench-2"
+
+// growingLog is a log in memory that the ingest phase appends to: records at positions
+// 1, 2, …, each read as copies carrying the organization's id.
+type growingLog struct {
+	mu   sync.Mutex
+	recs [][]*mailtrail.Event
+	org  string
+}
+
+func (l *growingLog) add(evs []*mailtrail.Event) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, evs)
+	return uint64(len(l.recs))
+}
+
+func (l *growingLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recs)
+}
+
+func (l *growingLog) Read(_ context.Context, from uint64, limit int) ([]projector.Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []projector.Record
+	for i := max(int(from), 1); i <= len(l.recs) && len(out) < limit; i++ {
+		evs := make([]*mailtrail.Event, len(l.recs[i-1]))
+		for j, e := range l.recs[i-1] {
+			c := *e
+			c.OrgID = l.org
+			evs[j] = &c
+		}
+		out = append(out, projector.Record{Pos: uint64(i), Events: evs})
+	}
+	return out, nil
+}
+
+type config struct {
+	events, batch, rounds   int
+	duration, warmup, pause time.Duration
+	ingestRate, ingestBatch int
+	dsn, tz                 string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.events, "events", 3_000_000, "events of the campaign's projection built first")
+	flag.IntVar(&c.batch, "batch", 1000, "events per log record of the build")
+	flag.IntVar(&c.rounds, "rounds", 3, "rounds: each measures the report without and with ingest")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "measured time of each phase")
+	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured reports before each phase")
+	flag.DurationVar(&c.pause, "pause", 0, "a pause before each report (0: back to back, which keeps a CPU busy by itself)")
+	flag.IntVar(&c.ingestRate, "ingest-rate", 2000, "events/s the projector applies during the ingest phase")
+	flag.IntVar(&c.ingestBatch, "ingest-batch", 20, "events per log record during the ingest phase")
+	flag.StringVar(&c.dsn, "dsn", os.Getenv("MAILTRAIL_TEST_POSTGRES_DSN"), "the PostgreSQL server")
+	flag.StringVar(&c.tz, "tz", "Europe/Paris", "the report's time zone")
+	flag.Parse()
+	if err := run(&c); err != nil {
+		fmt.Fprintln(os.Stderr, "pgreport:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c *config) error {
+	if c.dsn == "" {
+		return fmt.Errorf("no PostgreSQL server: -dsn or MAILTRAIL_TEST_POSTGRES_DSN (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
+	}
+	if c.events < 1 || c.batch < 1 || c.rounds < 1 || c.ingestRate < 1 || c.ingestBatch < 1 || c.duration <= 0 {
+		return fmt.Errorf("-events, -batch, -rounds, -ingest-rate, -ingest-batch and -duration must be positive")
+	}
+	ctx := context.Background()
+	schema := pgbench.RandomName("bench_report_", 6)
+	db, err := postgres.Open(ctx, c.dsn, postgres.Options{Schema: schema})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer pgbench.DropSchema(c.dsn, schema)
+	log := &growingLog{}
+	bodies := load.NewEventBodies(c.batch, 16, "rep").Stream()
+	next := func(n int) ([]*mailtrail.Event, error) {
+		evs, err := load.Events(bodies(), "", time.Now())
+		return evs[:min(n, len(evs))], err
+	}
+	org, _, err := db.CreateOrg(ctx, "bench", "UTC")
+	if err != nil {
+		return err
+	}
+	log.org = org.ID
+	for n := 0; n < c.events; n += c.batch {
+		evs, err := next(min(c.batch, c.events-n))
+		if err != nil {
+			return err
+		}
+		log.add(evs)
+	}
+	p := projector.New(log, db, projector.Options{OnError: func(err error) { fmt.Fprintln(os.Stderr, "projector:", err) }})
+	t0 := time.Now()
+	if err := runUntil(ctx, p, uint64(len(log.recs))); err != nil {
+		return err
+	}
+	took := time.Since(t0)
+	fmt.Printf("built: %d events in %s (%.0f events/s applied)\n", c.events, took.Round(time.Second), float64(c.events)/took.Seconds())
+
+	svc := &query.Service{R: db}
+	rep, err := svc.Report(ctx, log.org, campaign, c.tz)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("campaign %s: %d sent, %d delivered, %d opens, %d clicks, %d hours, %d links in the report\n", campaign, rep.Counts.Sent, rep.Counts.Delivered,
+		rep.Counts.OpensTotal, rep.Counts.ClicksTotal, len(rep.Hourly), len(rep.Links))
+
+	var quietP50, quietP99, loadP50, loadP99, rates []float64
+	for round := range c.rounds {
+		phases := []bool{false, true}
+		if round%2 == 1 {
+			phases = []bool{true, false}
+		}
+		for _, ingest := range phases {
+			a := load.SampleCPU()
+			lat, rate, err := phase(ctx, c, svc, db, log, next, ingest)
+			b := load.SampleCPU()
+			if err != nil {
+				return err
+			}
+			p50, p99 := pct(lat, 50), pct(lat, 99)
+			name := "no ingest"
+			if ingest {
+				name = fmt.Sprintf("ingest %.0f events/s", rate)
+				loadP50, loadP99, rates = append(loadP50, p50), append(loadP99, p99), append(rates, rate)
+			} else {
+				quietP50, quietP99 = append(quietP50, p50), append(quietP99, p99)
+			}
+			fmt.Printf("round %d, %-24s %6d reports  p50 %6.2f ms  p99 %6.2f ms  (this process %.2f CPUs, others, PostgreSQL included, %.2f)\n",
+				round+1, name+":", len(lat), p50, p99, (b.Ours-a.Ours).Seconds()/b.At.Sub(a.At).Seconds(), load.OthersCPU(a, b))
+		}
+	}
+	m := pgbench.Median
+	fmt.Printf("\nmedians over %d rounds (report of %s, %s):\n", c.rounds, campaign, c.tz)
+	fmt.Printf("| phase | p50 ms | p99 ms |\n|---|---:|---:|\n")
+	fmt.Printf("| no ingest | %.2f | %.2f |\n", m(quietP50), m(quietP99))
+	fmt.Printf("| ingest at %.0f events/s | %.2f | %.2f |\n", m(rates), m(loadP50), m(loadP99))
+	fmt.Printf("ingest ÷ none, p99: %.2f; goal p99 < 10 ms under ingest: %v\n", m(loadP99)/m(quietP99), m(loadP99) < 10)
+	return nil
+}
+
+// runUntil runs a projector of the log on db until it has applied position pos.
+func runUntil(ctx context.Context, p *projector.Projector, pos uint64) error {
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(pctx) }()
+	err := p.WaitFor(ctx, pos)
+	cancel()
+	if rerr := <-done; rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// phase calls the report back to back for the warm-up, then for c.duration, and returns
+// the measured latencies (ms). With ingest, a projector meanwhile applies records of
+// c.ingestBatch events appended at c.ingestRate events/s; it returns the rate applied.
+func phase(ctx context.Context, c *config, svc *query.Service, db *postgres.DB, log *growingLog,
+	next func(int) ([]*mailtrail.Event, error), ingest bool) ([]float64, float64, error) {
+	var appended atomic.Int64
+	caughtUp := true
+	stop := func() error { return nil }
+	if ingest {
+		p := projector.New(log, db, projector.Options{OnError: func(err error) { fmt.Fprintln(os.Stderr, "projector:", err) }})
+		pctx, cancel := context.WithCancel(ctx)
+		gctx, stopGen := context.WithCancel(ctx)
+		errs := make(chan error, 2)
+		go func() { errs <- p.Run(pctx) }()
+		go func() {
+			every := time.Duration(float64(time.Second) * float64(c.ingestBatch) / float64(c.ingestRate))
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-gctx.Done():
+					errs <- nil
+					return
+				case <-t.C:
+				}
+				evs, err := next(c.ingestBatch)
+				if err != nil {
+					errs <- err
+					return
+				}
+				log.add(evs)
+				appended.Add(int64(len(evs)))
+			}
+		}()
+		stop = func() error {
+			stopGen()
+			// What was appended is applied before the phase ends (within 30 s), so no
+			// backlog carries into the next phase.
+			wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+			caughtUp = p.WaitFor(wctx, uint64(log.len())) == nil
+			wcancel()
+			cancel()
+			for range 2 {
+				if err := <-errs; err != nil && err != context.Canceled {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	loop := func(d time.Duration) ([]float64, error) {
+		var out []float64
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			time.Sleep(c.pause)
+			t := time.Now()
+			if _, err := svc.Report(ctx, log.org, campaign, c.tz); err != nil {
+				return nil, err
+			}
+			out = append(out, float64(time.Since(t).Microseconds())/1000)
+		}
+		return out, nil
+	}
+	if _, err := loop(c.warmup); err != nil {
+		stop()
+		return nil, 0, err
+	}
+	t0 := time.Now()
+	lat, err := loop(c.duration)
+	took := time.Since(t0)
+	if serr := stop(); err == nil {
+		err = serr
+	}
+	if !caughtUp && err == nil {
+		err = fmt.Errorf("the projector did not apply the ingest of %d events/s within 30 s of the phase's end: lower -ingest-rate", c.ingestRate)
+	}
+	return lat, float64(appended.Load()) / (took + c.warmup).Seconds(), err
+}
+
+// pct returns the p-th percentile of v.
+func pct(v []float64, p int) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
