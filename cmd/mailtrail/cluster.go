@@ -21,7 +21,7 @@ import (
 func runCluster(ctx context.Context, args []string, stdout io.Writer) error {
 	verb, err := group("cluster", args, stdout,
 		[2]string{"check", "check [--timeout 5s] [--json]"},
-		[2]string{"copy-orgs", "copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S]"})
+		[2]string{"copy-orgs", "copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S] [--messages]"})
 	if err != nil {
 		return err
 	}
@@ -176,14 +176,26 @@ func printClusterResults(w io.Writer, results []checkResult) {
 // them. It takes the data directory as the offline commands do (not beside a running
 // server) but applies nothing of the log and changes nothing in the store; running it
 // again is harmless.
+//
+// With --messages it also copies every message the store has instrumented (ids,
+// campaigns, recipients, links, creation times), so that events naming a message sent
+// before serve ran with --postgres-dsn count in PostgreSQL too; messages PostgreSQL has
+// already are left as they are.
 func runCopyOrgs(ctx context.Context, args []string, stdout io.Writer) error {
-	l := newLeaf("cluster copy-orgs", "mailtrail cluster copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S]",
+	var withMessages bool
+	l := newLeaf("cluster copy-orgs", "mailtrail cluster copy-orgs --data-dir DIR --postgres-dsn DSN [--postgres-schema S] [--messages]",
 		"Copies the organizations of the store in --data-dir (their ids, names, time zones and settings)\n"+
 			"into PostgreSQL, creating or updating each: a worker (mailtrail worker) projecting that store's\n"+
 			"event log into PostgreSQL needs them, and retries an event of an organization it does not know.\n"+
 			"serve --event-log-url with --postgres-dsn does it by itself while it runs (every few seconds);\n"+
-			"run this one while serve is stopped, e.g. before the first worker starts.",
-		nil, "data-dir", "postgres-dsn", "postgres-schema")
+			"run this one while serve is stopped, e.g. before the first worker starts.\n"+
+			"With --messages it also copies every message the store has instrumented, so that the events of\n"+
+			"emails sent before serve ran with --postgres-dsn count there too: run it before the first\n"+
+			"worker, since a worker skips an event of a message PostgreSQL does not know. Running it again\n"+
+			"copies only what PostgreSQL lacks; it prints its progress.",
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&withMessages, "messages", false, "also copy every message the store has instrumented (ids, recipients, links)")
+		}, "data-dir", "postgres-dsn", "postgres-schema")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
@@ -212,6 +224,55 @@ func runCopyOrgs(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("cluster copy-orgs: %w", err)
 	}
 	fmt.Fprintf(stdout, "copied %d organizations to PostgreSQL\n", n)
+	if !withMessages {
+		return nil
+	}
+	orgs, err := st.Orgs(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster copy-orgs: %w", err)
+	}
+	for _, o := range orgs {
+		if err := copyMessages(ctx, st, pg, o.ID, stdout); err != nil {
+			return fmt.Errorf("cluster copy-orgs: organization %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}
+
+// messageSource is what copyMessages reads messages from: the SQLite store.
+type messageSource interface {
+	MessagesAfter(ctx context.Context, orgID string, after int64, limit int) ([]*mailtrail.Message, int64, error)
+}
+
+// copyMessagesPage is how many messages copyMessages reads and writes at a time.
+const copyMessagesPage = 5000
+
+// copyMessages copies every message of an organization from the store to PostgreSQL,
+// a page at a time in the order they were created, printing its progress every few
+// seconds and a total at the end.
+func copyMessages(ctx context.Context, st messageSource, pg *postgres.DB, orgID string, stdout io.Writer) error {
+	var read, added int
+	var after int64
+	start, last := time.Now(), time.Now()
+	for {
+		page, next, err := st.MessagesAfter(ctx, orgID, after, copyMessagesPage)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		n, err := pg.AdoptMessages(ctx, orgID, page)
+		if err != nil {
+			return err
+		}
+		read, added, after = read+len(page), added+n, next
+		if time.Since(last) >= 5*time.Second {
+			fmt.Fprintf(stdout, "organization %s: %d messages read, %d new in PostgreSQL (%.0f/s)\n", orgID, read, added, float64(read)/time.Since(start).Seconds())
+			last = time.Now()
+		}
+	}
+	fmt.Fprintf(stdout, "organization %s: copied %d messages to PostgreSQL (%d were there already)\n", orgID, added, read-added)
 	return nil
 }
 

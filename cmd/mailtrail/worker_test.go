@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
@@ -764,5 +767,90 @@ func runWorkerTo(t *testing.T, cfg *Config, pos uint64) {
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Moving to the cluster mode with emails already sent: `cluster copy-orgs --messages`
+// copies the messages a one-binary store instrumented (ids, recipients, links, creation
+// times) into PostgreSQL, so that their opens and clicks after the move count there.
+// Copying again adds nothing. Without the copy the worker would skip those events (it
+// skips an event of a message it does not know).
+func TestCopyMessagesCountsEarlierEmails(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	stream := natstest.Stream(t, url)
+	schema := testPGSchema(t, dsn)
+	ctx := context.Background()
+
+	// Before: the one-binary mode, on its embedded log.
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLog = true
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme")
+	var msgs []instrumented
+	var want []*mailtrail.Message
+	for i := range 4 {
+		m := h.instrument(key, "spring", fmt.Sprintf("c%d", i))
+		msgs = append(msgs, m)
+		sm, err := h.app.db.Message(ctx, org, m.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, sm)
+	}
+	h.track(msgs[0].Tracking.OpenURL) // counted before the move, in the one-binary store only
+	cfg = h.app.cfg
+	h.stop()
+
+	copyOrgs := func() string {
+		var out bytes.Buffer
+		if err := runCopyOrgs(ctx, []string{"--data-dir", cfg.DataDir, "--postgres-dsn", dsn, "--postgres-schema", schema, "--messages"}, &out); err != nil {
+			t.Fatalf("copy-orgs --messages: %v\n%s", err, out.String())
+		}
+		return out.String()
+	}
+	if out := copyOrgs(); !strings.Contains(out, "copied 4 messages to PostgreSQL (0 were there already)") {
+		t.Fatalf("copy-orgs --messages said:\n%s", out)
+	}
+	if out := copyOrgs(); !strings.Contains(out, "copied 0 messages to PostgreSQL (4 were there already)") {
+		t.Fatalf("copy-orgs --messages, again, said:\n%s", out)
+	}
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	for _, w := range want {
+		got, err := pg.Message(ctx, org, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.CampaignID != w.CampaignID || got.CustomerID != w.CustomerID || got.CustomerEmail != w.CustomerEmail ||
+			!slices.Equal(got.Links, w.Links) || got.TrackOpens != w.TrackOpens || got.TrackClicks != w.TrackClicks ||
+			got.Topic != w.Topic || !got.CreatedAt.Equal(w.CreatedAt) {
+			t.Fatalf("message %s in PostgreSQL:\n%+v\nin the store:\n%+v", w.ID, got, w)
+		}
+	}
+
+	// After: the cluster's log, and a worker.
+	cfg.EventLog = false
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, schema
+	h, project = startHeld(t, cfg)
+	project()
+	for _, m := range msgs[1:] {
+		h.track(m.Tracking.OpenURL)
+	}
+	h.track(msgs[1].Tracking.ClickURLs[0])
+	last := h.app.logged.Written()
+	h.reportAfter(key, "spring", last, 100)
+	runWorkerTo(t, &cfg, last)
+	rep, err := (&query.Service{R: pg}).Report(ctx, org, "spring", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.OpensUnique != 3 || rep.Counts.ClicksTotal != 1 {
+		t.Fatalf("PostgreSQL counts %d unique opens and %d clicks of the emails sent before the move, want 3 and 1", rep.Counts.OpensUnique, rep.Counts.ClicksTotal)
 	}
 }

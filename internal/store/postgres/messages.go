@@ -17,9 +17,24 @@ import (
 // chosen by the caller (random, see internal/token); a message id that exists already is
 // an ECONFLICT error and nothing is written; EINVALID for an id that is not one.
 func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) error {
+	_, err := db.insertMessages(ctx, orgID, msgs, false)
+	return err
+}
+
+// AdoptMessages records messages created in another store (serve's, before it ran with
+// --postgres-dsn) under their ids and creation times, with their campaigns, customers
+// and links: `mailtrail cluster copy-messages`. A message PostgreSQL has already keeps
+// what it has, so copying twice changes nothing. It returns how many were new.
+func (db *DB) AdoptMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message) (int, error) {
+	return db.insertMessages(ctx, orgID, msgs, true)
+}
+
+// insertMessages is CreateMessages, or with adopt AdoptMessages; it returns how many
+// messages it inserted.
+func (db *DB) insertMessages(ctx context.Context, orgID string, msgs []*mailtrail.Message, adopt bool) (int, error) {
 	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	refs := make([][]byte, len(msgs))
 	var campNames []string
@@ -29,7 +44,7 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 	for i, m := range msgs {
 		ref, ok := parseRef(m.ID)
 		if !ok {
-			return mailtrail.Errorf(mailtrail.EINVALID, "invalid message id %q", m.ID)
+			return 0, mailtrail.Errorf(mailtrail.EINVALID, "invalid message id %q", m.ID)
 		}
 		refs[i] = ref[:]
 		campNames = append(campNames, m.CampaignID)
@@ -40,7 +55,8 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 		urls = append(urls, m.Links...)
 	}
 	now := db.now().UnixMilli()
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	inserted := 0
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		camps, err := campaignIDs(ctx, tx, org, campNames)
 		if err != nil {
 			return err
@@ -96,21 +112,36 @@ func (db *DB) CreateMessages(ctx context.Context, orgID string, msgs []*mailtrai
 			}
 			links[i] = b
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, topic, created_at)
-			SELECT r, $2, c, u, e, esp, o, k, l, t, $11 FROM unnest($1::bytea[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::boolean[],
-				$9::bytea[], $10::text[]) AS v(r, c, u, e, esp, o, k, l, t)`, refs, org, mc, mu, email, esp, opens, clicks, links, topic, now)
+		created := make([]int64, n)
+		for i, m := range msgs {
+			created[i] = now
+			if adopt {
+				created[i] = m.CreatedAt.UnixMilli()
+			}
+		}
+		conflict := ""
+		if adopt {
+			conflict = " ON CONFLICT (ref) DO NOTHING"
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO messages (ref, org_id, campaign_id, customer_id, email, esp_message_id, track_opens, track_clicks, links, topic, created_at)
+			SELECT r, $2, c, u, e, esp, o, k, l, t, at FROM unnest($1::bytea[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::boolean[],
+				$9::bytea[], $10::text[], $11::bigint[]) AS v(r, c, u, e, esp, o, k, l, t, at)`+conflict, refs, org, mc, mu, email, esp, opens, clicks, links, topic, created)
 		if isUniqueViolation(err) {
 			return mailtrail.Errorf(mailtrail.ECONFLICT, "a message id exists")
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: create messages: %w", err)
 		}
-		for _, m := range msgs {
-			m.OrgID = orgID
-			m.CreatedAt = time.UnixMilli(now).UTC()
+		inserted = int(tag.RowsAffected())
+		if !adopt {
+			for _, m := range msgs {
+				m.OrgID = orgID
+				m.CreatedAt = time.UnixMilli(now).UTC()
+			}
 		}
 		return nil
 	})
+	return inserted, err
 }
 
 // campaignIDs returns the ids of an organization's campaigns by name, creating those it

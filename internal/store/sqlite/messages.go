@@ -134,6 +134,66 @@ func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message
 	return &m, nil
 }
 
+// MessagesAfter returns up to limit of an organization's messages whose row id is
+// greater than after, in row id order (the order they were created in), each with its
+// links, its campaign's display name and subject, and the last row id returned (after
+// when none): what `mailtrail cluster copy-messages` pages through. ENOTFOUND for an
+// unknown organization.
+func (db *DB) MessagesAfter(ctx context.Context, orgID string, after int64, limit int) ([]*mailtrail.Message, int64, error) {
+	org, err := db.orgInternal(ctx, orgID)
+	if err != nil {
+		return nil, after, err
+	}
+	rows, err := db.rquery(ctx, `SELECT m.id, m.ref, c.name, c.title, c.subject, u.ext_id, m.email, m.esp_message_id, m.track_opens, m.track_clicks,
+		m.links, m.created_at, m.topic
+		FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN customers u ON u.id = m.customer_id
+		WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`, org, after, limit)
+	if err != nil {
+		return nil, after, fmt.Errorf("sqlite: messages: %w", err)
+	}
+	type row struct {
+		m     mailtrail.Message
+		links []byte
+	}
+	var page []row
+	last := after
+	for rows.Next() {
+		var r row
+		var ref []byte
+		var esp sql.NullString
+		var created int64
+		if err := rows.Scan(&last, &ref, &r.m.CampaignID, &r.m.CampaignName, &r.m.Subject, &r.m.CustomerID, &r.m.CustomerEmail, &esp,
+			&r.m.TrackOpens, &r.m.TrackClicks, &r.links, &created, &r.m.Topic); err != nil {
+			rows.Close()
+			return nil, after, fmt.Errorf("sqlite: messages: %w", err)
+		}
+		r.m.ID, r.m.OrgID, r.m.ESPMessageID, r.m.CreatedAt = refString(ref), orgID, esp.String, fromMS(created)
+		page = append(page, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, after, fmt.Errorf("sqlite: messages: %w", err)
+	}
+	out := make([]*mailtrail.Message, len(page))
+	for i := range page {
+		m := &page[i].m
+		for links := page[i].links; len(links) > 0; {
+			v, n := binary.Uvarint(links)
+			if n <= 0 {
+				return nil, after, fmt.Errorf("sqlite: message %s: corrupt links", m.ID)
+			}
+			links = links[n:]
+			u, err := db.url(ctx, int64(v))
+			if err != nil {
+				return nil, after, err
+			}
+			m.Links = append(m.Links, u)
+		}
+		out[i] = m
+	}
+	return out, last, nil
+}
+
 // ClickTarget returns the URL recorded for link index idx of a message, and the message's
 // organization; ENOTFOUND when the message or the index does not exist.
 func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error) {
