@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,43 +35,6 @@ import (
 )
 
 const campaign = "bench-2"
-
-// growingLog is a log in memory that the ingest phase appends to: records at positions
-// 1, 2, …, each read as copies carrying the organization's id.
-type growingLog struct {
-	mu   sync.Mutex
-	recs [][]*mailtrail.Event
-	org  string
-}
-
-func (l *growingLog) add(evs []*mailtrail.Event) uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, evs)
-	return uint64(len(l.recs))
-}
-
-func (l *growingLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recs)
-}
-
-func (l *growingLog) Read(_ context.Context, from uint64, limit int) ([]projector.Record, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []projector.Record
-	for i := max(int(from), 1); i <= len(l.recs) && len(out) < limit; i++ {
-		evs := make([]*mailtrail.Event, len(l.recs[i-1]))
-		for j, e := range l.recs[i-1] {
-			c := *e
-			c.OrgID = l.org
-			evs[j] = &c
-		}
-		out = append(out, projector.Record{Pos: uint64(i), Events: evs})
-	}
-	return out, nil
-}
 
 type config struct {
 	events, batch, rounds   int
@@ -115,7 +77,7 @@ func run(c *config) error {
 	}
 	defer db.Close()
 	defer pgbench.DropSchema(c.dsn, schema)
-	log := &growingLog{}
+	log := &pgbench.MemLog{}
 	bodies := load.NewEventBodies(c.batch, 16, "rep").Stream()
 	var buf []*mailtrail.Event // decoded, not handed out yet
 	next := func(n int) ([]*mailtrail.Event, error) {
@@ -134,24 +96,24 @@ func run(c *config) error {
 	if err != nil {
 		return err
 	}
-	log.org = org.ID
+	log.Org = org.ID
 	for n := 0; n < c.events; n += c.batch {
 		evs, err := next(min(c.batch, c.events-n))
 		if err != nil {
 			return err
 		}
-		log.add(evs)
+		log.Add(evs)
 	}
 	p := projector.New(log, db, projector.Options{OnError: func(err error) { fmt.Fprintln(os.Stderr, "projector:", err) }})
 	t0 := time.Now()
-	if err := runUntil(ctx, p, uint64(len(log.recs))); err != nil {
+	if err := runUntil(ctx, p, uint64(log.Len())); err != nil {
 		return err
 	}
 	took := time.Since(t0)
 	fmt.Printf("built: %d events in %s (%.0f events/s applied)\n", c.events, took.Round(time.Second), float64(c.events)/took.Seconds())
 
 	svc := &query.Service{R: db}
-	rep, err := svc.Report(ctx, log.org, campaign, c.tz)
+	rep, err := svc.Report(ctx, log.Org, campaign, c.tz)
 	if err != nil {
 		return err
 	}
@@ -208,7 +170,7 @@ func runUntil(ctx context.Context, p *projector.Projector, pos uint64) error {
 // phase calls the report back to back for the warm-up, then for c.duration, and returns
 // the measured latencies (ms). With ingest, a projector meanwhile applies records of
 // c.ingestBatch events appended at c.ingestRate events/s; it returns the rate applied.
-func phase(ctx context.Context, c *config, svc *query.Service, db *postgres.DB, log *growingLog,
+func phase(ctx context.Context, c *config, svc *query.Service, db *postgres.DB, log *pgbench.MemLog,
 	next func(int) ([]*mailtrail.Event, error), ingest bool) ([]float64, float64, error) {
 	var appended atomic.Int64
 	caughtUp := true
@@ -245,7 +207,7 @@ func phase(ctx context.Context, c *config, svc *query.Service, db *postgres.DB, 
 				}
 				evs := ready[0]
 				ready = ready[1:]
-				log.add(evs)
+				log.Add(evs)
 				appended.Add(int64(len(evs)))
 			}
 		}()
@@ -254,7 +216,7 @@ func phase(ctx context.Context, c *config, svc *query.Service, db *postgres.DB, 
 			// What was appended is applied before the phase ends (within 30 s), so no
 			// backlog carries into the next phase.
 			wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-			caughtUp = p.WaitFor(wctx, uint64(log.len())) == nil
+			caughtUp = p.WaitFor(wctx, uint64(log.Len())) == nil
 			wcancel()
 			cancel()
 			for range 2 {
@@ -270,7 +232,7 @@ func phase(ctx context.Context, c *config, svc *query.Service, db *postgres.DB, 
 		for end := time.Now().Add(d); time.Now().Before(end); {
 			time.Sleep(c.pause)
 			t := time.Now()
-			if _, err := svc.Report(ctx, log.org, campaign, c.tz); err != nil {
+			if _, err := svc.Report(ctx, log.Org, campaign, c.tz); err != nil {
 				return nil, err
 			}
 			out = append(out, float64(time.Since(t).Microseconds())/1000)

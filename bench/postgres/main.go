@@ -44,28 +44,6 @@ type store interface {
 	CreateOrg(ctx context.Context, name, timezone string) (*mailtrail.Organization, string, error)
 }
 
-// memLog is the log: records at positions 1, 2, …; every Read returns copies of the
-// events with the organization of the store being written (a store changes the events
-// it writes).
-type memLog struct {
-	recs [][]*mailtrail.Event
-	org  string
-}
-
-func (l *memLog) Read(_ context.Context, from uint64, limit int) ([]projector.Record, error) {
-	var out []projector.Record
-	for i := max(int(from), 1); i <= len(l.recs) && len(out) < limit; i++ {
-		evs := make([]*mailtrail.Event, len(l.recs[i-1]))
-		for j, e := range l.recs[i-1] {
-			c := *e
-			c.OrgID = l.org
-			evs[j] = &c
-		}
-		out = append(out, projector.Record{Pos: uint64(i), Events: evs})
-	}
-	return out, nil
-}
-
 func main() {
 	total := flag.Int("events", 100_000, "events of the backlog")
 	batch := flag.Int("batch", 1000, "events per log record")
@@ -87,17 +65,17 @@ func run(total, batch, rounds, maxEvents int, dsn string) error {
 		return fmt.Errorf("no PostgreSQL server: -dsn or MAILTRAIL_TEST_POSTGRES_DSN (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
 	}
 	ctx := context.Background()
-	log := &memLog{}
+	log := &pgbench.MemLog{}
 	bodies := load.NewEventBodies(batch, 16, "pg").Stream()
 	for n := 0; n < total; n += batch {
 		evs, err := load.Events(bodies(), "", time.Now())
 		if err != nil {
 			return err
 		}
-		log.recs = append(log.recs, evs)
+		log.Add(evs)
 	}
-	events := len(log.recs) * batch
-	fmt.Printf("%d events in %d records of %d; projector transactions of at most %d events\n", events, len(log.recs), batch, cmpOr(maxEvents, 50_000))
+	events := log.Len() * batch
+	fmt.Printf("%d events in %d records of %d; projector transactions of at most %d events\n", events, log.Len(), batch, cmpOr(maxEvents, 50_000))
 	var lite, pg []float64
 	for round := range rounds {
 		dir, err := os.MkdirTemp("", "mailtrail-bench-pg-")
@@ -156,18 +134,18 @@ func run(total, batch, rounds, maxEvents int, dsn string) error {
 // apply runs a projector over the whole log on s and returns the events applied per
 // second and the campaign's report as JSON (link ids, the stores' own, and the top
 // clickers' message ids left out).
-func apply(ctx context.Context, s store, log *memLog, maxEvents int) (float64, string, error) {
+func apply(ctx context.Context, s store, log *pgbench.MemLog, maxEvents int) (float64, string, error) {
 	org, _, err := s.CreateOrg(ctx, "bench", "UTC")
 	if err != nil {
 		return 0, "", err
 	}
-	l := &memLog{recs: log.recs, org: org.ID}
+	l := log.WithOrg(org.ID)
 	p := projector.New(l, s, projector.Options{MaxEvents: maxEvents, OnError: func(err error) { fmt.Fprintln(os.Stderr, "projector:", err) }})
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	t0 := time.Now()
 	go func() { done <- p.Run(pctx) }()
-	err = p.WaitFor(ctx, uint64(len(l.recs)))
+	err = p.WaitFor(ctx, uint64(l.Len()))
 	elapsed := time.Since(t0)
 	cancel()
 	if rerr := <-done; rerr != nil {
@@ -190,8 +168,9 @@ func apply(ctx context.Context, s store, log *memLog, maxEvents int) (float64, s
 	}
 	j, _ := json.MarshalIndent(rep, "", " ")
 	n := 0
-	for _, r := range log.recs {
-		n += len(r)
+	recs, _ := l.Read(ctx, 1, l.Len())
+	for _, r := range recs {
+		n += len(r.Events)
 	}
 	return float64(n) / elapsed.Seconds(), string(j), nil
 }

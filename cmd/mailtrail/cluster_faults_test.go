@@ -12,8 +12,6 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
-	"github.com/mailtrail/mailtrail/internal/store/postgres"
-	"github.com/mailtrail/mailtrail/internal/store/storetest"
 )
 
 // clusterLeaderKills is how many times TestClusterPipelineLeaderKilledUnderLoad kills the
@@ -143,24 +141,9 @@ func runPipelineFaults(t *testing.T, cycles int, fault func(c *crashCycle, p *pi
 
 	cfg := baseCfg(res.dataDir)
 	cfg.EventLogURL, cfg.EventLogStream = url, stream
-	st, err := openStore(ctx, &cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	orgs, err := st.Orgs(ctx)
-	if err != nil || len(orgs) != 1 {
-		t.Fatalf("organizations: %v, %v", orgs, err)
-	}
-	applied, err := st.Position(ctx, positionName(&cfg))
-	if err != nil || applied == 0 {
-		t.Fatalf("the store's position in the stream: %d, %v", applied, err)
-	}
-	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, schema
+	after := openCrashStores(t, &cfg)
+	applied, pg := after.applied, after.pg
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		pos, perr := pg.Position(ctx, positionName(&cfg))
 		shipped, serr := ch.ShippedPosition(ctx, positionName(&cfg))
@@ -171,10 +154,7 @@ func runPipelineFaults(t *testing.T, cycles int, fault func(c *crashCycle, p *pi
 			t.Fatalf("the worker is at %d (%v), shipped %d (%v), want %d; its log:\n%s", pos, perr, shipped, serr, applied, p.logs.tail(4000))
 		}
 	}
-	want := storetest.Figures(t, st, orgs[0].ID, "crash")
-	if got := storetest.Figures(t, pg, orgs[0].ID, "crash"); got != want {
-		t.Fatalf("the crash campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
-	}
-	checkShipped(t, ch, url, stream, orgs[0].ID, "crash")
+	after.samePostgres(t)
+	checkShipped(t, ch, url, stream, after.org, "crash")
 	t.Logf("the worker: %d warnings (errors it retried)", strings.Count(p.logs.tail(1<<20), "level=WARN"))
 }

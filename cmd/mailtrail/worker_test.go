@@ -667,31 +667,55 @@ func TestClusterLogCrashKill9UnderLoad(t *testing.T) {
 	}
 	t.Logf("kill points %v", points)
 
-	ctx := context.Background()
 	cfg := baseCfg(res.dataDir)
 	cfg.EventLogURL, cfg.EventLogStream = url, stream
 	cfg.PostgresDSN, cfg.PostgresSchema = dsn, schema
-	st, err := openStore(ctx, &cfg, "")
+	after := openCrashStores(t, &cfg)
+	runWorkerTo(t, &cfg, after.applied)
+	after.samePostgres(t)
+}
+
+// crashStores are the stores a cluster crash test checks once serve has stopped: serve's
+// store in its data directory, the workers' PostgreSQL, the crash campaign's organization
+// and the store's position in the stream.
+type crashStores struct {
+	st      *ownedStore
+	pg      *postgres.DB
+	org     string
+	applied uint64
+}
+
+// openCrashStores opens the stores of cfg (closed when the test ends).
+func openCrashStores(t *testing.T, cfg *Config) crashStores {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStore(ctx, cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+	t.Cleanup(func() { st.Close() })
+	pg, err := postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Schema: cfg.PostgresSchema, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pg.Close()
+	t.Cleanup(func() { pg.Close() })
 	orgs, err := st.Orgs(ctx)
 	if err != nil || len(orgs) != 1 {
 		t.Fatalf("organizations: %v, %v", orgs, err)
 	}
-	applied, err := st.Position(ctx, positionName(&cfg))
+	applied, err := st.Position(ctx, positionName(cfg))
 	if err != nil || applied == 0 {
 		t.Fatalf("the store's position in the stream: %d, %v", applied, err)
 	}
-	runWorkerTo(t, &cfg, applied)
-	want := storetest.Figures(t, st, orgs[0].ID, "crash")
-	if got := storetest.Figures(t, pg, orgs[0].ID, "crash"); got != want {
+	return crashStores{st: st, pg: pg, org: orgs[0].ID, applied: applied}
+}
+
+// samePostgres fails t unless the crash campaign in PostgreSQL is identical to serve's
+// store (report, raw events, suppressions), each equal to a recount.
+func (c crashStores) samePostgres(t *testing.T) {
+	t.Helper()
+	want := storetest.Figures(t, c.st, c.org, "crash")
+	if got := storetest.Figures(t, c.pg, c.org, "crash"); got != want {
 		t.Fatalf("the crash campaign in PostgreSQL differs from serve's store:\n%s", storetest.DiffLines(want, got))
 	}
 }
