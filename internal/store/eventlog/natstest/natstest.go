@@ -19,14 +19,22 @@ import (
 // unless MAILTRAIL_REQUIRE_SERVICES is set (CI), where it fails.
 func URL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv("MAILTRAIL_TEST_NATS_URL")
-	if url == "" {
+	return setting(t, "MAILTRAIL_TEST_NATS_URL")
+}
+
+// setting returns the environment variable name that scripts/test.sh sets for the
+// cluster. Without it the test skips, unless MAILTRAIL_REQUIRE_SERVICES is set (CI),
+// where it fails.
+func setting(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
 		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
-			t.Fatal("MAILTRAIL_TEST_NATS_URL is not set: start the cluster with scripts/nats-cluster.sh start DIR")
+			t.Fatal(name + " is not set: start the cluster with scripts/nats-cluster.sh start DIR")
 		}
-		t.Skip("no external JetStream cluster (scripts/nats-cluster.sh start DIR, then set MAILTRAIL_TEST_NATS_URL)")
+		t.Skip("no external JetStream cluster (scripts/nats-cluster.sh start DIR, then set " + name + ")")
 	}
-	return url
+	return v
 }
 
 // Stream returns a new stream name, deleted from the cluster at url when the test ends

@@ -16,19 +16,11 @@ import (
 // (MAILTRAIL_TEST_NATS_DIR): server I is named mt-nI, with its pid in nI.pid and its
 // configuration in nI.conf. Tests that kill and restart them use these.
 
-// Dir returns the directory the script ran the cluster in (MAILTRAIL_TEST_NATS_DIR).
-// Without it the test skips, unless MAILTRAIL_REQUIRE_SERVICES is set (CI), where it
-// fails.
+// Dir returns the directory the script ran the cluster in (MAILTRAIL_TEST_NATS_DIR), as
+// URL returns its URLs.
 func Dir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("MAILTRAIL_TEST_NATS_DIR")
-	if dir == "" {
-		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
-			t.Fatal("MAILTRAIL_TEST_NATS_DIR is not set: start the cluster with scripts/nats-cluster.sh start DIR")
-		}
-		t.Skip("no external JetStream cluster directory (scripts/nats-cluster.sh start DIR, then set MAILTRAIL_TEST_NATS_DIR)")
-	}
-	return dir
+	return setting(t, "MAILTRAIL_TEST_NATS_DIR")
 }
 
 // ServerPID returns the pid of the cluster's server named name (mt-nI) and its number I.
