@@ -12,6 +12,9 @@ import (
 
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+	"github.com/mailtrail/mailtrail/internal/store/postgres/pgtest"
+	"github.com/mailtrail/mailtrail/internal/store/storetest"
 )
 
 // clusterLeaderKills is how many times TestClusterPipelineLeaderKilledUnderLoad kills the
@@ -157,4 +160,95 @@ func runPipelineFaults(t *testing.T, cycles int, fault func(c *crashCycle, p *pi
 	after.samePostgres(t)
 	checkShipped(t, ch, url, stream, after.org, "crash")
 	t.Logf("the worker: %d warnings (errors it retried)", strings.Count(p.logs.tail(1<<20), "level=WARN"))
+}
+
+// PostgreSQL itself killed under the worker: a server of the test's own (never the
+// machine's) is killed with SIGKILL, every process of it at once, while the worker
+// applies a backlog, three times, and started again each time (crash recovery). The
+// worker (the binary, never restarted) retries through each outage, and at the end the
+// figures in PostgreSQL are identical to serve's store: no batch lost, none applied
+// twice, the position committed with each batch surviving the crashes.
+func TestWorkerThroughPostgresKills(t *testing.T) {
+	url := natstest.URL(t)
+	stream := natstest.Stream(t, url)
+	srv := pgtest.Private(t)
+	dsn := srv.DSN()
+	ctx := context.Background()
+	bin := buildBinary(t)
+
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme")
+	var last uint64
+	for b := range 40 {
+		_, last = h.postEventsAt(key, workerEvents(b, 500)...)
+	}
+	h.reportAfter(key, "w0", last, 100)
+
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := h.app.db.Org(ctx, org)
+	s, _ := h.app.db.OrgSettings(ctx, org)
+	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
+		t.Fatal(err)
+	}
+	pg.Close()
+	position := func() uint64 {
+		for {
+			pg, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 1})
+			if err == nil {
+				p, err := pg.Position(ctx, "events@"+stream)
+				pg.Close()
+				if err == nil {
+					return p
+				}
+			}
+			time.Sleep(50 * time.Millisecond) // restarting
+		}
+	}
+
+	var logs syncBuffer
+	w := startWorker(t, bin, []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
+		"MAILTRAIL_LOG_FORMAT=text"}, nil, &logs, "--max-events", "1000", "--progress", "0")
+	kills := 0
+	for range 3 {
+		from := position()
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
+			p := position()
+			if p >= last || time.Now().After(deadline) {
+				break
+			}
+			if p > from { // a batch committed and more are to come: kill the server mid-backlog
+				srv.Kill()
+				kills++
+				time.Sleep(time.Duration(200+100*kills) * time.Millisecond) // the worker meets the outage
+				srv.Start()
+				break
+			}
+		}
+	}
+	if kills == 0 {
+		t.Fatal("the worker applied the whole backlog before any kill; make the backlog larger")
+	}
+	for deadline := time.Now().Add(2 * time.Minute); position() < last; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) || w.ProcessState != nil {
+			t.Fatalf("the worker is at %d, want %d; its log:\n%s", position(), last, logs.tail(4000))
+		}
+	}
+	pg, err = postgres.Open(ctx, dsn, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	for _, camp := range []string{"w0", "w1", "w2"} {
+		want := storetest.Figures(t, h.app.db, org, camp)
+		if got := storetest.Figures(t, pg, org, camp); got != want {
+			t.Fatalf("campaign %s in PostgreSQL after %d kills of the server differs from serve's store:\n%s", camp, kills, storetest.DiffLines(want, got))
+		}
+	}
+	t.Logf("PostgreSQL killed %d times under the worker; its warnings: %d", kills, strings.Count(logs.tail(1<<20), "level=WARN"))
 }
