@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -876,5 +877,91 @@ func TestCopyMessagesCountsEarlierEmails(t *testing.T) {
 	}
 	if rep.Counts.OpensUnique != 3 || rep.Counts.ClicksTotal != 1 {
 		t.Fatalf("PostgreSQL counts %d unique opens and %d clicks of the emails sent before the move, want 3 and 1", rep.Counts.OpensUnique, rep.Counts.ClicksTotal)
+	}
+}
+
+// The campaign list from the cluster's PostgreSQL equals serve's store's, for every sort
+// in both directions, pages, a search and a send-date filter: six campaigns with other
+// sends, deliveries, opens, clicks, bounces, names and send times go through serve on the
+// cluster's log and a worker, then both stores list them.
+func TestCampaignListsAgree(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	stream := natstest.Stream(t, url)
+	ctx := context.Background()
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
+	h, project := startHeld(t, cfg)
+	project()
+	org, key := h.org("acme")
+	base := time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Hour)
+	var last uint64
+	for c := range 6 {
+		camp := fmt.Sprintf("camp-%d", c)
+		var evs []map[string]any
+		for i := range 3 + c*2 {
+			cust := fmt.Sprintf("%s-u%d", camp, i)
+			at := base.Add(time.Duration(c*50+i) * time.Hour).Format(time.RFC3339)
+			evs = append(evs, map[string]any{"event_type": "sent", "campaign_id": camp, "customer_id": cust, "customer_email": cust + "@example.com",
+				"occurred_at": at, "idempotency_key": "s-" + cust})
+			switch {
+			case (i+c)%5 == 0:
+				evs = append(evs, map[string]any{"event_type": "bounced", "campaign_id": camp, "customer_id": cust, "occurred_at": at,
+					"idempotency_key": "b-" + cust, "metadata": map[string]any{"bounce_type": "hard"}})
+			default:
+				evs = append(evs, map[string]any{"event_type": "delivered", "campaign_id": camp, "customer_id": cust, "occurred_at": at, "idempotency_key": "d-" + cust})
+				if (i*c)%3 != 1 {
+					evs = append(evs, map[string]any{"event_type": "opened", "campaign_id": camp, "customer_id": cust, "occurred_at": at})
+				}
+				if (i+2*c)%4 == 0 {
+					evs = append(evs, map[string]any{"event_type": "clicked", "campaign_id": camp, "customer_id": cust, "occurred_at": at,
+						"metadata": map[string]any{"link_url": "https://shop.example.com/" + camp}})
+				}
+			}
+		}
+		_, last = h.postEventsAt(key, evs...)
+	}
+	name := "Zebra (FR)"
+	if _, err := h.app.db.UpdateCampaign(ctx, org, "camp-2", mailtrail.CampaignUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	h.reportAfter(key, "camp-5", last, 100)
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: cfg.PostgresSchema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	o, _ := h.app.db.Org(ctx, org) // serve's mirror of organizations does not run in this harness
+	s, _ := h.app.db.OrgSettings(ctx, org)
+	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
+		t.Fatal(err)
+	}
+	runWorkerTo(t, &cfg, last)
+	if _, err := pg.UpdateCampaign(ctx, org, "camp-2", mailtrail.CampaignUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	filters := []mailtrail.CampaignFilter{{Search: "(fr)"}, {Search: "CAMP-1"}, {Limit: 2, Offset: 2},
+		{SentFrom: base.Add(60 * time.Hour), SentTo: base.Add(210 * time.Hour)}}
+	for _, sort := range mailtrail.CampaignSorts {
+		filters = append(filters, mailtrail.CampaignFilter{Sort: sort}, mailtrail.CampaignFilter{Sort: sort, Asc: true})
+	}
+	for _, f := range filters {
+		want, err := h.app.db.Campaigns(ctx, org, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pg.Campaigns(ctx, org, f)
+		if err != nil {
+			t.Fatalf("%+v: %v", f, err)
+		}
+		w, _ := json.Marshal(want)
+		g, _ := json.Marshal(got)
+		if string(w) != string(g) {
+			t.Fatalf("campaigns %+v:\nserve's store %s\nPostgreSQL    %s", f, w, g)
+		}
+	}
+	if p, err := h.app.db.Campaigns(ctx, org, mailtrail.CampaignFilter{}); err != nil || p.Total != 6 {
+		t.Fatalf("the scene: %+v, %v", p, err)
 	}
 }

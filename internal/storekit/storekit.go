@@ -174,3 +174,55 @@ func TrackingHost(trackingURL string) (string, error) {
 	}
 	return strings.ToLower(u.Host), nil
 }
+
+// campaignOrder maps a campaign sort (mailtrail.CampaignSorts) to its SQL expression
+// over the aggregated columns of a campaign listing; REAL stands for the engine's
+// floating-point type.
+var campaignOrder = map[string]string{
+	"last_active":                "last_bucket",
+	"name":                       "lower(CASE WHEN c.title <> '' THEN c.title ELSE c.name END)",
+	"sent_at":                    "first_sent",
+	"delivery_rate":              "COALESCE(CAST(delivered AS REAL) / NULLIF(sent, 0), 0)",
+	"unsubscribe_rate":           "COALESCE(CAST(unsub AS REAL) / NULLIF(sent, 0), 0)",
+	"delivered_open_rate":        "COALESCE(CAST(opens AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_human_open_rate":  "COALESCE(CAST(human_opens AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_click_rate":       "COALESCE(CAST(clicks AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_human_click_rate": "COALESCE(CAST(human_clicks AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_bounce_rate":      "COALESCE(CAST(bounced AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_complaint_rate":   "COALESCE(CAST(complained AS REAL) / NULLIF(delivered, 0), 0)",
+	"delivered_unsubscribe_rate": "COALESCE(CAST(unsub AS REAL) / NULLIF(delivered, 0), 0)",
+	"sent":                       "sent",
+	"delivered":                  "delivered",
+	"open_rate":                  "COALESCE(CAST(opens AS REAL) / NULLIF(sent, 0), 0)",
+	"human_open_rate":            "COALESCE(CAST(human_opens AS REAL) / NULLIF(sent, 0), 0)",
+	"click_rate":                 "COALESCE(CAST(clicks AS REAL) / NULLIF(sent, 0), 0)",
+	"human_click_rate":           "COALESCE(CAST(human_clicks AS REAL) / NULLIF(sent, 0), 0)",
+	"bounce_rate":                "COALESCE(CAST(bounced AS REAL) / NULLIF(sent, 0), 0)",
+	"complaint_rate":             "COALESCE(CAST(complained AS REAL) / NULLIF(sent, 0), 0)",
+}
+
+// CampaignOrder returns the SQL expression a campaign listing sorts by for sort, with
+// real the engine's floating-point type ("REAL" in SQLite, "double precision" in
+// PostgreSQL); ok is false for a sort that is not one of mailtrail.CampaignSorts.
+func CampaignOrder(sort, real string) (expr string, ok bool) {
+	e, ok := campaignOrder[sort]
+	return strings.ReplaceAll(e, "AS REAL", "AS "+real), ok
+}
+
+// CampaignSummary fills a campaign's rates and its first-sent and last-active times from
+// its counts and the first and last quarter-hour buckets of its counters (-1: none).
+func CampaignSummary(cs *mailtrail.CampaignSummary, first, last int64) {
+	c := &cs.Counts
+	c.BouncedSoft = c.Bounced - c.BouncedHard
+	rep := mailtrail.Report{Counts: *c}
+	rep.ComputeRates()
+	cs.Rates, cs.HumanRates = rep.Rates, rep.HumanRates
+	if last >= 0 {
+		t := FromMS(last * rules.BucketWidth.Milliseconds())
+		cs.LastActive = &t
+	}
+	if first >= 0 {
+		t := FromMS(first * rules.BucketWidth.Milliseconds())
+		cs.SentAt = &t
+	}
+}

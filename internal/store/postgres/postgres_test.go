@@ -66,6 +66,12 @@ func TestOperationalConformance(t *testing.T) {
 	storetest.RunOperational(t, func(t *testing.T) storetest.Operational { return open(t).(*postgres.DB) }, ingest.Normalize)
 }
 
+// TestCatalogConformance runs the campaigns and saved segments areas of the conformance
+// suite (storetest.RunCatalog) on PostgreSQL.
+func TestCatalogConformance(t *testing.T) {
+	storetest.RunCatalog(t, func(t *testing.T) storetest.Catalog { return open(t).(*postgres.DB) }, ingest.Normalize)
+}
+
 // TestPrivacyConformance runs the erasure and retention area of the conformance suite
 // (storetest.RunPrivacy) on PostgreSQL.
 func TestPrivacyConformance(t *testing.T) {
@@ -106,8 +112,8 @@ func TestMigrateOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4}) {
-		t.Fatalf("migrations applied: %v, want [1 2 3 4]", vs)
+	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("migrations applied: %v, want [1 2 3 4 5]", vs)
 	}
 }
 

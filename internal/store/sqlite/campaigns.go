@@ -9,31 +9,8 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
-
-// campaignOrder maps a campaign sort to its SQL expression over the aggregated columns.
-var campaignOrder = map[string]string{
-	"last_active":                "last_bucket",
-	"name":                       "lower(CASE WHEN c.title <> '' THEN c.title ELSE c.name END)",
-	"sent_at":                    "first_sent",
-	"delivery_rate":              "COALESCE(CAST(delivered AS REAL) / NULLIF(sent, 0), 0)",
-	"unsubscribe_rate":           "COALESCE(CAST(unsub AS REAL) / NULLIF(sent, 0), 0)",
-	"delivered_open_rate":        "COALESCE(CAST(opens AS REAL) / NULLIF(delivered, 0), 0)",
-	"delivered_human_open_rate":  "COALESCE(CAST(human_opens AS REAL) / NULLIF(delivered, 0), 0)",
-	"delivered_click_rate":       "COALESCE(CAST(clicks AS REAL) / NULLIF(delivered, 0), 0)",
-	"delivered_human_click_rate": "COALESCE(CAST(human_clicks AS REAL) / NULLIF(delivered, 0), 0)",
-	"delivered_bounce_rate":      "COALESCE(CAST(bounced AS REAL) / NULLIF(delivered, 0), 0)",
-	"delivered_complaint_rate":   "COALESCE(CAST(complained AS REAL) / NULLIF(delivered, 0), 0)",
-	"delivered_unsubscribe_rate": "COALESCE(CAST(unsub AS REAL) / NULLIF(delivered, 0), 0)",
-	"sent":                       "sent",
-	"delivered":                  "delivered",
-	"open_rate":                  "COALESCE(CAST(opens AS REAL) / NULLIF(sent, 0), 0)",
-	"human_open_rate":            "COALESCE(CAST(human_opens AS REAL) / NULLIF(sent, 0), 0)",
-	"click_rate":                 "COALESCE(CAST(clicks AS REAL) / NULLIF(sent, 0), 0)",
-	"human_click_rate":           "COALESCE(CAST(human_clicks AS REAL) / NULLIF(sent, 0), 0)",
-	"bounce_rate":                "COALESCE(CAST(bounced AS REAL) / NULLIF(sent, 0), 0)",
-	"complaint_rate":             "COALESCE(CAST(complained AS REAL) / NULLIF(sent, 0), 0)",
-}
 
 // Campaigns lists an organization's campaigns with their counts, summed from the same
 // quarter-hour counters as CampaignBuckets (so a campaign's figures equal its report's).
@@ -42,7 +19,8 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	if f.Sort == "" {
 		f.Sort = "last_active"
 	}
-	if !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
+	order, ok := storekit.CampaignOrder(f.Sort, "REAL")
+	if !ok || !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
 		return nil, mailtrail.Errorf(mailtrail.EINVALID, "sort must be one of %s", strings.Join(mailtrail.CampaignSorts, ", "))
 	}
 	if f.Limit <= 0 {
@@ -104,7 +82,7 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 		ORDER BY %s %s, c.name LIMIT ?3 OFFSET ?4`,
 		rules.FSent, rules.FDelivered, rules.FOpen, rules.FHumanOpen, rules.FClick, rules.FHumanClick,
 		rules.FBounce, rules.FHardBounce, rules.FComplaint, rules.FUnsub,
-		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, having, campaignOrder[f.Sort], dir)
+		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, having, order, dir)
 	args := []any{org, search, f.Limit, f.Offset}
 	if having != "" {
 		args = append(args, lo, hi)
@@ -123,18 +101,7 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 			&c.HumanClicksTotal, &last); err != nil {
 			return nil, fmt.Errorf("sqlite: campaigns: %w", err)
 		}
-		c.BouncedSoft = c.Bounced - c.BouncedHard
-		rep := mailtrail.Report{Counts: *c}
-		rep.ComputeRates()
-		cs.Rates, cs.HumanRates = rep.Rates, rep.HumanRates
-		if last >= 0 {
-			t := fromMS(last * rules.BucketWidth.Milliseconds())
-			cs.LastActive = &t
-		}
-		if first >= 0 {
-			t := fromMS(first * rules.BucketWidth.Milliseconds())
-			cs.SentAt = &t
-		}
+		storekit.CampaignSummary(&cs, first, last)
 		page.Campaigns = append(page.Campaigns, cs)
 	}
 	return page, rows.Err()

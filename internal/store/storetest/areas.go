@@ -22,8 +22,6 @@ import (
 func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
-	t.Run("Campaigns", func(t *testing.T) { testCampaigns(t, open(t), norm) })
-	t.Run("SavedSegments", func(t *testing.T) { testSavedSegments(t, open(t)) })
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -870,7 +868,7 @@ func testConnections(t *testing.T, s Operational) {
 
 // testCampaigns: a campaign's name and subject come from its messages and are updated
 // field by field.
-func testCampaigns(t *testing.T, s Store, norm Normalizer) {
+func testCampaigns(t *testing.T, s Catalog, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	check(t, s.CreateMessages(ctx, o.ID, []*mailtrail.Message{{ID: ref(0), CampaignID: "camp", CampaignName: "Autumn sale", Subject: "20% off",
 		CustomerID: "u0", CustomerEmail: "u0@example.com"}}))
@@ -907,7 +905,7 @@ func testCampaigns(t *testing.T, s Store, norm Normalizer) {
 }
 
 // testSavedSegments: saved by name, replaced, listed, deleted.
-func testSavedSegments(t *testing.T, s Store) {
+func testSavedSegments(t *testing.T, s Catalog) {
 	o, _ := newOrg(t, s, "acme")
 	other, _ := newOrg(t, s, "other")
 	r1 := json.RawMessage(`{"opened":{"campaign":"camp"}}`)

@@ -13,6 +13,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -34,7 +35,35 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 	runProjection(t, proj, reopen, norm)
 	runOperational(t, func(t *testing.T) Operational { return open(t) }, norm)
 	runPrivacy(t, func(t *testing.T) Privacy { return open(t) }, norm)
+	runCatalog(t, func(t *testing.T) Catalog { return open(t) }, norm)
 	runContract(t, open, norm)
+}
+
+// Catalog is the part of the contract about campaigns and saved segments beyond the
+// projection, which a cluster's API nodes share through the store: listing and naming
+// campaigns, saving segments.
+type Catalog interface {
+	Operational
+	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
+	UpdateCampaign(ctx context.Context, orgID, campaign string, u mailtrail.CampaignUpdate) (*mailtrail.CampaignInfo, error)
+	SaveSegment(ctx context.Context, orgID, name string, rule json.RawMessage) (*mailtrail.SavedSegment, bool, error)
+	SavedSegments(ctx context.Context, orgID string) ([]mailtrail.SavedSegment, error)
+	SavedSegment(ctx context.Context, orgID, name string) (*mailtrail.SavedSegment, error)
+	DeleteSavedSegment(ctx context.Context, orgID, name string) error
+}
+
+var _ Catalog = Store(nil)
+
+// RunCatalog runs the areas of the suite that need the Catalog contract: Campaigns (a
+// campaign's name and subject from its messages, updated field by field, searched) and
+// SavedSegments. open returns a new empty store, norm is ingest.Normalize.
+func RunCatalog(t *testing.T, open func(t *testing.T) Catalog, norm Normalizer) {
+	runCatalog(t, open, norm)
+}
+
+func runCatalog(t *testing.T, open func(t *testing.T) Catalog, norm Normalizer) {
+	t.Run("Campaigns", func(t *testing.T) { testCampaigns(t, open(t), norm) })
+	t.Run("SavedSegments", func(t *testing.T) { testSavedSegments(t, open(t)) })
 }
 
 // Privacy is the part of the contract that erasures and retention need beyond
