@@ -72,6 +72,12 @@ func TestCatalogConformance(t *testing.T) {
 	storetest.RunCatalog(t, func(t *testing.T) storetest.Catalog { return open(t).(*postgres.DB) }, ingest.Normalize)
 }
 
+// TestOutboundConformance runs the subscriptions area of the conformance suite
+// (storetest.RunOutbound) on PostgreSQL.
+func TestOutboundConformance(t *testing.T) {
+	storetest.RunOutbound(t, func(t *testing.T) storetest.Outbound { return open(t).(*postgres.DB) }, ingest.Normalize)
+}
+
 // TestPrivacyConformance runs the erasure and retention area of the conformance suite
 // (storetest.RunPrivacy) on PostgreSQL.
 func TestPrivacyConformance(t *testing.T) {
@@ -112,8 +118,8 @@ func TestMigrateOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4, 5}) {
-		t.Fatalf("migrations applied: %v, want [1 2 3 4 5]", vs)
+	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4, 5, 6}) {
+		t.Fatalf("migrations applied: %v, want [1 2 3 4 5 6]", vs)
 	}
 }
 

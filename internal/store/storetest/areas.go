@@ -20,7 +20,6 @@ import (
 // runContract runs the tests of the rest of the contract (beyond Projection and
 // Operational), one area each.
 func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
-	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open(t), norm) })
 	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 }
 
@@ -41,7 +40,7 @@ func check(t *testing.T, err error) {
 // testSubscriptions: a subscription starts at its organization's head, reads only the
 // events past its position that pass its filter, records attempts, is disabled and enabled
 // again (with or without its backlog), never moves back, and is gone once deleted.
-func testSubscriptions(t *testing.T, s Store, norm Normalizer) {
+func testSubscriptions(t *testing.T, s Outbound, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	other, _ := newOrg(t, s, "other")
 	seedMessages(t, s, o.ID, 3)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/outbound"
 )
 
 // Normalizer prepares events as the ingest pipeline does before they reach a store.
@@ -36,7 +37,40 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 	runOperational(t, func(t *testing.T) Operational { return open(t) }, norm)
 	runPrivacy(t, func(t *testing.T) Privacy { return open(t) }, norm)
 	runCatalog(t, func(t *testing.T) Catalog { return open(t) }, norm)
+	runOutbound(t, func(t *testing.T) Outbound { return open(t) }, norm)
 	runContract(t, open, norm)
+}
+
+// Outbound is the part of the contract about the event stream and outbound webhook
+// subscriptions, which a cluster's API nodes share through the store: the stream's
+// positions and reads, subscriptions, their deliveries and their sealed secrets.
+type Outbound interface {
+	Operational
+	outbound.Store // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription
+	StreamHead(ctx context.Context, orgID string) (int64, error)
+	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
+	StreamEnd(ctx context.Context) (int64, error)
+	CreateSubscription(ctx context.Context, s *mailtrail.Subscription) error
+	Subscriptions(ctx context.Context, orgID string) ([]mailtrail.Subscription, error)
+	Subscription(ctx context.Context, orgID, id string) (*mailtrail.Subscription, error)
+	DeleteSubscription(ctx context.Context, orgID, id string) error
+	EnableSubscription(ctx context.Context, orgID, id string, skipBacklog bool) (*mailtrail.Subscription, error)
+	SubscriptionDeliveries(ctx context.Context, orgID, id string, limit int) ([]mailtrail.Delivery, error)
+	ResealSubscriptions(ctx context.Context, f func(*mailtrail.Subscription) (bool, error)) (int, error)
+}
+
+var _ Outbound = Store(nil)
+
+// RunOutbound runs the area of the suite that needs the Outbound contract:
+// Subscriptions (a subscription starts at the head, reads its organization's events past
+// its position through its filter, records deliveries, is disabled, enabled, advanced,
+// resealed and deleted). open returns a new empty store, norm is ingest.Normalize.
+func RunOutbound(t *testing.T, open func(t *testing.T) Outbound, norm Normalizer) {
+	runOutbound(t, open, norm)
+}
+
+func runOutbound(t *testing.T, open func(t *testing.T) Outbound, norm Normalizer) {
+	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open(t), norm) })
 }
 
 // Catalog is the part of the contract about campaigns and saved segments beyond the
