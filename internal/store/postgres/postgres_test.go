@@ -78,6 +78,12 @@ func TestOutboundConformance(t *testing.T) {
 	storetest.RunOutbound(t, func(t *testing.T) storetest.Outbound { return open(t).(*postgres.DB) }, ingest.Normalize)
 }
 
+// TestSegmentsConformance runs the segment source area of the conformance suite
+// (storetest.RunSegments) on PostgreSQL.
+func TestSegmentsConformance(t *testing.T) {
+	storetest.RunSegments(t, func(t *testing.T) storetest.Segments { return open(t).(*postgres.DB) }, ingest.Normalize)
+}
+
 // TestPrivacyConformance runs the erasure and retention area of the conformance suite
 // (storetest.RunPrivacy) on PostgreSQL.
 func TestPrivacyConformance(t *testing.T) {

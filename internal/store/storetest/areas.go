@@ -20,7 +20,6 @@ import (
 // runContract runs the tests of the rest of the contract (beyond Projection and
 // Operational), one area each.
 func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
-	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -671,7 +670,7 @@ func testJourneys(t *testing.T, s Projection, norm Normalizer) {
 
 // testSegmentSource reads the segment index's source through its opaque cursors: every
 // customer and campaign once, every counted event once in id order, page by page.
-func testSegmentSource(t *testing.T, s Store, norm Normalizer) {
+func testSegmentSource(t *testing.T, s Segments, norm Normalizer) {
 	o, _ := newOrg(t, s, "acme")
 	other, _ := newOrg(t, s, "other")
 	seedMessages(t, s, o.ID, 6)

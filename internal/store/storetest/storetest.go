@@ -24,6 +24,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/outbound"
+	"github.com/mailtrail/mailtrail/internal/segment"
 )
 
 // Normalizer prepares events as the ingest pipeline does before they reach a store.
@@ -38,7 +39,30 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 	runPrivacy(t, func(t *testing.T) Privacy { return open(t) }, norm)
 	runCatalog(t, func(t *testing.T) Catalog { return open(t) }, norm)
 	runOutbound(t, func(t *testing.T) Outbound { return open(t) }, norm)
+	runSegments(t, func(t *testing.T) Segments { return open(t) }, norm)
 	runContract(t, open, norm)
+}
+
+// Segments is the part of the contract the segment index is built from
+// (segment.Source), with the organization lookup.
+type Segments interface {
+	Projection
+	segment.Source
+	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
+}
+
+var _ Segments = Store(nil)
+
+// RunSegments runs the area of the suite that needs the Segments contract:
+// SegmentSource (organizations, customers and campaigns by row, the counted events in
+// pages and the tail after a position with the clicks to relabel). open returns a new
+// empty store, norm is ingest.Normalize.
+func RunSegments(t *testing.T, open func(t *testing.T) Segments, norm Normalizer) {
+	runSegments(t, open, norm)
+}
+
+func runSegments(t *testing.T, open func(t *testing.T) Segments, norm Normalizer) {
+	t.Run("SegmentSource", func(t *testing.T) { testSegmentSource(t, open(t), norm) })
 }
 
 // Outbound is the part of the contract about the event stream and outbound webhook
