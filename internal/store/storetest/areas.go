@@ -17,11 +17,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/segment"
 )
 
-// runContract runs the tests of the rest of the contract (beyond Projection and
-// Operational), one area each.
-func runContract(t *testing.T, open func(t *testing.T) Store, norm Normalizer) {
-}
-
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
 	if mailtrail.ErrorCode(err) != code {

@@ -1,9 +1,9 @@
 // Package storetest is the conformance suite every mailtrail store passes: the embedded
-// SQLite store, and the cluster's PostgreSQL projection store as far as it goes. Each
-// store's tests call Run with a function that opens a fresh, empty store on the real
-// engine; a store that answers only the Projection part of the contract (projection.go)
-// calls RunProjection, which runs the areas that need no more, and one that also answers
-// the Operational part (operational.go) calls RunOperational for those areas.
+// SQLite store and the cluster's PostgreSQL store. Each store's tests call Run with a
+// function that opens a fresh, empty store on the real engine, or the Run function of
+// each part of the contract it answers: RunProjection (projection.go), RunOperational
+// (operational.go), RunPrivacy, RunCatalog, RunOutbound and RunSegments, each running
+// the areas that need no more than its part.
 //
 // The contract is Store (contract.go): the union of the interfaces the store's consumers
 // declare. Every method of it is exercised, area by area (areas.go), with results checked
@@ -40,7 +40,6 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 	runCatalog(t, func(t *testing.T) Catalog { return open(t) }, norm)
 	runOutbound(t, func(t *testing.T) Outbound { return open(t) }, norm)
 	runSegments(t, func(t *testing.T) Segments { return open(t) }, norm)
-	runContract(t, open, norm)
 }
 
 // Segments is the part of the contract the segment index is built from
