@@ -107,6 +107,8 @@ type worker struct {
 	// erased counts the erasures carried to ClickHouse; retained the raw events the
 	// retention deleted from PostgreSQL.
 	erased, retained *metrics.CounterVec
+	// chRetainedDay is the UTC day of the last retention run in ClickHouse that worked.
+	chRetainedDay time.Time
 }
 
 // openWorker connects to the three engines (PostgreSQL migrated under its lock) and
@@ -305,10 +307,15 @@ func (w *worker) retainOnce(ctx context.Context, now time.Time) {
 	if _, _, err := job.once(ctx); err != nil && ctx.Err() == nil { // logged
 		w.errs.Inc("retention")
 	}
-	if w.ch != nil {
-		if err := w.retainClickHouse(ctx, now); err != nil && ctx.Err() == nil {
-			w.errs.Inc("retention")
-			w.log.Warn("retention in ClickHouse failed; the worker tries again at its next run", "err", err.Error())
+	// ClickHouse's cutoffs move by whole days: one run a day is enough.
+	if day := now.UTC().Truncate(24 * time.Hour); w.ch != nil && !day.Equal(w.chRetainedDay) {
+		if err := w.retainClickHouse(ctx, now); err != nil {
+			if ctx.Err() == nil {
+				w.errs.Inc("retention")
+				w.log.Warn("retention in ClickHouse failed; the worker tries again at its next run", "err", err.Error())
+			}
+		} else {
+			w.chRetainedDay = day
 		}
 	}
 }
@@ -316,7 +323,8 @@ func (w *worker) retainOnce(ctx context.Context, now time.Time) {
 // retainClickHouse deletes from ClickHouse the raw events past their organization's
 // retention, as PostgreSQL says it, by whole UTC days: a deletion is a mutation that
 // rewrites the parts it touches, so an organization gets at most one a day (its events
-// stay there up to a day longer than in PostgreSQL), and none when nothing is past.
+// stay there up to a day longer than in PostgreSQL), and none when a count finds nothing
+// past. The worker runs it once a day (retainOnce).
 func (w *worker) retainClickHouse(ctx context.Context, now time.Time) error {
 	days, err := w.pg.Retentions(ctx)
 	if err != nil {
