@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -109,6 +110,8 @@ type worker struct {
 	erased, retained *metrics.CounterVec
 	// chRetainedDay is the UTC day of the last retention run in ClickHouse that worked.
 	chRetainedDay time.Time
+	// pendingErasures is how many erasures ClickHouse has yet to follow, at the last look.
+	pendingErasures atomic.Int64
 }
 
 // openWorker connects to the three engines (PostgreSQL migrated under its lock) and
@@ -175,6 +178,9 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 		}})
 		w.metrics.NewGauge("mailtrail_worker_shipped_position", "the last log position whose raw events are in ClickHouse", func() float64 { return float64(w.ship.Position()) })
 		w.metrics.NewGauge("mailtrail_worker_ship_lag_messages", "log messages not yet shipped to ClickHouse", func() float64 { return float64(w.ship.Lag()) })
+		w.metrics.NewGauge("mailtrail_worker_erasures_pending", "customer erasures queued in PostgreSQL that ClickHouse has yet to follow", func() float64 {
+			return float64(w.pendingErasures.Load())
+		})
 	}
 	w.metrics.NewGauge("mailtrail_worker_applied_position", "the last log position applied to PostgreSQL", func() float64 { return float64(w.proj.Position()) })
 	w.metrics.NewGauge("mailtrail_worker_lag_messages", "log messages not yet applied to PostgreSQL", func() float64 { return float64(w.proj.Lag()) })
@@ -231,6 +237,9 @@ func (w *worker) shipErasures(ctx context.Context, tick time.Duration) {
 			w.log.Info("erasures carried to ClickHouse", "customers", n)
 		}
 		w.erased.Add(int64(n))
+		if left, err := w.pg.PendingErasureCount(ctx); err == nil {
+			w.pendingErasures.Store(left)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -390,7 +399,7 @@ func (w *worker) handler() http.Handler {
 			status, body["status"], body["event_log"] = http.StatusServiceUnavailable, "unavailable", "not answering"
 		}
 		if w.ship != nil {
-			body["shipped"], body["ship_lag"] = w.ship.Position(), w.ship.Lag()
+			body["shipped"], body["ship_lag"], body["erasures_pending"] = w.ship.Position(), w.ship.Lag(), w.pendingErasures.Load()
 		}
 		rw.Header().Set("Content-Type", "application/json")
 		rw.WriteHeader(status)

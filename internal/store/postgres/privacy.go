@@ -174,6 +174,16 @@ func (db *DB) PendingErasures(ctx context.Context, shipped uint64, limit int) ([
 	return out, nil
 }
 
+// PendingErasureCount returns how many erasures are queued for ClickHouse, whatever
+// their position: the worker's gauge.
+func (db *DB) PendingErasureCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM erasures`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: pending erasures: %w", err)
+	}
+	return n, nil
+}
+
 // ErasureShipped forgets a queued erasure once ClickHouse has it.
 func (db *DB) ErasureShipped(ctx context.Context, id int64) error {
 	if _, err := db.pool.Exec(ctx, `DELETE FROM erasures WHERE id = $1`, id); err != nil {
