@@ -191,11 +191,7 @@ func TestWorkerThroughPostgresKills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, _ := h.app.db.Org(ctx, org)
-	s, _ := h.app.db.OrgSettings(ctx, org)
-	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
-		t.Fatal(err)
-	}
+	adoptOrg(t, h, pg, org)
 	pg.Close()
 	position := func() uint64 {
 		for {

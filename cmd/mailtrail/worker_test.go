@@ -462,11 +462,7 @@ func TestWorkerRidesOutEngineOutages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	o, _ := h.app.db.Org(ctx, org)
-	s, _ := h.app.db.OrgSettings(ctx, org)
-	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
-		t.Fatal(err)
-	}
+	adoptOrg(t, h, pg, org)
 	chDB := fmt.Sprintf("mt_worker_%016x", mrand.Uint64())
 	ch, err := clickhouse.New(chURL, chDB)
 	if err != nil {
@@ -932,11 +928,7 @@ func TestCampaignListsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	o, _ := h.app.db.Org(ctx, org) // serve's mirror of organizations does not run in this harness
-	s, _ := h.app.db.OrgSettings(ctx, org)
-	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
-		t.Fatal(err)
-	}
+	adoptOrg(t, h, pg, org) // serve's mirror of organizations does not run in this harness
 	runWorkerTo(t, &cfg, last)
 	if _, err := pg.UpdateCampaign(ctx, org, "camp-2", mailtrail.CampaignUpdate{Name: &name}); err != nil {
 		t.Fatal(err)
@@ -963,5 +955,23 @@ func TestCampaignListsAgree(t *testing.T) {
 	}
 	if p, err := h.app.db.Campaigns(ctx, org, mailtrail.CampaignFilter{}); err != nil || p.Total != 6 {
 		t.Fatalf("the scene: %+v, %v", p, err)
+	}
+}
+
+// adoptOrg copies an organization of the harness's store, with its settings, into pg, as
+// serve's mirror does (which the harness does not run).
+func adoptOrg(t *testing.T, h *harness, pg *postgres.DB, org string) {
+	t.Helper()
+	ctx := context.Background()
+	o, err := h.app.db.Org(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.app.db.OrgSettings(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,7 +6,9 @@ package storekit
 
 import (
 	"encoding/base64"
+	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -225,4 +227,64 @@ func CampaignSummary(cs *mailtrail.CampaignSummary, first, last int64) {
 		t := FromMS(first * rules.BucketWidth.Milliseconds())
 		cs.SentAt = &t
 	}
+}
+
+// CampaignQuery checks a campaign listing's filter and fills its defaults (sort
+// last_active, limit 50), as both stores list campaigns. It returns the sort expression
+// (CampaignOrder, with real the engine's floating-point type) and, when f bounds the send
+// date, the bounds as quarter-hour buckets: a campaign is kept when its first sent bucket
+// is in [lo, hi) (bucket*width >= from ⇔ bucket >= ceil(from/width)). EINVALID for a bad
+// sort, limit or offset.
+func CampaignQuery(f *mailtrail.CampaignFilter, real string) (order string, lo, hi int64, dated bool, err error) {
+	if f.Sort == "" {
+		f.Sort = "last_active"
+	}
+	order, ok := CampaignOrder(f.Sort, real)
+	if !ok || !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
+		return "", 0, 0, false, mailtrail.Errorf(mailtrail.EINVALID, "sort must be one of %s", strings.Join(mailtrail.CampaignSorts, ", "))
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > 1000 || f.Offset < 0 {
+		return "", 0, 0, false, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000 and offset at least 0")
+	}
+	lo, hi = math.MinInt64, math.MaxInt64
+	if f.SentFrom.IsZero() && f.SentTo.IsZero() {
+		return order, lo, hi, false, nil
+	}
+	w := rules.BucketWidth.Milliseconds()
+	ceil := func(ms int64) int64 { return int64(math.Ceil(float64(ms) / float64(w))) }
+	if !f.SentFrom.IsZero() {
+		lo = ceil(f.SentFrom.UnixMilli())
+	}
+	if !f.SentTo.IsZero() {
+		hi = ceil(f.SentTo.UnixMilli())
+	}
+	return order, lo, hi, true, nil
+}
+
+// ScanSubscription reads a subscription row in the column order both stores select:
+// public id, organization's public id, URL, types (comma-separated type numbers),
+// campaign, sealed secret, created_at, position, failures, failing_since,
+// next_attempt_at, last_delivered_at, disabled_at (unix ms, 0 for none), disabled reason.
+func ScanSubscription(r interface{ Scan(dest ...any) error }) (mailtrail.Subscription, error) {
+	var (
+		s                                           mailtrail.Subscription
+		types                                       string
+		created, failing, next, delivered, disabled int64
+	)
+	if err := r.Scan(&s.ID, &s.OrgID, &s.URL, &types, &s.CampaignID, &s.Sealed, &created, &s.Position, &s.ConsecutiveFailures,
+		&failing, &next, &delivered, &disabled, &s.DisabledReason); err != nil {
+		return s, err
+	}
+	s.EventTypes = []mailtrail.EventType{}
+	for _, t := range strings.Split(types, ",") {
+		if n, err := strconv.Atoi(t); err == nil {
+			s.EventTypes = append(s.EventTypes, mailtrail.EventType(n))
+		}
+	}
+	s.CreatedAt = FromMS(created)
+	s.FailingSince, s.NextAttemptAt, s.LastDeliveredAt, s.DisabledAt = OptTime(failing), OptTime(next), OptTime(delivered), OptTime(disabled)
+	return s, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -19,21 +17,12 @@ import (
 // the SQLite store lists them: the same filters, sorts (storekit.CampaignOrder) and
 // pages. An unknown organization has no campaigns.
 func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error) {
-	if f.Sort == "" {
-		f.Sort = "last_active"
-	}
-	order, ok := storekit.CampaignOrder(f.Sort, "double precision")
-	if !ok || !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "sort must be one of %s", strings.Join(mailtrail.CampaignSorts, ", "))
+	order, lo, hi, dated, err := storekit.CampaignQuery(&f, "double precision")
+	if err != nil {
+		return nil, err
 	}
 	if f.Sort == "name" {
 		order += ` COLLATE "C"` // byte order, as SQLite sorts
-	}
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	if f.Limit > 1000 || f.Offset < 0 {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000 and offset at least 0")
 	}
 	page := &mailtrail.CampaignPage{Campaigns: []mailtrail.CampaignSummary{}, Offset: f.Offset, Limit: f.Limit}
 	org, err := db.orgInternal(ctx, db.pool, orgID)
@@ -43,19 +32,8 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	if err != nil {
 		return nil, err
 	}
-	// A send-date filter keeps the campaigns whose first sent bucket starts in
-	// [SentFrom, SentTo): bucket*width >= from ⇔ bucket >= ceil(from/width).
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	having := ""
-	if !f.SentFrom.IsZero() || !f.SentTo.IsZero() {
-		w := rules.BucketWidth.Milliseconds()
-		ceil := func(ms int64) int64 { return int64(math.Ceil(float64(ms) / float64(w))) }
-		if !f.SentFrom.IsZero() {
-			lo = ceil(f.SentFrom.UnixMilli())
-		}
-		if !f.SentTo.IsZero() {
-			hi = ceil(f.SentTo.UnixMilli())
-		}
+	if dated {
 		having = fmt.Sprintf(` HAVING MIN(CASE WHEN s.u%[1]d > 0 THEN s.bucket END) >= $3 AND MIN(CASE WHEN s.u%[1]d > 0 THEN s.bucket END) < $4`, rules.FSent)
 	}
 	search := strings.ToLower(f.Search)

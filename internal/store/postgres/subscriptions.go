@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // Outbound webhook subscriptions and the event stream they read, as the SQLite store
@@ -22,29 +23,8 @@ const deliveryLogSize = 100
 const subCols = `s.public_id, o.public_id, s.url, s.types, s.campaign, s.secret, s.created_at, s.position, s.failures,
 	s.failing_since, s.next_attempt_at, s.last_delivered_at, s.disabled_at, s.disabled_reason`
 
-func scanSubscription(r pgx.CollectableRow) (mailtrail.Subscription, error) {
-	var (
-		s                                           mailtrail.Subscription
-		types                                       string
-		created, failing, next, delivered, disabled int64
-	)
-	if err := r.Scan(&s.ID, &s.OrgID, &s.URL, &types, &s.CampaignID, &s.Sealed, &created, &s.Position, &s.ConsecutiveFailures,
-		&failing, &next, &delivered, &disabled, &s.DisabledReason); err != nil {
-		return s, err
-	}
-	s.EventTypes = []mailtrail.EventType{}
-	for _, t := range strings.Split(types, ",") {
-		if n, err := strconv.Atoi(t); err == nil {
-			s.EventTypes = append(s.EventTypes, mailtrail.EventType(n))
-		}
-	}
-	s.CreatedAt = fromMS(created)
-	s.FailingSince, s.NextAttemptAt, s.LastDeliveredAt, s.DisabledAt = optTime(failing), optTime(next), optTime(delivered), optTime(disabled)
-	return s, nil
-}
-
 func (db *DB) subscriptions(ctx context.Context, where string, args ...any) ([]mailtrail.Subscription, error) {
-	out, err := collect(ctx, db.pool, scanSubscription, `SELECT `+subCols+` FROM subscriptions s JOIN orgs o ON o.id = s.org_id WHERE `+where+` ORDER BY s.id`, args...)
+	out, err := collect(ctx, db.pool, func(r pgx.CollectableRow) (mailtrail.Subscription, error) { return storekit.ScanSubscription(r) }, `SELECT `+subCols+` FROM subscriptions s JOIN orgs o ON o.id = s.org_id WHERE `+where+` ORDER BY s.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: subscriptions: %w", err)
 	}

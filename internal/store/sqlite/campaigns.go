@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"math"
-	"slices"
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
@@ -16,18 +14,9 @@ import (
 // quarter-hour counters as CampaignBuckets (so a campaign's figures equal its report's).
 // Its cost grows with the organization's campaigns and their durations.
 func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error) {
-	if f.Sort == "" {
-		f.Sort = "last_active"
-	}
-	order, ok := storekit.CampaignOrder(f.Sort, "REAL")
-	if !ok || !slices.Contains(mailtrail.CampaignSorts, f.Sort) {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "sort must be one of %s", strings.Join(mailtrail.CampaignSorts, ", "))
-	}
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	if f.Limit > 1000 || f.Offset < 0 {
-		return nil, mailtrail.Errorf(mailtrail.EINVALID, "limit must be 1 to 1000 and offset at least 0")
+	order, lo, hi, dated, err := storekit.CampaignQuery(&f, "REAL")
+	if err != nil {
+		return nil, err
 	}
 	page := &mailtrail.CampaignPage{Campaigns: []mailtrail.CampaignSummary{}, Offset: f.Offset, Limit: f.Limit}
 	org, err := db.orgInternal(ctx, orgID)
@@ -38,18 +27,8 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 		return nil, err
 	}
 	search := strings.ToLower(f.Search)
-	// A send-date filter keeps the campaigns whose first sent bucket starts in
-	// [SentFrom, SentTo): bucket*width >= from ⇔ bucket >= ceil(from/width).
-	having, lo, hi := "", int64(math.MinInt64), int64(math.MaxInt64)
-	if !f.SentFrom.IsZero() || !f.SentTo.IsZero() {
-		w := rules.BucketWidth.Milliseconds()
-		ceil := func(ms int64) int64 { return int64(math.Ceil(float64(ms) / float64(w))) }
-		if !f.SentFrom.IsZero() {
-			lo = ceil(f.SentFrom.UnixMilli())
-		}
-		if !f.SentTo.IsZero() {
-			hi = ceil(f.SentTo.UnixMilli())
-		}
+	having := ""
+	if dated {
 		having = fmt.Sprintf(` HAVING MIN(CASE WHEN s.u%d > 0 THEN s.bucket END) >= ?5 AND MIN(CASE WHEN s.u%d > 0 THEN s.bucket END) < ?6`, rules.FSent, rules.FSent)
 	}
 	if having == "" {

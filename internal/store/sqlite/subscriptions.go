@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // deliveryLogSize is how many attempts the delivery log keeps per subscription.
@@ -17,27 +18,6 @@ const deliveryLogSize = 100
 
 const subCols = `s.public_id, o.public_id, s.url, s.types, s.campaign, s.secret, s.created_at, s.position, s.failures,
 	s.failing_since, s.next_attempt_at, s.last_delivered_at, s.disabled_at, s.disabled_reason`
-
-func scanSubscription(r rowScanner) (*mailtrail.Subscription, error) {
-	var (
-		s                                           mailtrail.Subscription
-		types                                       string
-		created, failing, next, delivered, disabled int64
-	)
-	if err := r.Scan(&s.ID, &s.OrgID, &s.URL, &types, &s.CampaignID, &s.Sealed, &created, &s.Position, &s.ConsecutiveFailures,
-		&failing, &next, &delivered, &disabled, &s.DisabledReason); err != nil {
-		return nil, err
-	}
-	s.EventTypes = []mailtrail.EventType{}
-	for _, t := range strings.Split(types, ",") {
-		if n, err := strconv.Atoi(t); err == nil {
-			s.EventTypes = append(s.EventTypes, mailtrail.EventType(n))
-		}
-	}
-	s.CreatedAt = fromMS(created)
-	s.FailingSince, s.NextAttemptAt, s.LastDeliveredAt, s.DisabledAt = optTime(failing), optTime(next), optTime(delivered), optTime(disabled)
-	return &s, nil
-}
 
 func (db *DB) subscriptions(ctx context.Context, where string, args ...any) ([]mailtrail.Subscription, error) {
 	rows, err := db.rquery(ctx, `SELECT `+subCols+` FROM subscriptions s JOIN orgs o ON o.id = s.org_id WHERE `+where+` ORDER BY s.id`, args...)
@@ -47,11 +27,11 @@ func (db *DB) subscriptions(ctx context.Context, where string, args ...any) ([]m
 	defer rows.Close()
 	out := []mailtrail.Subscription{}
 	for rows.Next() {
-		s, err := scanSubscription(rows)
+		s, err := storekit.ScanSubscription(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: subscriptions: %w", err)
 		}
-		out = append(out, *s)
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }
