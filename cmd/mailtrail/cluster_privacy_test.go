@@ -16,7 +16,6 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
-	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
 	"github.com/mailtrail/mailtrail/internal/store/storetest"
 	"github.com/mailtrail/mailtrail/internal/storekit"
@@ -34,26 +33,22 @@ import (
 //   - the worker's retention deletes raw events past the organization's retention from
 //     both stores, and no figure changes.
 func TestClusterErasureAndRetentionReachEveryStore(t *testing.T) {
-	natsURL := natstest.URL(t)
-	dsn := testPostgresDSN(t)
 	chURL := testClickHouseURL(t)
-	stream := natstest.Stream(t, natsURL)
 	ctx := context.Background()
 	defer func(d time.Duration) { erasureInterval = d }(erasureInterval)
 	erasureInterval = 20 * time.Millisecond
 
-	cfg := baseCfg(t.TempDir())
-	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = natsURL, stream, 3
-	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
-	cfg.ClickHouseURL, cfg.ClickHouseDB = chURL, fmt.Sprintf("mt_erase_%016x", mrand.Uint64())
-	cfg.ReadWait = 300 * time.Millisecond
-	ch, err := clickhouse.Open(ctx, chURL, cfg.ClickHouseDB)
+	chDB := fmt.Sprintf("mt_erase_%016x", mrand.Uint64())
+	ch, err := clickhouse.Open(ctx, chURL, chDB)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
-	h, project := startHeld(t, cfg)
-	project()
+	h, cfg := startOnCluster(t, func(c *Config) {
+		c.ClickHouseURL, c.ClickHouseDB = chURL, chDB
+		c.ReadWait = 300 * time.Millisecond
+	})
+	dsn := cfg.PostgresDSN
 	org, key := h.org("acme")
 	first, second := h.privacyScene(key) // cust-1 (unsubscribed) and cust-2
 	// Events that name a campaign and a customer, no message: the raw events in
@@ -65,6 +60,7 @@ func TestClusterErasureAndRetentionReachEveryStore(t *testing.T) {
 			map[string]any{"event_type": "delivered", "campaign_id": "direct", "customer_id": c, "occurred_at": at, "idempotency_key": "direct-d-" + c})
 	}
 	mark := h.app.logged.Written()
+	h.reportAfter(key, "promo", mark, 100) // serve's store has applied the scene
 	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: cfg.PostgresSchema, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -722,15 +722,9 @@ func (c crashStores) samePostgres(t *testing.T) {
 // clicks, a webhook bounce, API events with a message_id) then count there as in serve's
 // own store, figure for figure.
 func TestWorkerCountsInstrumentedMessages(t *testing.T) {
-	url := natstest.URL(t)
-	dsn := testPostgresDSN(t)
-	stream := natstest.Stream(t, url)
 	ctx := context.Background()
-	cfg := baseCfg(t.TempDir())
-	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
-	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
-	h, project := startHeld(t, cfg)
-	project()
+	h, cfg := startOnCluster(t)
+	dsn := cfg.PostgresDSN
 	org, key := h.org("acme") // not copied yet: the first messages copy it
 	path := h.postmarkConn(key)
 	var last uint64
@@ -881,15 +875,9 @@ func TestCopyMessagesCountsEarlierEmails(t *testing.T) {
 // sends, deliveries, opens, clicks, bounces, names and send times go through serve on the
 // cluster's log and a worker, then both stores list them.
 func TestCampaignListsAgree(t *testing.T) {
-	url := natstest.URL(t)
-	dsn := testPostgresDSN(t)
-	stream := natstest.Stream(t, url)
 	ctx := context.Background()
-	cfg := baseCfg(t.TempDir())
-	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, stream, 3
-	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
-	h, project := startHeld(t, cfg)
-	project()
+	h, cfg := startOnCluster(t)
+	dsn := cfg.PostgresDSN
 	org, key := h.org("acme")
 	base := time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Hour)
 	var last uint64
@@ -918,11 +906,11 @@ func TestCampaignListsAgree(t *testing.T) {
 		}
 		_, last = h.postEventsAt(key, evs...)
 	}
+	h.reportAfter(key, "camp-5", last, 100) // serve's store has applied them all
 	name := "Zebra (FR)"
 	if _, err := h.app.db.UpdateCampaign(ctx, org, "camp-2", mailtrail.CampaignUpdate{Name: &name}); err != nil {
 		t.Fatal(err)
 	}
-	h.reportAfter(key, "camp-5", last, 100)
 	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: cfg.PostgresSchema, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -974,4 +962,23 @@ func adoptOrg(t *testing.T, h *harness, pg *postgres.DB, org string) {
 	if err := pg.AdoptOrg(ctx, *o, *s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startOnCluster starts serve in this process, its projector running, on a stream of its
+// own of the test JetStream cluster (three replicas) and with a PostgreSQL schema of its
+// own for the workers (cfg.PostgresDSN, cfg.PostgresSchema); mut changes the
+// configuration first. It returns the harness and the configuration.
+func startOnCluster(t *testing.T, mut ...func(*Config)) (*harness, Config) {
+	t.Helper()
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogReplicas = url, natstest.Stream(t, url), 3
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, testPGSchema(t, dsn)
+	for _, m := range mut {
+		m(&cfg)
+	}
+	h, project := startHeld(t, cfg)
+	project()
+	return h, cfg
 }

@@ -6,6 +6,7 @@ package storekit
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math"
 	"net/url"
 	"slices"
@@ -287,4 +288,53 @@ func ScanSubscription(r interface{ Scan(dest ...any) error }) (mailtrail.Subscri
 	s.CreatedAt = FromMS(created)
 	s.FailingSince, s.NextAttemptAt, s.LastDeliveredAt, s.DisabledAt = OptTime(failing), OptTime(next), OptTime(delivered), OptTime(disabled)
 	return s, nil
+}
+
+// CampaignAggregate is the statement both stores list campaigns from: per campaign of
+// those where selects (over campaigns c2), its counts summed over its quarter-hour
+// counters (campaign_stats s), its last bucket and its first sent bucket (-1: none),
+// keeping those having allows (a HAVING clause or ""). Its columns are
+// CampaignListColumns' after the joined campaign's.
+func CampaignAggregate(where, having string) string {
+	return fmt.Sprintf(`SELECT c2.id AS cid,
+			COALESCE(SUM(s.u%d), 0) AS sent, COALESCE(SUM(s.u%d), 0) AS delivered,
+			COALESCE(SUM(s.u%d), 0) AS opens, COALESCE(SUM(s.u%d), 0) AS human_opens,
+			COALESCE(SUM(s.u%d), 0) AS clicks, COALESCE(SUM(s.u%d), 0) AS human_clicks,
+			COALESCE(SUM(s.u%d), 0) AS bounced, COALESCE(SUM(s.u%d), 0) AS bounced_hard,
+			COALESCE(SUM(s.u%d), 0) AS complained, COALESCE(SUM(s.u%d), 0) AS unsub,
+			COALESCE(SUM(s.t%d), 0) AS t_opens, COALESCE(SUM(s.t%d), 0) AS t_human_opens,
+			COALESCE(SUM(s.t%d), 0) AS t_clicks, COALESCE(SUM(s.t%d), 0) AS t_human_clicks,
+			COALESCE(MAX(s.bucket), -1) AS last_bucket, COALESCE(MIN(CASE WHEN s.u%d > 0 THEN s.bucket END), -1) AS first_sent
+			FROM campaigns c2 LEFT JOIN campaign_stats s ON s.campaign_id = c2.id
+			WHERE %s GROUP BY c2.id%s`,
+		rules.FSent, rules.FDelivered, rules.FOpen, rules.FHumanOpen, rules.FClick, rules.FHumanClick,
+		rules.FBounce, rules.FHardBounce, rules.FComplaint, rules.FUnsub,
+		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, where, having)
+}
+
+// CampaignListColumns are what a campaign listing selects from campaigns c joined with
+// CampaignAggregate's rows, in ScanCampaignSummary's order.
+const CampaignListColumns = `c.name, c.title, c.subject, first_sent, sent, delivered, opens, human_opens, clicks, human_clicks, bounced,
+	bounced_hard, complained, unsub, t_opens, t_human_opens, t_clicks, t_human_clicks, last_bucket`
+
+// CampaignHaving is the HAVING clause of a send-date filter, with lo and hi the
+// placeholders of its bounds (CampaignQuery's).
+func CampaignHaving(lo, hi string) string {
+	return fmt.Sprintf(` HAVING MIN(CASE WHEN s.u%[1]d > 0 THEN s.bucket END) >= %[2]s AND MIN(CASE WHEN s.u%[1]d > 0 THEN s.bucket END) < %[3]s`,
+		rules.FSent, lo, hi)
+}
+
+// ScanCampaignSummary reads a row of CampaignListColumns into a campaign summary with its
+// rates and times.
+func ScanCampaignSummary(r interface{ Scan(dest ...any) error }) (mailtrail.CampaignSummary, error) {
+	var cs mailtrail.CampaignSummary
+	c := &cs.Counts
+	var last, first int64
+	if err := r.Scan(&cs.ID, &cs.Name, &cs.Subject, &first, &c.Sent, &c.Delivered, &c.OpensUnique, &c.HumanOpensUnique, &c.ClicksUnique,
+		&c.HumanClicksUnique, &c.Bounced, &c.BouncedHard, &c.Complained, &c.Unsubscribed, &c.OpensTotal, &c.HumanOpensTotal, &c.ClicksTotal,
+		&c.HumanClicksTotal, &last); err != nil {
+		return cs, err
+	}
+	CampaignSummary(&cs, first, last)
+	return cs, nil
 }

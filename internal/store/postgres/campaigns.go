@@ -34,24 +34,11 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	}
 	having := ""
 	if dated {
-		having = fmt.Sprintf(` HAVING MIN(CASE WHEN s.u%[1]d > 0 THEN s.bucket END) >= $3 AND MIN(CASE WHEN s.u%[1]d > 0 THEN s.bucket END) < $4`, rules.FSent)
+		having = storekit.CampaignHaving("$3", "$4")
 	}
 	search := strings.ToLower(f.Search)
 	match := `c2.org_id = $1 AND (strpos(lower(c2.name), $2) > 0 OR strpos(lower(c2.title), $2) > 0)`
-	agg := fmt.Sprintf(`SELECT c2.id AS cid,
-			COALESCE(SUM(s.u%d), 0) AS sent, COALESCE(SUM(s.u%d), 0) AS delivered,
-			COALESCE(SUM(s.u%d), 0) AS opens, COALESCE(SUM(s.u%d), 0) AS human_opens,
-			COALESCE(SUM(s.u%d), 0) AS clicks, COALESCE(SUM(s.u%d), 0) AS human_clicks,
-			COALESCE(SUM(s.u%d), 0) AS bounced, COALESCE(SUM(s.u%d), 0) AS bounced_hard,
-			COALESCE(SUM(s.u%d), 0) AS complained, COALESCE(SUM(s.u%d), 0) AS unsub,
-			COALESCE(SUM(s.t%d), 0) AS t_opens, COALESCE(SUM(s.t%d), 0) AS t_human_opens,
-			COALESCE(SUM(s.t%d), 0) AS t_clicks, COALESCE(SUM(s.t%d), 0) AS t_human_clicks,
-			COALESCE(MAX(s.bucket), -1) AS last_bucket, COALESCE(MIN(CASE WHEN s.u%d > 0 THEN s.bucket END), -1) AS first_sent
-			FROM campaigns c2 LEFT JOIN campaign_stats s ON s.campaign_id = c2.id
-			WHERE %s GROUP BY c2.id%s`,
-		rules.FSent, rules.FDelivered, rules.FOpen, rules.FHumanOpen, rules.FClick, rules.FHumanClick,
-		rules.FBounce, rules.FHardBounce, rules.FComplaint, rules.FUnsub,
-		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, match, having)
+	agg := storekit.CampaignAggregate(match, having)
 	// $1 organization, $2 search, with a date filter $3 and $4 its bounds; the page's
 	// limit and offset come next.
 	args := []any{org, search}
@@ -67,24 +54,17 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	if f.Asc {
 		dir = "ASC"
 	}
-	rows, err := db.pool.Query(ctx, `SELECT c.name, c.title, c.subject, first_sent, sent, delivered, opens, human_opens, clicks, human_clicks, bounced,
-		bounced_hard, complained, unsub, t_opens, t_human_opens, t_clicks, t_human_clicks, last_bucket
-		FROM campaigns c JOIN (`+agg+`) a ON a.cid = c.id
+	rows, err := db.pool.Query(ctx, `SELECT `+storekit.CampaignListColumns+` FROM campaigns c JOIN (`+agg+`) a ON a.cid = c.id
 		ORDER BY `+order+` `+dir+`, c.name LIMIT $`+fmt.Sprint(len(args)+1)+` OFFSET $`+fmt.Sprint(len(args)+2), append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: campaigns: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var cs mailtrail.CampaignSummary
-		c := &cs.Counts
-		var last, first int64
-		if err := rows.Scan(&cs.ID, &cs.Name, &cs.Subject, &first, &c.Sent, &c.Delivered, &c.OpensUnique, &c.HumanOpensUnique, &c.ClicksUnique,
-			&c.HumanClicksUnique, &c.Bounced, &c.BouncedHard, &c.Complained, &c.Unsubscribed, &c.OpensTotal, &c.HumanOpensTotal, &c.ClicksTotal,
-			&c.HumanClicksTotal, &last); err != nil {
+		cs, err := storekit.ScanCampaignSummary(rows)
+		if err != nil {
 			return nil, fmt.Errorf("postgres: campaigns: %w", err)
 		}
-		storekit.CampaignSummary(&cs, first, last)
 		page.Campaigns = append(page.Campaigns, cs)
 	}
 	if err := rows.Err(); err != nil {

@@ -29,7 +29,7 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	search := strings.ToLower(f.Search)
 	having := ""
 	if dated {
-		having = fmt.Sprintf(` HAVING MIN(CASE WHEN s.u%d > 0 THEN s.bucket END) >= ?5 AND MIN(CASE WHEN s.u%d > 0 THEN s.bucket END) < ?6`, rules.FSent, rules.FSent)
+		having = storekit.CampaignHaving("?5", "?6")
 	}
 	if having == "" {
 		if err := db.rrow(ctx, `SELECT COUNT(*) FROM campaigns WHERE org_id = ?1 AND (instr(lower(name), ?2) > 0 OR instr(lower(title), ?2) > 0)`,
@@ -45,23 +45,9 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	if f.Asc {
 		dir = "ASC"
 	}
-	q := fmt.Sprintf(`SELECT c.name, c.title, c.subject, first_sent, sent, delivered, opens, human_opens, clicks, human_clicks, bounced, bounced_hard,
-		complained, unsub, t_opens, t_human_opens, t_clicks, t_human_clicks, last_bucket
-		FROM campaigns c JOIN (SELECT c2.id AS cid,
-			COALESCE(SUM(s.u%d), 0) AS sent, COALESCE(SUM(s.u%d), 0) AS delivered,
-			COALESCE(SUM(s.u%d), 0) AS opens, COALESCE(SUM(s.u%d), 0) AS human_opens,
-			COALESCE(SUM(s.u%d), 0) AS clicks, COALESCE(SUM(s.u%d), 0) AS human_clicks,
-			COALESCE(SUM(s.u%d), 0) AS bounced, COALESCE(SUM(s.u%d), 0) AS bounced_hard,
-			COALESCE(SUM(s.u%d), 0) AS complained, COALESCE(SUM(s.u%d), 0) AS unsub,
-			COALESCE(SUM(s.t%d), 0) AS t_opens, COALESCE(SUM(s.t%d), 0) AS t_human_opens,
-			COALESCE(SUM(s.t%d), 0) AS t_clicks, COALESCE(SUM(s.t%d), 0) AS t_human_clicks,
-			COALESCE(MAX(s.bucket), -1) AS last_bucket, COALESCE(MIN(CASE WHEN s.u%d > 0 THEN s.bucket END), -1) AS first_sent
-			FROM campaigns c2 LEFT JOIN campaign_stats s ON s.campaign_id = c2.id
-			WHERE c2.org_id = ?1 AND (instr(lower(c2.name), ?2) > 0 OR instr(lower(c2.title), ?2) > 0) GROUP BY c2.id%s) a ON a.cid = c.id
-		ORDER BY %s %s, c.name LIMIT ?3 OFFSET ?4`,
-		rules.FSent, rules.FDelivered, rules.FOpen, rules.FHumanOpen, rules.FClick, rules.FHumanClick,
-		rules.FBounce, rules.FHardBounce, rules.FComplaint, rules.FUnsub,
-		rules.TOpens, rules.THumanOpens, rules.TClicks, rules.THumanClicks, rules.FSent, having, order, dir)
+	q := `SELECT ` + storekit.CampaignListColumns + ` FROM campaigns c JOIN (` +
+		storekit.CampaignAggregate(`c2.org_id = ?1 AND (instr(lower(c2.name), ?2) > 0 OR instr(lower(c2.title), ?2) > 0)`, having) +
+		`) a ON a.cid = c.id ORDER BY ` + order + ` ` + dir + `, c.name LIMIT ?3 OFFSET ?4`
 	args := []any{org, search, f.Limit, f.Offset}
 	if having != "" {
 		args = append(args, lo, hi)
@@ -72,15 +58,10 @@ func (db *DB) Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignF
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var cs mailtrail.CampaignSummary
-		c := &cs.Counts
-		var last, first int64
-		if err := rows.Scan(&cs.ID, &cs.Name, &cs.Subject, &first, &c.Sent, &c.Delivered, &c.OpensUnique, &c.HumanOpensUnique, &c.ClicksUnique, &c.HumanClicksUnique,
-			&c.Bounced, &c.BouncedHard, &c.Complained, &c.Unsubscribed, &c.OpensTotal, &c.HumanOpensTotal, &c.ClicksTotal,
-			&c.HumanClicksTotal, &last); err != nil {
+		cs, err := storekit.ScanCampaignSummary(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: campaigns: %w", err)
 		}
-		storekit.CampaignSummary(&cs, first, last)
 		page.Campaigns = append(page.Campaigns, cs)
 	}
 	return page, rows.Err()
