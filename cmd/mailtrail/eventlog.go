@@ -88,6 +88,7 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }}
 	var l *eventlog.Log
 	var err error
+	var quiet quietRetries
 	for deadline := time.Now().Add(externalLogWait); ; {
 		l, err = eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), opts)
 		if err == nil || !transientLogError(err) || time.Now().After(deadline) {
@@ -95,7 +96,7 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		}
 		// A cluster that is electing a leader (a server just restarted or killed) does
 		// not answer for a few seconds: wait for it rather than exit.
-		log.Warn("event log not reachable yet; retrying", "err", err.Error())
+		quiet.warn(log, "event log not reachable yet; retrying", err)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("event log: %w", err)
@@ -136,6 +137,20 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 // externalLogWait is how long serve retries opening the event log on an external
 // JetStream that does not answer (electing a leader, restarting) before it gives up.
 var externalLogWait = time.Minute
+
+// quietRetries logs the error of an operation retried every second at its first
+// occurrence, when it changes, and every 10 s, not at every attempt.
+type quietRetries struct {
+	last string
+	at   time.Time
+}
+
+func (q *quietRetries) warn(log *slog.Logger, msg string, err error) {
+	if e := err.Error(); e != q.last || time.Since(q.at) >= 10*time.Second {
+		q.last, q.at = e, time.Now()
+		log.Warn(msg, "err", e)
+	}
+}
 
 // transientLogError reports whether opening the external log failed in a way that
 // waiting mends: the cluster did not answer in time, had no server to answer, or none

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +112,20 @@ func TestEventLogOnExternalJetStream(t *testing.T) {
 		t.Fatalf("report on the cluster's log: %d sent, want 4 (each event once)", rep.Counts.Sent)
 	}
 	h.stop()
+}
+
+// quietRetries logs a retried error once until it changes (or 10 s pass), not at every
+// attempt: a serve or worker waiting a minute for the cluster writes a few lines, not 60.
+func TestQuietRetries(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	var q quietRetries
+	for range 5 {
+		q.warn(log, "retrying", errors.New("nats: no servers available for connection"))
+	}
+	q.warn(log, "retrying", errors.New("context deadline exceeded"))
+	q.warn(log, "retrying", errors.New("context deadline exceeded"))
+	if n := strings.Count(buf.String(), "retrying"); n != 2 {
+		t.Fatalf("%d lines for 7 attempts of 2 errors, want 2:\n%s", n, buf.String())
+	}
 }

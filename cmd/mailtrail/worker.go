@@ -121,6 +121,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	w := &worker{log: log, metrics: metrics.New()}
 	var err error
 	deadline := time.Now().Add(externalLogWait)
+	var quiet quietRetries
 	for announced := false; ; {
 		w.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(),
 			Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream)})
@@ -137,7 +138,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 		case transientLogError(err) && time.Now().Before(deadline):
 			// A cluster electing a leader (a server just restarted or killed) does not
 			// answer for a few seconds: wait for it rather than exit.
-			log.Warn("event log not reachable yet; retrying", "err", err.Error())
+			quiet.warn(log, "event log not reachable yet; retrying", err)
 		default:
 			return nil, fmt.Errorf("worker: %w", err)
 		}
