@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/rules"
 )
 
 // What an erasure does to rows is the same in every store (docs/privacy.md): the
@@ -110,4 +111,48 @@ func MarkErased(s *mailtrail.Suppression) {
 	if mailtrail.IsEmailHash(s.Email) {
 		s.EmailHash, s.Email = s.Email, ""
 	}
+}
+
+// ErasedLookup is the lookup of the suppressions kept under the hashes of addresses that
+// were not found under themselves (their customer was erased): the hashes to look up
+// (Hashes, sorted), then Add with each suppression found under one.
+type ErasedLookup struct {
+	Hashes []string
+	byHash map[string]string // hash → the normalized address asked
+}
+
+// NewErasedLookup returns the lookup for the addresses of raw (as given) that found, by
+// normalized address, lacks; its Hashes are empty when there is nothing to look up.
+func NewErasedLookup(raw []string, found map[string]mailtrail.Suppression) ErasedLookup {
+	l := ErasedLookup{byHash: map[string]string{}}
+	for _, r := range raw {
+		a := mailtrail.NormalizeEmail(r)
+		if _, ok := found[a]; ok || a == "" || mailtrail.IsEmailHash(a) {
+			continue
+		}
+		for _, h := range ErasedHashes(r) {
+			if _, dup := l.byHash[h]; !dup {
+				l.byHash[h] = a
+				l.Hashes = append(l.Hashes, h)
+			}
+		}
+	}
+	slices.Sort(l.Hashes)
+	return l
+}
+
+// Add records s, kept under the hash key, in found under the address it was asked for,
+// with its hash in EmailHash; when the address is kept under both of its hashes, the
+// suppression that ranks higher (rules.Replaces) answers.
+func (l ErasedLookup) Add(found map[string]mailtrail.Suppression, key string, s mailtrail.Suppression) {
+	s.EmailHash, s.Email = key, l.byHash[key]
+	if prev, ok := found[s.Email]; ok && !rules.Replaces(SuppressOf(prev), SuppressOf(s)) {
+		return
+	}
+	found[s.Email] = s
+}
+
+// SuppressOf is the rules' view of a stored suppression.
+func SuppressOf(s mailtrail.Suppression) rules.Suppress {
+	return rules.Suppress{Reason: s.Reason, Source: s.Source, EventID: s.EventID, Detail: s.Detail, At: s.SuppressedAt.UnixMilli()}
 }

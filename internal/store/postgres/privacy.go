@@ -7,7 +7,6 @@ package postgres
 // transactions of the projection (writeTx), so it serializes with the workers' batches.
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +53,10 @@ type Erasure struct {
 
 // Erase is EraseCustomer as e says.
 func (db *DB) Erase(ctx context.Context, orgID, customerID string, e Erasure) (*mailtrail.EraseResult, error) {
-	newID := cmp.Or(e.NewID, storekit.NewErasedID())
+	newID := e.NewID
+	if newID == "" {
+		newID = storekit.NewErasedID()
+	}
 	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return nil, err
@@ -298,37 +300,13 @@ func hashSuppression(ctx context.Context, tx pgx.Tx, org int64, addr string, cus
 // (storekit.ErasedHashes), by key, as the SQLite store's checkErased: one statement, and
 // only when an address was not found.
 func (db *DB) checkErased(ctx context.Context, org int64, orgID string, raw []string, found map[string]mailtrail.Suppression) error {
-	byHash := map[string]string{}
-	var hashes []string
-	for _, r := range raw {
-		a := mailtrail.NormalizeEmail(r)
-		if _, ok := found[a]; ok || a == "" || mailtrail.IsEmailHash(a) {
-			continue
-		}
-		for _, h := range storekit.ErasedHashes(r) {
-			if _, dup := byHash[h]; !dup {
-				byHash[h] = a
-				hashes = append(hashes, h)
-			}
-		}
-	}
-	if len(hashes) == 0 {
+	look := storekit.NewErasedLookup(raw, found)
+	if len(look.Hashes) == 0 {
 		return nil
 	}
 	rows, err := db.pool.Query(ctx, `SELECT `+fmt.Sprintf(suppressionColsS, "''")+` FROM unnest($2::text[]) AS k(email)
-		JOIN suppressions s ON s.org_id = $1 AND s.email = k.email`, org, hashes)
-	return scanSuppressions(rows, err, orgID, "check erased suppressions", func(s mailtrail.Suppression, key string) {
-		s.EmailHash, s.Email = key, byHash[key]
-		if prev, ok := found[s.Email]; ok && !rules.Replaces(suppressOf(prev), suppressOf(s)) {
-			return // kept under both hashes: the stronger one answers
-		}
-		found[s.Email] = s
-	})
-}
-
-// suppressOf is the rules' view of a stored suppression.
-func suppressOf(s mailtrail.Suppression) rules.Suppress {
-	return rules.Suppress{Reason: s.Reason, Source: s.Source, EventID: s.EventID, Detail: s.Detail, At: s.SuppressedAt.UnixMilli()}
+		JOIN suppressions s ON s.org_id = $1 AND s.email = k.email`, org, look.Hashes)
+	return scanSuppressions(rows, err, orgID, "check erased suppressions", func(s mailtrail.Suppression, key string) { look.Add(found, key, s) })
 }
 
 // DeleteExpiredEvents deletes, for every organization with a retention (retention_days

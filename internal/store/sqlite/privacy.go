@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -286,24 +285,11 @@ func (db *DB) checkErased(ctx context.Context, org int64, orgID string, raw []st
 	if ok, err := db.hasErasedAddresses(ctx, org); err != nil || !ok {
 		return err
 	}
-	byHash := map[string]string{}
-	hashes := make([]string, 0, len(raw)-len(found))
-	for _, r := range raw {
-		a := mailtrail.NormalizeEmail(r)
-		if _, ok := found[a]; !ok && a != "" && !mailtrail.IsEmailHash(a) {
-			for _, h := range storekit.ErasedHashes(r) {
-				if _, dup := byHash[h]; !dup {
-					byHash[h] = a
-					hashes = append(hashes, h)
-				}
-			}
-		}
-	}
-	if len(hashes) == 0 {
+	look := storekit.NewErasedLookup(raw, found)
+	if len(look.Hashes) == 0 {
 		return nil
 	}
-	slices.Sort(hashes)
-	list, _ := json.Marshal(hashes)
+	list, _ := json.Marshal(look.Hashes)
 	rows, err := db.rquery(ctx, `SELECT `+suppressionColsS+`
 		FROM json_each(?) AS j CROSS JOIN suppressions AS s WHERE s.org_id = ? AND s.email = j.value`, string(list), org)
 	if err != nil {
@@ -315,22 +301,13 @@ func (db *DB) checkErased(ctx context.Context, org int64, orgID string, raw []st
 		if err != nil {
 			return fmt.Errorf("sqlite: check erased suppressions: %w", err)
 		}
-		s.Email = byHash[s.EmailHash]
-		if prev, ok := found[s.Email]; ok && !rules.Replaces(suppressOf(prev), suppressOf(s)) {
-			continue // kept under both hashes: the stronger one answers
-		}
-		found[s.Email] = s
+		look.Add(found, s.EmailHash, s)
 	}
 	return rows.Err()
 }
 
 // suppressionColsS are suppressionCols of the table aliased s.
 const suppressionColsS = `coalesce(nullif(s.display_email, ''), s.email), s.customer_id, s.reason, s.source, s.event_id, s.detail, s.note, s.occurred_at, s.created_at, ''`
-
-// suppressOf is the rules' view of a stored suppression.
-func suppressOf(s mailtrail.Suppression) rules.Suppress {
-	return rules.Suppress{Reason: s.Reason, Source: s.Source, EventID: s.EventID, Detail: s.Detail, At: s.SuppressedAt.UnixMilli()}
-}
 
 // erasedSuppression returns the suppression of an address (as given) kept under its hash,
 // or nil.
