@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
@@ -10,10 +9,8 @@ import (
 	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/message"
-	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/projector"
 	"github.com/mailtrail/mailtrail/internal/query"
-	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/suppression"
 )
 
@@ -28,8 +25,6 @@ type Store interface {
 	ingest.Sink      // Write: DedupeAndDerived, OrderIndependence
 	attribute.Lookup // MessagesByID, MessagesByESPID, MessagesByNames, MessagesByEmail, MessagesByRecipient: Attribution
 	query.Reader     // View (its Snapshot: every read below, and LinkTopClickers): Views
-	outbound.Store   // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription: Subscriptions
-	segment.Source   // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, LastEventID: SegmentSource
 	connection.Store // CreateConnection, Connections, Connection, SetConnectionDisabled, RotateConnection: Connections
 	message.Store    // CreateMessages: Messages; OrgSettings: Settings
 	projector.Store  // WriteAt, Position: Positions
@@ -51,9 +46,6 @@ type Store interface {
 	TouchConnection(ctx context.Context, id string, at time.Time) error
 	Ping(ctx context.Context) error
 
-	// httpd.CustomerStore: ErasureAndRetention.
-	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
-
 	// httpd.SuppressionStore (besides suppression.Store): TopicSuppressions, Settings.
 	Resubscribe(ctx context.Context, orgID string, rs []mailtrail.Resubscribe, actor string) (lifted int, err error)
 	OrgSettings(ctx context.Context, orgID string) (*mailtrail.OrgSettings, error)
@@ -64,37 +56,17 @@ type Store interface {
 	// CheckSuppressions): TenantIsolation, Suppressions, ErasureAndRetention.
 	Suppressed(ctx context.Context, orgID, email string) (*mailtrail.Suppression, error)
 
-	// httpd.StreamStore: Subscriptions.
-	StreamHead(ctx context.Context, orgID string) (int64, error)
-	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
-	StreamEnd(ctx context.Context) (int64, error)
-
-	// httpd.SubscriptionStore: Subscriptions.
-	CreateSubscription(ctx context.Context, s *mailtrail.Subscription) error
-	Subscriptions(ctx context.Context, orgID string) ([]mailtrail.Subscription, error)
-	Subscription(ctx context.Context, orgID, id string) (*mailtrail.Subscription, error)
-	DeleteSubscription(ctx context.Context, orgID, id string) error
-	EnableSubscription(ctx context.Context, orgID, id string, skipBacklog bool) (*mailtrail.Subscription, error)
-	SubscriptionDeliveries(ctx context.Context, orgID, id string, limit int) ([]mailtrail.Delivery, error)
-
-	// httpd.CampaignStore and dashboard.Store: Campaigns.
-	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
-	UpdateCampaign(ctx context.Context, orgID, campaign string, u mailtrail.CampaignUpdate) (*mailtrail.CampaignInfo, error)
-
-	// httpd.SavedSegments and dashboard.SavedSegmentStore: SavedSegments.
-	SaveSegment(ctx context.Context, orgID, name string, rule json.RawMessage) (*mailtrail.SavedSegment, bool, error)
-	SavedSegments(ctx context.Context, orgID string) ([]mailtrail.SavedSegment, error)
-	SavedSegment(ctx context.Context, orgID, name string) (*mailtrail.SavedSegment, error)
-	DeleteSavedSegment(ctx context.Context, orgID, name string) error
-
 	// cmd/mailtrail: the mailbox pollers' accounts (mailboxStore), `mailtrail reseal`
-	// (resealStore), the retention and idempotency sweeps: Connections, Subscriptions,
-	// ErasureAndRetention.
+	// (resealStore): Connections.
 	MailboxConnections(ctx context.Context) ([]mailtrail.Connection, error)
 	ResealConnections(ctx context.Context, f func(*mailtrail.Connection) (bool, error)) (int, error)
-	ResealSubscriptions(ctx context.Context, f func(*mailtrail.Subscription) (bool, error)) (int, error)
-	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
-	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
+
+	// The parts of the contract with areas of their own (storetest.go), each listing
+	// its methods under the interfaces that ask for them.
+	Privacy
+	Catalog
+	Outbound
+	Segments
 }
 
 // idempotencyKey is the dedupe key of an API event posted with the client's key.

@@ -46,11 +46,10 @@ func Run(t *testing.T, open func(t *testing.T) Store, reopen Reopen, norm Normal
 // (segment.Source), with the organization lookup.
 type Segments interface {
 	Projection
-	segment.Source
+	segment.Source // Orgs, SegmentCustomers, SegmentCampaigns, SegmentEvents, SegmentTail, LastEventID
+	// httpd.Store.
 	Org(ctx context.Context, id string) (*mailtrail.Organization, error)
 }
-
-var _ Segments = Store(nil)
 
 // RunSegments runs the area of the suite that needs the Segments contract:
 // SegmentSource (organizations, customers and campaigns by row, the counted events in
@@ -70,19 +69,20 @@ func runSegments(t *testing.T, open func(t *testing.T) Segments, norm Normalizer
 type Outbound interface {
 	Operational
 	outbound.Store // ActiveSubscriptions, EventsAfter, RecordDelivery, AdvanceSubscription
+	// httpd.StreamStore.
 	StreamHead(ctx context.Context, orgID string) (int64, error)
 	StreamRecent(ctx context.Context, orgID string, f mailtrail.StreamFilter, n int) (int64, error)
 	StreamEnd(ctx context.Context) (int64, error)
+	// httpd.SubscriptionStore.
 	CreateSubscription(ctx context.Context, s *mailtrail.Subscription) error
 	Subscriptions(ctx context.Context, orgID string) ([]mailtrail.Subscription, error)
 	Subscription(ctx context.Context, orgID, id string) (*mailtrail.Subscription, error)
 	DeleteSubscription(ctx context.Context, orgID, id string) error
 	EnableSubscription(ctx context.Context, orgID, id string, skipBacklog bool) (*mailtrail.Subscription, error)
 	SubscriptionDeliveries(ctx context.Context, orgID, id string, limit int) ([]mailtrail.Delivery, error)
+	// cmd/mailtrail: `mailtrail reseal` (resealStore).
 	ResealSubscriptions(ctx context.Context, f func(*mailtrail.Subscription) (bool, error)) (int, error)
 }
-
-var _ Outbound = Store(nil)
 
 // RunOutbound runs the area of the suite that needs the Outbound contract:
 // Subscriptions (a subscription starts at the head, reads its organization's events past
@@ -101,15 +101,15 @@ func runOutbound(t *testing.T, open func(t *testing.T) Outbound, norm Normalizer
 // campaigns, saving segments.
 type Catalog interface {
 	Operational
+	// httpd.CampaignStore and dashboard.Store: Campaigns.
 	Campaigns(ctx context.Context, orgID string, f mailtrail.CampaignFilter) (*mailtrail.CampaignPage, error)
 	UpdateCampaign(ctx context.Context, orgID, campaign string, u mailtrail.CampaignUpdate) (*mailtrail.CampaignInfo, error)
+	// httpd.SavedSegments and dashboard.SavedSegmentStore: SavedSegments.
 	SaveSegment(ctx context.Context, orgID, name string, rule json.RawMessage) (*mailtrail.SavedSegment, bool, error)
 	SavedSegments(ctx context.Context, orgID string) ([]mailtrail.SavedSegment, error)
 	SavedSegment(ctx context.Context, orgID, name string) (*mailtrail.SavedSegment, error)
 	DeleteSavedSegment(ctx context.Context, orgID, name string) error
 }
-
-var _ Catalog = Store(nil)
 
 // RunCatalog runs the areas of the suite that need the Catalog contract: Campaigns (a
 // campaign's name and subject from its messages, updated field by field, searched) and
@@ -127,12 +127,12 @@ func runCatalog(t *testing.T, open func(t *testing.T) Catalog, norm Normalizer) 
 // Operational: what serve runs on its store and, in the cluster mode, on PostgreSQL.
 type Privacy interface {
 	Operational
+	// httpd.CustomerStore: ErasureAndRetention.
 	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
+	// cmd/mailtrail: the retention and idempotency sweeps: ErasureAndRetention.
 	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
 	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
 }
-
-var _ Privacy = Store(nil)
 
 // RunPrivacy runs the area of the suite that needs the Privacy contract:
 // ErasureAndRetention (an erasure keeps every figure and the suppression under the
