@@ -80,7 +80,7 @@ func (w *batchWriter) apply(plan *derive.Plan) error {
 			a := plan.Customers[id]
 			ls[i], lo[i], lc[i] = a.LastSent, a.LastOpen, a.LastClick
 		}
-		b.Queue(`UPDATE customers c SET last_sent = v.s, last_open = v.o, last_click = v.c
+		b.Queue(`UPDATE customers c SET last_sent = greatest(c.last_sent, v.s), last_open = greatest(c.last_open, v.o), last_click = greatest(c.last_click, v.c)
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(id, s, o, c) WHERE c.id = v.id`, ids, ls, lo, lc)
 	}
 	for _, s := range plan.Suppressions {

@@ -54,7 +54,8 @@ type Options struct {
 
 // DB is the PostgreSQL store. Its methods are safe for concurrent use, also by several
 // processes on one database: writes of the projection serialize on a transaction-level
-// advisory lock of the schema (see writeTx).
+// advisory lock of the schema (see writeTx), or of their stream when they name one
+// (WriteAt, streamTx).
 type DB struct {
 	pool   *pgxpool.Pool
 	schema string
@@ -233,6 +234,29 @@ func (db *DB) writeTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		}
 		return fn(tx)
 	})
+}
+
+// streamTx runs fn in a write transaction of the projection for one stream (one
+// partition of a log, as WriteAt names it): it holds the schema's write lock shared and
+// the stream's own lock exclusive, so batches of different streams run at once, batches
+// of one stream one at a time, and every writer of writeTx (erasure, manual suppressions,
+// subscriptions) alone. What two streams' batches share they lock row by row (the
+// addresses, lockAddresses) or only add to (counters, customers' latest activity).
+func (db *DB) streamTx(ctx context.Context, stream string, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)`, db.writeKey, lockKey("stream "+stream, db.schema)); err != nil {
+			return fmt.Errorf("postgres: write lock: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// conflicted reports the errors of a transaction that lost a race with another stream's
+// (a deadlock PostgreSQL broke, or a key both inserted): the same batch in a new
+// transaction succeeds or sees the other's rows.
+func conflicted(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
 }
 
 func randomID(prefix string, n int) string {

@@ -98,21 +98,58 @@ func (p *logPosition) claim(ctx context.Context, tx pgx.Tx, now time.Time) error
 }
 
 // writeBatch is Write, and WriteAt when at is set (the position is claimed first, in the
-// batch's transaction).
+// batch's transaction, which then holds its stream's lock: see streamTx). A transaction
+// that lost a race with another stream's (conflicted) runs again, from copies of the
+// events as they came: the write fills in their fields.
 func (db *DB) writeBatch(ctx context.Context, batch []*mailtrail.Event, at *logPosition) (ingest.ChangeSet, error) {
+	for attempt := 1; ; attempt++ {
+		evs := batch
+		if at != nil {
+			evs = make([]*mailtrail.Event, len(batch))
+			for i, ev := range batch {
+				c := *ev
+				c.Reasons = slices.Clone(ev.Reasons)
+				evs[i] = &c
+			}
+		}
+		cs, err := db.writeOnce(ctx, evs, at)
+		if err != nil && at != nil && conflicted(err) && attempt < 8 {
+			continue
+		}
+		if err == nil && at != nil {
+			cs.Events = cs.Events[:0]
+			for i, c := range evs {
+				*batch[i] = *c
+				if !cs.Duplicate[i] {
+					cs.Events = append(cs.Events, batch[i])
+				}
+			}
+		}
+		return cs, err
+	}
+}
+
+// writeOnce is one transaction of writeBatch.
+func (db *DB) writeOnce(ctx context.Context, batch []*mailtrail.Event, at *logPosition) (ingest.ChangeSet, error) {
 	var w *batchWriter
 	var dup []bool
-	err := db.writeTx(ctx, func(tx pgx.Tx) error {
+	body := func(tx pgx.Tx) error {
 		if at != nil {
 			if err := at.claim(ctx, tx, db.now()); err != nil {
 				return err
 			}
 		}
-		w = &batchWriter{db: db, ctx: ctx, tx: tx, msgs: map[[12]byte]*derive.Message{}, st: derive.NewState()}
+		w = &batchWriter{db: db, ctx: ctx, tx: tx, msgs: map[[12]byte]*derive.Message{}, st: derive.NewState(), shared: at != nil}
 		var err error
 		dup, err = w.write(batch)
 		return err
-	})
+	}
+	var err error
+	if at != nil {
+		err = db.streamTx(ctx, at.stream, body)
+	} else {
+		err = db.writeTx(ctx, body)
+	}
 	if err != nil {
 		return ingest.ChangeSet{}, err
 	}
@@ -135,6 +172,7 @@ type batchWriter struct {
 	st       *derive.State
 	urls     map[urlKey]int64
 	relabels []mailtrail.ClickRelabel // clicks moved between human and not, for the change-set
+	shared   bool                     // other streams' batches may run at once (streamTx): lock the addresses
 }
 
 // write stores the batch's raw events, loads the state they touch, plans with
@@ -162,6 +200,11 @@ func (w *batchWriter) write(batch []*mailtrail.Event) ([]bool, error) {
 		if !skip[i] {
 			m := w.msgs[refs[i]]
 			derive.Prepare(ev, m, w.st.Orgs[m.Org])
+		}
+	}
+	if w.shared {
+		if err := w.lockAddresses(batch, refs, skip); err != nil {
+			return nil, err
 		}
 	}
 	dup, stored, err := w.insertEvents(batch, refs, skip)

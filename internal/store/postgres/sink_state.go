@@ -1,7 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"fmt"
+	"hash/fnv"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
@@ -331,4 +334,44 @@ func sendAll(w *batchWriter, b *pgx.Batch, what string) error {
 		return fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return nil
+}
+
+// lockAddresses locks, in key order, the rows of address_locks of every address the
+// batch's events may decide on (derive.SuppressionNeeds: bounces, complaints,
+// unsubscribes), creating the missing ones, before the batch loads their state: a batch of
+// another stream deciding on one of them waits for this one's commit, and no two
+// batches lock two addresses in opposite orders.
+func (w *batchWriter) lockAddresses(batch []*mailtrail.Event, refs [][12]byte, skip []bool) error {
+	type key struct{ org, h int64 }
+	seen := map[key]bool{}
+	var keys []key
+	for i, ev := range batch {
+		if skip[i] {
+			continue
+		}
+		n, ok := derive.SuppressionNeeds(ev, w.msgs[refs[i]])
+		if !ok {
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(n.Addr.Email))
+		k := key{n.Addr.Org, int64(h.Sum64())}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(x, y key) int { return cmp.Or(cmp.Compare(x.org, y.org), cmp.Compare(x.h, y.h)) })
+	orgs, hs := make([]int64, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		orgs[i], hs[i] = k.org, k.h
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO address_locks (org_id, h) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, orgs, hs)
+	b.Queue(`SELECT 1 FROM address_locks a JOIN unnest($1::bigint[], $2::bigint[]) AS k(org, h) ON a.org_id = k.org AND a.h = k.h
+		ORDER BY a.org_id, a.h FOR UPDATE OF a`, orgs, hs)
+	return sendAll(w, b, "lock addresses")
 }

@@ -148,7 +148,7 @@ func runPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) 
 
 // RunProjection runs the areas of the suite that need only the Projection contract
 // (projection.go): DedupeAndDerived, ChangeSet, OrderIndependence, ListEvents,
-// TenantIsolation, Positions, KeysAndTopics (idempotency keys, topic unsubscribes),
+// TenantIsolation, Positions, Partitions (a log's partitions applied at once), KeysAndTopics (idempotency keys, topic unsubscribes),
 // UnnamedMessages (events that name a campaign and a customer, no message), Analytics
 // (its campaign list only when the store has one), Journeys and Views, as Run runs them. open returns a new empty store, reopen closes one and opens it again, norm is
 // ingest.Normalize.
@@ -163,6 +163,7 @@ func runProjection(t *testing.T, open func(t *testing.T) Projection, reopen Reop
 	t.Run("ListEvents", func(t *testing.T) { testList(t, open(t), norm) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenants(t, open(t), norm) })
 	t.Run("Positions", func(t *testing.T) { testPositions(t, open, reopen, norm) })
+	t.Run("Partitions", func(t *testing.T) { testPartitions(t, open, norm) })
 	t.Run("KeysAndTopics", func(t *testing.T) { testKeysAndTopics(t, open, norm) })
 	t.Run("UnnamedMessages", func(t *testing.T) { testUnnamedMessages(t, open(t), norm) })
 	t.Run("Analytics", func(t *testing.T) { testAnalytics(t, open, norm) })
