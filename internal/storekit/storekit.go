@@ -5,8 +5,10 @@
 package storekit
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net/url"
 	"slices"
@@ -337,4 +339,36 @@ func ScanCampaignSummary(r interface{ Scan(dest ...any) error }) (mailtrail.Camp
 	}
 	CampaignSummary(&cs, first, last)
 	return cs, nil
+}
+
+// SyntheticRef identifies the message of an event that names no message id: the one
+// email of a campaign to a customer. Both stores give such an event this message.
+func SyntheticRef(orgPublic, campaign, customer string) [12]byte {
+	h := sha256.Sum256([]byte("mailtrail synthetic message\x00" + orgPublic + "\x00" + campaign + "\x00" + customer))
+	var r [12]byte
+	copy(r[:], h[:12])
+	return r
+}
+
+// Partition returns the partition of the event log, of n, that holds ev: the one of its
+// message (the message id it names, or SyntheticRef's when it names none), so that every
+// event of one message is in one partition, in order, and a message's state, clicks and
+// keys are one partition's. What messages share (an address's suppression, a campaign's
+// counters) the projection locks or only adds to.
+func Partition(ev *mailtrail.Event, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	var key []byte
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(ev.MessageID); ev.MessageID != "" && err == nil && len(b) == 12 {
+		key = b
+	} else if ev.MessageID != "" {
+		key = []byte(ev.MessageID) // names no message we issued: it is dropped, wherever it goes
+	} else {
+		r := SyntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
+		key = r[:]
+	}
+	h := fnv.New32a()
+	h.Write(key)
+	return int(h.Sum32() % uint32(n))
 }

@@ -130,6 +130,7 @@ func (o *Options) defaults() {
 // Log is an open event log. Its methods are safe for concurrent use.
 type Log struct {
 	opts   Options
+	only   string // the subject a Reader of one partition reads ("": every partition's)
 	dir    string
 	lock   *os.File
 	srv    *server.Server

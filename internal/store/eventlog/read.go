@@ -29,7 +29,7 @@ type message struct {
 // of the log.
 func (l *Log) readMessage(ctx context.Context, seq uint64) (m message, ok bool, err error) {
 	_, stream := l.handles()
-	msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(l.opts.SubjectPrefix+".*"))
+	msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(l.subjects()))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return message{}, false, nil
 	}
@@ -91,4 +91,32 @@ func (l *Log) Read(ctx context.Context, from Position, max int) ([]Record, error
 		seq = m.seq + 1
 	}
 	return out, nil
+}
+
+// subjects is the subject filter of the log's reads: every partition's, or the one
+// partition a Reader opened with ReaderOptions.Partition reads.
+func (l *Log) subjects() string {
+	if l.only != "" {
+		return l.only
+	}
+	return l.opts.SubjectPrefix + ".*"
+}
+
+// NextInPartition returns the sequence of partition's first message at sequence from or
+// after, and ok false when the log holds none (yet). A reader of that partition that has
+// applied up to from-1 has applied every message of it before the one returned, so the
+// messages before it may go (see the purge of serve's log).
+func (l *Log) NextInPartition(ctx context.Context, partition int, from uint64) (seq uint64, ok bool, err error) {
+	if l.isClosed() {
+		return 0, false, ErrClosed
+	}
+	_, stream := l.handles()
+	msg, err := stream.GetMsg(ctx, max(from, 1), jetstream.WithGetMsgSubject(l.opts.SubjectPrefix+"."+strconv.Itoa(partition)))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("eventlog: next message of partition %d: %w", partition, err)
+	}
+	return msg.Sequence, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,6 +35,11 @@ type ReaderOptions struct {
 	// HeadEvery is how often Head asks the server for the stream's last sequence, at
 	// most; default 1 s.
 	HeadEvery time.Duration
+	// Partitioned makes the reader read partition Partition only (its messages keep the
+	// stream's sequences, with the gaps other partitions' messages leave); otherwise it
+	// reads every partition.
+	Partitioned bool
+	Partition   int
 }
 
 // Reader is the event log on an external JetStream as a process that only reads it sees
@@ -63,6 +69,12 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	o := Options{URL: opts.URL, Creds: opts.Creds, TLS: opts.TLS, Stream: opts.Stream, SubjectPrefix: opts.SubjectPrefix}
 	o.defaults()
 	l := &Log{opts: o, grew: make(chan struct{}), failed: make(chan struct{})}
+	if opts.Partitioned {
+		if opts.Partition < 0 {
+			return nil, fmt.Errorf("eventlog: partition %d", opts.Partition)
+		}
+		l.only = o.SubjectPrefix + "." + strconv.Itoa(opts.Partition)
+	}
 	nc, err := l.connectExternal()
 	if err != nil {
 		return nil, err
@@ -82,7 +94,9 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 		return nil, fmt.Errorf("eventlog: stream %s: %w", o.Stream, err)
 	}
 	l.js, l.stream = js, st
-	l.seen(st.CachedInfo().State.LastSeq)
+	if l.only == "" {
+		l.seen(st.CachedInfo().State.LastSeq)
+	}
 	if opts.HeadEvery <= 0 {
 		opts.HeadEvery = time.Second
 	}
@@ -93,8 +107,16 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 // ErrPurged (with the records before the gap) when the stream no longer holds a message
 // between from and the next one it holds. A stream's sequences have no holes but those
 // a purge leaves, so a record whose position is past the one expected means lost events.
+//
+// A reader of one partition meets holes all the time (the other partitions' messages)
+// and cannot tell a purged message of its own among them: there the guard is the purge's
+// (serve purges only below every partition's next unapplied message, see
+// Log.NextInPartition), not the reader's.
 func (r *Reader) Read(ctx context.Context, from uint64, max int) ([]projector.Record, error) {
 	recs, err := r.l.Projection().Read(ctx, from, max)
+	if r.l.only != "" {
+		return recs, err
+	}
 	want := from
 	if want == 0 {
 		want = 1
@@ -108,8 +130,9 @@ func (r *Reader) Read(ctx context.Context, from uint64, max int) ([]projector.Re
 	return recs, err
 }
 
-// Head returns the sequence of the last message of the stream, as the server told it at
-// most HeadEvery ago (or as far as Read has seen).
+// Head returns the sequence of the last message of the stream (of its partition, for a
+// reader of one), as the server told it at most HeadEvery ago (or as far as Read has
+// seen).
 func (r *Reader) Head(ctx context.Context) (uint64, error) {
 	if r.l.isClosed() {
 		return 0, ErrClosed
@@ -120,7 +143,17 @@ func (r *Reader) Head(ctx context.Context) (uint64, error) {
 		r.headAt = time.Now()
 	}
 	r.hmu.Unlock()
-	if stale {
+	if stale && r.l.only != "" {
+		// A partition's head is its last message, not the stream's.
+		_, st := r.l.handles()
+		msg, err := st.GetLastMsgForSubject(ctx, r.l.only)
+		switch {
+		case err == nil:
+			r.l.seen(msg.Sequence)
+		case !errors.Is(err, jetstream.ErrMsgNotFound):
+			return r.l.lastSeq.Load(), fmt.Errorf("eventlog: last message of %s: %w", r.l.only, err)
+		}
+	} else if stale {
 		_, st := r.l.handles()
 		info, err := st.Info(ctx)
 		if err != nil {

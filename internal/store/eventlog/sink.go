@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // SinkOptions configure a Sink.
@@ -241,14 +243,48 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 // later part fails, the caller answers 503 and the retry finds the parts already in the
 // log as duplicates where their events carry a key (events without one — pixel hits —
 // are then counted twice, as a retried hit is without the log).
+//
+// A log of several partitions takes each event in its message's partition
+// (storekit.Partition), the partitions' appends at once; the sequence returned is the
+// last of them all.
 func (s *Sink) append(ctx context.Context, events []*mailtrail.Event, keys [][2]key) (uint64, error) {
-	rc, err := s.log.Append(ctx, 0, "", events)
+	n := s.log.Partitions()
+	if n <= 1 {
+		return s.appendTo(ctx, 0, events, keys)
+	}
+	evs, ks := make([][]*mailtrail.Event, n), make([][][2]key, n)
+	for i, ev := range events {
+		p := storekit.Partition(ev, n)
+		evs[p], ks[p] = append(evs[p], ev), append(ks[p], keys[i])
+	}
+	var wg sync.WaitGroup
+	seqs, errs := make([]uint64, n), make([]error, n)
+	for p := range evs {
+		if len(evs[p]) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			seqs[p], errs[p] = s.appendTo(ctx, p, evs[p], ks[p])
+		}(p)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	return slices.Max(seqs), nil
+}
+
+// appendTo is append in one partition.
+func (s *Sink) appendTo(ctx context.Context, partition int, events []*mailtrail.Event, keys [][2]key) (uint64, error) {
+	rc, err := s.log.Append(ctx, partition, "", events)
 	if errors.Is(err, ErrTooLarge) && len(events) > 1 {
 		h := len(events) / 2
-		if _, err := s.append(ctx, events[:h], keys[:h]); err != nil {
+		if _, err := s.appendTo(ctx, partition, events[:h], keys[:h]); err != nil {
 			return 0, err
 		}
-		return s.append(ctx, events[h:], keys[h:])
+		return s.appendTo(ctx, partition, events[h:], keys[h:])
 	}
 	if err != nil {
 		return 0, err

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -14,22 +13,13 @@ import (
 	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/projector"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 var (
 	_ ingest.Sink     = (*DB)(nil)
 	_ projector.Store = (*DB)(nil)
 )
-
-// syntheticRef identifies the message of an event that names no message id: the one email
-// of a campaign to a customer. The same bytes as the SQLite store's, so both stores give
-// such an event the same message id.
-func syntheticRef(orgPublic, campaign, customer string) [12]byte {
-	h := sha256.Sum256([]byte("mailtrail synthetic message\x00" + orgPublic + "\x00" + campaign + "\x00" + customer))
-	var r [12]byte
-	copy(r[:], h[:12])
-	return r
-}
 
 // Write stores a batch of events and everything derived from them in one transaction:
 // raw events (duplicates skipped by their dedupe and idempotency keys), message state,
@@ -256,7 +246,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			}
 			refs[i] = r
 		} else {
-			refs[i] = syntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
+			refs[i] = storekit.SyntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
 		}
 		if !seen[refs[i]] {
 			seen[refs[i]] = true

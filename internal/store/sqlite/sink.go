@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -15,18 +14,10 @@ import (
 	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 var _ ingest.Sink = (*DB)(nil)
-
-// syntheticRef identifies the message of an event that names no message id: the one email
-// of a campaign to a customer.
-func syntheticRef(orgPublic, campaign, customer string) [12]byte {
-	h := sha256.Sum256([]byte("mailtrail synthetic message\x00" + orgPublic + "\x00" + campaign + "\x00" + customer))
-	var r [12]byte
-	copy(r[:], h[:12])
-	return r
-}
 
 // Write stores a batch of events and everything derived from them in one transaction:
 // raw events (duplicates skipped by their dedupe key), message state, campaign counters,
@@ -500,7 +491,7 @@ func (w *batchWriter) resolveMessages(batch []*mailtrail.Event, refs [][12]byte,
 			}
 			refs[i] = r
 		} else {
-			refs[i] = syntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
+			refs[i] = storekit.SyntheticRef(ev.OrgID, ev.CampaignID, ev.CustomerID)
 		}
 		if _, ok := w.msgs[refs[i]]; ok || seen[refs[i]] {
 			continue

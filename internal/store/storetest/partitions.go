@@ -2,12 +2,12 @@ package storetest
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"sync"
 	"testing"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
 // testPartitions: a log split into partitions by message (as serve splits its appends),
@@ -28,11 +28,6 @@ func testPartitions(t *testing.T, open func(t *testing.T) Projection, norm Norma
 			t.Fatal(err)
 		}
 	}
-	partition := func(e *mailtrail.Event) int {
-		h := fnv.New32a()
-		h.Write([]byte(e.MessageID))
-		return int(h.Sum32() % parts)
-	}
 	for round := 0; round < 3; round++ {
 		s := open(t)
 		o, _ := newOrg(t, s, "acme")
@@ -48,7 +43,7 @@ func testPartitions(t *testing.T, open func(t *testing.T) Projection, norm Norma
 		for i, r := range log {
 			var by [parts][]*mailtrail.Event
 			for _, e := range r {
-				p := partition(e)
+				p := storekit.Partition(e, parts)
 				by[p] = append(by[p], e)
 			}
 			for p := range by {
