@@ -100,7 +100,11 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	if opts.HeadEvery <= 0 {
 		opts.HeadEvery = time.Second
 	}
-	return &Reader{l: l, headEvery: opts.HeadEvery, headAt: time.Now()}, nil
+	r := &Reader{l: l, headEvery: opts.HeadEvery, headAt: time.Now()}
+	if l.only != "" {
+		r.headAt = time.Time{} // the stream's info says nothing of the partition: ask at the first Head
+	}
+	return r, nil
 }
 
 // Read returns up to max messages from sequence from on, as Projection.Read does, and
