@@ -36,8 +36,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 const org = "org_benchparts"
@@ -87,7 +85,7 @@ func run(total, batch, rounds, replicas, maxParts int, natsURL, dsn string) erro
 	for p := 1; p <= maxParts; p++ {
 		s := &stream{name: fmt.Sprintf("BENCHP%d%s", p, id), parts: p}
 		s.prefix = strings.ToLower(s.name)
-		defer deleteStream(natsURL, s.name)
+		defer pgbench.DeleteStream(natsURL, s.name)
 		rate, err := appendBacklog(ctx, s, backlog, natsURL, replicas)
 		if err != nil {
 			return err
@@ -220,19 +218,4 @@ func apply(ctx context.Context, s *stream, events int, natsURL, dsn string) (flo
 		return 0, mailtrail.Counts{}, err
 	}
 	return float64(events) / elapsed.Seconds(), rep.Counts, nil
-}
-
-func deleteStream(url, name string) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = js.DeleteStream(ctx, name)
 }

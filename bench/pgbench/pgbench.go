@@ -11,11 +11,14 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/projector"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // RandomName returns prefix followed by 2n random hex digits: a schema, database or
@@ -95,4 +98,20 @@ func (l *MemLog) Read(_ context.Context, from uint64, limit int) ([]projector.Re
 		out = append(out, projector.Record{Pos: uint64(i), Events: evs})
 	}
 	return out, nil
+}
+
+// DeleteStream deletes a benchmark's JetStream stream, quietly (it is only cleanup).
+func DeleteStream(url, name string) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = js.DeleteStream(ctx, name)
 }

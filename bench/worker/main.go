@@ -40,8 +40,6 @@ import (
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 const org = "org_benchworker"
@@ -100,7 +98,7 @@ func run(total, batch, rounds, replicas int, natsURL, dsn, chURL string) error {
 	if err != nil {
 		return err
 	}
-	defer deleteStream(natsURL, stream)
+	defer pgbench.DeleteStream(natsURL, stream)
 	mem := &memLog{}
 	bodies := load.NewEventBodies(batch, 16, "w").Stream()
 	t0 := time.Now()
@@ -222,19 +220,4 @@ func variant(ctx context.Context, v string, mem *memLog, head uint64, natsURL, s
 		}
 	}
 	return float64(len(mem.recs)*len(mem.recs[0].Events)) / elapsed.Seconds(), rep.Counts, nil
-}
-
-func deleteStream(url, name string) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = js.DeleteStream(ctx, name)
 }
