@@ -140,7 +140,7 @@ func TestClusterErasureAndRetentionReachEveryStore(t *testing.T) {
 
 	// ClickHouse: renamed by the worker once it has shipped past the erasure.
 	n := chCount(t, chURL, cfg.ClickHouseDB, org, "cust-1")
-	w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler))
+	w, err := openWorker(ctx, &cfg, 50_000, slog.New(slog.DiscardHandler), "")
 	if err != nil {
 		t.Fatal(err)
 	}

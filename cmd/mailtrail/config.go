@@ -65,6 +65,9 @@ type Config struct {
 	EventLogURL      string
 	EventLogStream   string // the stream's name on that cluster (its subjects are its name in lower case)
 	EventLogReplicas int    // the stream's replicas on that cluster
+	// EventLogPartitions is the number of partitions of the stream on that cluster: each
+	// event goes to its message's, and each is applied by one worker at a time.
+	EventLogPartitions int
 	// The cluster mode's engines (docs/cluster.md): NATSCreds is a .creds file for the
 	// JetStream of EventLogURL (the log's connection and `cluster check`), PostgresDSN and
 	// ClickHouseURL the PostgreSQL and ClickHouse (HTTP interface) it will use.
@@ -176,6 +179,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.EventLogURL, "event-log-url", "MAILTRAIL_EVENT_LOG_URL", "", "keep the event log on an external JetStream cluster instead of the embedded server: its servers' nats:// URLs, comma-separated (user:password@ in them when it asks for credentials); implies --event-log (docs/eventlog.md, \"On an external JetStream\")")
 	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
 	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
+	integer(&c.EventLogPartitions, "event-log-partitions", "MAILTRAIL_EVENT_LOG_PARTITIONS", 1, "with --event-log-url: the stream's partitions (1–64), fixed when it is created; each event goes to its message's, and the workers apply the partitions at once (docs/cluster.md)")
 	str(&c.NATSCreds, "nats-creds", "MAILTRAIL_NATS_CREDS", "", "a NATS .creds file (user JWT and NKey seed) the event log and mailtrail cluster check authenticate to the servers of --event-log-url with (docs/cluster.md)")
 	str(&c.NATSCA, "nats-ca", "MAILTRAIL_NATS_CA", "", "PEM bundle of the authorities that sign the NATS servers' TLS certificates (tls:// URLs or servers that require TLS; empty: the system's)")
 	str(&c.NATSCert, "nats-cert", "MAILTRAIL_NATS_CERT", "", "a client certificate (PEM) for NATS servers that verify their clients (mutual TLS); with --nats-key")
@@ -291,6 +295,12 @@ func (c *Config) validate() error {
 	}
 	if c.EventLogReplicas < 1 || c.EventLogReplicas > 5 {
 		errs = append(errs, errors.New("--event-log-replicas / MAILTRAIL_EVENT_LOG_REPLICAS must be between 1 and 5"))
+	}
+	if c.EventLogPartitions == 0 {
+		c.EventLogPartitions = 1
+	}
+	if c.EventLogPartitions < 1 || c.EventLogPartitions > 64 {
+		errs = append(errs, errors.New("--event-log-partitions / MAILTRAIL_EVENT_LOG_PARTITIONS must be between 1 and 64"))
 	}
 	errs = append(errs, c.validateCluster()...)
 	if c.SegmentSnapshotInterval < 0 {

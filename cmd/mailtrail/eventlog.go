@@ -83,7 +83,7 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		return nil, err
 	}
 	opts := eventlog.Options{
-		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(), Replicas: cfg.EventLogReplicas, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
+		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(), Replicas: cfg.EventLogReplicas, Partitions: cfg.EventLogPartitions, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
 		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
 		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }}
 	var l *eventlog.Log
@@ -130,7 +130,7 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		l.Close()
 		return nil, fmt.Errorf("event log: %w", err)
 	}
-	log.Info("event log on an external JetStream", "stream", cfg.EventLogStream, "replicas", cfg.EventLogReplicas)
+	log.Info("event log on an external JetStream", "stream", cfg.EventLogStream, "replicas", cfg.EventLogReplicas, "partitions", cfg.EventLogPartitions)
 	return l, nil
 }
 
@@ -271,6 +271,9 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 		l.Close()
 		return nil, fmt.Errorf("event log: %w", err)
 	}
+	if readers != nil {
+		readers.log = l
+	}
 	lg := &logged{log: l, readers: readers}
 	lg.proj = projector.New(l.Projection(), db, projector.Options{Stream: stream, OnError: func(err error) {
 		errs.Inc()
@@ -404,6 +407,7 @@ func (l *logged) purge(ctx context.Context, upTo uint64) error {
 type logReaders struct {
 	cfg    *Config
 	stream string
+	log    partitionLog // the log, for its partitions' next messages
 
 	ch *clickhouse.DB // nil without ClickHouse
 
@@ -433,7 +437,7 @@ func (r *logReaders) floor(ctx context.Context) (uint64, error) {
 		pg, err := r.postgres(ctx)
 		if err == nil {
 			var pos uint64
-			pos, err = pg.Position(ctx, r.stream)
+			pos, err = appliedFloor(ctx, pg, r.log, r.cfg)
 			floor = min(floor, pos)
 		}
 		if err != nil {
@@ -484,7 +488,7 @@ func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration,
 		return "", unavailable("not reachable")
 	}
 	for {
-		pos, err := pg.Position(wctx, r.stream)
+		pos, err := appliedFloor(wctx, pg, r.log, r.cfg)
 		if err == nil && pos >= mark {
 			break
 		}
@@ -507,6 +511,49 @@ func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration,
 	default:
 		return "", unavailable("not answering")
 	}
+}
+
+// partitionLog is what appliedFloor asks the log: eventlog.Log and eventlog.Reader.
+type partitionLog interface {
+	NextInPartition(ctx context.Context, partition int, from uint64) (uint64, bool, error)
+}
+
+// partitionPosition returns the name of the workers' position in PostgreSQL for
+// partition p of cfg's log: positionName's when the log has one partition, with "/p"
+// when it has several.
+func partitionPosition(cfg *Config, p int) string {
+	if cfg.EventLogPartitions <= 1 {
+		return positionName(cfg)
+	}
+	return fmt.Sprintf("%s/%d", positionName(cfg), p)
+}
+
+// appliedFloor returns the position of cfg's log up to which the workers have applied
+// every message to pg: the position of its one partition, or, with several, the lowest
+// over the partitions of the position just before each one's next unapplied message (a
+// partition with none does not hold the floor back; math.MaxUint64 when none does).
+func appliedFloor(ctx context.Context, pg *postgres.DB, log partitionLog, cfg *Config) (uint64, error) {
+	if cfg.EventLogPartitions <= 1 {
+		return pg.Position(ctx, positionName(cfg))
+	}
+	if log == nil {
+		return 0, errors.New("the log's partitions cannot be read")
+	}
+	floor := uint64(math.MaxUint64)
+	for p := range cfg.EventLogPartitions {
+		pos, err := pg.Position(ctx, partitionPosition(cfg, p))
+		if err != nil {
+			return 0, err
+		}
+		next, ok, err := log.NextInPartition(ctx, p, pos+1)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			floor = min(floor, next-1)
+		}
+	}
+	return floor, nil
 }
 
 // orgMirrorInterval is how often serve copies its organizations to the workers'

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ const workerSynopsis = "mailtrail worker --event-log-url URLS --postgres-dsn DSN
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var maxEvents int
 	var progress time.Duration
+	var own string
 	l := newLeaf("worker", workerSynopsis,
 		"Applies the event log on an external JetStream (--event-log-url, stream --event-log-stream) to\n"+
 			"PostgreSQL (--postgres-dsn, schema --postgres-schema) exactly once: each transaction commits the\n"+
@@ -46,6 +48,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		func(fs *flag.FlagSet) {
 			fs.IntVar(&maxEvents, "max-events", 50_000, "events one PostgreSQL transaction holds at most while the worker is behind")
 			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")
+			fs.StringVar(&own, "own-partitions", "", "with a stream of several partitions (serve --event-log-partitions): the partitions this worker applies, comma-separated (e.g. 0,2); default every one. Each is applied by one worker at a time: a worker waits for a partition another holds, and takes it over when that one stops or dies")
 		},
 		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "retention-interval", "metrics-addr", "log-level", "log-format")
 	if err := l.parse(args, stdout); err != nil {
@@ -67,7 +70,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("worker: --progress must be 0 (never) or positive")
 	}
 	log := newLogger(cfg, stderr)
-	w, err := openWorker(ctx, cfg, maxEvents, log)
+	w, err := openWorker(ctx, cfg, maxEvents, log, own)
 	if err != nil {
 		return err
 	}
@@ -83,28 +86,30 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		go msrv.Serve(ln)
 		fmt.Fprintf(stdout, "mailtrail listening on http://%s\n", ln.Addr()) // /metrics and /healthz
 	}
-	log.Info("worker started", "stream", cfg.EventLogStream, "position", w.proj.Position(), "clickhouse", w.ship != nil)
+	log.Info("worker started", "stream", cfg.EventLogStream, "partitions", w.partitions, "own", w.owned(), "position", w.position(), "clickhouse", w.ship != nil)
 	err = w.run(ctx, progress, cfg.RetentionInterval)
 	if msrv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		msrv.Shutdown(sctx)
 		cancel()
 	}
-	log.Info("worker stopped", "position", w.proj.Position())
+	log.Info("worker stopped", "position", w.position())
 	return err
 }
 
 // worker is what `mailtrail worker` runs: the log's reader, the projector into
 // PostgreSQL and, when configured, the shipper to ClickHouse.
 type worker struct {
-	log     *slog.Logger
-	reader  *eventlog.Reader
-	pg      *postgres.DB
-	ch      *clickhouse.DB
-	proj    *projector.Projector
-	ship    *clickhouse.Shipper
-	metrics *metrics.Registry
-	errs    *metrics.CounterVec
+	log        *slog.Logger
+	reader     *eventlog.Reader // the whole stream (the shipper's; the projector's with one partition)
+	partitions int              // the stream's
+	parts      []*workerPartition
+	pg         *postgres.DB
+	ch         *clickhouse.DB
+	ship       *clickhouse.Shipper
+	cfg        *Config
+	metrics    *metrics.Registry
+	errs       *metrics.CounterVec
 	// erased counts the erasures carried to ClickHouse; retained the raw events the
 	// retention deleted from PostgreSQL.
 	erased, retained *metrics.CounterVec
@@ -114,11 +119,22 @@ type worker struct {
 	pendingErasures atomic.Int64
 }
 
+// workerPartition is a partition the worker applies: its reader (the whole stream's
+// when it has one partition) and its projector.
+type workerPartition struct {
+	num    int
+	reader *eventlog.Reader
+	proj   *projector.Projector
+	held   atomic.Bool // the worker holds it (its lease in PostgreSQL)
+}
+
 // openWorker connects to the three engines (PostgreSQL migrated under its lock) and
-// builds the projector and the shipper; the stream's position in each store is named as
-// serve names its own (positionName), so a store follows one stream.
-func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logger) (*worker, error) {
-	w := &worker{log: log, metrics: metrics.New()}
+// builds a projector per partition it owns (own: comma-separated; "" for every one) and
+// the shipper; the stream's position in each store is named as serve names its own
+// (positionName; partitionPosition for a partition of several), so a store follows one
+// stream.
+func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logger, own string) (*worker, error) {
+	w := &worker{log: log, cfg: cfg, metrics: metrics.New()}
 	var err error
 	deadline := time.Now().Add(externalLogWait)
 	var quiet quietRetries
@@ -158,14 +174,33 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	w.retained = w.metrics.NewCounter("mailtrail_worker_retention_deleted_events_total", "raw events deleted from PostgreSQL because they were past their organization's retention")
 	w.erased = w.metrics.NewCounter("mailtrail_worker_erasures_total", "customer erasures carried to the raw events in ClickHouse")
 	stream := positionName(cfg)
-	w.proj = projector.New(w.reader, w.pg, projector.Options{Stream: stream, MaxEvents: maxEvents, OnError: func(err error) {
-		w.errs.Inc("project")
-		if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
-			log.Warn("projector: an event's organization is not in PostgreSQL; copy it there (mailtrail cluster copy-orgs), the worker retries", "err", err.Error())
-			return
+	w.partitions = w.reader.Partitions()
+	pcfg := *cfg
+	pcfg.EventLogPartitions = w.partitions
+	owned, err := ownedPartitions(own, w.partitions)
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	for _, p := range owned {
+		part := &workerPartition{num: p, reader: w.reader}
+		if w.partitions > 1 {
+			if part.reader, err = eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(),
+				Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream), Partitioned: true, Partition: p}); err != nil {
+				w.close()
+				return nil, fmt.Errorf("worker: partition %d: %w", p, err)
+			}
 		}
-		log.Warn("projector", "err", err.Error())
-	}})
+		w.parts = append(w.parts, part)
+		part.proj = projector.New(part.reader, w.pg, projector.Options{Stream: partitionPosition(&pcfg, p), MaxEvents: maxEvents, OnError: func(err error) {
+			w.errs.Inc("project")
+			if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+				log.Warn("projector: an event's organization is not in PostgreSQL; copy it there (mailtrail cluster copy-orgs), the worker retries", "partition", p, "err", err.Error())
+				return
+			}
+			log.Warn("projector", "partition", p, "err", err.Error())
+		}})
+	}
 	if cfg.ClickHouseURL != "" {
 		if w.ch, err = clickhouse.Open(ctx, cfg.ClickHouseURL, cfg.ClickHouseDB, cfg.clickhouseOptions()...); err != nil {
 			w.close()
@@ -183,8 +218,17 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 			return float64(w.pendingErasures.Load())
 		})
 	}
-	w.metrics.NewGauge("mailtrail_worker_applied_position", "the last log position applied to PostgreSQL", func() float64 { return float64(w.proj.Position()) })
-	w.metrics.NewGauge("mailtrail_worker_lag_messages", "log messages not yet applied to PostgreSQL", func() float64 { return float64(w.proj.Lag()) })
+	w.metrics.NewGauge("mailtrail_worker_applied_position", "the last log position applied to PostgreSQL (with several partitions: the lowest of those the worker holds)", func() float64 { return float64(w.position()) })
+	w.metrics.NewGauge("mailtrail_worker_lag_messages", "log messages not yet applied to PostgreSQL (with several partitions: positions behind, of the partition furthest behind that the worker holds)", func() float64 { return float64(w.lag()) })
+	w.metrics.NewGauge("mailtrail_worker_partitions_held", "partitions of the stream this worker holds and applies (the others it owns wait for the worker that holds them)", func() float64 {
+		n := 0
+		for _, p := range w.parts {
+			if p.held.Load() {
+				n++
+			}
+		}
+		return float64(n)
+	})
 	return w, nil
 }
 
@@ -193,8 +237,22 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 // then stops them; it returns the first part's failure.
 func (w *worker) run(ctx context.Context, tick, retain time.Duration) error {
 	var g rungroup.Group
-	g.Add(rungroup.Part{Name: "projector", Run: w.proj.Run})
-	if w.ship != nil {
+	for _, p := range w.parts {
+		if w.partitions == 1 {
+			p.held.Store(true)
+			g.Add(rungroup.Part{Name: "projector", Run: p.proj.Run})
+			continue
+		}
+		g.Add(rungroup.Part{Name: fmt.Sprintf("partition %d", p.num), Run: func(ctx context.Context) error {
+			return w.holding(ctx, fmt.Sprintf("partition %d of %s", p.num, positionName(w.cfg)), &p.held, p.proj.Run)
+		}})
+	}
+	if w.ship != nil && w.partitions > 1 {
+		var held atomic.Bool
+		g.Add(rungroup.Part{Name: "shipper", Run: func(ctx context.Context) error {
+			return w.holding(ctx, "shipper of "+positionName(w.cfg), &held, w.ship.Run)
+		}})
+	} else if w.ship != nil {
 		g.Add(rungroup.Part{Name: "shipper", Run: w.ship.Run})
 		g.Add(rungroup.Part{Name: "erasures", Run: func(ctx context.Context) error { w.shipErasures(ctx, erasureInterval); return nil }})
 	}
@@ -357,7 +415,7 @@ func (w *worker) retainClickHouse(ctx context.Context, now time.Time) error {
 func (w *worker) progress(ctx context.Context, tick time.Duration) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	last, lastShip := w.proj.Position(), uint64(0)
+	last, lastShip := w.position(), uint64(0)
 	if w.ship != nil {
 		lastShip = w.ship.Position()
 	}
@@ -367,9 +425,9 @@ func (w *worker) progress(ctx context.Context, tick time.Duration) {
 			return
 		case <-t.C:
 		}
-		pos := w.proj.Position()
-		attrs := []any{"position", pos, "lag", w.proj.Lag(), "messages_per_s", float64(pos-last) / tick.Seconds()}
-		moved := pos != last || w.proj.Lag() > 0
+		pos := w.position()
+		attrs := []any{"position", pos, "lag", w.lag(), "messages_per_s", float64(pos-last) / tick.Seconds()}
+		moved := pos != last || w.lag() > 0
 		if w.ship != nil {
 			sp := w.ship.Position()
 			attrs = append(attrs, "shipped", sp, "ship_lag", w.ship.Lag())
@@ -391,7 +449,16 @@ func (w *worker) handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		body := map[string]any{"status": "ok", "position": w.proj.Position(), "lag": w.proj.Lag()}
+		body := map[string]any{"status": "ok", "position": w.position(), "lag": w.lag()}
+		if w.partitions > 1 {
+			held := map[string]uint64{}
+			for _, p := range w.parts {
+				if p.held.Load() {
+					held[strconv.Itoa(p.num)] = p.proj.Position()
+				}
+			}
+			body["partitions"] = held
+		}
 		status := http.StatusOK
 		if _, err := w.pg.Position(ctx, "-"); err != nil {
 			status, body["status"], body["postgres"] = http.StatusServiceUnavailable, "unavailable", "not answering"
@@ -409,8 +476,99 @@ func (w *worker) handler() http.Handler {
 	return mux
 }
 
+// holding runs fn once the worker holds the lease name in PostgreSQL (held says so
+// meanwhile), until ctx ends: a partition or the shipper that another worker holds is
+// waited for, and taken over when that one stops or dies (its session ends). A failure
+// to take the lease (PostgreSQL down) is logged and retried.
+func (w *worker) holding(ctx context.Context, name string, held *atomic.Bool, fn func(context.Context) error) error {
+	var quiet quietRetries
+	for ctx.Err() == nil {
+		release, err := w.pg.Hold(ctx, name)
+		if err != nil {
+			if ctx.Err() == nil {
+				quiet.warn(w.log, "cannot take the lease in PostgreSQL; retrying", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		held.Store(true)
+		w.log.Info("worker holds "+name, "lease", name)
+		err = fn(ctx)
+		held.Store(false)
+		release()
+		return err
+	}
+	return nil
+}
+
+// owned returns the partitions the worker owns.
+func (w *worker) owned() []int {
+	out := make([]int, len(w.parts))
+	for i, p := range w.parts {
+		out[i] = p.num
+	}
+	return out
+}
+
+// position returns the lowest position of the partitions the worker holds (0 when it
+// holds none).
+func (w *worker) position() uint64 {
+	var pos uint64
+	first := true
+	for _, p := range w.parts {
+		if p.held.Load() || w.partitions == 1 {
+			if v := p.proj.Position(); first || v < pos {
+				pos, first = v, false
+			}
+		}
+	}
+	return pos
+}
+
+// lag returns the lag of the partition furthest behind that the worker holds.
+func (w *worker) lag() uint64 {
+	var lag uint64
+	for _, p := range w.parts {
+		if p.held.Load() || w.partitions == 1 {
+			lag = max(lag, p.proj.Lag())
+		}
+	}
+	return lag
+}
+
+// ownedPartitions parses --own-partitions for a stream of n partitions: every one for "".
+func ownedPartitions(own string, n int) ([]int, error) {
+	var out []int
+	if strings.TrimSpace(own) == "" {
+		for p := range n {
+			out = append(out, p)
+		}
+		return out, nil
+	}
+	seen := map[int]bool{}
+	for _, f := range strings.Split(own, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || p < 0 || p >= n {
+			return nil, fmt.Errorf("--own-partitions: %q is not a partition of the stream, which has %d (0–%d)", strings.TrimSpace(f), n, n-1)
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // close closes what openWorker opened.
 func (w *worker) close() {
+	for _, p := range w.parts {
+		if p.reader != w.reader {
+			p.reader.Close()
+		}
+	}
 	if w.reader != nil {
 		w.reader.Close()
 	}

@@ -475,7 +475,7 @@ func TestWorkerRidesOutEngineOutages(t *testing.T) {
 	wcfg.PostgresSchema = schema
 	wcfg.ClickHouseURL, _ = withHost(t, chURL, chProxy.addr)
 	wcfg.ClickHouseDB = chDB
-	w, err := openWorker(ctx, &wcfg, 50_000, slog.New(slog.DiscardHandler))
+	w, err := openWorker(ctx, &wcfg, 50_000, slog.New(slog.DiscardHandler), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,9 +486,9 @@ func TestWorkerRidesOutEngineOutages(t *testing.T) {
 	caughtUp := func(pos uint64, within time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(within)
-		for w.proj.Position() < pos || w.ship.Position() < pos {
+		for w.position() < pos || w.ship.Position() < pos {
 			if time.Now().After(deadline) {
-				t.Fatalf("worker at %d, shipped %d, want %d", w.proj.Position(), w.ship.Position(), pos)
+				t.Fatalf("worker at %d, shipped %d, want %d", w.position(), w.ship.Position(), pos)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -516,8 +516,8 @@ func TestWorkerRidesOutEngineOutages(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"postgres"`) {
 		t.Errorf("/healthz while PostgreSQL is away: %d %s", rec.Code, rec.Body)
 	}
-	if w.proj.Position() >= last || w.ship.Position() >= last {
-		t.Fatalf("applied %d / shipped %d of %d while the engines were away", w.proj.Position(), w.ship.Position(), last)
+	if w.position() >= last || w.ship.Position() >= last {
+		t.Fatalf("applied %d / shipped %d of %d while the engines were away", w.position(), w.ship.Position(), last)
 	}
 	time.Sleep(2 * time.Second) // away for a while: the retries back off
 	pgProxy.up()
@@ -762,7 +762,7 @@ func TestWorkerCountsInstrumentedMessages(t *testing.T) {
 func runWorkerTo(t *testing.T, cfg *Config, pos uint64) {
 	t.Helper()
 	ctx := context.Background()
-	w, err := openWorker(ctx, cfg, 50_000, slog.New(slog.DiscardHandler))
+	w, err := openWorker(ctx, cfg, 50_000, slog.New(slog.DiscardHandler), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -771,11 +771,11 @@ func runWorkerTo(t *testing.T, cfg *Config, pos uint64) {
 	done := make(chan error, 1)
 	go func() { done <- w.run(wctx, 0, time.Hour) }()
 	deadline := time.Now().Add(2 * time.Minute)
-	for w.proj.Position() < pos || (w.ship != nil && w.ship.Position() < pos) {
+	for w.position() < pos || (w.ship != nil && w.ship.Position() < pos) {
 		if time.Now().After(deadline) {
 			stop()
 			<-done
-			t.Fatalf("worker at %d, want %d", w.proj.Position(), pos)
+			t.Fatalf("worker at %d, want %d", w.position(), pos)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

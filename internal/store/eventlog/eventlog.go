@@ -333,6 +333,14 @@ func (l *Log) start(ctx context.Context) error {
 		MaxMsgSize:  int32(l.opts.MaxMessageBytes + 64<<10),
 		AllowDirect: true,
 	}
+	cfg.Metadata = map[string]string{partitionsKey: strconv.Itoa(l.opts.Partitions)}
+	if old, err := js.Stream(ctx, cfg.Name); err == nil {
+		if n := StreamPartitions(old.CachedInfo()); n != l.opts.Partitions {
+			return fmt.Errorf("%w: stream %s was created with %d partitions, this log has %d (the partition of a message's events would change, and with it their order): keep %d, or start a new stream", ErrPartitions, cfg.Name, n, l.opts.Partitions, n)
+		}
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("eventlog: stream %s: %w", cfg.Name, err)
+	}
 	st, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("eventlog: stream %s: %w", cfg.Name, err)
@@ -452,6 +460,24 @@ func (l *Log) startEmbedded() (*nats.Conn, error) {
 
 // Dir returns the directory the log owns.
 func (l *Log) Dir() string { return l.dir }
+
+// partitionsKey is the stream's metadata that records its number of partitions.
+const partitionsKey = "mailtrail_partitions"
+
+// ErrPartitions is returned by Open when the stream exists with another number of
+// partitions than Options.Partitions.
+var ErrPartitions = errors.New("eventlog: the stream's number of partitions differs")
+
+// StreamPartitions returns the number of partitions a stream was created with (1 for a
+// stream created before partitions were recorded).
+func StreamPartitions(info *jetstream.StreamInfo) int {
+	if info != nil {
+		if n, err := strconv.Atoi(info.Config.Metadata[partitionsKey]); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 1
+}
 
 // Partitions returns the number of partitions Append accepts.
 func (l *Log) Partitions() int { return l.opts.Partitions }

@@ -2,6 +2,7 @@ package eventlog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -18,7 +19,8 @@ import (
 func TestPartitionedSinkAndReader(t *testing.T) {
 	ctx := context.Background()
 	const parts = 3
-	l := open(t, t.TempDir(), eventlog.Options{Listen: "127.0.0.1:0", Partitions: parts})
+	dir := t.TempDir()
+	l := open(t, dir, eventlog.Options{Listen: "127.0.0.1:0", Partitions: parts})
 	sink := eventlog.NewSink(l, eventlog.SinkOptions{})
 	msgOf := map[string]string{} // event id → message id
 	for i := range 12 {
@@ -98,5 +100,28 @@ func TestPartitionedSinkAndReader(t *testing.T) {
 	}
 	if recs, err := r0.Read(ctx, 1, 1000); err != nil || len(recs) == 0 || recs[0].Pos != first || recs[len(recs)-1].Pos != lastOf[0] {
 		t.Fatalf("partition 0 after a purge of others' messages: %d records, %v", len(recs), err)
+	}
+
+	// The stream knows its partitions: a reader of one it does not have, and the log
+	// opened again with another number of them, are refused.
+	if _, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: l.ClientURL(), Partitioned: true, Partition: parts}); !errors.Is(err, eventlog.ErrPartitions) {
+		t.Fatalf("a reader of partition %d of %d: %v", parts, parts, err)
+	}
+	if n := r0.Partitions(); n != parts {
+		t.Fatalf("the reader sees %d partitions, want %d", n, parts)
+	}
+	r0.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l2, err := eventlog.Open(ctx, dir, eventlog.Options{Partitions: 1}); !errors.Is(err, eventlog.ErrPartitions) {
+		if err == nil {
+			l2.Close()
+		}
+		t.Fatalf("the log opened again with 1 partition: %v, want ErrPartitions", err)
+	}
+	l3 := open(t, dir, eventlog.Options{Partitions: parts})
+	if recs := readAll(t, l3, 100); len(recs) == 0 {
+		t.Fatal("the log opened again with its partitions reads nothing")
 	}
 }

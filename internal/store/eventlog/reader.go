@@ -94,6 +94,10 @@ func OpenReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 		return nil, fmt.Errorf("eventlog: stream %s: %w", o.Stream, err)
 	}
 	l.js, l.stream = js, st
+	if n := StreamPartitions(st.CachedInfo()); opts.Partitioned && opts.Partition >= n {
+		nc.Close()
+		return nil, fmt.Errorf("%w: partition %d of stream %s, which has %d", ErrPartitions, opts.Partition, o.Stream, n)
+	}
 	if l.only == "" {
 		l.seen(st.CachedInfo().State.LastSeq)
 	}
@@ -166,6 +170,18 @@ func (r *Reader) Head(ctx context.Context) (uint64, error) {
 		r.l.seen(info.State.LastSeq)
 	}
 	return r.l.lastSeq.Load(), nil
+}
+
+// Partitions returns the number of partitions of the stream, as it was when the reader
+// opened it.
+func (r *Reader) Partitions() int {
+	_, st := r.l.handles()
+	return StreamPartitions(st.CachedInfo())
+}
+
+// NextInPartition is Log.NextInPartition on the reader's stream.
+func (r *Reader) NextInPartition(ctx context.Context, partition int, from uint64) (uint64, bool, error) {
+	return r.l.NextInPartition(ctx, partition, from)
 }
 
 // Close closes the connection.

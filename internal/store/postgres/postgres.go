@@ -293,3 +293,29 @@ func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
+
+// Hold waits until this process holds the session lock of name in the schema (another
+// process holding it: until that one releases it or its connection ends, as when it
+// dies), on a connection of its own, and returns the function that releases it. A worker
+// holds its partitions this way, one owner each at a time; should the connection be lost
+// meanwhile, the lock is too, and the position each write compares and sets (WriteAt)
+// keeps a second owner from applying anything twice. It returns ctx's error when ctx
+// ends first.
+func (db *DB) Hold(ctx context.Context, name string) (release func(), err error) {
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey("hold "+name, db.schema)); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("postgres: hold %s: %w", name, err)
+	}
+	return func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Close(cctx) // the session's end releases its locks
+	}, nil
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+)
+
+// The stream in three partitions (serve --event-log-partitions 3), applied by three
+// worker processes at once: A owns partitions 0 and 1, B owns partition 2, and C owns all
+// three, waiting as a standby for the ones the others hold. In each of three cycles of
+// load A or B is SIGKILLed (C takes its partitions over) and started again (it then
+// waits in turn), then serve is SIGKILLed. At the end PostgreSQL holds exactly serve's
+// figures (report, raw events, suppressions), each equal to a recount, and ClickHouse
+// each event of the log once: no partition's event lost or applied twice through the
+// takeovers.
+func TestClusterPartitionsWorkersKilledUnderLoad(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	chURL := testClickHouseURL(t)
+	stream := natstest.Stream(t, url)
+	schema := testPGSchema(t, dsn)
+	chDB := fmt.Sprintf("mt_parts_%016x", mrand.Uint64())
+	ctx := context.Background()
+	ch, err := clickhouse.New(chURL, chDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
+	bin := buildBinary(t)
+	logs := &syncBuffer{}
+	env := []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
+		"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"}
+	own := map[string]string{"A": "0,1", "B": "2", "C": ""}
+	workers := map[string]*exec.Cmd{}
+	start := func(name string) {
+		workers[name] = startWorker(t, bin, env, nil, logs, "--progress", "1s", "--own-partitions", own[name])
+	}
+	res := runCrashTest(t, crashPlan{bin: bin, args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3",
+		"--event-log-partitions", "3", "--postgres-dsn", dsn, "--postgres-schema", schema, "--clickhouse-url", chURL, "--clickhouse-database", chDB},
+		cycles: 3, early: true, end: func(c *crashCycle) string {
+			if len(workers) == 0 {
+				// serve has created the stream with its partitions: the workers start.
+				for _, name := range []string{"A", "B", "C"} {
+					start(name)
+				}
+			}
+			victim := []string{"A", "B"}[c.rng.IntN(2)]
+			q := c.loadFor(500*time.Millisecond, 1500*time.Millisecond)
+			w := workers[victim]
+			w.Process.Kill()
+			w.Wait()
+			r := c.loadFor(500*time.Millisecond, 1500*time.Millisecond)
+			start(victim)
+			u := c.loadFor(300*time.Millisecond, time.Second)
+			c.d.kill(c.t)
+			return fmt.Sprintf("worker %s SIGKILLed after %s of load, started again %s later; serve SIGKILLed %s after that",
+				victim, q.Round(time.Millisecond), r.Round(time.Millisecond), u.Round(time.Millisecond))
+		}})
+	if t.Failed() {
+		return
+	}
+	natstest.WaitCurrent(t, url, stream, 3)
+
+	cfg := baseCfg(res.dataDir)
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogPartitions = url, stream, 3
+	cfg.PostgresDSN, cfg.PostgresSchema = dsn, schema
+	after := openCrashStores(t, &cfg)
+	r, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: url, Stream: stream, SubjectPrefix: strings.ToLower(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if n := r.Partitions(); n != 3 {
+		t.Fatalf("the stream has %d partitions, want 3", n)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		floor, ferr := appliedFloor(ctx, after.pg, r, &cfg)
+		shipped, serr := ch.ShippedPosition(ctx, positionName(&cfg))
+		if ferr == nil && serr == nil && floor >= after.applied && shipped >= after.applied {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers applied every partition up to %d (%v), shipped %d (%v), want %d; their log:\n%s", floor, ferr, shipped, serr, after.applied, logs.tail(6000))
+		}
+	}
+	for p := range 3 {
+		if pos, err := after.pg.Position(ctx, partitionPosition(&cfg, p)); err != nil || pos == 0 {
+			t.Fatalf("partition %d's position in PostgreSQL: %d, %v", p, pos, err)
+		}
+	}
+	after.samePostgres(t)
+	checkShipped(t, ch, url, stream, after.org, "crash")
+	held := strings.Count(logs.tail(1<<20), "worker holds partition")
+	if held <= 3 {
+		t.Fatalf("the partitions were held %d times: no worker took over a killed one's; the log:\n%s", held, logs.tail(6000))
+	}
+	t.Logf("partitions taken %d times; %d warnings (errors the workers retried)", held, strings.Count(logs.tail(1<<20), "level=WARN"))
+}
+
+// The floor serve's purges and erasures wait for, with a log of three partitions: for each
+// partition the sequence just before its next message the workers have not applied
+// (after its position in PostgreSQL), the lowest of them; a partition with nothing left
+// does not hold it back, and one with nothing applied holds it before its first message.
+func TestAppliedFloorOfPartitions(t *testing.T) {
+	ctx := context.Background()
+	dsn := testPostgresDSN(t)
+	l, err := eventlog.Open(ctx, t.TempDir(), eventlog.Options{Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// Messages of partitions 0, 1, 2, 0, 1, 2 at sequences 1–6.
+	for i := range 6 {
+		if _, err := l.Append(ctx, i%3, "", []*mailtrail.Event{{ID: fmt.Sprintf("e%d", i), OrgID: "o", Type: mailtrail.EventSent, OccurredAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := baseCfg(t.TempDir())
+	cfg.EventLogURL, cfg.EventLogStream, cfg.EventLogPartitions = "nats://127.0.0.1:1", "EVENTS", 3
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: testPGSchema(t, dsn), MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	set := func(p int, after, pos uint64) {
+		t.Helper()
+		if _, err := pg.WriteAt(ctx, partitionPosition(&cfg, p), after, pos, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	floor := func() uint64 {
+		t.Helper()
+		f, err := appliedFloor(ctx, pg, l, &cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if f := floor(); f != 0 {
+		t.Fatalf("nothing applied: floor %d, want 0 (before sequence 1, partition 0's first)", f)
+	}
+	set(0, 0, 4) // partition 0 applied through its last message (4)
+	if f := floor(); f != 1 {
+		t.Fatalf("partition 0 applied: floor %d, want 1 (before partition 1's first, 2)", f)
+	}
+	set(1, 0, 2)
+	set(2, 0, 3)
+	if f := floor(); f != 4 {
+		t.Fatalf("partitions 1 and 2 at their first: floor %d, want 4 (before partition 1's next, 5)", f)
+	}
+	set(1, 2, 5)
+	if f := floor(); f != 5 {
+		t.Fatalf("floor %d, want 5 (before partition 2's next, 6)", f)
+	}
+	set(2, 3, 6)
+	if f := floor(); f != math.MaxUint64 {
+		t.Fatalf("every partition applied: floor %d, want none", f)
+	}
+	if name := partitionPosition(&cfg, 2); name != "events@EVENTS/2" {
+		t.Fatalf("partition 2's position name %q", name)
+	}
+	cfg.EventLogPartitions = 1
+	if name := partitionPosition(&cfg, 0); name != positionName(&cfg) {
+		t.Fatalf("one partition's position name %q, want %q", name, positionName(&cfg))
+	}
+}
