@@ -18,13 +18,13 @@ import (
 )
 
 // The stream in three partitions (serve --event-log-partitions 3), applied by three
-// worker processes at once: A owns partitions 0 and 1, B owns partition 2, and C owns all
-// three, waiting as a standby for the ones the others hold. In each of three cycles of
-// load A or B is SIGKILLed (C takes its partitions over) and started again (it then
-// waits in turn), then serve is SIGKILLed. At the end PostgreSQL holds exactly serve's
-// figures (report, raw events, suppressions), each equal to a recount, and ClickHouse
-// each event of the log once: no partition's event lost or applied twice through the
-// takeovers.
+// worker processes at once: A owns partitions 0 and 1, B owns partition 2, and C, started
+// once they hold theirs, owns all three and waits as a standby. Under the crash harness's
+// load A is SIGKILLed (C takes 0 and 1 over) and started again (it waits), then B (C
+// takes 2), then C (A and B take theirs back), serve SIGKILLed after each. At the end
+// PostgreSQL holds exactly serve's figures (report, raw events, suppressions), each equal
+// to a recount, and ClickHouse each event of the log once: no partition's event lost or
+// applied twice through the takeovers.
 func TestClusterPartitionsWorkersKilledUnderLoad(t *testing.T) {
 	url := natstest.URL(t)
 	dsn := testPostgresDSN(t)
@@ -39,33 +39,67 @@ func TestClusterPartitionsWorkersKilledUnderLoad(t *testing.T) {
 	}
 	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
 	bin := buildBinary(t)
-	logs := &syncBuffer{}
 	env := []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
 		"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"}
 	own := map[string]string{"A": "0,1", "B": "2", "C": ""}
+	logs := map[string]*syncBuffer{"A": {}, "B": {}, "C": {}}
 	workers := map[string]*exec.Cmd{}
 	start := func(name string) {
-		workers[name] = startWorker(t, bin, env, nil, logs, "--progress", "1s", "--own-partitions", own[name])
+		workers[name] = startWorker(t, bin, env, nil, logs[name], "--progress", "1s", "--own-partitions", own[name])
 	}
+	// holds waits until worker name's log says it took each of the partitions want, n
+	// times each in all (its log goes on across its restarts).
+	holds := func(tt *testing.T, name string, n int, want ...int) {
+		tt.Helper()
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			all := true
+			for _, p := range want {
+				all = all && strings.Count(logs[name].tail(1<<20), fmt.Sprintf("worker holds partition %d of", p)) >= n
+			}
+			if all {
+				return
+			}
+			if time.Now().After(deadline) {
+				tt.Fatalf("worker %s did not take partitions %v (%d times); its log:\n%s", name, want, n, logs[name].tail(4000))
+			}
+		}
+	}
+	cycle := 0
 	res := runCrashTest(t, crashPlan{bin: bin, args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3",
 		"--event-log-partitions", "3", "--postgres-dsn", dsn, "--postgres-schema", schema, "--clickhouse-url", chURL, "--clickhouse-database", chDB},
 		cycles: 3, early: true, end: func(c *crashCycle) string {
-			if len(workers) == 0 {
-				// serve has created the stream with its partitions: the workers start.
-				for _, name := range []string{"A", "B", "C"} {
-					start(name)
-				}
+			if cycle == 0 {
+				// serve has created the stream with its partitions: A and B take theirs,
+				// then C waits for them.
+				start("A")
+				start("B")
+				holds(c.t, "A", 1, 0, 1)
+				holds(c.t, "B", 1, 2)
+				start("C")
 			}
-			victim := []string{"A", "B"}[c.rng.IntN(2)]
+			victim := []string{"A", "B", "C"}[cycle]
+			cycle++
 			q := c.loadFor(500*time.Millisecond, 1500*time.Millisecond)
+			if victim == "A" && strings.Contains(logs["C"].tail(1<<20), "worker holds partition") {
+				c.t.Fatalf("the standby took a partition A and B hold:\n%s", logs["C"].tail(3000))
+			}
 			w := workers[victim]
 			w.Process.Kill()
 			w.Wait()
-			r := c.loadFor(500*time.Millisecond, 1500*time.Millisecond)
+			switch victim {
+			case "A":
+				holds(c.t, "C", 1, 0, 1)
+			case "B":
+				holds(c.t, "C", 1, 2)
+			case "C":
+				holds(c.t, "A", 2, 0, 1)
+				holds(c.t, "B", 2, 2)
+			}
+			r := c.loadFor(300*time.Millisecond, time.Second)
 			start(victim)
 			u := c.loadFor(300*time.Millisecond, time.Second)
 			c.d.kill(c.t)
-			return fmt.Sprintf("worker %s SIGKILLed after %s of load, started again %s later; serve SIGKILLed %s after that",
+			return fmt.Sprintf("worker %s SIGKILLed after %s of load, its partitions taken over, started again %s later; serve SIGKILLed %s after that",
 				victim, q.Round(time.Millisecond), r.Round(time.Millisecond), u.Round(time.Millisecond))
 		}})
 	if t.Failed() {
@@ -92,7 +126,8 @@ func TestClusterPartitionsWorkersKilledUnderLoad(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the workers applied every partition up to %d (%v), shipped %d (%v), want %d; their log:\n%s", floor, ferr, shipped, serr, after.applied, logs.tail(6000))
+			t.Fatalf("the workers applied every partition up to %d (%v), shipped %d (%v), want %d; their logs:\nA:\n%s\nB:\n%s\nC:\n%s", floor, ferr, shipped, serr, after.applied,
+				logs["A"].tail(3000), logs["B"].tail(3000), logs["C"].tail(3000))
 		}
 	}
 	for p := range 3 {
@@ -102,11 +137,11 @@ func TestClusterPartitionsWorkersKilledUnderLoad(t *testing.T) {
 	}
 	after.samePostgres(t)
 	checkShipped(t, ch, url, stream, after.org, "crash")
-	held := strings.Count(logs.tail(1<<20), "worker holds partition")
-	if held <= 3 {
-		t.Fatalf("the partitions were held %d times: no worker took over a killed one's; the log:\n%s", held, logs.tail(6000))
+	warns := 0
+	for _, l := range logs {
+		warns += strings.Count(l.tail(1<<20), "level=WARN")
 	}
-	t.Logf("partitions taken %d times; %d warnings (errors the workers retried)", held, strings.Count(logs.tail(1<<20), "level=WARN"))
+	t.Logf("%d warnings in the workers' logs (errors they retried)", warns)
 }
 
 // The floor serve's purges and erasures wait for, with a log of three partitions: for each
