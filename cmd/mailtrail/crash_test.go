@@ -48,6 +48,7 @@ type crashHarness struct {
 	next   atomic.Int64 // next key number
 
 	ackedReqs, failedReqs atomic.Int64
+	acceptedReqs          atomic.Int64 // 2xx answers that accepted a new event (not all duplicates)
 	maxPos                atomic.Uint64 // the highest Mailtrail-Log-Position a 2xx answered (--event-log)
 
 	// retryFailed: a batch not acknowledged is sent again next (as a client retries its
@@ -145,6 +146,9 @@ func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashR
 			// The status line is the acknowledgement, whatever became of the body.
 			h.ackedReqs.Add(1)
 			rec.accepted, rec.duplicates = res.Accepted, res.Duplicates
+			if err != nil || res.Accepted > 0 {
+				h.acceptedReqs.Add(1)
+			}
 			if err == nil && res.Duplicates == 0 && len(res.EventIDs) == int(b.n) {
 				rec.ids = res.EventIDs
 			}

@@ -159,11 +159,11 @@ func (q *quietRetries) warn(log *slog.Logger, msg string, err error) {
 // not: they stop the start at once.
 func transientLogError(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, nats.ErrNoServers) {
+		errors.Is(err, nats.ErrNoServers) || eventlog.Transient(err) {
 		return true
 	}
 	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"deadline exceeded", "timeout", "no responders", "no servers available", "connection refused"} {
+	for _, s := range []string{"deadline exceeded", "timeout", "no responders", "no servers available", "connection refused", "temporarily unavailable"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -126,12 +126,41 @@ func (l *Log) Append(ctx context.Context, partition int, id string, events []*ma
 			l.release(r)
 			return Receipt{}, ctx.Err()
 		}
-		return Receipt{}, ctx.Err()
+		return Receipt{}, &InFlightError{err: ctx.Err(), r: r}
 	}
 	if r.err != nil {
 		return Receipt{}, r.err
 	}
 	return Receipt{Pos: r.pos}, nil
+}
+
+// InFlightError is Append's error when ctx ended after the append was taken into a
+// message being published: it is ctx's error (errors.Is finds it), and the append may
+// still be stored. Wait tells how it ended.
+type InFlightError struct {
+	err error
+	r   *request
+}
+
+func (e *InFlightError) Error() string {
+	return "eventlog: the append was being published when its context ended (it may still be stored): " + e.err.Error()
+}
+
+func (e *InFlightError) Unwrap() error { return e.err }
+
+// Wait waits until the message holding the append is acknowledged or failed (its
+// publish is bounded: Options.PublishTimeout per attempt, a few attempts) and returns
+// what Append would have, or ctx's error first.
+func (e *InFlightError) Wait(ctx context.Context) (Receipt, error) {
+	select {
+	case <-e.r.done:
+	case <-ctx.Done():
+		return Receipt{}, ctx.Err()
+	}
+	if e.r.err != nil {
+		return Receipt{}, e.r.err
+	}
+	return Receipt{Pos: e.r.pos}, nil
 }
 
 // release drops the dedupe claim of a request that will not be stored (withdrawn, or
@@ -324,5 +353,17 @@ func (l *Log) publish(subject, msgID string, data []byte) (uint64, error) {
 func retryable(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrConnectionClosed) // a restart replaced the connection
+		errors.Is(err, nats.ErrConnectionClosed) || // a restart replaced the connection
+		apiCode(err, 10158) || // the same message id still in process (an earlier attempt of this publish, after a leader change)
+		apiCode(err, 10008) // JetStream temporarily unavailable (a leader being elected)
 }
+
+// apiCode reports whether err is a JetStream API error with that error code.
+func apiCode(err error, code int) bool {
+	var ae *jetstream.APIError
+	return errors.As(err, &ae) && int(ae.ErrorCode) == code
+}
+
+// Transient reports whether err (of Open, OpenReader or a publish) says the cluster does
+// not answer for now (a leader election, a server restarting), not that it refuses.
+func Transient(err error) bool { return retryable(err) }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
@@ -79,6 +80,20 @@ type Sink struct {
 
 	last atomic.Uint64 // the last message this Sink appended to
 
+	// flying holds the keys of appends whose Write failed (its context ended) while their
+	// message was being published: they may yet be stored. A batch holding one of them
+	// waits for that publish's end, then finds the key in the index (stored: a duplicate,
+	// answered with the id the log holds) or not (it failed). Guarded by mu.
+	flying map[key]chan struct{}
+	// doubtful holds the event ids of appends that failed but may be stored all the same
+	// (a publish that timed out can still reach the stream later, and so can one whose
+	// Write gave up while it was in flight and that then failed): a retry of their events
+	// takes the same ids, so that whichever copy the log holds first, the projection
+	// stores the id the client was answered. Entries expire after doubtfulTTL. Guarded
+	// by mu.
+	doubtful map[key]doubt
+	swept    time.Time
+
 	// The filter of the keys the store may hold (KeepFilter), guarded by mu: nil until
 	// built. It holds every key the store held when its build began and every key
 	// appended since (including the index's keys when it began).
@@ -95,7 +110,7 @@ func NewSink(l *Log, opt SinkOptions) *Sink {
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = DefaultMaxPending
 	}
-	return &Sink{log: l, opt: opt, keys: map[key]pending{}, orgs: map[string]uint32{}, full: make(chan struct{}, 1)}
+	return &Sink{log: l, opt: opt, keys: map[key]pending{}, orgs: map[string]uint32{}, full: make(chan struct{}, 1), flying: map[key]chan struct{}{}, doubtful: map[key]doubt{}}
 }
 
 var _ ingest.Sink = (*Sink)(nil)
@@ -151,6 +166,9 @@ func (s *Sink) Pending() int {
 // log, or (a batch larger than a message) its first parts are, found as duplicates by a
 // retry.
 func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
+	if err := s.waitFlying(ctx, batch); err != nil {
+		return ingest.ChangeSet{}, err
+	}
 	s.prune(s.opt.Applied())
 	dup := make([]bool, len(batch))
 	ids := make([]string, len(batch))
@@ -248,6 +266,61 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 // (storekit.Partition), the partitions' appends at once; the sequence returned is the
 // last of them all.
 func (s *Sink) append(ctx context.Context, events []*mailtrail.Event, keys [][2]key) (uint64, error) {
+	s.mu.Lock()
+	if len(s.doubtful) > 0 {
+		for i, ev := range events {
+			for _, k := range keys[i] {
+				if d, ok := s.doubtful[k]; ok && k.kind != 0 {
+					ev.ID = d.id
+					break
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	seq, err := s.appendParts(ctx, events, keys)
+	var inflight *InFlightError
+	if err != nil && !errors.As(err, &inflight) {
+		s.doubt(events, keys) // a failed publish may reach the stream all the same
+	}
+	return seq, err
+}
+
+// doubt records the ids of events an append failed to store, which may be stored all
+// the same (doubtful), and forgets those that expired.
+func (s *Sink) doubt(events []*mailtrail.Event, keys [][2]key) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.swept) > time.Minute {
+		for k, d := range s.doubtful {
+			if now.Sub(d.at) > doubtfulTTL {
+				delete(s.doubtful, k)
+			}
+		}
+		s.swept = now
+	}
+	for i, ev := range events {
+		for _, k := range keys[i] {
+			if k.kind != 0 && len(s.doubtful) < s.opt.MaxPending {
+				s.doubtful[k] = doubt{id: ev.ID, at: now}
+			}
+		}
+	}
+}
+
+// doubt is a doubtful event id and when its append failed.
+type doubt struct {
+	id string
+	at time.Time
+}
+
+// doubtfulTTL is how long a failed append's ids are kept for its retries: past the
+// stream's duplicate window, a late copy of the message would be stored anyway.
+const doubtfulTTL = 10 * time.Minute
+
+// appendParts is append without the doubtful ids.
+func (s *Sink) appendParts(ctx context.Context, events []*mailtrail.Event, keys [][2]key) (uint64, error) {
 	n := s.log.Partitions()
 	if n <= 1 {
 		return s.appendTo(ctx, 0, events, keys)
@@ -286,12 +359,88 @@ func (s *Sink) appendTo(ctx context.Context, partition int, events []*mailtrail.
 		}
 		return s.appendTo(ctx, partition, events[h:], keys[h:])
 	}
+	var inflight *InFlightError
+	if errors.As(err, &inflight) {
+		s.follow(inflight, events, keys)
+	}
 	if err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	s.index(events, keys, rc.Pos.Seq, false)
+	if len(s.doubtful) > 0 {
+		for _, ks := range keys {
+			for _, k := range ks {
+				delete(s.doubtful, k)
+			}
+		}
+	}
 	s.mu.Unlock()
 	raise(&s.last, rc.Pos.Seq)
 	return rc.Pos.Seq, nil
+}
+
+// follow keeps the keys of an append still being published when its Write gave up in
+// flying until the publish ends, and indexes them if it stored them.
+func (s *Sink) follow(inflight *InFlightError, events []*mailtrail.Event, keys [][2]key) {
+	done := make(chan struct{})
+	s.mu.Lock()
+	for _, ks := range keys {
+		for _, k := range ks {
+			if k.kind != 0 {
+				s.flying[k] = done
+			}
+		}
+	}
+	s.mu.Unlock()
+	go func() {
+		rc, err := inflight.Wait(context.Background())
+		if err != nil {
+			s.doubt(events, keys)
+		}
+		s.mu.Lock()
+		if err == nil {
+			s.index(events, keys, rc.Pos.Seq, true)
+		}
+		for _, ks := range keys {
+			for _, k := range ks {
+				if s.flying[k] == done {
+					delete(s.flying, k)
+				}
+			}
+		}
+		s.mu.Unlock()
+		if err == nil {
+			raise(&s.last, rc.Pos.Seq)
+		}
+		close(done)
+	}()
+}
+
+// waitFlying waits until no event of batch holds a key of an append still being
+// published (flying), or returns ctx's error.
+func (s *Sink) waitFlying(ctx context.Context, batch []*mailtrail.Event) error {
+	for {
+		var wait chan struct{}
+		s.mu.Lock()
+		if len(s.flying) > 0 {
+			for _, ev := range batch {
+				idem, ded := s.eventKeys(ev)
+				for _, k := range [2]key{idem, ded} {
+					if ch, ok := s.flying[k]; ok && k.kind != 0 && wait == nil {
+						wait = ch
+					}
+				}
+			}
+		}
+		s.mu.Unlock()
+		if wait == nil {
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
