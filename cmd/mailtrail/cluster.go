@@ -62,7 +62,7 @@ func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error
 			fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long each engine's checks may take")
 			fs.BoolVar(&asJSON, "json", false, `print {"healthy": bool, "results": [{"engine", "check", "status", "detail"}]} instead of lines`)
 		},
-		"event-log-url", "nats-creds", "nats-ca", "nats-cert", "nats-key", "event-log-stream", "event-log-replicas", "postgres-dsn", "clickhouse-url", "clickhouse-ca")
+		"event-log-url", "nats-creds", "nats-ca", "nats-cert", "nats-key", "event-log-stream", "event-log-replicas", "event-log-partitions", "postgres-dsn", "clickhouse-url", "clickhouse-ca")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []che
 	engines := []engine{
 		{engineNATS, "--event-log-url / MAILTRAIL_EVENT_LOG_URL", cfg.EventLogURL != "", func(ctx context.Context) []checkResult {
 			return checkNATS(ctx, natsCheckOptions{URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(),
-				Stream: cfg.EventLogStream, Replicas: cfg.EventLogReplicas, MinPayload: eventLogMessageBytes + 64<<10})
+				Stream: cfg.EventLogStream, Replicas: cfg.EventLogReplicas, Partitions: cfg.EventLogPartitions, MinPayload: eventLogMessageBytes + 64<<10})
 		}},
 		{enginePostgres, "--postgres-dsn / MAILTRAIL_POSTGRES_DSN", cfg.PostgresDSN != "", func(ctx context.Context) []checkResult {
 			return checkPostgres(ctx, cfg.PostgresDSN)

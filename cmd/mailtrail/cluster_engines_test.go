@@ -102,12 +102,16 @@ func TestClusterCheckNATSTestCluster(t *testing.T) {
 			break
 		}
 	}
-	if r.Status != checkOK || !strings.Contains(r.Detail, "3 replicas, leader ") || !strings.Contains(r.Detail, "every replica current") {
+	if r.Status != checkOK || !strings.Contains(r.Detail, "3 replicas, 1 partition, leader ") || !strings.Contains(r.Detail, "every replica current") {
 		t.Errorf("stream: %s %q", r.Status, r.Detail)
 	}
 	// serve would ask one replica: said, not failed.
 	o.Replicas = 1
 	expectCheck(t, checkNATS(checkCtx(t), o), "stream "+stream, checkWarn, "--event-log-replicas asks 1")
+	// serve would ask another number of partitions than the stream's: it would refuse to
+	// start, so the check fails.
+	o.Replicas, o.Partitions = 3, 4
+	expectCheck(t, checkNATS(checkCtx(t), o), "stream "+stream, checkFail, "--event-log-partitions is 4", "1 partition,")
 }
 
 // Debian's nats-server 2.9.10 runs on 127.0.0.1:4222 on the project's machines: a real

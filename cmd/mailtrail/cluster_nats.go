@@ -23,6 +23,9 @@ type natsCheckOptions struct {
 	TLS      eventlog.TLSFiles
 	Stream   string // the event log's stream (--event-log-stream), checked if it exists
 	Replicas int    // the replicas serve creates the stream with (--event-log-replicas)
+	// Partitions is the number of partitions serve runs the stream with
+	// (--event-log-partitions): a stream created with another number is refused at start.
+	Partitions int
 	// MinPayload is the largest message the log publishes (its group message plus
 	// headers): every server's max_payload must be at least this.
 	MinPayload int64
@@ -223,8 +226,15 @@ func natsStream(ctx context.Context, r *checkList, js jetstream.JetStream, o nat
 			behind = append(behind, state+")")
 		}
 	}
-	current := fmt.Sprintf("%d messages, %d replicas, leader %s", info.State.Msgs, n, ci.Leader)
+	parts := eventlog.StreamPartitions(info)
+	partsText := fmt.Sprintf("%d partitions", parts)
+	if parts == 1 {
+		partsText = "1 partition"
+	}
+	current := fmt.Sprintf("%d messages, %d replicas, %s, leader %s", info.State.Msgs, n, partsText, ci.Leader)
 	switch {
+	case o.Partitions > 0 && parts != o.Partitions:
+		r.add(check, checkFail, "%s; --event-log-partitions is %d: serve refuses to start on a stream created with another number of partitions (keep %d, or start a new stream)", current, o.Partitions, parts)
 	case len(behind) > 0:
 		r.add(check, checkWarn, "%s; not current: %s", current, strings.Join(behind, ", "))
 	case n != o.Replicas:
