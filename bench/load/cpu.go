@@ -91,3 +91,38 @@ func ProcessCPU(pid int) (time.Duration, error) {
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+s) * (time.Second / userHZ), nil
 }
+
+// CommandCPU returns the CPU time (user + system) of every process whose command name
+// (/proc/PID/comm) is name, e.g. "postgres" (a server's backends) or "nats-server". A
+// process that ended before the call is not counted: take both samples of a phase while
+// its processes run.
+func CommandCPU(name string) time.Duration {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
+		}
+		if c, err := ProcessCPU(pid); err == nil {
+			total += c
+		}
+	}
+	return total
+}
+
+// SelfCPU returns this process's CPU time (user + system).
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -10,7 +10,11 @@
 // own one partition each do, timed until every one reached its partition's last message;
 // the order of the variants rotates every round. After each variant the campaign's
 // counts are compared with the round's first: the run stops if they differ. It prints
-// each round, the medians and each P's ratio to P = 1. It asserts nothing about time.
+// each round, the medians and each P's ratio to P = 1, and the events applied per
+// CPU-second of the projectors (this process), of PostgreSQL's processes and of the NATS
+// servers (their CPU time during the apply, from /proc): the per-core rates a capacity
+// model needs, which a shared machine's wall clock does not give. It asserts nothing
+// about time.
 //
 //	go run ./bench/partitions                  # 100,000 events, 3 rounds
 //	go run ./bench/partitions -events 200000
@@ -94,12 +98,14 @@ func run(total, batch, rounds, replicas, maxParts int, natsURL, dsn string) erro
 		fmt.Printf("P=%d: %d events appended to stream %s (%d replicas) at %.0f events/s acknowledged, last messages %v\n", p, events, s.name, replicas, rate, s.heads)
 	}
 	rates := make([][]float64, maxParts)
+	// events applied per CPU-second of the projectors, of PostgreSQL, of the NATS servers
+	selfRate, pgRate, natsRate := make([][]float64, maxParts), make([][]float64, maxParts), make([][]float64, maxParts)
 	for round := range rounds {
 		order := append(slices.Clone(streams[round%maxParts:]), streams[:round%maxParts]...)
 		var want mailtrail.Counts
 		line := fmt.Sprintf("round %d:", round+1)
 		for i, s := range order {
-			rate, counts, err := apply(ctx, s, events, natsURL, dsn)
+			rate, counts, use, err := apply(ctx, s, events, natsURL, dsn)
 			if err != nil {
 				return fmt.Errorf("P=%d: %w", s.parts, err)
 			}
@@ -110,6 +116,10 @@ func run(total, batch, rounds, replicas, maxParts int, natsURL, dsn string) erro
 			}
 			rates[s.parts-1] = append(rates[s.parts-1], rate)
 			line += fmt.Sprintf(" P=%d %.0f", s.parts, rate)
+			perCore := func(d time.Duration) float64 { return float64(events) / d.Seconds() }
+			selfRate[s.parts-1] = append(selfRate[s.parts-1], perCore(use.self))
+			pgRate[s.parts-1] = append(pgRate[s.parts-1], perCore(use.pg))
+			natsRate[s.parts-1] = append(natsRate[s.parts-1], perCore(use.nats))
 		}
 		fmt.Println(line + " events/s applied; counts equal")
 	}
@@ -119,6 +129,10 @@ func run(total, batch, rounds, replicas, maxParts int, natsURL, dsn string) erro
 		fmt.Printf(" P=%d %.0f (spread %.0f–%.0f, %.2f of P=1)", p+1, pgbench.Median(r), slices.Min(r), slices.Max(r), pgbench.Median(r)/base)
 	}
 	fmt.Println()
+	fmt.Println("events applied per CPU-second, medians (the projectors; PostgreSQL's processes; the NATS servers' reads):")
+	for p := range rates {
+		fmt.Printf("  P=%d: projectors %.0f, PostgreSQL %.0f, NATS %.0f\n", p+1, pgbench.Median(selfRate[p]), pgbench.Median(pgRate[p]), pgbench.Median(natsRate[p]))
+	}
 	return nil
 }
 
@@ -180,16 +194,16 @@ func appendBacklog(ctx context.Context, s *stream, backlog [][]*mailtrail.Event,
 
 // apply applies s's stream to a fresh schema with one projector per partition at once and
 // returns the events applied per second and the campaign's counts.
-func apply(ctx context.Context, s *stream, events int, natsURL, dsn string) (float64, mailtrail.Counts, error) {
+func apply(ctx context.Context, s *stream, events int, natsURL, dsn string) (float64, mailtrail.Counts, cpuUse, error) {
 	schema := pgbench.RandomName("benchp_", 6)
 	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: int32(2 * s.parts)})
 	if err != nil {
-		return 0, mailtrail.Counts{}, err
+		return 0, mailtrail.Counts{}, cpuUse{}, err
 	}
 	defer pgbench.DropSchema(dsn, schema)
 	defer pg.Close()
 	if err := pg.AdoptOrg(ctx, mailtrail.Organization{ID: org, Name: "bench", Timezone: "UTC", CreatedAt: time.Now()}, mailtrail.OrgSettings{SoftBounceLimit: 5}); err != nil {
-		return 0, mailtrail.Counts{}, err
+		return 0, mailtrail.Counts{}, cpuUse{}, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -197,25 +211,37 @@ func apply(ctx context.Context, s *stream, events int, natsURL, dsn string) (flo
 	for p := range s.parts {
 		r, err := eventlog.OpenReader(ctx, eventlog.ReaderOptions{URL: natsURL, Stream: s.name, SubjectPrefix: s.prefix, Partitioned: s.parts > 1, Partition: p})
 		if err != nil {
-			return 0, mailtrail.Counts{}, err
+			return 0, mailtrail.Counts{}, cpuUse{}, err
 		}
 		defer r.Close()
 		projs[p] = projector.New(r, pg, projector.Options{Stream: fmt.Sprintf("events/%d", p), OnError: func(err error) { fmt.Fprintln(os.Stderr, "projector:", err) }})
 	}
+	c0 := sampleCPU()
 	t0 := time.Now()
 	for _, pr := range projs {
 		go pr.Run(rctx)
 	}
 	for p, pr := range projs {
 		if err := pr.WaitFor(ctx, s.heads[p]); err != nil {
-			return 0, mailtrail.Counts{}, err
+			return 0, mailtrail.Counts{}, cpuUse{}, err
 		}
 	}
 	elapsed := time.Since(t0)
+	use := sampleCPU().minus(c0)
 	cancel()
 	rep, err := (&query.Service{R: pg}).Report(ctx, org, "bench-2", "UTC")
 	if err != nil {
-		return 0, mailtrail.Counts{}, err
+		return 0, mailtrail.Counts{}, cpuUse{}, err
 	}
-	return float64(events) / elapsed.Seconds(), rep.Counts, nil
+	return float64(events) / elapsed.Seconds(), rep.Counts, use, nil
 }
+
+// cpuUse is CPU time used by the projectors (this process), PostgreSQL's processes and
+// the NATS servers.
+type cpuUse struct{ self, pg, nats time.Duration }
+
+func sampleCPU() cpuUse {
+	return cpuUse{load.SelfCPU(), load.CommandCPU("postgres"), load.CommandCPU("nats-server")}
+}
+
+func (a cpuUse) minus(b cpuUse) cpuUse { return cpuUse{a.self - b.self, a.pg - b.pg, a.nats - b.nats} }

@@ -48,7 +48,7 @@ type crashHarness struct {
 	next   atomic.Int64 // next key number
 
 	ackedReqs, failedReqs atomic.Int64
-	acceptedReqs          atomic.Int64 // 2xx answers that accepted a new event (not all duplicates)
+	acceptedReqs          atomic.Int64  // 2xx answers that accepted a new event (not all duplicates)
 	maxPos                atomic.Uint64 // the highest Mailtrail-Log-Position a 2xx answered (--event-log)
 
 	// retryFailed: a batch not acknowledged is sent again next (as a client retries its
