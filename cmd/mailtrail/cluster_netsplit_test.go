@@ -31,12 +31,14 @@ func TestClusterNodeCutOffStopsAcknowledging(t *testing.T) {
 				leader = info.Cluster.Leader
 			}
 			nc.Cut(3)
+			c.t.Logf("cut at %s", time.Now().Format("15:04:05.000"))
 			time.Sleep(4 * time.Second) // answers to what was on its way before the cut
 			a0, f0 := c.h.acceptedReqs.Load(), c.h.failedReqs.Load()
 			cut := 4*time.Second + c.loadFor(5*time.Second, 7*time.Second)
 			a1, f1 := c.h.acceptedReqs.Load(), c.h.failedReqs.Load()
 			during, failed = a1-a0, f1-f0
 			nc.Heal(3)
+			c.t.Logf("healed at %s", time.Now().Format("15:04:05.000"))
 			for deadline := time.Now().Add(90 * time.Second); c.h.acceptedReqs.Load() == a1; time.Sleep(100 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					c.t.Fatalf("serve acknowledged nothing in the 90 s after its server rejoined the cluster")

@@ -80,6 +80,8 @@ type crashBatch struct {
 	first, n int64 // keys first … first+n-1
 	body     []byte
 	acked    bool
+	ackedAt  time.Time // the first acknowledgement
+	ackedAs  string    // its answer: accepted and duplicates
 }
 
 // crashRecord is one line of the client log.
@@ -156,7 +158,11 @@ func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashR
 				violations = append(violations, fmt.Sprintf("batch k-%d+%d: accepted %d + duplicates %d, %d ids", b.first, b.n, res.Accepted, res.Duplicates, len(res.EventIDs)))
 			}
 			if err == nil && b.acked && res.Accepted != 0 {
-				violations = append(violations, fmt.Sprintf("retry of acknowledged batch k-%d+%d stored %d events again", b.first, b.n, res.Accepted))
+				violations = append(violations, fmt.Sprintf("retry of acknowledged batch k-%d+%d stored %d events again (first acknowledged at %s as %s)",
+					b.first, b.n, res.Accepted, b.ackedAt.Format("15:04:05.000"), b.ackedAs))
+			}
+			if !b.acked {
+				b.ackedAt, b.ackedAs = time.Now(), fmt.Sprintf("%d accepted, %d duplicates", res.Accepted, res.Duplicates)
 			}
 			b.acked = true
 			failed = nil

@@ -124,13 +124,26 @@ var _ ingest.Sink = (*Sink)(nil)
 func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 	head := s.log.lastSeq.Load()
 	p := s.log.Projection()
+	deadline := time.Now().Add(resumeWait)
 	for from := applied + 1; from <= head; {
 		recs, err := p.Read(ctx, from, 64)
 		if err != nil {
 			return fmt.Errorf("eventlog: resume: %w", err)
 		}
 		if len(recs) == 0 {
-			break
+			// The head is the stream's, but reads may be served by a replica that has not
+			// caught up yet (a server that just rejoined the cluster): the index must hold
+			// every message up to the head, or a retry of their events would be taken as
+			// new. Wait for the replica.
+			if time.Now().After(deadline) {
+				return fmt.Errorf("eventlog: resume: the stream's messages %d…%d cannot be read after %s (a replica behind?)", from, head, resumeWait)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
 		}
 		s.mu.Lock()
 		for _, r := range recs {
@@ -314,6 +327,9 @@ type doubt struct {
 	id string
 	at time.Time
 }
+
+// resumeWait bounds how long Resume waits for a replica behind the stream's head.
+var resumeWait = time.Minute
 
 // doubtfulTTL is how long a failed append's ids are kept for its retries: past the
 // stream's duplicate window, a late copy of the message would be stored anyway.
