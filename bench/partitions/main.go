@@ -64,6 +64,7 @@ type stream struct {
 	name, prefix string
 	parts        int
 	heads        []uint64 // each partition's last message
+	appendCPU    cpuUse   // CPU the append used: this process (the Sink), the NATS servers
 }
 
 func run(total, batch, rounds, replicas, maxParts int, natsURL, dsn string) error {
@@ -95,7 +96,8 @@ func run(total, batch, rounds, replicas, maxParts int, natsURL, dsn string) erro
 			return err
 		}
 		streams = append(streams, s)
-		fmt.Printf("P=%d: %d events appended to stream %s (%d replicas) at %.0f events/s acknowledged, last messages %v\n", p, events, s.name, replicas, rate, s.heads)
+		fmt.Printf("P=%d: %d events appended to stream %s (%d replicas) at %.0f events/s acknowledged, last messages %v; per CPU-second: the Sink %.0f, the NATS servers %.0f events\n",
+			p, events, s.name, replicas, rate, s.heads, float64(events)/s.appendCPU.self.Seconds(), float64(events)/s.appendCPU.nats.Seconds())
 	}
 	rates := make([][]float64, maxParts)
 	// events applied per CPU-second of the projectors, of PostgreSQL, of the NATS servers
@@ -153,6 +155,7 @@ func appendBacklog(ctx context.Context, s *stream, backlog [][]*mailtrail.Event,
 	const writers = 4
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
+	c0 := sampleCPU()
 	t0 := time.Now()
 	for w := range writers {
 		wg.Add(1)
@@ -173,6 +176,7 @@ func appendBacklog(ctx context.Context, s *stream, backlog [][]*mailtrail.Event,
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	s.appendCPU = sampleCPU().minus(c0)
 	close(errs)
 	if err := <-errs; err != nil {
 		return 0, err
