@@ -78,6 +78,35 @@ func TestClusterPipelineRollingRestartUnderLoad(t *testing.T) {
 	})
 }
 
+// clusterEngines are the engines of a cluster test, each in a namespace of the test's
+// own: a stream on the JetStream cluster, a PostgreSQL schema and a ClickHouse database
+// (dropped when the test ends).
+type clusterEngines struct {
+	url, dsn, chURL, stream, schema, chDB string
+	ch                                    *clickhouse.DB
+}
+
+// newClusterEngines gives a test its stream, schema and ClickHouse database (named with
+// chPrefix).
+func newClusterEngines(t *testing.T, chPrefix string) clusterEngines {
+	t.Helper()
+	e := clusterEngines{url: natstest.URL(t), dsn: testPostgresDSN(t), chURL: testClickHouseURL(t)}
+	e.stream, e.schema = natstest.Stream(t, e.url), testPGSchema(t, e.dsn)
+	e.chDB = fmt.Sprintf("%s%016x", chPrefix, mrand.Uint64())
+	var err error
+	if e.ch, err = clickhouse.New(e.chURL, e.chDB); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.ch.DropDatabase(context.Background()) })
+	return e
+}
+
+// env is a worker's environment on the engines.
+func (e clusterEngines) env() []string {
+	return []string{"MAILTRAIL_EVENT_LOG_URL=" + e.url, "MAILTRAIL_EVENT_LOG_STREAM=" + e.stream, "MAILTRAIL_POSTGRES_DSN=" + e.dsn,
+		"MAILTRAIL_POSTGRES_SCHEMA=" + e.schema, "MAILTRAIL_CLICKHOUSE_URL=" + e.chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + e.chDB, "MAILTRAIL_LOG_FORMAT=text"}
+}
+
 // pipeline is the cluster pipeline a fault test runs: the engines and the worker.
 type pipeline struct {
 	url, dir, stream string
@@ -118,21 +147,10 @@ func (p *pipeline) restartWorker(t *testing.T) {
 // with a worker beside it, ending each of cycles cycles with fault (which must leave
 // serve ended; the harness starts it again), then checks every store against serve's.
 func runPipelineFaults(t *testing.T, cycles int, fault func(c *crashCycle, p *pipeline) string) {
-	url, dir := natstest.URL(t), natstest.Dir(t)
-	dsn := testPostgresDSN(t)
-	chURL := testClickHouseURL(t)
-	stream := natstest.Stream(t, url)
-	schema := testPGSchema(t, dsn)
-	chDB := fmt.Sprintf("mt_faults_%016x", mrand.Uint64())
+	e := newClusterEngines(t, "mt_faults_")
+	url, dsn, chURL, stream, schema, chDB, ch := e.url, e.dsn, e.chURL, e.stream, e.schema, e.chDB, e.ch
 	ctx := context.Background()
-	ch, err := clickhouse.New(chURL, chDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
-	p := &pipeline{url: url, dir: dir, stream: stream, bin: buildBinary(t), logs: &syncBuffer{},
-		env: []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
-			"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"}}
+	p := &pipeline{url: url, dir: natstest.Dir(t), stream: stream, bin: buildBinary(t), logs: &syncBuffer{}, env: e.env()}
 	p.startWorker(t)
 	res := runCrashTest(t, crashPlan{bin: p.bin, args: []string{"--event-log-url", url, "--event-log-stream", stream, "--event-log-replicas", "3",
 		"--postgres-dsn", dsn, "--postgres-schema", schema, "--clickhouse-url", chURL, "--clickhouse-database", chDB},

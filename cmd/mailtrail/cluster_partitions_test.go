@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	mrand "math/rand/v2"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
-	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
@@ -26,21 +24,11 @@ import (
 // to a recount, and ClickHouse each event of the log once: no partition's event lost or
 // applied twice through the takeovers.
 func TestClusterPartitionsWorkersKilledUnderLoad(t *testing.T) {
-	url := natstest.URL(t)
-	dsn := testPostgresDSN(t)
-	chURL := testClickHouseURL(t)
-	stream := natstest.Stream(t, url)
-	schema := testPGSchema(t, dsn)
-	chDB := fmt.Sprintf("mt_parts_%016x", mrand.Uint64())
+	e := newClusterEngines(t, "mt_parts_")
+	url, dsn, chURL, stream, schema, chDB, ch := e.url, e.dsn, e.chURL, e.stream, e.schema, e.chDB, e.ch
 	ctx := context.Background()
-	ch, err := clickhouse.New(chURL, chDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.DropDatabase(context.Background()) })
 	bin := buildBinary(t)
-	env := []string{"MAILTRAIL_EVENT_LOG_URL=" + url, "MAILTRAIL_EVENT_LOG_STREAM=" + stream, "MAILTRAIL_POSTGRES_DSN=" + dsn,
-		"MAILTRAIL_POSTGRES_SCHEMA=" + schema, "MAILTRAIL_CLICKHOUSE_URL=" + chURL, "MAILTRAIL_CLICKHOUSE_DATABASE=" + chDB, "MAILTRAIL_LOG_FORMAT=text"}
+	env := e.env()
 	own := map[string]string{"A": "0,1", "B": "2", "C": ""}
 	logs := map[string]*syncBuffer{"A": {}, "B": {}, "C": {}}
 	workers := map[string]*exec.Cmd{}
