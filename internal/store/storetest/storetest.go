@@ -132,18 +132,22 @@ type Privacy interface {
 	// cmd/mailtrail: the retention and idempotency sweeps: ErasureAndRetention.
 	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
 	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
+	// The event log's sink (eventlog.SinkOptions.Seen): Seen.
+	Seen(ctx context.Context, events []*mailtrail.Event) ([]string, error)
 }
 
 // RunPrivacy runs the area of the suite that needs the Privacy contract:
 // ErasureAndRetention (an erasure keeps every figure and the suppression under the
 // address's hash; retention deletes raw events, not figures; pruned idempotency keys no
-// longer deduplicate). open returns a new empty store, norm is ingest.Normalize.
+// longer deduplicate) and Seen (what the event log's sink asks before an append answers as
+// Write would). open returns a new empty store, norm is ingest.Normalize.
 func RunPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) {
 	runPrivacy(t, open, norm)
 }
 
 func runPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) {
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
+	t.Run("Seen", func(t *testing.T) { testSeen(t, open(t), norm) })
 }
 
 // RunProjection runs the areas of the suite that need only the Projection contract
