@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/attribute"
 	"github.com/mailtrail/mailtrail/internal/classify"
 	"github.com/mailtrail/mailtrail/internal/connection"
 	"github.com/mailtrail/mailtrail/internal/dashboard"
@@ -28,6 +29,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/outbound"
 	"github.com/mailtrail/mailtrail/internal/query"
 	"github.com/mailtrail/mailtrail/internal/realtime"
+	"github.com/mailtrail/mailtrail/internal/secrets"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 	"github.com/mailtrail/mailtrail/internal/suppression"
@@ -38,8 +40,10 @@ import (
 type app struct {
 	cfg      Config
 	log      *slog.Logger
-	db       *sqlite.DB
-	store    *ownedStore // db and the data directory's ownership, released by close
+	db       *sqlite.DB   // the data directory's store; nil on an API node (--cluster)
+	st       serviceStore // what the handlers and background parts read and write: db, or the cluster's PostgreSQL
+	store    *ownedStore  // db and the data directory's ownership, released by close; nil on an API node
+	node     *apiNode     // --cluster: the event log, the workers' PostgreSQL and their progress; nil without
 	pipeline *ingest.Pipeline
 	server   *httpd.Server
 	dash     *dashboard.Handler // its CSV imports run in the background until close
@@ -58,6 +62,24 @@ type app struct {
 
 	logged *logged   // --event-log: the log the pipeline appends to and its projector; nil without
 	pub    publisher // who publishes committed change-sets: the pipeline, or the projector
+	// caughtUp, with an event log, waits until the store has applied every write
+	// acknowledged so far, at most wait, else EUNAVAILABLE; nil without a log.
+	caughtUp func(ctx context.Context, wait time.Duration, what string) error
+}
+
+// serviceStore is what the handlers and the background parts read and write: the data
+// directory's SQLite store, or on an API node the cluster's PostgreSQL. Both pass the
+// conformance suite (internal/store/storetest).
+type serviceStore interface {
+	httpd.Store
+	query.Reader
+	dashboard.Store
+	dashboard.SavedSegmentStore
+	segment.Source
+	outbound.Store
+	attribute.Lookup
+	suppression.Store
+	mailboxStore
 }
 
 // close releases what newApp opened: the dashboard's running imports (stopped: their
@@ -69,7 +91,13 @@ func (a *app) close() error {
 	if a.geo != nil {
 		a.geo.Close()
 	}
-	err := a.store.Close()
+	var err error
+	if a.store != nil {
+		err = a.store.Close()
+	}
+	if a.node != nil {
+		err = a.node.close()
+	}
 	if a.logged != nil {
 		if lerr := a.logged.close(); err == nil {
 			err = lerr
@@ -157,93 +185,147 @@ func vendors(f esp.Fetcher) esp.Registry {
 	return r
 }
 
-// newApp wires everything from cfg.
+// newApp wires everything from cfg: the data directory's store, or with --cluster an API
+// node on the cluster's engines (newNodeApp).
 func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption) (*app, error) {
 	deps := appDeps{fetcher: newHTTPFetcher(), now: time.Now}
 	for _, o := range opts {
 		o(&deps)
+	}
+	if cfg.ReadWait <= 0 {
+		cfg.ReadWait = 2 * time.Second
+	}
+	if cfg.Cluster {
+		return newNodeApp(ctx, cfg, logOut, deps)
 	}
 	st, err := openStore(ctx, &cfg, "")
 	if err != nil {
 		return nil, err
 	}
 	db := st.DB
-	a := &app{cfg: cfg, db: db, store: st, log: newLogger(&cfg, logOut), metrics: metrics.New()}
-	secret, err := cfg.secret()
+	a := &app{cfg: cfg, db: db, st: db, store: st, log: newLogger(&cfg, logOut), metrics: metrics.New()}
+	signer, keys, err := a.signing()
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	old, _ := cfg.oldKeys()
-	signer, err := token.NewSigner(token.KeyFromSecret(uint8(cfg.SecretKeyID), secret), old...)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	keys, _ := cfg.keyring(secret) // validated by openStore
 	if err := resealSecrets(ctx, db, keys, a.log); err != nil {
 		st.Close()
 		return nil, err
 	}
 	storeUnavailable := a.metrics.NewCounter("mailtrail_store_unavailable_total", "Writes that failed because the disk is full or failing (answered 503 with Retry-After).")
 	db.OnWriteUnavailable(func() { storeUnavailable.Inc() })
-	obs := newIngestMetrics(a.metrics)
-	obs.log = a.log
-	classifier, err := classify.New()
+	enricher, err := a.enricher()
 	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("classification data: %w", err)
-	}
-	enricher := &enrich.Enricher{Classifier: classifier}
-	if a.geo, err = cfg.geoDB(); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if a.geo != nil {
-		enricher.Geo = a.geo
-		a.log.Info("geography database", "database", a.geo.Info())
-	}
 	var sink ingest.Sink = db
-	if cfg.ReadWait <= 0 {
-		cfg.ReadWait = 2 * time.Second
-		a.cfg.ReadWait = cfg.ReadWait
-	}
 	if cfg.EventLog {
 		if a.logged, err = newLogged(ctx, &cfg, db, a.log, a.metrics); err != nil {
 			st.Close()
 			return nil, err
 		}
 		sink = a.logged.sink
+		a.pub = a.logged.proj
 	} else if err := drainEventLog(ctx, cfg.DataDir, db, a.log, ""); err != nil {
 		st.Close()
 		return nil, err
 	}
-	a.pipeline = ingest.New(sink, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
-		Observer: obs, Enrich: enricher.Event})
-	a.pub = a.pipeline
+	w := wiring{handlers: a.erasing(), sink: sink, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut}
 	if a.logged != nil {
-		a.pub = a.logged.proj
+		w.proj = a.logged
+		w.caughtUp = a.logged.caughtUp
+		if a.logged.readers != nil && cfg.PostgresDSN != "" {
+			w.messages = mirroredMessages{db: db, r: a.logged.readers, log: a.log}
+		}
 	}
-	a.segments = segment.New(db, a.log)
+	a.wire(w)
+	return a, nil
+}
+
+// signing returns the tracking ids' signer and the keyring that seals stored secrets,
+// from the service secret and the retired keys.
+func (a *app) signing() (*token.Signer, secrets.Keyring, error) {
+	secret, err := a.cfg.secret()
+	if err != nil {
+		return nil, secrets.Keyring{}, err
+	}
+	old, _ := a.cfg.oldKeys()
+	signer, err := token.NewSigner(token.KeyFromSecret(uint8(a.cfg.SecretKeyID), secret), old...)
+	if err != nil {
+		return nil, secrets.Keyring{}, fmt.Errorf("signing keys: %w", err)
+	}
+	keys, _ := a.cfg.keyring(secret) // validated by cfg.validate
+	return signer, keys, nil
+}
+
+// enricher returns what classifies opens and clicks and, with --geoip-db, places them
+// (a.geo is then open, closed by close).
+func (a *app) enricher() (*enrich.Enricher, error) {
+	classifier, err := classify.New()
+	if err != nil {
+		return nil, fmt.Errorf("classification data: %w", err)
+	}
+	enricher := &enrich.Enricher{Classifier: classifier}
+	if a.geo, err = a.cfg.geoDB(); err != nil {
+		return nil, err
+	}
+	if a.geo != nil {
+		enricher.Geo = a.geo
+		a.log.Info("geography database", "database", a.geo.Info())
+	}
+	return enricher, nil
+}
+
+// wiring is what wire builds the service from besides a.st: where events go and how the
+// handlers see the store.
+type wiring struct {
+	handlers httpd.Store   // the store the handlers use: a.st, with erasures published
+	sink     ingest.Sink   // where the pipeline commits events: the store, or the event log
+	messages message.Store // where POST /api/v1/messages records messages; nil: handlers
+	proj     httpd.Projection
+	// caughtUp, with an event log, waits until the store has applied every write
+	// acknowledged so far (orderedWrites); nil without a log.
+	caughtUp func(ctx context.Context, wait time.Duration, what string) error
+	signer   *token.Signer
+	keys     secrets.Keyring
+	enrich   *enrich.Enricher
+	deps     appDeps
+	logOut   io.Writer // the access log's
+}
+
+// wire builds the pipeline, the background parts and the handlers over a.st.
+func (a *app) wire(w wiring) {
+	cfg, st, deps := a.cfg, a.st, w.deps
+	obs := newIngestMetrics(a.metrics)
+	obs.log = a.log
+	a.pipeline = ingest.New(w.sink, ingest.Options{MaxBatch: cfg.MaxBatch, MaxQueue: cfg.MaxQueue, MaxWait: cfg.QueueWait, CommitWait: cfg.CommitWait,
+		Observer: obs, Enrich: w.enrich.Event})
+	if a.pub == nil {
+		a.pub = a.pipeline
+	}
+	a.segments = segment.New(st, a.log)
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	a.hub = realtime.New()
 	a.metrics.NewGauge("mailtrail_stream_clients", "Event streams (SSE) connected.", func() float64 { return float64(a.hub.Len()) })
-	a.outbound = outbound.New(db, outbound.Options{Secrets: keys, AllowPrivate: cfg.WebhooksAllowPrivate,
+	a.outbound = outbound.New(st, outbound.Options{Secrets: w.keys, AllowPrivate: cfg.WebhooksAllowPrivate,
 		RetryFor: cfg.WebhooksRetryFor, Logger: a.log, Metrics: a.metrics})
 	a.journeys = journey.NewRegistry(journey.Options{})
+	a.caughtUp = w.caughtUp
 	a.subscribe(obs)
 	proxies, _ := cfg.proxies()
-	q := &query.Service{R: db}
-	conns := connection.New(db, connection.Options{Keys: keys, Vendors: vendors(deps.fetcher), PublicURL: cfg.PublicURL,
+	q := &query.Service{R: st}
+	conns := connection.New(st, connection.Options{Keys: w.keys, Vendors: vendors(deps.fetcher), PublicURL: cfg.PublicURL,
 		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, Now: deps.now})
-	dash := dashboard.New(dashboard.Options{Store: db, Query: q, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, Logger: a.log,
+	dash := dashboard.New(dashboard.Options{Store: st, Query: q, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, Logger: a.log,
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)
 		},
-		Suppressions:  suppression.NewService(db),
+		Suppressions:  suppression.NewService(st),
 		Connections:   conns,
 		Segments:      a.segments,
-		SavedSegments: db,
+		SavedSegments: st,
 		SegmentExport: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization, name string) {
 			a.server.ServeSavedSegment(w, r, org, name)
 		},
@@ -257,36 +339,27 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
 	})
 	a.dash = dash
-	var proj httpd.Projection
-	if a.logged != nil {
-		proj = a.logged
-	}
-	var msgStore message.Store // the store's own
-	if a.logged != nil && a.logged.readers != nil && cfg.PostgresDSN != "" {
-		msgStore = mirroredMessages{db: db, r: a.logged.readers, log: a.log}
-	}
-	a.server = httpd.New(a.erasing(), a.pipeline, signer, q, httpd.Options{
-		Messages:   msgStore,
-		Projection: proj, ReadWait: cfg.ReadWait,
+	a.server = httpd.New(w.handlers, a.pipeline, w.signer, q, httpd.Options{
+		Messages:   w.messages,
+		Projection: w.proj, ReadWait: cfg.ReadWait,
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,
 		TrackingWait: cfg.TrackingWait, TrackingBudget: cfg.TrackingBudget,
 		WebhookConcurrency: cfg.HookSlots, UnsubscribeMailto: cfg.UnsubscribeMailto, Logger: a.log, Metrics: a.metrics,
-		Secrets: keys, Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
+		Secrets: w.keys, Vendors: vendors(deps.fetcher), Fetcher: deps.fetcher, Now: deps.now,
 		Stream: a.hub, WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		IMAPEgress:       egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate},
 		Journeys:         a.journeys,
 		Connections:      conns,
 		Segments:         a.segments,
 		Dashboard:        a.orderedWrites(dash),
-		MetricsElsewhere: cfg.MetricsAddr != "", Ready: a.readyChecks(), AccessLog: newAccessLogger(&cfg, logOut),
-		SavedSegments: db,
+		MetricsElsewhere: cfg.MetricsAddr != "", Ready: a.readyChecks(), AccessLog: newAccessLogger(&cfg, w.logOut),
+		SavedSegments: st,
 	})
 	a.registerOpsMetrics()
 	onMsg, onIgnored := mailboxMetrics(a.metrics)
-	a.mailbox = mailbox.New(mailboxSource{db: db, keys: keys, log: a.log}, ingest.ESP{Lookup: db, Submitter: a.pipeline},
+	a.mailbox = mailbox.New(mailboxSource{db: st, keys: w.keys, log: a.log}, ingest.ESP{Lookup: st, Submitter: a.pipeline},
 		mailbox.Options{Logger: a.log, OnMessage: onMsg, OnIgnored: onIgnored,
 			Egress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, AllowInsecure: cfg.IMAPAllowInsecure})
-	return a, nil
 }
 
 // ingestMetrics records the pipeline's measurements.

@@ -51,10 +51,14 @@ type Config struct {
 	CommitWait        time.Duration // a queued ingest request waits this long for its commit, then 503
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
-	MetricsAddr       string        // a separate listener for /metrics; "" = on the main listener
-	AccessLog         bool          // one log line per request (route pattern, status, truncated client)
-	EventLog          bool          // acknowledge writes on the event log; the store is its projection (docs/eventlog.md)
-	ReadWait          time.Duration // how long a read waits for the projection to reach its position, then 503
+	MetricsAddr       string // a separate listener for /metrics; "" = on the main listener
+	AccessLog         bool   // one log line per request (route pattern, status, truncated client)
+	EventLog          bool   // acknowledge writes on the event log; the store is its projection (docs/eventlog.md)
+	// Cluster makes serve an API node of the cluster mode: events acknowledged on the log
+	// of EventLogURL, everything else read and written in the workers' PostgreSQL, no
+	// store of its own (docs/cluster.md, "API nodes").
+	Cluster  bool
+	ReadWait time.Duration // how long a read waits for the projection to reach its position, then 503
 	// SegmentSnapshotInterval is how often serve writes the segment index's snapshot
 	// while it runs (0: only at a clean stop).
 	SegmentSnapshotInterval time.Duration
@@ -176,6 +180,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.GeoIPDB, "geoip-db", "MAILTRAIL_GEOIP_DB", "", "MaxMind GeoLite2/GeoIP2 City or Country database (.mmdb) giving the country and city of opens and clicks (empty: none)")
 	dur(&c.CommitWait, "commit-wait", "MAILTRAIL_COMMIT_WAIT", 5*time.Second, "how long a queued request waits for its commit before 503 (events not yet taken by the committer are withdrawn)")
 	boolean(&c.EventLog, "event-log", "MAILTRAIL_EVENT_LOG", false, "acknowledge events once they are in the durable event log (<data-dir>/eventlog, an embedded NATS JetStream) and apply them to the store behind the acknowledgement (docs/eventlog.md)")
+	boolean(&c.Cluster, "cluster", "MAILTRAIL_CLUSTER", false, "run as an API node of the cluster mode: acknowledge events on the event log of --event-log-url, read and write everything else in the PostgreSQL of --postgres-dsn that mailtrail worker projects the log into; the data directory holds only its ownership. Any number of API nodes run behind a load balancer (docs/cluster.md, \"API nodes\")")
 	str(&c.EventLogURL, "event-log-url", "MAILTRAIL_EVENT_LOG_URL", "", "keep the event log on an external JetStream cluster instead of the embedded server: its servers' nats:// URLs, comma-separated (user:password@ in them when it asks for credentials); implies --event-log (docs/eventlog.md, \"On an external JetStream\")")
 	str(&c.EventLogStream, "event-log-stream", "MAILTRAIL_EVENT_LOG_STREAM", "EVENTS", "with --event-log-url: the stream's name on the cluster, one per data directory (letters, digits, - and _)")
 	integer(&c.EventLogReplicas, "event-log-replicas", "MAILTRAIL_EVENT_LOG_REPLICAS", 3, "with --event-log-url: the stream's replicas (1–5; an acknowledgement waits for a majority of them to have synced the write)")
@@ -301,6 +306,12 @@ func (c *Config) validate() error {
 	}
 	if c.EventLogPartitions < 1 || c.EventLogPartitions > 64 {
 		errs = append(errs, errors.New("--event-log-partitions / MAILTRAIL_EVENT_LOG_PARTITIONS must be between 1 and 64"))
+	}
+	if c.Cluster && (c.EventLogURL == "" || c.PostgresDSN == "") {
+		errs = append(errs, errors.New("--cluster needs --event-log-url (the cluster's JetStream) and --postgres-dsn (the workers' PostgreSQL)"))
+	}
+	if c.Cluster && c.SecretKey == "" {
+		errs = append(errs, errors.New("--cluster needs --secret-key / MAILTRAIL_SECRET_KEY, the same on every API node: a tracking link signed by one node is verified by whichever node it reaches, and secrets sealed by one are opened by all"))
 	}
 	errs = append(errs, c.validateCluster()...)
 	if c.SegmentSnapshotInterval < 0 {

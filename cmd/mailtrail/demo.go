@@ -24,7 +24,7 @@ const demoHTML = `<!doctype html><html><body style="font-family:sans-serif">
 // runDemo creates (or reuses) the "Demo" organization, fills it with a generated history
 // the first time, prints how to sign in, and keeps a trickle of live events going.
 func runDemo(ctx context.Context, a *app, out io.Writer) error {
-	orgs, err := a.db.Orgs(ctx)
+	orgs, err := a.st.Orgs(ctx)
 	if err != nil {
 		return err
 	}
@@ -36,13 +36,13 @@ func runDemo(ctx context.Context, a *app, out io.Writer) error {
 	}
 	fresh := orgID == ""
 	if fresh {
-		org, k, err := a.db.CreateOrg(ctx, "Demo", "Europe/Paris")
+		org, k, err := a.st.CreateOrg(ctx, "Demo", "Europe/Paris")
 		if err != nil {
 			return err
 		}
 		orgID, key = org.ID, k
 	} else {
-		_, k, err := a.db.CreateAPIKey(ctx, orgID, "demo", mailtrail.ScopeAll)
+		_, k, err := a.st.CreateAPIKey(ctx, orgID, "demo", mailtrail.ScopeAll)
 		if err != nil {
 			return err
 		}

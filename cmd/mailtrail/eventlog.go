@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/projector"
@@ -82,29 +83,9 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 	if err := drainEventLog(ctx, cfg.DataDir, db, log, stream); err != nil {
 		return nil, err
 	}
-	opts := eventlog.Options{
-		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(), Replicas: cfg.EventLogReplicas, Partitions: cfg.EventLogPartitions, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
-		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
-		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }}
-	var l *eventlog.Log
-	var err error
-	var quiet quietRetries
-	for deadline := time.Now().Add(externalLogWait); ; {
-		l, err = eventlog.Open(ctx, filepath.Join(cfg.DataDir, externalLogDir), opts)
-		if err == nil || !transientLogError(err) || time.Now().After(deadline) {
-			break
-		}
-		// A cluster that is electing a leader (a server just restarted or killed) does
-		// not answer for a few seconds: wait for it rather than exit.
-		quiet.warn(log, "event log not reachable yet; retrying", err)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("event log: %w", err)
-		case <-time.After(time.Second):
-		}
-	}
+	l, err := dialExternalLog(ctx, cfg, filepath.Join(cfg.DataDir, externalLogDir), log, onCommit)
 	if err != nil {
-		return nil, fmt.Errorf("event log: %w", err)
+		return nil, err
 	}
 	head, err := l.Projection().Head(ctx)
 	var positions map[string]uint64
@@ -131,6 +112,38 @@ func openExternalLog(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.
 		return nil, fmt.Errorf("event log: %w", err)
 	}
 	log.Info("event log on an external JetStream", "stream", cfg.EventLogStream, "replicas", cfg.EventLogReplicas, "partitions", cfg.EventLogPartitions)
+	return l, nil
+}
+
+// dialExternalLog opens the event log on the external JetStream of --event-log-url (the
+// stream created with --event-log-replicas replicas and --event-log-partitions
+// partitions when it does not exist), dir holding its ownership. A cluster that does not
+// answer yet (electing a leader, a server restarting) is retried for externalLogWait.
+func dialExternalLog(ctx context.Context, cfg *Config, dir string, log *slog.Logger, onCommit func(eventlog.Commit)) (*eventlog.Log, error) {
+	opts := eventlog.Options{
+		URL: cfg.EventLogURL, Creds: cfg.NATSCreds, TLS: cfg.natsTLS(), Replicas: cfg.EventLogReplicas, Partitions: cfg.EventLogPartitions, Stream: cfg.EventLogStream, SubjectPrefix: strings.ToLower(cfg.EventLogStream),
+		MaxMessageBytes: eventLogMessageBytes, OnCommit: onCommit,
+		Logf: func(format string, args ...any) { log.Warn("event log", "msg", fmt.Sprintf(format, args...)) }}
+	var l *eventlog.Log
+	var err error
+	var quiet quietRetries
+	for deadline := time.Now().Add(externalLogWait); ; {
+		l, err = eventlog.Open(ctx, dir, opts)
+		if err == nil || !transientLogError(err) || time.Now().After(deadline) {
+			break
+		}
+		// A cluster that is electing a leader (a server just restarted or killed) does
+		// not answer for a few seconds: wait for it rather than exit.
+		quiet.warn(log, "event log not reachable yet; retrying", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("event log: %w", err)
+		case <-time.After(time.Second):
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
 	return l, nil
 }
 
@@ -327,9 +340,14 @@ func (l *logged) WaitFor(ctx context.Context, pos uint64) error { return l.proj.
 // were acknowledged. It returns EUNAVAILABLE (503 with Retry-After) when the store is
 // still behind.
 func (l *logged) caughtUp(ctx context.Context, wait time.Duration, what string) error {
+	return waitCaughtUp(ctx, l, wait, what)
+}
+
+// waitCaughtUp is caughtUp over any projection of a log.
+func waitCaughtUp(ctx context.Context, p httpd.Projection, wait time.Duration, what string) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := l.WaitFor(ctx, l.Written()); err != nil {
+	if err := p.WaitFor(ctx, p.Written()); err != nil {
 		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the store has not applied the latest events yet; retry %s shortly", what)
 	}
 	return nil
@@ -478,6 +496,20 @@ func (r *logReaders) postgres(ctx context.Context) (*postgres.DB, error) {
 // new id, which serve's store gives too. A customer or organization PostgreSQL does not
 // know is not an error: serve's store has the last word.
 func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration, orgID, customerID string) (string, error) {
+	newID := storekit.NewErasedID()
+	_, err := r.eraseAt(ctx, mark, wait, orgID, customerID, newID)
+	if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
+		err = nil
+	}
+	return newID, err
+}
+
+// eraseAt erases a customer in the workers' PostgreSQL under newID ("" draws one) once
+// they have applied every event acknowledged up to mark, within wait (else EUNAVAILABLE:
+// nothing is erased and the client retries); with ClickHouse, the same transaction
+// queues the erasure of the raw events there. Its errors are the store's (ENOTFOUND,
+// EINVALID), else EUNAVAILABLE.
+func (r *logReaders) eraseAt(ctx context.Context, mark uint64, wait time.Duration, orgID, customerID, newID string) (*mailtrail.EraseResult, error) {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	unavailable := func(why string) error {
@@ -485,7 +517,7 @@ func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration,
 	}
 	pg, err := r.postgres(wctx)
 	if err != nil {
-		return "", unavailable("not reachable")
+		return nil, unavailable("not reachable")
 	}
 	for {
 		pos, err := appliedFloor(wctx, pg, r.log, r.cfg)
@@ -495,21 +527,20 @@ func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration,
 		select {
 		case <-wctx.Done():
 			if err != nil {
-				return "", unavailable("not answering")
+				return nil, unavailable("not answering")
 			}
-			return "", unavailable("the workers have not applied the latest events")
+			return nil, unavailable("the workers have not applied the latest events")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	newID := storekit.NewErasedID()
-	_, err = pg.Erase(ctx, orgID, customerID, postgres.Erasure{NewID: newID, ForClickHouse: r.ch != nil, LogPosition: mark})
+	res, err := pg.Erase(ctx, orgID, customerID, postgres.Erasure{NewID: newID, ForClickHouse: r.ch != nil, LogPosition: mark})
 	switch code := mailtrail.ErrorCode(err); {
-	case err == nil, code == mailtrail.ENOTFOUND:
-		return newID, nil
-	case code == mailtrail.EINVALID:
-		return "", err
+	case err == nil:
+		return res, nil
+	case code == mailtrail.ENOTFOUND, code == mailtrail.EINVALID:
+		return nil, err
 	default:
-		return "", unavailable("not answering")
+		return nil, unavailable("not answering")
 	}
 }
 
@@ -725,13 +756,13 @@ type publisher interface {
 // the store has applied every event acknowledged before it, at most --read-wait, else it
 // is answered 503 with Retry-After.
 func (a *app) orderedWrites(h http.Handler) http.Handler {
-	l := a.logged
-	if l == nil {
+	caughtUp := a.caughtUp
+	if caughtUp == nil {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if err := l.caughtUp(r.Context(), a.cfg.ReadWait, "the change"); err != nil {
+			if err := caughtUp(r.Context(), a.cfg.ReadWait, "the change"); err != nil {
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "The store is applying the latest events; try again in a moment.", http.StatusServiceUnavailable)
 				return
@@ -753,6 +784,18 @@ type logMark struct {
 // a replay may need them, and an erased customer's events leave it within keep of the
 // erasure (which waits until the store applied them). Until ctx ends.
 func (l *logged) retain(ctx context.Context, keep, tick time.Duration, log *slog.Logger) {
+	retainLog(ctx, l, keep, tick, log)
+}
+
+// logPurger is a log whose applied messages retainLog removes.
+type logPurger interface {
+	Written() uint64 // the last position stored
+	Applied() uint64 // the last position every reader applied
+	purge(ctx context.Context, upTo uint64) error
+}
+
+// retainLog is logged.retain over any logPurger.
+func retainLog(ctx context.Context, l logPurger, keep, tick time.Duration, log *slog.Logger) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var marks []logMark

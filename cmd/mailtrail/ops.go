@@ -63,6 +63,10 @@ func (a *app) readyChecks() []httpd.ReadyCheck {
 	if a.logged != nil {
 		names = append(slices.Clone(names), "projector")
 	}
+	if a.node != nil {
+		// The webhook deliveries and the mailboxes run on one API node at a time.
+		names = []string{"pipeline", "workers-position"}
+	}
 	for _, name := range names {
 		checks = append(checks, httpd.ReadyCheck{Name: name, Check: func(context.Context) error {
 			if !a.parts.isRunning(name) {
@@ -102,7 +106,7 @@ func (a *app) registerOpsMetrics() {
 		func() map[string]float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			out := map[string]float64{"store": boolFloat(a.db.Ping(ctx) == nil)}
+			out := map[string]float64{"store": boolFloat(a.st.Ping(ctx) == nil)}
 			for _, c := range checks {
 				out[c.Name] = boolFloat(c.Check(ctx) == nil)
 			}

@@ -80,6 +80,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}
 	g := serveParts(a, srv, ln, mln)
+	if a.node != nil {
+		g = nodeParts(a, srv, ln, mln)
+	}
 	if err := g.Start(ctx); err != nil {
 		return err
 	}
@@ -227,8 +230,13 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 	if mln != nil {
 		g.Add(metricsPart(a, mln))
 	}
-	// The HTTP server; a listener that fails stops the service.
-	g.Add(rungroup.Part{Name: "http",
+	g.Add(httpPart(a, srv, ln))
+	return &g
+}
+
+// httpPart is the HTTP server; a listener that fails stops the service.
+func httpPart(a *app, srv *http.Server, ln net.Listener) rungroup.Part {
+	return rungroup.Part{Name: "http",
 		Run: func(context.Context) error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -240,8 +248,7 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 				a.log.Error("http shutdown", "err", err.Error())
 			}
 			return nil
-		}})
-	return &g
+		}}
 }
 
 // serveDebug serves the Go profiler on its own listener, never on the public one.
@@ -295,7 +302,7 @@ func startWarnings(ctx context.Context, a *app, publicURLSet bool) {
 		}
 	}
 	if a.cfg.AdminToken == "" {
-		if orgs, err := a.db.Orgs(ctx); err == nil && len(orgs) == 0 {
+		if orgs, err := a.st.Orgs(ctx); err == nil && len(orgs) == 0 {
 			a.log.Warn("no organization exists and the admin API is off (no --admin-token / MAILTRAIL_ADMIN_TOKEN): nothing can use this server; restart with an admin token, or stop it and run mailtrail org create")
 		}
 	}

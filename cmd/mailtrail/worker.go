@@ -481,12 +481,20 @@ func (w *worker) handler() http.Handler {
 // waited for, and taken over when that one stops or dies (its session ends). A failure
 // to take the lease (PostgreSQL down) is logged and retried.
 func (w *worker) holding(ctx context.Context, name string, held *atomic.Bool, fn func(context.Context) error) error {
+	return holdLease(ctx, w.pg, w.log, "worker", name, held, fn)
+}
+
+// holdLease runs fn under the lease name in PostgreSQL (postgres.DB.Hold), taken first
+// (waiting while another process holds it), and released when fn returns, which it
+// returns; until ctx ends. who names the process in its log line. A failure to take the
+// lease (PostgreSQL down) is logged and retried.
+func holdLease(ctx context.Context, pg *postgres.DB, log *slog.Logger, who, name string, held *atomic.Bool, fn func(context.Context) error) error {
 	var quiet quietRetries
 	for ctx.Err() == nil {
-		release, err := w.pg.Hold(ctx, name)
+		release, err := pg.Hold(ctx, name)
 		if err != nil {
 			if ctx.Err() == nil {
-				quiet.warn(w.log, "cannot take the lease in PostgreSQL; retrying", err)
+				quiet.warn(log, "cannot take the lease in PostgreSQL; retrying", err)
 				select {
 				case <-ctx.Done():
 				case <-time.After(time.Second):
@@ -495,7 +503,7 @@ func (w *worker) holding(ctx context.Context, name string, held *atomic.Bool, fn
 			continue
 		}
 		held.Store(true)
-		w.log.Info("worker holds "+name, "lease", name)
+		log.Info(who+" holds "+name, "lease", name)
 		err = fn(ctx)
 		held.Store(false)
 		release()

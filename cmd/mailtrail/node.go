@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/metrics"
+	"github.com/mailtrail/mailtrail/internal/rungroup"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+)
+
+// apiNode is serve --cluster: an API node with no store of its own. Events are
+// acknowledged once the cluster's event log holds them (the same Sink serve --event-log
+// appends through), mailtrail worker applies them to PostgreSQL, and everything else the
+// handlers read and write is in that PostgreSQL, so every node sees the same. What the
+// node has applied is what the workers have: a read that must see a write waits for
+// their position (appliedFloor), polled here (docs/cluster.md, "API nodes").
+type apiNode struct {
+	cfg     *Config
+	log     *eventlog.Log
+	sink    *eventlog.Sink
+	pg      *postgres.DB
+	readers *logReaders // the workers' positions (and ClickHouse's): purges and erasures wait for them
+	lock    *dirLock
+	logger  *slog.Logger
+
+	applied atomic.Uint64 // the workers' floor as last read (math.MaxUint64: nothing unapplied)
+	head    atomic.Uint64 // the log's last position as last read
+	wanted  atomic.Uint64 // the highest position a WaitFor waits for
+	kick    chan struct{} // a new WaitFor: poll now
+	mu      sync.Mutex
+	moved   chan struct{} // closed when applied moves, then replaced
+}
+
+// nodePoll is how often a node reads the workers' position while a read waits for it or
+// its own writes are not applied yet; nodeIdlePoll otherwise.
+var (
+	nodePoll     = 10 * time.Millisecond
+	nodeIdlePoll = 250 * time.Millisecond
+)
+
+// newNodeApp wires serve --cluster (see apiNode).
+func newNodeApp(ctx context.Context, cfg Config, logOut io.Writer, deps appDeps) (*app, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	lock, err := lockDataDir(cfg.DataDir, "")
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: newLogger(&cfg, logOut), metrics: metrics.New()}
+	n, err := openNode(ctx, &a.cfg, lock, a.log, a.metrics)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	a.node, a.st = n, n.pg
+	signer, keys, err := a.signing()
+	if err == nil {
+		err = resealSecrets(ctx, n.pg, keys, a.log)
+	}
+	enricher, eerr := a.enricher()
+	if err == nil {
+		err = eerr
+	}
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.pub = &ingest.Subscribers{}
+	a.wire(wiring{handlers: nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log}, sink: n.sink,
+		proj: n, caughtUp: n.caughtUp, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
+	return a, nil
+}
+
+// openNode connects to the cluster's engines and reads where the workers are.
+func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logger, reg *metrics.Registry) (*apiNode, error) {
+	pg, err := postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Schema: cfg.PostgresSchema})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	l, err := dialExternalLog(ctx, cfg, filepath.Join(cfg.DataDir, externalLogDir), logger, appendMetrics(reg))
+	if err != nil {
+		pg.Close()
+		return nil, err
+	}
+	readers, err := newLogReaders(cfg)
+	if err != nil {
+		l.Close()
+		pg.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	readers.pg, readers.log = pg, l
+	n := &apiNode{cfg: cfg, log: l, pg: pg, readers: readers, lock: lock, logger: logger,
+		kick: make(chan struct{}, 1), moved: make(chan struct{})}
+	head, err := l.Projection().Head(ctx)
+	var floor uint64
+	if err == nil {
+		floor, err = appliedFloor(ctx, pg, l, cfg)
+	}
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("cluster: the workers' position: %w", err)
+	}
+	n.head.Store(head)
+	n.applied.Store(floor)
+	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.Applied, MaxPending: cfg.EventLogMaxPending})
+	// What any node acknowledged and the workers have not applied: its keys are
+	// duplicates, and reads wait for it.
+	if err := n.sink.Resume(ctx, min(floor, head)); err != nil {
+		n.close()
+		return nil, fmt.Errorf("cluster: event log: %w", err)
+	}
+	reg.NewGauge("mailtrail_eventlog_position", "The event log's last position (message sequence) this node acknowledged.", func() float64 { return float64(n.Written()) })
+	reg.NewGauge("mailtrail_projection_position", "The last event log position the workers have applied to PostgreSQL, as this node last read it.",
+		func() float64 { return float64(min(n.Applied(), n.head.Load())) })
+	reg.NewGauge("mailtrail_projection_lag", "Event log positions stored but not applied by the workers yet, as this node last read them (reads that must see a write wait for it, up to --read-wait).",
+		func() float64 { return float64(n.head.Load() - min(n.Applied(), n.head.Load())) })
+	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
+		func() float64 { return float64(n.sink.Pending()) })
+	logger.Info("API node of the cluster", "stream", cfg.EventLogStream, "partitions", cfg.EventLogPartitions, "applied", min(floor, head), "head", head)
+	return n, nil
+}
+
+// Written returns the position of the last batch this node's log acknowledged.
+func (n *apiNode) Written() uint64 { return n.sink.Last() }
+
+// Applied returns the workers' position as last read: every message up to it is in
+// PostgreSQL.
+func (n *apiNode) Applied() uint64 { return n.applied.Load() }
+
+// WaitFor waits until the workers have applied pos.
+func (n *apiNode) WaitFor(ctx context.Context, pos uint64) error {
+	for {
+		n.mu.Lock()
+		moved := n.moved
+		n.mu.Unlock()
+		if n.applied.Load() >= pos {
+			return nil
+		}
+		for w := n.wanted.Load(); w < pos && !n.wanted.CompareAndSwap(w, pos); w = n.wanted.Load() {
+		}
+		select {
+		case n.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-moved:
+		}
+	}
+}
+
+// caughtUp waits, at most wait, until the workers have applied every write this node
+// acknowledged (see logged.caughtUp).
+func (n *apiNode) caughtUp(ctx context.Context, wait time.Duration, what string) error {
+	return waitCaughtUp(ctx, n, wait, what)
+}
+
+// run reads the workers' position until ctx ends: every nodePoll while something waits
+// for a position past it, else every nodeIdlePoll. A read that fails is logged once
+// until it changes; waits meanwhile time out (503).
+func (n *apiNode) run(ctx context.Context) {
+	var quiet quietRetries
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-n.kick:
+		}
+		head, err := n.log.Projection().Head(ctx)
+		var floor uint64
+		if err == nil {
+			n.head.Store(head)
+			floor, err = appliedFloor(ctx, n.pg, n.log, n.cfg)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				quiet.warn(n.logger, "cannot read the workers' position; reads that wait for it answer 503", err)
+			}
+		} else if floor != n.applied.Load() {
+			n.applied.Store(floor)
+			n.mu.Lock()
+			close(n.moved)
+			n.moved = make(chan struct{})
+			n.mu.Unlock()
+		}
+		wait := nodeIdlePoll
+		if a := n.applied.Load(); a < n.Written() || a < n.wanted.Load() {
+			wait = nodePoll
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(wait)
+	}
+}
+
+// purge removes from the log every message up to upTo that every reader (the workers'
+// PostgreSQL, ClickHouse's shipment) has applied. A floor of math.MaxUint64 (nothing
+// unapplied anywhere) stands for the log's head as read before it: a message stored
+// after that read may not be applied yet.
+func (n *apiNode) purge(ctx context.Context, upTo uint64) error {
+	head, err := n.log.Projection().Head(ctx)
+	if err != nil {
+		return fmt.Errorf("event log: nothing purged: %w", err)
+	}
+	floor, err := n.readers.floor(ctx)
+	if err != nil {
+		return fmt.Errorf("event log: nothing purged: %w", err)
+	}
+	upTo = min(upTo, floor, head)
+	if upTo == 0 {
+		return nil
+	}
+	return n.log.PurgeBefore(ctx, upTo+1)
+}
+
+// retained is the node's log as retainLog sees it: every node's messages, purged once
+// the workers applied them.
+type retained struct{ n *apiNode }
+
+func (r retained) Written() uint64                              { return r.n.head.Load() }
+func (r retained) Applied() uint64                              { return r.n.Applied() }
+func (r retained) purge(ctx context.Context, upTo uint64) error { return r.n.purge(ctx, upTo) }
+
+// close closes the log, PostgreSQL and the data directory's ownership.
+func (n *apiNode) close() error {
+	var err error
+	if n.log != nil {
+		err = n.log.Close()
+	}
+	n.pg.Close()
+	n.lock.release()
+	return err
+}
+
+// nodeStore is the store an API node's handlers use: the cluster's PostgreSQL, with
+// erasures that wait for the workers and then leave the log (as serve's erasingStore).
+type nodeStore struct {
+	*postgres.DB
+	n    *apiNode
+	wait time.Duration
+	pub  publisher
+	log  *slog.Logger
+}
+
+// EraseCustomer erases the customer in PostgreSQL once the workers have applied every
+// event this node acknowledged (within --read-wait, else 503), queues the erasure for
+// ClickHouse, publishes it (the node's segment index renames the customer), and removes
+// the applied messages, the customer's among them, from the log.
+func (s nodeStore) EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error) {
+	var res *mailtrail.EraseResult
+	err := s.pub.Publish(func() (ingest.ChangeSet, error) {
+		var err error
+		if res, err = s.n.readers.eraseAt(ctx, s.n.Written(), s.wait, orgID, customerID, ""); err != nil {
+			return ingest.ChangeSet{}, err
+		}
+		return ingest.ChangeSet{Erased: []mailtrail.ErasedCustomer{res.Customer}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ferr := s.n.purge(context.WithoutCancel(ctx), math.MaxUint64); ferr != nil {
+		s.log.Warn("erasure: the applied messages stay in the event log until its retention removes them", "err", ferr.Error())
+	}
+	return res, nil
+}
+
+// nodeParts are serve --cluster's background parts, stopped in the reverse order (see
+// serveParts): the HTTP server, the metrics listener, the bounce mailboxes, the pipeline
+// (its queue drains into the log), then what reads PostgreSQL. The webhook deliveries,
+// the bounce mailboxes and the log's retention each run on one node at a time, under a
+// lease in PostgreSQL; a node that holds none takes one over when its holder stops or
+// dies. Retention of raw events and idempotency keys is the workers' (mailtrail worker).
+func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
+	var g rungroup.Group
+	n := a.node
+	var outboundHeld, mailboxHeld, retentionHeld atomic.Bool
+	g.Add(rungroup.Part{Name: "outbound", Run: func(ctx context.Context) error {
+		return holdLease(ctx, n.pg, a.log, "API node", "outbound webhooks", &outboundHeld, func(ctx context.Context) error {
+			a.outbound.Run(ctx)
+			return nil
+		})
+	}})
+	g.Add(rungroup.Part{Name: "segments", Run: func(ctx context.Context) error {
+		runSegmentIndex(ctx, a.segments, a.log)
+		return nil
+	}})
+	g.Add(rungroup.Part{Name: "workers-position", Run: func(ctx context.Context) error {
+		a.parts.run("workers-position", func() { n.run(ctx) })
+		return nil
+	}})
+	g.Add(rungroup.Part{Name: "eventlog-retention", Run: func(ctx context.Context) error {
+		return holdLease(ctx, n.pg, a.log, "API node", "event log retention", &retentionHeld, func(ctx context.Context) error {
+			keep := a.cfg.EventLogRetention
+			if keep <= 0 {
+				keep = 24 * time.Hour
+			}
+			retainLog(ctx, retained{n}, keep, min(time.Minute, max(keep/10, time.Second)), a.log)
+			return nil
+		})
+	}})
+	g.Add(rungroup.Part{Name: "pipeline",
+		Run: func(ctx context.Context) error {
+			a.parts.run("pipeline", func() { a.pipeline.Run(ctx) })
+			return nil
+		},
+		Stop: func(ctx context.Context) error {
+			if err := a.pipeline.Close(ctx); err != nil {
+				return fmt.Errorf("ingest drain: %w", err)
+			}
+			return nil
+		}})
+	g.Add(rungroup.Part{Name: "mailbox",
+		Run: func(ctx context.Context) error {
+			return holdLease(ctx, n.pg, a.log, "API node", "bounce mailboxes", &mailboxHeld, func(ctx context.Context) error {
+				a.mailbox.Run(ctx)
+				return nil
+			})
+		},
+		Stop: func(context.Context) error {
+			mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
+			defer mcancel()
+			if err := a.mailbox.Close(mctx); err != nil {
+				a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())
+			}
+			return nil
+		}})
+	a.metrics.NewGaugeVec("mailtrail_node_leases_held", "1 for each lease in PostgreSQL this API node holds (outbound webhooks, bounce mailboxes, event log retention: one node at a time each).", "lease",
+		func() map[string]float64 {
+			return map[string]float64{"outbound webhooks": boolFloat(outboundHeld.Load()), "bounce mailboxes": boolFloat(mailboxHeld.Load()),
+				"event log retention": boolFloat(retentionHeld.Load())}
+		})
+	if mln != nil {
+		g.Add(metricsPart(a, mln))
+	}
+	g.Add(httpPart(a, srv, ln))
+	return &g
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/httpd"
+)
+
+// nodeClient calls one API node.
+type nodeClient struct {
+	t    *testing.T
+	name string
+	base string
+	c    *http.Client
+}
+
+// do sends a request (body as JSON when not nil, headers hdr) and returns the answer
+// with its body.
+func (n nodeClient) do(method, path, key string, body any, hdr http.Header) (*http.Response, []byte) {
+	n.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, n.base+path, rd)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := n.c.Do(req)
+	if err != nil {
+		n.t.Fatalf("node %s: %s %s: %v", n.name, method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// json sends a request that must answer want, and decodes the answer into out (when not
+// nil); it returns the answer.
+func (n nodeClient) json(method, path, key string, body any, hdr http.Header, want int, out any) *http.Response {
+	n.t.Helper()
+	resp, b := n.do(method, path, key, body, hdr)
+	if resp.StatusCode != want {
+		n.t.Fatalf("node %s: %s %s: %d %s, want %d", n.name, method, path, resp.StatusCode, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			n.t.Fatalf("node %s: %s %s: %v in %s", n.name, method, path, err, b)
+		}
+	}
+	return resp
+}
+
+// after is the header that makes a read wait until the workers applied pos.
+func after(pos uint64) http.Header {
+	return http.Header{httpd.HeaderAfter: []string{strconv.FormatUint(pos, 10)}}
+}
+
+// startNode starts `mailtrail serve --cluster` on the engines e with secret.
+func startNode(t *testing.T, bin string, e clusterEngines, secret string, extra ...string) nodeClient {
+	t.Helper()
+	args := append([]string{"--cluster", "--event-log-url", e.url, "--event-log-stream", e.stream, "--event-log-replicas", "3",
+		"--postgres-dsn", e.dsn, "--postgres-schema", e.schema, "--clickhouse-url", e.chURL, "--clickhouse-database", e.chDB,
+		"--secret-key", secret, "--read-wait", "10s"}, extra...)
+	d := startDaemon(t, bin, t.TempDir(), testAdmin, args...)
+	return nodeClient{t: t, base: d.base, c: &http.Client{Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// Two API nodes (serve --cluster) and a worker on one cluster make one service: an
+// organization and a key created on one node work on the other; a message instrumented
+// on A is opened through B and clicked through A (the nodes share the signing secret);
+// events posted to either are counted once in the report either answers; a retry of an
+// idempotent batch sent to the other node is answered as duplicates; a bounce posted to
+// A suppresses the address for B's check, which waits for the workers to apply it
+// (Mailtrail-After); a suppression added by hand on B shows on A; an erasure on B
+// removes the customer for A too. The nodes hold no store: everything they answer comes
+// from the workers' PostgreSQL, which every figure is read back from.
+func TestAPINodesShareOneCluster(t *testing.T) {
+	e := newClusterEngines(t, "mt_nodes_")
+	bin := buildBinary(t)
+	logs := &syncBuffer{}
+	startWorker(t, bin, e.env(), nil, logs, "--progress", "1s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker log:\n%s", logs.tail(4000))
+		}
+	})
+	secret := strings.Repeat("s3cr3t-", 6)
+	a := startNode(t, bin, e, secret)
+	a.name = "A"
+	b := startNode(t, bin, e, secret)
+	b.name = "B"
+
+	// The organization, created on A; a second key, created on B, works on A.
+	var org struct {
+		ID     string `json:"id"`
+		APIKey string `json:"api_key"`
+	}
+	a.json("POST", "/api/v1/admin/organizations", testAdmin, map[string]string{"name": "Acme", "timezone": "UTC"}, nil, 201, &org)
+	var key2 struct {
+		APIKey string `json:"api_key"`
+	}
+	b.json("POST", "/api/v1/admin/organizations/"+org.ID+"/keys", testAdmin, map[string]string{"name": "second", "scope": "all"}, nil, 201, &key2)
+	second := key2.APIKey
+	a.json("GET", "/api/v1/suppressions", second, nil, nil, 200, nil)
+
+	// A message instrumented on A, opened through B, clicked through A.
+	var m instrumented
+	a.json("POST", "/api/v1/messages", org.APIKey, map[string]any{"campaign_id": "launch", "customer_id": "ann",
+		"customer_email": "ann@example.com", "html": emailHTML}, nil, 200, &m)
+	if m.Tracking.OpenURL == "" || len(m.Tracking.ClickURLs) == 0 {
+		t.Fatalf("the message has no tracking URLs: %+v", m.Tracking)
+	}
+	path := func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Path
+	}
+	ua := http.Header{"User-Agent": []string{desktopUA}}
+	if resp, _ := b.do("GET", path(m.Tracking.OpenURL), "", nil, ua); resp.StatusCode != 200 {
+		t.Fatalf("node B: the open pixel of A's message: %d", resp.StatusCode)
+	}
+	resp, _ := a.do("GET", path(m.Tracking.ClickURLs[0]), "", nil, ua)
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://shop.example.com/") {
+		t.Fatalf("node A: the click: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Sends and deliveries of 40 customers, half through each node, with idempotency keys
+	// (ann's open counts her message delivered: 41 delivered in all).
+	batch := func(from, to int, typ string) []map[string]any {
+		var evs []map[string]any
+		for i := from; i < to; i++ {
+			c := fmt.Sprintf("c%02d", i)
+			evs = append(evs, map[string]any{"event_type": typ, "campaign_id": "launch", "customer_id": c, "customer_email": c + "@example.com",
+				"idempotency_key": typ + "-" + c, "occurred_at": "2026-12-01T10:00:00Z"})
+		}
+		return evs
+	}
+	var ans postAnswer
+	a.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": batch(0, 20, "sent")}, nil, 200, &ans)
+	resp = b.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": batch(20, 40, "sent")}, nil, 200, &ans)
+	posB := logPosition(t, resp)
+	resp = a.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": batch(0, 40, "delivered")}, nil, 200, &ans)
+	posA := logPosition(t, resp)
+	if ans.Accepted != 40 || ans.Duplicates != 0 {
+		t.Fatalf("node A: deliveries: %+v, want 40 accepted", ans)
+	}
+
+	// The report, from either node once the workers applied both nodes' writes.
+	want := func(n nodeClient, sent, delivered, opened, clicked int64) {
+		t.Helper()
+		var rep mailtrail.Report
+		n.json("GET", "/api/v1/campaigns/launch/report", org.APIKey, nil, after(max(posA, posB)), 200, &rep)
+		got := [4]int64{rep.Counts.Sent, rep.Counts.Delivered, rep.Counts.OpensUnique, rep.Counts.ClicksUnique}
+		if got != [4]int64{sent, delivered, opened, clicked} {
+			t.Fatalf("node %s: report sent/delivered/unique opens/unique clicks = %v, want %v", n.name, got, [4]int64{sent, delivered, opened, clicked})
+		}
+	}
+	want(a, 40, 41, 1, 1)
+	want(b, 40, 41, 1, 1)
+
+	// A retry of A's sends through B: all duplicates, nothing counted again.
+	resp = b.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": batch(0, 20, "sent")}, nil, 200, &ans)
+	if ans.Accepted != 0 || ans.Duplicates != 20 {
+		t.Fatalf("node B: a retry of node A's sends: %+v, want 20 duplicates", ans)
+	}
+	posB = max(posB, logPosition(t, resp))
+	want(a, 40, 41, 1, 1)
+
+	// A hard bounce through A; B's check waits for it.
+	resp = a.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": []map[string]any{{"event_type": "bounced", "campaign_id": "launch",
+		"customer_id": "c07", "customer_email": "c07@example.com", "idempotency_key": "bounce-c07",
+		"metadata": map[string]any{"bounce_type": "hard", "smtp_code": "550"}}}}, nil, 200, &ans)
+	var check checkAnswer
+	b.json("POST", "/api/v1/suppressions/check", org.APIKey, map[string]any{"emails": []string{"c07@example.com", "c08@example.com"}},
+		after(logPosition(t, resp)), 200, &check)
+	if len(check.Suppressed) != 1 || check.Suppressed[0].Email != "c07@example.com" || check.Suppressed[0].Reason != mailtrail.ReasonHardBounce {
+		t.Fatalf("node B: check after node A's bounce: %+v", check)
+	}
+
+	// A suppression added by hand on B is seen by A.
+	b.json("POST", "/api/v1/suppressions", org.APIKey, map[string]any{"email": "c09@example.com"}, nil, 200, nil)
+	a.json("POST", "/api/v1/suppressions/check", org.APIKey, map[string]any{"emails": []string{"c09@example.com"}}, nil, 200, &check)
+	if len(check.Suppressed) != 1 || check.Suppressed[0].Reason != mailtrail.ReasonManual {
+		t.Fatalf("node A: check of the address node B suppressed by hand: %+v", check)
+	}
+
+	// An erasure on B: A no longer knows the customer.
+	b.json("DELETE", "/api/v1/customers/c11", org.APIKey, nil, nil, 200, nil)
+	if resp, body := a.do("DELETE", "/api/v1/customers/c11", org.APIKey, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("node A: erasing the customer node B erased: %d %s, want 404", resp.StatusCode, body)
+	}
+	var page mailtrail.EventPage
+	a.json("GET", "/api/v1/events?customer_id=c11", org.APIKey, nil, nil, 200, &page)
+	if len(page.Events) != 0 {
+		t.Fatalf("node A: the erased customer's events: %d", len(page.Events))
+	}
+	want(b, 40, 41, 1, 1) // the erasure keeps every figure
+}
