@@ -293,6 +293,9 @@ type wiring struct {
 	enrich   *enrich.Enricher
 	deps     appDeps
 	logOut   io.Writer // the access log's
+	// sessions keeps the dashboard's sessions where every API node finds them; nil: in
+	// memory.
+	sessions dashboard.SessionStore
 }
 
 // wire builds the pipeline, the background parts and the handlers over a.st.
@@ -337,6 +340,7 @@ func (a *app) wire(w wiring) {
 			a.server.ServeStream(w, r, org)
 		},
 		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
+		Sessions: w.sessions,
 	})
 	a.dash = dash
 	a.server = httpd.New(w.handlers, a.pipeline, w.signer, q, httpd.Options{

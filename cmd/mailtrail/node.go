@@ -81,7 +81,7 @@ func newNodeApp(ctx context.Context, cfg Config, logOut io.Writer, deps appDeps)
 	}
 	a.pub = &ingest.Subscribers{}
 	a.wire(wiring{handlers: nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log}, sink: n.sink,
-		proj: n, caughtUp: n.caughtUp, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
+		proj: n, caughtUp: n.caughtUp, sessions: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
 	return a, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
@@ -222,4 +223,56 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 		t.Fatalf("node A: the erased customer's events: %d", len(page.Events))
 	}
 	want(b, 40, 41, 1, 1) // the erasure keeps every figure
+
+	// The dashboard: signed in on A, the session works on B (the cookie is the host's,
+	// whatever the port, as behind one load balancer); signed out on B, it is gone for A.
+	jar, _ := cookiejar.New(nil)
+	br := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	visit := func(n nodeClient, method, path string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		if method == "GET" {
+			resp, err = br.Get(n.base + path)
+		} else {
+			resp, err = br.PostForm(n.base+path, form)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	_, signin := visit(a, "GET", "/dashboard/signin", nil)
+	if resp, _ := visit(a, "POST", "/dashboard/signin", url.Values{"csrf": {csrfOf(t, signin)}, "key": {org.APIKey}, "next": {"/dashboard/campaigns"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("node A: sign in: %d", resp.StatusCode)
+	}
+	var session *http.Cookie
+	for _, c := range jar.Cookies(&url.URL{Scheme: "http", Host: "127.0.0.1", Path: "/dashboard/"}) {
+		if c.Name == "mt_session" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatal("node A set no session cookie")
+	}
+	resp, campaigns := visit(b, "GET", "/dashboard/campaigns", nil)
+	if resp.StatusCode != 200 || !strings.Contains(campaigns, "launch") {
+		t.Fatalf("node B: the campaigns page with node A's session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := visit(b, "POST", "/dashboard/signout", url.Values{"csrf": {csrfOf(t, campaigns)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("node B: sign out: %d", resp.StatusCode)
+	}
+	// The signed-out session's cookie, replayed on A, is refused.
+	req, _ := http.NewRequest("GET", a.base+"/dashboard/campaigns", nil)
+	req.AddCookie(session)
+	resp, err := a.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/dashboard/signin") {
+		t.Fatalf("node A: the session node B signed out: %d %q, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
+	}
 }

@@ -71,6 +71,9 @@ type Options struct {
 	PublicURL  string // https:// makes the session cookie Secure even behind a TLS proxy
 	AdminToken string // empty: the admin cannot sign in
 	SessionTTL time.Duration
+	// Sessions, when set, keeps the sessions where every process serving the dashboard
+	// finds them (an API node of the cluster mode: PostgreSQL); nil: in memory.
+	Sessions SessionStore
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -105,7 +108,7 @@ func New(opt Options) *Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now),
+	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now, opt.Sessions),
 		throttle: newThrottle(opt.Now), pages: parsePages(), imports: newImportJobs(opt.Now)}
 	assets, _ := fs.Sub(files, "assets")
 	fileServer := http.StripPrefix("/dashboard/assets/", http.FileServerFS(assets))
@@ -205,7 +208,11 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 		if c, err := r.Cookie(sessionCookie); err == nil {
 			id = c.Value
 		}
-		ss := h.sessions.get(id)
+		ss, err := h.sessions.get(r.Context(), id)
+		if err != nil {
+			h.sessionsDown(w, r, err)
+			return
+		}
 		if r.Method == http.MethodPost {
 			if ss == nil {
 				h.errorPage(w, r, nil, http.StatusForbidden, "This form has expired or did not come from this dashboard. Reload the page and try again.")
@@ -247,7 +254,9 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 				org, err = h.opt.Store.Authenticate(r.Context(), ss.key)
 				if mailtrail.ErrorCode(err) == mailtrail.EUNAUTHORIZED || (err == nil && org.ID != ss.orgID) {
 					// The key was revoked: the session ends with it.
-					h.sessions.delete(id)
+					if err := h.sessions.delete(r.Context(), id); err != nil {
+						h.log.WarnContext(r.Context(), "dashboard session of a revoked key not removed", slog.String("err", err.Error()))
+					}
 					h.setCookie(w, r, sessionCookie, "", -1)
 					h.toSignin(w, r)
 					return
@@ -339,7 +348,10 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.renderSignin(w, r, http.StatusUnauthorized, signinData{Next: next, Error: "Enter an API key."})
 		return
 	case h.opt.AdminToken != "" && tokenEqual(key, h.opt.AdminToken):
-		id, _ = h.sessions.create("", "", true)
+		if id, _, err = h.sessions.create(r.Context(), "", "", true); err != nil {
+			h.sessionsDown(w, r, err)
+			return
+		}
 		next = "/dashboard/orgs"
 	default:
 		org, err := h.opt.Store.Authenticate(r.Context(), key)
@@ -353,7 +365,10 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, nil, err)
 			return
 		}
-		id, _ = h.sessions.create(org.ID, key, false)
+		if id, _, err = h.sessions.create(r.Context(), org.ID, key, false); err != nil {
+			h.sessionsDown(w, r, err)
+			return
+		}
 	}
 	h.setCookie(w, r, preCookie, "", -1)
 	h.setCookie(w, r, sessionCookie, id, int(h.opt.SessionTTL.Seconds()))
@@ -380,7 +395,10 @@ func plural(n int) string {
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
-	h.sessions.delete(from(r).id)
+	if err := h.sessions.delete(r.Context(), from(r).id); err != nil {
+		h.sessionsDown(w, r, err)
+		return
+	}
 	h.setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/dashboard/signin", http.StatusSeeOther)
 }
@@ -410,8 +428,18 @@ func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, rq, err)
 		return
 	}
-	h.sessions.setOrg(rq.id, org.ID)
+	if err := h.sessions.setOrg(r.Context(), rq.id, org.ID); err != nil {
+		h.sessionsDown(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/dashboard/campaigns", http.StatusSeeOther)
+}
+
+// sessionsDown answers 503 when the session store (Options.Sessions) failed.
+func (h *Handler) sessionsDown(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "dashboard sessions unavailable", slog.String("err", err.Error()))
+	w.Header().Set("Retry-After", "1")
+	h.errorPage(w, r, nil, http.StatusServiceUnavailable, "The dashboard cannot reach its sessions right now. Try again in a moment.")
 }
 
 // fail shows an error: ENOTFOUND as 404, EINVALID as 400, the rest logged and 500.

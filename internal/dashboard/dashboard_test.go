@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	cryptotls "crypto/tls"
 	"net/http"
@@ -73,14 +74,47 @@ func TestSecureCookie(t *testing.T) {
 
 func TestSessionExpiry(t *testing.T) {
 	now := time.Unix(1e9, 0)
-	s := newSessions(time.Hour, func() time.Time { return now })
-	id, _ := s.create("org_1", "mt_key", false)
-	if s.get(id) == nil || s.get("nope") != nil || s.get("") != nil {
+	s := newSessions(time.Hour, func() time.Time { return now }, nil)
+	ctx := context.Background()
+	id, _, _ := s.create(ctx, "org_1", "mt_key", false)
+	get := func(id string) *session {
+		ss, err := s.get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	if get(id) == nil || get("nope") != nil || get("") != nil {
 		t.Fatal("lookup")
 	}
 	now = now.Add(time.Hour + time.Second)
-	if s.get(id) != nil {
+	if get(id) != nil {
 		t.Fatal("expired session still live")
+	}
+}
+
+// A session sealed for a SessionStore opens only under its own cookie, and holds
+// neither the cookie nor the API key in clear; its store id is a hash of the cookie.
+func TestSealedSession(t *testing.T) {
+	id, other := randomToken(), randomToken()
+	ss := &session{orgID: "org_1", key: "mt_secret_key_123", csrf: randomToken()}
+	data := sealSession(id, ss)
+	if bytes.Contains(data, []byte(ss.key)) || bytes.Contains(data, []byte(id)) || bytes.Contains(data, []byte(ss.csrf)) {
+		t.Fatal("the sealed session holds the key, the cookie or the CSRF token in clear")
+	}
+	got, ok := openSession(id, data)
+	if !ok || got.orgID != ss.orgID || got.key != ss.key || got.csrf != ss.csrf || got.admin {
+		t.Fatalf("openSession = %+v, %v", got, ok)
+	}
+	if _, ok := openSession(other, data); ok {
+		t.Fatal("a session opened under another cookie")
+	}
+	data[len(data)-1] ^= 1
+	if _, ok := openSession(id, data); ok {
+		t.Fatal("a tampered session opened")
+	}
+	if bytes.Equal(sessionKey(id), sessionKey(other)) || bytes.Contains(sessionKey(id), []byte(id)) {
+		t.Fatal("session keys")
 	}
 }
 
