@@ -74,8 +74,8 @@ type Options struct {
 	// Sessions, when set, keeps the sessions where every process serving the dashboard
 	// finds them (an API node of the cluster mode: PostgreSQL); nil: in memory.
 	Sessions SessionStore
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Handler serves the dashboard.
