@@ -232,7 +232,7 @@ func newApp(ctx context.Context, cfg Config, logOut io.Writer, opts ...appOption
 		st.Close()
 		return nil, err
 	}
-	w := wiring{handlers: a.erasing(), sink: sink, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut}
+	w := wiring{handlers: func() httpd.Store { return a.erasing() }, sink: sink, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut}
 	if a.logged != nil {
 		w.proj = a.logged
 		w.caughtUp = a.logged.caughtUp
@@ -281,9 +281,9 @@ func (a *app) enricher() (*enrich.Enricher, error) {
 // wiring is what wire builds the service from besides a.st: where events go and how the
 // handlers see the store.
 type wiring struct {
-	handlers httpd.Store   // the store the handlers use: a.st, with erasures published
-	sink     ingest.Sink   // where the pipeline commits events: the store, or the event log
-	messages message.Store // where POST /api/v1/messages records messages; nil: handlers
+	handlers func() httpd.Store // the store the handlers use (a.st, with erasures published), made once a.pub is set
+	sink     ingest.Sink        // where the pipeline commits events: the store, or the event log
+	messages message.Store      // where POST /api/v1/messages records messages; nil: handlers
 	proj     httpd.Projection
 	// caughtUp, with an event log, waits until the store has applied every write
 	// acknowledged so far (orderedWrites); nil without a log.
@@ -343,7 +343,7 @@ func (a *app) wire(w wiring) {
 		Sessions: w.sessions,
 	})
 	a.dash = dash
-	a.server = httpd.New(w.handlers, a.pipeline, w.signer, q, httpd.Options{
+	a.server = httpd.New(w.handlers(), a.pipeline, w.signer, q, httpd.Options{
 		Messages:   w.messages,
 		Projection: w.proj, ReadWait: cfg.ReadWait,
 		PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: proxies,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/httpd"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/rungroup"
@@ -80,7 +81,7 @@ func newNodeApp(ctx context.Context, cfg Config, logOut io.Writer, deps appDeps)
 		return nil, err
 	}
 	a.pub = &ingest.Subscribers{}
-	a.wire(wiring{handlers: nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log}, sink: n.sink,
+	a.wire(wiring{handlers: func() httpd.Store { return nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log} }, sink: n.sink,
 		proj: n, caughtUp: n.caughtUp, sessions: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
 	return a, nil
 }

@@ -141,6 +141,9 @@ func (w *batchWriter) insertRows(batch []*mailtrail.Event, refs [][12]byte, stor
 		occ[j], recv[j], source[j], class[j], reasons[j] = ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli(), string(ev.Source), string(ev.Classification), strings.Join(ev.Reasons, ",")
 		counted[j], email[j], esp[j], dedupe[j] = ev.Counted, ev.CustomerEmail, ev.ESPMessageID, dks[i]
 	}
+	if err := w.db.markInsert(w.ctx, w.tx); err != nil {
+		return err
+	}
 	if n >= copyMin {
 		// COPY inserts its rows in the order it reads them.
 		if _, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromSlice(n, func(j int) ([]any, error) {

@@ -11,33 +11,81 @@ import (
 	"github.com/mailtrail/mailtrail"
 )
 
-// The event stream (the SSE stream and the subscriptions' outbox), as the SQLite store
-// reads it (stream.go there): an organization's events in the order of their row id,
-// which grows in commit order because the projection's writers serialize on the schema's
-// write lock.
+// The event stream (the SSE stream, the subscriptions' outbox, the segment index's tail
+// and an API node's feed), as the SQLite store reads it (stream.go there): an
+// organization's events in the order of their row id. Row ids are drawn from a sequence
+// as rows are inserted, so with several writers at once (partitions, streamTx) a
+// transaction may commit an id below one already committed. A reader that passed that
+// id would never see it. So every transaction that inserts events first takes a shared
+// advisory lock that says where its ids start (markInsert), and readers read only up to
+// the stream's end: below every id a transaction still inserting may hold (StreamEnd).
 
-// StreamHead returns the stream position of the organization's latest stored event (0
-// when it has none): a stream or subscription starting now reads past it.
+// markInsert marks tx as inserting events, before it draws any id: a shared advisory
+// lock (streamTag, the low 32 bits of the last id drawn, offset into int4), held to the
+// end of tx. Every id tx draws is above that value, and the value is at or above the
+// stream's end when the mark is taken, so the end never moves back. Shared locks never
+// wait for each other.
+func (db *DB) markInsert(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1::int4,
+		(((CASE WHEN is_called THEN last_value ELSE last_value - 1 END) & 4294967295) - 2147483648)::int4) FROM events_id_seq`,
+		db.streamTag); err != nil {
+		return fmt.Errorf("postgres: mark the event insert: %w", err)
+	}
+	return nil
+}
+
+// StreamEnd returns the stream's end: the largest position up to which every event is
+// committed, or never will be (no transaction still inserting events can commit an id
+// at or below it); 0 when there is none. It reads the sequence's last value first, then
+// the marks of the transactions inserting (markInsert): a transaction that drew an id
+// before the first read had marked itself before, so the second read sees its mark
+// unless it has ended; one that draws after draws above the last value.
+func (db *DB) StreamEnd(ctx context.Context) (int64, error) {
+	var top int64
+	if err := db.pool.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq`).Scan(&top); err != nil {
+		return 0, fmt.Errorf("postgres: stream end: %w", err)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::bigint::oid
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int64(db.streamTag))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: stream end: %w", err)
+	}
+	marks, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, fmt.Errorf("postgres: stream end: %w", err)
+	}
+	end := top
+	for _, m := range marks {
+		end = min(end, markedBelow(top, m))
+	}
+	return max(end, 0), nil
+}
+
+// markedBelow returns the value a mark stands for: the largest value at or below top
+// whose low 32 bits are the mark's (objid, the int4 key read as an oid). Marks are of
+// transactions in progress, whose values are within 2^32 ids of the sequence's top.
+func markedBelow(top, objid int64) int64 {
+	low := (int64(int32(uint32(objid))) + 1<<31) & (1<<32 - 1)
+	return top - ((top-low)%(1<<32)+1<<32)%(1<<32)
+}
+
+// StreamHead returns the stream position of the organization's latest stored event, at
+// most the stream's end (0 when it has none): a stream or subscription starting now
+// reads past it.
 func (db *DB) StreamHead(ctx context.Context, orgID string) (int64, error) {
 	org, err := db.orgInternal(ctx, db.pool, orgID)
 	if err != nil {
 		return 0, err
 	}
+	end, err := db.StreamEnd(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var head int64
-	if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events WHERE org_id = $1`, org).Scan(&head); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events WHERE org_id = $1 AND id <= $2`, org, end).Scan(&head); err != nil {
 		return 0, fmt.Errorf("postgres: stream head: %w", err)
 	}
 	return head, nil
-}
-
-// StreamEnd returns the position of the latest stored event of any organization (0 when
-// there is none).
-func (db *DB) StreamEnd(ctx context.Context) (int64, error) {
-	var end int64
-	if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&end); err != nil {
-		return 0, fmt.Errorf("postgres: stream end: %w", err)
-	}
-	return end, nil
 }
 
 // streamWhere is the WHERE clause (joined with AND) and its arguments ($1, $2, …) of the

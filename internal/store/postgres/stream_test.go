@@ -1,0 +1,87 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+)
+
+// With writers at once (partitions), a transaction can commit an event id below one
+// another committed first. The stream's end stays below the id a transaction still
+// inserting holds, so a reader of the stream (SSE, subscriptions, an API node's feed,
+// the segment index's tail) never passes an event that commits later; once it commits,
+// the end moves past both, and the reader gets it.
+func TestStreamEndWaitsForInsertsInFlight(t *testing.T) {
+	ctx := context.Background()
+	db := openIn(t, newSchema(t))
+	o, _, err := db.CreateOrg(ctx, "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	write := func(cust string) {
+		t.Helper()
+		e := &mailtrail.Event{OrgID: o.ID, CampaignID: "c", CustomerID: cust, CustomerEmail: cust + "@example.com", Type: mailtrail.EventSent,
+			OccurredAt: at, ReceivedAt: at, Source: mailtrail.SourceAPI}
+		ingest.Normalize(e, at)
+		if _, err := db.Write(ctx, []*mailtrail.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("u1")
+	first, err := db.StreamEnd(ctx)
+	if err != nil || first == 0 {
+		t.Fatalf("StreamEnd = %d, %v", first, err)
+	}
+	slow, end, err := postgres.InsertInFlight(ctx, db, "in-flight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { end(false) }) // before the schema is dropped, which waits for it
+	write("u2") // commits an id above the one in flight
+	se, err := db.StreamEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se >= slow || se < first {
+		t.Fatalf("with id %d in flight: StreamEnd = %d, want in [%d, %d)", slow, se, first, slow)
+	}
+	evs, upTo, err := db.EventsAfter(ctx, o.ID, 0, mailtrail.StreamFilter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || upTo >= slow {
+		t.Fatalf("EventsAfter with id %d in flight: %d events up to %d, want only u1's", slow, len(evs), upTo)
+	}
+	if err := end(true); err != nil {
+		t.Fatal(err)
+	}
+	se, err = db.StreamEnd(ctx)
+	if err != nil || se <= slow {
+		t.Fatalf("after the commit: StreamEnd = %d, %v, want past %d", se, err, slow)
+	}
+	evs, _, err = db.EventsAfter(ctx, o.ID, upTo, mailtrail.StreamFilter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Seq != slow {
+		t.Fatalf("after the commit, from %d: %d events (first %+v), want the one that was in flight, then u2's", upTo, len(evs), evs)
+	}
+}
+
+// A mark holds the low 32 bits of its value; the value is the largest at or below the
+// sequence's top with those bits.
+func TestMarkedBelow(t *testing.T) {
+	oid := func(v int64) int64 { return int64(uint32(int32((v & (1<<32 - 1)) - 1<<31))) } // the int4 key as pg_locks shows it
+	for _, c := range []struct{ top, v int64 }{
+		{10, 10}, {10, 3}, {10, 0}, {1 << 32, 1<<32 - 5}, {1<<32 + 7, 1<<32 - 2}, {1<<40 + 3, 1<<40 + 3}, {1<<40 + 3, 1<<40 - 9}, {5<<32 + 1, 4<<32 + 2},
+	} {
+		if got := postgres.MarkedBelow(c.top, oid(c.v)); got != c.v {
+			t.Errorf("top %d, value %d: markedBelow = %d", c.top, c.v, got)
+		}
+	}
+}
