@@ -42,7 +42,7 @@ func TestStreamEndWaitsForInsertsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { end(false) }) // before the schema is dropped, which waits for it
-	write("u2") // commits an id above the one in flight
+	write("u2")                      // commits an id above the one in flight
 	se, err := db.StreamEnd(ctx)
 	if err != nil {
 		t.Fatal(err)
