@@ -276,20 +276,9 @@ func (t *tailReader) stop() {
 // delivery, a send). Organizations created since start empty. It returns how many
 // events it applied.
 func (t *tailReader) apply(orgs map[string]*Org) (int, error) {
-	// The labels the clicks of the touched messages have now, by what the index keys a
-	// click on; the tail's own clicks count too (they share keys with older ones only
-	// when a click repeats at the same millisecond).
-	type ckey struct {
-		cust, camp, link uint32
-		at               int64
-	}
-	type labels struct{ humans int }
 	var (
-		o          *Org
-		order      []ckey
-		now        map[ckey]*labels
-		relabelled map[ckey]bool
-		total      int
+		ta    *tailApplier
+		total int
 	)
 	for b := range t.ch {
 		if b.err != nil {
@@ -303,49 +292,18 @@ func (t *tailReader) apply(orgs map[string]*Org) (int, error) {
 		if b.org == "" {
 			continue
 		}
-		if o == nil {
-			o = orgs[b.org]
+		if ta == nil {
+			o := orgs[b.org]
 			if o == nil {
 				o = newOrg()
 				orgs[b.org] = o
 			}
-			order, now, relabelled = nil, map[ckey]*labels{}, map[ckey]bool{}
+			ta = newTailApplier(o)
 		}
-		for i := range b.evs {
-			e := &b.evs[i]
-			cust, camp := o.customer(e.Customer), o.campaign(e.Campaign)
-			var link uint32
-			if e.Link != "" {
-				link = o.link(e.Link)
-			}
-			if !e.Relabel {
-				o.add(cust, camp, link, e.Type, e.At, e.Human)
-				total++
-			}
-			if e.Type != mailtrail.EventClicked {
-				continue
-			}
-			k := ckey{cust, camp, link, e.At}
-			l := now[k]
-			if l == nil {
-				l = &labels{}
-				now[k] = l
-				order = append(order, k)
-			}
-			if e.Human {
-				l.humans++
-			}
-			if e.Relabel {
-				relabelled[k] = true
-			}
-		}
+		ta.add(b.evs)
 		if b.end {
-			for _, k := range order {
-				if relabelled[k] {
-					o.setHumans(k.cust, k.camp, k.link, k.at, now[k].humans)
-				}
-			}
-			o = nil
+			total += ta.finish()
+			ta = nil
 		}
 	}
 	if !t.finished {
@@ -353,6 +311,107 @@ func (t *tailReader) apply(orgs map[string]*Org) (int, error) {
 			return 0, err
 		}
 		return 0, errors.New("segment: reading the store's tail ended early")
+	}
+	return total, nil
+}
+
+// tailApplier applies one organization's tail (SegmentTail's events, in order, in any
+// number of adds) to o: the events at once, the current labels of the clicks the tail
+// restates at finish.
+type tailApplier struct {
+	o          *Org
+	order      []ckey
+	now        map[ckey]int // humans among the clicks at a key, as the tail tells them
+	relabelled map[ckey]bool
+	total      int
+}
+
+// ckey is what the index keys a click on; the tail's own clicks count too (they share
+// keys with older ones only when a click repeats at the same millisecond).
+type ckey struct {
+	cust, camp, link uint32
+	at               int64
+}
+
+func newTailApplier(o *Org) *tailApplier {
+	return &tailApplier{o: o, now: map[ckey]int{}, relabelled: map[ckey]bool{}}
+}
+
+func (ta *tailApplier) add(evs []TailEvent) {
+	o := ta.o
+	for i := range evs {
+		e := &evs[i]
+		cust, camp := o.customer(e.Customer), o.campaign(e.Campaign)
+		var link uint32
+		if e.Link != "" {
+			link = o.link(e.Link)
+		}
+		if !e.Relabel {
+			o.add(cust, camp, link, e.Type, e.At, e.Human)
+			ta.total++
+		}
+		if e.Type != mailtrail.EventClicked {
+			continue
+		}
+		k := ckey{cust, camp, link, e.At}
+		if _, seen := ta.now[k]; !seen {
+			ta.now[k] = 0
+			ta.order = append(ta.order, k)
+		}
+		if e.Human {
+			ta.now[k]++
+		}
+		if e.Relabel {
+			ta.relabelled[k] = true
+		}
+	}
+}
+
+// finish sets the labels of the restated clicks and returns how many events it added.
+func (ta *tailApplier) finish() int {
+	for _, k := range ta.order {
+		if ta.relabelled[k] {
+			ta.o.setHumans(k.cust, k.camp, k.link, k.at, ta.now[k])
+		}
+	}
+	return ta.total
+}
+
+// Follow applies to the index what the store committed for the organizations orgs since
+// the index read each last, up to upTo (at most LastEventID read after the commits): the
+// events and the labels the older clicks of their messages have now (SegmentTail), as a
+// snapshot's tail is applied. An index whose store other processes write (an API node of
+// the cluster mode: the workers commit, nothing is observed) follows it this way instead
+// of Observe, with the organizations whose events it saw. Each organization's tail is
+// read whole before any of it is applied. It does nothing before the index is built,
+// and returns how many events it applied.
+func (x *Index) Follow(ctx context.Context, orgs []string, upTo int64) (int, error) {
+	if !x.Ready() {
+		return 0, nil
+	}
+	x.fmu.Lock()
+	defer x.fmu.Unlock()
+	total := 0
+	for _, id := range orgs {
+		x.mu.RLock()
+		after := x.upTo[id]
+		x.mu.RUnlock()
+		if after >= upTo {
+			continue
+		}
+		var evs []TailEvent
+		if err := x.src.SegmentTail(ctx, id, after, upTo, func(e *TailEvent) { evs = append(evs, *e) }); err != nil {
+			return total, fmt.Errorf("segment: follow %s: %w", id, err)
+		}
+		o := x.org(id)
+		o.mu.Lock()
+		ta := newTailApplier(o)
+		ta.add(evs)
+		total += ta.finish()
+		o.mu.Unlock()
+		x.mu.Lock()
+		x.upTo[id] = upTo
+		x.mu.Unlock()
 	}
 	return total, nil
 }

@@ -342,3 +342,54 @@ func TestPauseHoldsTheIndex(t *testing.T) {
 		t.Fatalf("after resume: %d ids, recount %d", len(got), len(want))
 	}
 }
+
+// An index that follows the store (Follow, as an API node's does: nothing observed)
+// answers every rule as a fresh Build does, after events with relabelled clicks, a new
+// campaign and a new organization committed since it was built; following again with
+// nothing new changes nothing.
+func TestFollowEqualsBuild(t *testing.T) {
+	f := snapFixture(t)
+	ctx := context.Background()
+	follower := segment.New(f.db, nil)
+	if n, err := follower.Follow(ctx, f.orgs, 1<<40); err != nil || n != 0 {
+		t.Fatalf("Follow before Build: %d, %v; want nothing done", n, err)
+	}
+	if err := follower.Build(ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(18, 19))
+	f.relabel = 0
+	for i := range 4 {
+		evs := genEvents(r, f.orgs[i%2], f.nCust+60, 500)
+		for _, ev := range evs[:30] {
+			ev.CampaignID = "followed"
+		}
+		f.write(t, evs)
+	}
+	if f.relabel == 0 {
+		t.Fatal("no click relabelled after the build: the test does not exercise relabels")
+	}
+	late, _, err := f.db.CreateOrg(ctx, "late", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.orgs = append(f.orgs, late.ID)
+	f.write(t, genEvents(r, late.ID, 40, 300))
+	f.idx.Flush()
+	last, err := f.db.LastEventID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := follower.Follow(ctx, f.orgs, last)
+	if err != nil || n == 0 {
+		t.Fatalf("Follow: %d events, %v", n, err)
+	}
+	if again, err := follower.Follow(ctx, f.orgs, last); err != nil || again != 0 {
+		t.Fatalf("Follow again: %d events, %v; want none", again, err)
+	}
+	built := segment.New(f.db, nil)
+	if err := built.Build(ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	sameAsBuild(t, f, follower, built, "followed", false)
+}
