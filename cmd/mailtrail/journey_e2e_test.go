@@ -136,6 +136,11 @@ type waitResult struct {
 // startWait sends GET /api/v1/customers/{cust}/wait?query on its own goroutine; cancel
 // ctx to go away.
 func (h *harness) startWait(ctx context.Context, base, key, cust, query string) <-chan waitResult {
+	return startWaitAt(ctx, base, key, cust, query)
+}
+
+// startWaitAt is startWait against the server at base.
+func startWaitAt(ctx context.Context, base, key, cust, query string) <-chan waitResult {
 	out := make(chan waitResult, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/customers/"+url.PathEscape(cust)+"/wait?"+query, nil)

@@ -37,19 +37,20 @@ type apiNode struct {
 	lock    *dirLock
 	logger  *slog.Logger
 
-	applied atomic.Uint64 // the workers' floor as last read (math.MaxUint64: nothing unapplied)
-	head    atomic.Uint64 // the log's last position as last read
-	wanted  atomic.Uint64 // the highest position a WaitFor waits for
-	kick    chan struct{} // a new WaitFor: poll now
-	mu      sync.Mutex
-	moved   chan struct{} // closed when applied moves, then replaced
+	workers  atomic.Uint64 // the workers' floor as last read (at most the log's head read before it)
+	followed atomic.Uint64 // what reads on this node see: applied by the workers and followed (see follow)
+	head     atomic.Uint64 // the log's last position as last read
+	wanted   atomic.Uint64 // the highest position a WaitFor waits for
+	kick     chan struct{} // a new WaitFor: read now
+	mu       sync.Mutex
+	moved    chan struct{} // closed when followed moves, then replaced
 }
 
-// nodePoll is how often a node reads the workers' position while a read waits for it or
-// its own writes are not applied yet; nodeIdlePoll otherwise.
+// nodePoll is how often a node follows the workers (follow) while a read waits for a
+// position or its own writes are not followed yet; nodeIdlePoll otherwise.
 var (
 	nodePoll     = 10 * time.Millisecond
-	nodeIdlePoll = 250 * time.Millisecond
+	nodeIdlePoll = 100 * time.Millisecond
 )
 
 // newNodeApp wires serve --cluster (see apiNode).
@@ -106,7 +107,7 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 	readers.pg, readers.log = pg, l
 	n := &apiNode{cfg: cfg, log: l, pg: pg, readers: readers, lock: lock, logger: logger,
 		kick: make(chan struct{}, 1), moved: make(chan struct{})}
-	head, err := l.Projection().Head(ctx)
+	head, err := l.StreamHead(ctx)
 	var floor uint64
 	if err == nil {
 		floor, err = appliedFloor(ctx, pg, l, cfg)
@@ -115,40 +116,41 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 		n.close()
 		return nil, fmt.Errorf("cluster: the workers' position: %w", err)
 	}
+	floor = min(floor, head) // nothing unapplied: up to the head, read before
 	n.head.Store(head)
-	n.applied.Store(floor)
-	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.Applied, MaxPending: cfg.EventLogMaxPending})
+	n.workers.Store(floor)
+	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.workers.Load, MaxPending: cfg.EventLogMaxPending})
 	// What any node acknowledged and the workers have not applied: its keys are
 	// duplicates, and reads wait for it.
-	if err := n.sink.Resume(ctx, min(floor, head)); err != nil {
+	if err := n.sink.Resume(ctx, floor); err != nil {
 		n.close()
 		return nil, fmt.Errorf("cluster: event log: %w", err)
 	}
 	reg.NewGauge("mailtrail_eventlog_position", "The event log's last position (message sequence) this node acknowledged.", func() float64 { return float64(n.Written()) })
-	reg.NewGauge("mailtrail_projection_position", "The last event log position the workers have applied to PostgreSQL, as this node last read it.",
+	reg.NewGauge("mailtrail_projection_position", "The last event log position this node's reads see: applied by the workers to PostgreSQL and followed by the node (its event streams, journey waits and segment index).",
 		func() float64 { return float64(min(n.Applied(), n.head.Load())) })
-	reg.NewGauge("mailtrail_projection_lag", "Event log positions stored but not applied by the workers yet, as this node last read them (reads that must see a write wait for it, up to --read-wait).",
+	reg.NewGauge("mailtrail_projection_lag", "Event log positions stored but not seen by this node's reads yet (reads that must see a write wait for it, up to --read-wait).",
 		func() float64 { return float64(n.head.Load() - min(n.Applied(), n.head.Load())) })
 	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
 		func() float64 { return float64(n.sink.Pending()) })
-	logger.Info("API node of the cluster", "stream", cfg.EventLogStream, "partitions", cfg.EventLogPartitions, "applied", min(floor, head), "head", head)
+	logger.Info("API node of the cluster", "stream", cfg.EventLogStream, "partitions", cfg.EventLogPartitions, "applied", floor, "head", head)
 	return n, nil
 }
 
 // Written returns the position of the last batch this node's log acknowledged.
 func (n *apiNode) Written() uint64 { return n.sink.Last() }
 
-// Applied returns the workers' position as last read: every message up to it is in
-// PostgreSQL.
-func (n *apiNode) Applied() uint64 { return n.applied.Load() }
+// Applied returns the position this node's reads see: every message up to it is in
+// PostgreSQL, and the node has followed its events (follow).
+func (n *apiNode) Applied() uint64 { return n.followed.Load() }
 
-// WaitFor waits until the workers have applied pos.
+// WaitFor waits until the node's reads see pos.
 func (n *apiNode) WaitFor(ctx context.Context, pos uint64) error {
 	for {
 		n.mu.Lock()
 		moved := n.moved
 		n.mu.Unlock()
-		if n.applied.Load() >= pos {
+		if n.followed.Load() >= pos {
 			return nil
 		}
 		for w := n.wanted.Load(); w < pos && !n.wanted.CompareAndSwap(w, pos); w = n.wanted.Load() {
@@ -171,11 +173,42 @@ func (n *apiNode) caughtUp(ctx context.Context, wait time.Duration, what string)
 	return waitCaughtUp(ctx, n, wait, what)
 }
 
-// run reads the workers' position until ctx ends: every nodePoll while something waits
-// for a position past it, else every nodeIdlePoll. A read that fails is logged once
-// until it changes; waits meanwhile time out (503).
-func (n *apiNode) run(ctx context.Context) {
+// follow keeps this node current with what the workers commit, which it does not see
+// otherwise, until ctx ends. Each round it reads the workers' position (appliedFloor)
+// and the last event id their transactions inserted, then the stream's new events (Feed,
+// up to StreamEnd: never past an event still being committed). It wakes the event
+// streams (SSE) of their organizations and the journey waits they may answer, wakes the
+// webhook dispatcher, and has the segment index follow their organizations. Once it has
+// read past that last id, the node's reads see the workers' position (Applied, WaitFor).
+// When the store's generation moves (an erasure on any node) the segment index is built
+// again, so no node keeps an erased customer's former id. A round runs every nodePoll
+// while a read waits or the node's own writes are not seen yet, else every nodeIdlePoll.
+func (n *apiNode) follow(ctx context.Context, a *app) {
 	var quiet quietRetries
+	var cursor, gen int64
+	for {
+		var err error
+		if cursor, err = n.pg.StreamEnd(ctx); err == nil {
+			gen, err = n.pg.Generation(ctx)
+		}
+		if err == nil {
+			break
+		}
+		quiet.warn(n.logger, "cannot read the store's stream; reads that wait for a position answer 503 meanwhile", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	names := make([]string, n.cfg.EventLogPartitions)
+	for p := range names {
+		names[p] = partitionPosition(n.cfg, p)
+	}
+	pending := map[string]bool{} // organizations with events the segment index has not followed
+	var rebuilding atomic.Bool
+	var builds sync.WaitGroup
+	defer builds.Wait()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -185,25 +218,76 @@ func (n *apiNode) run(ctx context.Context) {
 		case <-t.C:
 		case <-n.kick:
 		}
-		head, err := n.log.Projection().Head(ctx)
+		head, err := n.log.StreamHead(ctx)
 		var floor uint64
+		var lastApplied, end int64
 		if err == nil {
 			n.head.Store(head)
 			floor, err = appliedFloor(ctx, n.pg, n.log, n.cfg)
+			// Nothing unapplied: every message up to the head, read before, is applied;
+			// one appended since may not be.
+			floor = min(floor, head)
 		}
-		if err != nil {
-			if ctx.Err() == nil {
-				quiet.warn(n.logger, "cannot read the workers' position; reads that wait for it answer 503", err)
+		if err == nil {
+			n.workers.Store(floor)
+			lastApplied, err = n.pg.AppliedEvent(ctx, names)
+		}
+		if err == nil {
+			end, err = n.pg.StreamEnd(ctx)
+		}
+		for err == nil && cursor < end {
+			var evs []*mailtrail.Event
+			var last int64
+			if evs, last, err = n.pg.Feed(ctx, cursor, end, 1000); err != nil {
+				break
 			}
-		} else if floor != n.applied.Load() {
-			n.applied.Store(floor)
+			if len(evs) > 0 {
+				orgs := orgsOf(evs)
+				a.hub.Notify(orgs...)
+				a.journeys.Notify(evs)
+				a.outbound.Wake()
+				for _, o := range orgs {
+					pending[o] = true
+				}
+			}
+			cursor = last
+		}
+		if err == nil && len(pending) > 0 && !rebuilding.Load() && a.segments.Ready() {
+			orgs := make([]string, 0, len(pending))
+			for o := range pending {
+				orgs = append(orgs, o)
+			}
+			if _, err = a.segments.Follow(ctx, orgs, cursor); err == nil {
+				clear(pending)
+			}
+		}
+		if err == nil && cursor >= lastApplied && floor > n.followed.Load() {
+			n.followed.Store(floor)
 			n.mu.Lock()
 			close(n.moved)
 			n.moved = make(chan struct{})
 			n.mu.Unlock()
 		}
+		var g int64
+		if err == nil {
+			g, err = n.pg.Generation(ctx)
+		}
+		if err == nil && g != gen && !rebuilding.Load() && a.segments.Ready() {
+			gen = g
+			rebuilding.Store(true)
+			builds.Add(1)
+			go func() {
+				defer builds.Done()
+				defer rebuilding.Store(false)
+				n.logger.Info("segment index: a customer was erased; building it again")
+				buildSegmentIndex(ctx, a.segments, n.logger)
+			}()
+		}
+		if err != nil && ctx.Err() == nil {
+			quiet.warn(n.logger, "cannot follow the workers; reads that wait for a position answer 503 meanwhile", err)
+		}
 		wait := nodeIdlePoll
-		if a := n.applied.Load(); a < n.Written() || a < n.wanted.Load() {
+		if f := n.followed.Load(); f < n.Written() || f < n.wanted.Load() {
 			wait = nodePoll
 		}
 		if !t.Stop() {
@@ -221,7 +305,7 @@ func (n *apiNode) run(ctx context.Context) {
 // unapplied anywhere) stands for the log's head as read before it: a message stored
 // after that read may not be applied yet.
 func (n *apiNode) purge(ctx context.Context, upTo uint64) error {
-	head, err := n.log.Projection().Head(ctx)
+	head, err := n.log.StreamHead(ctx)
 	if err != nil {
 		return fmt.Errorf("event log: nothing purged: %w", err)
 	}
@@ -241,7 +325,7 @@ func (n *apiNode) purge(ctx context.Context, upTo uint64) error {
 type retained struct{ n *apiNode }
 
 func (r retained) Written() uint64                              { return r.n.head.Load() }
-func (r retained) Applied() uint64                              { return r.n.Applied() }
+func (r retained) Applied() uint64                              { return r.n.workers.Load() }
 func (r retained) purge(ctx context.Context, upTo uint64) error { return r.n.purge(ctx, upTo) }
 
 // close closes the log, PostgreSQL and the data directory's ownership.
@@ -307,8 +391,8 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 		runSegmentIndex(ctx, a.segments, a.log)
 		return nil
 	}})
-	g.Add(rungroup.Part{Name: "workers-position", Run: func(ctx context.Context) error {
-		a.parts.run("workers-position", func() { n.run(ctx) })
+	g.Add(rungroup.Part{Name: "follow", Run: func(ctx context.Context) error {
+		a.parts.run("follow", func() { n.follow(ctx, a) })
 		return nil
 	}})
 	g.Add(rungroup.Part{Name: "eventlog-retention", Run: func(ctx context.Context) error {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -186,13 +188,38 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 	want(a, 40, 41, 1, 1)
 	want(b, 40, 41, 1, 1)
 
+	// B's event stream, a journey wait on B and B's segment index see a click that A
+	// acknowledges: B follows what the workers commit.
+	stream := openSSE(t, b.base, nil, org.APIKey, "", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	waiting := startWaitAt(ctx, b.base, org.APIKey, "c30", "event=clicked&campaign_id=launch&timeout=20s")
+	resp = a.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": []map[string]any{{"event_type": "clicked", "campaign_id": "launch",
+		"customer_id": "c30", "customer_email": "c30@example.com", "idempotency_key": "click-c30", "occurred_at": "2026-12-01T11:00:00Z",
+		"metadata": map[string]any{"link_url": "https://shop.example.com/a"}}}}, nil, 200, &ans)
+	posA = logPosition(t, resp)
+	if got := stream.next(1)[0].ev; got.CustomerID != "c30" || got.Type != mailtrail.EventClicked {
+		t.Fatalf("node B's stream: %+v, want c30's click", got)
+	}
+	if res := <-waiting; res.err != nil || res.status != 200 || !res.body.Did.Did {
+		t.Fatalf("node B's wait for c30's click: %d %+v %v", res.status, res.body, res.err)
+	}
+	var seg struct {
+		Count int `json:"count"`
+	}
+	b.json("POST", "/api/v1/segments/evaluate?ids=none", org.APIKey, json.RawMessage(`{"has_done":{"event":"clicked","campaign_id":"launch"}}`),
+		after(posA), 200, &seg)
+	if seg.Count != 2 {
+		t.Fatalf("node B's segment of the launch's clickers: %d, want 2 (ann, c30)", seg.Count)
+	}
+
 	// A retry of A's sends through B: all duplicates, nothing counted again.
 	resp = b.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": batch(0, 20, "sent")}, nil, 200, &ans)
 	if ans.Accepted != 0 || ans.Duplicates != 20 {
 		t.Fatalf("node B: a retry of node A's sends: %+v, want 20 duplicates", ans)
 	}
 	posB = max(posB, logPosition(t, resp))
-	want(a, 40, 41, 1, 1)
+	want(a, 40, 41, 1, 2)
 
 	// A hard bounce through A; B's check waits for it.
 	resp = a.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": []map[string]any{{"event_type": "bounced", "campaign_id": "launch",
@@ -222,7 +249,22 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 	if len(page.Events) != 0 {
 		t.Fatalf("node A: the erased customer's events: %d", len(page.Events))
 	}
-	want(b, 40, 41, 1, 1) // the erasure keeps every figure
+	want(b, 40, 41, 1, 2) // the erasure keeps every figure
+	// A's segment index, which held c11, is built again once A sees the erasure.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var ids struct {
+			Count       int      `json:"count"`
+			CustomerIDs []string `json:"customer_ids"`
+		}
+		a.json("POST", "/api/v1/segments/evaluate", org.APIKey, json.RawMessage(`{"has_done":{"event":"sent","campaign_id":"launch"}}`), nil, 200, &ids)
+		if ids.Count == 40 && !slices.Contains(ids.CustomerIDs, "c11") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node A's segment of the launch's recipients still names the customer node B erased: %d ids, %v", ids.Count, ids.CustomerIDs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	// The dashboard: signed in on A, the session works on B (the cookie is the host's,
 	// whatever the port, as behind one load balancer); signed out on B, it is gone for A.

@@ -65,7 +65,7 @@ func (a *app) readyChecks() []httpd.ReadyCheck {
 	}
 	if a.node != nil {
 		// The webhook deliveries and the mailboxes run on one API node at a time.
-		names = []string{"pipeline", "workers-position"}
+		names = []string{"pipeline", "follow"}
 	}
 	for _, name := range names {
 		checks = append(checks, httpd.ReadyCheck{Name: name, Check: func(context.Context) error {

@@ -33,24 +33,31 @@ type sseClient struct {
 // empty) and returns once the server has subscribed (it sent its retry: field).
 func (h *harness) openStream(key, query, lastID string) *sseClient {
 	h.t.Helper()
+	return openSSE(h.t, h.srv.URL, h.client.Transport, key, query, lastID)
+}
+
+// openSSE is openStream against the server at base, with transport (nil: the default).
+func openSSE(t *testing.T, base string, transport http.RoundTripper, key, query, lastID string) *sseClient {
+
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", h.srv.URL+"/api/v1/stream"+query, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/stream"+query, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
 	// The harness client's transport (with MAILTRAIL_TEST_EVENT_LOG=1 a stream then starts
 	// after every write acknowledged so far, as its tests expect), without its timeout.
-	resp, err := (&http.Client{Transport: h.client.Transport}).Do(req)
+	resp, err := (&http.Client{Transport: transport}).Do(req)
 	if err != nil {
 		cancel()
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		cancel()
-		h.t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	c := &sseClient{t: h.t, events: make(chan sseEvent, 10000), cancel: cancel, done: make(chan struct{})}
+	c := &sseClient{t: t, events: make(chan sseEvent, 10000), cancel: cancel, done: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() {
 		defer close(c.done)
@@ -82,9 +89,9 @@ func (h *harness) openStream(key, query, lastID string) *sseClient {
 	case <-ready:
 	case <-time.After(10 * time.Second):
 		cancel()
-		h.t.Fatal("stream: no retry field within 10s")
+		t.Fatal("stream: no retry field within 10s")
 	}
-	h.t.Cleanup(c.close)
+	t.Cleanup(c.close)
 	return c
 }
 

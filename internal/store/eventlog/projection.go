@@ -88,3 +88,19 @@ func (p Projection) Head(context.Context) (uint64, error) {
 	}
 	return p.l.lastSeq.Load(), nil
 }
+
+// StreamHead returns the stream's last sequence as the server has it now, every
+// writer's appends included (Head answers what this Log appended or read). An API node of
+// the cluster mode, one writer among several, reads the log's progress with it.
+func (l *Log) StreamHead(ctx context.Context) (uint64, error) {
+	if l.isClosed() {
+		return 0, ErrClosed
+	}
+	_, st := l.handles()
+	info, err := st.Info(ctx)
+	if err != nil {
+		return l.lastSeq.Load(), fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	l.seen(info.State.LastSeq)
+	return l.lastSeq.Load(), nil
+}

@@ -144,6 +144,7 @@ func (w *batchWriter) insertRows(batch []*mailtrail.Event, refs [][12]byte, stor
 	if err := w.db.markInsert(w.ctx, w.tx); err != nil {
 		return err
 	}
+	w.inserted = true
 	if n >= copyMin {
 		// COPY inserts its rows in the order it reads them.
 		if _, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromSlice(n, func(j int) ([]any, error) {

@@ -122,6 +122,9 @@ func (db *DB) Erase(ctx context.Context, orgID, customerID string, e Erasure) (*
 		if _, err := tx.Exec(ctx, `UPDATE customers SET email = '', ext_id = $1 WHERE id = $2`, newID, cust); err != nil {
 			return fmt.Errorf("postgres: erase customer: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `UPDATE store_generation SET generation = generation + 1`); err != nil {
+			return fmt.Errorf("postgres: erase customer: %w", err)
+		}
 		if e.ForClickHouse {
 			if _, err := tx.Exec(ctx, `INSERT INTO erasures (org_id, old_id, new_id, pos, at) VALUES ($1, $2, $3, $4, $5)`,
 				org, customerID, newID, int64(e.LogPosition), db.now().UnixMilli()); err != nil {

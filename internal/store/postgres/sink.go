@@ -45,6 +45,17 @@ func (db *DB) WriteAt(ctx context.Context, stream string, after, pos uint64, bat
 	return db.writeBatch(ctx, batch, &logPosition{stream: stream, after: after, pos: pos})
 }
 
+// AppliedEvent returns the largest event id the transactions of the streams inserted
+// (recorded with their positions; 0 for none): every event their positions hold has an
+// id at or below it.
+func (db *DB) AppliedEvent(ctx context.Context, streams []string) (int64, error) {
+	var id int64
+	if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(last_event), 0) FROM projection_positions WHERE stream = ANY($1)`, streams).Scan(&id); err != nil {
+		return 0, fmt.Errorf("postgres: applied event: %w", err)
+	}
+	return id, nil
+}
+
 // Position returns the position of the last record of stream written with WriteAt, 0
 // when none was.
 func (db *DB) Position(ctx context.Context, stream string) (uint64, error) {
@@ -131,8 +142,14 @@ func (db *DB) writeOnce(ctx context.Context, batch []*mailtrail.Event, at *logPo
 		}
 		w = &batchWriter{db: db, ctx: ctx, tx: tx, msgs: map[[12]byte]*derive.Message{}, st: derive.NewState(), shared: at != nil}
 		var err error
-		dup, err = w.write(batch)
-		return err
+		if dup, err = w.write(batch); err != nil || at == nil || !w.inserted {
+			return err
+		}
+		// The last id this session drew is the batch's last event's.
+		if _, err := tx.Exec(ctx, `UPDATE projection_positions SET last_event = currval('events_id_seq') WHERE stream = $1`, at.stream); err != nil {
+			return fmt.Errorf("postgres: projection position: %w", err)
+		}
+		return nil
 	}
 	var err error
 	if at != nil {
@@ -163,6 +180,7 @@ type batchWriter struct {
 	urls     map[urlKey]int64
 	relabels []mailtrail.ClickRelabel // clicks moved between human and not, for the change-set
 	shared   bool                     // other streams' batches may run at once (streamTx): lock the addresses
+	inserted bool                     // insertRows inserted events
 }
 
 // write stores the batch's raw events, loads the state they touch, plans with

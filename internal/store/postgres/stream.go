@@ -171,3 +171,63 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, f mail
 	}
 	return out, head, nil
 }
+
+// Generation returns the store's generation: it moves with every erasure (see the
+// SQLite store's).
+func (db *DB) Generation(ctx context.Context) (int64, error) {
+	var g int64
+	if err := db.pool.QueryRow(ctx, `SELECT generation FROM store_generation`).Scan(&g); err != nil {
+		return 0, fmt.Errorf("postgres: generation: %w", err)
+	}
+	return g, nil
+}
+
+// Feed returns the events of every organization with after < position ≤ upTo (upTo at
+// most StreamEnd), in stream order, at most limit of them, and the position it read up
+// to: the last event's when it returns limit, else upTo. An API node follows what the
+// workers commit with it.
+func (db *DB) Feed(ctx context.Context, after, upTo int64, limit int) ([]*mailtrail.Event, int64, error) {
+	if upTo <= after {
+		return nil, after, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT e.org_id, `+eventCols+` FROM events e`+eventJoins+` WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id LIMIT $3`,
+		after, upTo, limit)
+	if err != nil {
+		return nil, after, fmt.Errorf("postgres: feed: %w", err)
+	}
+	defer rows.Close()
+	var out []*mailtrail.Event
+	var orgs []int64
+	last := after
+	for rows.Next() {
+		ev := &mailtrail.Event{}
+		var org int64
+		id, _, err := scanEvent(orgRow{rows, &org}, "", ev)
+		if err != nil {
+			return nil, after, fmt.Errorf("postgres: feed: %w", err)
+		}
+		out, orgs, last = append(out, ev), append(orgs, org), id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, fmt.Errorf("postgres: feed: %w", err)
+	}
+	rows.Close()
+	for i, ev := range out {
+		if ev.OrgID, err = db.orgPublicID(ctx, db.pool, orgs[i]); err != nil {
+			return nil, after, err
+		}
+	}
+	if len(out) < limit {
+		last = upTo
+	}
+	return out, last, nil
+}
+
+// orgRow is a row whose first column, the organization's row id, goes to org before the
+// columns scanEvent reads.
+type orgRow struct {
+	r   pgx.Row
+	org *int64
+}
+
+func (o orgRow) Scan(dest ...any) error { return o.r.Scan(append([]any{o.org}, dest...)...) }

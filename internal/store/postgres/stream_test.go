@@ -71,6 +71,40 @@ func TestStreamEndWaitsForInsertsInFlight(t *testing.T) {
 	if len(evs) != 2 || evs[0].Seq != slow {
 		t.Fatalf("after the commit, from %d: %d events (first %+v), want the one that was in flight, then u2's", upTo, len(evs), evs)
 	}
+
+	// The feed of every organization reads the same order, in pages.
+	feed, last, err := db.Feed(ctx, 0, se, 2)
+	if err != nil || len(feed) != 2 || feed[0].CustomerID != "u1" || feed[1].ID != "in-flight" || feed[1].OrgID != o.ID {
+		t.Fatalf("Feed page 1: %+v up to %d, %v", feed, last, err)
+	}
+	feed, last, err = db.Feed(ctx, last, se, 2)
+	if err != nil || len(feed) != 1 || feed[0].CustomerID != "u2" || last != se {
+		t.Fatalf("Feed page 2: %+v up to %d, %v; want u2's, up to %d", feed, last, err, se)
+	}
+
+	// A stream's position records the last event id its transactions inserted.
+	e := &mailtrail.Event{OrgID: o.ID, CampaignID: "c", CustomerID: "u3", CustomerEmail: "u3@example.com", Type: mailtrail.EventSent,
+		OccurredAt: at, ReceivedAt: at, Source: mailtrail.SourceAPI}
+	ingest.Normalize(e, at)
+	if _, err := db.WriteAt(ctx, "s", 0, 1, []*mailtrail.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	se, _ = db.StreamEnd(ctx)
+	if got, err := db.AppliedEvent(ctx, []string{"s", "other"}); err != nil || got != se || got <= slow {
+		t.Fatalf("AppliedEvent = %d, %v; want the stream's end %d", got, err, se)
+	}
+
+	// An erasure moves the store's generation.
+	g0, err := db.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EraseCustomer(ctx, o.ID, "u2"); err != nil {
+		t.Fatal(err)
+	}
+	if g1, err := db.Generation(ctx); err != nil || g1 == g0 {
+		t.Fatalf("generation %d after an erasure, %d before (%v)", g1, g0, err)
+	}
 }
 
 // A mark holds the low 32 bits of its value; the value is the largest at or below the
