@@ -45,6 +45,7 @@ type crashHarness struct {
 	msgIDs []string
 	at0    int64 // occurred_at of key 0, unix ms
 	base   atomic.Pointer[string]
+	bases  atomic.Pointer[[]string] // when set, each request goes to one of them, at random (API nodes)
 	next   atomic.Int64 // next key number
 
 	ackedReqs, failedReqs atomic.Int64
@@ -139,7 +140,7 @@ func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashR
 			Duplicates int      `json:"duplicates"`
 			EventIDs   []string `json:"event_ids"`
 		}
-		status, err := h.post(ctx, *h.base.Load()+"/api/v1/events", b.body, &res)
+		status, err := h.post(ctx, h.target(rng)+"/api/v1/events", b.body, &res)
 		rec.status = status
 		if err != nil {
 			rec.err = err.Error()
@@ -177,6 +178,14 @@ func (h *crashHarness) worker(ctx context.Context, rng *rand.Rand) (log []crashR
 		log = append(log, rec)
 	}
 	return log, violations
+}
+
+// target is the base URL a request goes to.
+func (h *crashHarness) target(rng *rand.Rand) string {
+	if b := h.bases.Load(); b != nil {
+		return (*b)[rng.IntN(len(*b))]
+	}
+	return *h.base.Load()
 }
 
 // post sends one events body; for a 2xx it decodes the answer into out.
@@ -365,6 +374,24 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 		t.Errorf("final SIGTERM: want exit 0, got %v", err)
 	}
 
+	acked, wantID, summary := crashOracle(t, h, logs, violations)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "mailtrail.db")+"?mode=ro")
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	defer db.Close()
+	rows := reconcileCrashStore(t, h, db, acked, wantID, report.Counts.Sent, report.Counts.Delivered,
+		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
+	t.Logf("%s; kills %d + 1 SIGTERM; stored rows %d; %s", summary, plan.cycles, rows, time.Since(began).Round(time.Millisecond))
+	return crashResult{bin: bin, dataDir: dataDir, h: h, acked: acked}
+}
+
+// crashOracle reads the clients' logs: which keys were acknowledged, the event id each
+// key was answered with by a 2xx that stored its whole batch (that row must be in the
+// store), and a summary line. The protocol violations the clients saw, and any answer
+// but a 2xx, a 503 or a broken connection, fail the test.
+func crashOracle(t *testing.T, h *crashHarness, logs [][]crashRecord, violations [][]string) (acked []bool, wantID []string, summary string) {
+	t.Helper()
 	for _, v := range violations {
 		for i, s := range v {
 			if i == 5 {
@@ -375,10 +402,8 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 		}
 	}
 	keys := h.next.Load()
-	acked := make([]bool, keys)
-	// wantID[k]: the id answered for key k by a 2xx that stored its whole batch; that
-	// answer named the row that must be in the store.
-	wantID := make([]string, keys)
+	acked = make([]bool, keys)
+	wantID = make([]string, keys)
 	var reqs, ackedReqs, connErrs, unavailable, retries, ackedEvents int
 	for _, log := range logs {
 		for _, r := range log {
@@ -411,12 +436,8 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 	if ackedEvents == 0 {
 		t.Fatal("no event was acknowledged: the load never reached the server")
 	}
-
-	rows := reconcileCrashStore(t, h, filepath.Join(dataDir, "mailtrail.db"), acked, wantID, report.Counts.Sent, report.Counts.Delivered,
-		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
-	t.Logf("requests %d (retries %d): acknowledged %d, connection errors %d, 503 %d; keys issued %d, acknowledged %d; kills %d + 1 SIGTERM; stored rows %d; %s",
-		reqs, retries, ackedReqs, connErrs, unavailable, keys, ackedEvents, plan.cycles, rows, time.Since(began).Round(time.Millisecond))
-	return crashResult{bin: bin, dataDir: dataDir, h: h, acked: acked}
+	return acked, wantID, fmt.Sprintf("requests %d (retries %d): acknowledged %d, connection errors %d, 503 %d; keys issued %d, acknowledged %d",
+		reqs, retries, ackedReqs, connErrs, unavailable, keys, ackedEvents)
 }
 
 // setupCrashCampaign creates an organization and the campaign's messages; it returns the
@@ -461,14 +482,9 @@ func setupCrashCampaign(t *testing.T, ctx context.Context, c *http.Client, base 
 // exactly once, no key is stored twice, every row is an event the client sent, the
 // messages' first-time fields and the report's counts equal a recount of the rows. It
 // returns the number of rows.
-func reconcileCrashStore(t *testing.T, h *crashHarness, path string, acked []bool, wantID []string,
+func reconcileCrashStore(t *testing.T, h *crashHarness, db *sql.DB, acked []bool, wantID []string,
 	sent, delivered, opensTotal, opensUnique, humanOpensTotal, humanOpensUnique int64) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	defer db.Close()
 	msgIdx := make(map[string]int, len(h.msgIDs))
 	for i, id := range h.msgIDs {
 		msgIdx[id] = i
@@ -486,7 +502,7 @@ func reconcileCrashStore(t *testing.T, h *crashHarness, path string, acked []boo
 	var rows int
 	var opens int64
 	var bad []string
-	q, err := db.Query(`SELECT coalesce(m.ref, x''), e.type, e.occurred_at, e.uid FROM events e LEFT JOIN messages m ON m.id = e.message_id`)
+	q, err := db.Query(`SELECT m.ref, e.type, e.occurred_at, e.uid FROM events e LEFT JOIN messages m ON m.id = e.message_id`)
 	if err != nil {
 		t.Fatalf("read events: %v", err)
 	}

@@ -119,7 +119,7 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 	floor = min(floor, head) // nothing unapplied: up to the head, read before
 	n.head.Store(head)
 	n.workers.Store(floor)
-	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.workers.Load, MaxPending: cfg.EventLogMaxPending})
+	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.workers.Load, MaxPending: cfg.EventLogMaxPending, Shared: true})
 	// What any node acknowledged and the workers have not applied: its keys are
 	// duplicates, and reads wait for it.
 	if err := n.sink.Resume(ctx, floor); err != nil {

@@ -32,6 +32,11 @@ type SinkOptions struct {
 	// OnFilterError, when set, is told why a build of the filter failed (KeepFilter
 	// retries); Seen answers meanwhile.
 	OnFilterError func(error)
+	// Shared says other writers append to the stream too (the API nodes of the cluster
+	// mode): before each Write the Sink reads what they appended since it last looked, up
+	// to the stream's head, into its index, so that a retry of a batch another writer
+	// acknowledged (which is in the stream by then) is answered as duplicates.
+	Shared bool
 	// MaxPending bounds the dedupe index: while it holds that many keys (appended, not
 	// applied: the projection store is far behind or failing), a batch with keys is
 	// refused with EUNAVAILABLE (503, retry) until the projection catches up, so its
@@ -80,6 +85,10 @@ type Sink struct {
 
 	last atomic.Uint64 // the last message this Sink appended to
 
+	// tailed is the stream position up to which the index holds every writer's keys
+	// (Shared): Resume's head, then catchUp's. Only Write and Resume use it.
+	tailed uint64
+
 	// flying holds the keys of appends whose Write failed (its context ended) while their
 	// message was being published: they may yet be stored. A batch holding one of them
 	// waits for that publish's end, then finds the key in the index (stored: a duplicate,
@@ -123,25 +132,58 @@ var _ ingest.Sink = (*Sink)(nil)
 // id the projection will store).
 func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 	head := s.log.lastSeq.Load()
+	// The head is the stream's, but reads may be served by a replica that has not caught
+	// up yet (a server that just rejoined the cluster): the index must hold every message
+	// up to the head, or a retry of their events would be taken as new. Wait for the
+	// replica.
+	if err := s.indexTail(ctx, applied+1, head, resumeWait, "resume", func(from uint64) error {
+		return fmt.Errorf("eventlog: resume: the stream's messages %d…%d cannot be read after %s (a replica behind?)", from, head, resumeWait)
+	}); err != nil {
+		return err
+	}
+	raise(&s.last, head)
+	s.tailed = head
+	return nil
+}
+
+// catchUp reads, with Shared, what the stream holds past what the index has read (and
+// past what the store applied) up to the stream's head into the index: every batch any
+// writer acknowledged before this Write began is then known to it.
+func (s *Sink) catchUp(ctx context.Context) error {
+	head, err := s.log.StreamHead(ctx)
+	if err != nil {
+		return fmt.Errorf("eventlog: the other writers' appends: %w", err)
+	}
+	// A replica behind the head answers reads (see Resume): wait for it a little, then
+	// answer 503.
+	if err := s.indexTail(ctx, max(s.tailed, s.opt.Applied())+1, head, catchUpWait, "the other writers' appends", func(from uint64) error {
+		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the event log's messages %d…%d cannot be read yet; retry shortly", from, head)
+	}); err != nil {
+		return err
+	}
+	s.tailed = max(s.tailed, head)
+	return nil
+}
+
+// indexTail reads the stream's messages from from up to head into the index (a key the
+// index holds keeps its event). A replica may not serve the last messages yet: it is
+// waited for up to wait, then stuck's error is returned; what names the reads in errors.
+func (s *Sink) indexTail(ctx context.Context, from, head uint64, wait time.Duration, what string, stuck func(from uint64) error) error {
 	p := s.log.Projection()
-	deadline := time.Now().Add(resumeWait)
-	for from := applied + 1; from <= head; {
+	deadline := time.Now().Add(wait)
+	for from <= head {
 		recs, err := p.Read(ctx, from, 64)
 		if err != nil {
-			return fmt.Errorf("eventlog: resume: %w", err)
+			return fmt.Errorf("eventlog: %s: %w", what, err)
 		}
 		if len(recs) == 0 {
-			// The head is the stream's, but reads may be served by a replica that has not
-			// caught up yet (a server that just rejoined the cluster): the index must hold
-			// every message up to the head, or a retry of their events would be taken as
-			// new. Wait for the replica.
 			if time.Now().After(deadline) {
-				return fmt.Errorf("eventlog: resume: the stream's messages %d…%d cannot be read after %s (a replica behind?)", from, head, resumeWait)
+				return stuck(from)
 			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(10 * time.Millisecond):
 			}
 			continue
 		}
@@ -156,9 +198,12 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 		s.mu.Unlock()
 		from = recs[len(recs)-1].Pos + 1
 	}
-	raise(&s.last, head)
 	return nil
 }
+
+// catchUpWait bounds how long catchUp waits for a replica to serve the messages up to the
+// stream's head.
+var catchUpWait = 2 * time.Second
 
 // Last returns the position (message sequence) of the last batch this Sink appended: a
 // read that must see every write acknowledged so far waits for the projection to reach
@@ -181,6 +226,11 @@ func (s *Sink) Pending() int {
 func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.ChangeSet, error) {
 	if err := s.waitFlying(ctx, batch); err != nil {
 		return ingest.ChangeSet{}, err
+	}
+	if s.opt.Shared {
+		if err := s.catchUp(ctx); err != nil {
+			return ingest.ChangeSet{}, err
+		}
 	}
 	s.prune(s.opt.Applied())
 	dup := make([]bool, len(batch))

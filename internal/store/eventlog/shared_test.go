@@ -1,0 +1,68 @@
+package eventlog_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+)
+
+// Writers on one stream (the API nodes of the cluster mode), with nothing applied yet:
+// a retry through one of a batch another acknowledged is answered as duplicates, with
+// the ids the other answered, when its Sink is Shared, whichever writer acknowledged
+// first; a Sink that is not Shared takes it for new (what Shared is for).
+func TestSharedSinksAnswerEachOthersRetries(t *testing.T) {
+	url, _ := external(t)
+	ctx := context.Background()
+	opts := externalOpts(t, url)
+	open := func(shared bool) *eventlog.Sink {
+		l, err := eventlog.Open(ctx, t.TempDir(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		s := eventlog.NewSink(l, eventlog.SinkOptions{Shared: shared})
+		if err := s.Resume(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b, c := open(true), open(true), open(false)
+	api := ingest.IdempotencyPrefix
+	// batch is n sends with ids p0…, idempotency keys k0….
+	batch := func(p, k string, n int) []*mailtrail.Event {
+		var evs []*mailtrail.Event
+		for i := range n {
+			evs = append(evs, mk("org_1", p+string(rune('0'+i)), i, mailtrail.EventSent, 0, api+k+string(rune('0'+i))))
+		}
+		return evs
+	}
+	write := func(s *eventlog.Sink, evs []*mailtrail.Event) ingest.ChangeSet {
+		t.Helper()
+		cs, err := s.Write(ctx, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	wantDup := func(what string, cs ingest.ChangeSet, evs []*mailtrail.Event, ids []string, dup bool) {
+		t.Helper()
+		for i, ev := range evs {
+			if cs.Duplicate[i] != dup || (dup && ev.ID != ids[i]) {
+				t.Fatalf("%s: event %d duplicate=%v with id %s, want duplicate=%v of %s", what, i, cs.Duplicate[i], ev.ID, dup, ids[i])
+			}
+		}
+	}
+	write(a, batch("x", "kx", 5))
+	retry := batch("xr", "kx", 5) // the same keys, other ids
+	wantDup("a retry through b of a's batch", write(b, retry), retry, []string{"x0", "x1", "x2", "x3", "x4"}, true)
+
+	write(b, batch("y", "ky", 3))
+	again := batch("yr", "ky", 3)
+	wantDup("a retry through a of b's batch", write(a, again), again, []string{"y0", "y1", "y2"}, true)
+
+	unshared := batch("xu", "kx", 5)
+	wantDup("a retry through an unshared sink", write(c, unshared), unshared, nil, false)
+}
