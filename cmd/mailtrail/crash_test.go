@@ -46,7 +46,7 @@ type crashHarness struct {
 	at0    int64 // occurred_at of key 0, unix ms
 	base   atomic.Pointer[string]
 	bases  atomic.Pointer[[]string] // when set, each request goes to one of them, at random (API nodes)
-	next   atomic.Int64 // next key number
+	next   atomic.Int64             // next key number
 
 	ackedReqs, failedReqs atomic.Int64
 	acceptedReqs          atomic.Int64  // 2xx answers that accepted a new event (not all duplicates)
