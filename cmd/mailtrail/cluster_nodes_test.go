@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql's "pgx", to reconcile PostgreSQL as the crash test reconciles SQLite
+)
+
+// The cluster mode's three-node test: three API nodes (serve --cluster) behind a client
+// that spreads its requests over them, two workers (one per partition of the stream) and
+// the crash harness's load, which retries what was not acknowledged, on any node, and
+// sends earlier batches again. Under that load, API nodes are killed with SIGKILL in turn
+// (in the middle of requests) and started again on their addresses, a worker is killed
+// and started again after each, and at the end every node is restarted in turn with
+// SIGTERM (a rolling restart). Afterwards: every acknowledged event is in PostgreSQL once,
+// under the id it was answered with; nothing is stored that was never sent; no retry of
+// an acknowledged batch was accepted again, whichever node took it (the nodes' sinks read
+// each other's appends); every message's state equals a recount of its raw events, and
+// so does the report an API node answers; ClickHouse holds each event of the log once.
+func TestClusterAPINodesKilledUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real processes under load; skipped with -short")
+	}
+	e := newClusterEngines(t, "mt_apinodes_")
+	bin := buildBinary(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	ctx := t.Context()
+
+	common := []string{"--cluster", "--event-log-url", e.url, "--event-log-stream", e.stream, "--event-log-partitions", "2",
+		"--postgres-dsn", e.dsn, "--postgres-schema", e.schema, "--clickhouse-url", e.chURL, "--clickhouse-database", e.chDB,
+		"--secret-key", strings.Repeat("three-nodes-", 4), "--read-wait", "10s"}
+	const nodes = 3
+	var addrs, bases [nodes]string
+	var dirs [nodes]string
+	var procs [nodes]*daemon
+	start := func(i int) {
+		procs[i] = startDaemon(t, bin, dirs[i], crashAdmin, append(append([]string(nil), common...), "--addr", addrs[i])...)
+	}
+	for i := range nodes {
+		addrs[i], dirs[i] = loopbackClosed(t), t.TempDir()
+		bases[i] = "http://" + addrs[i]
+		start(i) // the first creates the stream
+	}
+	wlogs := [2]*syncBuffer{{}, {}}
+	var workers [2]*exec.Cmd
+	startW := func(p int) {
+		workers[p] = startWorker(t, bin, e.env(), nil, wlogs[p], "--own-partitions", strconv.Itoa(p), "--progress", "1s")
+	}
+	startW(0)
+	startW(1)
+	defer func() {
+		if t.Failed() {
+			for p, l := range wlogs {
+				t.Logf("worker %d log:\n%s", p, l.tail(3000))
+			}
+		}
+	}()
+
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = crashWorkers * 2
+	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}, retryFailed: true}
+	list := bases[:]
+	h.bases.Store(&list)
+	h.base.Store(&bases[0])
+	h.apiKey, h.msgIDs = setupCrashCampaign(t, ctx, h.client, bases[0])
+	h.at0 = time.Now().Add(-2 * time.Hour).Truncate(time.Second).UnixMilli()
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	logs := make([][]crashRecord, crashWorkers)
+	violations := make([][]string, crashWorkers)
+	var wg sync.WaitGroup
+	for i := range crashWorkers {
+		wrng := rand.New(rand.NewPCG(seed, uint64(i+1)))
+		wg.Go(func() { logs[i], violations[i] = h.worker(loadCtx, wrng) })
+	}
+	pause := func(lo, hi time.Duration) time.Duration {
+		d := lo + time.Duration(rng.Int64N(int64(hi-lo)))
+		time.Sleep(d)
+		return d
+	}
+	for i := range 4 {
+		d := pause(time.Second, 3*time.Second)
+		victim := rng.IntN(nodes)
+		procs[victim].kill(t)
+		t.Logf("cycle %d: API node %d killed after %s of load", i+1, victim, d.Round(time.Millisecond))
+		start(victim)
+		d = pause(300*time.Millisecond, time.Second)
+		p := i % 2
+		if err := workers[p].Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		workers[p].Wait()
+		t.Logf("cycle %d: worker %d killed after %s more", i+1, p, d.Round(time.Millisecond))
+		startW(p)
+	}
+	for i := range nodes { // a rolling restart
+		pause(500*time.Millisecond, time.Second)
+		if err := procs[i].stop(30 * time.Second); err != nil {
+			t.Errorf("API node %d: SIGTERM under load: want exit 0, got %v", i, err)
+		}
+		start(i)
+	}
+	pause(500*time.Millisecond, time.Second)
+	stopLoad()
+	wg.Wait()
+	acked, wantID, summary := crashOracle(t, h, logs, violations)
+
+	// The figures as a node reports them once the workers applied every acknowledged
+	// position, then PostgreSQL reconciled with what the clients were answered.
+	var report struct {
+		Counts struct {
+			Sent             int64 `json:"sent"`
+			Delivered        int64 `json:"delivered"`
+			OpensTotal       int64 `json:"opens_total"`
+			OpensUnique      int64 `json:"opens_unique"`
+			HumanOpensTotal  int64 `json:"human_opens_total"`
+			HumanOpensUnique int64 `json:"human_opens_unique"`
+		} `json:"counts"`
+	}
+	reportURL := fmt.Sprintf("%s/api/v1/campaigns/crash/report?after=%d", bases[1], h.maxPos.Load())
+	for attempt := 0; ; attempt++ {
+		status, err := doJSON(ctx, h.client, http.MethodGet, reportURL, h.apiKey, nil, &report)
+		if err == nil {
+			break
+		}
+		if status != http.StatusServiceUnavailable || attempt == 60 {
+			t.Fatalf("report: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	sep := "?"
+	if strings.Contains(e.dsn, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("pgx", e.dsn+sep+"search_path="+e.schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows := reconcileCrashStore(t, h, db, acked, wantID, report.Counts.Sent, report.Counts.Delivered,
+		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
+
+	// ClickHouse, once the shipper has shipped the whole log.
+	for p := range workers {
+		workers[p].Process.Signal(syscall.SIGTERM)
+		workers[p].Wait()
+	}
+	startW(0) // owns partition 0 and ships; partition 1 waits for worker 1
+	startW(1)
+	var org string
+	if err := db.QueryRow(`SELECT public_id FROM orgs LIMIT 1`).Scan(&org); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		pos, err := e.ch.ShippedPosition(ctx, "events@"+e.stream)
+		if err == nil && pos >= h.maxPos.Load() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ClickHouse shipped up to %d (%v), want %d", pos, err, h.maxPos.Load())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	checkShipped(t, e.ch, e.url, e.stream, org, "crash")
+	t.Logf("%s; 4 API node kills, 4 worker kills, a rolling restart; stored rows %d", summary, rows)
+}
