@@ -296,6 +296,9 @@ type wiring struct {
 	// sessions keeps the dashboard's sessions where every API node finds them; nil: in
 	// memory.
 	sessions dashboard.SessionStore
+	// imports keeps the dashboard's import statuses where every API node finds them;
+	// nil: in memory.
+	imports dashboard.ImportStore
 }
 
 // wire builds the pipeline, the background parts and the handlers over a.st.
@@ -341,6 +344,7 @@ func (a *app) wire(w wiring) {
 		},
 		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
 		Sessions: w.sessions,
+		Imports:  w.imports,
 	})
 	a.dash = dash
 	a.server = httpd.New(w.handlers(), a.pipeline, w.signer, q, httpd.Options{

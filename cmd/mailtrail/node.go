@@ -83,7 +83,7 @@ func newNodeApp(ctx context.Context, cfg Config, logOut io.Writer, deps appDeps)
 	}
 	a.pub = &ingest.Subscribers{}
 	a.wire(wiring{handlers: func() httpd.Store { return nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log} }, sink: n.sink,
-		proj: n, caughtUp: n.caughtUp, sessions: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
+		proj: n, caughtUp: n.caughtUp, sessions: n.pg, imports: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
 	return a, nil
 }
 

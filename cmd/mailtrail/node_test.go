@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -303,13 +304,56 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(campaigns, "launch") {
 		t.Fatalf("node B: the campaigns page with node A's session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	// A CSV import taken by A: its page answers on B, as A's import writes it.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("csrf", csrfOf(t, campaigns))
+	fw, _ := mw.CreateFormFile("file", "list.csv")
+	for i := range 700 {
+		fmt.Fprintf(fw, "list%d@example.com\n", i)
+	}
+	_ = mw.Close()
+	resp, err := br.Post(a.base+"/dashboard/suppressions/import", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	job := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(job, "/dashboard/suppressions/import/") {
+		t.Fatalf("node A: import: %d %q", resp.StatusCode, job)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, body := visit(b, "GET", job+".json", nil)
+		var st struct {
+			State string `json:"state"`
+			Added int    `json:"added"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &st) != nil {
+			t.Fatalf("node B: the status of node A's import: %d %s", resp.StatusCode, body)
+		}
+		if st.State == "done" {
+			if st.Added != 700 {
+				t.Fatalf("node B: node A's import added %d addresses, want 700", st.Added)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B: node A's import still %s", st.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.json("POST", "/api/v1/suppressions/check", org.APIKey, map[string]any{"emails": []string{"list699@example.com"}}, nil, 200, &check)
+	if len(check.Suppressed) != 1 || check.Suppressed[0].Reason != mailtrail.ReasonListImport {
+		t.Fatalf("node B: an address of node A's import: %+v", check)
+	}
+
 	if resp, _ := visit(b, "POST", "/dashboard/signout", url.Values{"csrf": {csrfOf(t, campaigns)}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("node B: sign out: %d", resp.StatusCode)
 	}
 	// The signed-out session's cookie, replayed on A, is refused.
 	req, _ := http.NewRequest("GET", a.base+"/dashboard/campaigns", nil)
 	req.AddCookie(session)
-	resp, err := a.c.Do(req)
+	resp, err = a.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

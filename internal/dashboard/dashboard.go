@@ -74,8 +74,11 @@ type Options struct {
 	// Sessions, when set, keeps the sessions where every process serving the dashboard
 	// finds them (an API node of the cluster mode: PostgreSQL); nil: in memory.
 	Sessions SessionStore
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Imports, when set, keeps the status of the CSV imports where every process serving
+	// the dashboard finds it; nil: in memory only.
+	Imports ImportStore
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Handler serves the dashboard.
@@ -109,7 +112,7 @@ func New(opt Options) *Handler {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now, opt.Sessions),
-		throttle: newThrottle(opt.Now), pages: parsePages(), imports: newImportJobs(opt.Now)}
+		throttle: newThrottle(opt.Now), pages: parsePages(), imports: newImportJobs(opt.Now, opt.Imports, opt.Logger)}
 	assets, _ := fs.Sub(files, "assets")
 	fileServer := http.StripPrefix("/dashboard/assets/", http.FileServerFS(assets))
 	m := http.NewServeMux()

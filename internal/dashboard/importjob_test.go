@@ -13,7 +13,7 @@ import (
 // only shown to its organization, and a finished one for importJobTTL.
 func TestImportJobsPerOrg(t *testing.T) {
 	now := time.Unix(1e9, 0)
-	js := newImportJobs(func() time.Time { return now })
+	js := newImportJobs(func() time.Time { return now }, nil, nil)
 	a1, err1 := js.add("org_a", "1.csv", 10)
 	a2, err2 := js.add("org_a", "2.csv", 10)
 	if err1 != nil || err2 != nil || a1.id == a2.id || len(a1.id) < 40 {
@@ -30,24 +30,24 @@ func TestImportJobsPerOrg(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a finished import still counts as running: %v", err)
 	}
-	if _, ok := js.get(a3.id, "org_b"); ok {
+	if _, ok := get(js, a3.id, "org_b"); ok {
 		t.Error("org_b sees org_a's import")
 	}
-	if _, ok := js.get("nope", "org_a"); ok {
+	if _, ok := get(js, "nope", "org_a"); ok {
 		t.Error("an unknown id is found")
 	}
-	if s, ok := js.get(a1.id, "org_a"); !ok || s.State != importDone || s.Percent != 100 || s.Added != 3 || s.File != "1.csv" {
+	if s, ok := get(js, a1.id, "org_a"); !ok || s.State != importDone || s.Percent != 100 || s.Added != 3 || s.File != "1.csv" {
 		t.Errorf("finished import: %v %+v", ok, s)
 	}
 	now = now.Add(importJobTTL + time.Second)
-	if _, ok := js.get(a1.id, "org_a"); ok {
+	if _, ok := get(js, a1.id, "org_a"); ok {
 		t.Error("a finished import is shown after its hour")
 	}
-	if s, ok := js.get(a2.id, "org_a"); !ok || s.State != importRunning {
+	if s, ok := get(js, a2.id, "org_a"); !ok || s.State != importRunning {
 		t.Errorf("a running import expired: %v %+v", ok, s)
 	}
 	js.finish(a2, suppression.ImportResult{}, "it broke")
-	if s, _ := js.get(a2.id, "org_a"); s.State != importFailed || s.Error != "it broke" {
+	if s, _ := get(js, a2.id, "org_a"); s.State != importFailed || s.Error != "it broke" {
 		t.Errorf("failed import: %+v", s)
 	}
 }
@@ -56,7 +56,7 @@ func TestImportJobsPerOrg(t *testing.T) {
 // of them run a new one is refused.
 func TestImportJobsBound(t *testing.T) {
 	now := time.Unix(1e9, 0)
-	js := newImportJobs(func() time.Time { return now })
+	js := newImportJobs(func() time.Time { return now }, nil, nil)
 	var jobs []*importJob
 	for i := range maxImportJobs {
 		j, err := js.add(string(rune('A'+i/2)), "f.csv", 1)
@@ -74,10 +74,10 @@ func TestImportJobsBound(t *testing.T) {
 	if _, err := js.add("other", "f.csv", 1); err != nil {
 		t.Fatalf("no room made: %v", err)
 	}
-	if _, ok := js.get(jobs[7].id, jobs[7].orgID); ok {
+	if _, ok := get(js, jobs[7].id, jobs[7].orgID); ok {
 		t.Error("the oldest finished import was kept")
 	}
-	if _, ok := js.get(jobs[3].id, jobs[3].orgID); !ok {
+	if _, ok := get(js, jobs[3].id, jobs[3].orgID); !ok {
 		t.Error("a newer finished import was dropped")
 	}
 	if len(js.m) != maxImportJobs {
@@ -87,23 +87,23 @@ func TestImportJobsBound(t *testing.T) {
 
 // The percentage follows the bytes read, stays under 100 until the import is done.
 func TestImportPercent(t *testing.T) {
-	js := newImportJobs(time.Now)
+	js := newImportJobs(time.Now, nil, nil)
 	j, _ := js.add("org_a", "f.csv", 1000)
 	for read, want := range map[int64]int{0: 0, 250: 25, 999: 99, 1000: 99} {
 		j.read.Store(read)
-		if s, _ := js.get(j.id, "org_a"); s.Percent != want || s.BytesRead != read || s.Size != 1000 {
+		if s, _ := get(js, j.id, "org_a"); s.Percent != want || s.BytesRead != read || s.Size != 1000 {
 			t.Errorf("read %d: %+v", read, s)
 		}
 	}
 	js.finish(j, suppression.ImportResult{}, "")
-	if s, _ := js.get(j.id, "org_a"); s.Percent != 100 {
+	if s, _ := get(js, j.id, "org_a"); s.Percent != 100 {
 		t.Errorf("done: %d%%", s.Percent)
 	}
 }
 
 // close ends the running imports' contexts, waits for them, and refuses new ones.
 func TestImportJobsClose(t *testing.T) {
-	js := newImportJobs(time.Now)
+	js := newImportJobs(time.Now, nil, nil)
 	j, _ := js.add("org_a", "f.csv", 1)
 	ended := false
 	js.run(context.Background(), j, func(ctx context.Context) {
@@ -117,4 +117,10 @@ func TestImportJobsClose(t *testing.T) {
 	if _, err := js.add("org_a", "f.csv", 1); !errors.Is(err, errImportsClosed) {
 		t.Errorf("add after close: %v", err)
 	}
+}
+
+// get is importJobs.get of an in-memory registry.
+func get(js *importJobs, id, orgID string) (importStatus, bool) {
+	s, ok, _ := js.get(context.Background(), id, orgID)
+	return s, ok
 }

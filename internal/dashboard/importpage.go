@@ -58,6 +58,7 @@ func (h *Handler) importSuppressions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, rq, err)
 		return
 	}
+	h.imports.started(j)
 	h.imports.run(r.Context(), j, func(ctx context.Context) { h.runImport(ctx, j, st, tmp) })
 	http.Redirect(w, r, importPath+"/"+j.id, http.StatusSeeOther)
 }
@@ -116,7 +117,13 @@ func (h *Handler) runImport(ctx context.Context, j *importJob, st Suppressions, 
 func (h *Handler) importPage(w http.ResponseWriter, r *http.Request) {
 	rq := from(r)
 	id, asJSON := strings.CutSuffix(r.PathValue("job"), ".json")
-	s, ok := h.imports.get(id, rq.org.ID)
+	s, ok, err := h.imports.get(r.Context(), id, rq.org.ID)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "dashboard import status unavailable", slog.String("err", err.Error()))
+		w.Header().Set("Retry-After", "1")
+		h.errorPage(w, r, rq, http.StatusServiceUnavailable, "The import's status cannot be read right now. Try again in a moment.")
+		return
+	}
 	if asJSON {
 		w.Header().Set("Content-Type", "application/json")
 		if !ok {

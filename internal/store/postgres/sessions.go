@@ -47,3 +47,32 @@ func (db *DB) DeleteSession(ctx context.Context, id []byte) error {
 	}
 	return nil
 }
+
+// PutImport stores or replaces the status of a dashboard import (dashboard.ImportStore)
+// until expires, and removes the statuses that expired before now.
+func (db *DB) PutImport(ctx context.Context, id, orgID string, status []byte, expires, now time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM dashboard_imports WHERE expires_at < $1`, now.UnixMilli())
+	b.Queue(`INSERT INTO dashboard_imports (id, org_id, status, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at WHERE dashboard_imports.org_id = excluded.org_id`,
+		id, orgID, status, expires.UnixMilli())
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: put import: %w", err)
+	}
+	return nil
+}
+
+// GetImport returns the status of import id of orgID; ENOTFOUND when there is none, it
+// is another organization's, or it expired.
+func (db *DB) GetImport(ctx context.Context, id, orgID string) ([]byte, error) {
+	var status []byte
+	err := db.pool.QueryRow(ctx, `SELECT status FROM dashboard_imports WHERE id = $1 AND org_id = $2 AND expires_at >= $3`,
+		id, orgID, db.now().UnixMilli()).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, mailtrail.Errorf(mailtrail.ENOTFOUND, "no such import")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: import: %w", err)
+	}
+	return status, nil
+}

@@ -43,3 +43,33 @@ func TestDashboardSessions(t *testing.T) {
 		t.Fatalf("a deleted session: %v, want ENOTFOUND", err)
 	}
 }
+
+// An import's status written by one node is read by another, for its organization only;
+// replaced in place; gone once expired.
+func TestDashboardImports(t *testing.T) {
+	ctx := context.Background()
+	schema := newSchema(t)
+	a, b := openIn(t, schema), openIn(t, schema)
+	now := time.Now()
+	if err := a.PutImport(ctx, "job1", "org_a", []byte(`{"state":"running"}`), now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.GetImport(ctx, "job1", "org_a"); err != nil || string(got) != `{"state":"running"}` {
+		t.Fatalf("GetImport on the other node = %s, %v", got, err)
+	}
+	if _, err := b.GetImport(ctx, "job1", "org_b"); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("another organization's import: %v, want ENOTFOUND", err)
+	}
+	if err := b.PutImport(ctx, "job1", "org_a", []byte(`{"state":"done"}`), now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.GetImport(ctx, "job1", "org_a"); err != nil || string(got) != `{"state":"done"}` {
+		t.Fatalf("after the replacement: %s, %v", got, err)
+	}
+	if err := a.PutImport(ctx, "job2", "org_a", []byte(`{}`), now.Add(-time.Second), now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetImport(ctx, "job2", "org_a"); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("an expired import: %v, want ENOTFOUND", err)
+	}
+}

@@ -8,3 +8,14 @@ CREATE TABLE dashboard_sessions (
     expires_at bigint NOT NULL
 );
 CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+
+-- The status of the dashboard's CSV imports (JSON, as the import page shows it), written
+-- by the node that runs an import at its start, after each batch and at its end, so that
+-- its page answers on every node; kept an hour after its last write.
+CREATE TABLE dashboard_imports (
+    id         text   PRIMARY KEY,
+    org_id     text   NOT NULL,
+    status     bytea  NOT NULL,
+    expires_at bigint NOT NULL
+);
+CREATE INDEX dashboard_imports_expires ON dashboard_imports (expires_at);
