@@ -50,7 +50,7 @@ type apiNode struct {
 // position or its own writes are not followed yet; nodeIdlePoll otherwise.
 var (
 	nodePoll     = 10 * time.Millisecond
-	nodeIdlePoll = 100 * time.Millisecond
+	nodeIdlePoll = 250 * time.Millisecond
 )
 
 // newNodeApp wires serve --cluster (see apiNode).
@@ -181,8 +181,9 @@ func (n *apiNode) caughtUp(ctx context.Context, wait time.Duration, what string)
 // webhook dispatcher, and has the segment index follow their organizations. Once it has
 // read past that last id, the node's reads see the workers' position (Applied, WaitFor).
 // When the store's generation moves (an erasure on any node) the segment index is built
-// again, so no node keeps an erased customer's former id. A round runs every nodePoll
-// while a read waits or the node's own writes are not seen yet, else every nodeIdlePoll.
+// again, so no node keeps an erased customer's former id. A round runs at each commit of
+// the workers (listen), and every nodePoll while a read waits or the node's own writes
+// are not seen yet, else every nodeIdlePoll.
 func (n *apiNode) follow(ctx context.Context, a *app) {
 	var quiet quietRetries
 	var cursor, gen int64
@@ -205,6 +206,8 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 	for p := range names {
 		names[p] = partitionPosition(n.cfg, p)
 	}
+	// The workers' commits wake the loop at once (LISTEN/NOTIFY); the poll is the fallback.
+	go n.listen(ctx)
 	pending := map[string]bool{} // organizations with events the segment index has not followed
 	var rebuilding atomic.Bool
 	var builds sync.WaitGroup
@@ -297,6 +300,27 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 			}
 		}
 		t.Reset(wait)
+	}
+}
+
+// listen kicks the follow loop at every projection write the workers commit, until ctx
+// ends; a lost connection is listened on again after a second.
+func (n *apiNode) listen(ctx context.Context) {
+	var quiet quietRetries
+	for ctx.Err() == nil {
+		err := n.pg.Listen(ctx, func() {
+			select {
+			case n.kick <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			quiet.warn(n.logger, "cannot listen for the workers' commits; following them by polling meanwhile", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 	}
 }
 

@@ -192,7 +192,9 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 			}
 		}
 		w.parts = append(w.parts, part)
-		part.proj = projector.New(part.reader, w.pg, projector.Options{Stream: partitionPosition(&pcfg, p), MaxEvents: maxEvents, OnError: func(err error) {
+		// An idle log is read every 20 ms at most: what an API node's reads and wake-ups
+		// wait for starts here (bench/nodes).
+		part.proj = projector.New(part.reader, w.pg, projector.Options{Stream: partitionPosition(&pcfg, p), MaxEvents: maxEvents, PollMax: workerPollMax, OnError: func(err error) {
 			w.errs.Inc("project")
 			if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
 				log.Warn("projector: an event's organization is not in PostgreSQL; copy it there (mailtrail cluster copy-orgs), the worker retries", "partition", p, "err", err.Error())
@@ -483,6 +485,9 @@ func (w *worker) handler() http.Handler {
 func (w *worker) holding(ctx context.Context, name string, held *atomic.Bool, fn func(context.Context) error) error {
 	return holdLease(ctx, w.pg, w.log, "worker", name, held, fn)
 }
+
+// workerPollMax bounds the pause between reads of an idle log.
+const workerPollMax = 20 * time.Millisecond
 
 // holdLease runs fn under the lease name in PostgreSQL (postgres.DB.Hold), taken first
 // (waiting while another process holds it), and released when fn returns, which it

@@ -62,6 +62,8 @@ type DB struct {
 	now    func() time.Time
 	// writeKey is the advisory lock every write transaction of the projection holds.
 	writeKey int64
+	// channel is the channel a projection write notifies at its commit (Listen).
+	channel string
 	// streamTag is the first key of the shared advisory locks that mark the transactions
 	// inserting events (see markInsert, StreamEnd).
 	streamTag int32
@@ -145,6 +147,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	db.writeKey = lockKey("write", schema)
 	db.streamTag = int32(uint64(lockKey("stream", schema)) & 0x7fffffff)
+	db.channel = fmt.Sprintf("mailtrail_%016x", uint64(lockKey("notify", schema)))
 	key := lockKey("migrate", schema)
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
 		return fmt.Errorf("postgres: migration lock: %w", err)

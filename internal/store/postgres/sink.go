@@ -142,8 +142,15 @@ func (db *DB) writeOnce(ctx context.Context, batch []*mailtrail.Event, at *logPo
 		}
 		w = &batchWriter{db: db, ctx: ctx, tx: tx, msgs: map[[12]byte]*derive.Message{}, st: derive.NewState(), shared: at != nil}
 		var err error
-		if dup, err = w.write(batch); err != nil || at == nil || !w.inserted {
+		if dup, err = w.write(batch); err != nil || at == nil {
 			return err
+		}
+		// Whoever follows the store (Listen) hears of the commit.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, db.channel); err != nil {
+			return fmt.Errorf("postgres: notify: %w", err)
+		}
+		if !w.inserted {
+			return nil
 		}
 		// The last id this session drew is the batch's last event's.
 		if _, err := tx.Exec(ctx, `UPDATE projection_positions SET last_event = currval('events_id_seq') WHERE stream = $1`, at.stream); err != nil {

@@ -231,3 +231,27 @@ type orgRow struct {
 }
 
 func (o orgRow) Scan(dest ...any) error { return o.r.Scan(append([]any{o.org}, dest...)...) }
+
+// Listen calls fn after each commit of a projection write (WriteAt) on any connection
+// to the schema, until ctx ends or the connection fails (its error is returned; the
+// caller listens again). Notifications that arrive together may call fn once. A
+// connection of its own listens; fn must not block.
+func (db *DB) Listen(ctx context.Context, fn func()) error {
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("postgres: listen: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{db.channel}.Sanitize()); err != nil {
+		return fmt.Errorf("postgres: listen: %w", err)
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("postgres: listen: %w", err)
+		}
+		fn()
+	}
+}

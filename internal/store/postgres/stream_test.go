@@ -119,3 +119,45 @@ func TestMarkedBelow(t *testing.T) {
 		}
 	}
 }
+
+// A listener on one connection hears of every projection write committed on another.
+func TestListenHearsWrites(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	schema := newSchema(t)
+	db, other := openIn(t, schema), openIn(t, schema)
+	o, _, err := db.CreateOrg(ctx, "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan struct{}, 16)
+	listening := make(chan error, 1)
+	go func() { listening <- other.Listen(ctx, func() { heard <- struct{}{} }) }()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	// Each write moves the position (the later ones are duplicates: nothing inserted,
+	// heard all the same). The listener may not listen yet at the first writes: three
+	// must be heard within 30.
+	heardN := 0
+	for pos := uint64(0); heardN < 3; pos++ {
+		if pos == 30 {
+			t.Fatalf("%d of 30 writes heard", heardN)
+		}
+		e := &mailtrail.Event{OrgID: o.ID, CampaignID: "c", CustomerID: "u", CustomerEmail: "u@example.com", Type: mailtrail.EventSent,
+			OccurredAt: at, ReceivedAt: at, Source: mailtrail.SourceAPI, DedupeKey: "k"}
+		ingest.Normalize(e, at)
+		if _, err := db.WriteAt(ctx, "s", pos, pos+1, []*mailtrail.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-heard:
+			heardN++
+		case err := <-listening:
+			t.Fatalf("Listen returned: %v", err)
+		case <-time.After(time.Second):
+		}
+	}
+	cancel()
+	if err := <-listening; err != nil {
+		t.Fatalf("Listen at its context's end: %v", err)
+	}
+}
