@@ -58,6 +58,7 @@ type app struct {
 	hub      *realtime.Hub        // wakes the event streams (SSE) after commits
 	outbound *outbound.Dispatcher // delivers to webhook subscriptions; Run by serve
 	journeys *journey.Registry    // waits for an event (GET …/wait), woken by committed events
+	conns    *connection.Service  // the connections use case (and their webhooks' health)
 	parts    parts                // which background parts serve runs (for /readyz)
 
 	logged *logged   // --event-log: the log the pipeline appends to and its projector; nil without
@@ -299,6 +300,9 @@ type wiring struct {
 	// imports keeps the dashboard's import statuses where every API node finds them;
 	// nil: in memory.
 	imports dashboard.ImportStore
+	// health keeps the connections' webhook health where every API node adds to it and
+	// reads it; nil: each process its own.
+	health connection.HealthStore
 }
 
 // wire builds the pipeline, the background parts and the handlers over a.st.
@@ -323,7 +327,8 @@ func (a *app) wire(w wiring) {
 	proxies, _ := cfg.proxies()
 	q := &query.Service{R: st}
 	conns := connection.New(st, connection.Options{Keys: w.keys, Vendors: vendors(deps.fetcher), PublicURL: cfg.PublicURL,
-		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, Now: deps.now})
+		IMAPEgress: egress.Policy{AllowPrivate: cfg.IMAPAllowPrivate}, Now: deps.now, HealthStore: w.health})
+	a.conns = conns
 	dash := dashboard.New(dashboard.Options{Store: st, Query: q, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken, Logger: a.log,
 		Recipients: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeRecipients(w, r, org)

@@ -83,7 +83,7 @@ func newNodeApp(ctx context.Context, cfg Config, logOut io.Writer, deps appDeps)
 	}
 	a.pub = &ingest.Subscribers{}
 	a.wire(wiring{handlers: func() httpd.Store { return nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log} }, sink: n.sink,
-		proj: n, caughtUp: n.caughtUp, sessions: n.pg, imports: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
+		proj: n, caughtUp: n.caughtUp, sessions: n.pg, imports: n.pg, health: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
 	return a, nil
 }
 
@@ -413,6 +413,15 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 	}})
 	g.Add(rungroup.Part{Name: "segments", Run: func(ctx context.Context) error {
 		runSegmentIndex(ctx, a.segments, a.log)
+		return nil
+	}})
+	// What this node records of the webhooks joins the other nodes' every second; stopped
+	// after the HTTP server, it adds what was left.
+	g.Add(rungroup.Part{Name: "webhook-health", Run: func(ctx context.Context) error {
+		var quiet quietRetries
+		a.conns.ShareHealth(ctx, time.Second, func(err error) {
+			quiet.warn(a.log, "webhook health not shared with the other nodes yet (kept for the next try)", err)
+		})
 		return nil
 	}})
 	g.Add(rungroup.Part{Name: "follow", Run: func(ctx context.Context) error {

@@ -267,6 +267,33 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// A webhook refused on A (wrong credentials) shows in the connection's health on B.
+	var conn mailtrail.Connection
+	b.json("POST", "/api/v1/connections", org.APIKey, map[string]any{"vendor": "postmark", "name": "pm", "username": "u", "password": "very-secret-password"}, nil, 201, &conn)
+	req, _ := http.NewRequest("POST", a.base+"/webhooks/v2/postmark/"+conn.ID, strings.NewReader(`[]`))
+	req.SetBasicAuth("u", "wrong-password")
+	if resp, err := a.c.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("node A: a webhook with wrong credentials: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var out struct {
+			WebhookHealth mailtrail.ConnectionHealth `json:"webhook_health"`
+		}
+		b.json("GET", "/api/v1/connections/"+conn.ID, org.APIKey, nil, nil, 200, &out)
+		if h := out.WebhookHealth; h.Counts.SignatureFailures == 1 {
+			if len(h.RecentErrors) != 1 || h.RecentErrors[0].Kind != mailtrail.HealthSignature {
+				t.Fatalf("node B: the connection's recent errors: %+v", h.RecentErrors)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B: the connection's health does not show node A's refused webhook: %+v", out.WebhookHealth)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// The dashboard: signed in on A, the session works on B (the cookie is the host's,
 	// whatever the port, as behind one load balancer); signed out on B, it is gone for A.
 	jar, _ := cookiejar.New(nil)
@@ -351,7 +378,7 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 		t.Fatalf("node B: sign out: %d", resp.StatusCode)
 	}
 	// The signed-out session's cookie, replayed on A, is refused.
-	req, _ := http.NewRequest("GET", a.base+"/dashboard/campaigns", nil)
+	req, _ = http.NewRequest("GET", a.base+"/dashboard/campaigns", nil)
 	req.AddCookie(session)
 	resp, err = a.c.Do(req)
 	if err != nil {

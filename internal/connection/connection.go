@@ -53,6 +53,10 @@ type Options struct {
 	// Health is the record of the connections' webhooks that the webhook use case writes
 	// to; nil: a new, empty one.
 	Health *Health
+	// HealthStore, when set, keeps the record where every process that receives the
+	// webhooks adds to it (ShareHealth) and reads it (Health): the API nodes of the
+	// cluster mode.
+	HealthStore HealthStore
 }
 
 // Service is the connections use case. Safe for concurrent use.
@@ -71,6 +75,9 @@ func New(store Store, opt Options) *Service {
 	}
 	if opt.Health == nil {
 		opt.Health = NewHealth(opt.Now())
+	}
+	if opt.HealthStore != nil {
+		opt.Health.share()
 	}
 	return &Service{store: store, opt: opt}
 }
@@ -200,8 +207,53 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (*mailtrail.Connect
 }
 
 // Health returns a copy of what this process saw of connection id's webhooks since it
-// started. An unknown id gets zero counts and no errors; it never fails.
-func (s *Service) Health(id string) mailtrail.ConnectionHealth { return s.opt.Health.Get(id) }
+// started, or with a HealthStore what every process saw (as of their last ShareHealth;
+// what this process saw when the store does not answer). An unknown id gets zero counts
+// and no errors; it never fails.
+func (s *Service) Health(id string) mailtrail.ConnectionHealth {
+	if s.opt.HealthStore != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		h, ok, err := s.opt.HealthStore.ConnectionHealth(ctx, id)
+		switch {
+		case err == nil && ok:
+			return h
+		case err == nil:
+			return s.opt.Health.Get("") // nothing recorded: zero counts since this process started
+		}
+	}
+	return s.opt.Health.Get(id)
+}
+
+// ShareHealth gives what this process records of the webhooks to the HealthStore every
+// interval, until ctx ends, then once more. Deltas the store refuses are kept for the
+// next time (onError is told why). Without a HealthStore it returns at once.
+func (s *Service) ShareHealth(ctx context.Context, every time.Duration, onError func(error)) {
+	if s.opt.HealthStore == nil {
+		return
+	}
+	flush := func(ctx context.Context) {
+		if d := s.opt.Health.drain(); len(d) > 0 {
+			if err := s.opt.HealthStore.AddHealth(ctx, d); err != nil {
+				s.opt.Health.restore(d)
+				onError(err)
+			}
+		}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			flush(ctx)
+		}
+	}
+}
 
 // HealthRecord is the record the webhook use case writes each request of a connection to.
 func (s *Service) HealthRecord() *Health { return s.opt.Health }

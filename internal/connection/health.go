@@ -1,7 +1,9 @@
 package connection
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -23,15 +25,18 @@ const (
 )
 
 // Health records, per connection, what became of its webhook requests. It lives in
-// memory, per process since start: a restart clears it, and each instance of a scaled-out
-// deployment has its own. Only requests that resolved to a real connection are recorded,
-// never an id merely named by a path, so its size follows the real connections; it is
-// bounded by maxHealthTracked all the same. Safe for concurrent use.
+// memory, per process since start: a restart clears it. Only requests that resolved to
+// a real connection are recorded, never an id merely named by a path, so its size
+// follows the real connections; it is bounded by maxHealthTracked all the same. With a
+// HealthStore (Options.HealthStore: the API nodes of the cluster mode), what it records
+// is also kept as deltas that ShareHealth adds to the store, where every node reads the
+// sum. Safe for concurrent use.
 type Health struct {
 	since time.Time
 
-	mu    sync.Mutex
-	conns map[string]*healthState
+	mu      sync.Mutex
+	conns   map[string]*healthState
+	pending map[string]*HealthDelta // recorded since the last drain; nil: not shared
 }
 
 // healthState is one connection's record.
@@ -41,6 +46,29 @@ type healthState struct {
 	last   [len(healthKinds)]time.Time // by index in healthKinds; zero: never
 	ring   []mailtrail.ConnectionError // grows to recentErrors, then overwritten at next
 	next   int
+}
+
+// HealthStore keeps the connections' webhook health where every process that receives
+// webhooks adds to it and reads it (the cluster's PostgreSQL).
+type HealthStore interface {
+	// AddHealth adds what processes recorded: each delta's counts to its connection's,
+	// the later of each kind's last error time, its errors to the connection's recent
+	// ones (the store keeps the newest recentErrors); the record's Since is its first
+	// delta's First.
+	AddHealth(ctx context.Context, deltas []HealthDelta) error
+	// ConnectionHealth returns the record of connection connID; false when nothing was
+	// ever added for it.
+	ConnectionHealth(ctx context.Context, connID string) (mailtrail.ConnectionHealth, bool, error)
+}
+
+// HealthDelta is what one process recorded of a connection's webhooks since it last gave
+// its deltas to the store.
+type HealthDelta struct {
+	ConnID      string
+	First       time.Time // the first of these requests
+	Counts      mailtrail.HealthCounts
+	LastErrorAt map[string]time.Time
+	Errors      []mailtrail.ConnectionError // oldest first, the newest recentErrors
 }
 
 // NewHealth returns an empty record whose counts start at since.
@@ -75,7 +103,23 @@ func (h *Health) Record(connID string, at time.Time, r Request) {
 	defer h.mu.Unlock()
 	st := h.state(connID)
 	st.seen = at
-	c := &st.counts
+	record(&st.counts, st.add, kind, msg, at, r)
+	if h.pending != nil {
+		d := h.pending[connID]
+		if d == nil {
+			d = &HealthDelta{ConnID: connID, First: at, LastErrorAt: map[string]time.Time{}}
+			h.pending[connID] = d
+		}
+		if at.Before(d.First) {
+			d.First = at
+		}
+		record(&d.Counts, d.add, kind, msg, at, r)
+	}
+}
+
+// record counts one request (kind, msg: Record's) in c, and gives add the error it
+// records, if any.
+func record(c *mailtrail.HealthCounts, add func(mailtrail.ConnectionError), kind, msg string, at time.Time, r Request) {
 	switch kind {
 	case mailtrail.HealthSignature:
 		c.SignatureFailures++
@@ -89,7 +133,7 @@ func (h *Health) Record(connID string, at time.Time, r Request) {
 		c.InternalErrors++
 	}
 	if kind != "" {
-		st.add(mailtrail.ConnectionError{At: at, Kind: kind, Message: msg})
+		add(mailtrail.ConnectionError{At: at, Kind: kind, Message: msg})
 		return
 	}
 	if r.Replay {
@@ -105,8 +149,85 @@ func (h *Health) Record(connID string, at time.Time, r Request) {
 		if n == 1 {
 			msg = "1 event could not be matched to a sent message"
 		}
-		st.add(mailtrail.ConnectionError{At: at, Kind: mailtrail.HealthUnattributed, Message: msg})
+		add(mailtrail.ConnectionError{At: at, Kind: mailtrail.HealthUnattributed, Message: msg})
 	}
+}
+
+// add appends e to the delta's errors (the newest recentErrors are kept) and notes its
+// time as the last of its kind.
+func (d *HealthDelta) add(e mailtrail.ConnectionError) {
+	if e.At.After(d.LastErrorAt[e.Kind]) {
+		d.LastErrorAt[e.Kind] = e.At
+	}
+	d.Errors = append(d.Errors, e)
+	if len(d.Errors) > recentErrors {
+		d.Errors = slices.Delete(d.Errors, 0, len(d.Errors)-recentErrors)
+	}
+}
+
+// share makes the record keep deltas for a store (drain).
+func (h *Health) share() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending == nil {
+		h.pending = map[string]*HealthDelta{}
+	}
+}
+
+// drain returns the deltas recorded since the last drain and starts new ones.
+func (h *Health) drain() []HealthDelta {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]HealthDelta, 0, len(h.pending))
+	for _, d := range h.pending {
+		out = append(out, *d)
+	}
+	if len(out) > 0 {
+		h.pending = map[string]*HealthDelta{}
+	}
+	return out
+}
+
+// restore gives back deltas the store did not take: they are added to the ones recorded
+// since, for the next drain.
+func (h *Health) restore(deltas []HealthDelta) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, old := range deltas {
+		d := h.pending[old.ConnID]
+		if d == nil {
+			c := old
+			h.pending[old.ConnID] = &c
+			continue
+		}
+		if old.First.Before(d.First) {
+			d.First = old.First
+		}
+		addCounts(&d.Counts, old.Counts)
+		for k, at := range old.LastErrorAt {
+			if at.After(d.LastErrorAt[k]) {
+				d.LastErrorAt[k] = at
+			}
+		}
+		d.Errors = append(slices.Clone(old.Errors), d.Errors...)
+		if len(d.Errors) > recentErrors {
+			d.Errors = slices.Delete(d.Errors, 0, len(d.Errors)-recentErrors)
+		}
+	}
+}
+
+// addCounts adds b to a.
+func addCounts(a *mailtrail.HealthCounts, b mailtrail.HealthCounts) {
+	a.AcceptedRequests += b.AcceptedRequests
+	a.AcceptedEvents += b.AcceptedEvents
+	a.DuplicateEvents += b.DuplicateEvents
+	a.UnattributedEvents += b.UnattributedEvents
+	a.ReplayedRequests += b.ReplayedRequests
+	a.SignatureFailures += b.SignatureFailures
+	a.InvalidPayloads += b.InvalidPayloads
+	a.TooLarge += b.TooLarge
+	a.Unavailable += b.Unavailable
+	a.InternalErrors += b.InternalErrors
 }
 
 // state returns connID's record, creating it; when the map is full, the record seen

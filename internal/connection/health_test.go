@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -42,5 +43,48 @@ func TestWebhookHealthMessage(t *testing.T) {
 	}
 	if m := got.RecentErrors[0].Message; len(m) > maxHealthMessage+len("…") || !strings.HasSuffix(m, "…") || !utf8.ValidString(m) {
 		t.Errorf("long message not cut: %d bytes", len(m))
+	}
+}
+
+// A shared record keeps what it records as deltas until drained; deltas given back
+// (the store refused them) add to what is recorded since: nothing counted is lost, the
+// earliest first time and the latest error times win, the newest errors are kept.
+func TestHealthDeltasDrainAndRestore(t *testing.T) {
+	h := NewHealth(time.Unix(0, 0))
+	if d := h.drain(); len(d) != 0 {
+		t.Fatalf("an unshared record keeps deltas: %+v", d)
+	}
+	h.share()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	h.Record("c1", t0, Request{Accepted: 2})
+	h.Record("c1", t0.Add(time.Second), Request{Refused: mailtrail.HealthSignature, Err: errors.New("no")})
+	first := h.drain()
+	if len(first) != 1 || first[0].Counts.AcceptedEvents != 2 || first[0].Counts.SignatureFailures != 1 || len(first[0].Errors) != 1 {
+		t.Fatalf("first drain: %+v", first)
+	}
+	if again := h.drain(); len(again) != 0 {
+		t.Fatalf("a second drain: %+v", again)
+	}
+	for i := range recentErrors {
+		h.Record("c1", t0.Add(-time.Minute+time.Duration(i)*time.Millisecond), Request{Refused: mailtrail.HealthInvalid, Err: errors.New("bad")})
+	}
+	h.restore(first) // the store refused the first drain
+	d := h.drain()
+	if len(d) != 1 {
+		t.Fatalf("after restore: %+v", d)
+	}
+	got := d[0]
+	if got.Counts.AcceptedEvents != 2 || got.Counts.SignatureFailures != 1 || got.Counts.InvalidPayloads != recentErrors {
+		t.Errorf("counts %+v", got.Counts)
+	}
+	if !got.First.Equal(t0.Add(-time.Minute)) || !got.LastErrorAt[mailtrail.HealthSignature].Equal(t0.Add(time.Second)) {
+		t.Errorf("first %v, last errors %v", got.First, got.LastErrorAt)
+	}
+	if len(got.Errors) != recentErrors || got.Errors[0].Kind != mailtrail.HealthInvalid {
+		t.Errorf("%d errors, the oldest kept %+v: want the %d newest (the refused delta's error is older)", len(got.Errors), got.Errors[0], recentErrors)
+	}
+	// The process's own record counted everything once.
+	if c := h.Get("c1").Counts; c.AcceptedEvents != 2 || c.InvalidPayloads != recentErrors {
+		t.Errorf("the process's record: %+v", c)
 	}
 }

@@ -124,8 +124,8 @@ func TestMigrateOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4, 5, 6, 7, 8, 9}) {
-		t.Fatalf("migrations applied: %v, want [1 2 3 4 5 6 7 8 9]", vs)
+	if !reflect.DeepEqual(vs, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) {
+		t.Fatalf("migrations applied: %v, want [1 2 3 4 5 6 7 8 9 10]", vs)
 	}
 }
 
