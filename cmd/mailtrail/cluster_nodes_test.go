@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"database/sql"
-	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,24 +65,10 @@ func TestClusterAPINodesKilledUnderLoad(t *testing.T) {
 		}
 	}()
 
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = crashWorkers * 2
-	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}, retryFailed: true}
+	h := newCrashHarness(t, ctx, bases[0], true)
 	list := bases[:]
 	h.bases.Store(&list)
-	h.base.Store(&bases[0])
-	h.apiKey, h.msgIDs = setupCrashCampaign(t, ctx, h.client, bases[0])
-	h.at0 = time.Now().Add(-2 * time.Hour).Truncate(time.Second).UnixMilli()
-
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
-	logs := make([][]crashRecord, crashWorkers)
-	violations := make([][]string, crashWorkers)
-	var wg sync.WaitGroup
-	for i := range crashWorkers {
-		wrng := rand.New(rand.NewPCG(seed, uint64(i+1)))
-		wg.Go(func() { logs[i], violations[i] = h.worker(loadCtx, wrng) })
-	}
+	stopLoad := h.load(ctx, seed)
 	pause := func(lo, hi time.Duration) time.Duration {
 		d := lo + time.Duration(rng.Int64N(int64(hi-lo)))
 		time.Sleep(d)
@@ -115,33 +97,10 @@ func TestClusterAPINodesKilledUnderLoad(t *testing.T) {
 		start(i)
 	}
 	pause(500*time.Millisecond, time.Second)
-	stopLoad()
-	wg.Wait()
-	acked, wantID, summary := crashOracle(t, h, logs, violations)
-
-	// The figures as a node reports them once the workers applied every acknowledged
-	// position, then PostgreSQL reconciled with what the clients were answered.
-	var report struct {
-		Counts struct {
-			Sent             int64 `json:"sent"`
-			Delivered        int64 `json:"delivered"`
-			OpensTotal       int64 `json:"opens_total"`
-			OpensUnique      int64 `json:"opens_unique"`
-			HumanOpensTotal  int64 `json:"human_opens_total"`
-			HumanOpensUnique int64 `json:"human_opens_unique"`
-		} `json:"counts"`
-	}
-	reportURL := fmt.Sprintf("%s/api/v1/campaigns/crash/report?after=%d", bases[1], h.maxPos.Load())
-	for attempt := 0; ; attempt++ {
-		status, err := doJSON(ctx, h.client, http.MethodGet, reportURL, h.apiKey, nil, &report)
-		if err == nil {
-			break
-		}
-		if status != http.StatusServiceUnavailable || attempt == 60 {
-			t.Fatalf("report: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	logs, violations := stopLoad()
+	// The figures as a node reports them once its reads see every acknowledged position,
+	// then PostgreSQL reconciled with what the clients were answered.
+	report := h.report(t, ctx, bases[1], 60)
 	sep := "?"
 	if strings.Contains(e.dsn, "?") {
 		sep = "&"
@@ -151,8 +110,7 @@ func TestClusterAPINodesKilledUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows := reconcileCrashStore(t, h, db, acked, wantID, report.Counts.Sent, report.Counts.Delivered,
-		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
+	rows, summary := h.reconcile(t, db, logs, violations, report)
 
 	// ClickHouse, once the shipper has shipped the whole log.
 	for p := range workers {

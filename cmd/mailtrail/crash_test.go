@@ -50,6 +50,7 @@ type crashHarness struct {
 
 	ackedReqs, failedReqs atomic.Int64
 	acceptedReqs          atomic.Int64  // 2xx answers that accepted a new event (not all duplicates)
+	acked                 []bool        // reconcile: acked[k], key k-k was acknowledged
 	maxPos                atomic.Uint64 // the highest Mailtrail-Log-Position a 2xx answered (--event-log)
 
 	// retryFailed: a batch not acknowledged is sent again next (as a client retries its
@@ -293,23 +294,8 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 	dataDir := t.TempDir()
 	d := startDaemon(t, bin, dataDir, crashAdmin, plan.args...)
 
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = crashWorkers * 2
-	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}, retryFailed: plan.early}
-	h.base.Store(&d.base)
-	h.apiKey, h.msgIDs = setupCrashCampaign(t, ctx, h.client, d.base)
-	// Two hours back: the keys' milliseconds stay in the past for any run length here.
-	h.at0 = time.Now().Add(-2 * time.Hour).Truncate(time.Second).UnixMilli()
-
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
-	logs := make([][]crashRecord, crashWorkers)
-	violations := make([][]string, crashWorkers)
-	var wg sync.WaitGroup
-	for i := range crashWorkers {
-		wrng := rand.New(rand.NewPCG(seed, uint64(i+1)))
-		wg.Go(func() { logs[i], violations[i] = h.worker(loadCtx, wrng) })
-	}
+	h := newCrashHarness(t, ctx, d.base, plan.early)
+	stopLoad := h.load(ctx, seed)
 	var listening func(string)
 	if plan.early {
 		listening = func(base string) { h.base.Store(&base) }
@@ -332,8 +318,7 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 	t.Logf("graceful stop: SIGTERM after %s of load", p.Round(time.Millisecond))
 	restart()
 	time.Sleep(time.Second)
-	stopLoad()
-	wg.Wait()
+	logs, violations := stopLoad()
 	if plan.killAfterLoad {
 		d.kill(t)
 		t.Logf("SIGKILL once the load stopped")
@@ -346,44 +331,94 @@ func runCrashTest(t *testing.T, plan crashPlan) crashResult {
 		t.Errorf("SIGTERM after load: want exit 0, got %v", err)
 	}
 	restart()
-	var report struct {
-		Counts struct {
-			Sent             int64 `json:"sent"`
-			Delivered        int64 `json:"delivered"`
-			OpensTotal       int64 `json:"opens_total"`
-			OpensUnique      int64 `json:"opens_unique"`
-			HumanOpensTotal  int64 `json:"human_opens_total"`
-			HumanOpensUnique int64 `json:"human_opens_unique"`
-		} `json:"counts"`
-	}
-	reportURL := d.base + "/api/v1/campaigns/crash/report"
-	if pos := h.maxPos.Load(); pos > 0 {
-		reportURL += "?after=" + strconv.FormatUint(pos, 10)
-	}
-	for attempt := 0; ; attempt++ {
-		status, err := doJSON(ctx, h.client, http.MethodGet, reportURL, h.apiKey, nil, &report)
-		if err == nil {
-			break
-		}
-		if status != http.StatusServiceUnavailable || attempt == 30 {
-			t.Fatalf("report: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond) // the projection is behind: Retry-After
-	}
+	report := h.report(t, ctx, d.base, 30)
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Errorf("final SIGTERM: want exit 0, got %v", err)
 	}
 
-	acked, wantID, summary := crashOracle(t, h, logs, violations)
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "mailtrail.db")+"?mode=ro")
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	defer db.Close()
-	rows := reconcileCrashStore(t, h, db, acked, wantID, report.Counts.Sent, report.Counts.Delivered,
-		report.Counts.OpensTotal, report.Counts.OpensUnique, report.Counts.HumanOpensTotal, report.Counts.HumanOpensUnique)
+	rows, summary := h.reconcile(t, db, logs, violations, report)
 	t.Logf("%s; kills %d + 1 SIGTERM; stored rows %d; %s", summary, plan.cycles, rows, time.Since(began).Round(time.Millisecond))
-	return crashResult{bin: bin, dataDir: dataDir, h: h, acked: acked}
+	return crashResult{bin: bin, dataDir: dataDir, h: h, acked: h.acked}
+}
+
+// newCrashHarness returns the load's client for the service at base, with the campaign
+// of its messages set up there; retryFailed: see crashHarness.
+func newCrashHarness(t *testing.T, ctx context.Context, base string, retryFailed bool) *crashHarness {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = crashWorkers * 2
+	h := &crashHarness{client: &http.Client{Timeout: 15 * time.Second, Transport: tr}, retryFailed: retryFailed}
+	h.base.Store(&base)
+	h.apiKey, h.msgIDs = setupCrashCampaign(t, ctx, h.client, base)
+	// Two hours back: the keys' milliseconds stay in the past for any run length here.
+	h.at0 = time.Now().Add(-2 * time.Hour).Truncate(time.Second).UnixMilli()
+	return h
+}
+
+// load starts crashWorkers clients (h.worker); stop ends them and returns their logs and
+// the protocol violations they saw.
+func (h *crashHarness) load(ctx context.Context, seed uint64) (stop func() ([][]crashRecord, [][]string)) {
+	loadCtx, cancel := context.WithCancel(ctx)
+	logs := make([][]crashRecord, crashWorkers)
+	violations := make([][]string, crashWorkers)
+	var wg sync.WaitGroup
+	for i := range crashWorkers {
+		wrng := rand.New(rand.NewPCG(seed, uint64(i+1)))
+		wg.Go(func() { logs[i], violations[i] = h.worker(loadCtx, wrng) })
+	}
+	return func() ([][]crashRecord, [][]string) {
+		cancel()
+		wg.Wait()
+		return logs, violations
+	}
+}
+
+// crashCounts are the crash campaign's counts as the report answers them.
+type crashCounts struct {
+	Sent             int64 `json:"sent"`
+	Delivered        int64 `json:"delivered"`
+	OpensTotal       int64 `json:"opens_total"`
+	OpensUnique      int64 `json:"opens_unique"`
+	HumanOpensTotal  int64 `json:"human_opens_total"`
+	HumanOpensUnique int64 `json:"human_opens_unique"`
+}
+
+// report asks the service at base for the crash campaign's report once its reads see
+// every position acknowledged (a 503 meanwhile is retried, attempts times at most).
+func (h *crashHarness) report(t *testing.T, ctx context.Context, base string, attempts int) crashCounts {
+	t.Helper()
+	var report struct {
+		Counts crashCounts `json:"counts"`
+	}
+	url := base + "/api/v1/campaigns/crash/report"
+	if pos := h.maxPos.Load(); pos > 0 {
+		url += "?after=" + strconv.FormatUint(pos, 10)
+	}
+	for attempt := 0; ; attempt++ {
+		status, err := doJSON(ctx, h.client, http.MethodGet, url, h.apiKey, nil, &report)
+		if err == nil {
+			return report.Counts
+		}
+		if status != http.StatusServiceUnavailable || attempt == attempts {
+			t.Fatalf("report: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // the projection is behind: Retry-After
+	}
+}
+
+// reconcile reads the clients' logs (crashOracle, which also keeps h.acked) and
+// reconciles the store db and the report's counts c with them (reconcileCrashStore); it
+// returns the rows stored and the logs' summary.
+func (h *crashHarness) reconcile(t *testing.T, db *sql.DB, logs [][]crashRecord, violations [][]string, c crashCounts) (int, string) {
+	t.Helper()
+	acked, wantID, summary := crashOracle(t, h, logs, violations)
+	h.acked = acked
+	return reconcileCrashStore(t, h, db, acked, wantID, c.Sent, c.Delivered, c.OpensTotal, c.OpensUnique, c.HumanOpensTotal, c.HumanOpensUnique), summary
 }
 
 // crashOracle reads the clients' logs: which keys were acknowledged, the event id each

@@ -438,32 +438,13 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 			return nil
 		})
 	}})
-	g.Add(rungroup.Part{Name: "pipeline",
-		Run: func(ctx context.Context) error {
-			a.parts.run("pipeline", func() { a.pipeline.Run(ctx) })
+	g.Add(pipelinePart(a, func() {}))
+	g.Add(mailboxPart(a, func(ctx context.Context) error {
+		return holdLease(ctx, n.pg, a.log, "API node", "bounce mailboxes", &mailboxHeld, func(ctx context.Context) error {
+			a.mailbox.Run(ctx)
 			return nil
-		},
-		Stop: func(ctx context.Context) error {
-			if err := a.pipeline.Close(ctx); err != nil {
-				return fmt.Errorf("ingest drain: %w", err)
-			}
-			return nil
-		}})
-	g.Add(rungroup.Part{Name: "mailbox",
-		Run: func(ctx context.Context) error {
-			return holdLease(ctx, n.pg, a.log, "API node", "bounce mailboxes", &mailboxHeld, func(ctx context.Context) error {
-				a.mailbox.Run(ctx)
-				return nil
-			})
-		},
-		Stop: func(context.Context) error {
-			mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
-			defer mcancel()
-			if err := a.mailbox.Close(mctx); err != nil {
-				a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())
-			}
-			return nil
-		}})
+		})
+	}))
 	a.metrics.NewGaugeVec("mailtrail_node_leases_held", "1 for each lease in PostgreSQL this API node holds (outbound webhooks, bounce mailboxes, event log retention: one node at a time each).", "lease",
 		func() map[string]float64 {
 			return map[string]float64{"outbound webhooks": boolFloat(outboundHeld.Load()), "bounce mailboxes": boolFloat(mailboxHeld.Load()),

@@ -199,7 +199,27 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 	}
 	// The ingest pipeline: on stop, its queue drains into the store (with --event-log,
 	// the log) within the shutdown deadline.
-	g.Add(rungroup.Part{Name: "pipeline",
+	g.Add(pipelinePart(a, func() {
+		if a.logged == nil {
+			snap.drained.Store(true)
+		}
+	}))
+	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.
+	g.Add(mailboxPart(a, func(ctx context.Context) error {
+		a.parts.run("mailbox", func() { a.mailbox.Run(ctx) })
+		return nil
+	}))
+	if mln != nil {
+		g.Add(metricsPart(a, mln))
+	}
+	g.Add(httpPart(a, srv, ln))
+	return &g
+}
+
+// pipelinePart runs the ingest pipeline; on stop its queue drains into the store (or the
+// log) within the shutdown deadline, then drained runs.
+func pipelinePart(a *app, drained func()) rungroup.Part {
+	return rungroup.Part{Name: "pipeline",
 		Run: func(ctx context.Context) error {
 			a.parts.run("pipeline", func() { a.pipeline.Run(ctx) })
 			return nil
@@ -208,17 +228,15 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 			if err := a.pipeline.Close(ctx); err != nil {
 				return fmt.Errorf("ingest drain: %w", err)
 			}
-			if a.logged == nil {
-				snap.drained.Store(true)
-			}
+			drained()
 			return nil
-		}})
-	// Bounce mailboxes (IMAP): polled while the pipeline runs, stopped before it drains.
-	g.Add(rungroup.Part{Name: "mailbox",
-		Run: func(ctx context.Context) error {
-			a.parts.run("mailbox", func() { a.mailbox.Run(ctx) })
-			return nil
-		},
+		}}
+}
+
+// mailboxPart polls the bounce mailboxes with run; on stop a batch in progress gets
+// mailboxDrain (at most the shutdown deadline) to finish.
+func mailboxPart(a *app, run func(ctx context.Context) error) rungroup.Part {
+	return rungroup.Part{Name: "mailbox", Run: run,
 		Stop: func(context.Context) error {
 			mctx, mcancel := context.WithTimeout(context.Background(), min(mailboxDrain, a.cfg.ShutdownTimeout))
 			defer mcancel()
@@ -226,12 +244,7 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 				a.log.Warn("bounce mailbox: batch in progress cancelled; it is read again at the next start", "err", err.Error())
 			}
 			return nil
-		}})
-	if mln != nil {
-		g.Add(metricsPart(a, mln))
-	}
-	g.Add(httpPart(a, srv, ln))
-	return &g
+		}}
 }
 
 // httpPart is the HTTP server; a listener that fails stops the service.

@@ -77,6 +77,31 @@ func snapFixture(t *testing.T) *fixture {
 	return f
 }
 
+// more writes batches with new events, customers and a campaign named campaign (with
+// clicks of older messages relabelled by later deliveries and clicks), and an
+// organization created since with events of its own; the live index observes them.
+func (f *fixture) more(t *testing.T, r *rand.Rand, campaign string) {
+	t.Helper()
+	f.relabel = 0
+	for i := range 4 {
+		evs := genEvents(r, f.orgs[i%2], f.nCust+60, 500)
+		for _, ev := range evs[:30] {
+			ev.CampaignID = campaign
+		}
+		f.write(t, evs)
+	}
+	if f.relabel == 0 {
+		t.Fatal("no click relabelled: the test does not exercise relabels")
+	}
+	late, _, err := f.db.CreateOrg(context.Background(), "late", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.orgs = append(f.orgs, late.ID)
+	f.write(t, genEvents(r, late.ID, 40, 300))
+	f.idx.Flush()
+}
+
 func writeSnap(t *testing.T, idx *segment.Index, pos segment.Position) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -183,25 +208,7 @@ func TestSnapshotCatchesUp(t *testing.T) {
 	pos := storePos(t, f.db)
 	snap := writeSnap(t, f.idx, pos)
 
-	r := rand.New(rand.NewPCG(8, 9))
-	f.relabel = 0
-	for i := range 4 {
-		evs := genEvents(r, f.orgs[i%2], f.nCust+60, 500)
-		for _, ev := range evs[:30] {
-			ev.CampaignID = "after-snapshot"
-		}
-		f.write(t, evs)
-	}
-	if f.relabel == 0 {
-		t.Fatal("no click relabelled after the snapshot: the test does not exercise relabels")
-	}
-	late, _, err := f.db.CreateOrg(ctx, "late", "UTC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.orgs = append(f.orgs, late.ID)
-	f.write(t, genEvents(r, late.ID, 40, 300))
-	f.idx.Flush()
+	f.more(t, rand.New(rand.NewPCG(8, 9)), "after-snapshot")
 
 	now := storePos(t, f.db)
 	loaded := segment.New(f.db, nil)
@@ -357,25 +364,7 @@ func TestFollowEqualsBuild(t *testing.T) {
 	if err := follower.Build(ctx, 500); err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(18, 19))
-	f.relabel = 0
-	for i := range 4 {
-		evs := genEvents(r, f.orgs[i%2], f.nCust+60, 500)
-		for _, ev := range evs[:30] {
-			ev.CampaignID = "followed"
-		}
-		f.write(t, evs)
-	}
-	if f.relabel == 0 {
-		t.Fatal("no click relabelled after the build: the test does not exercise relabels")
-	}
-	late, _, err := f.db.CreateOrg(ctx, "late", "UTC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.orgs = append(f.orgs, late.ID)
-	f.write(t, genEvents(r, late.ID, 40, 300))
-	f.idx.Flush()
+	f.more(t, rand.New(rand.NewPCG(18, 19)), "followed")
 	last, err := f.db.LastEventID(ctx)
 	if err != nil {
 		t.Fatal(err)
