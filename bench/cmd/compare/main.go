@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/bench/load"
+	"github.com/mailtrail/mailtrail/bench/pgbench"
 )
 
 // settings are the command's flags.
@@ -62,7 +63,8 @@ type settings struct {
 	catchUp      time.Duration
 	mailtrailBin string
 	beforeBin    string // -before: a second mailtrail binary, run in every mode too
-	natsURL      string // -nats-url: the JetStream cluster of mode "cluster-log"
+	natsURL      string // -nats-url: the JetStream cluster of modes "cluster-log" and "node"
+	postgresDSN  string // -postgres-dsn: the PostgreSQL of mode "node"
 	dryRun       bool
 	keep         bool
 	readyTimeout time.Duration
@@ -87,8 +89,9 @@ func parseFlags() (settings, error) {
 	var s settings
 	conns := flag.String("conns", "64,256", "connection counts for the pixel and click scenarios")
 	only := flag.String("only", "open,click,ingest", "scenarios to run (also: webhook, SendGrid batches of 100 and 1000)")
-	modes := flag.String("modes", modeStore, "mailtrail write paths, one server each, alternating in every round: store (serve), log (serve --event-log), cluster-log (serve --event-log-url on -nats-url)")
-	flag.StringVar(&s.natsURL, "nats-url", "", "with mode cluster-log: the JetStream cluster's URLs (scripts/nats-cluster.sh start DIR prints them); the server gets a stream of its own, 3 replicas")
+	modes := flag.String("modes", modeStore, "mailtrail write paths, one server each, alternating in every round: store (serve), log (serve --event-log), cluster-log (serve --event-log-url on -nats-url), node (an API node, serve --cluster, with a worker, on -nats-url and -postgres-dsn)")
+	flag.StringVar(&s.natsURL, "nats-url", "", "with modes cluster-log and node: the JetStream cluster's URLs (scripts/nats-cluster.sh start DIR prints them); the server gets a stream of its own, 3 replicas")
+	flag.StringVar(&s.postgresDSN, "postgres-dsn", "", "with mode node: the PostgreSQL the worker projects into (a schema of the run, dropped after)")
 	serveArgs := flag.String("serve-args", "", "extra arguments of every mailtrail serve, split on spaces (e.g. \"--max-queue 200000\")")
 	flag.DurationVar(&s.catchUp, "catch-up", 2*time.Minute, "with the event log: how long to wait after a round for the projector to apply what was acknowledged")
 	flag.IntVar(&s.rounds, "rounds", 3, "rounds per server and scenario")
@@ -121,10 +124,13 @@ func parseFlags() (settings, error) {
 	for _, m := range strings.Split(*modes, ",") {
 		m = strings.TrimSpace(m)
 		if _, ok := modeArgs[m]; !ok {
-			return s, fmt.Errorf("-modes: unknown mode %q (want store, log, cluster-log)", m)
+			return s, fmt.Errorf("-modes: unknown mode %q (want store, log, cluster-log, node)", m)
 		}
-		if m == modeClusterLog && s.natsURL == "" {
-			return s, errors.New("-modes cluster-log needs -nats-url")
+		if (m == modeClusterLog || m == modeNode) && s.natsURL == "" {
+			return s, fmt.Errorf("-modes %s needs -nats-url", m)
+		}
+		if m == modeNode && s.postgresDSN == "" {
+			return s, errors.New("-modes node needs -postgres-dsn")
 		}
 		if slices.Contains(s.modes, m) {
 			return s, fmt.Errorf("-modes: %q given twice", m)
@@ -240,8 +246,19 @@ func run(ctx context.Context, st settings) error {
 		} else {
 			adminToken := randomHex(16)
 			args := append(slices.Clone(modeArgs[baseMode(mode)]), st.serveArgs...)
-			if baseMode(mode) == modeClusterLog {
-				args = append(args, "--event-log-url", st.natsURL, "--event-log-stream", "BENCH"+randomHex(6))
+			var worker []string // mode node: the worker's arguments
+			switch baseMode(mode) {
+			case modeClusterLog:
+				stream := "BENCH" + randomHex(6)
+				defer pgbench.DeleteStream(st.natsURL, stream)
+				args = append(args, "--event-log-url", st.natsURL, "--event-log-stream", stream)
+			case modeNode:
+				stream, schema := "BENCH"+randomHex(6), "bench_node_"+randomHex(6)
+				defer pgbench.DeleteStream(st.natsURL, stream)
+				defer pgbench.DropSchema(st.postgresDSN, schema)
+				engines := []string{"--event-log-url", st.natsURL, "--event-log-stream", stream, "--postgres-dsn", st.postgresDSN, "--postgres-schema", schema}
+				args = append(append(args, engines...), "--secret-key", randomHex(24))
+				worker = append([]string{"worker"}, engines...)
 			}
 			bin := mailtrailBin
 			if strings.HasSuffix(mode, beforeSuffix) {
@@ -253,6 +270,13 @@ func run(ctx context.Context, st settings) error {
 				return err
 			}
 			defer mt.stop()
+			if worker != nil {
+				w, err := startProcess(name+"-worker", bin, worker, tmp)
+				if err != nil {
+					return err
+				}
+				defer w.stop()
+			}
 			t0 := time.Now()
 			if apiKey, paths, err = provisionMailtrail(ctx, mt.base, adminToken, st.messages); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -448,6 +472,9 @@ const (
 	// serve --event-log-url: acknowledged once in the event log on an external JetStream
 	// cluster (3 replicas)
 	modeClusterLog = "cluster-log"
+	// serve --cluster: an API node (acknowledged once in the event log on an external
+	// JetStream; a worker, started beside it, applies the log to PostgreSQL)
+	modeNode = "node"
 )
 
 // beforeSuffix names the modes of the -before binary.
@@ -462,6 +489,7 @@ var modeArgs = map[string][]string{
 	modeLog:   {"--event-log"},
 	// and --event-log-url, --event-log-stream (a stream of the server's own), added when it starts
 	modeClusterLog: {},
+	modeNode:       {"--cluster"},
 }
 
 func onOff(b bool) string {

@@ -97,6 +97,32 @@ func startServer(ctx context.Context, name, bin string, args []string, dir, base
 	return s, nil
 }
 
+// startProcess starts bin with args (a process that serves nothing: a worker), logging to
+// a directory of its own under tmp; stop ends it.
+func startProcess(name, bin string, args []string, tmp string) (*server, error) {
+	dir, err := os.MkdirTemp(tmp, name+"-")
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "process.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = dir, logFile, logFile, childAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s := &server{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(s.done)
+	}()
+	return s, nil
+}
+
 func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
