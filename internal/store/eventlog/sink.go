@@ -88,6 +88,9 @@ type Sink struct {
 	// tailed is the stream position up to which the index holds every writer's keys
 	// (Shared): Resume's head, then catchUp's. Only Write and Resume use it.
 	tailed uint64
+	// own holds the sequences of this Sink's messages past tailed, sorted (Shared):
+	// catchUp does not read them back. Guarded by mu.
+	own []uint64
 
 	// flying holds the keys of appends whose Write failed (its context ended) while their
 	// message was being published: they may yet be stored. A batch holding one of them
@@ -136,7 +139,7 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 	// up yet (a server that just rejoined the cluster): the index must hold every message
 	// up to the head, or a retry of their events would be taken as new. Wait for the
 	// replica.
-	if err := s.indexTail(ctx, applied+1, head, resumeWait, "resume", func(from uint64) error {
+	if err := s.indexTail(ctx, applied+1, head, nil, resumeWait, "resume", func(from uint64) error {
 		return fmt.Errorf("eventlog: resume: the stream's messages %d…%d cannot be read after %s (a replica behind?)", from, head, resumeWait)
 	}); err != nil {
 		return err
@@ -156,23 +159,42 @@ func (s *Sink) catchUp(ctx context.Context) error {
 	}
 	// A replica behind the head answers reads (see Resume): wait for it a little, then
 	// answer 503.
-	if err := s.indexTail(ctx, max(s.tailed, s.opt.Applied())+1, head, catchUpWait, "the other writers' appends", func(from uint64) error {
+	s.mu.Lock()
+	own := slices.Clone(s.own)
+	s.mu.Unlock()
+	if err := s.indexTail(ctx, max(s.tailed, s.opt.Applied())+1, head, own, catchUpWait, "the other writers' appends", func(from uint64) error {
 		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the event log's messages %d…%d cannot be read yet; retry shortly", from, head)
 	}); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	i, _ := slices.BinarySearch(s.own, head+1)
+	s.own = slices.Delete(s.own, 0, i)
+	s.mu.Unlock()
 	s.tailed = max(s.tailed, head)
 	return nil
 }
 
 // indexTail reads the stream's messages from from up to head into the index (a key the
-// index holds keeps its event). A replica may not serve the last messages yet: it is
-// waited for up to wait, then stuck's error is returned; what names the reads in errors.
-func (s *Sink) indexTail(ctx context.Context, from, head uint64, wait time.Duration, what string, stuck func(from uint64) error) error {
+// index holds keeps its event), but for those of own (sorted sequences: this Sink's,
+// indexed when appended). A replica may not serve the last messages yet: it is waited
+// for up to wait, then stuck's error is returned; what names the reads in errors.
+func (s *Sink) indexTail(ctx context.Context, from, head uint64, own []uint64, wait time.Duration, what string, stuck func(from uint64) error) error {
 	p := s.log.Projection()
 	deadline := time.Now().Add(wait)
 	for from <= head {
-		recs, err := p.Read(ctx, from, 64)
+		for len(own) > 0 && own[0] < from {
+			own = own[1:]
+		}
+		if len(own) > 0 && own[0] == from {
+			from++
+			continue
+		}
+		n := min(64, head-from+1)
+		if len(own) > 0 {
+			n = min(n, own[0]-from)
+		}
+		recs, err := p.Read(ctx, from, int(n))
 		if err != nil {
 			return fmt.Errorf("eventlog: %s: %w", what, err)
 		}
@@ -199,6 +221,16 @@ func (s *Sink) indexTail(ctx context.Context, from, head uint64, wait time.Durat
 		from = recs[len(recs)-1].Pos + 1
 	}
 	return nil
+}
+
+// addOwn records, with Shared, that message seq is this Sink's. Called with mu held.
+func (s *Sink) addOwn(seq uint64) {
+	if !s.opt.Shared {
+		return
+	}
+	if i, found := slices.BinarySearch(s.own, seq); !found {
+		s.own = slices.Insert(s.own, i, seq)
+	}
 }
 
 // catchUpWait bounds how long catchUp waits for a replica to serve the messages up to the
@@ -434,6 +466,7 @@ func (s *Sink) appendTo(ctx context.Context, partition int, events []*mailtrail.
 	}
 	s.mu.Lock()
 	s.index(events, keys, rc.Pos.Seq, false)
+	s.addOwn(rc.Pos.Seq)
 	if len(s.doubtful) > 0 {
 		for _, ks := range keys {
 			for _, k := range ks {
@@ -467,6 +500,7 @@ func (s *Sink) follow(inflight *InFlightError, events []*mailtrail.Event, keys [
 		s.mu.Lock()
 		if err == nil {
 			s.index(events, keys, rc.Pos.Seq, true)
+			s.addOwn(rc.Pos.Seq)
 		}
 		for _, ks := range keys {
 			for _, k := range ks {

@@ -76,12 +76,17 @@ func (db *DB) APIKeyID(ctx context.Context, secret string) (string, error) {
 
 // TrackingHostOrg returns the public id of the organization whose tracking domain is host
 // (as in a request's Host, any case, with a port when not the default); "" when none is.
-// Unlike the SQLite store it caches no answer: another node may change the settings.
+// An answer is kept for hostTTL: a tracking host another node changes applies here
+// within that; this store's own changes (UpdateOrgSettings) at once.
 func (db *DB) TrackingHostOrg(ctx context.Context, host string) (string, error) {
+	if id, ok := db.cache.host(host, db.now()); ok {
+		return id, nil
+	}
 	var id string
 	err := db.pool.QueryRow(ctx, `SELECT public_id FROM orgs WHERE tracking_host = $1`, strings.ToLower(host)).Scan(&id)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("postgres: tracking host: %w", err)
 	}
+	db.cache.keepHost(host, id, db.now())
 	return id, nil
 }

@@ -280,6 +280,14 @@ func (db *DB) Message(ctx context.Context, orgID, id string) (*mailtrail.Message
 // ClickTarget returns the URL recorded for link index idx of a message, and the message's
 // organization; ENOTFOUND when the message or the index does not exist.
 func (db *DB) ClickTarget(ctx context.Context, id string, idx int) (orgID, target string, err error) {
+	if t, ok := db.cache.click(id, idx); ok {
+		return t.org, t.url, nil
+	}
+	defer func() {
+		if err == nil {
+			db.cache.keepClick(id, idx, clickTarget{org: orgID, url: target})
+		}
+	}()
 	ref, ok := parseRef(id)
 	if !ok || idx < 0 {
 		return "", "", mailtrail.Errorf(mailtrail.ENOTFOUND, "link not found")

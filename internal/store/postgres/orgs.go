@@ -134,6 +134,7 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	if err != nil {
 		return fmt.Errorf("postgres: org settings: %w", err)
 	}
+	db.cache.forgetHosts()
 	return nil
 }
 

@@ -68,6 +68,8 @@ type DB struct {
 	// inserting events (see markInsert, StreamEnd).
 	streamTag int32
 
+	cache lookupCache // the tracking endpoints' lookups (cache.go)
+
 	mu        sync.Mutex
 	orgs      map[string]int64 // public id → row id: organizations are never deleted
 	orgPublic map[int64]string

@@ -332,6 +332,15 @@ func testSettings(t *testing.T, s Operational) {
 	if id := must[string](t)(s.TrackingHostOrg(ctx, "other.example")); id != "" {
 		t.Fatalf("unknown tracking host: %q", id)
 	}
+	// The store's own change applies at once, whatever it cached of the lookups before.
+	set.TrackingURL = "https://other.example"
+	check(t, s.UpdateOrgSettings(ctx, o.ID, *set))
+	if id := must[string](t)(s.TrackingHostOrg(ctx, "other.example")); id != o.ID {
+		t.Fatalf("the new tracking host: %q", id)
+	}
+	if id := must[string](t)(s.TrackingHostOrg(ctx, "t.acme.example")); id != "" {
+		t.Fatalf("the former tracking host: %q", id)
+	}
 	keys := must[[]mailtrail.APIKey](t)(s.APIKeys(ctx, o.ID))
 	if len(keys) != 1 {
 		t.Fatalf("keys: %+v", keys)

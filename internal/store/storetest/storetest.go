@@ -235,10 +235,12 @@ func testMessages(t *testing.T, s Operational) {
 	if !reflect.DeepEqual(got.Links, m.Links) || got.CampaignID != "c1" || got.CustomerID != "u1" || !got.TrackOpens {
 		t.Fatalf("message: got %+v", got)
 	}
-	for i, want := range m.Links {
-		org, target, err := s.ClickTarget(ctx, ref(1), i)
-		if err != nil || target != want || org != o.ID {
-			t.Fatalf("click target %d: %q %q %v", i, org, target, err)
+	for range 2 { // a store may cache the answers: the second round may come from there
+		for i, want := range m.Links {
+			org, target, err := s.ClickTarget(ctx, ref(1), i)
+			if err != nil || target != want || org != o.ID {
+				t.Fatalf("click target %d: %q %q %v", i, org, target, err)
+			}
 		}
 	}
 	if _, _, err := s.ClickTarget(ctx, ref(1), 3); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
