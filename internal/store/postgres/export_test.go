@@ -30,3 +30,10 @@ func InsertInFlight(ctx context.Context, db *DB, uid string) (id int64, end func
 		return tx.Rollback(ctx)
 	}, nil
 }
+
+// SetStoredKeysChunk sets storedKeysChunk and returns what restores it.
+func SetStoredKeysChunk(n int) (restore func()) {
+	old := storedKeysChunk
+	storedKeysChunk = n
+	return func() { storedKeysChunk = old }
+}

@@ -8,6 +8,9 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/connection"
+	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/store/postgres"
+	"github.com/mailtrail/mailtrail/internal/store/storetest"
 )
 
 // Two nodes record webhook requests of one connection; once each has shared them, either
@@ -62,4 +65,10 @@ func TestWebhookHealthOfTwoNodes(t *testing.T) {
 	if !h.LastErrorAt[mailtrail.HealthSignature].Equal(t0.Add(time.Hour)) || !h.LastErrorAt[mailtrail.HealthInvalid].Equal(t0.Add(34*time.Second)) {
 		t.Errorf("last errors after more: %v", h.LastErrorAt)
 	}
+}
+
+// StoredKeys and CountStoredKeys (storetest.StoredKeys) across pages of 3 keys.
+func TestStoredKeysInPages(t *testing.T) {
+	defer postgres.SetStoredKeysChunk(3)()
+	storetest.StoredKeys(t, openIn(t, newSchema(t)), ingest.Normalize)
 }

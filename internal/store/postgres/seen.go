@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
 )
@@ -82,4 +83,65 @@ func (db *DB) seenKeys(ctx context.Context, q string, args ...any) (map[int]stri
 		found[int(i-1)] = uid
 	}
 	return found, rows.Err()
+}
+
+// storedKeysChunk is how many keys one query of StoredKeys reads (tests make it small).
+var storedKeysChunk = 20000
+
+// CountStoredKeys returns how many keys StoredKeys would report, about.
+func (db *DB) CountStoredKeys(ctx context.Context) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM idempotency_keys) + (SELECT count(*) FROM events WHERE dedupe IS NOT NULL)`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count stored keys: %w", err)
+	}
+	return n, nil
+}
+
+// StoredKeys calls fn with every key Seen finds events by that the store holds, as the
+// SQLite store's does: each idempotency key with its organization's public id, and each
+// event's dedupe key with org "", storedKeysChunk keys per query in key order (a key
+// committed during the scan may be reported or not). An API node's event log sink builds
+// its filter of the store's keys from them; fn must not keep key.
+func (db *DB) StoredKeys(ctx context.Context, fn func(org string, key []byte) error) error {
+	org, key := int64(-1<<63), []byte{}
+	for {
+		rows, err := db.pool.Query(ctx, `SELECT k.org_id, o.public_id, k.key FROM idempotency_keys k JOIN orgs o ON o.id = k.org_id
+			WHERE (k.org_id, k.key) > ($1, $2) ORDER BY k.org_id, k.key LIMIT $3`, org, key, storedKeysChunk)
+		if err != nil {
+			return fmt.Errorf("postgres: stored idempotency keys: %w", err)
+		}
+		n := 0
+		var public string
+		_, err = pgx.ForEachRow(rows, []any{&org, &public, &key}, func() error {
+			n++
+			return fn(public, key)
+		})
+		if err != nil {
+			return err
+		}
+		if n < storedKeysChunk {
+			break
+		}
+		key = append([]byte(nil), key...)
+	}
+	from := []byte{}
+	for {
+		rows, err := db.pool.Query(ctx, `SELECT dedupe FROM events WHERE dedupe > $1 ORDER BY dedupe LIMIT $2`, from, storedKeysChunk)
+		if err != nil {
+			return fmt.Errorf("postgres: stored dedupe keys: %w", err)
+		}
+		n := 0
+		var last []byte
+		_, err = pgx.ForEachRow(rows, []any{&last}, func() error {
+			n++
+			return fn("", last)
+		})
+		if err != nil {
+			return err
+		}
+		if n < storedKeysChunk {
+			return nil
+		}
+		from = append([]byte(nil), last...)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/store/storetest"
 )
 
 var seenT0 = time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)
@@ -205,70 +206,14 @@ func TestSeenInChunks(t *testing.T) {
 	}
 }
 
-// StoredKeys reports every idempotency key with its organization's public id and every
-// event's dedupe key ("once:" keys, old events included), each once, across chunks;
-// CountStoredKeys counts the same. Events without a key (opens) have none to report.
+// StoredKeys and CountStoredKeys (storetest.StoredKeys) across pages of 3 keys.
 func TestStoredKeys(t *testing.T) {
 	defer func(n int) { storedKeysChunk = n }(storedKeysChunk)
 	storedKeysChunk = 3
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"), Options{})
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a, b := seenOrg(t, db, "a"), seenOrg(t, db, "b")
-	var evs []*mailtrail.Event
-	want := map[string]bool{}
-	for i := range 10 {
-		org := a
-		if i%2 == 1 {
-			org = b
-		}
-		old := seenEvent(org, fmt.Sprintf("c%d", i), mailtrail.EventSent, -time.Duration(i+1)*24*time.Hour, fmt.Sprintf("old-%d", i))
-		recent := seenEvent(org, fmt.Sprintf("c%d", i), mailtrail.EventDelivered, time.Duration(i)*time.Minute, fmt.Sprintf("new-%d", i))
-		api := seenEvent(org, fmt.Sprintf("c%d", i), mailtrail.EventBounced, time.Duration(i)*time.Minute, fmt.Sprintf("%sk%d", ingest.IdempotencyPrefix, i))
-		once := seenEvent(org, fmt.Sprintf("c%d", i), mailtrail.EventUnsubscribed, time.Minute, fmt.Sprintf("%su%d", ingest.OncePrefix, i))
-		open := seenEvent(org, fmt.Sprintf("c%d", i), mailtrail.EventOpened, time.Minute, "")
-		evs = append(evs, old, recent, api, once, open)
-		want["d"+string(ingest.DedupeKey(old))] = true
-		want["d"+string(ingest.DedupeKey(once))] = true
-		want["d"+string(ingest.DedupeKey(recent))] = true
-		want["d"+string(ingest.DedupeKey(api))] = true
-		want["i"+org+"/"+string(ingest.IdempotencyKey(api))] = true
-	}
-	if _, err := db.Write(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	err = db.StoredKeys(ctx, func(org string, key []byte) error {
-		k := "d" + string(key)
-		if org != "" {
-			k = "i" + org + "/" + string(key)
-		}
-		if got[k] {
-			t.Errorf("key %x of %q reported twice", key, org)
-		}
-		got[k] = true
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Errorf("StoredKeys reported %d keys, want %d", len(got), len(want))
-	}
-	for k := range want {
-		if !got[k] {
-			t.Errorf("StoredKeys did not report %x", k)
-		}
-	}
-	if n, err := db.CountStoredKeys(ctx); err != nil || n != len(want) {
-		t.Errorf("CountStoredKeys = %d, %v; want %d", n, err, len(want))
-	}
-	// A callback's error ends the scan with it.
-	stop := errors.New("stop")
-	if err := db.StoredKeys(ctx, func(string, []byte) error { return stop }); !errors.Is(err, stop) {
-		t.Errorf("StoredKeys returned %v after its callback failed, want that error", err)
-	}
+	storetest.StoredKeys(t, db, ingest.Normalize)
 }

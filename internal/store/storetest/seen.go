@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -151,5 +153,71 @@ func testSeen(t *testing.T, db Privacy, norm Normalizer) {
 		if !cs.Duplicate[0] || e.ID != api.ID {
 			t.Fatalf("Write answers duplicate=%v id %s, Seen answered %q", cs.Duplicate[0], e.ID, seen[0])
 		}
+	}
+}
+
+// StoredKeys checks StoredKeys and CountStoredKeys on s, a new empty store: every
+// idempotency key is reported with its organization's public id and every event's dedupe
+// key ("once:" keys, old events included) with "", each once; the count is the same;
+// events without a key (opens) have none; a callback's error ends the scan with it. A
+// store's own test runs it with a small chunk too, to cross its pages.
+func StoredKeys(t *testing.T, s Privacy, norm Normalizer) {
+	t.Helper()
+	ctx := context.Background()
+	a, b := newSeenOrg(t, s, "a"), newSeenOrg(t, s, "b")
+	ev := func(org, cust string, typ mailtrail.EventType, at time.Duration, key string) *mailtrail.Event {
+		return newSeenEvent(org, cust, typ, at, key, norm)
+	}
+	var evs []*mailtrail.Event
+	want := map[string]bool{}
+	for i := range 10 {
+		org := a
+		if i%2 == 1 {
+			org = b
+		}
+		c := fmt.Sprintf("c%d", i)
+		old := ev(org, c, mailtrail.EventSent, -time.Duration(i+1)*24*time.Hour, fmt.Sprintf("old-%d", i))
+		recent := ev(org, c, mailtrail.EventDelivered, time.Duration(i)*time.Minute, fmt.Sprintf("new-%d", i))
+		api := ev(org, c, mailtrail.EventBounced, time.Duration(i)*time.Minute, fmt.Sprintf("%sk%d", ingest.IdempotencyPrefix, i))
+		once := ev(org, c, mailtrail.EventUnsubscribed, time.Minute, fmt.Sprintf("%su%d", ingest.OncePrefix, i))
+		open := ev(org, c, mailtrail.EventOpened, time.Minute, "")
+		evs = append(evs, old, recent, api, once, open)
+		for _, e := range []*mailtrail.Event{old, once, recent, api} {
+			want["d"+string(ingest.DedupeKey(e))] = true
+		}
+		want["i"+org+"/"+string(ingest.IdempotencyKey(api))] = true
+	}
+	if _, err := s.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	err := s.StoredKeys(ctx, func(org string, key []byte) error {
+		k := "d" + string(key)
+		if org != "" {
+			k = "i" + org + "/" + string(key)
+		}
+		if got[k] {
+			t.Errorf("key %x of %q reported twice", key, org)
+		}
+		got[k] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("StoredKeys reported %d keys, want %d", len(got), len(want))
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("StoredKeys did not report %x", k)
+		}
+	}
+	if n, err := s.CountStoredKeys(ctx); err != nil || n != len(want) {
+		t.Errorf("CountStoredKeys = %d, %v; want %d", n, err, len(want))
+	}
+	stop := errors.New("stop")
+	if err := s.StoredKeys(ctx, func(string, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("StoredKeys returned %v after its callback failed, want that error", err)
 	}
 }

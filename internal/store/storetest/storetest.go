@@ -132,8 +132,10 @@ type Privacy interface {
 	// cmd/mailtrail: the retention and idempotency sweeps: ErasureAndRetention.
 	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
 	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
-	// The event log's sink (eventlog.SinkOptions.Seen): Seen.
+	// The event log's sink (eventlog.SinkOptions.Seen, Keys): Seen, StoredKeys.
 	Seen(ctx context.Context, events []*mailtrail.Event) ([]string, error)
+	CountStoredKeys(ctx context.Context) (int, error)
+	StoredKeys(ctx context.Context, fn func(org string, key []byte) error) error
 }
 
 // RunPrivacy runs the area of the suite that needs the Privacy contract:
@@ -148,6 +150,7 @@ func RunPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) 
 func runPrivacy(t *testing.T, open func(t *testing.T) Privacy, norm Normalizer) {
 	t.Run("ErasureAndRetention", func(t *testing.T) { testErasure(t, open(t), norm) })
 	t.Run("Seen", func(t *testing.T) { testSeen(t, open(t), norm) })
+	t.Run("StoredKeys", func(t *testing.T) { StoredKeys(t, open(t), norm) })
 }
 
 // RunProjection runs the areas of the suite that need only the Projection contract
