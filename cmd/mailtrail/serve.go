@@ -19,7 +19,8 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
-	l := newLeaf("serve", "mailtrail serve [flags]", "Runs the service on the embedded store of --data-dir.", nil)
+	l := newLeaf("serve", "mailtrail serve [flags]", "Runs the service on the embedded store of --data-dir; with --cluster, as an API node of the cluster mode\n"+
+		"(the event log of --event-log-url, the workers' PostgreSQL of --postgres-dsn; docs/cluster.md).", nil)
 	if demo {
 		l = newLeaf("demo", "mailtrail demo [flags]",
 			"Runs the service with a demo organization and a generated history, and prints how to sign in. An admin\n"+

@@ -129,7 +129,10 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) {
 		}
 		// The store cannot be read: there is no recorded URL to send the recipient to, and
 		// no other may be used. A plain page asks them to try again; the hit is counted.
-		s.log.ErrorContext(r.Context(), "click target lookup failed", "err", err.Error())
+		// (A client that went away cancelled the lookup: nothing failed.)
+		if r.Context().Err() == nil {
+			s.log.ErrorContext(r.Context(), "click target lookup failed", "err", err.Error())
+		}
 		s.m.trackUnrecorded.Inc("click")
 		w.Header().Set("Retry-After", "5")
 		s.page(w, r, http.StatusServiceUnavailable, pageClickRetry)
