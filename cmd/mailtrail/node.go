@@ -25,9 +25,9 @@ import (
 // apiNode is serve --cluster: an API node with no store of its own. Events are
 // acknowledged once the cluster's event log holds them (the same Sink serve --event-log
 // appends through), mailtrail worker applies them to PostgreSQL, and everything else the
-// handlers read and write is in that PostgreSQL, so every node sees the same. What the
-// node has applied is what the workers have: a read that must see a write waits for
-// their position (appliedFloor), polled here (docs/cluster.md, "API nodes").
+// handlers read and write is in that PostgreSQL, so every node sees the same. A read
+// that must see a write waits until the workers have applied it (appliedFloor) and the
+// node has followed the events they inserted (follow) (docs/cluster.md, "API nodes").
 type apiNode struct {
 	cfg     *Config
 	log     *eventlog.Log
