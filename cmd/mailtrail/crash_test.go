@@ -378,22 +378,12 @@ func (h *crashHarness) load(ctx context.Context, seed uint64) (stop func() ([][]
 	}
 }
 
-// crashCounts are the crash campaign's counts as the report answers them.
-type crashCounts struct {
-	Sent             int64 `json:"sent"`
-	Delivered        int64 `json:"delivered"`
-	OpensTotal       int64 `json:"opens_total"`
-	OpensUnique      int64 `json:"opens_unique"`
-	HumanOpensTotal  int64 `json:"human_opens_total"`
-	HumanOpensUnique int64 `json:"human_opens_unique"`
-}
-
 // report asks the service at base for the crash campaign's report once its reads see
 // every position acknowledged (a 503 meanwhile is retried, attempts times at most).
-func (h *crashHarness) report(t *testing.T, ctx context.Context, base string, attempts int) crashCounts {
+func (h *crashHarness) report(t *testing.T, ctx context.Context, base string, attempts int) mailtrail.Counts {
 	t.Helper()
 	var report struct {
-		Counts crashCounts `json:"counts"`
+		Counts mailtrail.Counts `json:"counts"`
 	}
 	url := base + "/api/v1/campaigns/crash/report"
 	if pos := h.maxPos.Load(); pos > 0 {
@@ -414,7 +404,7 @@ func (h *crashHarness) report(t *testing.T, ctx context.Context, base string, at
 // reconcile reads the clients' logs (crashOracle, which also keeps h.acked) and
 // reconciles the store db and the report's counts c with them (reconcileCrashStore); it
 // returns the rows stored and the logs' summary.
-func (h *crashHarness) reconcile(t *testing.T, db *sql.DB, logs [][]crashRecord, violations [][]string, c crashCounts) (int, string) {
+func (h *crashHarness) reconcile(t *testing.T, db *sql.DB, logs [][]crashRecord, violations [][]string, c mailtrail.Counts) (int, string) {
 	t.Helper()
 	acked, wantID, summary := crashOracle(t, h, logs, violations)
 	h.acked = acked

@@ -779,14 +779,6 @@ type logMark struct {
 	at  time.Time
 }
 
-// retain removes from the log, every tick, the messages the store has applied that were
-// acknowledged more than keep ago: the log holds events (addresses, IPs) only as long as
-// a replay may need them, and an erased customer's events leave it within keep of the
-// erasure (which waits until the store applied them). Until ctx ends.
-func (l *logged) retain(ctx context.Context, keep, tick time.Duration, log *slog.Logger) {
-	retainLog(ctx, l, keep, tick, log)
-}
-
 // logPurger is a log whose applied messages retainLog removes.
 type logPurger interface {
 	Written() uint64 // the last position stored
@@ -794,7 +786,10 @@ type logPurger interface {
 	purge(ctx context.Context, upTo uint64) error
 }
 
-// retainLog is logged.retain over any logPurger.
+// retainLog removes from l, every tick, the messages every reader has applied that were
+// acknowledged more than keep ago: the log holds events (addresses, IPs) only as long as
+// a replay may need them, and an erased customer's events leave it within keep of the
+// erasure (which waits until the store applied them). Until ctx ends.
 func retainLog(ctx context.Context, l logPurger, keep, tick time.Duration, log *slog.Logger) {
 	t := time.NewTicker(tick)
 	defer t.Stop()

@@ -107,18 +107,11 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 	readers.pg, readers.log = pg, l
 	n := &apiNode{cfg: cfg, log: l, pg: pg, readers: readers, lock: lock, logger: logger,
 		kick: make(chan struct{}, 1), moved: make(chan struct{})}
-	head, err := l.StreamHead(ctx)
-	var floor uint64
-	if err == nil {
-		floor, err = appliedFloor(ctx, pg, l, cfg)
-	}
+	head, floor, err := n.readWorkers(ctx)
 	if err != nil {
 		n.close()
 		return nil, fmt.Errorf("cluster: the workers' position: %w", err)
 	}
-	floor = min(floor, head) // nothing unapplied: up to the head, read before
-	n.head.Store(head)
-	n.workers.Store(floor)
 	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.workers.Load, MaxPending: cfg.EventLogMaxPending, Shared: true})
 	// What any node acknowledged and the workers have not applied: its keys are
 	// duplicates, and reads wait for it.
@@ -135,6 +128,22 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 		func() float64 { return float64(n.sink.Pending()) })
 	logger.Info("API node of the cluster", "stream", cfg.EventLogStream, "partitions", cfg.EventLogPartitions, "applied", floor, "head", head)
 	return n, nil
+}
+
+// readWorkers reads the log's head, then the workers' floor (appliedFloor) at most that
+// head: with nothing unapplied, every message up to the head read before is applied, and
+// one appended since may not be. It records both (head, workers).
+func (n *apiNode) readWorkers(ctx context.Context) (head, floor uint64, err error) {
+	if head, err = n.log.StreamHead(ctx); err != nil {
+		return 0, 0, err
+	}
+	n.head.Store(head)
+	if floor, err = appliedFloor(ctx, n.pg, n.log, n.cfg); err != nil {
+		return 0, 0, err
+	}
+	floor = min(floor, head)
+	n.workers.Store(floor)
+	return head, floor, nil
 }
 
 // Written returns the position of the last batch this node's log acknowledged.
@@ -221,18 +230,9 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 		case <-t.C:
 		case <-n.kick:
 		}
-		head, err := n.log.StreamHead(ctx)
-		var floor uint64
+		_, floor, err := n.readWorkers(ctx)
 		var lastApplied, end int64
 		if err == nil {
-			n.head.Store(head)
-			floor, err = appliedFloor(ctx, n.pg, n.log, n.cfg)
-			// Nothing unapplied: every message up to the head, read before, is applied;
-			// one appended since may not be.
-			floor = min(floor, head)
-		}
-		if err == nil {
-			n.workers.Store(floor)
 			lastApplied, err = n.pg.AppliedEvent(ctx, names)
 		}
 		if err == nil {
@@ -430,11 +430,7 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 	}})
 	g.Add(rungroup.Part{Name: "eventlog-retention", Run: func(ctx context.Context) error {
 		return holdLease(ctx, n.pg, a.log, "API node", "event log retention", &retentionHeld, func(ctx context.Context) error {
-			keep := a.cfg.EventLogRetention
-			if keep <= 0 {
-				keep = 24 * time.Hour
-			}
-			retainLog(ctx, retained{n}, keep, min(time.Minute, max(keep/10, time.Second)), a.log)
+			retainEventLog(ctx, a, retained{n})
 			return nil
 		})
 	}})

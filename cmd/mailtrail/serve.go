@@ -80,9 +80,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if a.cfg.DebugAddr != "" {
 		go serveDebug(a.cfg.DebugAddr, a.log)
 	}
-	g := serveParts(a, srv, ln, mln)
+	var g *rungroup.Group
 	if a.node != nil {
 		g = nodeParts(a, srv, ln, mln)
+	} else {
+		g = serveParts(a, srv, ln, mln)
 	}
 	if err := g.Start(ctx); err != nil {
 		return err
@@ -181,11 +183,7 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 	// --event-log-retention.
 	if l := a.logged; l != nil {
 		g.Add(rungroup.Part{Name: "eventlog-retention", Run: func(ctx context.Context) error {
-			keep := a.cfg.EventLogRetention
-			if keep <= 0 {
-				keep = 24 * time.Hour
-			}
-			l.retain(ctx, keep, min(time.Minute, max(keep/10, time.Second)), a.log)
+			retainEventLog(ctx, a, l)
 			return nil
 		}})
 	}
@@ -215,6 +213,16 @@ func serveParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group 
 	}
 	g.Add(httpPart(a, srv, ln))
 	return &g
+}
+
+// retainEventLog runs the log's retention (--event-log-retention, default 24 h) on l
+// until ctx ends.
+func retainEventLog(ctx context.Context, a *app, l logPurger) {
+	keep := a.cfg.EventLogRetention
+	if keep <= 0 {
+		keep = 24 * time.Hour
+	}
+	retainLog(ctx, l, keep, min(time.Minute, max(keep/10, time.Second)), a.log)
 }
 
 // pipelinePart runs the ingest pipeline; on stop its queue drains into the store (or the

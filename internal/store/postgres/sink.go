@@ -145,15 +145,11 @@ func (db *DB) writeOnce(ctx context.Context, batch []*mailtrail.Event, at *logPo
 		if dup, err = w.write(batch); err != nil || at == nil {
 			return err
 		}
-		// Whoever follows the store (Listen) hears of the commit.
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, db.channel); err != nil {
-			return fmt.Errorf("postgres: notify: %w", err)
-		}
-		if !w.inserted {
-			return nil
-		}
-		// The last id this session drew is the batch's last event's.
-		if _, err := tx.Exec(ctx, `UPDATE projection_positions SET last_event = currval('events_id_seq') WHERE stream = $1`, at.stream); err != nil {
+		// One statement: the position records the last event id the batch inserted (the
+		// last this session drew), and whoever follows the store (Listen) hears of the
+		// commit.
+		if _, err := tx.Exec(ctx, `WITH last AS (UPDATE projection_positions SET last_event = currval('events_id_seq') WHERE stream = $1 AND $2)
+			SELECT pg_notify($3, '')`, at.stream, w.inserted, db.channel); err != nil {
 			return fmt.Errorf("postgres: projection position: %w", err)
 		}
 		return nil
