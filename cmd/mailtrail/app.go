@@ -303,6 +303,10 @@ type wiring struct {
 	// health keeps the connections' webhook health where every API node adds to it and
 	// reads it; nil: each process its own.
 	health connection.HealthStore
+	// throttle counts the dashboard's refused sign-ins for every API node, under digests
+	// keyed by throttleKey; nil: each process its own, in memory.
+	throttle    dashboard.ThrottleStore
+	throttleKey []byte
 }
 
 // wire builds the pipeline, the background parts and the handlers over a.st.
@@ -347,9 +351,11 @@ func (a *app) wire(w wiring) {
 		Stream: func(w http.ResponseWriter, r *http.Request, org *mailtrail.Organization) {
 			a.server.ServeStream(w, r, org)
 		},
-		ClientIP: func(r *http.Request) string { return a.server.ClientIP(r) },
-		Sessions: w.sessions,
-		Imports:  w.imports,
+		ClientIP:    func(r *http.Request) string { return a.server.ClientIP(r) },
+		Sessions:    w.sessions,
+		Imports:     w.imports,
+		Throttle:    w.throttle,
+		ThrottleKey: w.throttleKey,
 	})
 	a.dash = dash
 	a.server = httpd.New(w.handlers(), a.pipeline, w.signer, q, httpd.Options{

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,10 +83,21 @@ func newNodeApp(ctx context.Context, cfg Config, logOut io.Writer, deps appDeps)
 		a.close()
 		return nil, err
 	}
+	secret, _ := cfg.secret() // --cluster requires --secret-key: read, never generated
 	a.pub = &ingest.Subscribers{}
 	a.wire(wiring{handlers: func() httpd.Store { return nodeStore{DB: n.pg, n: n, wait: cfg.ReadWait, pub: a.pub, log: a.log} }, sink: n.sink,
-		proj: n, caughtUp: n.caughtUp, sessions: n.pg, imports: n.pg, health: n.pg, signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
+		proj: n, caughtUp: n.caughtUp, sessions: n.pg, imports: n.pg, health: n.pg, throttle: n.pg, throttleKey: signInThrottleKey(secret),
+		signer: signer, keys: keys, enrich: enricher, deps: deps, logOut: logOut})
 	return a, nil
+}
+
+// signInThrottleKey keys the digests under which the API nodes count the dashboard's
+// refused sign-ins: the same on every node (it comes from the shared secret), and no
+// address range can be told from a digest without it.
+func signInThrottleKey(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("mailtrail dashboard sign-in throttle"))
+	return m.Sum(nil)
 }
 
 // openNode connects to the cluster's engines and reads where the workers are.

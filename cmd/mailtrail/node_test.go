@@ -388,4 +388,24 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/dashboard/signin") {
 		t.Fatalf("node A: the session node B signed out: %d %q, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
 	}
+
+	// Wrong keys are counted for the cluster: five refused on A and five on B, and the
+	// right key then waits on both nodes (last: it shuts this address out of sign-in).
+	signIn := func(n nodeClient, key string) *http.Response {
+		t.Helper()
+		_, page := visit(n, "GET", "/dashboard/signin", nil)
+		resp, _ := visit(n, "POST", "/dashboard/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {key}})
+		return resp
+	}
+	for i := range 10 {
+		n := []nodeClient{a, b}[i%2]
+		if resp := signIn(n, "mt_wrong-key"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("node %s: wrong key %d: %d", n.name, i+1, resp.StatusCode)
+		}
+	}
+	for _, n := range []nodeClient{a, b} {
+		if resp := signIn(n, org.APIKey); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("node %s: the right key after 10 wrong ones on both nodes: %d, Retry-After %q, want 429", n.name, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
 }

@@ -77,8 +77,13 @@ type Options struct {
 	// Imports, when set, keeps the status of the CSV imports where every process serving
 	// the dashboard finds it; nil: in memory only.
 	Imports ImportStore
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Throttle, when set, counts refused sign-ins where every process serving the
+	// dashboard counts them, under digests keyed by ThrottleKey (the same on every such
+	// process; required with Throttle); nil: each process counts its own, in memory.
+	Throttle    ThrottleStore
+	ThrottleKey []byte
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Handler serves the dashboard.
@@ -86,7 +91,7 @@ type Handler struct {
 	opt      Options
 	log      *slog.Logger
 	sessions *sessions
-	throttle *throttle
+	throttle limiter
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	imports  *importJobs
@@ -113,6 +118,12 @@ func New(opt Options) *Handler {
 	}
 	h := &Handler{opt: opt, log: opt.Logger, sessions: newSessions(opt.SessionTTL, opt.Now, opt.Sessions),
 		throttle: newThrottle(opt.Now), pages: parsePages(), imports: newImportJobs(opt.Now, opt.Imports, opt.Logger)}
+	if opt.Throttle != nil {
+		if len(opt.ThrottleKey) == 0 {
+			panic("dashboard: Options.Throttle needs a ThrottleKey")
+		}
+		h.throttle = &sharedThrottle{store: opt.Throttle, key: opt.ThrottleKey, now: opt.Now}
+	}
 	assets, _ := fs.Sub(files, "assets")
 	fileServer := http.StripPrefix("/dashboard/assets/", http.FileServerFS(assets))
 	m := http.NewServeMux()
@@ -338,7 +349,12 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	key := strings.TrimSpace(r.PostForm.Get("key"))
 	ip := h.clientIP(r)
-	if wait := h.throttle.wait(ip); wait > 0 {
+	wait, err := h.throttle.wait(r.Context(), ip)
+	if err != nil {
+		h.fail(w, r, nil, err)
+		return
+	}
+	if wait > 0 {
 		mins := int(wait.Minutes()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		h.renderSignin(w, r, http.StatusTooManyRequests, signinData{Next: next,
@@ -359,7 +375,10 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	default:
 		org, err := h.opt.Store.Authenticate(r.Context(), key)
 		if mailtrail.ErrorCode(err) == mailtrail.EUNAUTHORIZED {
-			h.throttle.fail(ip)
+			if err := h.throttle.fail(r.Context(), ip); err != nil {
+				h.fail(w, r, nil, err)
+				return
+			}
 			h.log.InfoContext(r.Context(), "dashboard sign-in refused") // never the key or the address
 			h.renderSignin(w, r, http.StatusUnauthorized, signinData{Next: next, Error: "That key was not accepted. Check it, or ask for a new one."})
 			return

@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"net/netip"
 	"sync"
 	"time"
@@ -15,6 +18,62 @@ const (
 	signInWindow   = 15 * time.Minute
 	maxThrottled   = 10000 // addresses remembered; see throttle.fail
 )
+
+// ThrottleStore counts refused sign-ins where every process serving the dashboard counts
+// them (an API node of the cluster mode: PostgreSQL), so that a client cannot multiply its
+// tries by the number of nodes. A key is a keyed digest of a client's address range, never
+// the address.
+type ThrottleStore interface {
+	// SignInFailed counts one refused sign-in under key at now; a count whose window
+	// (window long, from its first failure) ended before now starts over at 1.
+	SignInFailed(ctx context.Context, key []byte, now time.Time, window time.Duration) error
+	// SignInFailures returns the refused sign-ins counted under key and when their window
+	// started; 0 when there are none.
+	SignInFailures(ctx context.Context, key []byte) (int, time.Time, error)
+}
+
+// limiter is the sign-in throttle: in memory (throttle) or in a ThrottleStore
+// (sharedThrottle).
+type limiter interface {
+	// wait tells how long ip must wait before it may try again; 0: it may try now.
+	wait(ctx context.Context, ip string) (time.Duration, error)
+	// fail counts a wrong key from ip.
+	fail(ctx context.Context, ip string) error
+}
+
+// waitLeft is how long a client with n failures in the window started at start waits at now.
+func waitLeft(n int, start, now time.Time) time.Duration {
+	left := start.Add(signInWindow).Sub(now)
+	if left <= 0 || n < signInFailures {
+		return 0
+	}
+	return left
+}
+
+// sharedThrottle keeps the counts in a ThrottleStore, under HMAC-SHA256(key, range).
+type sharedThrottle struct {
+	store ThrottleStore
+	key   []byte
+	now   func() time.Time
+}
+
+func (t *sharedThrottle) digest(ip string) []byte {
+	m := hmac.New(sha256.New, t.key)
+	m.Write([]byte(throttleKey(ip).String()))
+	return m.Sum(nil)
+}
+
+func (t *sharedThrottle) wait(ctx context.Context, ip string) (time.Duration, error) {
+	n, start, err := t.store.SignInFailures(ctx, t.digest(ip))
+	if err != nil {
+		return 0, err
+	}
+	return waitLeft(n, start, t.now()), nil
+}
+
+func (t *sharedThrottle) fail(ctx context.Context, ip string) error {
+	return t.store.SignInFailed(ctx, t.digest(ip), t.now(), signInWindow)
+}
 
 type attempts struct {
 	n     int
@@ -46,24 +105,19 @@ func throttleKey(ip string) netip.Prefix {
 	return p
 }
 
-// wait tells how long ip must wait before it may try again; 0: it may try now.
-func (t *throttle) wait(ip string) time.Duration {
+func (t *throttle) wait(_ context.Context, ip string) (time.Duration, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a, ok := t.m[throttleKey(ip)]
 	if !ok {
-		return 0
+		return 0, nil
 	}
-	left := a.start.Add(signInWindow).Sub(t.now())
-	if left <= 0 || a.n < signInFailures {
-		return 0
-	}
-	return left
+	return waitLeft(a.n, a.start, t.now()), nil
 }
 
 // fail counts a wrong key from ip. When the table is full, expired entries are swept;
 // if it is still full (a flood from many addresses), it starts over rather than grow.
-func (t *throttle) fail(ip string) {
+func (t *throttle) fail(_ context.Context, ip string) error {
 	k := throttleKey(ip)
 	now := t.now()
 	t.mu.Lock()
@@ -87,4 +141,5 @@ func (t *throttle) fail(ip string) {
 		t.m[k] = a
 	}
 	a.n++
+	return nil
 }

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -9,33 +10,35 @@ import (
 func TestThrottleWindow(t *testing.T) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	th := newThrottle(func() time.Time { return now })
+	ctx := context.Background()
 	for range signInFailures - 1 {
-		th.fail("2001:db8:1:2::5")
+		th.fail(ctx, "2001:db8:1:2::5")
 	}
-	if w := th.wait("2001:db8:1:2::5"); w != 0 {
+	if w, _ := th.wait(ctx, "2001:db8:1:2::5"); w != 0 {
 		t.Fatalf("after %d failures: wait %v", signInFailures-1, w)
 	}
-	th.fail("2001:db8:1:2::99") // the same /64
-	if w := th.wait("2001:db8:1:2::5"); w != signInWindow {
+	th.fail(ctx, "2001:db8:1:2::99") // the same /64
+	if w, _ := th.wait(ctx, "2001:db8:1:2::5"); w != signInWindow {
 		t.Fatalf("after %d failures in one /64: wait %v", signInFailures, w)
 	}
-	if w := th.wait("2001:db8:1:3::5"); w != 0 {
+	if w, _ := th.wait(ctx, "2001:db8:1:3::5"); w != 0 {
 		t.Fatalf("another /64 waits %v", w)
 	}
 	now = now.Add(signInWindow)
-	if w := th.wait("2001:db8:1:2::5"); w != 0 {
+	if w, _ := th.wait(ctx, "2001:db8:1:2::5"); w != 0 {
 		t.Fatalf("after the window: wait %v", w)
 	}
-	th.fail("2001:db8:1:2::5") // a new window starts with one failure
-	if w := th.wait("2001:db8:1:2::5"); w != 0 {
+	th.fail(ctx, "2001:db8:1:2::5") // a new window starts with one failure
+	if w, _ := th.wait(ctx, "2001:db8:1:2::5"); w != 0 {
 		t.Fatalf("a new window: wait %v", w)
 	}
 }
 
 func TestThrottleBounded(t *testing.T) {
 	th := newThrottle(time.Now)
+	ctx := context.Background()
 	for i := range maxThrottled + 10 {
-		th.fail(ipN(i))
+		th.fail(ctx, ipN(i))
 	}
 	if _, ok := th.m[throttleKey(ipN(maxThrottled+9))]; !ok {
 		t.Fatal("the newest address is not remembered")
