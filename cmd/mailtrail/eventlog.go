@@ -292,17 +292,7 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 		errs.Inc()
 		log.Error("projector", "err", err.Error())
 	}})
-	lookups := reg.NewCounter("mailtrail_eventlog_dedupe_lookups_total", "Events with a dedupe or idempotency key not in the sink's index, by what answered whether the store holds them: the store (a lookup) or the filter of the store's keys (none).", "answer")
-	lookups.Init("store")
-	lookups.Init("filter")
-	lg.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position, Keys: db, MaxPending: cfg.EventLogMaxPending,
-		OnLookup: func(store, filter int) {
-			lookups.Add(int64(store), "store")
-			lookups.Add(int64(filter), "filter")
-		},
-		OnFilterError: func(err error) {
-			log.Warn("dedupe filter: build failed; the store answers every lookup until it is built", "err", err.Error())
-		}})
+	lg.sink = newDedupeSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: lg.proj.Position, Keys: db, MaxPending: cfg.EventLogMaxPending}, reg, log)
 	// The tail an earlier process acknowledged and the store has not applied: its keys
 	// are duplicates, and reads wait for it.
 	applied, err := db.Position(ctx, stream)
@@ -317,13 +307,31 @@ func newLogged(ctx context.Context, cfg *Config, db *sqlite.DB, log *slog.Logger
 	reg.NewGauge("mailtrail_projection_position", "The last event log position the store has applied.", func() float64 { return float64(lg.Applied()) })
 	reg.NewGauge("mailtrail_projection_lag", "Event log positions acknowledged but not applied to the store yet (reads wait for theirs, up to --read-wait).",
 		func() float64 { return float64(lg.proj.Lag()) })
-	reg.NewGauge("mailtrail_eventlog_dedupe_filter_keys", "Keys in the sink's filter of the store's keys (0 until it is built after a start).",
-		func() float64 { return float64(lg.sink.Filter().Keys) })
-	reg.NewGauge("mailtrail_eventlog_dedupe_filter_bytes", "Memory of the sink's filter of the store's keys (about 1.5 bytes per key it is sized for: twice the keys it held when built).",
-		func() float64 { return float64(lg.sink.Filter().Bytes) })
-	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
-		func() float64 { return float64(lg.sink.Pending()) })
 	return lg, nil
+}
+
+// newDedupeSink returns the Sink of o over l, with the metrics of its dedupe index, its
+// lookups in the store and its filter of the store's keys (o.Keys: KeepFilter builds it)
+// registered in reg, and its filter's failed builds logged.
+func newDedupeSink(l *eventlog.Log, o eventlog.SinkOptions, reg *metrics.Registry, log *slog.Logger) *eventlog.Sink {
+	lookups := reg.NewCounter("mailtrail_eventlog_dedupe_lookups_total", "Events with a dedupe or idempotency key not in the sink's index, by what answered whether the store holds them: the store (a lookup) or the filter of the store's keys (none).", "answer")
+	lookups.Init("store")
+	lookups.Init("filter")
+	o.OnLookup = func(store, filter int) {
+		lookups.Add(int64(store), "store")
+		lookups.Add(int64(filter), "filter")
+	}
+	o.OnFilterError = func(err error) {
+		log.Warn("dedupe filter: build failed; the store answers every lookup until it is built", "err", err.Error())
+	}
+	sink := eventlog.NewSink(l, o)
+	reg.NewGauge("mailtrail_eventlog_dedupe_filter_keys", "Keys in the sink's filter of the store's keys (0 until it is built after a start).",
+		func() float64 { return float64(sink.Filter().Keys) })
+	reg.NewGauge("mailtrail_eventlog_dedupe_filter_bytes", "Memory of the sink's filter of the store's keys (about 1.5 bytes per key it is sized for: twice the keys it held when built).",
+		func() float64 { return float64(sink.Filter().Bytes) })
+	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
+		func() float64 { return float64(sink.Pending()) })
+	return sink
 }
 
 // Written returns the position of the last batch the log acknowledged.

@@ -125,7 +125,7 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 		n.close()
 		return nil, fmt.Errorf("cluster: the workers' position: %w", err)
 	}
-	n.sink = eventlog.NewSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.workers.Load, MaxPending: cfg.EventLogMaxPending, Shared: true})
+	n.sink = newDedupeSink(l, eventlog.SinkOptions{Seen: pg.Seen, Applied: n.workers.Load, Keys: pg, MaxPending: cfg.EventLogMaxPending, Shared: true}, reg, logger)
 	// What any node acknowledged and the workers have not applied: its keys are
 	// duplicates, and reads wait for it.
 	if err := n.sink.Resume(ctx, floor); err != nil {
@@ -137,8 +137,6 @@ func openNode(ctx context.Context, cfg *Config, lock *dirLock, logger *slog.Logg
 		func() float64 { return float64(min(n.Applied(), n.head.Load())) })
 	reg.NewGauge("mailtrail_projection_lag", "Event log positions stored but not seen by this node's reads yet (reads that must see a write wait for it, up to --read-wait).",
 		func() float64 { return float64(n.head.Load() - min(n.Applied(), n.head.Load())) })
-	reg.NewGauge("mailtrail_eventlog_dedupe_pending", "Dedupe and idempotency keys appended to the event log and not applied yet (the sink's index).",
-		func() float64 { return float64(n.sink.Pending()) })
 	logger.Info("API node of the cluster", "stream", cfg.EventLogStream, "partitions", cfg.EventLogPartitions, "applied", floor, "head", head)
 	return n, nil
 }
@@ -435,6 +433,13 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 		a.conns.ShareHealth(ctx, time.Second, func(err error) {
 			quiet.warn(a.log, "webhook health not shared with the other nodes yet (kept for the next try)", err)
 		})
+		return nil
+	}})
+	// The sink's filter of PostgreSQL's keys, which spares each new keyed event a lookup
+	// there: built in the background (until then every key is looked up), built again
+	// larger as it fills.
+	g.Add(rungroup.Part{Name: "dedupe-filter", Run: func(ctx context.Context) error {
+		n.sink.KeepFilter(ctx)
 		return nil
 	}})
 	g.Add(rungroup.Part{Name: "follow", Run: func(ctx context.Context) error {

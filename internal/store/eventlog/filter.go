@@ -147,7 +147,9 @@ func (s *Sink) KeepFilter(ctx context.Context) {
 // builds, sized for twice as many, and puts it in place of the one in use. Keys the store
 // applies during the scan are covered whether the scan reads them or not: they were
 // appended by this Sink after the build began or were in its index (appended, not
-// applied) when it began, and both enter the new filter.
+// applied) when it began, and both enter the new filter. With Shared, so are the other
+// writers' appends: catchUp reads every message past the store's position when the
+// build began into the index (skipMax), and the scan holds those up to it.
 func (s *Sink) BuildFilter(ctx context.Context) error {
 	if s.opt.Keys == nil {
 		return errors.New("eventlog: no key store to build a filter from")
@@ -156,13 +158,24 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("eventlog: dedupe filter: %w", err)
 	}
+	if s.opt.Shared {
+		// catchUp reads every message past the store's position from now on (skipMax):
+		// the scan below holds the keys of those up to it.
+		s.tailMu.Lock()
+	}
 	s.mu.Lock()
 	f := newKeyFilter(max(2*(n+len(s.keys)), minFilterKeys))
 	for k := range s.keys {
 		f.add(k)
 	}
 	s.building = f
+	if s.opt.Shared {
+		s.skipMax = s.opt.Applied()
+	}
 	s.mu.Unlock()
+	if s.opt.Shared {
+		s.tailMu.Unlock()
+	}
 	const chunk = 4096 // keys added per lock of mu
 	type stored struct {
 		org string

@@ -3,9 +3,11 @@ package eventlog_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/ingest"
+	"github.com/mailtrail/mailtrail/internal/projector"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 )
 
@@ -65,4 +67,67 @@ func TestSharedSinksAnswerEachOthersRetries(t *testing.T) {
 
 	unshared := batch("xu", "kx", 5)
 	wantDup("a retry through an unshared sink", write(c, unshared), unshared, nil, false)
+}
+
+// A Shared Sink with a filter of the store's keys (the API nodes): another writer's batch
+// that the store applies after this Sink's filter was built, before this Sink read it,
+// is still found when it is retried through this Sink. Its keys are in neither the
+// filter's scan of the store nor (without skipMax) the index, which skipped the applied
+// message; the filter would then answer the retry as new.
+func TestSharedSinkFilterHoldsOtherWritersApplied(t *testing.T) {
+	url, _ := external(t)
+	ctx := context.Background()
+	opts := externalOpts(t, url)
+	db, org, _ := newStore(t)
+	logs := make([]*eventlog.Log, 2)
+	for i := range logs {
+		l, err := eventlog.Open(ctx, t.TempDir(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		logs[i] = l
+	}
+	proj := projector.New(logs[0].Projection(), db, projector.Options{})
+	open := func(l *eventlog.Log) *eventlog.Sink {
+		s := eventlog.NewSink(l, eventlog.SinkOptions{Seen: db.Seen, Applied: proj.Position, Keys: db, Shared: true})
+		if err := s.Resume(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := open(logs[0]), open(logs[1])
+	if err := b.BuildFilter(ctx); err != nil { // the store is empty
+		t.Fatal(err)
+	}
+	api := ingest.IdempotencyPrefix
+	first := []*mailtrail.Event{mk(org, "a1", 1, mailtrail.EventSent, 0, api+"k1"), mk(org, "a2", 2, mailtrail.EventSent, 0, "sent-2")}
+	cs, err := a.Write(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store applies a's batch before b reads it.
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- proj.Run(pctx) }()
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	err = proj.WaitFor(wctx, cs.Position)
+	wcancel()
+	cancel()
+	if rerr := <-done; rerr != nil {
+		t.Fatalf("projector: %v", rerr)
+	}
+	if err != nil {
+		t.Fatalf("the projection did not reach %d: %v", cs.Position, err)
+	}
+	retry := []*mailtrail.Event{mk(org, "r1", 1, mailtrail.EventSent, time.Hour, api+"k1"), mk(org, "r2", 2, mailtrail.EventSent, 0, "sent-2")}
+	cs, err = b.Write(ctx, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"a1", "a2"} {
+		if !cs.Duplicate[i] || retry[i].ID != want {
+			t.Fatalf("b's retry of a's applied event %s: duplicate=%v id %s, want a duplicate of %s", want, cs.Duplicate[i], retry[i].ID, want)
+		}
+	}
 }

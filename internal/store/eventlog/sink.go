@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -88,6 +89,14 @@ type Sink struct {
 	// tailed is the stream position up to which the index holds every writer's keys
 	// (Shared): Resume's head, then catchUp's. Only Write and Resume use it.
 	tailed uint64
+	// tailMu orders catchUp against the start of a filter build (Shared): catchUp skips
+	// the messages the store applied, but never past skipMax, the store's position when
+	// the latest filter build began. Every message up to it is in the build's scan of the
+	// store's keys; every message after it is read into the index, and so into the
+	// filter. Without that, a message applied after the scan began and skipped by catchUp
+	// would be in neither. skipMax is guarded by mu; MaxUint64 until a build begins.
+	tailMu  sync.Mutex
+	skipMax uint64
 	// own holds the sequences of this Sink's messages past tailed, sorted (Shared):
 	// catchUp does not read them back. Guarded by mu.
 	own []uint64
@@ -122,7 +131,8 @@ func NewSink(l *Log, opt SinkOptions) *Sink {
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = DefaultMaxPending
 	}
-	return &Sink{log: l, opt: opt, keys: map[key]pending{}, orgs: map[string]uint32{}, full: make(chan struct{}, 1), flying: map[key]chan struct{}{}, doubtful: map[key]doubt{}}
+	return &Sink{log: l, opt: opt, keys: map[key]pending{}, orgs: map[string]uint32{}, full: make(chan struct{}, 1), flying: map[key]chan struct{}{}, doubtful: map[key]doubt{},
+		skipMax: math.MaxUint64}
 }
 
 var _ ingest.Sink = (*Sink)(nil)
@@ -153,6 +163,8 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 // past what the store applied) up to the stream's head into the index: every batch any
 // writer acknowledged before this Write began is then known to it.
 func (s *Sink) catchUp(ctx context.Context) error {
+	s.tailMu.Lock()
+	defer s.tailMu.Unlock()
 	head, err := s.log.StreamHead(ctx)
 	if err != nil {
 		return fmt.Errorf("eventlog: the other writers' appends: %w", err)
@@ -161,8 +173,9 @@ func (s *Sink) catchUp(ctx context.Context) error {
 	// answer 503.
 	s.mu.Lock()
 	own := slices.Clone(s.own)
+	skip := min(s.opt.Applied(), s.skipMax)
 	s.mu.Unlock()
-	if err := s.indexTail(ctx, max(s.tailed, s.opt.Applied())+1, head, own, catchUpWait, "the other writers' appends", func(from uint64) error {
+	if err := s.indexTail(ctx, max(s.tailed, skip)+1, head, own, catchUpWait, "the other writers' appends", func(from uint64) error {
 		return mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the event log's messages %d…%d cannot be read yet; retry shortly", from, head)
 	}); err != nil {
 		return err
