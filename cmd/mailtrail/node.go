@@ -228,6 +228,9 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 	}
 	// The workers' commits wake the loop at once (LISTEN/NOTIFY); the poll is the fallback.
 	go n.listen(ctx)
+	erasures := a.metrics.NewCounter("mailtrail_node_segment_erasures_total", "Erasures in the cluster that this node's segment index followed, by how: renamed in place, or by building the index again (the rename was removed already, or a tail named the new id first).", "how")
+	erasures.Init("renamed")
+	erasures.Init("rebuilt")
 	pending := map[string]bool{} // organizations with events the segment index has not followed
 	var rebuilding atomic.Bool
 	var builds sync.WaitGroup
@@ -287,15 +290,32 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 			g, err = n.pg.Generation(ctx)
 		}
 		if err == nil && g != gen && !rebuilding.Load() && a.segments.Ready() {
-			gen = g
-			rebuilding.Store(true)
-			builds.Add(1)
-			go func() {
-				defer builds.Done()
-				defer rebuilding.Store(false)
-				n.logger.Info("segment index: a customer was erased; building it again")
-				buildSegmentIndex(ctx, a.segments, n.logger)
-			}()
+			// Customers were erased (on any node): the index renames them, or, when it
+			// cannot (renamed too long ago, or followed under the new id already), is
+			// built again.
+			var renames []mailtrail.ErasedCustomer
+			complete := false
+			if renames, complete, err = n.pg.Renames(ctx, gen, g); err == nil {
+				for _, r := range renames {
+					complete = complete && a.segments.Renamed(r.OrgID, r.OldID, r.NewID)
+				}
+				how := "renamed"
+				if !complete {
+					how = "rebuilt"
+				}
+				erasures.Add(g-gen, how)
+				gen = g
+				if !complete {
+					rebuilding.Store(true)
+					builds.Add(1)
+					go func() {
+						defer builds.Done()
+						defer rebuilding.Store(false)
+						n.logger.Info("segment index: customers were erased that it cannot rename; building it again")
+						buildSegmentIndex(ctx, a.segments, n.logger)
+					}()
+				}
+			}
 		}
 		if err != nil && ctx.Err() == nil {
 			quiet.warn(n.logger, "cannot follow the workers; reads that wait for a position answer 503 meanwhile", err)

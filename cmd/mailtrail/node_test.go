@@ -266,6 +266,18 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Both indexes renamed the customer in place (erasure_renames), neither was built again.
+	for _, n := range []nodeClient{a, b} {
+		for deadline := time.Now().Add(10 * time.Second); metricValue(t, n.c, n.base, `mailtrail_node_segment_erasures_total{how="renamed"}`) != 1; {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s: the erasure was not renamed in its segment index", n.name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := metricValue(t, n.c, n.base, `mailtrail_node_segment_erasures_total{how="rebuilt"}`); got != 0 {
+			t.Fatalf("node %s built its segment index again for the erasure: %d", n.name, got)
+		}
+	}
 
 	// A webhook refused on A (wrong credentials) shows in the connection's health on B.
 	var conn mailtrail.Connection

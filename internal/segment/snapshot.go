@@ -416,6 +416,38 @@ func (x *Index) Follow(ctx context.Context, orgs []string, upTo int64) (int, err
 	return total, nil
 }
 
+// Renamed gives the erased customer oldID its new id now, as Rename does later, for an
+// index that follows a store other processes write (an API node: the erasure may have
+// been another node's). It returns false when it cannot: the index holds newID already
+// (a tail read after the erasure named the customer by its new id while the index held
+// the old one), and only a build gives the right index then. A customer the index does
+// not hold under oldID needs nothing. It applies what was observed first, and does
+// nothing (true) before the index is built.
+func (x *Index) Renamed(orgID, oldID, newID string) bool {
+	if !x.Ready() {
+		return true
+	}
+	x.Flush()
+	x.fmu.Lock()
+	defer x.fmu.Unlock()
+	x.mu.RLock()
+	o := x.orgs[orgID]
+	x.mu.RUnlock()
+	if o == nil {
+		return true
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.byExt[oldID]; !ok {
+		return true
+	}
+	if _, ok := o.byExt[newID]; ok {
+		return false
+	}
+	o.rename(oldID, newID)
+	return true
+}
+
 // install makes orgs the index, built up to event lastID, and marks it ready.
 func (x *Index) install(orgs map[string]*Org, lastID int64) {
 	x.mu.Lock()

@@ -382,3 +382,34 @@ func TestFollowEqualsBuild(t *testing.T) {
 	}
 	sameAsBuild(t, f, follower, built, "followed", false)
 }
+
+// An index that follows a store other processes write renames an erased customer in
+// place (Renamed) and then answers as a fresh build; it refuses a rename to an id it
+// holds already (only a build is right then) and changes nothing.
+func TestRenamedEqualsBuild(t *testing.T) {
+	f := snapFixture(t)
+	ctx := context.Background()
+	follower := segment.New(f.db, nil)
+	if err := follower.Build(ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.db.EraseCustomer(ctx, f.orgs[0], "c3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !follower.Renamed(res.Customer.OrgID, "c3", res.Customer.NewID) {
+		t.Fatal("Renamed refused the erased customer's new id")
+	}
+	if !follower.Renamed(res.Customer.OrgID, "c3", res.Customer.NewID) {
+		t.Fatal("Renamed again (the old id is gone): refused, want nothing to do")
+	}
+	built := segment.New(f.db, nil)
+	if err := built.Build(ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	sameAsBuild(t, f, follower, built, "brand-new", false)
+	if follower.Renamed(f.orgs[0], "c4", "c5") {
+		t.Fatal("Renamed c4 to c5, which the index holds: accepted, want refused")
+	}
+	sameAsBuild(t, f, follower, built, "brand-new", false)
+}

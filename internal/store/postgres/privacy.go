@@ -122,7 +122,16 @@ func (db *DB) Erase(ctx context.Context, orgID, customerID string, e Erasure) (*
 		if _, err := tx.Exec(ctx, `UPDATE customers SET email = '', ext_id = $1 WHERE id = $2`, newID, cust); err != nil {
 			return fmt.Errorf("postgres: erase customer: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE store_generation SET generation = generation + 1`); err != nil {
+		var gen int64
+		if err := tx.QueryRow(ctx, `UPDATE store_generation SET generation = generation + 1 RETURNING generation`).Scan(&gen); err != nil {
+			return fmt.Errorf("postgres: erase customer: %w", err)
+		}
+		now := db.now()
+		if _, err := tx.Exec(ctx, `DELETE FROM erasure_renames WHERE at < $1`, now.Add(-RenameKeep).UnixMilli()); err != nil {
+			return fmt.Errorf("postgres: erase customer: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO erasure_renames (generation, org, old_id, new_id, at) VALUES ($1, $2, $3, $4, $5)`,
+			gen, orgID, customerID, newID, now.UnixMilli()); err != nil {
 			return fmt.Errorf("postgres: erase customer: %w", err)
 		}
 		if e.ForClickHouse {

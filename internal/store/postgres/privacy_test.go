@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
@@ -52,5 +54,51 @@ func TestErasureQueuedForClickHouse(t *testing.T) {
 	}
 	if p, err := db.PendingErasures(ctx, 100, 10); err != nil || len(p) != 0 {
 		t.Fatalf("pending without ClickHouse: %+v, %v", p, err)
+	}
+}
+
+// TestErasureRenames: each erasure moves the generation and records its rename under it,
+// for the API nodes' segment indexes; renames older than RenameKeep are removed at the
+// next erasure, and a range that misses one says so (the index must be built).
+func TestErasureRenames(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	db, err := postgres.Open(ctx, dsn(t), postgres.Options{Schema: newSchema(t), MaxConns: 4, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o, _, err := db.CreateOrg(ctx, "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, db, o.ID, 3)
+	g0, err := db.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"u0", "u1"} {
+		if _, err := db.Erase(ctx, o.ID, c, postgres.Erasure{NewID: "erased:" + c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g2, err := db.Generation(ctx)
+	if err != nil || g2 != g0+2 {
+		t.Fatalf("generation after two erasures: %d, %v; want %d", g2, err, g0+2)
+	}
+	r, complete, err := db.Renames(ctx, g0, g2)
+	want := []mailtrail.ErasedCustomer{{OrgID: o.ID, OldID: "u0", NewID: "erased:u0"}, {OrgID: o.ID, OldID: "u1", NewID: "erased:u1"}}
+	if err != nil || !complete || !slices.Equal(r, want) {
+		t.Fatalf("Renames(%d, %d) = %+v, %v, %v; want %+v, complete", g0, g2, r, complete, err, want)
+	}
+	if r, complete, err := db.Renames(ctx, g2, g2); err != nil || !complete || len(r) != 0 {
+		t.Fatalf("Renames of an empty range = %+v, %v, %v", r, complete, err)
+	}
+	now = now.Add(postgres.RenameKeep + time.Second)
+	if _, err := db.Erase(ctx, o.ID, "u2", postgres.Erasure{NewID: "erased:u2"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, complete, err := db.Renames(ctx, g0, g2+1); err != nil || complete || !slices.Equal(r, []mailtrail.ErasedCustomer{{OrgID: o.ID, OldID: "u2", NewID: "erased:u2"}}) {
+		t.Fatalf("Renames after the first two were kept an hour = %+v, %v, %v; want u2's alone, incomplete", r, complete, err)
 	}
 }

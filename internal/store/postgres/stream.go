@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mailtrail/mailtrail"
@@ -180,6 +181,32 @@ func (db *DB) Generation(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("postgres: generation: %w", err)
 	}
 	return g, nil
+}
+
+// RenameKeep is how long the store keeps the rename of an erased customer for the API
+// nodes' segment indexes (Renames): it names the customer's former id.
+const RenameKeep = time.Hour
+
+// Renames returns the renames of the customers erased from generation after to upTo, in
+// generation order, and whether they are all there: false when some were removed
+// already (RenameKeep) and an index that wants them must be built again.
+func (db *DB) Renames(ctx context.Context, after, upTo int64) ([]mailtrail.ErasedCustomer, bool, error) {
+	if upTo <= after {
+		return nil, true, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT org, old_id, new_id FROM erasure_renames WHERE generation > $1 AND generation <= $2 ORDER BY generation`, after, upTo)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: renames: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (mailtrail.ErasedCustomer, error) {
+		var e mailtrail.ErasedCustomer
+		err := r.Scan(&e.OrgID, &e.OldID, &e.NewID)
+		return e, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: renames: %w", err)
+	}
+	return out, int64(len(out)) == upTo-after, nil
 }
 
 // Feed returns the events of every organization with after < position ≤ upTo (upTo at
