@@ -20,6 +20,7 @@ import (
 	"github.com/mailtrail/mailtrail/internal/ingest"
 	"github.com/mailtrail/mailtrail/internal/metrics"
 	"github.com/mailtrail/mailtrail/internal/rungroup"
+	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/eventlog"
 	"github.com/mailtrail/mailtrail/internal/store/postgres"
 )
@@ -204,15 +205,25 @@ func (n *apiNode) caughtUp(ctx context.Context, wait time.Duration, what string)
 // again, so no node keeps an erased customer's former id. A round runs at each commit of
 // the workers (listen), and every nodePoll while a read waits or the node's own writes
 // are not seen yet, else every nodeIdlePoll.
-func (n *apiNode) follow(ctx context.Context, a *app) {
+func (n *apiNode) follow(ctx context.Context, a *app, seg *nodeSegments) {
 	var quiet quietRetries
 	var cursor, gen int64
+	pending := map[string]bool{} // organizations with events the segment index has not followed
 	for {
 		var err error
+		var orgs []mailtrail.Organization
 		if cursor, err = n.pg.StreamEnd(ctx); err == nil {
 			gen, err = n.pg.Generation(ctx)
 		}
 		if err == nil {
+			orgs, err = n.pg.Orgs(ctx)
+		}
+		if err == nil {
+			// The index, built or loaded, may stop short of the cursor: each organization
+			// is followed up to it once (Follow skips those it has read up to it).
+			for _, o := range orgs {
+				pending[o.ID] = true
+			}
 			break
 		}
 		quiet.warn(n.logger, "cannot read the store's stream; reads that wait for a position answer 503 meanwhile", err)
@@ -231,15 +242,22 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 	erasures := a.metrics.NewCounter("mailtrail_node_segment_erasures_total", "Erasures in the cluster that this node's segment index followed, by how: renamed in place, or by building the index again (the rename was removed already, or a tail named the new id first).", "how")
 	erasures.Init("renamed")
 	erasures.Init("rebuilt")
-	pending := map[string]bool{} // organizations with events the segment index has not followed
 	var rebuilding atomic.Bool
-	var builds sync.WaitGroup
-	defer builds.Wait()
+	var builds sync.WaitGroup // index builds and snapshot writes in progress
 	t := time.NewTimer(0)
 	defer t.Stop()
+	// at is where the index stood after the last round, when it had followed every
+	// organization up to the cursor with the renames of the current generation: where a
+	// snapshot may be written.
+	var at *segment.Position
+	lastSnap := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
+			builds.Wait()
+			if at != nil && !seg.writing.Load() && a.segments.Ready() {
+				seg.write(*at, true, nil) // at a clean stop
+			}
 			return
 		case <-t.C:
 		case <-n.kick:
@@ -269,7 +287,7 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 			}
 			cursor = last
 		}
-		if err == nil && len(pending) > 0 && !rebuilding.Load() && a.segments.Ready() {
+		if err == nil && len(pending) > 0 && !rebuilding.Load() && !seg.writing.Load() && a.segments.Ready() {
 			orgs := make([]string, 0, len(pending))
 			for o := range pending {
 				orgs = append(orgs, o)
@@ -289,10 +307,11 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 		if err == nil {
 			g, err = n.pg.Generation(ctx)
 		}
-		if err == nil && g != gen && !rebuilding.Load() && a.segments.Ready() {
-			// Customers were erased (on any node): the index renames them, or, when it
-			// cannot (renamed too long ago, or followed under the new id already), is
-			// built again.
+		if err == nil && g != gen && !rebuilding.Load() && !seg.writing.Load() && a.segments.Ready() {
+			// Customers were erased (on any node): the snapshot, which names them, goes;
+			// the index renames them, or, when it cannot (renamed too long ago, or
+			// followed under the new id already), is built again.
+			seg.remove()
 			var renames []mailtrail.ErasedCustomer
 			complete := false
 			if renames, complete, err = n.pg.Renames(ctx, gen, g); err == nil {
@@ -315,6 +334,14 @@ func (n *apiNode) follow(ctx context.Context, a *app) {
 						buildSegmentIndex(ctx, a.segments, n.logger)
 					}()
 				}
+			}
+		}
+		at = nil
+		if err == nil && g == gen && len(pending) == 0 && !rebuilding.Load() && !seg.writing.Load() && a.segments.Ready() {
+			at = &segment.Position{LastEventID: cursor, Generation: gen}
+			if every := n.cfg.SegmentSnapshotInterval; every > 0 && time.Since(lastSnap) >= every {
+				lastSnap = time.Now()
+				seg.write(*at, false, &builds)
 			}
 		}
 		if err != nil && ctx.Err() == nil {
@@ -442,8 +469,11 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 			return nil
 		})
 	}})
+	seg := newNodeSegments(a)
 	g.Add(rungroup.Part{Name: "segments", Run: func(ctx context.Context) error {
-		runSegmentIndex(ctx, a.segments, a.log)
+		if seg.load(ctx) || buildSegmentIndex(ctx, a.segments, a.log) {
+			a.segments.Run(ctx)
+		}
 		return nil
 	}})
 	// What this node records of the webhooks joins the other nodes' every second; stopped
@@ -463,7 +493,7 @@ func nodeParts(a *app, srv *http.Server, ln, mln net.Listener) *rungroup.Group {
 		return nil
 	}})
 	g.Add(rungroup.Part{Name: "follow", Run: func(ctx context.Context) error {
-		a.parts.run("follow", func() { n.follow(ctx, a) })
+		a.parts.run("follow", func() { n.follow(ctx, a, seg) })
 		return nil
 	}})
 	g.Add(rungroup.Part{Name: "eventlog-retention", Run: func(ctx context.Context) error {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,12 +88,135 @@ func after(pos uint64) http.Header {
 // startNode starts `mailtrail serve --cluster` on the engines e with secret.
 func startNode(t *testing.T, bin string, e clusterEngines, secret string, extra ...string) nodeClient {
 	t.Helper()
+	n, _ := startNodeIn(t, bin, e, secret, t.TempDir(), extra...)
+	return n
+}
+
+// startNodeIn is startNode on the data directory dir; it returns the process too.
+func startNodeIn(t *testing.T, bin string, e clusterEngines, secret, dir string, extra ...string) (nodeClient, *daemon) {
+	t.Helper()
 	args := append([]string{"--cluster", "--event-log-url", e.url, "--event-log-stream", e.stream, "--event-log-replicas", "3",
 		"--postgres-dsn", e.dsn, "--postgres-schema", e.schema, "--clickhouse-url", e.chURL, "--clickhouse-database", e.chDB,
 		"--secret-key", secret, "--read-wait", "10s"}, extra...)
-	d := startDaemon(t, bin, t.TempDir(), testAdmin, args...)
+	d := startDaemon(t, bin, dir, testAdmin, args...)
 	return nodeClient{t: t, base: d.base, c: &http.Client{Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, d
+}
+
+// An API node keeps its segment index across a clean restart: its stop writes
+// <data-dir>/segments.snapshot, its next start loads it and follows what the workers
+// applied meanwhile (sends posted through the other node), and answers as before plus
+// those. An erasure on the other node removes the file (it names the former id) while
+// the node renames the customer in place; the next clean stop writes it again, at the
+// new generation, and the start after loads it.
+func TestAPINodeSegmentSnapshot(t *testing.T) {
+	e := newClusterEngines(t, "mt_nodesnap_")
+	bin := buildBinary(t)
+	startWorker(t, bin, e.env(), nil, &syncBuffer{}, "--progress", "1s")
+	secret := strings.Repeat("s3cr3t-", 6)
+	dir := t.TempDir()
+	snap := dir + "/" + segmentSnapshotFile
+	a, da := startNodeIn(t, bin, e, secret, dir)
+	a.name = "A"
+	b := startNode(t, bin, e, secret)
+	b.name = "B"
+	var org struct {
+		ID     string `json:"id"`
+		APIKey string `json:"api_key"`
+	}
+	a.json("POST", "/api/v1/admin/organizations", testAdmin, map[string]string{"name": "Acme", "timezone": "UTC"}, nil, 201, &org)
+	sends := func(n nodeClient, from, to int) uint64 {
+		t.Helper()
+		var evs []map[string]any
+		for i := from; i < to; i++ {
+			c := fmt.Sprintf("c%02d", i)
+			evs = append(evs, map[string]any{"event_type": "sent", "campaign_id": "launch", "customer_id": c, "customer_email": c + "@example.com",
+				"idempotency_key": "sent-" + c, "occurred_at": "2026-12-01T10:00:00Z"})
+		}
+		var ans postAnswer
+		return logPosition(t, n.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": evs}, nil, 200, &ans))
+	}
+	// recipients waits until n's segment of the launch's recipients is want.
+	recipients := func(n nodeClient, want []string) {
+		t.Helper()
+		var got []string
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			var ids struct {
+				CustomerIDs []string `json:"customer_ids"`
+			}
+			resp, body := n.do("POST", "/api/v1/segments/evaluate", org.APIKey, json.RawMessage(`{"has_done":{"event":"sent","campaign_id":"launch"}}`), nil)
+			if resp.StatusCode == 200 {
+				if err := json.Unmarshal(body, &ids); err != nil {
+					t.Fatal(err)
+				}
+				got = ids.CustomerIDs
+				for i, c := range got {
+					if strings.HasPrefix(c, "erased:") {
+						got[i] = "erased:…" // an erased customer keeps her events under a new id
+					}
+				}
+				slices.Sort(got)
+				if slices.Equal(got, want) {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s: the launch's recipients %v, want %v (last answer %d)", n.name, got, want, resp.StatusCode)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ids := func(from, to int, erased ...string) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			if c := fmt.Sprintf("c%02d", i); !slices.Contains(erased, c) {
+				out = append(out, c)
+			}
+		}
+		for range erased {
+			out = append(out, "erased:…")
+		}
+		slices.Sort(out)
+		return out
+	}
+	loaded := func(n nodeClient) int {
+		return metricValue(t, n.c, n.base, "mailtrail_segment_index_loaded_from_snapshot")
+	}
+	restart := func() {
+		t.Helper()
+		if err := da.stop(30 * time.Second); err != nil {
+			t.Fatalf("node A's clean stop: %v", err)
+		}
+		if _, err := os.Stat(snap); err != nil {
+			t.Fatalf("node A's clean stop wrote no segment snapshot: %v", err)
+		}
+		a, da = startNodeIn(t, bin, e, secret, dir)
+		a.name = "A"
+	}
+
+	sends(a, 0, 20)
+	recipients(a, ids(0, 20))
+	if loaded(a) != 0 {
+		t.Fatal("node A's first start loaded a segment snapshot")
+	}
+	restart()
+	// Sends through B while A starts: A's index is loaded, then follows them.
+	sends(b, 20, 30)
+	recipients(a, ids(0, 30))
+	if loaded(a) != 1 {
+		t.Fatal("node A's second start did not load its segment snapshot")
+	}
+	// An erasure on B: A renames the customer and removes its snapshot, which names her.
+	b.json("DELETE", "/api/v1/customers/c05", org.APIKey, nil, nil, 200, nil)
+	recipients(a, ids(0, 30, "c05"))
+	if _, err := os.Stat(snap); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("node A's segment snapshot after an erasure in the cluster: %v, want it removed", err)
+	}
+	restart()
+	recipients(a, ids(0, 30, "c05"))
+	if loaded(a) != 1 {
+		t.Fatal("node A's start after the erasure did not load the snapshot its stop wrote")
+	}
 }
 
 // Two API nodes (serve --cluster) and a worker on one cluster make one service: an

@@ -205,15 +205,21 @@ func (s *segmentSnapshot) writeLive() error {
 
 // writeAt writes the file at pos and logs it.
 func (s *segmentSnapshot) writeAt(pos segment.Position) error {
+	return s.a.writeSegmentSnapshot(s.path, pos)
+}
+
+// writeSegmentSnapshot writes the segment index's snapshot at pos to path (atomically:
+// a temporary file, synced, renamed), counts and logs it.
+func (a *app) writeSegmentSnapshot(path string, pos segment.Position) error {
 	t0 := time.Now()
-	size, err := s.writeFile(pos)
+	size, err := writeSnapshotFile(a.segments, path, pos)
 	if err != nil {
-		s.a.segmentSnapshots.Inc("failed")
-		s.a.log.Warn("segment index snapshot not written", "err", err.Error())
+		a.segmentSnapshots.Inc("failed")
+		a.log.Warn("segment index snapshot not written", "err", err.Error())
 		return err
 	}
-	s.a.segmentSnapshots.Inc("written")
-	s.a.log.Info("segment index snapshot written", "bytes", size, "last_event_id", pos.LastEventID, "took", time.Since(t0).Round(time.Millisecond).String())
+	a.segmentSnapshots.Inc("written")
+	a.log.Info("segment index snapshot written", "bytes", size, "last_event_id", pos.LastEventID, "took", time.Since(t0).Round(time.Millisecond).String())
 	return nil
 }
 
@@ -250,8 +256,8 @@ func (s *segmentSnapshot) write() {
 	_ = s.writeAt(segment.Position{LastEventID: last, Generation: gen})
 }
 
-func (s *segmentSnapshot) writeFile(pos segment.Position) (int64, error) {
-	tmp := s.path + ".tmp"
+func writeSnapshotFile(idx *segment.Index, path string, pos segment.Position) (int64, error) {
+	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return 0, err
@@ -261,7 +267,7 @@ func (s *segmentSnapshot) writeFile(pos segment.Position) (int64, error) {
 		os.Remove(tmp)
 		return 0, err
 	}
-	if err := s.a.segments.WriteSnapshot(f, pos); err != nil {
+	if err := idx.WriteSnapshot(f, pos); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -275,9 +281,9 @@ func (s *segmentSnapshot) writeFile(pos segment.Position) (int64, error) {
 		os.Remove(tmp)
 		return 0, err
 	}
-	if err := os.Rename(tmp, s.path); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return 0, err
 	}
-	return st.Size(), syncDir(filepath.Dir(s.path))
+	return st.Size(), syncDir(filepath.Dir(path))
 }
