@@ -80,6 +80,20 @@ func (n nodeClient) json(method, path, key string, body any, hdr http.Header, wa
 	return resp
 }
 
+// orgCreated is an organization the admin created, with its first key.
+type orgCreated struct {
+	ID     string `json:"id"`
+	APIKey string `json:"api_key"`
+}
+
+// createOrg creates an organization on n (time zone UTC).
+func (n nodeClient) createOrg(name string) orgCreated {
+	n.t.Helper()
+	var org orgCreated
+	n.json("POST", "/api/v1/admin/organizations", testAdmin, map[string]string{"name": name, "timezone": "UTC"}, nil, 201, &org)
+	return org
+}
+
 // after is the header that makes a read wait until the workers applied pos.
 func after(pos uint64) http.Header {
 	return http.Header{httpd.HeaderAfter: []string{strconv.FormatUint(pos, 10)}}
@@ -120,11 +134,7 @@ func TestAPINodeSegmentSnapshot(t *testing.T) {
 	a.name = "A"
 	b := startNode(t, bin, e, secret)
 	b.name = "B"
-	var org struct {
-		ID     string `json:"id"`
-		APIKey string `json:"api_key"`
-	}
-	a.json("POST", "/api/v1/admin/organizations", testAdmin, map[string]string{"name": "Acme", "timezone": "UTC"}, nil, 201, &org)
+	org := a.createOrg("Acme")
 	sends := func(n nodeClient, from, to int) uint64 {
 		t.Helper()
 		var evs []map[string]any
@@ -245,11 +255,7 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 	b.name = "B"
 
 	// The organization, created on A; a second key, created on B, works on A.
-	var org struct {
-		ID     string `json:"id"`
-		APIKey string `json:"api_key"`
-	}
-	a.json("POST", "/api/v1/admin/organizations", testAdmin, map[string]string{"name": "Acme", "timezone": "UTC"}, nil, 201, &org)
+	org := a.createOrg("Acme")
 	var key2 struct {
 		APIKey string `json:"api_key"`
 	}
