@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +201,114 @@ func TestAppliedFloorOfPartitions(t *testing.T) {
 	if name := partitionPosition(&cfg, 0); name != positionName(&cfg) {
 		t.Fatalf("one partition's position name %q, want %q", name, positionName(&cfg))
 	}
+}
+
+// Workers started without --own-partitions share a stream's partitions: three of them on
+// three partitions hold one each, whichever started first (it took all three alone,
+// then gave up what went beyond its share as the others joined); when one is SIGKILLed
+// the other two hold its partition between them, and when it starts again each holds
+// one again. Events posted through an API node between the steps are all applied, each
+// once: the report equals what was sent.
+func TestWorkersShareThePartitions(t *testing.T) {
+	e := newClusterEngines(t, "mt_share_")
+	bin := buildBinary(t)
+	node := startNode(t, bin, e, strings.Repeat("s3cr3t-", 6), "--event-log-partitions", "3")
+	node.name = "node"
+	org := node.createOrg("Acme")
+	sent := 0
+	var pos uint64
+	send := func(n int) {
+		t.Helper()
+		var evs []map[string]any
+		for range n {
+			c := fmt.Sprintf("c%03d", sent)
+			sent++
+			evs = append(evs, map[string]any{"event_type": "sent", "campaign_id": "launch", "customer_id": c, "customer_email": c + "@example.com",
+				"idempotency_key": "sent-" + c})
+		}
+		var ans postAnswer
+		pos = max(pos, logPosition(t, node.json("POST", "/api/v1/events", org.APIKey, map[string]any{"events": evs}, nil, 200, &ans)))
+	}
+	report := func() {
+		t.Helper()
+		var rep mailtrail.Report
+		node.json("GET", "/api/v1/campaigns/launch/report", org.APIKey, nil, after(pos), 200, &rep)
+		if rep.Counts.Sent != int64(sent) {
+			t.Fatalf("the report counts %d sends, want %d", rep.Counts.Sent, sent)
+		}
+	}
+	logs := map[string]*syncBuffer{}
+	workers := map[string]*exec.Cmd{}
+	start := func(name string) {
+		logs[name] = &syncBuffer{}
+		workers[name] = startWorker(t, bin, e.env(), nil, logs[name], "--progress", "1s")
+	}
+	took := regexp.MustCompile(`msg="worker (holds|gives up) partition (\d) of`)
+	// holding is what each running worker's log says it holds now.
+	holding := func() map[string][]int {
+		out := map[string][]int{}
+		for name, l := range logs {
+			if workers[name] == nil {
+				continue
+			}
+			held := map[int]bool{}
+			for _, m := range took.FindAllStringSubmatch(l.tail(1<<20), -1) {
+				p, _ := strconv.Atoi(m[2])
+				held[p] = m[1] == "holds"
+			}
+			for p, h := range held {
+				if h {
+					out[name] = append(out[name], p)
+				}
+			}
+			slices.Sort(out[name])
+		}
+		return out
+	}
+	// shares waits until the running workers hold the three partitions, each one once,
+	// as many each as counts says (in any order: which worker holds more is not decided).
+	shares := func(what string, counts ...int) {
+		t.Helper()
+		slices.Sort(counts)
+		for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			h := holding()
+			var all []int
+			var got []int
+			for name := range workers {
+				if workers[name] != nil {
+					got = append(got, len(h[name]))
+					all = append(all, h[name]...)
+				}
+			}
+			slices.Sort(all)
+			slices.Sort(got)
+			if slices.Equal(got, counts) && slices.Equal(all, []int{0, 1, 2}) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the workers hold %v, want %v partitions each of 0, 1, 2 between them", what, h, counts)
+			}
+		}
+	}
+
+	send(30)
+	start("A")
+	shares("A alone", 3)
+	start("B")
+	start("C")
+	shares("three workers", 1, 1, 1)
+	send(30)
+	report()
+
+	workers["C"].Process.Kill()
+	workers["C"].Wait()
+	workers["C"] = nil
+	shares("C killed", 1, 2)
+	send(30)
+	report()
+
+	start("C")
+	shares("C started again", 1, 1, 1)
+	send(30)
+	report()
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -48,7 +49,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		func(fs *flag.FlagSet) {
 			fs.IntVar(&maxEvents, "max-events", 50_000, "events one PostgreSQL transaction holds at most while the worker is behind")
 			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")
-			fs.StringVar(&own, "own-partitions", "", "with a stream of several partitions (serve --event-log-partitions): the partitions this worker applies, comma-separated (e.g. 0,2); default every one. Each is applied by one worker at a time: a worker waits for a partition another holds, and takes it over when that one stops or dies")
+			fs.StringVar(&own, "own-partitions", "", "with a stream of several partitions (serve --event-log-partitions): the partitions this worker applies, comma-separated (e.g. 0,2). Each is applied by one worker at a time: a worker waits for a partition another holds, and takes it over when that one stops or dies. Default: every one, shared with the other workers started without the flag (each holds at most its share, the partitions divided by those workers, rounded up)")
 		},
 		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "retention-interval", "metrics-addr", "log-level", "log-format")
 	if err := l.parse(args, stdout); err != nil {
@@ -117,6 +118,11 @@ type worker struct {
 	chRetainedDay time.Time
 	// pendingErasures is how many erasures ClickHouse has yet to follow, at the last look.
 	pendingErasures atomic.Int64
+	// balance: started without --own-partitions on a stream of several partitions, the
+	// worker shares them with the other such workers (balancing); share is how many it
+	// may hold (0 until it has counted them).
+	balance bool
+	share   atomic.Int64
 }
 
 // workerPartition is a partition the worker applies: its reader (the whole stream's
@@ -182,6 +188,7 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 		w.close()
 		return nil, fmt.Errorf("worker: %w", err)
 	}
+	w.balance = strings.TrimSpace(own) == "" && w.partitions > 1
 	for _, p := range owned {
 		part := &workerPartition{num: p, reader: w.reader}
 		if w.partitions > 1 {
@@ -223,14 +230,12 @@ func openWorker(ctx context.Context, cfg *Config, maxEvents int, log *slog.Logge
 	w.metrics.NewGauge("mailtrail_worker_applied_position", "the last log position applied to PostgreSQL (with several partitions: the lowest of those the worker holds)", func() float64 { return float64(w.position()) })
 	w.metrics.NewGauge("mailtrail_worker_lag_messages", "log messages not yet applied to PostgreSQL (with several partitions: positions behind, of the partition furthest behind that the worker holds)", func() float64 { return float64(w.lag()) })
 	w.metrics.NewGauge("mailtrail_worker_partitions_held", "partitions of the stream this worker holds and applies (the others it owns wait for the worker that holds them)", func() float64 {
-		n := 0
-		for _, p := range w.parts {
-			if p.held.Load() {
-				n++
-			}
-		}
-		return float64(n)
+		return float64(len(w.held()))
 	})
+	if w.balance {
+		w.metrics.NewGauge("mailtrail_worker_partition_share", "partitions this worker may hold: the stream's divided by the workers sharing them (started without --own-partitions), rounded up",
+			func() float64 { return float64(w.share.Load()) })
+	}
 	return w, nil
 }
 
@@ -246,8 +251,14 @@ func (w *worker) run(ctx context.Context, tick, retain time.Duration) error {
 			continue
 		}
 		g.Add(rungroup.Part{Name: fmt.Sprintf("partition %d", p.num), Run: func(ctx context.Context) error {
-			return w.holding(ctx, fmt.Sprintf("partition %d of %s", p.num, positionName(w.cfg)), &p.held, p.proj.Run)
+			if w.balance {
+				return w.balancing(ctx, p)
+			}
+			return w.holding(ctx, w.partitionLease(p), &p.held, p.proj.Run)
 		}})
+	}
+	if w.balance {
+		g.Add(rungroup.Part{Name: "balance", Run: func(ctx context.Context) error { w.countWorkers(ctx); return nil }})
 	}
 	if w.ship != nil && w.partitions > 1 {
 		var held atomic.Bool
@@ -484,6 +495,133 @@ func (w *worker) handler() http.Handler {
 // to take the lease (PostgreSQL down) is logged and retried.
 func (w *worker) holding(ctx context.Context, name string, held *atomic.Bool, fn func(context.Context) error) error {
 	return holdLease(ctx, w.pg, w.log, "worker", name, held, fn)
+}
+
+// partitionLease names the lease of partition p in PostgreSQL.
+func (w *worker) partitionLease(p *workerPartition) string {
+	return fmt.Sprintf("partition %d of %s", p.num, positionName(w.cfg))
+}
+
+// balanceEvery is how often a balancing worker counts the workers it shares the stream's
+// partitions with, and each of its partitions sees whether to take or give it up.
+var balanceEvery = time.Second
+
+// countWorkers keeps the worker a member of the stream's balancing workers in PostgreSQL
+// (postgres.DB.Join: a session lock, gone when the worker dies) and, every balanceEvery,
+// sets its share to the partitions divided by the members, rounded up; until ctx ends.
+// While it cannot count them, the share stays as it was (0 before the first count: the
+// worker takes nothing, and PostgreSQL is unreachable anyway).
+func (w *worker) countWorkers(ctx context.Context) {
+	group := "balancing workers of " + positionName(w.cfg)
+	var quiet quietRetries
+	var m *postgres.Member
+	defer func() {
+		if m != nil {
+			m.Leave()
+		}
+	}()
+	t := time.NewTicker(balanceEvery)
+	defer t.Stop()
+	for {
+		var err error
+		if m != nil && m.Ping(ctx) != nil {
+			m.Leave() // its session is gone (PostgreSQL restarted): join again
+			m = nil
+		}
+		if m == nil {
+			m, err = w.pg.Join(ctx, group)
+		}
+		var n int
+		if err == nil {
+			n, err = w.pg.Members(ctx, group)
+		}
+		if err == nil && n > 0 {
+			w.share.Store(int64((w.partitions + n - 1) / n))
+		} else if err != nil && ctx.Err() == nil {
+			quiet.warn(w.log, "cannot count the workers sharing the partitions; keeping this worker's share", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// held returns the numbers of the partitions the worker holds, in order.
+func (w *worker) held() []int {
+	var out []int
+	for _, p := range w.parts {
+		if p.held.Load() {
+			out = append(out, p.num)
+		}
+	}
+	return out
+}
+
+// balancing applies partition p while the worker's share allows, until ctx ends: every
+// balanceEvery, when the worker holds fewer partitions than its share and p is free (no
+// worker holds its lease), it takes p; while it holds p and more partitions than its
+// share, it gives up those of the highest numbers beyond the share (after the
+// projector's current batch), so that a worker with room takes them.
+func (w *worker) balancing(ctx context.Context, p *workerPartition) error {
+	name := w.partitionLease(p)
+	var quiet quietRetries
+	t := time.NewTicker(balanceEvery)
+	defer t.Stop()
+	for {
+		if int64(len(w.held())) < w.share.Load() {
+			release, ok, err := w.pg.TryHold(ctx, name)
+			if err != nil && ctx.Err() == nil {
+				quiet.warn(w.log, "cannot take the lease in PostgreSQL; retrying", err)
+			}
+			if ok {
+				if err := w.applyShare(ctx, p, name, release); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// applyShare runs p's projector under its lease (release gives the lease up) until ctx
+// ends, the projector fails (its error is returned), or p is beyond the worker's share.
+func (w *worker) applyShare(ctx context.Context, p *workerPartition, name string, release func()) error {
+	p.held.Store(true)
+	w.log.Info("worker holds "+name, "lease", name)
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.proj.Run(pctx) }()
+	t := time.NewTicker(balanceEvery)
+	defer t.Stop()
+	var err error
+	gaveUp := false
+	for running := true; running; {
+		select {
+		case err = <-done:
+			running = false
+		case <-t.C:
+			if held, share := w.held(), int(w.share.Load()); len(held) > share && slices.Contains(held[share:], p.num) {
+				gaveUp = true
+				cancel()
+				err = <-done
+				running = false
+			}
+		}
+	}
+	cancel()
+	p.held.Store(false)
+	release()
+	if gaveUp {
+		w.log.Info("worker gives up "+name+": it holds more than its share of the partitions", "lease", name, "share", w.share.Load())
+		return nil
+	}
+	return err
 }
 
 // workerPollMax bounds the pause between reads of an idle log.

@@ -322,9 +322,5 @@ func (db *DB) Hold(ctx context.Context, name string) (release func(), err error)
 		}
 		return nil, fmt.Errorf("postgres: hold %s: %w", name, err)
 	}
-	return func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn.Close(cctx) // the session's end releases its locks
-	}, nil
+	return closer(conn), nil
 }
