@@ -566,17 +566,19 @@ func (w *worker) held() []int {
 // projector's current batch), so that a worker with room takes them.
 func (w *worker) balancing(ctx context.Context, p *workerPartition) error {
 	name := w.partitionLease(p)
+	lease := w.pg.NewLease(name)
+	defer lease.Close()
 	var quiet quietRetries
 	t := time.NewTicker(balanceEvery)
 	defer t.Stop()
 	for {
 		if int64(len(w.held())) < w.share.Load() {
-			release, ok, err := w.pg.TryHold(ctx, name)
+			ok, err := lease.Try(ctx)
 			if err != nil && ctx.Err() == nil {
 				quiet.warn(w.log, "cannot take the lease in PostgreSQL; retrying", err)
 			}
 			if ok {
-				if err := w.applyShare(ctx, p, name, release); err != nil {
+				if err := w.applyShare(ctx, p, name, lease.Release); err != nil {
 					return err
 				}
 			}

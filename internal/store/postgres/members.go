@@ -14,21 +14,59 @@ import (
 // workers that share a stream's partitions between them): both session advisory locks,
 // so that a process that dies leaves them at once.
 
-// TryHold takes the session lock of name (as Hold does) if no other process holds it:
-// ok false, and nothing held, when one does.
-func (db *DB) TryHold(ctx context.Context, name string) (release func(), ok bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return nil, false, fmt.Errorf("postgres: connect: %w", err)
-	}
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey("hold "+name, db.schema)).Scan(&ok); err != nil || !ok {
-		conn.Close(context.WithoutCancel(ctx))
+// Lease is the session lock of a name (as Hold takes it) taken without waiting, on a
+// connection of its own that it keeps between tries, so that a process trying it every
+// second does not connect every second.
+type Lease struct {
+	db   *DB
+	name string
+	key  int64
+	conn *pgx.Conn
+}
+
+// NewLease returns the lease of name, not held.
+func (db *DB) NewLease(name string) *Lease {
+	return &Lease{db: db, name: name, key: lockKey("hold "+name, db.schema)}
+}
+
+// Try takes the lease if no other process holds it: true once held, until Release or
+// until the connection is lost (then the lock is too, and the position each write
+// compares and sets, WriteAt, keeps a second holder from applying anything twice).
+func (l *Lease) Try(ctx context.Context) (bool, error) {
+	if l.conn == nil || l.conn.IsClosed() {
+		conn, err := pgx.ConnectConfig(ctx, l.db.pool.Config().ConnConfig.Copy())
 		if err != nil {
-			return nil, false, fmt.Errorf("postgres: hold %s: %w", name, err)
+			return false, fmt.Errorf("postgres: connect: %w", err)
 		}
-		return nil, false, nil
+		l.conn = conn
 	}
-	return closer(conn), true, nil
+	var ok bool
+	if err := l.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&ok); err != nil {
+		l.Close()
+		return false, fmt.Errorf("postgres: hold %s: %w", l.name, err)
+	}
+	return ok, nil
+}
+
+// Release gives the lease up; the connection stays for the next Try (or is closed when
+// the unlock fails, which releases it too).
+func (l *Lease) Release() {
+	if l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
+		l.Close()
+	}
+}
+
+// Close ends the lease's session (releasing the lease if held).
+func (l *Lease) Close() {
+	if l.conn != nil {
+		closer(l.conn)()
+		l.conn = nil
+	}
 }
 
 // closer returns the function that releases conn's session locks and ends the session

@@ -7,8 +7,9 @@ import (
 
 // Members counts the live memberships of a group, of any process on the schema, and
 // nothing of another group or schema; a membership left (or whose session ends) is not
-// counted. TryHold takes a free lease and refuses a held one without waiting.
-func TestMembersAndTryHold(t *testing.T) {
+// counted. A Lease takes a free lock and refuses a held one without waiting, and is taken
+// again on the same connection after its release.
+func TestMembersAndLeases(t *testing.T) {
 	ctx := context.Background()
 	schema := newSchema(t)
 	a, b := openIn(t, schema), openIn(t, schema)
@@ -45,17 +46,24 @@ func TestMembersAndTryHold(t *testing.T) {
 	m2.Leave()
 	count("both left", 0)
 
-	release, ok, err := a.TryHold(ctx, "partition 0")
-	if err != nil || !ok {
-		t.Fatalf("TryHold of a free lease: %v, %v", ok, err)
+	la, lb := a.NewLease("partition 0"), b.NewLease("partition 0")
+	defer la.Close()
+	defer lb.Close()
+	if ok, err := la.Try(ctx); err != nil || !ok {
+		t.Fatalf("Try of a free lease: %v, %v", ok, err)
 	}
-	if _, ok, err := b.TryHold(ctx, "partition 0"); err != nil || ok {
-		t.Fatalf("TryHold of a held lease: %v, %v; want refused", ok, err)
+	if ok, err := lb.Try(ctx); err != nil || ok {
+		t.Fatalf("Try of a held lease: %v, %v; want refused", ok, err)
 	}
-	release()
-	r2, ok, err := b.TryHold(ctx, "partition 0")
-	if err != nil || !ok {
-		t.Fatalf("TryHold after the release: %v, %v", ok, err)
+	la.Release()
+	if ok, err := lb.Try(ctx); err != nil || !ok {
+		t.Fatalf("Try after the release: %v, %v", ok, err)
 	}
-	r2()
+	if ok, err := la.Try(ctx); err != nil || ok {
+		t.Fatalf("Try on the released lease's connection while the other holds it: %v, %v; want refused", ok, err)
+	}
+	lb.Close()
+	if ok, err := la.Try(ctx); err != nil || !ok {
+		t.Fatalf("Try after the holder's session ended: %v, %v", ok, err)
+	}
 }
