@@ -8,8 +8,13 @@
 #   scripts/clickhouse.sh start DIR   # installs if needed, starts, waits for /ping; prints the HTTP URL
 #   scripts/clickhouse.sh stop DIR    # stops the server started in DIR
 #
-# Ports: HTTP the first free one of 127.0.0.1:18123-18139, native TCP that one + 1000
-# (away from 9000, often taken, and from the NATS test cluster's 1423x-1425x).
+# Ports: HTTP the first free one of 127.0.0.1:18123-18139, native TCP that one + 1000,
+# replication (interserver HTTP) that one + 2000 (away from 9000, often taken, and from
+# the NATS test cluster's 1423x-1425x).
+#
+# With CLICKHOUSE_ZOOKEEPER=HOST:PORT (scripts/zookeeper.sh prints it) the server uses
+# that ZooKeeper, for Replicated tables (mailtrail --clickhouse-replicated), and names
+# itself CLICKHOUSE_REPLICA (default: replica_<http port>) in the {replica} macro.
 set -euo pipefail
 
 cmd="${1:-}"
@@ -51,7 +56,7 @@ fi
 free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 http=""
 for p in $(seq 18123 18139); do
-  if free "$p" && free "$((p + 1000))"; then http="$p"; break; fi
+  if free "$p" && free "$((p + 1000))" && free "$((p + 2000))"; then http="$p"; break; fi
 done
 if [ -z "$http" ]; then
   echo "no free port in 127.0.0.1:18123-18139 for ClickHouse" >&2
@@ -59,6 +64,13 @@ if [ -z "$http" ]; then
 fi
 
 mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
+replication=""
+if [ -n "${CLICKHOUSE_ZOOKEEPER:-}" ]; then
+  replication="<zookeeper><node><host>${CLICKHOUSE_ZOOKEEPER%:*}</host><port>${CLICKHOUSE_ZOOKEEPER##*:}</port></node></zookeeper>
+  <macros><replica>${CLICKHOUSE_REPLICA:-replica_$http}</replica></macros>
+  <interserver_http_port>$((http + 2000))</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>"
+fi
 cat >"$dir/users.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
@@ -108,6 +120,7 @@ cat >"$dir/config.xml" <<EOF
   <default_database>default</default_database>
   <timezone>UTC</timezone>
   <mlock_executable>false</mlock_executable>
+  $replication
 </yandex>
 EOF
 

@@ -25,7 +25,17 @@ LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/mailtrail-test.XXXXXX")"
 FUZZLOG="$LOGDIR/fuzz.log"
 NATSDIR="$LOGDIR/nats"
 CHDIR="$LOGDIR/clickhouse"
-trap 'status=$?; if [ -d "$NATSDIR" ]; then scripts/nats-cluster.sh stop "$NATSDIR" || true; fi; if [ -d "$CHDIR" ]; then scripts/clickhouse.sh stop "$CHDIR" || true; fi; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
+ZKDIR="$LOGDIR/zookeeper"
+CHR1="$LOGDIR/clickhouse-r1"
+CHR2="$LOGDIR/clickhouse-r2"
+cleanup() {
+  if [ -d "$NATSDIR" ]; then scripts/nats-cluster.sh stop "$NATSDIR" || true; fi
+  for d in "$CHDIR" "$CHR1" "$CHR2"; do
+    if [ -d "$d" ]; then scripts/clickhouse.sh stop "$d" || true; fi
+  done
+  if [ -d "$ZKDIR" ]; then scripts/zookeeper.sh stop "$ZKDIR" || true; fi
+}
+trap 'status=$?; cleanup; if [ $status -eq 0 ]; then rm -rf "$LOGDIR"; else echo "logs kept in $LOGDIR" >&2; fi' EXIT
 
 step() { printf '\n==> %s\n' "$*"; }
 echo "mode $MODE, logs in $LOGDIR"
@@ -76,6 +86,15 @@ echo "JetStream cluster: $MAILTRAIL_TEST_NATS_URL"
 MAILTRAIL_TEST_CLICKHOUSE_URL="$(scripts/clickhouse.sh start "$CHDIR")"
 export MAILTRAIL_TEST_CLICKHOUSE_URL
 echo "ClickHouse: $MAILTRAIL_TEST_CLICKHOUSE_URL"
+# Two more ClickHouse servers, replicas of each other through Debian's ZooKeeper (3.8,
+# installed if missing), for the Replicated tables (--clickhouse-replicated,
+# internal/store/clickhouse/replicated_test.go).
+zk="$(scripts/zookeeper.sh start "$ZKDIR")"
+echo "ZooKeeper: $zk"
+r1="$(CLICKHOUSE_ZOOKEEPER="$zk" CLICKHOUSE_REPLICA=r1 scripts/clickhouse.sh start "$CHR1")"
+r2="$(CLICKHOUSE_ZOOKEEPER="$zk" CLICKHOUSE_REPLICA=r2 scripts/clickhouse.sh start "$CHR2")"
+export MAILTRAIL_TEST_CLICKHOUSE_REPLICAS="$r1,$r2"
+echo "ClickHouse replicas: $MAILTRAIL_TEST_CLICKHOUSE_REPLICAS"
 
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -86,7 +86,9 @@ type Config struct {
 	PostgresSchema string
 	ClickHouseDB   string
 	ClickHouseCA   string // PEM bundle of the authorities of an https ClickHouse
-	GeoIPDB        string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
+	// ClickHouseReplicated makes the worker create Replicated tables (clickhouse.WithReplicated).
+	ClickHouseReplicated bool
+	GeoIPDB              string // path of a MaxMind-format .mmdb; "" = no geography (open it with geoDB)
 	// Outbound webhook subscriptions (internal/outbound).
 	WebhooksAllowPrivate bool          // http and private/loopback/link-local receivers allowed
 	WebhooksRetryFor     time.Duration // a subscription failing this long is disabled; 0 = 24h
@@ -194,6 +196,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.PostgresSchema, "postgres-schema", "MAILTRAIL_POSTGRES_SCHEMA", "", "the PostgreSQL schema of mailtrail's tables, created if missing (lower-case letters, digits and _; empty: the connection's search_path, public by default)")
 	str(&c.ClickHouseCA, "clickhouse-ca", "MAILTRAIL_CLICKHOUSE_CA", "", "PEM bundle of the authorities that sign an https --clickhouse-url's certificate (empty: the system's)")
 	str(&c.ClickHouseDB, "clickhouse-database", "MAILTRAIL_CLICKHOUSE_DATABASE", "mailtrail", "the ClickHouse database of raw events, created if missing (letters, digits and _)")
+	boolean(&c.ClickHouseReplicated, "clickhouse-replicated", "MAILTRAIL_CLICKHOUSE_REPLICATED", false, "create ClickHouse's tables of raw events and positions as Replicated tables (the server needs ZooKeeper and a {replica} macro): every replica of the database holds them, and a block copied again is dropped by the server (docs/cluster.md); set it before the tables exist")
 	integer(&c.EventLogMaxPending, "event-log-max-pending", "MAILTRAIL_EVENT_LOG_MAX_PENDING", eventlog.DefaultMaxPending, "with --event-log: dedupe and idempotency keys acknowledged but not applied to the store at most (about 90 bytes each); beyond, events with keys get 503 until the store catches up")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
@@ -334,10 +337,14 @@ func (c *Config) natsTLS() eventlog.TLSFiles {
 
 // clickhouseOptions returns the options of the connections to ClickHouse.
 func (c *Config) clickhouseOptions() []clickhouse.Option {
-	if c.ClickHouseCA == "" {
-		return nil
+	var opts []clickhouse.Option
+	if c.ClickHouseCA != "" {
+		opts = append(opts, clickhouse.WithCA(c.ClickHouseCA))
 	}
-	return []clickhouse.Option{clickhouse.WithCA(c.ClickHouseCA)}
+	if c.ClickHouseReplicated {
+		opts = append(opts, clickhouse.WithReplicated())
+	}
+	return opts
 }
 
 // validateCluster checks the settings of the cluster mode's engines. Its errors never

@@ -51,7 +51,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fs.DurationVar(&progress, "progress", 10*time.Second, "how often the worker logs its position and lag (0: never)")
 			fs.StringVar(&own, "own-partitions", "", "with a stream of several partitions (serve --event-log-partitions): the partitions this worker applies, comma-separated (e.g. 0,2). Each is applied by one worker at a time: a worker waits for a partition another holds, and takes it over when that one stops or dies. Default: every one, shared with the other workers started without the flag (each holds at most its share, the partitions divided by those workers, rounded up)")
 		},
-		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "retention-interval", "metrics-addr", "log-level", "log-format")
+		"event-log-url", "event-log-stream", "nats-creds", "nats-ca", "nats-cert", "nats-key", "postgres-dsn", "postgres-schema", "clickhouse-url", "clickhouse-ca", "clickhouse-database", "clickhouse-replicated", "retention-interval", "metrics-addr", "log-level", "log-format")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}

@@ -36,6 +36,8 @@ type DB struct {
 	hasUser  bool
 	database string
 	hc       *http.Client
+	// replicated: the tables of events and positions are Replicated (WithReplicated).
+	replicated bool
 }
 
 // Open returns the DB of the ClickHouse HTTP interface at rawURL (http(s)://HOST:8123; a
@@ -54,12 +56,25 @@ func Open(ctx context.Context, rawURL, database string, opts ...Option) (*DB, er
 }
 
 // Option configures a DB.
-type Option func(*http.Transport) error
+type Option func(*DB, *http.Transport) error
+
+// WithReplicated makes Schema create the events and the shipped positions as Replicated
+// tables (ReplicatedReplacingMergeTree, under /clickhouse/mailtrail/DATABASE/TABLE in the
+// server's ZooKeeper, the replica named by its {replica} macro): every server of the
+// database's replicas holds them, and a block copied again is dropped by the server's
+// insert dedupe, a second guard beside the distinct counts. The staging table stays each
+// server's own.
+func WithReplicated() Option {
+	return func(db *DB, _ *http.Transport) error {
+		db.replicated = true
+		return nil
+	}
+}
 
 // WithCA makes the DB trust only the certificate authorities of the PEM bundle in file
 // for an https:// URL (a server whose certificate a private authority signed).
 func WithCA(file string) Option {
-	return func(tr *http.Transport) error {
+	return func(_ *DB, tr *http.Transport) error {
 		tc, err := TLSConfig(file)
 		if err != nil {
 			return err
@@ -103,12 +118,12 @@ func New(rawURL, database string, opts ...Option) (*DB, error) {
 	// meets a connection the server is closing.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.IdleConnTimeout = 2 * time.Second
+	db := &DB{database: database, hc: &http.Client{Timeout: 5 * time.Minute, Transport: tr}}
 	for _, o := range opts {
-		if err := o(tr); err != nil {
+		if err := o(db, tr); err != nil {
 			return nil, err
 		}
 	}
-	db := &DB{database: database, hc: &http.Client{Timeout: 5 * time.Minute, Transport: tr}}
 	if u.User != nil {
 		db.hasUser = true
 		db.user = u.User.Username()

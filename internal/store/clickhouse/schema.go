@@ -46,10 +46,13 @@ const eventColumnTypes = `
 //     position), tagged with the upload's attempt; row_end is a one-character last
 //     column, so a row cut inside its last field (which 18.16 commits) is seen.
 //   - ship_positions: the last log position shipped, per stream (max(pos) wins).
+//
+// With WithReplicated, events and ship_positions are their Replicated variants, %[2]s and
+// %[3]s below.
 var schema = []string{
 	`CREATE DATABASE IF NOT EXISTS %[1]s`,
 	`CREATE TABLE IF NOT EXISTS %[1]s.events (` + eventColumnTypes + `
-	) ENGINE = ReplacingMergeTree
+	) ENGINE = %[2]s
 	PARTITION BY toYYYYMM(occurred_at)
 	ORDER BY (org, campaign, type, occurred_at, id)`,
 	`CREATE TABLE IF NOT EXISTS %[1]s.events_stage (
@@ -65,15 +68,26 @@ var schema = []string{
 	pos    UInt64,
 	block  String,
 	at     DateTime
-	) ENGINE = ReplacingMergeTree(pos)
+	) ENGINE = %[3]s
 	ORDER BY stream`,
+}
+
+// engines returns the engines of the events and the positions.
+func (db *DB) engines() (events, positions string) {
+	if !db.replicated {
+		return "ReplacingMergeTree", "ReplacingMergeTree(pos)"
+	}
+	path := "/clickhouse/mailtrail/" + db.database + "/"
+	return "ReplicatedReplacingMergeTree('" + path + "events', '{replica}')",
+		"ReplicatedReplacingMergeTree('" + path + "ship_positions', '{replica}', pos)"
 }
 
 // Schema creates the database and its tables when they are missing; it changes nothing
 // that exists. It returns the first statement's error.
 func (db *DB) Schema(ctx context.Context) error {
+	events, positions := db.engines()
 	for _, s := range schema {
-		if err := db.exec(ctx, fmt.Sprintf(s, db.database)); err != nil {
+		if err := db.exec(ctx, fmt.Sprintf(s, db.database, events, positions)); err != nil {
 			return fmt.Errorf("clickhouse: schema: %w", err)
 		}
 	}

@@ -286,7 +286,9 @@ func (s *Shipper) ship(ctx context.Context, b Block, recs []projector.Record, di
 	if err := checkStaged(b, want, out); err != nil {
 		return err
 	}
-	if err := s.db.exec(ctx, "INSERT INTO "+s.db.table("events")+" ("+eventColumns+") SELECT "+eventColumns+" FROM "+stage+" WHERE "+where); err != nil {
+	// In the order of the block, so that a copy of the same block again is the same
+	// insert, which Replicated tables drop (WithReplicated).
+	if err := s.db.exec(ctx, "INSERT INTO "+s.db.table("events")+" ("+eventColumns+") SELECT "+eventColumns+" FROM "+stage+" WHERE "+where+" ORDER BY n"); err != nil {
 		return fmt.Errorf("clickhouse: block %s: copy: %w", b.ID(), err)
 	}
 	if s.opt.AfterCopy != nil {
