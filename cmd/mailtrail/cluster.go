@@ -62,7 +62,7 @@ func runClusterCheck(ctx context.Context, args []string, stdout io.Writer) error
 			fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long each engine's checks may take")
 			fs.BoolVar(&asJSON, "json", false, `print {"healthy": bool, "results": [{"engine", "check", "status", "detail"}]} instead of lines`)
 		},
-		"event-log-url", "nats-creds", "nats-ca", "nats-cert", "nats-key", "event-log-stream", "event-log-replicas", "event-log-partitions", "postgres-dsn", "clickhouse-url", "clickhouse-ca")
+		"event-log-url", "nats-creds", "nats-ca", "nats-cert", "nats-key", "event-log-stream", "event-log-replicas", "event-log-partitions", "postgres-dsn", "clickhouse-url", "clickhouse-ca", "clickhouse-replicated")
 	if err := l.parse(args, stdout); err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func checkCluster(ctx context.Context, cfg *Config, timeout time.Duration) []che
 				}
 				client.Transport = &http.Transport{TLSClientConfig: tc}
 			}
-			return checkClickHouse(ctx, client, cfg.ClickHouseURL)
+			return checkClickHouse(ctx, client, cfg.ClickHouseURL, cfg.ClickHouseReplicated)
 		}},
 	}
 	out := make([][]checkResult, len(engines))

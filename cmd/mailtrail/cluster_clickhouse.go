@@ -15,9 +15,11 @@ var chVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)*$`)
 
 // checkClickHouse checks ClickHouse's HTTP interface at rawURL (http://HOST:8123, a user and
 // password in it sent as basic authentication): GET /ping must answer "Ok.", then SELECT
-// version() is sent as a query. client is used as given (its timeout too); ctx bounds
-// the whole check. No answer contains the URL's password.
-func checkClickHouse(ctx context.Context, client *http.Client, rawURL string) []checkResult {
+// version() is sent as a query; with replicated (--clickhouse-replicated), the server's
+// ZooKeeper (system.zookeeper) and its {replica} macro (system.macros) are checked too.
+// client is used as given (its timeout too); ctx bounds the whole check. No answer
+// contains the URL's password.
+func checkClickHouse(ctx context.Context, client *http.Client, rawURL string, replicated bool) []checkResult {
 	r := &checkList{engine: engineClickHouse}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -81,6 +83,29 @@ func checkClickHouse(ctx context.Context, client *http.Client, rawURL string) []
 		r.add("version", checkFail, "SELECT version() answered %q, not a ClickHouse version", clip(body))
 	default:
 		r.add("version", checkOK, "ClickHouse %s", body)
+	}
+	if !replicated {
+		return r.list
+	}
+	code, body, err = do(http.MethodPost, "/", "SELECT count() FROM system.zookeeper WHERE path = '/'")
+	switch {
+	case err != nil:
+		r.add("zookeeper", checkFail, "the server's ZooKeeper: %s", reason(err))
+	case code != http.StatusOK:
+		r.add("zookeeper", checkFail, "--clickhouse-replicated needs the server to use ZooKeeper (its <zookeeper> setting); reading system.zookeeper answered %d: %s", code, scrubSecrets(clip(body), password))
+	default:
+		r.add("zookeeper", checkOK, "the server reaches its ZooKeeper")
+	}
+	code, body, err = do(http.MethodPost, "/", "SELECT substitution FROM system.macros WHERE macro = 'replica'")
+	switch {
+	case err != nil:
+		r.add("replica", checkFail, "the server's {replica} macro: %s", reason(err))
+	case code != http.StatusOK:
+		r.add("replica", checkFail, "reading system.macros answered %d: %s", code, scrubSecrets(clip(body), password))
+	case body == "":
+		r.add("replica", checkFail, "--clickhouse-replicated needs the server's {replica} macro (<macros><replica>NAME</replica></macros>), a name of its own among the replicas")
+	default:
+		r.add("replica", checkOK, "the server is replica %q", clip(body))
 	}
 	return r.list
 }

@@ -212,7 +212,7 @@ func TestClusterCheckPostgresRefused(t *testing.T) {
 
 func TestClusterCheckClickHouse(t *testing.T) {
 	url := testClickHouseURL(t)
-	rs := checkClickHouse(checkCtx(t), http.DefaultClient, url)
+	rs := checkClickHouse(checkCtx(t), http.DefaultClient, url, false)
 	if !checksHealthy(rs) {
 		t.Fatalf("not healthy: %+v", rs)
 	}
@@ -220,9 +220,30 @@ func TestClusterCheckClickHouse(t *testing.T) {
 	expectCheck(t, rs, "version", checkOK, "ClickHouse 1")
 }
 
+// With --clickhouse-replicated the check asks for the server's ZooKeeper and its
+// {replica} macro: a replica has both, a server without ZooKeeper fails, saying what to set.
+func TestClusterCheckClickHouseReplicated(t *testing.T) {
+	replica, _, ok := strings.Cut(os.Getenv("MAILTRAIL_TEST_CLICKHOUSE_REPLICAS"), ",")
+	if !ok {
+		if os.Getenv("MAILTRAIL_REQUIRE_SERVICES") != "" {
+			t.Fatal("MAILTRAIL_TEST_CLICKHOUSE_REPLICAS is not set (scripts/test.sh starts two replicas)")
+		}
+		t.Skip("MAILTRAIL_TEST_CLICKHOUSE_REPLICAS is not set (scripts/test.sh starts two replicas)")
+	}
+	rs := checkClickHouse(checkCtx(t), http.DefaultClient, replica, true)
+	if !checksHealthy(rs) {
+		t.Fatalf("a replica: not healthy: %+v", rs)
+	}
+	expectCheck(t, rs, "zookeeper", checkOK, "ZooKeeper")
+	expectCheck(t, rs, "replica", checkOK, "replica")
+	rs = checkClickHouse(checkCtx(t), http.DefaultClient, testClickHouseURL(t), true)
+	expectCheck(t, rs, "zookeeper", checkFail, "<zookeeper>")
+	expectCheck(t, rs, "replica", checkFail, "<macros>")
+}
+
 func TestClusterCheckClickHouseRefused(t *testing.T) {
 	addr := loopbackClosed(t)
-	rs := checkClickHouse(checkCtx(t), http.DefaultClient, "http://default:ch-S3cret@"+addr)
+	rs := checkClickHouse(checkCtx(t), http.DefaultClient, "http://default:ch-S3cret@"+addr, false)
 	if len(rs) != 1 {
 		t.Fatalf("%d results after a failed connection: %+v", len(rs), rs)
 	}
@@ -236,7 +257,7 @@ func TestClusterCheckClickHouseRefused(t *testing.T) {
 func TestClusterCheckClickHouseSomethingElse(t *testing.T) {
 	web := httptest.NewServer(http.NotFoundHandler())
 	defer web.Close()
-	rs := checkClickHouse(checkCtx(t), http.DefaultClient, web.URL)
+	rs := checkClickHouse(checkCtx(t), http.DefaultClient, web.URL, false)
 	expectCheck(t, rs, "connect", checkFail, "answered 404", "not ClickHouse")
 
 	pinger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -247,11 +268,11 @@ func TestClusterCheckClickHouseSomethingElse(t *testing.T) {
 		w.Write([]byte("<html>hello</html>"))
 	}))
 	defer pinger.Close()
-	rs = checkClickHouse(checkCtx(t), http.DefaultClient, pinger.URL)
+	rs = checkClickHouse(checkCtx(t), http.DefaultClient, pinger.URL, false)
 	expectCheck(t, rs, "connect", checkOK)
 	expectCheck(t, rs, "version", checkFail, "<html>hello</html>", "not a ClickHouse version")
 
-	rs = checkClickHouse(checkCtx(t), http.DefaultClient, "nats://127.0.0.1:4222")
+	rs = checkClickHouse(checkCtx(t), http.DefaultClient, "nats://127.0.0.1:4222", false)
 	expectCheck(t, rs, "connect", checkFail, "not an http(s) URL")
 }
 
@@ -259,7 +280,7 @@ func TestClusterCheckClickHouseSomethingElse(t *testing.T) {
 func TestClusterCheckClickHouseWrongPassword(t *testing.T) {
 	url := testClickHouseURL(t)
 	const pw = "wr0ng-S3cret"
-	rs := checkClickHouse(checkCtx(t), http.DefaultClient, strings.Replace(url, "http://", "http://default:"+pw+"@", 1))
+	rs := checkClickHouse(checkCtx(t), http.DefaultClient, strings.Replace(url, "http://", "http://default:"+pw+"@", 1), false)
 	expectCheck(t, rs, "version", checkFail, "answered")
 	for _, r := range rs {
 		if strings.Contains(r.Detail, pw) {
