@@ -17,43 +17,19 @@
 # itself CLICKHOUSE_REPLICA (default: replica_<http port>) in the {replica} macro.
 set -euo pipefail
 
-cmd="${1:-}"
-dir="${2:-}"
-if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2
-  exit 2
-fi
-mkdir -p "$dir"
-dir="$(cd "$dir" && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+service_args "$@"
 
-stop() {
-  if [ -f "$dir/clickhouse.pid" ]; then
-    pid="$(cat "$dir/clickhouse.pid")"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/clickhouse.pid"
-  fi
-}
+stop() { stop_pidfile "$dir/clickhouse.pid"; }
 
-case "$cmd" in
-  stop) stop; exit 0 ;;
-  start) ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
-esac
+if [ "$cmd" = stop ]; then stop; exit 0; fi
 
 stop
 if ! command -v clickhouse-server >/dev/null; then
-  # The lists may be missing or old on a fresh machine: update once, only if needed.
-  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clickhouse-server >"$dir/apt.log" 2>&1; }
-  if ! apt_install; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$dir/apt.log" 2>&1
-    apt_install || { echo "apt-get install clickhouse-server failed:" >&2; tail -n 20 "$dir/apt.log" >&2; exit 1; }
-  fi
+  apt_package clickhouse-server "$dir/apt.log"
 fi
 
-# free PORT: nothing accepts connections on 127.0.0.1:PORT.
-free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 http=""
 for p in $(seq 18123 18139); do
   if free "$p" && free "$((p + 1000))" && free "$((p + 2000))"; then http="$p"; break; fi

@@ -10,16 +10,10 @@
 #
 # Ports: clients 127.0.0.1:14231-14233, routes 14241-14243, monitoring 14251-14253.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-
-cmd="${1:-}"
-dir="${2:-}"
-if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2
-  exit 2
-fi
-mkdir -p "$dir"
-dir="$(cd "$dir" && pwd)"
+service_args "$@"
 
 stop() {
   for i in 1 2 3; do
@@ -37,11 +31,7 @@ stop() {
   done
 }
 
-case "$cmd" in
-  stop) stop; exit 0 ;;
-  start) ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
-esac
+if [ "$cmd" = stop ]; then stop; exit 0; fi
 
 stop
 go build -o "$dir/nats-server" github.com/nats-io/nats-server/v2

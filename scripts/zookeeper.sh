@@ -10,43 +10,21 @@
 # Port: the first free one of 127.0.0.1:12181-12189.
 set -euo pipefail
 
-cmd="${1:-}"
-dir="${2:-}"
-if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2
-  exit 2
-fi
-mkdir -p "$dir"
-dir="$(cd "$dir" && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+service_args "$@"
 
-stop() {
-  if [ -f "$dir/zookeeper.pid" ]; then
-    pid="$(cat "$dir/zookeeper.pid")"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/zookeeper.pid"
-  fi
-}
+stop() { stop_pidfile "$dir/zookeeper.pid"; }
 
-case "$cmd" in
-  stop) stop; exit 0 ;;
-  start) ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
-esac
+if [ "$cmd" = stop ]; then stop; exit 0; fi
 
 stop
 jar=/usr/share/java/zookeeper.jar
 if [ ! -f "$jar" ] || ! command -v java >/dev/null; then
   # Debian's package brings its Java libraries (and a Java runtime when there is none).
-  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zookeeper >"$dir/apt.log" 2>&1; }
-  if ! apt_install; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$dir/apt.log" 2>&1
-    apt_install || { echo "apt-get install zookeeper failed:" >&2; tail -n 20 "$dir/apt.log" >&2; exit 1; }
-  fi
+  apt_package zookeeper "$dir/apt.log"
 fi
 
-free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=""
 for p in $(seq 12181 12189); do
   if free "$p"; then port="$p"; break; fi

@@ -6,9 +6,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql's "pgx", to reconcile PostgreSQL as the crash test reconciles SQLite
 )
@@ -98,8 +101,14 @@ func TestClusterAPINodesKilledUnderLoad(t *testing.T) {
 	}
 	pause(500*time.Millisecond, time.Second)
 	logs, violations := stopLoad()
-	// The figures as a node reports them once its reads see every acknowledged position,
-	// then PostgreSQL reconciled with what the clients were answered.
+	// A batch whose client gave up when the load stopped may still reach the log after
+	// the last acknowledged position (never acknowledged, so the reconciliation allows
+	// it; seen: 26 opens). The report must be read past it, or it would be checked
+	// against raw events it was never asked to include: wait until the stream's head
+	// stops moving, and read at it.
+	settleHead(t, e.url, e.stream, &h.maxPos)
+	// The figures as a node reports them once its reads see the whole log, then
+	// PostgreSQL reconciled with what the clients were answered.
 	report := h.report(t, ctx, bases[1], 60)
 	sep := "?"
 	if strings.Contains(e.dsn, "?") {
@@ -135,4 +144,30 @@ func TestClusterAPINodesKilledUnderLoad(t *testing.T) {
 	}
 	checkShipped(t, e.ch, e.url, e.stream, org, "crash")
 	t.Logf("%s; 4 API node kills, 4 worker kills, a rolling restart; stored rows %d", summary, rows)
+}
+
+// settleHead waits until the stream's last sequence has not moved for a second (at most
+// 30 s) and raises pos to it.
+func settleHead(t *testing.T, url, stream string, pos *atomic.Uint64) {
+	t.Helper()
+	var last uint64
+	still := 0
+	for deadline := time.Now().Add(30 * time.Second); still < 4; time.Sleep(250 * time.Millisecond) {
+		info, err := natstest.Info(url, stream)
+		if err != nil {
+			t.Fatalf("stream %s: %v", stream, err)
+		}
+		if head := info.State.LastSeq; head != last {
+			last, still = head, 0
+		} else {
+			still++
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream's head still moves after the load stopped (%d)", last)
+		}
+	}
+	if last > pos.Load() {
+		t.Logf("the stream's head %d is past the last acknowledged position %d", last, pos.Load())
+		pos.Store(last)
+	}
 }
