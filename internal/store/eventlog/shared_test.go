@@ -57,13 +57,23 @@ func TestSharedSinksAnswerEachOthersRetries(t *testing.T) {
 			}
 		}
 	}
-	write(a, batch("x", "kx", 5))
+	// ids returns the ids a write answered.
+	ids := func(evs []*mailtrail.Event) []string {
+		var out []string
+		for _, ev := range evs {
+			out = append(out, ev.ID)
+		}
+		return out
+	}
+	first := batch("x", "kx", 5)
+	write(a, first)
 	retry := batch("xr", "kx", 5) // the same keys, other ids
-	wantDup("a retry through b of a's batch", write(b, retry), retry, []string{"x0", "x1", "x2", "x3", "x4"}, true)
+	wantDup("a retry through b of a's batch", write(b, retry), retry, ids(first), true)
 
-	write(b, batch("y", "ky", 3))
+	second := batch("y", "ky", 3)
+	write(b, second)
 	again := batch("yr", "ky", 3)
-	wantDup("a retry through a of b's batch", write(a, again), again, []string{"y0", "y1", "y2"}, true)
+	wantDup("a retry through a of b's batch", write(a, again), again, ids(second), true)
 
 	unshared := batch("xu", "kx", 5)
 	wantDup("a retry through an unshared sink", write(c, unshared), unshared, nil, false)
@@ -125,9 +135,81 @@ func TestSharedSinkFilterHoldsOtherWritersApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"a1", "a2"} {
+	for i, want := range []string{first[0].ID, first[1].ID} {
 		if !cs.Duplicate[i] || retry[i].ID != want {
 			t.Fatalf("b's retry of a's applied event %s: duplicate=%v id %s, want a duplicate of %s", want, cs.Duplicate[i], retry[i].ID, want)
 		}
+	}
+}
+
+// Two copies of a keyed event appended by two Shared writers, neither having seen the
+// other's (a writer killed mid-append, whose copy reached the stream after the retry
+// through another was appended), are answered with one id: the one the projection keeps
+// whichever copy it meets first. Here each writer has a log of its own, so neither can
+// see the other's copy. The id is derived from the organization, the event's first key
+// and the hour of receipt: not from the event's own id, nor its content beyond its key.
+// Events without a key keep their own ids, and so does an unshared Sink's.
+func TestSharedSinksGiveCopiesOfAKeyedEventOneID(t *testing.T) {
+	ctx := context.Background()
+	sink := func(shared bool) *eventlog.Sink {
+		s := eventlog.NewSink(open(t, t.TempDir(), eventlog.Options{}), eventlog.SinkOptions{Shared: shared})
+		if err := s.Resume(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	api := ingest.IdempotencyPrefix
+	// copyOf is the same batch under other ids (a retry), received at received.
+	copyOf := func(p string, received time.Time) []*mailtrail.Event {
+		evs := []*mailtrail.Event{
+			mk("org_1", p+"1", 0, mailtrail.EventSent, 0, "sent-0"),                // a vendor's dedupe key
+			mk("org_1", p+"2", 1, mailtrail.EventDelivered, 0, api+"k1"),           // an idempotency key
+			mk("org_1", p+"3", 2, mailtrail.EventOpened, time.Minute, ""),          // no key
+			mk("org_2", p+"4", 1, mailtrail.EventDelivered, 0, api+"k1"),           // the same key, another organization
+			mk("org_1", p+"5", 3, mailtrail.EventBounced, 2*time.Minute, api+"k5"), // another key
+		}
+		for _, ev := range evs {
+			ev.ReceivedAt = received
+		}
+		return evs
+	}
+	write := func(s *eventlog.Sink, evs []*mailtrail.Event) []string {
+		t.Helper()
+		cs, err := s.Write(ctx, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for i, ev := range evs {
+			if cs.Duplicate[i] {
+				t.Fatalf("event %d of a batch new to its writer answered as a duplicate", i)
+			}
+			ids = append(ids, ev.ID)
+		}
+		return ids
+	}
+	at := time.Date(2026, 12, 7, 10, 5, 0, 0, time.UTC)
+	a := write(sink(true), copyOf("a", at))
+	b := write(sink(true), copyOf("b", at.Add(40*time.Minute))) // the same hour of receipt
+	for i := range a {
+		keyed := i != 2
+		if same := a[i] == b[i]; same != keyed {
+			t.Errorf("event %d: ids %s and %s of its two copies; want the same id: %v", i, a[i], b[i], keyed)
+		}
+		if keyed && len(a[i]) != 22 {
+			t.Errorf("event %d: id %q, want 22 characters like every event id", i, a[i])
+		}
+	}
+	if a[1] == a[3] || a[1] == a[4] || a[0] == a[1] {
+		t.Errorf("different keys or organizations share an id: %v", a)
+	}
+	// A key used again in another hour (past the dedupe horizon it is a new event) gets
+	// another id, never one stored before.
+	if c := write(sink(true), copyOf("c", at.Add(time.Hour))); c[1] == a[1] || c[0] == a[0] {
+		t.Errorf("copies received an hour apart share ids: %v and %v", a, c)
+	}
+	// An unshared Sink (one writer: serve) keeps the ids it is given.
+	if u := write(sink(false), copyOf("u", at)); u[0] != "u1" || u[1] != "u2" {
+		t.Errorf("an unshared Sink answered %v, want the events' own ids", u)
 	}
 }

@@ -36,7 +36,9 @@ type SinkOptions struct {
 	// Shared says other writers append to the stream too (the API nodes of the cluster
 	// mode): before each Write the Sink reads what they appended since it last looked, up
 	// to the stream's head, into its index, so that a retry of a batch another writer
-	// acknowledged (which is in the stream by then) is answered as duplicates.
+	// acknowledged (which is in the stream by then) is answered as duplicates. And a new
+	// event holding a key is appended under an id derived from its key (keyedID), so
+	// that two copies appended by two writers answer with the same id.
 	Shared bool
 	// MaxPending bounds the dedupe index: while it holds that many keys (appended, not
 	// applied: the projection store is far behind or failing), a batch with keys is
@@ -342,6 +344,11 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 			dup[i] = true
 			ev.ID = ids[i]
 			continue
+		}
+		if s.opt.Shared {
+			if id := keyedID(ev, keys[i]); id != "" {
+				ev.ID = id
+			}
 		}
 		for _, k := range keys[i] {
 			if k.kind != 0 {
