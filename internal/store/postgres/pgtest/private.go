@@ -96,7 +96,7 @@ func (s *Server) Start() {
 	s.t.Helper()
 	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"), "-p", strconv.Itoa(s.port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.dir, "-c", "fsync=on", "-c", "synchronous_commit=on")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true} // Kill ends the whole group
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true} // out of the test's group: a signal to it does not reach the server
 	log, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		s.t.Fatal(err)
@@ -124,17 +124,45 @@ func (s *Server) Start() {
 }
 
 // Kill kills the server and every process of it with SIGKILL, as a crash of its machine
-// would end them (no shutdown, no checkpoint), and waits until they are gone.
+// would end them (no shutdown, no checkpoint), and waits until they are gone. Each of the
+// postmaster's children is a process group of its own (PostgreSQL calls setsid), so they
+// are found by their working directory, the data directory every one of them runs in: a
+// backend left alive would hold the shared memory, and the next start would refuse it
+// ("pre-existing shared memory block is still in use", seen on a busy machine).
 func (s *Server) Kill() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	pgid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL) // first, so that it forks no more
+	data := filepath.Join(s.dir, "data")
+	if real, err := filepath.EvalSymlinks(data); err == nil {
+		data = real
+	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if syscall.Kill(-pgid, 0) != nil { // no process of the group is left
+		left := false
+		for _, pid := range processesIn(data) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			left = true
+		}
+		if !left {
 			break
 		}
 	}
 	s.cmd = nil
+}
+
+// processesIn returns the processes whose working directory is dir (a zombie has none).
+func processesIn(dir string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err == nil && cwd == dir {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
