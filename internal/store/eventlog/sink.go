@@ -161,6 +161,27 @@ func (s *Sink) Resume(ctx context.Context, applied uint64) error {
 	return nil
 }
 
+// ownCatchUp is how many of its own messages a Shared Sink lets pile up in own before a
+// Write without keys catches up all the same (to bound own).
+const ownCatchUp = 4096
+
+// needCatchUp tells whether a Shared Sink reads the other writers' appends before
+// writing batch: when an event of it holds a key (only keyed events are looked up in the
+// index), or when own has grown to ownCatchUp. A batch without keys (pixel hits, clicks)
+// needs nothing of the others: skipping saves a request for the stream's head per Write,
+// and the messages applied before the next keyed Write are never read (catchUp starts
+// past what the store applied).
+func (s *Sink) needCatchUp(batch []*mailtrail.Event) bool {
+	for _, ev := range batch {
+		if ev.DedupeKey != "" {
+			return true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.own) >= ownCatchUp
+}
+
 // catchUp reads, with Shared, what the stream holds past what the index has read (and
 // past what the store applied) up to the stream's head into the index: every batch any
 // writer acknowledged before this Write began is then known to it.
@@ -274,7 +295,7 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	if err := s.waitFlying(ctx, batch); err != nil {
 		return ingest.ChangeSet{}, err
 	}
-	if s.opt.Shared {
+	if s.opt.Shared && s.needCatchUp(batch) {
 		if err := s.catchUp(ctx); err != nil {
 			return ingest.ChangeSet{}, err
 		}
