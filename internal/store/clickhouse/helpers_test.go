@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -254,4 +255,19 @@ func (p *cutProxy) serve(c *net.TCPConn) {
 			return
 		}
 	}
+}
+
+// crashingAfterCopy returns a shipper of l's events to db whose first n copies "crash"
+// once the block is copied into the events table, before its position is stored (so
+// each such block is copied again), and the count of those crashes.
+func crashingAfterCopy(db *clickhouse.DB, l *eventlog.Log, n int) (*clickhouse.Shipper, *int) {
+	crashes := new(int)
+	return clickhouse.NewShipper(db, l.Projection(), clickhouse.ShipperOptions{RetryMin: time.Millisecond,
+		AfterCopy: func(b clickhouse.Block) error {
+			if *crashes < n {
+				*crashes++
+				return errors.New("crash after the copy")
+			}
+			return nil
+		}}), crashes
 }

@@ -2,7 +2,6 @@ package clickhouse_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -65,19 +64,11 @@ func TestReplicatedBlockCopiedAgainStoredOnce(t *testing.T) {
 	if err := db1.Exec(ctx, "SYSTEM STOP MERGES "+name+".events"); err != nil {
 		t.Fatal(err)
 	}
-	crashes := 0
-	s := clickhouse.NewShipper(db1, l.Projection(), clickhouse.ShipperOptions{RetryMin: time.Millisecond,
-		AfterCopy: func(b clickhouse.Block) error {
-			if crashes < 2 {
-				crashes++
-				return errors.New("crash after the copy")
-			}
-			return nil
-		}})
+	s, crashes := crashingAfterCopy(db1, l, 2)
 	last := head(t, l)
 	shipAll(t, s, last)
-	if crashes != 2 {
-		t.Fatalf("%d crashes after the copy, want 2", crashes)
+	if *crashes != 2 {
+		t.Fatalf("%d crashes after the copy, want 2", *crashes)
 	}
 	if rows, ids, err := db1.Rows(ctx); err != nil || ids != 1500 || rows != 1500 {
 		t.Fatalf("replica 1: %d rows of %d events (%v), want each event stored once", rows, ids, err)

@@ -178,15 +178,7 @@ func TestBlockCopiedTwiceCountsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	crashes := 0
-	s := clickhouse.NewShipper(db, l.Projection(), clickhouse.ShipperOptions{RetryMin: time.Millisecond,
-		AfterCopy: func(b clickhouse.Block) error {
-			if crashes < 2 {
-				crashes++
-				return errors.New("crash after the copy")
-			}
-			return nil
-		}})
+	s, _ := crashingAfterCopy(db, l, 2)
 	shipAll(t, s, head(t, l))
 	rows, ids, err := db.Rows(context.Background())
 	if err != nil {
