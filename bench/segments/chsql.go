@@ -162,7 +162,17 @@ func (q chSQL) cond(b []byte, ptr string) (*segment.Cond, error) {
 
 // condSet returns the customers who have done c (Negated ignored).
 func (q chSQL) condSet(c *segment.Cond) string {
-	where := []string{"org = " + literal(q.org), fmt.Sprintf("type = %d", c.Type)}
+	where := append([]string{"org = " + literal(q.org)}, q.rowFilter(c)...)
+	s := "SELECT customer FROM " + q.table + " WHERE " + strings.Join(where, " AND ") + " GROUP BY customer"
+	if c.AtLeast > 1 {
+		s += fmt.Sprintf(" HAVING uniqExact(id) >= %d", c.AtLeast)
+	}
+	return s
+}
+
+// rowFilter returns the terms an event row of c meets (the organization aside).
+func (q chSQL) rowFilter(c *segment.Cond) []string {
+	where := []string{fmt.Sprintf("type = %d", c.Type)}
 	if c.Campaign != "" {
 		where = append(where, "campaign = "+literal(c.Campaign))
 	}
@@ -179,11 +189,7 @@ func (q chSQL) condSet(c *segment.Cond) string {
 	if to < 1<<62 {
 		where = append(where, timeBound(to, "<"))
 	}
-	s := "SELECT customer FROM " + q.table + " WHERE " + strings.Join(where, " AND ") + " GROUP BY customer"
-	if c.AtLeast > 1 {
-		s += fmt.Sprintf(" HAVING uniqExact(id) >= %d", c.AtLeast)
-	}
-	return s
+	return where
 }
 
 // timeBound returns the condition occurred_at + occurred_ms ≥ ms (op ">") or < ms (op
@@ -220,4 +226,91 @@ func literal(s string) string {
 	}
 	b.WriteByte('\'')
 	return b.String()
+}
+
+// scanCount and scanIDs are the other plan: one pass over the organization's events,
+// grouped by customer, each condition an aggregate (countIf, or uniqExactIf of the id for
+// "at least N times") and the rule the HAVING expression over them. The universe is the
+// groups themselves; a rule without a negation reads only the rows some condition takes.
+func (q chSQL) scanCount(rule []byte) (string, error) {
+	s, err := q.scan(rule)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT count() FROM (" + s + ")", nil
+}
+
+func (q chSQL) scanIDs(rule []byte) (string, error) {
+	s, err := q.scan(rule)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT customer AS customer_id FROM (" + s + ") FORMAT JSONEachRow", nil
+}
+
+func (q chSQL) scan(rule []byte) (string, error) {
+	var conds []string
+	negated := false
+	having, err := q.expr(rule, "", &conds, &negated)
+	if err != nil {
+		return "", err
+	}
+	where := "org = " + literal(q.org)
+	if !negated {
+		where += " AND (" + strings.Join(conds, " OR ") + ")"
+	}
+	return "SELECT customer FROM " + q.table + " WHERE " + where + " GROUP BY customer HAVING " + having, nil
+}
+
+// expr returns the HAVING expression of the rule node b, adding each condition's row
+// filter to conds and setting negated when a not or has_not_done is met.
+func (q chSQL) expr(b []byte, ptr string, conds *[]string, negated *bool) (string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 {
+		return "", fmt.Errorf("%s: a node has exactly one key", ptr)
+	}
+	for k, v := range m {
+		here := ptr + "/" + k
+		switch k {
+		case "and", "or":
+			var kids []json.RawMessage
+			if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
+				return "", fmt.Errorf("%s: expected a list", here)
+			}
+			parts := make([]string, len(kids))
+			for i, kid := range kids {
+				s, err := q.expr(kid, fmt.Sprintf("%s/%d", here, i), conds, negated)
+				if err != nil {
+					return "", err
+				}
+				parts[i] = s
+			}
+			return "(" + strings.Join(parts, " "+strings.ToUpper(k)+" ") + ")", nil
+		case "not":
+			*negated = true
+			s, err := q.expr(v, here, conds, negated)
+			if err != nil {
+				return "", err
+			}
+			return "NOT " + s, nil
+		case "has_done", "has_not_done":
+			c, err := q.cond(b, ptr)
+			if err != nil {
+				return "", err
+			}
+			f := strings.Join(q.rowFilter(c), " AND ")
+			*conds = append(*conds, "("+f+")")
+			agg := "countIf(" + f + ") > 0"
+			if c.AtLeast > 1 {
+				agg = fmt.Sprintf("uniqExactIf(id, %s) >= %d", f, c.AtLeast)
+			}
+			if c.Negated {
+				*negated = true
+				return "NOT (" + agg + ")", nil
+			}
+			return "(" + agg + ")", nil
+		}
+		return "", fmt.Errorf("%s: unknown operator", here)
+	}
+	panic("unreachable")
 }

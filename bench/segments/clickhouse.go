@@ -193,17 +193,40 @@ type chFigures struct {
 	streamBytes          int64
 }
 
-// chQueries times each query runs times in ClickHouse, as a count and as the full list
-// of ids streamed (NDJSON), and returns the figures in order. A count or a stream's line
-// count that differs from the index's count is logged loudly (and shown in the report).
-func chQueries(ctx context.Context, db *clickhouse.DB, q chSQL, queries []indexFigures, runs int) ([]chFigures, error) {
+// chPlan is one way of writing a rule in SQL.
+type chPlan struct {
+	name       string
+	count, ids func(rule []byte) (string, error)
+}
+
+// chPlans returns the plans named in list (comma-separated: sets, scan).
+func chPlans(q chSQL, list string) ([]chPlan, error) {
+	var out []chPlan
+	for _, name := range strings.Split(list, ",") {
+		switch name {
+		case "sets":
+			out = append(out, chPlan{"sets: one SELECT per condition, combined with IN, NOT IN and UNION ALL", q.count, q.ids})
+		case "scan":
+			out = append(out, chPlan{"one scan: GROUP BY customer HAVING the rule over countIf / uniqExactIf", q.scanCount, q.scanIDs})
+		default:
+			return nil, fmt.Errorf("unknown plan %q (sets, scan)", name)
+		}
+	}
+	return out, nil
+}
+
+// chQueries times each query runs times in ClickHouse written as plan p, as a count and
+// as the full list of ids streamed (NDJSON), and returns the figures in order. A count or
+// a stream's line count that differs from the index's count is logged loudly (and shown
+// in the report).
+func chQueries(ctx context.Context, db *clickhouse.DB, p chPlan, queries []indexFigures, runs int) ([]chFigures, error) {
 	out := make([]chFigures, len(queries))
 	for i, x := range queries {
-		countSQL, err := q.count([]byte(x.rule))
+		countSQL, err := p.count([]byte(x.rule))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", x.name, err)
 		}
-		idsSQL, _ := q.ids([]byte(x.rule))
+		idsSQL, _ := p.ids([]byte(x.rule))
 		var counts, streams []time.Duration
 		f := &out[i]
 		for range runs {
@@ -229,7 +252,7 @@ func chQueries(ctx context.Context, db *clickhouse.DB, q chSQL, queries []indexF
 		if f.n != int64(x.n) || f.lines != int64(x.n) {
 			log.Printf("MISMATCH %s: index %d, ClickHouse count %d, ClickHouse ids %d", x.name, x.n, f.n, f.lines)
 		}
-		log.Printf("clickhouse: %s: %d customers, count %s, ids %s", x.name, f.n, ms(f.countMed), ms(f.streamMed))
+		log.Printf("clickhouse %s: %s: %d customers, count %s, ids %s", p.name[:strings.Index(p.name, ":")], x.name, f.n, ms(f.countMed), ms(f.streamMed))
 	}
 	return out, nil
 }
@@ -244,8 +267,8 @@ func (c *lineWriter) Write(p []byte) (int, error) {
 
 var _ io.Writer = (*lineWriter)(nil)
 
-// chReport prints the ClickHouse figures beside the index's.
-func chReport(w io.Writer, db *clickhouse.DB, ld chLoadStats, queries []indexFigures, figs []chFigures, runs int, loads []string) {
+// chReport prints the ClickHouse figures of each plan beside the index's.
+func chReport(w io.Writer, db *clickhouse.DB, ld chLoadStats, queries []indexFigures, plans []chPlan, figs [][]chFigures, runs int, loads []string) {
 	fmt.Fprintf(w, "\n## The same queries in ClickHouse (%s, database %s, table events from the project's Schema)\n\n", chVersion(db), db.Database())
 	if ld.skipped {
 		fmt.Fprintf(w, "Events already loaded by an earlier run (-keep): %s rows. ", thousands(ld.rows))
@@ -257,7 +280,16 @@ func chReport(w io.Writer, db *clickhouse.DB, ld chLoadStats, queries []indexFig
 	if ld.uncounted > 0 {
 		fmt.Fprint(w, " (**ClickHouse has no counted column: its answers include them, the index's do not**)")
 	}
-	fmt.Fprintf(w, ". %d runs of each: median and p99 (= the slowest run). Load average (1, 5, 15 min): %s.\n\n", runs, strings.Join(loads, "; "))
+	fmt.Fprintf(w, ". %d runs of each: median and p99 (= the slowest run). Load average (1, 5, 15 min): %s.\n", runs, strings.Join(loads, "; "))
+	for j, p := range plans {
+		if j < len(figs) {
+			chTable(w, p, queries, figs[j])
+		}
+	}
+}
+
+func chTable(w io.Writer, p chPlan, queries []indexFigures, figs []chFigures) {
+	fmt.Fprintf(w, "\nPlan %s:\n\n", p.name)
 	fmt.Fprintln(w, "| query | customers (index / ClickHouse) | index count | ClickHouse count median | p99 | × index | index ids | ClickHouse ids median | p99 | × index | stream size |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for i, x := range queries {

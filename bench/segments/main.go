@@ -68,6 +68,7 @@ func main() {
 	chDB := flag.String("chdb", "mt_segbench", "with -clickhouse: the database of the events")
 	keep := flag.Bool("keep", false, "with -clickhouse: keep the database (a later run with it loads nothing)")
 	chRuns := flag.Int("chruns", 5, "with -clickhouse: timed runs of each query there")
+	chPlanList := flag.String("chplans", "sets,scan", "with -clickhouse: the SQL plans timed (chsql.go)")
 	chBlock := flag.Int("chblock", 1_000_000, "with -clickhouse: events per INSERT")
 	flag.Parse()
 	ctx := context.Background()
@@ -214,7 +215,8 @@ func main() {
 		rows = append(rows, row{q.name, n, cm, cp, sm, sp, bytes})
 	}
 
-	var figs []chFigures
+	var figs [][]chFigures
+	var plans []chPlan
 	var idxFigs []indexFigures
 	if ch != nil {
 		for i, q := range queries {
@@ -222,8 +224,16 @@ func main() {
 		}
 		loads = append(loads, "ClickHouse queries "+loadavg())
 		q := chSQL{table: ch.Database() + ".events", org: orgID, now: now}
-		if figs, err = chQueries(ctx, ch, q, idxFigs, *chRuns); err != nil {
-			log.Printf("clickhouse: %v", err) // the index's figures are still reported
+		if plans, err = chPlans(q, *chPlanList); err != nil {
+			log.Fatal(err)
+		}
+		for _, p := range plans {
+			f, err := chQueries(ctx, ch, p, idxFigs, *chRuns)
+			if err != nil {
+				log.Printf("clickhouse: %v", err) // what was measured is still reported
+				break
+			}
+			figs = append(figs, f)
 		}
 		loads = append(loads, "after "+loadavg())
 	}
@@ -297,9 +307,11 @@ func main() {
 		fmt.Fprintf(w, "\n**Mismatch**: index %d, SQLite events %d, customers %d.\n", rows[0].n, evCount, custCount)
 	}
 	if ch != nil && figs != nil {
-		chReport(w, ch, chLd, idxFigs, figs, *chRuns, loads)
-		countSQL, _ := chSQL{table: ch.Database() + ".events", org: orgID, now: now}.count([]byte(queries[3].rule))
-		fmt.Fprintf(w, "\nThe five-condition rule's count in ClickHouse:\n\n```sql\n%s\n```\n", countSQL)
+		chReport(w, ch, chLd, idxFigs, plans, figs, *chRuns, loads)
+		for _, p := range plans {
+			countSQL, _ := p.count([]byte(queries[3].rule))
+			fmt.Fprintf(w, "\nThe five-condition rule's count, plan %s:\n\n```sql\n%s\n```\n", p.name, countSQL)
+		}
 	}
 }
 
