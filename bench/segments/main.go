@@ -15,6 +15,12 @@
 // -builds 1 times one Build instead of 3 (at 4 M customers each takes minutes); -cpuprofile
 // writes a CPU profile of the snapshot loads (those without the tail).
 //
+// With -clickhouse URL it also loads the organization's raw events into a ClickHouse
+// events table created by the project's Schema (database -chdb, dropped at the end unless
+// -keep; a kept one that holds them all is not loaded again), and times the same queries
+// there as SQL over the raw events (chsql.go), -chruns runs each, checking every count
+// and id list against the index's count and printing a second table beside the first.
+//
 // With -db naming an existing file written by an earlier run, generation is skipped.
 package main
 
@@ -38,6 +44,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/segment"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
 
 	_ "modernc.org/sqlite"
@@ -57,6 +64,12 @@ func main() {
 	builds := flag.Int("builds", 3, "with -restart: full builds timed (the median is reported)")
 	cpuprofile := flag.String("cpuprofile", "", "with -restart: write a CPU profile of the snapshot loads to this file")
 	tail := flag.Int("tail", 0, "with -restart: events committed after the snapshot (opens, clicks, deliveries of existing customers), which a start after a crash reads from the store; they stay in -db")
+	chURL := flag.String("clickhouse", "", "also time the queries in ClickHouse at this HTTP URL (e.g. http://127.0.0.1:8123)")
+	chDB := flag.String("chdb", "mt_segbench", "with -clickhouse: the database of the events")
+	keep := flag.Bool("keep", false, "with -clickhouse: keep the database (a later run with it loads nothing)")
+	chRuns := flag.Int("chruns", 5, "with -clickhouse: timed runs of each query there")
+	chPlanList := flag.String("chplans", "sets,scan", "with -clickhouse: the SQL plans timed (chsql.go)")
+	chBlock := flag.Int("chblock", 1_000_000, "with -clickhouse: events per INSERT")
 	flag.Parse()
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, *nowFlag)
@@ -108,6 +121,21 @@ func main() {
 	}
 	fi, _ := os.Stat(path)
 
+	// ClickHouse first, so that its merges are over before anything is timed.
+	var ch *clickhouse.DB
+	var chLd chLoadStats
+	if *chURL != "" {
+		if ch, err = clickhouse.New(*chURL, *chDB); err != nil {
+			log.Fatal(err)
+		}
+		if chLd, err = chLoad(ctx, path, orgID, ch, *chBlock); err != nil {
+			log.Fatal(err)
+		}
+		if !*keep {
+			defer ch.DropDatabase(context.Background())
+		}
+	}
+
 	// Build the index as serve does, and measure its memory.
 	runtime.GC()
 	var before, after runtime.MemStats
@@ -148,6 +176,7 @@ func main() {
 		streamBytes          int64
 	}
 	var rows []row
+	loads := []string{"index queries " + loadavg()}
 	for _, q := range queries {
 		rule, err := segment.Parse([]byte(q.rule))
 		if err != nil {
@@ -184,6 +213,29 @@ func main() {
 		cm, cp := stats(counts)
 		sm, sp := stats(streams)
 		rows = append(rows, row{q.name, n, cm, cp, sm, sp, bytes})
+	}
+
+	var figs [][]chFigures
+	var plans []chPlan
+	var idxFigs []indexFigures
+	if ch != nil {
+		for i, q := range queries {
+			idxFigs = append(idxFigs, indexFigures{q.name, q.rule, rows[i].n, rows[i].countMed, rows[i].streamMed})
+		}
+		loads = append(loads, "ClickHouse queries "+loadavg())
+		q := chSQL{table: ch.Database() + ".events", org: orgID, now: now}
+		if plans, err = chPlans(q, *chPlanList); err != nil {
+			log.Fatal(err)
+		}
+		for _, p := range plans {
+			f, err := chQueries(ctx, ch, p, idxFigs, *chRuns)
+			if err != nil {
+				log.Printf("clickhouse: %v", err) // what was measured is still reported
+				break
+			}
+			figs = append(figs, f)
+		}
+		loads = append(loads, "after "+loadavg())
 	}
 
 	// Single-customer checks: random customers, the five-condition rule and Q1.
@@ -253,6 +305,13 @@ func main() {
 	fmt.Fprintf(w, "\nFive-condition rule: `%s`\n", queries[3].rule)
 	if evCount != rows[0].n || custCount != rows[0].n {
 		fmt.Fprintf(w, "\n**Mismatch**: index %d, SQLite events %d, customers %d.\n", rows[0].n, evCount, custCount)
+	}
+	if ch != nil && figs != nil {
+		chReport(w, ch, chLd, idxFigs, plans, figs, *chRuns, loads)
+		for _, p := range plans {
+			countSQL, _ := p.count([]byte(queries[3].rule))
+			fmt.Fprintf(w, "\nThe five-condition rule's count, plan %s:\n\n```sql\n%s\n```\n", p.name, countSQL)
+		}
 	}
 }
 

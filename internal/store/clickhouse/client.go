@@ -160,6 +160,44 @@ func plainName(s string) bool {
 // all), body, when not nil, is the statement's data. It returns the answer's body, or an
 // error with the server's message.
 func (db *DB) do(ctx context.Context, query string, body io.Reader) (string, error) {
+	resp, err := db.send(ctx, query, body)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return "", fmt.Errorf("clickhouse: %s: read the answer: %w", verb(query), err)
+	}
+	return string(b), nil
+}
+
+// Select runs query, a read starting with "SELECT ", and copies the server's answer to w
+// as it arrives, without the size limit of the package's other reads: for answers of
+// millions of rows (benchmarks, exports). It returns the bytes copied, and an error with
+// the server's message when the server refuses the query, or the copy's error. An error
+// the server meets after it has started to answer arrives inside the copied bytes (the
+// HTTP status is sent by then): callers check what they read, e.g. its row count.
+func (db *DB) Select(ctx context.Context, query string, w io.Writer) (int64, error) {
+	if !strings.HasPrefix(query, "SELECT ") {
+		return 0, errors.New("clickhouse: Select runs reads only (SELECT …)")
+	}
+	resp, err := db.send(ctx, query, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("clickhouse: %s: read the answer: %w", verb(query), err)
+	}
+	return n, nil
+}
+
+// send sends one statement as do describes and returns the server's answer when its
+// status is 200 OK, for the caller to read and close; otherwise an error with the
+// server's message.
+func (db *DB) send(ctx context.Context, query string, body io.Reader) (*http.Response, error) {
 	u := db.base
 	u.RawQuery = url.Values{"query": {query}}.Encode()
 	method := http.MethodPost
@@ -173,7 +211,7 @@ func (db *DB) do(ctx context.Context, query string, body io.Reader) (string, err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return "", fmt.Errorf("clickhouse: %w", err)
+		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 	if db.hasUser {
 		req.SetBasicAuth(db.user, db.password)
@@ -191,14 +229,14 @@ func (db *DB) do(ctx context.Context, query string, body io.Reader) (string, err
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL says nothing the caller does not know, and is long
 		}
-		return "", fmt.Errorf("clickhouse: %s: %w", verb(query), err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return "", fmt.Errorf("clickhouse: %s: read the answer: %w", verb(query), err)
+		return nil, fmt.Errorf("clickhouse: %s: %w", verb(query), err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		if err != nil {
+			return nil, fmt.Errorf("clickhouse: %s: %d, read the answer: %w", verb(query), resp.StatusCode, err)
+		}
 		msg := strings.TrimSpace(string(b))
 		if len(msg) > 300 {
 			msg = msg[:300] + "…"
@@ -206,9 +244,9 @@ func (db *DB) do(ctx context.Context, query string, body io.Reader) (string, err
 		if db.password != "" {
 			msg = strings.ReplaceAll(msg, db.password, "xxxxx")
 		}
-		return "", fmt.Errorf("clickhouse: %s: %d %s", verb(query), resp.StatusCode, msg)
+		return nil, fmt.Errorf("clickhouse: %s: %d %s", verb(query), resp.StatusCode, msg)
 	}
-	return string(b), nil
+	return resp, nil
 }
 
 // exec runs a statement that answers nothing.
