@@ -271,15 +271,29 @@ func (n *apiNode) follow(ctx context.Context, a *app, seg *nodeSegments) {
 			end, err = n.pg.StreamEnd(ctx)
 		}
 		for err == nil && cursor < end {
-			var evs []*mailtrail.Event
+			// The events themselves only for journey waits: the streams, the dispatcher
+			// and the segment index need their organizations. A wait registered while
+			// the organizations were read has the events read again, whole: one
+			// registered after that asks the store after these events were committed.
+			var orgs []string
 			var last int64
-			if evs, last, err = n.pg.Feed(ctx, cursor, end, 1000); err != nil {
+			whole := a.journeys.Len() > 0
+			if !whole {
+				orgs, last, err = n.pg.FeedOrgs(ctx, cursor, end, 5000)
+				whole = err == nil && a.journeys.Len() > 0
+			}
+			if whole {
+				var evs []*mailtrail.Event
+				if evs, last, err = n.pg.Feed(ctx, cursor, end, 1000); err == nil {
+					orgs = orgsOf(evs)
+					a.journeys.Notify(evs)
+				}
+			}
+			if err != nil {
 				break
 			}
-			if len(evs) > 0 {
-				orgs := orgsOf(evs)
+			if len(orgs) > 0 {
 				a.hub.Notify(orgs...)
-				a.journeys.Notify(evs)
 				a.outbound.Wake()
 				for _, o := range orgs {
 					pending[o] = true

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -77,9 +78,21 @@ func TestStreamEndWaitsForInsertsInFlight(t *testing.T) {
 	if err != nil || len(feed) != 2 || feed[0].CustomerID != "u1" || feed[1].ID != "in-flight" || feed[1].OrgID != o.ID {
 		t.Fatalf("Feed page 1: %+v up to %d, %v", feed, last, err)
 	}
+	page1 := last
 	feed, last, err = db.Feed(ctx, last, se, 2)
 	if err != nil || len(feed) != 1 || feed[0].CustomerID != "u2" || last != se {
 		t.Fatalf("Feed page 2: %+v up to %d, %v; want u2's, up to %d", feed, last, err, se)
+	}
+	// FeedOrgs pages alike, naming the organizations only.
+	orgs, last, err := db.FeedOrgs(ctx, 0, se, 2)
+	if err != nil || !reflect.DeepEqual(orgs, []string{o.ID}) || last != page1 {
+		t.Fatalf("FeedOrgs page 1: %v up to %d, %v; want [%s] up to %d", orgs, last, err, o.ID, page1)
+	}
+	if orgs, last, err = db.FeedOrgs(ctx, last, se, 2); err != nil || !reflect.DeepEqual(orgs, []string{o.ID}) || last != se {
+		t.Fatalf("FeedOrgs page 2: %v up to %d, %v; want [%s] up to %d", orgs, last, err, o.ID, se)
+	}
+	if orgs, last, err = db.FeedOrgs(ctx, se, se, 2); err != nil || len(orgs) != 0 || last != se {
+		t.Fatalf("FeedOrgs past the end: %v up to %d, %v", orgs, last, err)
 	}
 
 	// A stream's position records the last event id its transactions inserted.
