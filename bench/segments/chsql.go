@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/segment"
+	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 )
 
 // chSQL translates segment rules into ClickHouse SQL over the raw events table, as
@@ -49,55 +49,64 @@ func (q chSQL) ids(rule []byte) (string, error) {
 
 // universe returns the organization's distinct customers.
 func (q chSQL) universe() string {
-	return "SELECT DISTINCT customer FROM " + q.table + " WHERE org = " + literal(q.org)
+	return "SELECT DISTINCT customer FROM " + q.table + " WHERE org = " + clickhouse.Quote(q.org)
+}
+
+// ruleKey returns a rule node's one key (an operator or a condition) and its value.
+func ruleKey(b []byte, ptr string) (string, json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 {
+		return "", nil, fmt.Errorf("%s: a node has exactly one key", ptr)
+	}
+	for k, v := range m {
+		return k, v, nil
+	}
+	return "", nil, nil // unreachable: m has one key
 }
 
 // node returns the SELECT of the distinct customers for whom the rule node b holds.
 func (q chSQL) node(b []byte, ptr string) (string, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 {
-		return "", fmt.Errorf("%s: a node has exactly one key", ptr)
+	k, v, err := ruleKey(b, ptr)
+	if err != nil {
+		return "", err
 	}
-	for k, v := range m {
-		here := ptr + "/" + k
-		switch k {
-		case "and", "or":
-			var kids []json.RawMessage
-			if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
-				return "", fmt.Errorf("%s: expected a list", here)
-			}
-			if k == "or" {
-				parts := make([]string, len(kids))
-				for i, kid := range kids {
-					s, err := q.node(kid, fmt.Sprintf("%s/%d", here, i))
-					if err != nil {
-						return "", err
-					}
-					parts[i] = "SELECT customer FROM (" + s + ")"
-				}
-				return "SELECT DISTINCT customer FROM (" + strings.Join(parts, " UNION ALL ") + ")", nil
-			}
-			return q.and(kids, here)
-		case "not":
-			s, err := q.node(v, here)
-			if err != nil {
-				return "", err
-			}
-			return q.minus(q.universe(), s), nil
-		case "has_done", "has_not_done":
-			c, err := q.cond(b, ptr)
-			if err != nil {
-				return "", err
-			}
-			s := q.condSet(c)
-			if c.Negated {
-				return q.minus(q.universe(), s), nil
-			}
-			return s, nil
+	here := ptr + "/" + k
+	switch k {
+	case "and", "or":
+		var kids []json.RawMessage
+		if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
+			return "", fmt.Errorf("%s: expected a list", here)
 		}
-		return "", fmt.Errorf("%s: unknown operator", here)
+		if k == "or" {
+			parts := make([]string, len(kids))
+			for i, kid := range kids {
+				s, err := q.node(kid, fmt.Sprintf("%s/%d", here, i))
+				if err != nil {
+					return "", err
+				}
+				parts[i] = "SELECT customer FROM (" + s + ")"
+			}
+			return "SELECT DISTINCT customer FROM (" + strings.Join(parts, " UNION ALL ") + ")", nil
+		}
+		return q.and(kids, here)
+	case "not":
+		s, err := q.node(v, here)
+		if err != nil {
+			return "", err
+		}
+		return q.minus(q.universe(), s), nil
+	case "has_done", "has_not_done":
+		c, err := q.cond(b, ptr)
+		if err != nil {
+			return "", err
+		}
+		s := q.condSet(c)
+		if c.Negated {
+			return q.minus(q.universe(), s), nil
+		}
+		return s, nil
 	}
-	panic("unreachable")
+	return "", fmt.Errorf("%s: unknown operator", here)
 }
 
 // and intersects the positive terms and subtracts the negated ones, as the index does:
@@ -162,7 +171,7 @@ func (q chSQL) cond(b []byte, ptr string) (*segment.Cond, error) {
 
 // condSet returns the customers who have done c (Negated ignored).
 func (q chSQL) condSet(c *segment.Cond) string {
-	where := append([]string{"org = " + literal(q.org)}, q.rowFilter(c)...)
+	where := append([]string{"org = " + clickhouse.Quote(q.org)}, q.rowFilter(c)...)
 	s := "SELECT customer FROM " + q.table + " WHERE " + strings.Join(where, " AND ") + " GROUP BY customer"
 	if c.AtLeast > 1 {
 		s += fmt.Sprintf(" HAVING uniqExact(id) >= %d", c.AtLeast)
@@ -174,10 +183,10 @@ func (q chSQL) condSet(c *segment.Cond) string {
 func (q chSQL) rowFilter(c *segment.Cond) []string {
 	where := []string{fmt.Sprintf("type = %d", c.Type)}
 	if c.Campaign != "" {
-		where = append(where, "campaign = "+literal(c.Campaign))
+		where = append(where, "campaign = "+clickhouse.Quote(c.Campaign))
 	}
 	if c.Link != "" {
-		where = append(where, "link_url = "+literal(c.Link))
+		where = append(where, "link_url = "+clickhouse.Quote(c.Link))
 	}
 	if c.Human && (c.Type == mailtrail.EventOpened || c.Type == mailtrail.EventClicked) {
 		where = append(where, "class IN ('', 'human')")
@@ -209,25 +218,6 @@ func timeBound(ms int64, op string) string {
 	return fmt.Sprintf("(occurred_at < %s OR (occurred_at = %s AND occurred_ms < %d))", at, at, rest)
 }
 
-// literal returns s as a ClickHouse string literal.
-func literal(s string) string {
-	var b bytes.Buffer
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\', '\'':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
-
 // scanCount and scanIDs are the other plan: one pass over the organization's events,
 // grouped by customer, each condition an aggregate (countIf, or uniqExactIf of the id for
 // "at least N times") and the rule the HAVING expression over them. The universe is the
@@ -255,7 +245,7 @@ func (q chSQL) scan(rule []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	where := "org = " + literal(q.org)
+	where := "org = " + clickhouse.Quote(q.org)
 	if !negated {
 		where += " AND (" + strings.Join(conds, " OR ") + ")"
 	}
@@ -265,52 +255,49 @@ func (q chSQL) scan(rule []byte) (string, error) {
 // expr returns the HAVING expression of the rule node b, adding each condition's row
 // filter to conds and setting negated when a not or has_not_done is met.
 func (q chSQL) expr(b []byte, ptr string, conds *[]string, negated *bool) (string, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 {
-		return "", fmt.Errorf("%s: a node has exactly one key", ptr)
+	k, v, err := ruleKey(b, ptr)
+	if err != nil {
+		return "", err
 	}
-	for k, v := range m {
-		here := ptr + "/" + k
-		switch k {
-		case "and", "or":
-			var kids []json.RawMessage
-			if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
-				return "", fmt.Errorf("%s: expected a list", here)
-			}
-			parts := make([]string, len(kids))
-			for i, kid := range kids {
-				s, err := q.expr(kid, fmt.Sprintf("%s/%d", here, i), conds, negated)
-				if err != nil {
-					return "", err
-				}
-				parts[i] = s
-			}
-			return "(" + strings.Join(parts, " "+strings.ToUpper(k)+" ") + ")", nil
-		case "not":
-			*negated = true
-			s, err := q.expr(v, here, conds, negated)
-			if err != nil {
-				return "", err
-			}
-			return "NOT " + s, nil
-		case "has_done", "has_not_done":
-			c, err := q.cond(b, ptr)
-			if err != nil {
-				return "", err
-			}
-			f := strings.Join(q.rowFilter(c), " AND ")
-			*conds = append(*conds, "("+f+")")
-			agg := "countIf(" + f + ") > 0"
-			if c.AtLeast > 1 {
-				agg = fmt.Sprintf("uniqExactIf(id, %s) >= %d", f, c.AtLeast)
-			}
-			if c.Negated {
-				*negated = true
-				return "NOT (" + agg + ")", nil
-			}
-			return "(" + agg + ")", nil
+	here := ptr + "/" + k
+	switch k {
+	case "and", "or":
+		var kids []json.RawMessage
+		if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
+			return "", fmt.Errorf("%s: expected a list", here)
 		}
-		return "", fmt.Errorf("%s: unknown operator", here)
+		parts := make([]string, len(kids))
+		for i, kid := range kids {
+			s, err := q.expr(kid, fmt.Sprintf("%s/%d", here, i), conds, negated)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = s
+		}
+		return "(" + strings.Join(parts, " "+strings.ToUpper(k)+" ") + ")", nil
+	case "not":
+		*negated = true
+		s, err := q.expr(v, here, conds, negated)
+		if err != nil {
+			return "", err
+		}
+		return "NOT " + s, nil
+	case "has_done", "has_not_done":
+		c, err := q.cond(b, ptr)
+		if err != nil {
+			return "", err
+		}
+		f := strings.Join(q.rowFilter(c), " AND ")
+		*conds = append(*conds, "("+f+")")
+		agg := "countIf(" + f + ") > 0"
+		if c.AtLeast > 1 {
+			agg = fmt.Sprintf("uniqExactIf(id, %s) >= %d", f, c.AtLeast)
+		}
+		if c.Negated {
+			*negated = true
+			return "NOT (" + agg + ")", nil
+		}
+		return "(" + agg + ")", nil
 	}
-	panic("unreachable")
+	return "", fmt.Errorf("%s: unknown operator", here)
 }

@@ -141,7 +141,7 @@ func chLoad(ctx context.Context, path, orgID string, db *clickhouse.DB, blockRow
 	t0 := time.Now()
 	for idle := 0; idle < 3; { // three polls in a row without a merge: the server's are over
 		var out bytes.Buffer
-		if _, err := db.Select(ctx, "SELECT count() FROM system.merges WHERE database = "+literal(db.Database()), &out); err != nil {
+		if _, err := db.Select(ctx, "SELECT count() FROM system.merges WHERE database = "+clickhouse.Quote(db.Database()), &out); err != nil {
 			return st, err
 		}
 		if idle++; strings.TrimSpace(out.String()) != "0" {
@@ -157,7 +157,7 @@ func chLoad(ctx context.Context, path, orgID string, db *clickhouse.DB, blockRow
 func chParts(ctx context.Context, db *clickhouse.DB, st *chLoadStats) error {
 	var out bytes.Buffer
 	if _, err := db.Select(ctx, "SELECT count(), sum(bytes) FROM system.parts WHERE active AND database = "+
-		literal(db.Database())+" AND table = 'events' FORMAT TabSeparated", &out); err != nil {
+		clickhouse.Quote(db.Database())+" AND table = 'events' FORMAT TabSeparated", &out); err != nil {
 		return err
 	}
 	_, err := fmt.Sscan(out.String(), &st.parts, &st.bytesOnDisk)

@@ -264,8 +264,9 @@ func verb(query string) string {
 	return strings.Join(f, " ")
 }
 
-// quote returns s as a ClickHouse string literal.
-func quote(s string) string {
+// Quote returns s as a ClickHouse string literal (backslash and quote escaped, NUL as
+// \0): for SQL built by callers such as the benchmarks.
+func Quote(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('\'')

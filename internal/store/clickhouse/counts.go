@@ -15,7 +15,7 @@ import (
 func (db *DB) CountsByType(ctx context.Context, org, campaign string) (map[mailtrail.EventType]int64, error) {
 	out, err := db.do(ctx, fmt.Sprintf(`SELECT type, uniqExact(id) FROM %s
 		WHERE org = %s AND campaign = %s GROUP BY type ORDER BY type FORMAT TabSeparated`,
-		db.table("events"), quote(org), quote(campaign)), nil)
+		db.table("events"), Quote(org), Quote(campaign)), nil)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: counts by type: %w", err)
 	}

@@ -7,7 +7,7 @@ import (
 
 // Field returns one column of the event id as ClickHouse holds it (TSV unescaped).
 func (db *DB) Field(ctx context.Context, id, column string) (string, error) {
-	out, err := db.do(ctx, "SELECT "+column+" FROM "+db.table("events")+" WHERE id = "+quote(id)+" LIMIT 1 FORMAT TSVRaw", nil)
+	out, err := db.do(ctx, "SELECT "+column+" FROM "+db.table("events")+" WHERE id = "+Quote(id)+" LIMIT 1 FORMAT TSVRaw", nil)
 	return strings.TrimSuffix(out, "\n"), err
 }
 

@@ -54,15 +54,15 @@ func (db *DB) EraseCustomers(ctx context.Context, org string, rs []Rename) error
 		case r.Old == attribute.UnknownCustomer:
 			return mailtrail.Errorf(mailtrail.EINVALID, "%s is the placeholder of unattributed webhook events, not a customer", attribute.UnknownCustomer)
 		}
-		c := "customer = " + quote(r.Old)
+		c := "customer = " + Quote(r.Old)
 		if r.UpTo > 0 {
 			c += fmt.Sprintf(" AND pos <= %d", r.UpTo)
 		}
 		conds = append(conds, "("+c+")")
-		cases = append(cases, "("+c+")", quote(r.New))
+		cases = append(cases, "("+c+")", Quote(r.New))
 	}
 	return db.mutate(ctx, "erase customer", fmt.Sprintf("ALTER TABLE %s UPDATE customer = multiIf(%s, customer) WHERE org = %s AND (%s)",
-		db.table("events"), strings.Join(cases, ", "), quote(org), strings.Join(conds, " OR ")))
+		db.table("events"), strings.Join(cases, ", "), Quote(org), strings.Join(conds, " OR ")))
 }
 
 // DeleteExpired deletes org's events received before cutoff (its retention), leaving
@@ -84,7 +84,7 @@ func (db *DB) DeleteExpired(ctx context.Context, org string, cutoff time.Time) e
 	// The cutoff goes as Unix seconds: a number compares with a DateTime whatever the
 	// server's time zone, where a date and time in a string would be read in it.
 	return db.mutate(ctx, "delete expired", fmt.Sprintf("ALTER TABLE %s DELETE WHERE org = %s AND received_at < toDateTime(%d)",
-		db.table("events"), quote(org), seconds(cutoff)))
+		db.table("events"), Quote(org), seconds(cutoff)))
 }
 
 // CountExpired returns how many rows of org's events were received before cutoff: what
@@ -92,7 +92,7 @@ func (db *DB) DeleteExpired(ctx context.Context, org string, cutoff time.Time) e
 // this first and mutates only when there is something to delete.
 func (db *DB) CountExpired(ctx context.Context, org string, cutoff time.Time) (int64, error) {
 	out, err := db.do(ctx, fmt.Sprintf("SELECT count() FROM %s WHERE org = %s AND received_at < toDateTime(%d)",
-		db.table("events"), quote(org), seconds(cutoff)), nil)
+		db.table("events"), Quote(org), seconds(cutoff)), nil)
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: count expired: %w", err)
 	}
@@ -135,7 +135,7 @@ func (db *DB) mutate(ctx context.Context, what, alter string) error {
 	}
 	status := fmt.Sprintf(`SELECT mutation_id, parts_to_do, %s FROM system.mutations
 		WHERE database = %s AND table = 'events' AND is_done = 0 ORDER BY create_time, mutation_id FORMAT TabSeparated`,
-		reason, quote(db.database))
+		reason, Quote(db.database))
 	for wait := mutationPollMin; ; wait = min(2*wait, mutationPollMax) {
 		out, err := db.do(ctx, status, nil)
 		if err != nil {

@@ -200,7 +200,7 @@ func (s *Shipper) start(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	out, err := s.db.do(ctx, fmt.Sprintf(`SELECT DISTINCT partition_id FROM system.parts
-		WHERE database = %s AND table = 'events_stage' AND active`, quote(s.db.database)), nil)
+		WHERE database = %s AND table = 'events_stage' AND active`, Quote(s.db.database)), nil)
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: staging partitions: %w", err)
 	}
@@ -297,7 +297,7 @@ func (s *Shipper) ship(ctx context.Context, b Block, recs []projector.Record, di
 		}
 	}
 	if err := s.db.exec(ctx, fmt.Sprintf("INSERT INTO %s (stream, pos, block, at) SELECT %s, %d, %s, now()",
-		s.db.table("ship_positions"), quote(s.opt.Stream), b.Last, quote(b.ID()))); err != nil {
+		s.db.table("ship_positions"), Quote(s.opt.Stream), b.Last, Quote(b.ID()))); err != nil {
 		return fmt.Errorf("clickhouse: block %s: position: %w", b.ID(), err)
 	}
 	// Shipped. A failure to clear is not the block's: start drops what is left.
@@ -350,7 +350,7 @@ func (s *Shipper) dropStage(ctx context.Context, first uint64) error {
 // ShippedPosition returns the last log position of stream whose block is in events, 0
 // when none is.
 func (db *DB) ShippedPosition(ctx context.Context, stream string) (uint64, error) {
-	out, err := db.do(ctx, fmt.Sprintf("SELECT max(pos) FROM %s WHERE stream = %s", db.table("ship_positions"), quote(stream)), nil)
+	out, err := db.do(ctx, fmt.Sprintf("SELECT max(pos) FROM %s WHERE stream = %s", db.table("ship_positions"), Quote(stream)), nil)
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: position: %w", err)
 	}
