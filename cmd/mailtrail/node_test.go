@@ -15,11 +15,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/httpd"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog"
+	"github.com/mailtrail/mailtrail/internal/store/eventlog/natstest"
 )
 
 // nodeClient calls one API node.
@@ -577,5 +580,83 @@ func TestAPINodesShareOneCluster(t *testing.T) {
 		if resp := signIn(n, org.APIKey); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 			t.Fatalf("node %s: the right key after 10 wrong ones on both nodes: %d, Retry-After %q, want 429", n.name, resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
+	}
+}
+
+// Changing the partition count: the cluster moves to a new stream. Once the API nodes are
+// stopped and the workers have applied and shipped the old stream to its end, the nodes
+// and workers start on a new stream with more partitions. What the old stream carried
+// stays counted once: a client's retry of a batch acknowledged there is answered as
+// duplicates, with the ids it was answered with then (the keys are in PostgreSQL, which
+// the new stream's nodes look them up in), and the report goes on from it.
+func TestClusterMovesToAStreamWithMorePartitions(t *testing.T) {
+	e := newClusterEngines(t, "mt_restream_")
+	bin := buildBinary(t)
+	secret := strings.Repeat("s3cr3t-", 6)
+	worker := startWorker(t, bin, e.env(), nil, &syncBuffer{}, "--progress", "1s")
+	old, dold := startNodeIn(t, bin, e, secret, t.TempDir())
+	old.name = "old"
+	org := old.createOrg("Acme")
+	batch := func(from, to int) map[string]any {
+		var evs []map[string]any
+		for i := from; i < to; i++ {
+			c := fmt.Sprintf("c%02d", i)
+			evs = append(evs, map[string]any{"event_type": "sent", "campaign_id": "launch", "customer_id": c, "customer_email": c + "@example.com",
+				"idempotency_key": "sent-" + c, "occurred_at": "2026-12-01T10:00:00Z"})
+		}
+		return map[string]any{"events": evs}
+	}
+	sent := func(n nodeClient, pos uint64, want int64) {
+		t.Helper()
+		var rep mailtrail.Report
+		n.json("GET", "/api/v1/campaigns/launch/report", org.APIKey, nil, after(pos), 200, &rep)
+		if rep.Counts.Sent != want {
+			t.Fatalf("node %s: %d sent, want %d", n.name, rep.Counts.Sent, want)
+		}
+	}
+	var first postAnswer
+	pos := logPosition(t, old.json("POST", "/api/v1/events", org.APIKey, batch(0, 30), nil, 200, &first))
+	if first.Accepted != 30 {
+		t.Fatalf("the old stream's batch: %+v", first)
+	}
+	sent(old, pos, 30) // applied
+	// Stop the node, then the worker once ClickHouse holds the old stream too.
+	if err := dold.stop(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if p, err := e.ch.ShippedPosition(context.Background(), "events@"+e.stream); err == nil && p >= pos {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the old stream was not shipped to ClickHouse")
+		}
+	}
+	worker.Process.Signal(syscall.SIGTERM)
+	if err := worker.Wait(); err != nil {
+		t.Fatalf("the worker's stop: %v", err)
+	}
+
+	moved := e
+	moved.stream = natstest.Stream(t, e.url)
+	for range 2 {
+		startWorker(t, bin, moved.env(), nil, &syncBuffer{}, "--progress", "1s")
+	}
+	n := startNode(t, bin, moved, secret, "--event-log-partitions", "2")
+	n.name = "new"
+	var retry postAnswer
+	n.json("POST", "/api/v1/events", org.APIKey, batch(0, 30), nil, 200, &retry)
+	if retry.Accepted != 0 || retry.Duplicates != 30 || !slices.Equal(retry.EventIDs, first.EventIDs) {
+		t.Fatalf("a retry through the new stream of the old stream's batch: accepted %d, duplicates %d, ids equal: %v; want 30 duplicates with the ids answered then",
+			retry.Accepted, retry.Duplicates, slices.Equal(retry.EventIDs, first.EventIDs))
+	}
+	var more postAnswer
+	pos = logPosition(t, n.json("POST", "/api/v1/events", org.APIKey, batch(30, 60), nil, 200, &more))
+	if more.Accepted != 30 {
+		t.Fatalf("the new stream's batch: %+v", more)
+	}
+	sent(n, pos, 60)
+	if s, err := natstest.Info(e.url, moved.stream); err != nil || eventlog.StreamPartitions(s) != 2 {
+		t.Fatalf("the new stream: %v partitions (%v), want 2", eventlog.StreamPartitions(s), err)
 	}
 }
