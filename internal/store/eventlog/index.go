@@ -158,15 +158,15 @@ func (s *Sink) prune(applied uint64) {
 }
 
 // keyedID returns the id a new event holding a key is appended under: the same for every
-// copy of it that reaches a Sink within the same hour of receipt, whichever node's Sink,
+// copy of it that reaches a Sink on the same UTC day of receipt, whichever node's Sink,
 // so that a retry appended on one node before another node's copy reached the stream
 // (that node killed mid-append) is answered with the id the projection keeps, the first
 // copy's. The id keeps the format of ingest.NewEventID (22 characters: 6 bytes of
-// milliseconds, here the hour of receipt, then 10 bytes, here of a digest of the
-// organization, the event's first key and that hour), so ids still sort roughly by time.
-// The hour is in it so that a key used again past the dedupe horizon, a new event by
-// then, never gets an id stored before. "" for an event without a key (it keeps its
-// random id).
+// milliseconds, here the start of the day of receipt, then 10 bytes, here of a digest of
+// the organization, the event's first key and that day), so ids still sort roughly by
+// time. The day is in it so that a key used again past the dedupe horizon
+// (ingest.IdempotencyHorizon, longer than a day), a new event by then, never gets an id
+// stored before. "" for an event without a key (it keeps its random id).
 func keyedID(ev *mailtrail.Event, keys [2]key) string {
 	k := keys[0]
 	if k.kind == 0 {
@@ -175,17 +175,18 @@ func keyedID(ev *mailtrail.Event, keys [2]key) string {
 	if k.kind == 0 {
 		return ""
 	}
-	hour := uint64(ev.ReceivedAt.UnixMilli()) / 3_600_000 * 3_600_000
+	const day = 24 * 3_600_000
+	dayStart := uint64(ev.ReceivedAt.UnixMilli()) / day * day
 	h := sha256.New()
 	var buf [8]byte
 	h.Write([]byte("mailtrail keyed event id\x00"))
 	h.Write([]byte(ev.OrgID))
 	h.Write([]byte{0, k.kind})
 	h.Write(k.b[:])
-	binary.BigEndian.PutUint64(buf[:], hour)
+	binary.BigEndian.PutUint64(buf[:], dayStart)
 	h.Write(buf[:])
 	var b [16]byte
-	b[0], b[1], b[2], b[3], b[4], b[5] = byte(hour>>40), byte(hour>>32), byte(hour>>24), byte(hour>>16), byte(hour>>8), byte(hour)
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(dayStart>>40), byte(dayStart>>32), byte(dayStart>>24), byte(dayStart>>16), byte(dayStart>>8), byte(dayStart)
 	copy(b[6:], h.Sum(nil))
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }

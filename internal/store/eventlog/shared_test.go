@@ -147,7 +147,7 @@ func TestSharedSinkFilterHoldsOtherWritersApplied(t *testing.T) {
 // through another was appended), are answered with one id: the one the projection keeps
 // whichever copy it meets first. Here each writer has a log of its own, so neither can
 // see the other's copy. The id is derived from the organization, the event's first key
-// and the hour of receipt: not from the event's own id, nor its content beyond its key.
+// and the day of receipt: not from the event's own id, nor its content beyond its key.
 // Events without a key keep their own ids, and so does an unshared Sink's.
 func TestSharedSinksGiveCopiesOfAKeyedEventOneID(t *testing.T) {
 	ctx := context.Background()
@@ -190,7 +190,7 @@ func TestSharedSinksGiveCopiesOfAKeyedEventOneID(t *testing.T) {
 	}
 	at := time.Date(2026, 12, 7, 10, 5, 0, 0, time.UTC)
 	a := write(sink(true), copyOf("a", at))
-	b := write(sink(true), copyOf("b", at.Add(40*time.Minute))) // the same hour of receipt
+	b := write(sink(true), copyOf("b", at.Add(13*time.Hour))) // the same day of receipt
 	for i := range a {
 		keyed := i != 2
 		if same := a[i] == b[i]; same != keyed {
@@ -203,10 +203,10 @@ func TestSharedSinksGiveCopiesOfAKeyedEventOneID(t *testing.T) {
 	if a[1] == a[3] || a[1] == a[4] || a[0] == a[1] {
 		t.Errorf("different keys or organizations share an id: %v", a)
 	}
-	// A key used again in another hour (past the dedupe horizon it is a new event) gets
+	// A key used again on another day (past the dedupe horizon it is a new event) gets
 	// another id, never one stored before.
-	if c := write(sink(true), copyOf("c", at.Add(time.Hour))); c[1] == a[1] || c[0] == a[0] {
-		t.Errorf("copies received an hour apart share ids: %v and %v", a, c)
+	if c := write(sink(true), copyOf("c", at.Add(8*24*time.Hour))); c[1] == a[1] || c[0] == a[0] {
+		t.Errorf("copies received 8 days apart share ids: %v and %v", a, c)
 	}
 	// An unshared Sink (one writer: serve) keeps the ids it is given.
 	if u := write(sink(false), copyOf("u", at)); u[0] != "u1" || u[1] != "u2" {
