@@ -126,3 +126,17 @@ func SelfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// LoadAverage returns /proc/loadavg's 1, 5 and 15 minute averages as "load average 1.20,
+// 0.95, 0.80", or "unknown" where the machine does not tell.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return fmt.Sprintf("load average %s, %s, %s", f[0], f[1], f[2])
+}

@@ -186,7 +186,7 @@ func newEnv(ctx context.Context, st settings, bin, dir string, bodies *load.Bodi
 }
 
 func run(ctx context.Context, st settings) error {
-	loadStart := loadAvg()
+	loadStart := load.LoadAverage()
 	tmp, err := os.MkdirTemp("", "mailtrail-projector-")
 	if err != nil {
 		return err
@@ -276,7 +276,7 @@ func run(ctx context.Context, st settings) error {
 	w := os.Stdout
 	fmt.Fprintf(w, "## serve --event-log: projection lag against offered rate, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- machine: %d CPUs (nproc), %s/%s, %s; load: at the start %s, at the end %s\n",
-		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadStart, loadAvg())
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadStart, load.LoadAverage())
 	if len(allOthers) > 0 && !slices.Contains(allOthers, -1) {
 		v := slices.Sorted(slices.Values(allOthers))
 		fmt.Fprintf(w, "- other processes (neither this command nor the server) used %.2f CPUs in the median step (min %.2f, max %.2f)\n",
@@ -315,17 +315,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// loadAvg returns /proc/loadavg's 1, 5 and 15 minute averages, or "unknown".
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return fmt.Sprintf("load average %s, %s, %s", f[0], f[1], f[2])
 }

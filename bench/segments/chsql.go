@@ -52,31 +52,32 @@ func (q chSQL) universe() string {
 	return "SELECT DISTINCT customer FROM " + q.table + " WHERE org = " + clickhouse.Quote(q.org)
 }
 
-// ruleKey returns a rule node's one key (an operator or a condition) and its value.
-func ruleKey(b []byte, ptr string) (string, json.RawMessage, error) {
+// ruleKey returns a rule node's one key (an operator or a condition), its value, and
+// for "and" and "or" the list of nodes it holds.
+func ruleKey(b []byte, ptr string) (k string, v json.RawMessage, kids []json.RawMessage, err error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 {
-		return "", nil, fmt.Errorf("%s: a node has exactly one key", ptr)
+		return "", nil, nil, fmt.Errorf("%s: a node has exactly one key", ptr)
 	}
-	for k, v := range m {
-		return k, v, nil
+	for k, v = range m {
 	}
-	return "", nil, nil // unreachable: m has one key
+	if k == "and" || k == "or" {
+		if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
+			return "", nil, nil, fmt.Errorf("%s/%s: expected a list", ptr, k)
+		}
+	}
+	return k, v, kids, nil
 }
 
 // node returns the SELECT of the distinct customers for whom the rule node b holds.
 func (q chSQL) node(b []byte, ptr string) (string, error) {
-	k, v, err := ruleKey(b, ptr)
+	k, v, kids, err := ruleKey(b, ptr)
 	if err != nil {
 		return "", err
 	}
 	here := ptr + "/" + k
 	switch k {
 	case "and", "or":
-		var kids []json.RawMessage
-		if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
-			return "", fmt.Errorf("%s: expected a list", here)
-		}
 		if k == "or" {
 			parts := make([]string, len(kids))
 			for i, kid := range kids {
@@ -255,17 +256,13 @@ func (q chSQL) scan(rule []byte) (string, error) {
 // expr returns the HAVING expression of the rule node b, adding each condition's row
 // filter to conds and setting negated when a not or has_not_done is met.
 func (q chSQL) expr(b []byte, ptr string, conds *[]string, negated *bool) (string, error) {
-	k, v, err := ruleKey(b, ptr)
+	k, v, kids, err := ruleKey(b, ptr)
 	if err != nil {
 		return "", err
 	}
 	here := ptr + "/" + k
 	switch k {
 	case "and", "or":
-		var kids []json.RawMessage
-		if err := json.Unmarshal(v, &kids); err != nil || len(kids) == 0 {
-			return "", fmt.Errorf("%s: expected a list", here)
-		}
 		parts := make([]string, len(kids))
 		for i, kid := range kids {
 			s, err := q.expr(kid, fmt.Sprintf("%s/%d", here, i), conds, negated)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -62,24 +61,23 @@ func chLoad(ctx context.Context, path, orgID string, db *clickhouse.DB, blockRow
 	}
 
 	start := time.Now()
-	camps := map[int64]string{}
-	if err := scanRows(ctx, raw, `SELECT id, name FROM campaigns WHERE org_id = ?`, org, func(r *sql.Rows) error {
-		var id int64
-		var name string
-		err := r.Scan(&id, &name)
-		camps[id] = name
-		return err
-	}); err != nil {
+	// names reads the organization's rows of a table as row id → public name.
+	names := func(query string) (map[int64]string, error) {
+		out := map[int64]string{}
+		return out, scanRows(ctx, raw, query, org, func(r *sql.Rows) error {
+			var id int64
+			var name string
+			err := r.Scan(&id, &name)
+			out[id] = name
+			return err
+		})
+	}
+	camps, err := names(`SELECT id, name FROM campaigns WHERE org_id = ?`)
+	if err != nil {
 		return st, err
 	}
-	custs := map[int64]string{}
-	if err := scanRows(ctx, raw, `SELECT id, ext_id FROM customers WHERE org_id = ?`, org, func(r *sql.Rows) error {
-		var id int64
-		var ext string
-		err := r.Scan(&id, &ext)
-		custs[id] = ext
-		return err
-	}); err != nil {
+	custs, err := names(`SELECT id, ext_id FROM customers WHERE org_id = ?`)
+	if err != nil {
 		return st, err
 	}
 
@@ -280,7 +278,7 @@ func chReport(w io.Writer, db *clickhouse.DB, ld chLoadStats, queries []indexFig
 	if ld.uncounted > 0 {
 		fmt.Fprint(w, " (**ClickHouse has no counted column: its answers include them, the index's do not**)")
 	}
-	fmt.Fprintf(w, ". %d runs of each: median and p99 (= the slowest run). Load average (1, 5, 15 min): %s.\n", runs, strings.Join(loads, "; "))
+	fmt.Fprintf(w, ". %d runs of each: median and p99 (= the slowest run). Machine load (1, 5, 15 min): %s.\n", runs, strings.Join(loads, "; "))
 	for j, p := range plans {
 		if j < len(figs) {
 			chTable(w, p, queries, figs[j])
@@ -310,17 +308,4 @@ func chVersion(db *clickhouse.DB) string {
 		return "ClickHouse ?"
 	}
 	return "ClickHouse " + strings.TrimSpace(out.String())
-}
-
-// loadavg returns the first three fields of /proc/loadavg, or "?".
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

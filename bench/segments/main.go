@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail"
+	"github.com/mailtrail/mailtrail/bench/load"
 	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/store/clickhouse"
 	"github.com/mailtrail/mailtrail/internal/store/sqlite"
@@ -176,7 +177,7 @@ func main() {
 		streamBytes          int64
 	}
 	var rows []row
-	loads := []string{"index queries " + loadavg()}
+	loads := []string{"index queries " + load.LoadAverage()}
 	for _, q := range queries {
 		rule, err := segment.Parse([]byte(q.rule))
 		if err != nil {
@@ -222,7 +223,7 @@ func main() {
 		for i, q := range queries {
 			idxFigs = append(idxFigs, indexFigures{q.name, q.rule, rows[i].n, rows[i].countMed, rows[i].streamMed})
 		}
-		loads = append(loads, "ClickHouse queries "+loadavg())
+		loads = append(loads, "ClickHouse queries "+load.LoadAverage())
 		q := chSQL{table: ch.Database() + ".events", org: orgID, now: now}
 		if plans, err = chPlans(q, *chPlanList); err != nil {
 			log.Fatal(err)
@@ -235,7 +236,7 @@ func main() {
 			}
 			figs = append(figs, f)
 		}
-		loads = append(loads, "after "+loadavg())
+		loads = append(loads, "after "+load.LoadAverage())
 	}
 
 	// Single-customer checks: random customers, the five-condition rule and Q1.

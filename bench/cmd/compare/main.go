@@ -196,7 +196,7 @@ func main() {
 }
 
 func run(ctx context.Context, st settings) error {
-	st.loadAtStart = loadAvg()
+	st.loadAtStart = load.LoadAverage()
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err

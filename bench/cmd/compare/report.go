@@ -139,7 +139,7 @@ func printHeader(w io.Writer, st settings) {
 	if st.dryRun {
 		fmt.Fprintf(w, "- DRY RUN: the \"mailtrail\" column is a second baseline server\n")
 	}
-	fmt.Fprintf(w, "- machine load: at the start %s; at the end %s\n", st.loadAtStart, loadAvg())
+	fmt.Fprintf(w, "- machine load: at the start %s; at the end %s\n", st.loadAtStart, load.LoadAverage())
 	if len(st.othersCPU) > 0 && !slices.Contains(st.othersCPU, -1) {
 		v := slices.Sorted(slices.Values(st.othersCPU))
 		fmt.Fprintf(w, "- other processes (neither the harness nor its servers) used %.2f CPUs in the median round (min %.2f, max %.2f, of %d)\n",
@@ -373,17 +373,4 @@ func kernel() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// loadAvg returns /proc/loadavg's 1, 5 and 15 minute averages, or "unknown".
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return fmt.Sprintf("load average %s, %s, %s", f[0], f[1], f[2])
 }
