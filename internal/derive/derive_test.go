@@ -397,6 +397,44 @@ func unique(s *mem, f rules.Field) int64 {
 	return n
 }
 
+func honeypot(ev *mailtrail.Event) {
+	i := mailtrail.HoneypotLink
+	ev.Metadata.LinkIndex = &i
+	ev.ID += "honeypot"
+}
+
+// Clicks within a minute of a click on the honeypot link are bots whichever order they
+// arrive in, one per batch: a click stored before the honeypot's is relabelled by it, one
+// stored after finds it among its neighbours. Clicks further away stay human.
+func TestPlanNearTheHoneypotInAnyOrder(t *testing.T) {
+	evs := []*mailtrail.Event{
+		event(1, mailtrail.EventSent, 0, webhook), event(1, mailtrail.EventDelivered, 30, webhook),
+		event(1, mailtrail.EventClicked, 100, link("https://a.example/x")), event(1, mailtrail.EventClicked, 150, honeypot),
+		event(1, mailtrail.EventClicked, 205, link("https://b.example/y")), event(1, mailtrail.EventClicked, 212, link("https://c.example/z")),
+		event(1, mailtrail.EventClicked, 400, link("https://a.example/x")), event(1, mailtrail.EventClicked, 420, link("https://b.example/y")),
+	}
+	want := map[int]string{100: "false near_honeypot", 150: "false honeypot", 205: "false near_honeypot",
+		212: "true ", 400: "true ", 420: "true "}
+	for seed := int64(1); seed < 300; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		evs := clone(evs)
+		rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		s := newMem(Org{})
+		for _, ev := range evs {
+			s.write(t, []*mailtrail.Event{ev})
+		}
+		if len(s.clicks[1]) != len(want) {
+			t.Fatalf("seed %d: %d clicks stored, want %d", seed, len(s.clicks[1]), len(want))
+		}
+		for _, c := range s.clicks[1] {
+			sec := int((c.At - t0.UnixMilli()) / 1000)
+			if got := fmt.Sprintf("%v %s", isHuman(c.Class), c.Reasons); got != want[sec] {
+				t.Fatalf("seed %d: click at %d s: human %s, want %s", seed, sec, got, want[sec])
+			}
+		}
+	}
+}
+
 func TestPlanFigures(t *testing.T) {
 	s := run(t, rand.New(rand.NewSource(3)), clone(history()))
 	a := "https://a.example/x"
