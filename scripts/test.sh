@@ -120,7 +120,7 @@ step "the tests that kill the JetStream cluster's servers, alone"
 go test -count=1 -timeout 10m -p 1 -run "$KILLS" ./internal/store/eventlog ./cmd/mailtrail
 
 step "race detector on the concurrent core"
-go test -count=1 -race -timeout 10m ./internal/ingest/... ./internal/token/... ./internal/rules/... ./internal/metrics/...
+go test -count=1 -race -timeout 10m ./internal/ingest/... ./internal/token/... ./internal/rules/... ./internal/metrics/... ./internal/classify/...
 
 step "fuzz targets (${FUZZTIME} each)"
 while read -r pkg target; do

@@ -17,7 +17,10 @@ package classify
 import (
 	"io/fs"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -43,8 +46,9 @@ type Verdict struct {
 	Device  string
 }
 
-// Classifier classifies opens and clicks from versioned data. It is immutable after New or
-// Load and safe for concurrent use.
+// Classifier classifies opens and clicks from versioned data. Its data is immutable after
+// New or Load; it remembers what the agents seen lately said (agentCache), which changes
+// no verdict. It is safe for concurrent use.
 //
 // Ranges are matched by a linear scan, which is fast enough for the few hundred entries
 // the data files hold; importing Apple's full egress feed (tens of thousands of ranges)
@@ -56,6 +60,8 @@ type Classifier struct {
 	scannerAgents []labelled
 	scannerRanges []labelledPrefix
 	versions      map[string]string
+
+	opens, clicks agentCache // what each agent says about itself, by kind of request
 }
 
 // New returns a Classifier built from the data files embedded in the binary. It fails
@@ -127,20 +133,105 @@ func (c *Classifier) Versions() map[string]string {
 
 // request is what one open or click says about itself, normalized once.
 type request struct {
-	lua  string // lowercased, trimmed, capped user agent
-	addr netip.Addr
-	head bool
+	agent agentFacts
+	addr  netip.Addr
+	head  bool
 }
 
-func newRequest(ua, ip, method string) request {
+// agentFacts is what a user agent alone says: a function of the agent and of the kind of
+// request (open or click), so it is worked out once per agent (agentCache).
+type agentFacts struct {
+	client, device string
+	apple          bool   // the Apple MPP proxy's bare agent (opens only)
+	proxy          string // the image proxy's provider (opens only)
+	scanner        string // "scanner_ua:<label>", or ""
+}
+
+func (c *Classifier) newRequest(ua, ip, method string, open bool) request {
+	cache := &c.clicks
+	if open {
+		cache = &c.opens
+	}
+	a, ok := cache.get(ua)
+	if !ok {
+		a = c.agentFacts(ua, open)
+		cache.put(ua, a)
+	}
+	return request{
+		agent: a,
+		addr:  parseIP(ip),
+		head:  strings.EqualFold(strings.TrimSpace(method), "HEAD"),
+	}
+}
+
+// agentFacts works out what ua says in a request of the kind open names.
+func (c *Classifier) agentFacts(ua string, open bool) agentFacts {
 	ua = strings.TrimSpace(ua)
 	if len(ua) > maxAgentMatchSize {
 		ua = ua[:maxAgentMatchSize]
 	}
-	return request{
-		lua:  strings.ToLower(ua),
-		addr: parseIP(ip),
-		head: strings.EqualFold(strings.TrimSpace(method), "HEAD"),
+	lua := strings.ToLower(ua)
+	var a agentFacts
+	a.client, a.device = detectClient(lua, open)
+	if open {
+		a.apple = slices.Contains(c.appleAgents, lua)
+		a.proxy = c.imageProxy(lua)
+	}
+	if lua != "" {
+		for _, s := range c.scannerAgents {
+			if strings.Contains(lua, s.value) {
+				a.scanner = ReasonScannerUA + s.label
+				break
+			}
+		}
+	}
+	return a
+}
+
+// agentCache remembers the agentFacts of the agents seen lately. Mail clients and their
+// proxies send few distinct agents, so nearly every request finds its own; the cache
+// holds at most agentCacheSize agents of at most agentCacheKeySize bytes (about 2 MiB),
+// and starts again empty when full. Safe for concurrent use.
+type agentCache struct {
+	m atomic.Pointer[agentMap]
+}
+
+type agentMap struct {
+	sync.Map
+	n atomic.Int32
+}
+
+const (
+	agentCacheSize    = 4096
+	agentCacheKeySize = 512
+)
+
+func (c *agentCache) get(ua string) (agentFacts, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return agentFacts{}, false
+	}
+	v, ok := m.Load(ua)
+	if !ok {
+		return agentFacts{}, false
+	}
+	return v.(agentFacts), true
+}
+
+func (c *agentCache) put(ua string, a agentFacts) {
+	if len(ua) > agentCacheKeySize {
+		return
+	}
+	m := c.m.Load()
+	if m == nil || m.n.Load() >= agentCacheSize {
+		fresh := &agentMap{}
+		if !c.m.CompareAndSwap(m, fresh) {
+			return // another request started it again: this agent is cached next time
+		}
+		m = fresh
+	}
+	if _, loaded := m.LoadOrStore(strings.Clone(ua), a); !loaded {
+		m.n.Add(1)
 	}
 }
 
@@ -156,12 +247,12 @@ func newRequest(ua, ip, method string) request {
 //
 // Malformed addresses and empty agents are not errors: they simply match nothing.
 func (c *Classifier) Open(ua, ip, method string) Verdict {
-	r := newRequest(ua, ip, method)
+	r := c.newRequest(ua, ip, method, true)
 	v := Verdict{Class: mailtrail.Human}
-	v.Client, v.Device = detectClient(r.lua, true)
+	v.Client, v.Device = r.agent.client, r.agent.device
 
-	apple := c.isApple(r)
-	proxy := c.imageProxy(r.lua)
+	apple := r.agent.apple || inAny(r.addr, c.appleRanges)
+	proxy := r.agent.proxy
 	scanner := c.scannerReasons(r)
 
 	if r.head {
@@ -200,9 +291,9 @@ func (c *Classifier) Open(ua, ip, method string) Verdict {
 // Timing rules (a click before or seconds after delivery, bursts, the honeypot link) need
 // message state and live in internal/rules.
 func (c *Classifier) Click(ua, ip, method string) Verdict {
-	r := newRequest(ua, ip, method)
+	r := c.newRequest(ua, ip, method, false)
 	v := Verdict{Class: mailtrail.Human}
-	v.Client, v.Device = detectClient(r.lua, false)
+	v.Client, v.Device = r.agent.client, r.agent.device
 	if r.head {
 		v.Reasons = append(v.Reasons, ReasonHEAD)
 	}
@@ -211,16 +302,6 @@ func (c *Classifier) Click(ua, ip, method string) Verdict {
 		v.Class = mailtrail.Bot
 	}
 	return v
-}
-
-// isApple reports an Apple MPP proxy fetch: by address, or by the proxy's bare agent.
-func (c *Classifier) isApple(r request) bool {
-	for _, a := range c.appleAgents {
-		if r.lua == a {
-			return true
-		}
-	}
-	return inAny(r.addr, c.appleRanges)
 }
 
 // imageProxy returns the provider whose image proxy sent the agent, or "".
@@ -240,13 +321,8 @@ func (c *Classifier) imageProxy(lua string) string {
 // "scanner_ip:<label>" for the first matching range.
 func (c *Classifier) scannerReasons(r request) []string {
 	var out []string
-	if r.lua != "" {
-		for _, s := range c.scannerAgents {
-			if strings.Contains(r.lua, s.value) {
-				out = append(out, ReasonScannerUA+s.label)
-				break
-			}
-		}
+	if r.agent.scanner != "" {
+		out = append(out, r.agent.scanner)
 	}
 	if r.addr.IsValid() {
 		for _, p := range c.scannerRanges {

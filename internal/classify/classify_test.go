@@ -2,9 +2,13 @@ package classify
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -27,15 +31,21 @@ func dash(s string) string {
 	return s
 }
 
-// TestCorpus asserts every row of testdata/corpus.tsv: class, reasons, client and device.
+// TestCorpus asserts every row of testdata/corpus.tsv: class, reasons, client and device;
+// twice, the second time with every agent in the Classifier's cache.
 func TestCorpus(t *testing.T) {
 	c := newTest(t)
-	f, err := os.Open("testdata/corpus.tsv")
+	b, err := os.ReadFile("testdata/corpus.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	for range 2 {
+		corpus(t, c, string(b))
+	}
+}
+
+func corpus(t *testing.T, c *Classifier, file string) {
+	sc := bufio.NewScanner(strings.NewReader(file))
 	rows := 0
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Text()
@@ -218,5 +228,81 @@ func TestClickBrowserClient(t *testing.T) {
 		if client, device := detectClient(strings.ToLower(ua), true); client != "" || device != DeviceWebmail {
 			t.Errorf("open %q: client=%q device=%q, want \"\" webmail", ua, client, device)
 		}
+	}
+}
+
+// An agent's open and click say different things (a browser opening is webmail, clicking
+// names the browser; the image proxies and the Apple agent count for opens only): the
+// cache keeps them apart, whichever kind of request came first.
+func TestAgentCacheKeepsOpensAndClicksApart(t *testing.T) {
+	chrome := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	c := newTest(t)
+	if v := c.Click(chrome, "", "GET"); v.Client != ClientChrome || v.Device != DeviceDesktop {
+		t.Fatalf("click: %+v, want chrome on desktop", v)
+	}
+	if v := c.Open(chrome, "", "GET"); v.Client != "" || v.Device != DeviceWebmail {
+		t.Fatalf("open after the click: %+v, want webmail with no client", v)
+	}
+	c = newTest(t)
+	c.Open(chrome, "", "GET")
+	if v := c.Click(chrome, "", "GET"); v.Client != ClientChrome || v.Device != DeviceDesktop {
+		t.Fatalf("click after the open: %+v, want chrome on desktop", v)
+	}
+}
+
+// The cache holds at most agentCacheSize agents (then starts again), and what it answers
+// for an agent does not depend on what it held before.
+func TestAgentCacheIsBounded(t *testing.T) {
+	c := newTest(t)
+	fresh := newTest(t)
+	for i := range 3*agentCacheSize + 7 {
+		ua := "Mozilla/5.0 (Windows NT 10.0) Chrome/" + strconv.Itoa(i)
+		if i%5 == 0 {
+			ua = "Proofpoint URL Defense " + strconv.Itoa(i)
+		}
+		got, want := c.Open(ua, "192.0.2.1", "GET"), fresh.Open(ua, "192.0.2.1", "GET")
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("agent %d: %+v, a fresh classifier says %+v", i, got, want)
+		}
+		if i%5 == 0 && !slices.Contains(got.Reasons, ReasonScannerUA+"proofpoint") {
+			t.Fatalf("agent %d: %+v, want a scanner's", i, got)
+		}
+		fresh.opens = agentCache{}
+		if n := c.opens.m.Load().n.Load(); n > agentCacheSize {
+			t.Fatalf("the cache holds %d agents, at most %d", n, agentCacheSize)
+		}
+	}
+	long := strings.Repeat("x", agentCacheKeySize+1)
+	c.Open(long, "", "GET")
+	if _, ok := c.opens.get(long); ok {
+		t.Fatalf("an agent of %d bytes was cached", len(long))
+	}
+}
+
+// Requests classify at once while the cache fills and starts again (run with -race).
+func TestAgentCacheConcurrent(t *testing.T) {
+	c := newTest(t)
+	const agents = agentCacheSize + agentCacheSize/2
+	ua := func(i int) string { return "Mozilla/5.0 Thunderbird/" + strconv.Itoa(i) }
+	want := c.agentFacts(ua(0), true)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range agents {
+				v := c.Open(ua((i*7+g*1013)%agents), "", "GET")
+				if v.Client != want.client || v.Device != want.device || v.Class != mailtrail.Human {
+					errs <- fmt.Sprintf("%+v, want %s on %s", v, want.client, want.device)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
