@@ -236,3 +236,35 @@ func chCount(t *testing.T, chURL, db, org, customer string) int {
 	}
 	return n
 }
+
+// A retried erasure (serve's own store failed after PostgreSQL's commit) gives serve's
+// store the id PostgreSQL gave the customer, so both stores name the erased customer
+// alike; a customer PostgreSQL never knew gets a new id and no error.
+func TestRetriedErasureGetsPostgresID(t *testing.T) {
+	dsn := testPostgresDSN(t)
+	ctx := context.Background()
+	cfg := &Config{EventLogURL: "nats://127.0.0.1:1", EventLogStream: "RETRY", EventLogPartitions: 1}
+	pg, err := postgres.Open(ctx, dsn, postgres.Options{Schema: testPGSchema(t, dsn), MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	o, _, err := pg.CreateOrg(ctx, "acme", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, pg, o.ID, 2)
+	r := &logReaders{cfg: cfg, pg: pg}
+	first, err := r.erase(ctx, 0, time.Second, o.ID, "u0")
+	if err != nil || !strings.HasPrefix(first, "erased:") {
+		t.Fatalf("erase: %q, %v", first, err)
+	}
+	again, err := r.erase(ctx, 0, time.Second, o.ID, "u0")
+	if err != nil || again != first {
+		t.Fatalf("the retry's id %q (%v), want PostgreSQL's %q", again, err, first)
+	}
+	other, err := r.erase(ctx, 0, time.Second, o.ID, "never-seen")
+	if err != nil || !strings.HasPrefix(other, "erased:") || other == first {
+		t.Fatalf("a customer PostgreSQL does not know: %q, %v", other, err)
+	}
+}

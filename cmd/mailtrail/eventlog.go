@@ -502,12 +502,22 @@ func (r *logReaders) postgres(ctx context.Context) (*postgres.DB, error) {
 // ClickHouse, the same transaction queues the erasure for the raw events there (the
 // worker renames the customer once it has shipped up to mark). It returns the customer's
 // new id, which serve's store gives too. A customer or organization PostgreSQL does not
-// know is not an error: serve's store has the last word.
+// know is not an error: serve's store has the last word. When PostgreSQL erased the
+// customer within the last hour (a retry: serve's store failed after PostgreSQL's
+// commit), the new id is the one PostgreSQL gave, so both stores name the customer alike.
 func (r *logReaders) erase(ctx context.Context, mark uint64, wait time.Duration, orgID, customerID string) (string, error) {
 	newID := storekit.NewErasedID()
 	_, err := r.eraseAt(ctx, mark, wait, orgID, customerID, newID)
 	if mailtrail.ErrorCode(err) == mailtrail.ENOTFOUND {
 		err = nil
+		if pg, perr := r.postgres(ctx); perr == nil {
+			switch id, ok, rerr := pg.ErasedAs(ctx, orgID, customerID); {
+			case rerr != nil:
+				err = mailtrail.Errorf(mailtrail.EUNAVAILABLE, "the erasure cannot reach the cluster's PostgreSQL (not answering); retry shortly")
+			case ok:
+				newID = id
+			}
+		}
 	}
 	return newID, err
 }

@@ -94,7 +94,23 @@ func TestErasureRenames(t *testing.T) {
 	if r, complete, err := db.Renames(ctx, g2, g2); err != nil || !complete || len(r) != 0 {
 		t.Fatalf("Renames of an empty range = %+v, %v, %v", r, complete, err)
 	}
+	// A retried erasure finds the customer gone, and the id the first one gave it.
+	if _, err := db.Erase(ctx, o.ID, "u0", postgres.Erasure{NewID: "erased:again"}); mailtrail.ErrorCode(err) != mailtrail.ENOTFOUND {
+		t.Fatalf("erasing u0 again: %v, want not found", err)
+	}
+	if id, ok, err := db.ErasedAs(ctx, o.ID, "u0"); err != nil || !ok || id != "erased:u0" {
+		t.Fatalf("ErasedAs(u0) = %q, %v, %v; want erased:u0", id, ok, err)
+	}
+	if id, ok, err := db.ErasedAs(ctx, o.ID, "u2"); err != nil || ok {
+		t.Fatalf("ErasedAs(u2), not erased = %q, %v, %v", id, ok, err)
+	}
+	if id, ok, err := db.ErasedAs(ctx, "other-org", "u0"); err != nil || ok {
+		t.Fatalf("ErasedAs in another organization = %q, %v, %v", id, ok, err)
+	}
 	now = now.Add(postgres.RenameKeep + time.Second)
+	if id, ok, err := db.ErasedAs(ctx, o.ID, "u0"); err != nil || ok {
+		t.Fatalf("ErasedAs(u0) past RenameKeep = %q, %v, %v; want none", id, ok, err)
+	}
 	if _, err := db.Erase(ctx, o.ID, "u2", postgres.Erasure{NewID: "erased:u2"}); err != nil {
 		t.Fatal(err)
 	}

@@ -185,8 +185,25 @@ func (db *DB) Generation(ctx context.Context) (int64, error) {
 }
 
 // RenameKeep is how long the store keeps the rename of an erased customer for the API
-// nodes' segment indexes (Renames): it names the customer's former id.
+// nodes' segment indexes (Renames) and for a retried erasure (ErasedAs): it names the
+// customer's former id.
 const RenameKeep = time.Hour
+
+// ErasedAs returns the id the latest erasure of the organization's customer customerID
+// gave it, when that erasure is less than RenameKeep old: a retry of an erasure whose
+// answer was lost finds the customer gone, and gives the other store the same id.
+func (db *DB) ErasedAs(ctx context.Context, orgID, customerID string) (string, bool, error) {
+	var newID string
+	err := db.pool.QueryRow(ctx, `SELECT new_id FROM erasure_renames WHERE org = $1 AND old_id = $2 AND at >= $3
+		ORDER BY generation DESC LIMIT 1`, orgID, customerID, db.now().Add(-RenameKeep).UnixMilli()).Scan(&newID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("postgres: erased customer: %w", err)
+	}
+	return newID, true, nil
+}
 
 // Renames returns the renames of the customers erased from generation after to upTo, in
 // generation order, and whether they are all there: false when some were removed
