@@ -78,6 +78,65 @@ func generate(ctx context.Context, path string, org int64, cfg genConfig) (genRe
 	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM customers`).Scan(&custBase); err != nil {
 		return genResult{}, err
 	}
+	w := &rowWriter{ctx: ctx, conn: conn, org: org}
+	if err := w.begin(); err != nil {
+		return genResult{}, err
+	}
+	act, out, err := genEvents(cfg, r, start, campBase, custBase, w)
+	if err != nil {
+		return out, err
+	}
+	if err := w.flush(true); err != nil {
+		return out, err
+	}
+	// Customers last, with the ids the events use and their activity columns.
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return out, err
+	}
+	var sb strings.Builder
+	args := make([]any, 0, rowsPerInsert*6)
+	for c := 0; c < cfg.customers; c += rowsPerInsert {
+		sb.Reset()
+		args = args[:0]
+		sb.WriteString(`INSERT INTO customers (id, org_id, ext_id, last_sent, last_open, last_click) VALUES `)
+		for i := c; i < min(c+rowsPerInsert, cfg.customers); i++ {
+			if i > c {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?,?,?,?,?,?)")
+			args = append(args, custBase+int64(i), org, custName(i), act.lastSent[i], act.lastOpen[i], act.lastClick[i])
+		}
+		if _, err := conn.ExecContext(ctx, sb.String(), args...); err != nil {
+			return out, err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return out, err
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return out, err
+	}
+	out.events, out.took = w.total, time.Since(start)
+	return out, nil
+}
+
+// genActivity is what the generator leaves in the customers' activity columns, by
+// customer index.
+type genActivity struct{ lastSent, lastOpen, lastClick []int64 }
+
+// rowSink is where the generator's event rows go: the SQLite bulk path (rowWriter) or
+// PostgreSQL's COPY (pgRows, pg.go). add may keep an error for failed to return.
+type rowSink interface {
+	add(camp, cust int64, typ int, at int64, class, link string) error
+	failed() error
+	written() int64
+}
+
+// genEvents draws the organization's events campaign by campaign (campaign k has row id
+// campBase+k, customer i custBase+i) into w, stopping after the campaign that passes
+// cfg.budget, and returns the customers' activity. The rows depend on cfg and r only,
+// not on the store they go to.
+func genEvents(cfg genConfig, r *rand.Rand, start time.Time, campBase, custBase int64, w rowSink) (genActivity, genResult, error) {
 	tier := make([]uint8, cfg.customers)
 	for i := range tier {
 		x := r.Float64()
@@ -89,9 +148,8 @@ func generate(ctx context.Context, path string, org int64, cfg genConfig) (genRe
 			x -= tr.share
 		}
 	}
-	lastSent := make([]int64, cfg.customers)
-	lastOpen := make([]int64, cfg.customers)
-	lastClick := make([]int64, cfg.customers)
+	act := genActivity{lastSent: make([]int64, cfg.customers), lastOpen: make([]int64, cfg.customers), lastClick: make([]int64, cfg.customers)}
+	lastSent, lastOpen, lastClick := act.lastSent, act.lastOpen, act.lastClick
 
 	// Expected events per email ≈ 1 sent + 0.97 delivered + opens + clicks + the rest.
 	perMsg := 1.97 + 0.02 + 0.004
@@ -102,10 +160,6 @@ func generate(ctx context.Context, path string, org int64, cfg genConfig) (genRe
 	log.Printf("generator: %d customers, %d campaigns, audience %.0f%% of customers per campaign, ~%.2f events per email",
 		cfg.customers, cfg.campaigns, audience*100, perMsg)
 
-	w := &rowWriter{ctx: ctx, conn: conn, org: org}
-	if err := w.begin(); err != nil {
-		return genResult{}, err
-	}
 	out := genResult{}
 	for k := range cfg.campaigns {
 		if cfg.budget > 0 && time.Since(start) > cfg.budget {
@@ -122,7 +176,7 @@ func generate(ctx context.Context, path string, org int64, cfg genConfig) (genRe
 			sent := sendAt + r.Int64N(int64(2*time.Hour/time.Millisecond))
 			lastSent[c] = max(lastSent[c], sent)
 			if err := w.add(camp, cust, 1, sent, "", ""); err != nil {
-				return out, err
+				return act, out, err
 			}
 			x := r.Float64()
 			switch {
@@ -169,44 +223,14 @@ func generate(ctx context.Context, path string, org int64, cfg genConfig) (genRe
 				w.add(camp, cust, 7, sent+r.Int64N(86_400_000), "", "")
 			}
 		}
-		if err := w.err; err != nil {
-			return out, err
+		if err := w.failed(); err != nil {
+			return act, out, err
 		}
 		out.campaigns = k + 1
-		log.Printf("generator: campaign %d/%d, %d events, %s", k+1, cfg.campaigns, w.total, time.Since(start).Round(time.Second))
+		log.Printf("generator: campaign %d/%d, %d events, %s", k+1, cfg.campaigns, w.written(), time.Since(start).Round(time.Second))
 	}
-	if err := w.flush(true); err != nil {
-		return out, err
-	}
-	// Customers last, with the ids the events use and their activity columns.
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return out, err
-	}
-	var sb strings.Builder
-	args := make([]any, 0, rowsPerInsert*6)
-	for c := 0; c < cfg.customers; c += rowsPerInsert {
-		sb.Reset()
-		args = args[:0]
-		sb.WriteString(`INSERT INTO customers (id, org_id, ext_id, last_sent, last_open, last_click) VALUES `)
-		for i := c; i < min(c+rowsPerInsert, cfg.customers); i++ {
-			if i > c {
-				sb.WriteString(",")
-			}
-			sb.WriteString("(?,?,?,?,?,?)")
-			args = append(args, custBase+int64(i), org, custName(i), lastSent[i], lastOpen[i], lastClick[i])
-		}
-		if _, err := conn.ExecContext(ctx, sb.String(), args...); err != nil {
-			return out, err
-		}
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return out, err
-	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return out, err
-	}
-	out.events, out.took = w.total, time.Since(start)
-	return out, nil
+	out.events = w.written()
+	return act, out, nil
 }
 
 func campName(k int) string { return fmt.Sprintf("campaign-%02d", k) }
@@ -224,6 +248,9 @@ type rowWriter struct {
 	stmt  *sql.Stmt
 	err   error
 }
+
+func (w *rowWriter) failed() error  { return w.err }
+func (w *rowWriter) written() int64 { return w.total }
 
 func (w *rowWriter) begin() error {
 	_, err := w.conn.ExecContext(w.ctx, "BEGIN")
