@@ -160,15 +160,7 @@ func main() {
 	}
 
 	ncamp := len(campNamesIn(db, ctx, orgID))
-	last := campName(max(ncamp-1, 0))
-	mid := campName(ncamp / 2)
-	queries := []struct{ name, rule string }{
-		{"opened any email in the last 30 days", `{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`},
-		{"NOT clicked in the last 90 days", `{"has_not_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}}`},
-		{"opened campaign X in the last 7 days AND NOT clicked it", `{"and":[{"has_done":{"event":"opened","campaign_id":"` + last + `","within":{"value":7,"unit":"DAY"}}},{"has_not_done":{"event":"clicked","campaign_id":"` + last + `"}}]}`},
-		{"five conditions, nested (below)", `{"and":[{"or":[{"has_done":{"event":"opened","human_only":true,"within":{"value":30,"unit":"DAY"}}},{"has_done":{"event":"clicked","campaign_id":"` + mid + `","within":{"value":3,"unit":"MONTH"}}}]},{"has_done":{"event":"sent","within":{"value":14,"unit":"DAY"}}},{"not":{"and":[{"has_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}},{"has_not_done":{"event":"opened","campaign_id":"` + last + `"}}]}}]}`},
-		{"opened at least 3 times in the last 90 days (extra)", `{"has_done":{"event":"opened","at_least":3,"within":{"value":90,"unit":"DAY"}}}`},
-	}
+	queries := segmentQueries(ncamp)
 	type row struct {
 		name                 string
 		n                    int
@@ -316,6 +308,22 @@ func main() {
 	}
 }
 
+// namedRule is a segment rule of the report.
+type namedRule struct{ name, rule string }
+
+// segmentQueries returns the report's rules over an organization of ncamp campaigns.
+func segmentQueries(ncamp int) []namedRule {
+	last := campName(max(ncamp-1, 0))
+	mid := campName(ncamp / 2)
+	return []namedRule{
+		{"opened any email in the last 30 days", `{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`},
+		{"NOT clicked in the last 90 days", `{"has_not_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}}`},
+		{"opened campaign X in the last 7 days AND NOT clicked it", `{"and":[{"has_done":{"event":"opened","campaign_id":"` + last + `","within":{"value":7,"unit":"DAY"}}},{"has_not_done":{"event":"clicked","campaign_id":"` + last + `"}}]}`},
+		{"five conditions, nested (below)", `{"and":[{"or":[{"has_done":{"event":"opened","human_only":true,"within":{"value":30,"unit":"DAY"}}},{"has_done":{"event":"clicked","campaign_id":"` + mid + `","within":{"value":3,"unit":"MONTH"}}}]},{"has_done":{"event":"sent","within":{"value":14,"unit":"DAY"}}},{"not":{"and":[{"has_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}},{"has_not_done":{"event":"opened","campaign_id":"` + last + `"}}]}}]}`},
+		{"opened at least 3 times in the last 90 days (extra)", `{"has_done":{"event":"opened","at_least":3,"within":{"value":90,"unit":"DAY"}}}`},
+	}
+}
+
 func campNamesIn(db *sqlite.DB, ctx context.Context, orgID string) []string {
 	var out []string
 	db.SegmentCampaigns(ctx, orgID, func(_ int64, name string) { out = append(out, name) })
@@ -441,21 +449,10 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 		// live index), then loads of the snapshot that read them from the store.
 		r := rand.New(rand.NewPCG(9, uint64(tail)))
 		ncamp := len(campNamesIn(db, ctx, orgID))
-		types := []mailtrail.EventType{mailtrail.EventDelivered, mailtrail.EventOpened, mailtrail.EventOpened, mailtrail.EventClicked}
 		t0 := time.Now()
 		for done := 0; done < tail; {
 			n := min(5000, tail-done)
-			evs := make([]*mailtrail.Event, n)
-			for i := range evs {
-				at := now.Add(-time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
-				k := r.IntN(ncamp)
-				ev := &mailtrail.Event{OrgID: orgID, CampaignID: campName(k), CustomerID: custName(r.IntN(customers)),
-					Type: types[r.IntN(len(types))], OccurredAt: at, ReceivedAt: now, Source: mailtrail.SourceAPI}
-				if ev.Type == mailtrail.EventClicked {
-					ev.Metadata.LinkURL = fmt.Sprintf("https://shop.example.com/c%d/l%d", k, r.IntN(6))
-				}
-				evs[i] = ev
-			}
+			evs := tailBatch(r, n, orgID, ncamp, customers, now)
 			cs, err := db.Write(ctx, evs)
 			if err != nil {
 				log.Fatal(err)
@@ -479,4 +476,22 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 	}
 	fmt.Printf("| snapshot write at shutdown | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(fi.Size())/(1<<20))
 	fmt.Printf("builds %v, loads %v; opened in the last 30 days: %d\n", builds, loads, want)
+}
+
+// tailBatch returns n events committed after a snapshot: deliveries, opens and clicks
+// of existing customers and campaigns in the last 30 days before now.
+func tailBatch(r *rand.Rand, n int, orgID string, ncamp, customers int, now time.Time) []*mailtrail.Event {
+	types := []mailtrail.EventType{mailtrail.EventDelivered, mailtrail.EventOpened, mailtrail.EventOpened, mailtrail.EventClicked}
+	evs := make([]*mailtrail.Event, n)
+	for i := range evs {
+		at := now.Add(-time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
+		k := r.IntN(ncamp)
+		ev := &mailtrail.Event{OrgID: orgID, CampaignID: campName(k), CustomerID: custName(r.IntN(customers)),
+			Type: types[r.IntN(len(types))], OccurredAt: at, ReceivedAt: now, Source: mailtrail.SourceAPI}
+		if ev.Type == mailtrail.EventClicked {
+			ev.Metadata.LinkURL = fmt.Sprintf("https://shop.example.com/c%d/l%d", k, r.IntN(6))
+		}
+		evs[i] = ev
+	}
+	return evs
 }
