@@ -67,15 +67,23 @@ func main() {
 	tail := flag.Int("tail", 0, "with -restart: events committed after the snapshot (opens, clicks, deliveries of existing customers), which a start after a crash reads from the store; they stay in -db")
 	chURL := flag.String("clickhouse", "", "also time the queries in ClickHouse at this HTTP URL (e.g. http://127.0.0.1:8123)")
 	chDB := flag.String("chdb", "mt_segbench", "with -clickhouse: the database of the events")
-	keep := flag.Bool("keep", false, "with -clickhouse: keep the database (a later run with it loads nothing)")
+	keep := flag.Bool("keep", false, "with -clickhouse or -postgres: keep the database (a later run with it loads nothing)")
 	chRuns := flag.Int("chruns", 5, "with -clickhouse: timed runs of each query there")
 	chPlanList := flag.String("chplans", "sets,scan", "with -clickhouse: the SQL plans timed (chsql.go)")
 	chBlock := flag.Int("chblock", 1_000_000, "with -clickhouse: events per INSERT")
+	pgDSN := flag.String("postgres", "", "time instead an API node's Build and snapshot loads with the organization in PostgreSQL (pg.go): the server's postgres:// URL")
+	pgDB := flag.String("pgdb", "mailtrail_segbench", "with -postgres: the database created for the run (dropped at the end unless -keep; a kept one is used as is)")
+	compare := flag.Bool("compare", false, "with -postgres: also generate the organization into SQLite and compare the rules' counts (small sizes)")
 	flag.Parse()
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, *nowFlag)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *pgDSN != "" {
+		benchPostgres(ctx, pgOptions{dsn: *pgDSN, database: *pgDB, keep: *keep, builds: max(*builds, 1), tail: *tail, compare: *compare},
+			genConfig{customers: *customers, campaigns: *campaigns, links: *links, events: *events, budget: *budget, now: now, seed: 42})
+		return
 	}
 	path := *dbPath
 	if path == "" {
@@ -107,12 +115,10 @@ func main() {
 			log.Fatal(err)
 		}
 		orgID = org.ID
-		raw, _ := sql.Open("sqlite", path)
-		var internal int64
-		if err := raw.QueryRow(`SELECT id FROM orgs WHERE public_id = ?`, orgID).Scan(&internal); err != nil {
+		internal, err := sqliteOrgRow(path, orgID)
+		if err != nil {
 			log.Fatal(err)
 		}
-		raw.Close()
 		gen, err = generate(ctx, path, internal, genConfig{customers: *customers, campaigns: *campaigns, links: *links,
 			events: *events, budget: *budget, now: now, seed: 42})
 		if err != nil {
@@ -322,6 +328,18 @@ func segmentQueries(ncamp int) []namedRule {
 		{"five conditions, nested (below)", `{"and":[{"or":[{"has_done":{"event":"opened","human_only":true,"within":{"value":30,"unit":"DAY"}}},{"has_done":{"event":"clicked","campaign_id":"` + mid + `","within":{"value":3,"unit":"MONTH"}}}]},{"has_done":{"event":"sent","within":{"value":14,"unit":"DAY"}}},{"not":{"and":[{"has_done":{"event":"clicked","within":{"value":90,"unit":"DAY"}}},{"has_not_done":{"event":"opened","campaign_id":"` + last + `"}}]}}]}`},
 		{"opened at least 3 times in the last 90 days (extra)", `{"has_done":{"event":"opened","at_least":3,"within":{"value":90,"unit":"DAY"}}}`},
 	}
+}
+
+// sqliteOrgRow returns the row id of the organization orgID in the SQLite file path.
+func sqliteOrgRow(path, orgID string) (int64, error) {
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		return 0, err
+	}
+	defer raw.Close()
+	var internal int64
+	err = raw.QueryRow(`SELECT id FROM orgs WHERE public_id = ?`, orgID).Scan(&internal)
+	return internal, err
 }
 
 func campNamesIn(db *sqlite.DB, ctx context.Context, orgID string) []string {
