@@ -21,6 +21,17 @@
 // there as SQL over the raw events (chsql.go), -chruns runs each, checking every count
 // and id list against the index's count and printing a second table beside the first.
 //
+// With -postgres DSN (a postgres:// URL) it times instead what an API node of the cluster
+// (serve --cluster) waits for, with the organization in PostgreSQL (pg.go): the same
+// generated rows loaded with COPY into database -pgdb (created, migrated by the store,
+// dropped at the end unless -keep; a kept one is used as is), a full Build with the
+// PostgreSQL store as the source (-builds of them), and loads of the snapshot written
+// from it, with -tail N also after N more events committed through the store's write
+// path; each loaded index's counts are checked against the built one's. -compare also
+// generates the organization into SQLite and compares the counts (small sizes).
+//
+//	go run ./bench/segments -postgres 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' -events 50000000 -budget 60m -builds 1 -tail 500000
+//
 // With -db naming an existing file written by an earlier run, generation is skipped.
 package main
 
