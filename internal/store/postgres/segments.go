@@ -112,8 +112,22 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 	if err != nil {
 		return err
 	}
-	scan := func(q string, relabel bool, args ...any) error {
-		rows, err := db.pool.Query(ctx, q, args...)
+	// Both reads run in one transaction without parallel workers: the relabel read's
+	// DISTINCT over a tail of a few hundred thousand events, aggregated in parallel and
+	// spilled at the default work_mem, was seen to take minutes where a plan without
+	// workers takes seconds (docs/cluster.md, "An API node's index from PostgreSQL").
+	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+			return fmt.Errorf("postgres: segment tail: %w", err)
+		}
+		return db.segmentTail(ctx, tx, org, after, upTo, fn)
+	})
+}
+
+// segmentTail is SegmentTail's two reads in q.
+func (db *DB) segmentTail(ctx context.Context, q querier, org, after, upTo int64, fn func(*segment.TailEvent)) error {
+	scan := func(sql string, relabel bool, args ...any) error {
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return fmt.Errorf("postgres: segment tail: %w", err)
 		}
@@ -132,7 +146,7 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 		return nil
 	}
 	const cols = `e.type, e.occurred_at, e.class IN ('', 'human'), ` + segmentLink + `, cu.ext_id, cp.name`
-	err = scan(`SELECT `+cols+` FROM events e JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
+	err := scan(`SELECT `+cols+` FROM events e JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
 		WHERE e.org_id = $1 AND e.id > $2 AND e.id <= $3 AND e.counted ORDER BY e.id`, false, org, after, upTo)
 	if err != nil {
 		return err
