@@ -412,20 +412,7 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 	pos := segment.Position{LastEventID: last, Generation: gen}
 	snap := path + ".snapshot"
 	defer os.Remove(snap)
-	t0 := time.Now()
-	f, err := os.Create(snap)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := idx.WriteSnapshot(f, pos); err != nil {
-		log.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
-		log.Fatal(err)
-	}
-	f.Close()
-	writeTook := time.Since(t0)
-	fi, _ := os.Stat(snap)
+	writeTook, snapSize := writeSnap(idx, snap, pos)
 	rule, _ := segment.Parse([]byte(`{"has_done":{"event":"opened","within":{"value":30,"unit":"DAY"}}}`))
 	count := func(x *segment.Index) int {
 		res, err := x.Evaluate(orgID, rule, now, nil)
@@ -438,25 +425,11 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 	// loads3 loads the snapshot 3 times at pos, checking each index counts want and read
 	// at least minTail events since the snapshot.
 	loads3 := func(pos segment.Position, minTail int) []time.Duration {
-		var out []time.Duration
-		for range 3 {
-			x := segment.New(db, nil)
-			t0 := time.Now()
-			f, err := os.Open(snap)
-			if err != nil {
-				log.Fatal(err)
-			}
-			n, err := x.LoadSnapshot(ctx, f, pos)
-			if err != nil {
-				log.Fatal(err)
-			}
-			out = append(out, time.Since(t0))
-			f.Close()
+		return loadSnaps(ctx, db, snap, pos, func(x *segment.Index, n int) {
 			if got := count(x); got != want || n < minTail {
 				log.Fatalf("a loaded index with %d events since counts %d, the live one %d", n, got, want)
 			}
-		}
-		return out
+		})
 	}
 	if cpuprofile != "" {
 		pf, err := os.Create(cpuprofile)
@@ -503,7 +476,7 @@ func benchRestart(ctx context.Context, db *sqlite.DB, idx *segment.Index, orgID,
 	if tail > 0 {
 		fmt.Printf("| snapshot load + %d events since, read from the store (median of 3) | %s |\n", tail, med(tailLoads).Round(time.Millisecond))
 	}
-	fmt.Printf("| snapshot write at shutdown | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(fi.Size())/(1<<20))
+	fmt.Printf("| snapshot write at shutdown | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(snapSize)/(1<<20))
 	fmt.Printf("builds %v, loads %v; opened in the last 30 days: %d\n", builds, loads, want)
 }
 

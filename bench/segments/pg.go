@@ -157,20 +157,7 @@ func benchPostgres(ctx context.Context, o pgOptions, cfg genConfig) {
 	}
 	defer os.RemoveAll(dir)
 	snap := filepath.Join(dir, "segments.snapshot")
-	t0 = time.Now()
-	f, err := os.Create(snap)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := idx.WriteSnapshot(f, segment.Position{LastEventID: end, Generation: generation}); err != nil {
-		log.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
-		log.Fatal(err)
-	}
-	f.Close()
-	writeTook := time.Since(t0)
-	fi, _ := os.Stat(snap)
+	writeTook, snapSize := writeSnap(idx, snap, segment.Position{LastEventID: end, Generation: generation})
 
 	// loads3 loads the snapshot 3 times as a node's start does (the position is
 	// PostgreSQL's stream end and generation), checking that each index answers every
@@ -180,25 +167,11 @@ func benchPostgres(ctx context.Context, o pgOptions, cfg genConfig) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		var out []time.Duration
-		for range 3 {
-			x := segment.New(pg, nil)
-			t0 := time.Now()
-			f, err := os.Open(snap)
-			if err != nil {
-				log.Fatal(err)
-			}
-			n, err := x.LoadSnapshot(ctx, f, segment.Position{LastEventID: end, Generation: generation})
-			if err != nil {
-				log.Fatal(err)
-			}
-			out = append(out, time.Since(t0))
-			f.Close()
+		return loadSnaps(ctx, pg, snap, segment.Position{LastEventID: end, Generation: generation}, func(x *segment.Index, n int) {
 			if got := pgCounts(x, orgID, queries, cfg.now); !slices.Equal(got, want) || n < minTail {
 				log.Fatalf("a loaded index with %d events since counts %v, the live one %v", n, got, want)
 			}
-		}
-		return out
+		})
 	}
 	loads := loads3(want, 0)
 
@@ -258,7 +231,7 @@ func benchPostgres(ctx context.Context, o pgOptions, cfg genConfig) {
 	if o.tail > 0 {
 		fmt.Fprintf(w, "| snapshot load + %d events since, read from PostgreSQL (median of 3) | %s |\n", o.tail, med(tailLoads).Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "| snapshot write at a clean stop | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(fi.Size())/(1<<20))
+	fmt.Fprintf(w, "| snapshot write at a clean stop | %s, %.0f MiB |\n", writeTook.Round(time.Millisecond), float64(snapSize)/(1<<20))
 	fmt.Fprintf(w, "\nbuilds %v, loads %v, loads with the tail %v", builds, loads, tailLoads)
 	if o.tail > 0 {
 		fmt.Fprintf(w, " (the %d events written in %s)", o.tail, tailWrite.Round(time.Millisecond))
