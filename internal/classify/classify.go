@@ -189,9 +189,10 @@ func (c *Classifier) agentFacts(ua string, open bool) agentFacts {
 }
 
 // agentCache remembers the agentFacts of the agents seen lately. Mail clients and their
-// proxies send few distinct agents, so nearly every request finds its own; the cache
-// holds at most agentCacheSize agents of at most agentCacheKeySize bytes (about 2 MiB),
-// and starts again empty when full. Safe for concurrent use.
+// proxies send few distinct agents, so nearly every request finds its own. The cache
+// takes agents of at most agentCacheKeySize bytes and starts again empty once it holds
+// agentCacheSize (a few more when requests add at once): about 2 MiB at most, whatever
+// agents the requests carry. Safe for concurrent use.
 type agentCache struct {
 	m atomic.Pointer[agentMap]
 }
