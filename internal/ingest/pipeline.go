@@ -152,8 +152,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 		Normalize(ev, now)
 	}
 	s := &submission{ctx: ctx, events: events, done: make(chan struct{})}
-	deadline := time.NewTimer(p.opt.MaxWait)
-	defer deadline.Stop()
+	var deadline <-chan time.Time // MaxWait's, from the first time the queue is full
 	p.mu.Lock()
 	for {
 		if p.closed {
@@ -166,9 +165,14 @@ func (p *Pipeline) Submit(ctx context.Context, events []*mailtrail.Event) (Resul
 		}
 		room := p.room
 		p.mu.Unlock()
+		if deadline == nil {
+			t := time.NewTimer(p.opt.MaxWait)
+			defer t.Stop()
+			deadline = t.C
+		}
 		select {
 		case <-room:
-		case <-deadline.C:
+		case <-deadline:
 			if p.opt.Observer != nil {
 				p.opt.Observer.Rejected(len(events))
 			}
