@@ -28,24 +28,9 @@ type chSQL struct {
 	now   time.Time
 }
 
-// count returns the statement counting the customers of rule.
-func (q chSQL) count(rule []byte) (string, error) {
-	set, err := q.node(rule, "")
-	if err != nil {
-		return "", err
-	}
-	return "SELECT count() FROM (" + set + ")", nil
-}
-
-// ids returns the statement listing the customers of rule as NDJSON lines
-// {"customer_id":"…"}, the shape the API streams.
-func (q chSQL) ids(rule []byte) (string, error) {
-	set, err := q.node(rule, "")
-	if err != nil {
-		return "", err
-	}
-	return "SELECT customer AS customer_id FROM (" + set + ") FORMAT JSONEachRow", nil
-}
+// sets returns the SELECT of rule's customers (column customer) as one SELECT per
+// condition, combined with IN, NOT IN and UNION ALL.
+func (q chSQL) sets(rule []byte) (string, error) { return q.node(rule, "") }
 
 // universe returns the organization's distinct customers.
 func (q chSQL) universe() string {
@@ -219,26 +204,10 @@ func timeBound(ms int64, op string) string {
 	return fmt.Sprintf("(occurred_at < %s OR (occurred_at = %s AND occurred_ms < %d))", at, at, rest)
 }
 
-// scanCount and scanIDs are the other plan: one pass over the organization's events,
-// grouped by customer, each condition an aggregate (countIf, or uniqExactIf of the id for
-// "at least N times") and the rule the HAVING expression over them. The universe is the
-// groups themselves; a rule without a negation reads only the rows some condition takes.
-func (q chSQL) scanCount(rule []byte) (string, error) {
-	s, err := q.scan(rule)
-	if err != nil {
-		return "", err
-	}
-	return "SELECT count() FROM (" + s + ")", nil
-}
-
-func (q chSQL) scanIDs(rule []byte) (string, error) {
-	s, err := q.scan(rule)
-	if err != nil {
-		return "", err
-	}
-	return "SELECT customer AS customer_id FROM (" + s + ") FORMAT JSONEachRow", nil
-}
-
+// scan is the other plan: one pass over the organization's events, grouped by customer,
+// each condition an aggregate (countIf, or uniqExactIf of the id for "at least N times")
+// and the rule the HAVING expression over them. The universe is the groups themselves; a
+// rule without a negation reads only the rows some condition takes.
 func (q chSQL) scan(rule []byte) (string, error) {
 	var conds []string
 	negated := false

@@ -193,8 +193,27 @@ type chFigures struct {
 
 // chPlan is one way of writing a rule in SQL.
 type chPlan struct {
-	name       string
-	count, ids func(rule []byte) (string, error)
+	name string
+	set  func(rule []byte) (string, error) // the SELECT of the rule's customers (column customer)
+}
+
+// count returns the statement counting the customers of rule.
+func (p chPlan) count(rule []byte) (string, error) {
+	set, err := p.set(rule)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT count() FROM (" + set + ")", nil
+}
+
+// ids returns the statement listing the customers of rule as NDJSON lines
+// {"customer_id":"…"}, the shape the API streams.
+func (p chPlan) ids(rule []byte) (string, error) {
+	set, err := p.set(rule)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT customer AS customer_id FROM (" + set + ") FORMAT JSONEachRow", nil
 }
 
 // chPlans returns the plans named in list (comma-separated: sets, scan).
@@ -203,9 +222,9 @@ func chPlans(q chSQL, list string) ([]chPlan, error) {
 	for _, name := range strings.Split(list, ",") {
 		switch name {
 		case "sets":
-			out = append(out, chPlan{"sets: one SELECT per condition, combined with IN, NOT IN and UNION ALL", q.count, q.ids})
+			out = append(out, chPlan{"sets: one SELECT per condition, combined with IN, NOT IN and UNION ALL", q.sets})
 		case "scan":
-			out = append(out, chPlan{"one scan: GROUP BY customer HAVING the rule over countIf / uniqExactIf", q.scanCount, q.scanIDs})
+			out = append(out, chPlan{"one scan: GROUP BY customer HAVING the rule over countIf / uniqExactIf", q.scan})
 		default:
 			return nil, fmt.Errorf("unknown plan %q (sets, scan)", name)
 		}

@@ -43,7 +43,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -155,20 +154,9 @@ func main() {
 	}
 
 	// Build the index as serve does, and measure its memory.
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	idx := segment.New(db, slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	buildStart := time.Now()
-	if err := idx.Build(ctx, 200_000); err != nil {
-		log.Fatal(err)
-	}
-	buildTook := time.Since(buildStart)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	idx, buildTook, heap := build(ctx, db, 200_000)
 	org, _ := idx.Org(orgID)
 	st := org.Stats()
-	heap := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 	log.Printf("index built in %s: %+v, heap %.0f MiB", buildTook.Round(time.Millisecond), st, heap)
 
 	if *restart {

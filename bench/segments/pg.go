@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -109,18 +108,8 @@ func benchPostgres(ctx context.Context, o pgOptions, cfg genConfig) {
 
 	// Build the index as a node does: the store itself is the source.
 	loadAvg := []string{"before the build " + load.LoadAverage()}
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	idx := segment.New(pg, slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	t0 := time.Now()
-	if err := idx.Build(ctx, 0); err != nil {
-		log.Fatal(err)
-	}
-	builds := []time.Duration{time.Since(t0)}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	heap := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+	idx, took, heap := build(ctx, pg, 0)
+	builds := []time.Duration{took}
 	org, err := idx.Org(orgID)
 	if err != nil {
 		log.Fatal(err)

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"log"
+	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/mailtrail/mailtrail/internal/segment"
@@ -55,4 +57,21 @@ func loadSnaps(ctx context.Context, src segment.Source, path string, pos segment
 		check(x, n)
 	}
 	return out
+}
+
+// build builds an index over src as a start does (chunk: Build's; 0 its default) and
+// returns it, how long the build took and the Go heap it added, in MiB.
+func build(ctx context.Context, src segment.Source, chunk int) (*segment.Index, time.Duration, float64) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	idx := segment.New(src, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	t0 := time.Now()
+	if err := idx.Build(ctx, chunk); err != nil {
+		log.Fatal(err)
+	}
+	took := time.Since(t0)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return idx, took, float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 }
