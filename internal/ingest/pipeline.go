@@ -381,10 +381,17 @@ func Normalize(ev *mailtrail.Event, now time.Time) {
 // NewEventID returns a 22-character URL-safe id: 6 bytes of milliseconds then 10 random
 // bytes, so ids sort roughly by time and cannot be guessed.
 func NewEventID(now time.Time) string {
+	var rest [10]byte
+	_, _ = rand.Read(rest[:])
+	return EventID(uint64(now.UnixMilli()), rest)
+}
+
+// EventID returns the id of NewEventID's format made of ms (6 bytes of milliseconds) and
+// rest: for an id derived from an event's key instead of drawn.
+func EventID(ms uint64, rest [10]byte) string {
 	var b [16]byte
-	ms := uint64(now.UnixMilli())
 	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	_, _ = rand.Read(b[6:])
+	copy(b[6:], rest[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 

@@ -2,7 +2,6 @@ package eventlog
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 
 	"github.com/mailtrail/mailtrail"
@@ -185,8 +184,7 @@ func keyedID(ev *mailtrail.Event, keys [2]key) string {
 	h.Write(k.b[:])
 	binary.BigEndian.PutUint64(buf[:], dayStart)
 	h.Write(buf[:])
-	var b [16]byte
-	b[0], b[1], b[2], b[3], b[4], b[5] = byte(dayStart>>40), byte(dayStart>>32), byte(dayStart>>24), byte(dayStart>>16), byte(dayStart>>8), byte(dayStart)
-	copy(b[6:], h.Sum(nil))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var rest [10]byte
+	copy(rest[:], h.Sum(nil))
+	return ingest.EventID(dayStart, rest)
 }
