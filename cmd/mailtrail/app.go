@@ -320,6 +320,7 @@ func (a *app) wire(w wiring) {
 		a.pub = a.pipeline
 	}
 	a.segments = segment.New(st, a.log)
+	a.segments.SetClock(deps.now) // the API's clock: what the index forgets, by retention, at the now its answers use
 	a.metrics.NewGauge("mailtrail_ingest_queue_depth", "Events waiting to be committed.", func() float64 { return float64(a.pipeline.QueueDepth()) })
 	a.hub = realtime.New()
 	a.metrics.NewGauge("mailtrail_stream_clients", "Event streams (SSE) connected.", func() float64 { return float64(a.hub.Len()) })

@@ -40,9 +40,9 @@ func runSegmentIndex(ctx context.Context, idx *segment.Index, log *slog.Logger) 
 const segmentSnapshotFile = "segments.snapshot"
 
 // errGenerationMoved: the store's generation moved since the index was built or loaded
-// (an erasure or a retention delete): the index may hold what the store no longer does,
-// so no snapshot is written until the next start builds it.
-var errGenerationMoved = errors.New("erasures or retention changed the store since the index was built")
+// (an erasure, or a retention delete of the store's last event): the index may hold what
+// the store no longer does, so no snapshot is written until the next start builds it.
+var errGenerationMoved = errors.New("an erasure or a retention delete changed the store since the index was built")
 
 // segmentSnapshot is serve's use of the snapshot: loaded at start when the store has the
 // same generation and is where the snapshot was written or past it (the events since are

@@ -3,6 +3,7 @@ package httpd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,8 @@ import (
 type Segments interface {
 	Evaluate(orgID string, r *segment.Rule, now time.Time, candidates []string) (*segment.Result, error)
 	Match(orgID string, r *segment.Rule, now time.Time, customer string) (bool, error)
+	// RefreshHorizons reads the organizations' retention again (after a change of it).
+	RefreshHorizons(ctx context.Context) error
 }
 
 // Limits of a segment request.

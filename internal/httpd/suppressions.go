@@ -308,6 +308,13 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.UpdateOrgSettings(r.Context(), org, *st); err != nil {
 		return err
 	}
+	if req.RetentionDays != nil && s.opt.Segments != nil {
+		// Segment answers follow the new retention at once here (other nodes within
+		// segment.HorizonInterval); if the read fails they follow it then.
+		if err := s.opt.Segments.RefreshHorizons(r.Context()); err != nil {
+			s.log.Warn("segment index: retention of the organizations not read again", "err", err.Error())
+		}
+	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }

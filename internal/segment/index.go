@@ -18,6 +18,7 @@ type StoredEvent struct {
 	Campaign int64 // the store's campaign row id
 	Type     mailtrail.EventType
 	At       int64 // occurred_at, unix ms
+	Received int64 // received_at, unix ms (0: unknown); see Indexed
 	Human    bool  // class human or '' (opens and clicks)
 	Link     string
 }
@@ -37,6 +38,9 @@ type Source interface {
 	SegmentEvents(ctx context.Context, orgID string, after, upTo int64, limit int, fn func(*StoredEvent)) (n int, last int64, err error)
 	// LastEventID returns the largest event row id committed.
 	LastEventID(ctx context.Context) (int64, error)
+	// SegmentHorizons returns the retention and floor of every organization (see
+	// Horizon), by public id; one it does not name keeps every day.
+	SegmentHorizons(ctx context.Context) (map[string]Horizon, error)
 	// SegmentTail calls fn, for an organization, with every counted event of after < ID
 	// ≤ upTo in ID order, then (Relabel set) with every counted click of ID ≤ after of
 	// the messages those events belong to, with its label as stored now: what a snapshot
@@ -49,6 +53,7 @@ type TailEvent struct {
 	Customer, Campaign, Link string
 	Type                     mailtrail.EventType
 	At                       int64 // occurred_at, unix ms
+	Received                 int64 // received_at, unix ms (0: unknown); see Indexed
 	Human                    bool
 	// Relabel: a click the snapshot holds already, with the label it has now.
 	Relabel bool
@@ -78,12 +83,16 @@ type batch struct {
 type Index struct {
 	src Source
 	log *slog.Logger
+	now func() time.Time // the clock of Build, LoadSnapshot and Run's forgetting (SetClock)
 
 	mu     sync.RWMutex
 	orgs   map[string]*Org
 	upTo   map[string]int64 // per organization, the last event id Build loaded
 	ready  bool
 	failed error
+
+	hmu      sync.RWMutex
+	horizons map[string]Horizon // by organization, as last read from the store
 
 	fmu      sync.Mutex  // held by Flush throughout: a query's Flush waits for one in flight
 	paused   atomic.Bool // Pause: observed events wait, queries answer without them
@@ -100,8 +109,12 @@ func New(src Source, log *slog.Logger) *Index {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Index{src: src, log: log, orgs: map[string]*Org{}, upTo: map[string]int64{}, wake: make(chan struct{}, 1)}
+	return &Index{src: src, log: log, now: time.Now, orgs: map[string]*Org{}, upTo: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
+
+// SetClock makes now the clock the index forgets by when no query names the time (Build,
+// LoadSnapshot, Run): the clock queries pass their now from. Call it before Build.
+func (x *Index) SetClock(now func() time.Time) { x.now = now }
 
 // Observe takes a batch of committed events (duplicates excluded) and the stored clicks
 // the same commit relabelled, which are applied after the batch's own events. It never
@@ -111,6 +124,9 @@ func (x *Index) Observe(evs []*mailtrail.Event, relabels []mailtrail.ClickRelabe
 	b := batch{evs: make([]liveEvent, 0, len(evs)+len(relabels))}
 	for _, ev := range evs {
 		if !ev.Counted || !ev.Type.Valid() {
+			continue
+		}
+		if !ev.ReceivedAt.IsZero() && !Indexed(ev.OccurredAt.UnixMilli(), ev.ReceivedAt.UnixMilli()) {
 			continue
 		}
 		le := liveEvent{org: ev.OrgID, cust: ev.CustomerID, camp: ev.CampaignID, typ: ev.Type, at: ev.OccurredAt.UnixMilli(), human: ev.IsHuman()}
@@ -164,14 +180,21 @@ func (x *Index) Rename(orgID, customerID, newID string) {
 	}
 }
 
-// Run applies observed events as they come until ctx ends.
+// Run applies observed events as they come until ctx ends, and every HorizonInterval
+// reads the organizations' retention again and forgets what it drops.
 func (x *Index) Run(ctx context.Context) {
+	tick := time.NewTicker(HorizonInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-x.wake:
 			x.Flush()
+		case <-tick.C:
+			if err := x.RefreshHorizons(ctx); err != nil && ctx.Err() == nil {
+				x.log.Warn("segment index: retention of the organizations not read; the last one read applies", "err", err.Error())
+			}
 		}
 	}
 }
@@ -327,6 +350,9 @@ func (x *Index) Build(ctx context.Context, chunk int) error {
 
 func (x *Index) build(ctx context.Context, chunk int) error {
 	start := time.Now()
+	if err := x.readHorizons(ctx); err != nil {
+		return err
+	}
 	orgs, err := x.src.Orgs(ctx)
 	if err != nil {
 		return fmt.Errorf("segment: organizations: %w", err)
@@ -354,6 +380,7 @@ func (x *Index) load(ctx context.Context, orgID string, chunk int, total *int64)
 	}
 	o := newOrg()
 	o.bulk = true
+	o.first = x.horizon(orgID).FirstDay(x.now())
 	var rows []int64 // customer row ids in order; dense id = position
 	addCust := func(row int64, ext string) {
 		rows = append(rows, row)
@@ -392,6 +419,9 @@ func (x *Index) load(ctx context.Context, orgID string, chunk int, total *int64)
 		}
 		for i := range evs {
 			e := &evs[i]
+			if !Indexed(e.At, e.Received) || floorDay(e.At) < o.first {
+				continue
+			}
 			if len(rows) == 0 || e.Customer > rows[len(rows)-1] {
 				var lastRow int64
 				if len(rows) > 0 {

@@ -98,6 +98,7 @@ type Org struct {
 	logs     map[lkey]*dayLog
 	minDay   int32
 	maxDay   int32
+	first    int32 // the first day kept (see Horizon): events of earlier days are not added
 	events   int64
 	bulk     bool // while loading: tails are merged once at the end
 }
@@ -105,7 +106,7 @@ type Org struct {
 func newOrg() *Org {
 	return &Org{byExt: map[string]uint32{}, camps: map[string]uint32{}, links: map[string]uint32{},
 		pairs: map[[2]uint32]uint32{}, universe: roaring.New(), series: map[skey]map[int32]*roaring.Bitmap{},
-		logs: map[lkey]*dayLog{}, minDay: 1<<31 - 1, maxDay: -1 << 31}
+		logs: map[lkey]*dayLog{}, minDay: 1<<31 - 1, maxDay: -1 << 31, first: NoFloor}
 }
 
 // customer returns the dense id of a CRM customer id, adding it when new.
@@ -165,9 +166,13 @@ func floorDay(ms int64) int32 {
 	return int32(d)
 }
 
-// add folds one counted event into the index. The caller holds o.mu for writing.
+// add folds one counted event into the index, unless its day is one the index forgot
+// (before o.first). The caller holds o.mu for writing.
 func (o *Org) add(cust, camp, link uint32, t mailtrail.EventType, at int64, human bool) {
 	day := floorDay(at)
+	if day < o.first {
+		return
+	}
 	o.minDay, o.maxDay = min(o.minDay, day), max(o.maxDay, day)
 	o.events++
 	humanable := t == mailtrail.EventOpened || t == mailtrail.EventClicked

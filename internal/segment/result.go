@@ -31,6 +31,7 @@ func (x *Index) Evaluate(orgID string, r *Rule, now time.Time, candidates []stri
 		return nil, err
 	}
 	x.Flush()
+	x.forgetAt(orgID, o, now)
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	res := &Result{ext: o.ext}
@@ -58,6 +59,7 @@ func (x *Index) Match(orgID string, r *Rule, now time.Time, customer string) (bo
 	if err != nil {
 		return false, err
 	}
+	x.forgetAt(orgID, o, now)
 	return o.Match(r, now, customer), nil
 }
 

@@ -20,7 +20,8 @@ import (
 
 // Position is what the store must still say for a snapshot of the index to be valid: its
 // last event id and its generation (which the store bumps whenever it changes data
-// outside the pipeline's change-sets: an erasure, a retention delete).
+// outside the pipeline's change-sets: an erasure, a retention delete of its last event;
+// the index forgets what other retention deletes remove by itself, see Horizon).
 type Position struct {
 	LastEventID int64
 	Generation  int64
@@ -31,7 +32,7 @@ type Position struct {
 // is used.
 const (
 	snapMagic   = "MTSEGIDX"
-	snapVersion = 1
+	snapVersion = 2 // 2: the first day kept (Horizon), and no events dated after their arrival
 )
 
 // Errors of LoadSnapshot: the file is of another version, names another position, or is
@@ -114,7 +115,7 @@ func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 // read from the store and applied, with the labels the clicks of their messages have now
 // (SegmentTail), and the index is ready at once, as after Build. Otherwise it returns
 // ErrSnapshotVersion, ErrSnapshotStale (another generation: an erasure or a retention
-// delete since; or a store behind the snapshot), ErrSnapshotCorrupt, or the reader's or
+// delete of the store's last event since; or a store behind the snapshot), ErrSnapshotCorrupt, or the reader's or
 // the store's error, and the index is unchanged: Build must then run. It returns how
 // many events of the tail it applied.
 func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (int, error) {
@@ -137,6 +138,9 @@ func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (i
 	if got.Generation != want.Generation || got.LastEventID > want.LastEventID {
 		return 0, fmt.Errorf("%w (snapshot at event %d, generation %d; store at %d, %d)", ErrSnapshotStale,
 			got.LastEventID, got.Generation, want.LastEventID, want.Generation)
+	}
+	if err := x.readHorizons(ctx); err != nil {
+		return 0, err
 	}
 	// The events since are read from the store while the file is decoded.
 	tail := x.readTail(ctx, got.LastEventID, want.LastEventID)
@@ -164,6 +168,10 @@ func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (i
 	applied, err := tail.apply(orgs)
 	if err != nil {
 		return 0, fmt.Errorf("segment snapshot: the events since it was written: %w", err)
+	}
+	now := x.now()
+	for id, o := range orgs {
+		o.forget(x.horizon(id).FirstDay(now))
 	}
 	x.install(orgs, want.LastEventID)
 	return applied, nil
@@ -341,6 +349,9 @@ func (ta *tailApplier) add(evs []TailEvent) {
 	o := ta.o
 	for i := range evs {
 		e := &evs[i]
+		if !Indexed(e.At, e.Received) {
+			continue
+		}
 		cust, camp := o.customer(e.Customer), o.campaign(e.Campaign)
 		var link uint32
 		if e.Link != "" {
@@ -496,6 +507,7 @@ func (e *snapEncoder) bitmap(b *roaring.Bitmap) {
 func (e *snapEncoder) org(o *Org) {
 	e.sv(int64(o.minDay))
 	e.sv(int64(o.maxDay))
+	e.sv(int64(o.first))
 	e.sv(o.events)
 	e.uv(uint64(len(o.ext)))
 	for _, s := range o.ext {
@@ -878,7 +890,7 @@ func (d *snapDecoder) entries(o *Org, typ mailtrail.EventType, m uint64, l *dayL
 
 func (d *snapDecoder) org() *Org {
 	o := newOrg()
-	o.minDay, o.maxDay, o.events = d.i32v(), d.i32v(), d.sv()
+	o.minDay, o.maxDay, o.first, o.events = d.i32v(), d.i32v(), d.i32v(), d.sv()
 	n := d.count(1)
 	o.ext = make([]string, 0, d.prealloc(n, snapMaxPreallocCustomers))
 	o.byExt = make(map[string]uint32, d.prealloc(n, snapMaxPreallocCustomers))

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/derive"
+	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
@@ -125,9 +126,16 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `UPDATE orgs SET soft_bounce_limit = $1, keep_full_ip = $2, retention_days = $3, tracking_url = $4,
-		tracking_host = $5, brand_logo_url = $6, brand_color = $7 WHERE id = $8`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host,
-		s.BrandLogoURL, s.BrandColor, org)
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		floor, err := db.segmentFloor(ctx, tx, `id = $1`, org, s.RetentionDays)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE orgs SET soft_bounce_limit = $1, keep_full_ip = $2, retention_days = $3, tracking_url = $4,
+			tracking_host = $5, brand_logo_url = $6, brand_color = $7, segment_floor = $8 WHERE id = $9`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host,
+			s.BrandLogoURL, s.BrandColor, floor, org)
+		return err
+	})
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)
 	}
@@ -151,12 +159,20 @@ func (db *DB) AdoptOrg(ctx context.Context, o mailtrail.Organization, s mailtrai
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO orgs (public_id, name, timezone, created_at, soft_bounce_limit, keep_full_ip, retention_days,
-		tracking_url, tracking_host, brand_logo_url, brand_color) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (public_id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, soft_bounce_limit = excluded.soft_bounce_limit,
-		keep_full_ip = excluded.keep_full_ip, retention_days = excluded.retention_days, tracking_url = excluded.tracking_url,
-		tracking_host = excluded.tracking_host, brand_logo_url = excluded.brand_logo_url, brand_color = excluded.brand_color`,
-		o.ID, o.Name, o.Timezone, o.CreatedAt.UnixMilli(), s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host, s.BrandLogoURL, s.BrandColor)
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		floor, err := db.segmentFloor(ctx, tx, `public_id = $1`, o.ID, s.RetentionDays)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO orgs (public_id, name, timezone, created_at, soft_bounce_limit, keep_full_ip, retention_days,
+			tracking_url, tracking_host, brand_logo_url, brand_color, segment_floor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (public_id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, soft_bounce_limit = excluded.soft_bounce_limit,
+			keep_full_ip = excluded.keep_full_ip, retention_days = excluded.retention_days, tracking_url = excluded.tracking_url,
+			tracking_host = excluded.tracking_host, brand_logo_url = excluded.brand_logo_url, brand_color = excluded.brand_color,
+			segment_floor = excluded.segment_floor`,
+			o.ID, o.Name, o.Timezone, o.CreatedAt.UnixMilli(), s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host, s.BrandLogoURL, s.BrandColor, floor)
+		return err
+	})
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)
 	}
@@ -164,6 +180,19 @@ func (db *DB) AdoptOrg(ctx context.Context, o mailtrail.Organization, s mailtrai
 		return fmt.Errorf("postgres: adopt org: %w", err)
 	}
 	return nil
+}
+
+// segmentFloor locks the organization's row (where: a condition on $1 = key) and returns
+// the segment floor it must keep when its retention becomes days (segment.RaisedFloor);
+// segment.NoFloor for an organization not created yet.
+func (db *DB) segmentFloor(ctx context.Context, tx pgx.Tx, where string, key any, days int) (int32, error) {
+	var old int
+	floor := segment.NoFloor
+	err := tx.QueryRow(ctx, `SELECT retention_days, segment_floor FROM orgs WHERE `+where+` FOR UPDATE`, key).Scan(&old, &floor)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("postgres: org settings: %w", err)
+	}
+	return segment.RaisedFloor(floor, old, days, db.now()), nil
 }
 
 // orgInternal maps a public organization id to its row id, read with q when not cached

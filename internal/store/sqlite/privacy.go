@@ -440,8 +440,17 @@ func (db *DB) deleteExpiredChunk(ctx context.Context, org, cutoff, after int64, 
 		(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))`, string(list)); err != nil {
 		return 0, after, false, fmt.Errorf("sqlite: retention: %w", err)
 	}
-	if err := bumpGeneration(tx); err != nil {
-		return 0, after, false, err
+	// The segment index forgets by itself what retention deletes (segment.Horizon), so a
+	// delete leaves its snapshot valid, unless it removed the store's last event: the next
+	// event would then take an id at or below one a snapshot may name as its position.
+	var later bool
+	if err := tx.scan(`SELECT EXISTS (SELECT 1 FROM events WHERE id > ?)`, []any{last}, &later); err != nil {
+		return 0, after, false, fmt.Errorf("sqlite: retention: %w", err)
+	}
+	if !later {
+		if err := bumpGeneration(tx); err != nil {
+			return 0, after, false, err
+		}
 	}
 	if err := tx.commit(); err != nil {
 		return 0, after, false, err

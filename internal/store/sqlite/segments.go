@@ -64,7 +64,7 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, err := db.rquery(ctx, `SELECT id, customer_id, campaign_id, type, occurred_at, counted, class IN ('', 'human'),
+	rows, err := db.rquery(ctx, `SELECT id, customer_id, campaign_id, type, occurred_at, received_at, counted, class IN ('', 'human'),
 		CASE WHEN type = 4 THEN coalesce(json_extract(meta, '$.link_url'), '') ELSE '' END
 		FROM events WHERE org_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`, org, after, upTo, limit)
 	if err != nil {
@@ -77,7 +77,7 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	for rows.Next() {
 		var typ int
 		var counted bool
-		if err := rows.Scan(&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &counted, &e.Human, &e.Link); err != nil {
+		if err := rows.Scan(&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &e.Received, &counted, &e.Human, &e.Link); err != nil {
 			return 0, 0, fmt.Errorf("sqlite: segment events: %w", err)
 		}
 		n++
@@ -108,7 +108,7 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 		e := segment.TailEvent{Relabel: relabel}
 		for rows.Next() {
 			var typ int
-			if err := rows.Scan(&typ, &e.At, &e.Human, &e.Link, &e.Customer, &e.Campaign); err != nil {
+			if err := rows.Scan(&typ, &e.At, &e.Received, &e.Human, &e.Link, &e.Customer, &e.Campaign); err != nil {
 				return fmt.Errorf("sqlite: segment tail: %w", err)
 			}
 			e.Type = mailtrail.EventType(typ)
@@ -118,7 +118,7 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 		}
 		return rows.Err()
 	}
-	const cols = `e.type, e.occurred_at, e.class IN ('', 'human'),
+	const cols = `e.type, e.occurred_at, e.received_at, e.class IN ('', 'human'),
 		CASE WHEN e.type = 4 THEN coalesce(json_extract(e.meta, '$.link_url'), '') ELSE '' END, cu.ext_id, cp.name`
 	err = scan(`SELECT `+cols+` FROM events e JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
 		WHERE e.org_id = ? AND e.id > ? AND e.id <= ? AND e.counted = 1 ORDER BY e.id`, false, org, after, upTo)
@@ -131,6 +131,26 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 		WHERE e.id <= ? AND e.counted = 1 ORDER BY e.id`, true, org, after, upTo, after)
 }
 
+// SegmentHorizons returns the retention and segment floor of every organization that has
+// either, by public id (see segment.Horizon).
+func (db *DB) SegmentHorizons(ctx context.Context) (map[string]segment.Horizon, error) {
+	rows, err := db.rquery(ctx, `SELECT public_id, retention_days, segment_floor FROM orgs WHERE retention_days > 0 OR segment_floor > ?`, segment.NoFloor)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: segment horizons: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]segment.Horizon{}
+	for rows.Next() {
+		var id string
+		var h segment.Horizon
+		if err := rows.Scan(&id, &h.RetentionDays, &h.Floor); err != nil {
+			return nil, fmt.Errorf("sqlite: segment horizons: %w", err)
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
+
 // LastEventID returns the largest event row id committed (0 when there is none).
 func (db *DB) LastEventID(ctx context.Context) (int64, error) {
 	var id sql.NullInt64
@@ -141,8 +161,9 @@ func (db *DB) LastEventID(ctx context.Context) (int64, error) {
 }
 
 // Generation returns the store's generation: a counter bumped in the transaction of every
-// erasure and retention delete, the changes to stored events and customers that do not
-// come through the ingest pipeline's change-sets (migration 019).
+// erasure, and of a retention delete that removes the store's last event (migration 019):
+// the changes to stored events and customers that do not come through the ingest
+// pipeline's change-sets and that the segment index does not follow by itself.
 func (db *DB) Generation(ctx context.Context) (int64, error) {
 	var gen int64
 	if err := db.rrow(ctx, `SELECT gen FROM store_generation WHERE id = 1`, nil, &gen); err != nil {

@@ -35,6 +35,9 @@ type Options struct {
 	Synchronous string
 	CacheMiB    int // page cache of the writer; default 256 (each reader keeps up to 64)
 	Readers     int // reader connections; default 4
+	// Now is the store's clock (default time.Now): what it stamps and what a change of
+	// retention reckons from. Tests set it.
+	Now func() time.Time
 }
 
 // DB is the embedded store.
@@ -111,7 +114,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		return "file:" + abs + "?" + v.Encode() + extra
 	}
-	db := &DB{path: abs, sync: strings.ToUpper(opt.Synchronous), now: time.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}, tail: newTailIndex()}
+	db := &DB{path: abs, sync: strings.ToUpper(opt.Synchronous), now: opt.Now, cache: newWriteCache(), prepared: map[string]*sql.Stmt{}, tail: newTailIndex()}
+	if db.now == nil {
+		db.now = time.Now
+	}
 	db.bgCtx, db.bgCancel = context.WithCancel(context.Background())
 	// The writer's page cache holds the pages of the store's random-order indexes
 	// (customers, idempotency keys) between its transactions: with a larger one the

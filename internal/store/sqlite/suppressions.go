@@ -12,6 +12,7 @@ import (
 	"github.com/mailtrail/mailtrail"
 	"github.com/mailtrail/mailtrail/internal/derive"
 	"github.com/mailtrail/mailtrail/internal/rules"
+	"github.com/mailtrail/mailtrail/internal/segment"
 	"github.com/mailtrail/mailtrail/internal/storekit"
 )
 
@@ -296,9 +297,16 @@ func (db *DB) UpdateOrgSettings(ctx context.Context, orgID string, s mailtrail.O
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
+	// The writer alone changes orgs: the retention read here is the one replaced.
+	var oldDays int
+	floor := segment.NoFloor
+	if err := db.wc.QueryRowContext(ctx, `SELECT retention_days, segment_floor FROM orgs WHERE id = ?`, org).Scan(&oldDays, &floor); err != nil {
+		return fmt.Errorf("sqlite: org settings: %w", err)
+	}
+	floor = segment.RaisedFloor(floor, oldDays, s.RetentionDays, db.now())
 	_, err = db.wc.ExecContext(ctx, `UPDATE orgs SET soft_bounce_limit = ?, keep_full_ip = ?, retention_days = ?, tracking_url = ?,
-		tracking_host = ?, brand_logo_url = ?, brand_color = ? WHERE id = ?`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host,
-		s.BrandLogoURL, s.BrandColor, org)
+		tracking_host = ?, brand_logo_url = ?, brand_color = ?, segment_floor = ? WHERE id = ?`, s.SoftBounceLimit, s.KeepFullIP, s.RetentionDays, s.TrackingURL, host,
+		s.BrandLogoURL, s.BrandColor, floor, org)
 	err = db.autocommit(err)
 	if isUniqueViolation(err) {
 		return mailtrail.Errorf(mailtrail.ECONFLICT, "another organization uses the tracking host %s", host)

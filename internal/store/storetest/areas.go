@@ -420,6 +420,32 @@ func testErasure(t *testing.T, s Privacy, norm Normalizer) {
 	set := must[*mailtrail.OrgSettings](t)(s.OrgSettings(ctx, o.ID))
 	set.RetentionDays = mailtrail.MinRetentionDays
 	check(t, s.UpdateOrgSettings(ctx, o.ID, *set))
+	// What the segment index forgets follows (segment.Horizon): the retention, and once
+	// it is raised, a floor at the first day an index kept under the old one.
+	horizon := func() segment.Horizon {
+		t.Helper()
+		h, ok := must[map[string]segment.Horizon](t)(s.SegmentHorizons(ctx))[o.ID]
+		if !ok {
+			t.Fatal("SegmentHorizons does not name an organization with a retention")
+		}
+		return h
+	}
+	if h := horizon(); h != (segment.Horizon{RetentionDays: mailtrail.MinRetentionDays, Floor: segment.NoFloor}) {
+		t.Fatalf("horizon %+v after setting the retention", h)
+	}
+	tb := time.Now()
+	set.RetentionDays = 30
+	check(t, s.UpdateOrgSettings(ctx, o.ID, *set))
+	ta := time.Now()
+	h := horizon()
+	if lo, hi := segment.RetentionFirstDay(tb, mailtrail.MinRetentionDays)+1, segment.RetentionFirstDay(ta, mailtrail.MinRetentionDays)+1; h.RetentionDays != 30 || h.Floor < lo || h.Floor > hi {
+		t.Fatalf("horizon %+v after raising the retention, want 30 days and a floor in [%d, %d]", h, lo, hi)
+	}
+	set.RetentionDays = mailtrail.MinRetentionDays
+	check(t, s.UpdateOrgSettings(ctx, o.ID, *set))
+	if h2 := horizon(); h2.RetentionDays != mailtrail.MinRetentionDays || h2.Floor != h.Floor {
+		t.Fatalf("horizon %+v after lowering the retention, want the floor kept (%d)", h2, h.Floor)
+	}
 	received := base.Add(1000 * time.Hour)
 	if n := must[int](t)(s.DeleteExpiredEvents(ctx, received.Add(6*24*time.Hour), 2)); n != 0 {
 		t.Fatalf("deleted %d events within retention", n)

@@ -131,6 +131,8 @@ type Privacy interface {
 	EraseCustomer(ctx context.Context, orgID, customerID string) (*mailtrail.EraseResult, error)
 	// cmd/mailtrail: the retention and idempotency sweeps: ErasureAndRetention.
 	DeleteExpiredEvents(ctx context.Context, now time.Time, chunk int) (int, error)
+	// segment.Source: what the index forgets by retention: ErasureAndRetention.
+	SegmentHorizons(ctx context.Context) (map[string]segment.Horizon, error)
 	PruneIdempotencyKeys(ctx context.Context, cutoff time.Time, chunk int) (int, error)
 	// The event log's sink (eventlog.SinkOptions.Seen, Keys): Seen, StoredKeys.
 	Seen(ctx context.Context, events []*mailtrail.Event) ([]string, error)
