@@ -760,7 +760,7 @@ func testSegmentSource(t *testing.T, s Segments, norm Normalizer) {
 	counted := map[string]int{}
 	for _, e := range raw {
 		if e.Counted {
-			counted[fmt.Sprintf("%s %d %s", e.CustomerID, e.Type, e.Metadata.LinkURL)]++
+			counted[fmt.Sprintf("%s %d %s %d", e.CustomerID, e.Type, e.Metadata.LinkURL, e.ReceivedAt.UnixMilli())]++
 		}
 	}
 	gotCounted := map[string]int{}
@@ -771,7 +771,7 @@ func testSegmentSource(t *testing.T, s Segments, norm Normalizer) {
 		if e.Campaign != campRow {
 			t.Fatalf("event of campaign row %d, want %d", e.Campaign, campRow)
 		}
-		gotCounted[fmt.Sprintf("%s %d %s", rows[e.Customer], e.Type, e.Link)]++
+		gotCounted[fmt.Sprintf("%s %d %s %d", rows[e.Customer], e.Type, e.Link, e.Received)]++
 	}
 	if len(read) == 0 || !reflect.DeepEqual(gotCounted, counted) {
 		t.Fatalf("segment events differ from the stored counted events:\n got %v\nwant %v", gotCounted, counted)
@@ -789,11 +789,11 @@ func testSegmentSource(t *testing.T, s Segments, norm Normalizer) {
 			}
 			return
 		}
-		tail = append(tail, fmt.Sprintf("%s %d %s %s %d %v", e.Customer, e.Type, e.Link, e.Campaign, e.At, e.Human))
+		tail = append(tail, fmt.Sprintf("%s %d %s %s %d %d %v", e.Customer, e.Type, e.Link, e.Campaign, e.At, e.Received, e.Human))
 	}))
 	for _, e := range read {
 		if e.ID > mid {
-			want = append(want, fmt.Sprintf("%s %d %s camp %d %v", rows[e.Customer], e.Type, e.Link, e.At, e.Human))
+			want = append(want, fmt.Sprintf("%s %d %s camp %d %d %v", rows[e.Customer], e.Type, e.Link, e.At, e.Received, e.Human))
 		}
 	}
 	if len(want) == 0 || !reflect.DeepEqual(tail, want) {
