@@ -200,3 +200,54 @@ func TestSegmentsUniverseWithoutSends(t *testing.T) {
 		t.Fatalf("has_not_done: %+v", got)
 	}
 }
+
+// With a retention, segments see the days from the first kept day on (a full day inside
+// the retention window): a change of retention through the API applies to the next
+// answer; customers whose events are all older are no longer known; raising the
+// retention does not bring back what was forgotten, not even an event backdated into it
+// since (docs/segments.md, "Retention").
+func TestSegmentsForgetPastRetention(t *testing.T) {
+	h := newHarness(t)
+	_, key := h.org("acme")
+	day := 24 * time.Hour
+	h.postEvents(key,
+		segEvent("opened", "spring", "a", 2*day, nil),
+		segEvent("opened", "spring", "b", 20*day, nil),
+		segEvent("delivered", "spring", "c", 40*day, nil))
+	h.buildSegmentIndex()
+	opened := `{"has_done":{"event":"opened","within":{"value":90,"unit":"DAY"}}}`
+	notOpened := `{"has_not_done":{"event":"opened"}}`
+	answer := func(rule string, want ...string) {
+		t.Helper()
+		if got := h.segJSON(key, "", rule); !slices.Equal(got.CustomerIDs, want) {
+			t.Fatalf("%s: %v, want %v", rule, got.CustomerIDs, want)
+		}
+	}
+	settings := func(days int) {
+		t.Helper()
+		if r := h.do("PATCH", "/api/v1/settings", key, map[string]any{"retention_days": days}, nil); r.StatusCode != 200 {
+			t.Fatalf("retention of %d days: %d", days, r.StatusCode)
+		}
+	}
+	answer(opened, "a", "b")
+	answer(notOpened, "c")
+
+	settings(7)
+	answer(opened, "a")
+	answer(notOpened) // c's only event is past the window: c is no longer known
+	if got := h.segJSON(key, "", `{"rule":`+notOpened+`,"candidates":["b","c"]}`); !slices.Equal(got.CustomerIDs, []string{"b", "c"}) {
+		t.Fatalf("has_not_done over candidates: %v, want [b c]", got.CustomerIDs)
+	}
+
+	settings(30)
+	h.postEvents(key, segEvent("opened", "spring", "d", 15*day, nil), segEvent("opened", "spring", "e", time.Hour, nil))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if got := h.segJSON(key, "", opened); slices.Contains(got.CustomerIDs, "e") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the opening of e never showed up")
+		}
+	}
+	answer(opened, "a", "e")
+}
