@@ -42,43 +42,15 @@ func retentionEvents(r *rand.Rand, org string, customers, n int, at time.Time) [
 // starts in, and not before its floor).
 func (f *fixture) recountKept(t *testing.T, at time.Time) {
 	t.Helper()
-	rows, err := f.raw.Query(`SELECT o.public_id, o.retention_days, o.segment_floor, c.ext_id, cp.name,
-		coalesce(json_extract(e.meta, '$.link_url'), ''), e.type, e.occurred_at, e.received_at, e.class
-		FROM events e JOIN orgs o ON o.id = e.org_id JOIN customers c ON c.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
-		WHERE e.counted = 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	f.evsByID = map[string]map[string][]rawEv{}
-	const day = 24 * time.Hour / time.Millisecond
-	for rows.Next() {
-		var e rawEv
-		var days, floor, recv int64
-		var class string
-		if err := rows.Scan(&e.org, &days, &floor, &e.cust, &e.camp, &e.link, &e.typ, &e.at, &recv, &class); err != nil {
-			t.Fatal(err)
-		}
+	const day = int64(24 * time.Hour / time.Millisecond)
+	f.recountWhere(t, func(e rawEv, received, days, floor int64) bool {
 		first := floor
 		if days > 0 {
 			start := at.Add(-time.Duration(days) * 24 * time.Hour).Truncate(24 * time.Hour)
-			first = max(first, start.UnixMilli()/int64(day)+2)
+			first = max(first, start.UnixMilli()/day+2)
 		}
-		if e.at > recv+5*60*1000 || e.at < first*int64(day) {
-			continue
-		}
-		e.human = class == "" || class == "human"
-		if e.typ != mailtrail.EventClicked {
-			e.link = ""
-		}
-		if f.evsByID[e.org] == nil {
-			f.evsByID[e.org] = map[string][]rawEv{}
-		}
-		f.evsByID[e.org][e.cust] = append(f.evsByID[e.org][e.cust], e)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+		return e.at <= received+5*60*1000 && e.at >= first*day
+	})
 }
 
 // sameAsRecount checks that every index answers every rule as the recount of the events

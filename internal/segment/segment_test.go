@@ -230,9 +230,14 @@ func (f *fixture) write(t *testing.T, evs []*mailtrail.Event) {
 }
 
 // recount reads every counted raw event back from SQLite.
-func (f *fixture) recount(t *testing.T) {
+func (f *fixture) recount(t *testing.T) { f.recountWhere(t, nil) }
+
+// recountWhere reads back every counted raw event for which keep (nil: any) holds, given
+// its received_at and its organization's retention_days and segment_floor.
+func (f *fixture) recountWhere(t *testing.T, keep func(e rawEv, received, days, floor int64) bool) {
 	t.Helper()
-	rows, err := f.raw.Query(`SELECT o.public_id, c.ext_id, cp.name, coalesce(json_extract(e.meta, '$.link_url'), ''), e.type, e.occurred_at, e.class
+	rows, err := f.raw.Query(`SELECT o.public_id, o.retention_days, o.segment_floor, c.ext_id, cp.name,
+		coalesce(json_extract(e.meta, '$.link_url'), ''), e.type, e.occurred_at, e.received_at, e.class
 		FROM events e JOIN orgs o ON o.id = e.org_id JOIN customers c ON c.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
 		WHERE e.counted = 1`)
 	if err != nil {
@@ -242,9 +247,13 @@ func (f *fixture) recount(t *testing.T) {
 	f.evsByID = map[string]map[string][]rawEv{}
 	for rows.Next() {
 		var e rawEv
+		var days, floor, recv int64
 		var class string
-		if err := rows.Scan(&e.org, &e.cust, &e.camp, &e.link, &e.typ, &e.at, &class); err != nil {
+		if err := rows.Scan(&e.org, &days, &floor, &e.cust, &e.camp, &e.link, &e.typ, &e.at, &recv, &class); err != nil {
 			t.Fatal(err)
+		}
+		if keep != nil && !keep(e, recv, days, floor) {
+			continue
 		}
 		e.human = class == "" || class == "human"
 		if e.typ != mailtrail.EventClicked {
