@@ -16,11 +16,11 @@ import (
 // run for months, one loaded from a snapshot, one built afresh from the store.
 //
 // The store deletes raw events by received_at (older than the retention); the index
-// keeps events by occurred_at, in UTC days. The index keeps the days from FirstDay on:
-// two days inside the retention window, so that every event it keeps was received after
-// the window's start (an event is indexed only when dated at most mailtrail.MaxFutureSkew
-// after it was received, see Indexed), with a day of margin for the clocks of the
-// machines that delete and that answer. An event of an earlier day (a backdated import)
+// keeps events by occurred_at, in UTC days. The index keeps the days from FirstDay on: the
+// first day that starts a full day or more after the retention window does, so that every
+// event it keeps was received after the window's start (an event is indexed only when
+// dated at most mailtrail.MaxFutureSkew after it was received, see Indexed), with a day
+// of margin for the clocks of the machines that delete and that answer. An event of an earlier day (a backdated import)
 // is not indexed, wherever it comes from.
 //
 // When an organization raises its retention (or turns it off) the store keeps a floor,
