@@ -65,12 +65,14 @@ func RaisedFloor(floor int32, old, new int, now time.Time) int32 {
 }
 
 // Indexed reports whether an event that occurred at at and was received at received (unix
-// ms; 0: unknown) is one the index holds: not dated more than mailtrail.MaxFutureSkew
-// after it was received. (A later date is a sender's clock gone wrong; such an event
-// would outlive its deletion by retention in the index.)
-func Indexed(at, received int64) bool {
-	return received == 0 || at <= received+mailtrail.MaxFutureSkew.Milliseconds()
-}
+// ms) is one the index holds: not dated more than MaxLead after it was received. (A
+// later date is a sender's clock gone wrong; such an event would outlive its deletion by
+// retention in the index.) A Source's reads apply the same test in SQL, with MaxLead.
+func Indexed(at, received int64) bool { return at <= received+MaxLead }
+
+// MaxLead is how far after its arrival, in milliseconds, an event the index holds may be
+// dated: mailtrail.MaxFutureSkew, what the events API allows.
+const MaxLead = int64(mailtrail.MaxFutureSkew / time.Millisecond)
 
 // forget drops the days before first and the customers left with no event. The caller
 // holds o.mu for writing, or owns o alone. It reports whether anything was dropped.

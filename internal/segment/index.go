@@ -18,7 +18,6 @@ type StoredEvent struct {
 	Campaign int64 // the store's campaign row id
 	Type     mailtrail.EventType
 	At       int64 // occurred_at, unix ms
-	Received int64 // received_at, unix ms (0: unknown); see Indexed
 	Human    bool  // class human or '' (opens and clicks)
 	Link     string
 }
@@ -33,8 +32,10 @@ type Source interface {
 	SegmentCustomers(ctx context.Context, orgID string, after int64, fn func(row int64, ext string)) error
 	// SegmentCampaigns calls fn for every campaign of the organization.
 	SegmentCampaigns(ctx context.Context, orgID string, fn func(row int64, name string)) error
-	// SegmentEvents calls fn for at most limit counted events of the organization with
-	// after < ID ≤ upTo, in ID order, and returns how many it read and the last ID.
+	// SegmentEvents calls fn for the counted events the index holds (Indexed: not dated
+	// more than mailtrail.MaxFutureSkew after their arrival) among at most limit events
+	// of the organization with after < ID ≤ upTo, in ID order, and returns how many it
+	// read and the last ID.
 	SegmentEvents(ctx context.Context, orgID string, after, upTo int64, limit int, fn func(*StoredEvent)) (n int, last int64, err error)
 	// LastEventID returns the largest event row id committed.
 	LastEventID(ctx context.Context) (int64, error)
@@ -44,7 +45,8 @@ type Source interface {
 	// SegmentTail calls fn, for an organization, with every counted event of after < ID
 	// ≤ upTo in ID order, then (Relabel set) with every counted click of ID ≤ after of
 	// the messages those events belong to, with its label as stored now: what a snapshot
-	// taken at after needs to become the index at upTo.
+	// taken at after needs to become the index at upTo. Like SegmentEvents, only events
+	// the index holds (Indexed).
 	SegmentTail(ctx context.Context, orgID string, after, upTo int64, fn func(*TailEvent)) error
 }
 
@@ -53,7 +55,6 @@ type TailEvent struct {
 	Customer, Campaign, Link string
 	Type                     mailtrail.EventType
 	At                       int64 // occurred_at, unix ms
-	Received                 int64 // received_at, unix ms (0: unknown); see Indexed
 	Human                    bool
 	// Relabel: a click the snapshot holds already, with the label it has now.
 	Relabel bool
@@ -419,7 +420,7 @@ func (x *Index) load(ctx context.Context, orgID string, chunk int, total *int64)
 		}
 		for i := range evs {
 			e := &evs[i]
-			if !Indexed(e.At, e.Received) || floorDay(e.At) < o.first {
+			if floorDay(e.At) < o.first {
 				continue
 			}
 			if len(rows) == 0 || e.Customer > rows[len(rows)-1] {

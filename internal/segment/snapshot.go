@@ -349,9 +349,6 @@ func (ta *tailApplier) add(evs []TailEvent) {
 	o := ta.o
 	for i := range evs {
 		e := &evs[i]
-		if !Indexed(e.At, e.Received) {
-			continue
-		}
 		cust, camp := o.customer(e.Customer), o.campaign(e.Campaign)
 		var link uint32
 		if e.Link != "" {

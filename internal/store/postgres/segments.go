@@ -79,8 +79,9 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT e.id, e.customer_id, e.campaign_id, e.type, e.occurred_at, e.received_at, e.counted, e.class IN ('', 'human'), `+segmentLink+`
-		FROM events e WHERE e.org_id = $1 AND e.id > $2 AND e.id <= $3 ORDER BY e.id LIMIT $4`, org, after, upTo, limit)
+	rows, err := db.pool.Query(ctx, `SELECT e.id, e.customer_id, e.campaign_id, e.type, e.occurred_at, e.counted AND e.occurred_at <= e.received_at + $5,
+		e.class IN ('', 'human'), `+segmentLink+`
+		FROM events e WHERE e.org_id = $1 AND e.id > $2 AND e.id <= $3 ORDER BY e.id LIMIT $4`, org, after, upTo, limit, segment.MaxLead)
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: segment events: %w", err)
 	}
@@ -89,7 +90,7 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	var e segment.StoredEvent
 	var typ int16
 	var counted bool
-	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &e.Received, &counted, &e.Human, &e.Link}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &counted, &e.Human, &e.Link}, func() error {
 		n++
 		last = e.ID
 		e.Type = mailtrail.EventType(typ)
@@ -133,7 +134,7 @@ func (db *DB) segmentTail(ctx context.Context, q querier, org, after, upTo int64
 		}
 		e := segment.TailEvent{Relabel: relabel}
 		var typ int16
-		_, err = pgx.ForEachRow(rows, []any{&typ, &e.At, &e.Received, &e.Human, &e.Link, &e.Customer, &e.Campaign}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&typ, &e.At, &e.Human, &e.Link, &e.Customer, &e.Campaign}, func() error {
 			e.Type = mailtrail.EventType(typ)
 			if e.Type.Valid() {
 				fn(&e)
@@ -145,16 +146,16 @@ func (db *DB) segmentTail(ctx context.Context, q querier, org, after, upTo int64
 		}
 		return nil
 	}
-	const cols = `e.type, e.occurred_at, e.received_at, e.class IN ('', 'human'), ` + segmentLink + `, cu.ext_id, cp.name`
+	const cols = `e.type, e.occurred_at, e.class IN ('', 'human'), ` + segmentLink + `, cu.ext_id, cp.name`
 	err := scan(`SELECT `+cols+` FROM events e JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
-		WHERE e.org_id = $1 AND e.id > $2 AND e.id <= $3 AND e.counted ORDER BY e.id`, false, org, after, upTo)
+		WHERE e.org_id = $1 AND e.id > $2 AND e.id <= $3 AND e.counted AND e.occurred_at <= e.received_at + $4 ORDER BY e.id`, false, org, after, upTo, segment.MaxLead)
 	if err != nil {
 		return err
 	}
 	return scan(`SELECT `+cols+` FROM (SELECT DISTINCT message_id FROM events WHERE org_id = $1 AND id > $2 AND id <= $3) t
 		JOIN events e ON e.message_id = t.message_id AND e.type = 4
 		JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
-		WHERE e.id <= $2 AND e.counted ORDER BY e.id`, true, org, after, upTo)
+		WHERE e.id <= $2 AND e.counted AND e.occurred_at <= e.received_at + $4 ORDER BY e.id`, true, org, after, upTo, segment.MaxLead)
 }
 
 // SegmentHorizons returns the retention and segment floor of every organization that has

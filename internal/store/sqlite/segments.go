@@ -64,9 +64,9 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, err := db.rquery(ctx, `SELECT id, customer_id, campaign_id, type, occurred_at, received_at, counted, class IN ('', 'human'),
+	rows, err := db.rquery(ctx, `SELECT id, customer_id, campaign_id, type, occurred_at, counted AND occurred_at <= received_at + ?, class IN ('', 'human'),
 		CASE WHEN type = 4 THEN coalesce(json_extract(meta, '$.link_url'), '') ELSE '' END
-		FROM events WHERE org_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`, org, after, upTo, limit)
+		FROM events WHERE org_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`, segment.MaxLead, org, after, upTo, limit)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: segment events: %w", err)
 	}
@@ -77,7 +77,7 @@ func (db *DB) SegmentEvents(ctx context.Context, orgID string, after, upTo int64
 	for rows.Next() {
 		var typ int
 		var counted bool
-		if err := rows.Scan(&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &e.Received, &counted, &e.Human, &e.Link); err != nil {
+		if err := rows.Scan(&e.ID, &e.Customer, &e.Campaign, &typ, &e.At, &counted, &e.Human, &e.Link); err != nil {
 			return 0, 0, fmt.Errorf("sqlite: segment events: %w", err)
 		}
 		n++
@@ -108,7 +108,7 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 		e := segment.TailEvent{Relabel: relabel}
 		for rows.Next() {
 			var typ int
-			if err := rows.Scan(&typ, &e.At, &e.Received, &e.Human, &e.Link, &e.Customer, &e.Campaign); err != nil {
+			if err := rows.Scan(&typ, &e.At, &e.Human, &e.Link, &e.Customer, &e.Campaign); err != nil {
 				return fmt.Errorf("sqlite: segment tail: %w", err)
 			}
 			e.Type = mailtrail.EventType(typ)
@@ -118,17 +118,17 @@ func (db *DB) SegmentTail(ctx context.Context, orgID string, after, upTo int64, 
 		}
 		return rows.Err()
 	}
-	const cols = `e.type, e.occurred_at, e.received_at, e.class IN ('', 'human'),
+	const cols = `e.type, e.occurred_at, e.class IN ('', 'human'),
 		CASE WHEN e.type = 4 THEN coalesce(json_extract(e.meta, '$.link_url'), '') ELSE '' END, cu.ext_id, cp.name`
 	err = scan(`SELECT `+cols+` FROM events e JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
-		WHERE e.org_id = ? AND e.id > ? AND e.id <= ? AND e.counted = 1 ORDER BY e.id`, false, org, after, upTo)
+		WHERE e.org_id = ? AND e.id > ? AND e.id <= ? AND e.counted = 1 AND e.occurred_at <= e.received_at + ? ORDER BY e.id`, false, org, after, upTo, segment.MaxLead)
 	if err != nil {
 		return err
 	}
 	return scan(`SELECT `+cols+` FROM (SELECT DISTINCT message_id FROM events WHERE org_id = ? AND id > ? AND id <= ?) t
 		JOIN events e ON e.message_id = t.message_id AND e.type = 4
 		JOIN customers cu ON cu.id = e.customer_id JOIN campaigns cp ON cp.id = e.campaign_id
-		WHERE e.id <= ? AND e.counted = 1 ORDER BY e.id`, true, org, after, upTo, after)
+		WHERE e.id <= ? AND e.counted = 1 AND e.occurred_at <= e.received_at + ? ORDER BY e.id`, true, org, after, upTo, after, segment.MaxLead)
 }
 
 // SegmentHorizons returns the retention and segment floor of every organization that has
