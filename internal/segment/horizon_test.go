@@ -3,11 +3,9 @@ package segment_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -92,17 +90,7 @@ func TestRetentionForgetsAsABuildDoes(t *testing.T) {
 	ctx := context.Background()
 	clock := now.Add(-90 * 24 * time.Hour)
 	tick := func() time.Time { return clock }
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "OFF", Now: tick})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	db, raw := openStore(t, tick)
 	f := &fixture{db: db, raw: raw, nCust: 120}
 	newIndex := func() *segment.Index {
 		x := segment.New(db, nil)

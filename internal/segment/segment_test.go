@@ -179,11 +179,12 @@ type fixture struct {
 	evsByID map[string]map[string][]rawEv // org → customer → events
 }
 
-func newFixture(t *testing.T) *fixture {
+// openStore opens a new SQLite store with the clock now (nil: time.Now), and a second
+// handle on its file for the recount; both are closed when the test ends.
+func openStore(t *testing.T, now func() time.Time) (*sqlite.DB, *sql.DB) {
 	t.Helper()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "OFF"})
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{Synchronous: "OFF", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +194,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
+	return db, raw
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, raw := openStore(t, nil)
 	f := &fixture{db: db, raw: raw, nCust: 250}
 	// As the app does: the index observes every commit from the start, built or not.
 	f.idx = segment.New(db, nil)
