@@ -73,6 +73,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log := newLogger(cfg, stderr)
 	w, err := openWorker(ctx, cfg, maxEvents, log, own)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (SIGTERM) while it still waited for the log or PostgreSQL, as in a
+			// rolling restart: nothing was applied, a clean stop.
+			log.Info("worker stopped before it started", "reason", err.Error())
+			return nil
+		}
 		return err
 	}
 	defer w.close()

@@ -982,3 +982,38 @@ func startOnCluster(t *testing.T, mut ...func(*Config)) (*harness, Config) {
 	project()
 	return h, cfg
 }
+
+// A worker stopped (SIGTERM) while it still waits for the event log's stream stops
+// cleanly, exit 0: it applied nothing. (A rolling restart does this: a JetStream server
+// just restarted may answer for a moment that the stream does not exist.)
+func TestWorkerStoppedWhileWaitingStopsCleanly(t *testing.T) {
+	url := natstest.URL(t)
+	dsn := testPostgresDSN(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runWorker(ctx, []string{"--event-log-url", url, "--event-log-stream", natstest.Stream(t, url), "--postgres-dsn", dsn,
+			"--log-format", "text"}, io.Discard, &logs)
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.tail(4096), "waiting for the event log's stream"); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("the worker ended before waiting for the stream: %v\n%s", err, logs.tail(4096))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never said it waits for the stream:\n%s", logs.tail(4096))
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a worker stopped while it waited for the stream: %v, want a clean stop\n%s", err, logs.tail(4096))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the worker did not stop")
+	}
+}
