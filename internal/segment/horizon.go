@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
@@ -75,14 +76,14 @@ func Indexed(at, received int64) bool { return at <= received+MaxLead }
 const MaxLead = int64(mailtrail.MaxFutureSkew / time.Millisecond)
 
 // forget drops the days before first and the customers left with no event. The caller
-// holds o.mu for writing, or owns o alone. It reports whether anything was dropped.
-func (o *Org) forget(first int32) bool {
+// holds o.mu for writing, or owns o alone.
+func (o *Org) forget(first int32) {
 	if first <= o.first {
-		return false
+		return
 	}
 	o.first = first
 	if o.minDay >= first {
-		return false
+		return
 	}
 	dropped := false
 	for k, l := range o.logs {
@@ -102,7 +103,7 @@ func (o *Org) forget(first int32) bool {
 	}
 	o.minDay = first
 	if !dropped {
-		return false
+		return
 	}
 	// The universe: customers with at least one event held.
 	var all []*roaring.Bitmap
@@ -115,7 +116,6 @@ func (o *Org) forget(first int32) bool {
 		}
 	}
 	o.universe = roaring.FastOr(all...)
-	return true
 }
 
 // horizon returns the organization's horizon as last read from the store.
@@ -151,10 +151,7 @@ func (x *Index) RefreshHorizons(ctx context.Context) error {
 		return err
 	}
 	x.mu.RLock()
-	orgs := make(map[string]*Org, len(x.orgs))
-	for id, o := range x.orgs {
-		orgs[id] = o
-	}
+	orgs := maps.Clone(x.orgs)
 	x.mu.RUnlock()
 	now := x.now()
 	for id, o := range orgs {

@@ -420,9 +420,6 @@ func (x *Index) load(ctx context.Context, orgID string, chunk int, total *int64)
 		}
 		for i := range evs {
 			e := &evs[i]
-			if floorDay(e.At) < o.first {
-				continue
-			}
 			if len(rows) == 0 || e.Customer > rows[len(rows)-1] {
 				var lastRow int64
 				if len(rows) > 0 {

@@ -115,9 +115,9 @@ func (x *Index) WriteSnapshot(w io.Writer, pos Position) error {
 // read from the store and applied, with the labels the clicks of their messages have now
 // (SegmentTail), and the index is ready at once, as after Build. Otherwise it returns
 // ErrSnapshotVersion, ErrSnapshotStale (another generation: an erasure or a retention
-// delete of the store's last event since; or a store behind the snapshot), ErrSnapshotCorrupt, or the reader's or
-// the store's error, and the index is unchanged: Build must then run. It returns how
-// many events of the tail it applied.
+// delete of the store's last event since; or a store behind the snapshot),
+// ErrSnapshotCorrupt, or the reader's or the store's error, and the index is unchanged:
+// Build must then run. It returns how many events of the tail it applied.
 func (x *Index) LoadSnapshot(ctx context.Context, r io.Reader, want Position) (int, error) {
 	d := newSnapDecoder(r)
 	defer d.close()
