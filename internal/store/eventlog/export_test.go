@@ -8,6 +8,14 @@ func SetMinFilterKeys(n int) (restore func()) {
 	return func() { minFilterKeys = old }
 }
 
+// SetBuildChunk makes a filter build add the index's keys about n at a time and call
+// between after each chunk; it returns what restores the default.
+func SetBuildChunk(n int, between func()) (restore func()) {
+	old := buildChunk
+	buildChunk, betweenChunks = n, between
+	return func() { buildChunk, betweenChunks = old, nil }
+}
+
 // NewKeyFilter, MakeKey, Add and MayHold expose the filter to its tests.
 func NewKeyFilter(capacity int) *keyFilter { return newKeyFilter(capacity) }
 

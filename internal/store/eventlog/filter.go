@@ -83,6 +83,13 @@ func (f *keyFilter) bytes() int { return len(f.blocks) * 64 }
 // make it small to see filters fill up.
 var minFilterKeys = 1 << 22
 
+// buildChunk is about how many keys (of the index, then of the store) a filter build
+// adds per lock of the Sink's mutex; betweenChunks, when set (tests only), runs between two such locks.
+var (
+	buildChunk    = 4096
+	betweenChunks func()
+)
+
 // filterRetry is how long KeepFilter waits after a build failed.
 const filterRetry = 10 * time.Second
 
@@ -146,8 +153,9 @@ func (s *Sink) KeepFilter(ctx context.Context) {
 // BuildFilter builds a filter of the keys the store holds and every key appended while it
 // builds, sized for twice as many, and puts it in place of the one in use. Keys the store
 // applies during the scan are covered whether the scan reads them or not: they were
-// appended by this Sink after the build began or were in its index (appended, not
-// applied) when it began, and both enter the new filter. With Shared, so are the other
+// appended by this Sink after the build began, and enter the new filter, or were in its
+// index (appended, not applied) when it began, and enter it unless applied before the
+// scan began, which then reads them. With Shared, so are the other
 // writers' appends: catchUp reads every message past the store's position when the
 // build began into the index (skipMax), and the scan holds those up to it.
 func (s *Sink) BuildFilter(ctx context.Context) error {
@@ -164,11 +172,16 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 		s.tailMu.Lock()
 	}
 	s.mu.Lock()
-	f := newKeyFilter(max(2*(n+len(s.keys)), minFilterKeys))
-	for k := range s.keys {
-		f.add(k)
-	}
+	pending := len(s.keys)
+	s.mu.Unlock()
+	f := newKeyFilter(max(2*(n+pending), minFilterKeys)) // megabytes zeroed: not under mu
+	s.mu.Lock()
 	s.building = f
+	// The index's keys enter f below, a chunk at a time: a Write waits for one chunk at
+	// most, not for millions of keys (the index holds every key appended and not yet
+	// applied: millions when the store is far behind). Segments from end on are indexed
+	// with f in place, so filterAdd adds their keys.
+	next, end := s.base, s.base+uint64(len(s.segs))
 	if s.opt.Shared {
 		s.skipMax = s.opt.Applied()
 	}
@@ -176,7 +189,23 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 	if s.opt.Shared {
 		s.tailMu.Unlock()
 	}
-	const chunk = 4096 // keys added per lock of mu
+	for next < end {
+		s.mu.Lock()
+		// A segment pruned meanwhile was applied before its prune, so before the scan
+		// below begins: the scan reads its keys.
+		next = max(next, s.base)
+		for added := 0; next < end && added < buildChunk; next++ {
+			seg := &s.segs[next-s.base]
+			for _, k := range seg.keys {
+				f.add(k)
+			}
+			added += len(seg.keys)
+		}
+		s.mu.Unlock()
+		if betweenChunks != nil {
+			betweenChunks()
+		}
+	}
 	type stored struct {
 		org string
 		b   [16]byte
@@ -197,7 +226,7 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 		st := stored{org: org}
 		copy(st.b[:], b)
 		batch = append(batch, st)
-		if len(batch) == chunk {
+		if len(batch) == buildChunk {
 			flush()
 		}
 		return nil

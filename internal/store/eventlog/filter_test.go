@@ -222,3 +222,52 @@ func TestSinkFilterRebuiltAsItFills(t *testing.T) {
 	e.apply(t)
 	e.wantFigures(t)
 }
+
+// A build adds the index's keys a few at a time, with the Sink appending and the store
+// applying between two chunks: keys pending when the build began and applied before it
+// reached them come from the store's scan, keys appended meanwhile from the build's
+// filter. Every retry afterwards is still a duplicate (each answer is the store's
+// Write's), and every event counts once.
+func TestSinkFilterBuiltBetweenAppends(t *testing.T) {
+	e, _ := filteredSinkEnv(t)
+	key := func(i int) string { return fmt.Sprintf("sent-%d", i) }
+	batch := func(from, n int, prefix string) func(org, org2 string) []*mailtrail.Event {
+		return func(org, org2 string) []*mailtrail.Event {
+			var evs []*mailtrail.Event
+			for i := from; i < from+n; i++ {
+				evs = append(evs, mk(org, fmt.Sprintf("%s%d", prefix, i), i%sinkMsgs, mailtrail.EventSent, time.Duration(i)*time.Second, key(i)))
+			}
+			return evs
+		}
+	}
+	for r := range 10 { // ten appends, none applied: ten segments of the index, 30 keys
+		e.write(t, batch(r*3, 3, "e"))
+	}
+	chunks := 0
+	restore := eventlog.SetBuildChunk(3, func() {
+		chunks++
+		if chunks == 2 {
+			e.apply(t)                    // every pending key is in the store now
+			e.write(t, batch(30, 3, "n")) // the index forgets them; these enter the build
+		}
+	})
+	err := e.sink.BuildFilter(context.Background())
+	restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunks < 2 {
+		t.Fatalf("the build added the index's 30 keys in %d chunks of 3, want several", chunks)
+	}
+	if f := e.sink.Filter(); !f.Ready || f.Keys < 33 {
+		t.Fatalf("filter after the build: %+v, want ready with at least the 33 keys", f)
+	}
+	cs, b := e.write(t, batch(0, 33, "r"))
+	for i, dup := range cs.Duplicate {
+		if !dup {
+			t.Fatalf("the retry of %s was answered as new: the filter lost its key", b[i].ID)
+		}
+	}
+	e.apply(t)
+	e.wantFigures(t)
+}
