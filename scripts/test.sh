@@ -111,7 +111,7 @@ go test -count=1 -timeout 20m -skip "$KILLS" ./...
 
 # Cluster tests whose processes get their flags from the test itself, never from
 # MAILTRAIL_TEST_EVENT_LOG: the second step would run them unchanged.
-MODELESS='^(TestClusterNodeCutOffStopsAcknowledging|TestWorkersShareThePartitions|TestClusterPartitionsWorkersKilledUnderLoad|TestClusterAPINodesKilledUnderLoad|TestAPINodesShareOneCluster|TestAPINodeSegmentSnapshot|TestClusterMovesToAStreamWithMorePartitions|TestRetriedErasureGetsPostgresID|TestWorkerStoppedWhileWaitingStopsCleanly)$'
+MODELESS='^(TestClusterNodeCutOffStopsAcknowledging|TestWorkersShareThePartitions|TestClusterPartitionsWorkersKilledUnderLoad|TestClusterAPINodesKilledUnderLoad|TestAPINodesShareOneCluster|TestAPINodeSegmentSnapshot|TestClusterMovesToAStreamWithMorePartitions|TestRetriedErasureGetsPostgresID|TestWorkerStoppedWhileWaitingStopsCleanly|TestServeLowersTheProjector)$'
 
 step "every harness test again on the event log's write path (MAILTRAIL_TEST_EVENT_LOG=1: serve --event-log, reads after the log's writes)"
 MAILTRAIL_TEST_EVENT_LOG=1 go test -count=1 -timeout 20m -skip "$KILLS|$MODELESS" ./cmd/mailtrail

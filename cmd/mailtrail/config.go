@@ -64,6 +64,9 @@ type Config struct {
 	SegmentSnapshotInterval time.Duration
 	EventLogRetention       time.Duration // how long the log keeps applied events
 	EventLogMaxPending      int           // keys the sink's dedupe index holds at most (eventlog.SinkOptions.MaxPending)
+	// ProjectorNice is how much lower than the acknowledgements' the projector's CPU
+	// priority is (a nice increment of its thread; 0: the same).
+	ProjectorNice int
 	// EventLogURL, when set, is an external JetStream cluster (comma-separated nats://
 	// URLs) that holds the event log instead of the embedded server; it implies EventLog.
 	EventLogURL      string
@@ -198,6 +201,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.ClickHouseDB, "clickhouse-database", "MAILTRAIL_CLICKHOUSE_DATABASE", "mailtrail", "the ClickHouse database of raw events, created if missing (letters, digits and _)")
 	boolean(&c.ClickHouseReplicated, "clickhouse-replicated", "MAILTRAIL_CLICKHOUSE_REPLICATED", false, "create ClickHouse's tables of raw events and positions as Replicated tables (the server needs ZooKeeper and a {replica} macro): every replica of the database holds them, and a block copied again is dropped by the server (docs/cluster.md); set it before the tables exist")
 	integer(&c.EventLogMaxPending, "event-log-max-pending", "MAILTRAIL_EVENT_LOG_MAX_PENDING", eventlog.DefaultMaxPending, "with --event-log: dedupe and idempotency keys acknowledged but not applied to the store at most (about 90 bytes each); beyond, events with keys get 503 until the store catches up")
+	integer(&c.ProjectorNice, "projector-nice", "MAILTRAIL_PROJECTOR_NICE", 10, "with --event-log: how much lower the projector's CPU priority is than the acknowledgements' (a nice increment of its thread, 1-19, Linux only; 0: the same): on a busy machine acknowledgements get the cores first and the projector applies behind them with what is left (docs/architecture.md)")
 	dur(&c.EventLogRetention, "event-log-retention", "MAILTRAIL_EVENT_LOG_RETENTION", 24*time.Hour, "with --event-log: how long the log keeps events after the store applied them (at most 7 days, the shortest retention of raw events an organization may set)")
 	dur(&c.ReadWait, "read-wait", "MAILTRAIL_READ_WAIT", 2*time.Second, "with --event-log: how long a read that must see earlier writes waits for the store to apply them before 503")
 	dur(&c.SegmentSnapshotInterval, "segment-snapshot-interval", "MAILTRAIL_SEGMENT_SNAPSHOT_INTERVAL", 10*time.Minute, "how often the segment index is written to <data-dir>/segments.snapshot while serve runs: a start, after a crash too, loads it and reads only the events since (0: only at a clean stop)")
@@ -273,6 +277,9 @@ func (c *Config) validate() error {
 	}
 	if c.WebhooksRetryFor < 0 {
 		errs = append(errs, errors.New("--webhooks-retry-for / MAILTRAIL_WEBHOOKS_RETRY_FOR must be positive, e.g. 24h"))
+	}
+	if c.ProjectorNice < 0 || c.ProjectorNice > 19 {
+		errs = append(errs, errors.New("--projector-nice / MAILTRAIL_PROJECTOR_NICE must be 0 to 19"))
 	}
 	if c.EventLogMaxPending < 0 || (c.EventLogMaxPending > 0 && c.EventLogMaxPending < 1000) {
 		errs = append(errs, fmt.Errorf("--event-log-max-pending / MAILTRAIL_EVENT_LOG_MAX_PENDING must be at least 1000 (0: the default, %d)", eventlog.DefaultMaxPending))

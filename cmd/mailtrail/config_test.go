@@ -277,6 +277,22 @@ func TestConfigEventLogURL(t *testing.T) {
 	}
 }
 
+// --projector-nice lowers the projector by 10 unless told otherwise; outside 0-19 it is
+// refused at the start.
+func TestConfigProjectorNice(t *testing.T) {
+	for args, want := range map[string]int{"": 10, "--projector-nice 0": 0, "--projector-nice 19": 19} {
+		cfg, err := parseConfig(t, strings.Fields(args)...)
+		if err != nil || cfg.ProjectorNice != want {
+			t.Fatalf("%q: nice %d, %v; want %d", args, cfg.ProjectorNice, err, want)
+		}
+	}
+	for _, v := range []string{"-1", "20"} {
+		if _, err := parseConfig(t, "--projector-nice", v); err == nil || !strings.Contains(err.Error(), "--projector-nice") {
+			t.Errorf("--projector-nice %s: %v, want a clear refusal", v, err)
+		}
+	}
+}
+
 // The cluster mode's engines: variables bind, flags win, and bad values are refused at
 // the start without echoing a DSN or URL (they hold passwords).
 func TestConfigClusterSettings(t *testing.T) {

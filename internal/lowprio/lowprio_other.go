@@ -1,0 +1,7 @@
+//go:build !linux
+
+package lowprio
+
+import "errors"
+
+func lower(int) (int, error) { return 0, errors.ErrUnsupported }
