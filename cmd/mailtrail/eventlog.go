@@ -400,9 +400,9 @@ var morePROCS sync.Once
 // projector) by --projector-nice. On a contended machine the kernel then runs the
 // acknowledgements' threads first, and the projector applies behind them with the CPU
 // they leave: compare's rounds acknowledged more pixel hits, clicks, API events and
-// webhooks in 32 of 36 rounds, for the same total work (bench/README.md). While its thread waits for a core it
-// holds one of Go's processors, so Go gets one processor more than the machine's
-// cores: the acknowledgements keep every core.
+// webhooks in 32 of 36 rounds, for the same total work (bench/README.md). While its
+// thread waits for a core it holds one of Go's processors, so Go gets one processor more
+// than the machine's cores: the acknowledgements keep every core.
 func (l *logged) lowerPriority() {
 	if l.nice <= 0 {
 		return
