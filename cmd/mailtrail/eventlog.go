@@ -387,8 +387,7 @@ func (l *logged) run(ctx context.Context) {
 		defer wg.Done()
 		l.sink.KeepFilter(ctx)
 	}()
-	l.lowerPriority()
-	_ = l.proj.Run(ctx)
+	l.lowered(func() { _ = l.proj.Run(ctx) })
 	cancel()
 	wg.Wait()
 }
@@ -396,21 +395,23 @@ func (l *logged) run(ctx context.Context) {
 // morePROCS gives Go one more processor than the machine has cores, once per process.
 var morePROCS sync.Once
 
-// lowerPriority lowers the calling goroutine's thread (run's, which ends with the
-// projector) by --projector-nice. On a contended machine the kernel then runs the
-// acknowledgements' threads first, and the projector applies behind them with the CPU
-// they leave: compare's rounds acknowledged more pixel hits, clicks, API events and
-// webhooks in 32 of 36 rounds, for the same total work (bench/README.md). While its
-// thread waits for a core it holds one of Go's processors, so Go gets one processor more
-// than the machine's cores: the acknowledgements keep every core.
-func (l *logged) lowerPriority() {
-	if l.nice <= 0 {
-		return
+// lowered runs f (the projector) on a thread of its own, lowered by --projector-nice. On
+// a contended machine the kernel then runs the acknowledgements' threads first, and the
+// projector applies behind them with the CPU they leave: compare's rounds acknowledged
+// more pixel hits, clicks, API events and webhooks in 32 of 36 rounds, for the same total
+// work (bench/README.md). While its thread waits for a core it holds one of Go's
+// processors, so Go gets one processor more than the machine's cores: the
+// acknowledgements keep every core.
+func (l *logged) lowered(f func()) {
+	if l.nice > 0 {
+		morePROCS.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
 	}
-	morePROCS.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
-	if _, err := lowprio.Lower(l.nice); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		l.logger.Warn("event log: the projector runs at the acknowledgements' priority", "err", err)
-	}
+	lowprio.Run(l.nice, func(_ int, err error) {
+		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			l.logger.Warn("event log: the projector runs at the acknowledgements' priority", "err", err)
+		}
+		f()
+	})
 }
 
 // stopCaughtUp waits until the store has applied everything acknowledged (within ctx),

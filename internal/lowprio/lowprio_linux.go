@@ -7,20 +7,42 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+func run(by int, fn func(int, error)) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			nice, err := lower(by)
+			fn(nice, err)
+			return // locked: the thread ends with this goroutine
+		}
+		// On the main thread. While this goroutine holds it, a goroutine started now
+		// runs on another thread.
+		inner := make(chan struct{})
+		go func() {
+			defer close(inner)
+			runtime.LockOSThread()
+			nice, err := lower(by)
+			fn(nice, err)
+		}()
+		<-inner
+		runtime.UnlockOSThread()
+	}()
+	<-done
+}
+
+// lower raises the calling thread's nice value by by, at most to 19.
 func lower(by int) (int, error) {
-	// getpriority(2)'s system call returns 20 - nice, so that no nice value is negative.
-	p, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	// getpriority(2)'s system call returns 20 - nice, so that no value is negative; on
+	// Linux it and setpriority(2) with a thread's id concern that thread alone.
+	tid := unix.Gettid()
+	p, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
 	if err != nil {
 		return 0, fmt.Errorf("lowprio: getpriority: %w", err)
 	}
-	nice := 20 - p
-	if by <= 0 {
-		return nice, nil
-	}
-	runtime.LockOSThread()
-	nice = min(nice+by, 19)
-	// On Linux a thread's id is a process id for setpriority(2): this thread alone.
-	if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice); err != nil {
+	nice := min(20-p+by, 19)
+	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil {
 		return 20 - p, fmt.Errorf("lowprio: setpriority: %w", err)
 	}
 	return nice, nil

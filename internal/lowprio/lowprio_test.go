@@ -29,46 +29,88 @@ func threadNice(t *testing.T, tid int) int {
 	return n
 }
 
-// Lower raises the nice value of the calling goroutine's thread alone, caps it at 19,
-// and keeps the goroutine on that thread.
-func TestLowerOneThread(t *testing.T) {
-	base := threadNice(t, unix.Gettid())
-	type result struct {
-		nice, before, after, read int
-		err                       error
-	}
-	run := func(by int) result {
-		ch := make(chan result)
-		go func() {
-			var r result
-			r.before = unix.Gettid()
-			r.nice, r.err = Lower(by)
-			for range 100 { // a locked goroutine stays on its thread
+type ran struct {
+	nice, read int
+	err        error
+	tids       map[int]bool // the threads fn ran on
+}
+
+func runOnce(t *testing.T, by int, lockMain bool) ran {
+	t.Helper()
+	out := make(chan ran, 1)
+	body := func() {
+		r := ran{tids: map[int]bool{}}
+		Run(by, func(nice int, err error) {
+			r.nice, r.err = nice, err
+			for range 100 { // fn stays on its thread
+				r.tids[unix.Gettid()] = true
 				runtime.Gosched()
 			}
-			r.after = unix.Gettid()
-			r.read = threadNice(t, r.after)
-			ch <- r
-		}() // returns locked: its thread ends with it
-		return <-ch
+			r.read = threadNice(t, unix.Gettid())
+		})
+		out <- r
 	}
-	r := run(5)
-	if r.err != nil {
-		t.Fatal(r.err)
+	if lockMain {
+		if tid := unix.Gettid(); tid != os.Getpid() {
+			return ran{err: fmt.Errorf("TestMain's goroutine runs on thread %d, not the main thread", tid)}
+		}
+		// On the main thread, unlocked: the goroutine Run starts goes to this thread's
+		// next slot and most likely runs on the main thread while this one waits.
+		runtime.UnlockOSThread()
+		body()
+		runtime.LockOSThread()
+	} else {
+		go body()
 	}
-	if want := min(base+5, 19); r.nice != want || r.read != want {
-		t.Fatalf("Lower(5) from nice %d: says %d, the thread runs at %d; want %d", base, r.nice, r.read, want)
+	return <-out
+}
+
+// Run lowers the thread fn runs on alone, caps its nice value at 19, keeps fn on that
+// thread, and never lowers the process's main thread, even when called from it.
+func TestRunLowersOneThread(t *testing.T) {
+	main := os.Getpid()
+	base := threadNice(t, main)
+	check := func(what string, r ran, want int) {
+		t.Helper()
+		if r.err != nil || r.nice != want || r.read != want {
+			t.Fatalf("%s: says nice %d (%v), the thread runs at %d; want %d", what, r.nice, r.err, r.read, want)
+		}
+		if want != base && (len(r.tids) != 1 || r.tids[main]) {
+			t.Fatalf("%s: fn ran on threads %v (the main thread is %d); want one, not the main one", what, r.tids, main)
+		}
+		if got := threadNice(t, main); got != base {
+			t.Fatalf("%s: the main thread runs at nice %d; want %d", what, got, base)
+		}
 	}
-	if r.before != r.after {
-		t.Fatalf("the goroutine moved from thread %d to %d: it must stay locked to the lowered thread", r.before, r.after)
+	check("Run(5)", runOnce(t, 5, false), min(base+5, 19))
+	check("Run(100)", runOnce(t, 100, false), 19)
+	check("Run(5) from the main thread", onMain(func() ran { return runOnce(t, 5, true) }), min(base+5, 19))
+	if r := runOnce(t, 0, false); r.err != nil || r.read != base {
+		t.Fatalf("Run(0): thread at %d, %v; want %d unchanged", r.read, r.err, base)
 	}
-	if got := threadNice(t, unix.Gettid()); got != base {
-		t.Fatalf("the test's own thread runs at nice %d after another thread was lowered; want %d", got, base)
-	}
-	if r := run(100); r.err != nil || r.nice != 19 || r.read != 19 {
-		t.Fatalf("Lower(100): nice %d, thread %d, %v; want 19 (the lowest priority)", r.nice, r.read, r.err)
-	}
-	if r := run(0); r.err != nil || r.nice != base || r.read != base {
-		t.Fatalf("Lower(0): nice %d, thread %d, %v; want %d unchanged", r.nice, r.read, r.err, base)
+}
+
+// mainCalls carries functions to TestMain's goroutine, locked to the main thread.
+var mainCalls = make(chan func())
+
+func onMain(f func() ran) ran {
+	out := make(chan ran, 1)
+	mainCalls <- func() { out <- f() }
+	return <-out
+}
+
+// An init that locks makes TestMain run on the main thread.
+func init() { runtime.LockOSThread() }
+
+func TestMain(m *testing.M) {
+	code := make(chan int, 1)
+	go func() { code <- m.Run() }()
+	for {
+		select {
+		case f := <-mainCalls:
+			f()
+		case c := <-code:
+			os.Exit(c)
+		}
 	}
 }
