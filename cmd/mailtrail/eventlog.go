@@ -403,11 +403,11 @@ var morePROCS sync.Once
 // processors, so Go gets one processor more than the machine's cores: the
 // acknowledgements keep every core.
 func (l *logged) lowered(f func()) {
-	if l.nice > 0 {
-		morePROCS.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
-	}
 	lowprio.Run(l.nice, func(_ int, err error) {
-		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		switch {
+		case err == nil && l.nice > 0:
+			morePROCS.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
+		case err != nil && !errors.Is(err, errors.ErrUnsupported):
 			l.logger.Warn("event log: the projector runs at the acknowledgements' priority", "err", err)
 		}
 		f()

@@ -8,7 +8,7 @@ package lowprio
 // 19, the lowest priority), and returns when fn does. fn is told the nice value it runs
 // at, or why its thread could not be lowered (it then runs all the same, at the caller's
 // priority; ErrUnsupported on systems without per-thread priorities: anything but
-// Linux). With by ≤ 0 fn runs on the caller's goroutine, unlowered.
+// Linux). With by ≤ 0 fn runs on the caller's goroutine, unlowered, and is told 0.
 //
 // No other goroutine ever runs on the lowered thread: fn's goroutine is locked to it and
 // ends with it locked, which ends the thread. The process's main thread is never the

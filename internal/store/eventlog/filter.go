@@ -84,7 +84,8 @@ func (f *keyFilter) bytes() int { return len(f.blocks) * 64 }
 var minFilterKeys = 1 << 22
 
 // buildChunk is about how many keys (of the index, then of the store) a filter build
-// adds per lock of the Sink's mutex; betweenChunks, when set (tests only), runs between two such locks.
+// adds per lock of the Sink's mutex; betweenChunks, when set (tests only), runs between
+// two such locks.
 var (
 	buildChunk    = 4096
 	betweenChunks func()
