@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"runtime"
 	"sync"
 	"time"
+
+	fastjson "github.com/segmentio/encoding/json"
 
 	"github.com/mailtrail/mailtrail"
 )
@@ -107,10 +110,26 @@ func readBounded(w http.ResponseWriter, r *http.Request, limit int64, maxItems i
 	if err := checkArrays(b, maxItems); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := decodeBody(b, v); err != nil {
 		return mailtrail.Errorf(mailtrail.EINVALID, "malformed JSON body: %v", sanitizeJSONError(err))
 	}
 	return nil
+}
+
+// decodeBody is json.Unmarshal of encoding/json, by segmentio/encoding's decoder, which
+// decodes as encoding/json does (FuzzDecodeLikeEncodingJSON holds it to that on the bodies
+// readBounded reads) at about a fifth of the CPU: on the events API, encoding/json took a
+// fifth of the server's CPU. Its error messages differ (they quote the rest of the input
+// and Go's type names), so a body it refuses is decoded again by encoding/json, into a
+// zeroed v, whose answer stands: the errors clients see are as before.
+func decodeBody(b []byte, v any) error {
+	if fastjson.Unmarshal(b, v) == nil {
+		return nil
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
+	return json.Unmarshal(b, v)
 }
 
 // maxDepth bounds the nesting of a body read by readBounded.
