@@ -33,6 +33,9 @@ func IDProblem(s string, max int) string {
 	if len(s) > max {
 		return fmt.Sprintf("is %d bytes; the limit is %d", len(s), max)
 	}
+	if printableASCII(s) {
+		return "" // nearly every id: valid UTF-8 without U+FFFD or a control character
+	}
 	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
 		return "is not valid UTF-8"
 	}
@@ -44,11 +47,26 @@ func IDProblem(s string, max int) string {
 	return ""
 }
 
+// printableASCII reports whether every byte of s is printable ASCII (0x20 to 0x7E): such
+// a string is valid UTF-8 and holds no control character and no U+FFFD. One pass, where
+// the checks it stands for take three.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // TextProblem returns why s cannot be a free-text value of at most max bytes, or "" when
 // it can: invalid UTF-8 or a NUL. Other characters, newlines among them, are kept.
 func TextProblem(s string, max int) string {
 	if len(s) > max {
 		return fmt.Sprintf("is %d bytes; the limit is %d", len(s), max)
+	}
+	if printableASCII(s) {
+		return ""
 	}
 	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
 		return "is not valid UTF-8"

@@ -137,30 +137,24 @@ const maxDepth = 64
 
 // checkArrays returns EINVALID when an array of the JSON text b (at any depth) holds more
 // than max items. It only counts separators outside strings; malformed text is left to the
-// decoder.
+// decoder. A string is skipped to its closing quote (the first one after an even run of
+// backslashes) with bytes.IndexByte: a body is mostly strings, and a loop over their
+// every byte took a sixth of the events API's CPU.
 func checkArrays(b []byte, max int) error {
 	var stack []int // per open bracket: commas seen in an array, -1 for an object
-	inString, escaped := false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
 		case '"':
-			inString = true
+			end := stringEnd(b, i)
+			if end < 0 {
+				return nil // unterminated: malformed, the decoder says so
+			}
+			i = end
 		case '[', '{':
 			if len(stack) == maxDepth {
 				return mailtrail.Errorf(mailtrail.EINVALID, "the body nests arrays and objects more than %d deep", maxDepth)
 			}
-			if c == '[' {
+			if b[i] == '[' {
 				stack = append(stack, 0)
 			} else {
 				stack = append(stack, -1)
@@ -179,4 +173,24 @@ func checkArrays(b []byte, max int) error {
 		}
 	}
 	return nil
+}
+
+// stringEnd returns the index of the quote that closes the string opened by the quote at
+// b[open], or -1 when none does.
+func stringEnd(b []byte, open int) int {
+	for from := open + 1; ; {
+		k := bytes.IndexByte(b[from:], '"')
+		if k < 0 {
+			return -1
+		}
+		q := from + k
+		slashes := 0
+		for p := q - 1; p > open && b[p] == '\\'; p-- {
+			slashes++
+		}
+		if slashes%2 == 0 {
+			return q
+		}
+		from = q + 1
+	}
 }

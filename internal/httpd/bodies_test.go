@@ -33,6 +33,70 @@ func TestCheckArrays(t *testing.T) {
 	}
 }
 
+// checkArraysByteByByte is checkArrays as it was: a state machine over every byte. It is
+// the oracle of FuzzCheckArrays.
+func checkArraysByteByByte(b []byte, max int) error {
+	var stack []int
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			if len(stack) == maxDepth {
+				return mailtrail.Errorf(mailtrail.EINVALID, "the body nests arrays and objects more than %d deep", maxDepth)
+			}
+			if c == '[' {
+				stack = append(stack, 0)
+			} else {
+				stack = append(stack, -1)
+			}
+		case ']', '}':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1] >= 0 {
+				stack[n-1]++
+				if stack[n-1]+1 > max {
+					return mailtrail.Errorf(mailtrail.EINVALID, "an array of the body holds more than %d items", max)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkArrays skips strings with bytes.IndexByte; it must answer as the byte-by-byte
+// state machine does on any text: escaped quotes, runs of backslashes, unterminated
+// strings, separators inside and outside strings.
+func FuzzCheckArrays(f *testing.F) {
+	for _, s := range []string{
+		`{"events":[{},{},{}]}`, `{"events":[{},{},{},{}]}`, `{"s":"[,,,,,,]","t":"\"[,,,,]"}`,
+		`["a\\",1,2,3]`, `["a\\\",1,2,3]`, `["\\\\\"",",",","]`, `["unterminated,1,2,3,4`, `"\`, `[1,2,"\"",3,4]`,
+		strings.Repeat("[", 65) + strings.Repeat("]", 65), `[[1,2,3],[4,5,6,7]]`, `{"a":"\u0022,",",":[1,2,3,4]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, want := checkArrays(b, 3), checkArraysByteByByte(b, 3)
+		if (got == nil) != (want == nil) || (got != nil && got.Error() != want.Error()) {
+			t.Fatalf("%q: %v, byte by byte %v", b, got, want)
+		}
+	})
+}
+
 // The gate admits requests up to its capacity (one larger than the whole gate alone), makes
 // the others wait for a release, and refuses after its wait.
 func TestBodyGate(t *testing.T) {
