@@ -132,6 +132,25 @@ func decodeBody(b []byte, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// plainMetadata is mailtrail.Metadata without its UnmarshalJSON.
+type plainMetadata mailtrail.Metadata
+
+// decodeMetadata is json.Unmarshal of an event's metadata object into m, which
+// mailtrail.Metadata's UnmarshalJSON does in two passes of encoding/json and more. When
+// every key of b is one of Metadata's own, spelled exactly as its field names it,
+// segmentio's decoder fills the fields in one pass: that is what the UnmarshalJSON gives
+// then (no key for Extra). Any other object, or an error, is left to the UnmarshalJSON.
+// FuzzDecodeLikeEncodingJSON holds the two to the same answers.
+func decodeMetadata(b []byte, m *mailtrail.Metadata) error {
+	var p plainMetadata
+	if rest, err := fastjson.Parse(b, &p, fastjson.DisallowUnknownFields|fastjson.DontMatchCaseInsensitiveStructFields); err == nil && len(rest) == 0 {
+		*m = mailtrail.Metadata(p)
+		return nil
+	}
+	*m = mailtrail.Metadata{}
+	return json.Unmarshal(b, m)
+}
+
 // maxDepth bounds the nesting of a body read by readBounded.
 const maxDepth = 64
 

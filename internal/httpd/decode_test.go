@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/mailtrail/mailtrail"
 )
 
-// readBounded decodes with decodeBody (segmentio/encoding's decoder) because it behaves
-// as encoding/json's does. This holds it to that on the bodies it decodes: the same values
-// for the same text (case-insensitive keys, the last of a repeated key, escapes, invalid
-// UTF-8 replaced, null, unknown keys ignored, raw metadata kept as sent), and the same
-// error exactly when encoding/json errs.
+// readBounded decodes a body with decodeBody, and toEvent an event's metadata with
+// decodeMetadata (segmentio/encoding's decoder), because they answer as encoding/json
+// does. This holds them to that: for the same text, the same values (case-insensitive
+// keys, the last of a repeated key, escapes, invalid UTF-8 replaced, null, unknown keys
+// ignored or, in metadata, kept in Extra, raw metadata kept as sent), and the same error
+// exactly when encoding/json errs.
 func FuzzDecodeLikeEncodingJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"events":[{"event_type":"sent","campaign_id":"c1","customer_id":"u1","customer_email":"a@example.com","occurred_at":"2026-11-21T10:11:12Z","idempotency_key":"k1"}]}`,
@@ -33,7 +36,25 @@ func FuzzDecodeLikeEncodingJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, s := range []string{
+		`{"link_url":"https://example.com/a","link_index":2,"bounce_type":"hard","extra":{"a":1}}`,
+		`{"Link_URL":"https://example.com/a"}`, `{"link_url":"a","mine":[1,"x",{"y":null}],"raw":{"v":1}}`,
+		`{"link_index":1.5}`, `{"link_index":"1"}`, `{"topic":null,"reason":"\u00e9\n"}`, `{"extra":[1]}`, `null`, `{} {}`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// b as an event's metadata object.
+		var want, got mailtrail.Metadata
+		werr := json.Unmarshal(b, &want)
+		gerr := decodeMetadata(b, &got)
+		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+			t.Fatalf("metadata %q: encoding/json says %v, decodeMetadata says %v", b, werr, gerr)
+		}
+		if werr == nil && !reflect.DeepEqual(want, got) {
+			t.Fatalf("metadata %q: encoding/json gives %+v, decodeMetadata %+v", b, want, got)
+		}
+		// b as a whole body.
 		for _, newV := range []func() any{
 			func() any { return new(eventsRequest) },
 			func() any { return new(messagesRequest) },

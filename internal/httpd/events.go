@@ -116,7 +116,7 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 		return nil, itemErr("metadata", "metadata is limited to %d bytes as JSON", maxMetadataBytes)
 	}
 	if len(in.Metadata) > 0 {
-		if err := json.Unmarshal(in.Metadata, &ev.Metadata); err != nil {
+		if err := decodeMetadata(in.Metadata, &ev.Metadata); err != nil {
 			return nil, itemErr("metadata", "metadata must be an object")
 		}
 	}
