@@ -73,15 +73,15 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := time.Now()
 	evs := make([]*mailtrail.Event, len(req.Events))
+	backing := make([]mailtrail.Event, len(req.Events)) // one allocation for the batch, not one per event
 	var details []mailtrail.ItemError
 	for i := range req.Events {
-		ev, err := s.toEvent(r, org, &req.Events[i], now)
-		if err != nil {
+		if err := s.toEvent(r, org, &req.Events[i], now, &backing[i]); err != nil {
 			details = append(details, *err)
 			details[len(details)-1].Index = i
 			continue
 		}
-		evs[i] = ev
+		evs[i] = &backing[i]
 	}
 	if len(details) > 0 {
 		return &mailtrail.Error{Code: mailtrail.EINVALID, Message: fmt.Sprintf("%d of %d events are invalid; nothing was stored", len(details), len(evs)), Details: details}
@@ -104,20 +104,21 @@ func itemErr(field, format string, args ...any) *mailtrail.ItemError {
 	return &mailtrail.ItemError{Field: field, Code: mailtrail.EINVALID, Message: fmt.Sprintf(format, args...)}
 }
 
-// toEvent validates one posted event. The organization always comes from the API key.
-func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *eventInput, now time.Time) (*mailtrail.Event, *mailtrail.ItemError) {
+// toEvent validates one posted event into ev (zero). The organization always comes from
+// the API key.
+func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *eventInput, now time.Time, ev *mailtrail.Event) *mailtrail.ItemError {
 	typ, err := mailtrail.ParseEventType(in.EventType)
 	if err != nil {
-		return nil, itemErr("event_type", "event_type must be one of "+mailtrail.EventTypeNames)
+		return itemErr("event_type", "event_type must be one of "+mailtrail.EventTypeNames)
 	}
-	ev := &mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: strings.TrimSpace(in.CampaignID), CustomerID: strings.TrimSpace(in.CustomerID),
+	*ev = mailtrail.Event{OrgID: org.ID, Type: typ, CampaignID: strings.TrimSpace(in.CampaignID), CustomerID: strings.TrimSpace(in.CustomerID),
 		CustomerEmail: strings.TrimSpace(in.CustomerEmail), MessageID: in.MessageID, ESPMessageID: in.ESPMessageID}
 	if len(in.Metadata) > maxMetadataBytes {
-		return nil, itemErr("metadata", "metadata is limited to %d bytes as JSON", maxMetadataBytes)
+		return itemErr("metadata", "metadata is limited to %d bytes as JSON", maxMetadataBytes)
 	}
 	if len(in.Metadata) > 0 {
 		if err := decodeMetadata(in.Metadata, &ev.Metadata); err != nil {
-			return nil, itemErr("metadata", "metadata must be an object")
+			return itemErr("metadata", "metadata must be an object")
 		}
 	}
 	switch in.Source {
@@ -126,62 +127,62 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 	case "import":
 		ev.Source = mailtrail.SourceImport
 	default:
-		return nil, itemErr("source", "source must be api or import")
+		return itemErr("source", "source must be api or import")
 	}
 	switch c := mailtrail.Classification(in.Classification); c {
 	case "", mailtrail.Human, mailtrail.Machine, mailtrail.Bot:
 		if c != "" && typ != mailtrail.EventOpened && typ != mailtrail.EventClicked {
-			return nil, itemErr("classification", "classification applies to opened and clicked events only")
+			return itemErr("classification", "classification applies to opened and clicked events only")
 		}
 		ev.Classification = c
 	default:
-		return nil, itemErr("classification", "classification must be human, machine or bot")
+		return itemErr("classification", "classification must be human, machine or bot")
 	}
 	if in.OccurredAt == "" {
 		ev.OccurredAt = now
 	} else {
 		t, err := time.Parse(time.RFC3339Nano, in.OccurredAt)
 		if err != nil {
-			return nil, itemErr("occurred_at", "occurred_at must be an RFC 3339 time such as 2026-11-27T10:00:00Z")
+			return itemErr("occurred_at", "occurred_at must be an RFC 3339 time such as 2026-11-27T10:00:00Z")
 		}
 		if p := mailtrail.TimeProblem(t, now); p != "" {
-			return nil, itemErr("occurred_at", "occurred_at %s", p)
+			return itemErr("occurred_at", "occurred_at %s", p)
 		}
 		ev.OccurredAt = t
 	}
 	if e := checkIDs(ev, in.IdempotencyKey); e != nil {
-		return nil, e
+		return e
 	}
 	if ev.CustomerEmail != "" && !message.ValidEmail(ev.CustomerEmail) {
-		return nil, itemErr("customer_email", "customer_email must be an email address")
+		return itemErr("customer_email", "customer_email must be an email address")
 	}
 	if ev.MessageID != "" {
 		m, err := s.store.Message(r.Context(), org.ID, ev.MessageID)
 		if err != nil {
-			return nil, itemErr("message_id", "message_id is not a message of this organization")
+			return itemErr("message_id", "message_id is not a message of this organization")
 		}
 		if (ev.CampaignID != "" && ev.CampaignID != m.CampaignID) || (ev.CustomerID != "" && ev.CustomerID != m.CustomerID) {
-			return nil, itemErr("message_id", "campaign_id or customer_id do not match the message")
+			return itemErr("message_id", "campaign_id or customer_id do not match the message")
 		}
 	} else if ev.CampaignID == "" || ev.CustomerID == "" {
-		return nil, itemErr("message_id", "message_id, or campaign_id and customer_id, are required")
+		return itemErr("message_id", "message_id, or campaign_id and customer_id, are required")
 	}
 	switch typ {
 	case mailtrail.EventBounced:
 		if b := ev.Metadata.BounceType; b != mailtrail.BounceHard && b != mailtrail.BounceSoft {
-			return nil, itemErr("metadata.bounce_type", "bounced events need metadata.bounce_type hard or soft")
+			return itemErr("metadata.bounce_type", "bounced events need metadata.bounce_type hard or soft")
 		}
 	case mailtrail.EventClicked:
 		if u := ev.Metadata.LinkURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			return nil, itemErr("metadata.link_url", "metadata.link_url must be an http(s) URL")
+			return itemErr("metadata.link_url", "metadata.link_url must be an http(s) URL")
 		}
 	}
 	if e := checkMetadata(&ev.Metadata); e != nil {
-		return nil, e
+		return e
 	}
 	if x := ev.Metadata.Extra; len(x) > 0 {
 		if b, _ := json.Marshal(x); len(x) > maxExtraKeys || len(b) > maxExtraBytes {
-			return nil, itemErr("metadata", "metadata keys of your own: at most %d, %d bytes as JSON", maxExtraKeys, maxExtraBytes)
+			return itemErr("metadata", "metadata keys of your own: at most %d, %d bytes as JSON", maxExtraKeys, maxExtraBytes)
 		}
 	}
 	if in.IdempotencyKey != "" {
@@ -192,7 +193,7 @@ func (s *Server) toEvent(r *http.Request, org *mailtrail.Organization, in *event
 		meta, _ := json.Marshal(ev.Metadata)
 		ev.DedupeKey = "apih:" + ev.MessageID + "\x00" + ev.CampaignID + "\x00" + ev.CustomerID + "\x00" + strconv.FormatInt(ev.OccurredAt.UnixNano(), 10) + "\x00" + string(meta)
 	}
-	return ev, nil
+	return nil
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
