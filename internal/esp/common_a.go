@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	fastjson "github.com/segmentio/encoding/json"
 
@@ -332,9 +333,19 @@ func hookEach[T any](vendor string, body []byte, max int, fn func(v *T, raw []by
 // decode, a syntax error anywhere, text after the array, or brackets enough to nest
 // hookMaxDepth deep (this decoder has no depth limit of its own). Nothing is called
 // before the whole body has been read, so hookEach can read such a body again.
+//
+// It holds every element's T at once, where hookEach holds one: so it reads a body only
+// when one T (and the two slices' entries) per '{' of the body takes at most
+// hookFastFactor times the body's bytes. Vendors' events (a few hundred bytes each) pass;
+// a body of many tiny objects, which would take many times its size, is read as before.
 func hookEachFast[T any](body []byte, max int) (vs []T, raws [][]byte, ok bool) {
 	b := hookSkipSpace(body)
-	if len(b) == 0 || b[0] != '[' || bytes.Count(body, []byte{'['})+bytes.Count(body, []byte{'{'}) >= hookMaxDepth {
+	if len(b) == 0 || b[0] != '[' {
+		return nil, nil, false
+	}
+	objects := bytes.Count(body, []byte{'{'})
+	perObject := int(unsafe.Sizeof(*new(T))) + int(unsafe.Sizeof(json.RawMessage{}))*2
+	if objects+bytes.Count(body, []byte{'['}) >= hookMaxDepth || objects*perObject > hookFastFactor*len(body) {
 		return nil, nil, false
 	}
 	// The array first, each element kept as its text, then each element: decoding them one
@@ -358,6 +369,9 @@ func hookEachFast[T any](body []byte, max int) (vs []T, raws [][]byte, ok bool) 
 	}
 	return vs, raws, true
 }
+
+// hookFastFactor bounds the memory hookEachFast takes, as a multiple of the body.
+const hookFastFactor = 4
 
 // hookSkipSpace returns b without the JSON white space it starts with.
 func hookSkipSpace(b []byte) []byte {

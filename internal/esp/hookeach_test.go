@@ -279,3 +279,21 @@ func FuzzHookEach(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { hookSameAsOld(t, body) })
 }
+
+// hookEachFast holds one T per element at once: it takes a vendor's batch, but leaves a
+// body of many tiny objects (which would take many times its size) to hookEach's reading
+// of one element at a time.
+func TestHookEachFastBoundsMemory(t *testing.T) {
+	if _, _, ok := hookEachFast[sendgridEvent](hookBenchSendGrid(1000), 0); !ok {
+		t.Error("a SendGrid batch of 1,000 events is not read by hookEachFast")
+	}
+	// Fewer than hookMaxDepth brackets, which hookEachFast refuses on their own.
+	tiny := []byte("[{}" + strings.Repeat(",{}", 8_999) + "]")
+	if _, _, ok := hookEachFast[sendgridEvent](tiny, 0); ok {
+		t.Error("a body of 9,000 empty objects is read by hookEachFast")
+	}
+	res, err := NewSendGrid().Parse(context.Background(), &Request{Body: tiny})
+	if err != nil || len(res.Events) != 0 {
+		t.Fatalf("the tiny objects: %v, %d events", err, len(res.Events))
+	}
+}
