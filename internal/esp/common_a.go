@@ -335,51 +335,41 @@ func hookEach[T any](vendor string, body []byte, max int, fn func(v *T, raw []by
 // before the whole body has been read, so hookEach can read such a body again.
 //
 // It holds every element's T at once, where hookEach holds one: so it reads a body only
-// when one T (and the two slices' entries) per '{' of the body takes at most
+// when one T (and its raws entry) per '{' of the body takes at most
 // hookFastFactor times the body's bytes. Vendors' events (a few hundred bytes each) pass;
 // a body of many tiny objects, which would take many times its size, is read as before.
-func hookEachFast[T any](body []byte, max int) (vs []T, raws [][]byte, ok bool) {
-	b := hookSkipSpace(body)
+func hookEachFast[T any](body []byte, max int) (vs []T, raws []json.RawMessage, ok bool) {
+	b := bytes.TrimLeft(body, " \t\r\n")
 	if len(b) == 0 || b[0] != '[' {
 		return nil, nil, false
 	}
 	objects := bytes.Count(body, []byte{'{'})
-	perObject := int(unsafe.Sizeof(*new(T))) + int(unsafe.Sizeof(json.RawMessage{}))*2
+	perObject := int(unsafe.Sizeof(*new(T))) + int(unsafe.Sizeof(json.RawMessage{}))
 	if objects+bytes.Count(body, []byte{'['}) >= hookMaxDepth || objects*perObject > hookFastFactor*len(body) {
 		return nil, nil, false
 	}
 	// The array first, each element kept as its text, then each element: decoding them one
 	// by one from the body would scan the rest of the body at each (the decoder checks
 	// its whole input for escapes first), quadratic in the elements.
-	var elems []json.RawMessage
-	rest, err := fastjson.Parse(b, &elems, fastjson.DontCopyRawMessage)
-	if err != nil || len(rest) != 0 || len(elems) == 0 || (max > 0 && len(elems) > max) {
+	rest, err := fastjson.Parse(b, &raws, fastjson.DontCopyRawMessage)
+	if err != nil || len(rest) != 0 || len(raws) == 0 || (max > 0 && len(raws) > max) {
 		return nil, nil, false
 	}
-	vs, raws = make([]T, len(elems)), make([][]byte, len(elems))
-	for i, e := range elems {
-		raw := bytes.TrimRight(hookSkipSpace(e), " \t\r\n")
-		if len(raw) == 0 || raw[0] != '{' {
+	vs = make([]T, len(raws))
+	for i := range raws {
+		raws[i] = bytes.Trim(raws[i], " \t\r\n")
+		if len(raws[i]) == 0 || raws[i][0] != '{' {
 			return nil, nil, false
 		}
-		if rest, err := fastjson.Parse(raw, &vs[i], 0); err != nil || len(rest) != 0 {
+		if rest, err := fastjson.Parse(raws[i], &vs[i], 0); err != nil || len(rest) != 0 {
 			return nil, nil, false
 		}
-		raws[i] = raw
 	}
 	return vs, raws, true
 }
 
 // hookFastFactor bounds the memory hookEachFast takes, as a multiple of the body.
 const hookFastFactor = 4
-
-// hookSkipSpace returns b without the JSON white space it starts with.
-func hookSkipSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
-		b = b[1:]
-	}
-	return b
-}
 
 // hookAppendEvent appends e to res.Events. The first gets the slice a capacity for the
 // whole array body: one event per 200 bytes (SendGrid's are 250 to 600), at most 1,000.

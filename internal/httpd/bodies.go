@@ -147,8 +147,7 @@ func decodeMetadata(b []byte, m *mailtrail.Metadata) error {
 		*m = mailtrail.Metadata(p)
 		return nil
 	}
-	*m = mailtrail.Metadata{}
-	return json.Unmarshal(b, m)
+	return json.Unmarshal(b, m) // m is as it was: the fast path decoded into p
 }
 
 // maxDepth bounds the nesting of a body read by readBounded.

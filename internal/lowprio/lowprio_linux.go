@@ -12,22 +12,15 @@ func run(by int, fn func(int, error)) {
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
-			nice, err := lower(by)
-			fn(nice, err)
-			return // locked: the thread ends with this goroutine
+		if unix.Gettid() == unix.Getpid() {
+			// On the main thread: while this goroutine holds it, the goroutine that run
+			// starts runs on another thread.
+			run(by, fn)
+			runtime.UnlockOSThread()
+			return
 		}
-		// On the main thread. While this goroutine holds it, a goroutine started now
-		// runs on another thread.
-		inner := make(chan struct{})
-		go func() {
-			defer close(inner)
-			runtime.LockOSThread()
-			nice, err := lower(by)
-			fn(nice, err)
-		}()
-		<-inner
-		runtime.UnlockOSThread()
+		fn(lower(by))
+		// Still locked: the thread ends with this goroutine.
 	}()
 	<-done
 }
