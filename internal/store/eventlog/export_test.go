@@ -1,5 +1,7 @@
 package eventlog
 
+import "slices"
+
 // SetMinFilterKeys makes the Sink's filters start at n keys, so that a test sees them
 // fill up and be built again; it returns what restores the default.
 func SetMinFilterKeys(n int) (restore func()) {
@@ -16,7 +18,9 @@ func SetBuildChunk(n int, between func()) (restore func()) {
 	return func() { buildChunk, betweenChunks = old, nil }
 }
 
-// NewKeyFilter, MakeKey, Add and MayHold expose the filter to its tests.
+// KeyFilter, NewKeyFilter, MakeKey, Add and MayHold expose the filter to its tests.
+type KeyFilter = keyFilter
+
 func NewKeyFilter(capacity int) *keyFilter { return newKeyFilter(capacity) }
 
 // MakeKey is a dedupe key of bytes b, or with idem an idempotency key of organization
@@ -30,3 +34,13 @@ func MakeKey(b [16]byte, org uint32, idem bool) key {
 
 func (f *keyFilter) Add(k key)          { f.add(k) }
 func (f *keyFilter) MayHold(k key) bool { return f.mayHold(k) }
+
+// AddHashes, HoldHashes, AddHash, HoldsHash and SameBits expose the filter's windowed
+// operations and their one-key versions to the test that compares them.
+func (f *keyFilter) AddHashes(hs []uint64)              { f.addHashes(hs) }
+func (f *keyFilter) HoldHashes(hs []uint64, out []bool) { f.holdHashes(hs, out) }
+func (f *keyFilter) AddHash(h uint64)                   { f.addHash(h) }
+func (f *keyFilter) HoldsHash(h uint64) bool            { return f.holdsHash(h) }
+func (f *keyFilter) SameBits(g *keyFilter) bool {
+	return f.n == g.n && slices.Equal(f.blocks, g.blocks)
+}

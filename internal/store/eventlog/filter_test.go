@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -270,4 +271,78 @@ func TestSinkFilterBuiltBetweenAppends(t *testing.T) {
 	}
 	e.apply(t)
 	e.wantFigures(t)
+}
+
+// The windowed operations (a window's blocks fetched together) set and test exactly the
+// bits the one-key ones do, for any count of keys, a window's size or not.
+func TestKeyFilterWindowsLikeOneKeyAtATime(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 15, 16, 17, 100, 4099} {
+		hs := make([]uint64, n)
+		for i := range hs {
+			hs[i] = r.Uint64()
+		}
+		windowed, single := eventlog.NewKeyFilter(n+1), eventlog.NewKeyFilter(n+1)
+		windowed.AddHashes(hs[:n/2])
+		for _, h := range hs[:n/2] {
+			single.AddHash(h)
+		}
+		if !windowed.SameBits(single) {
+			t.Fatalf("%d keys: the windowed adds set other bits than one key at a time", n/2)
+		}
+		// Half the hashes were added, half not: both answers occur.
+		out := make([]bool, n)
+		windowed.HoldHashes(hs, out)
+		for i, h := range hs {
+			if out[i] != single.HoldsHash(h) {
+				t.Fatalf("%d keys: key %d answered %v windowed, %v alone", n, i, out[i], !out[i])
+			}
+			if i < n/2 && !out[i] {
+				t.Fatalf("%d keys: an added key answered as never added", n)
+			}
+		}
+	}
+}
+
+// BenchmarkKeyFilter adds and tests keys in a filter of 32 million keys' capacity (48 MB,
+// far larger than the caches), one key at a time and by windows, in the same run:
+//
+//	go test -run '^$' -bench KeyFilter -count 5 ./internal/store/eventlog
+func BenchmarkKeyFilter(b *testing.B) {
+	const capacity, chunk = 1 << 25, 1 << 14
+	r := mrand.New(mrand.NewPCG(3, 4))
+	all := make([]uint64, 1<<22) // each call takes the next chunk: blocks not in the cache
+	for i := range all {
+		all[i] = r.Uint64()
+	}
+	out := make([]bool, chunk)
+	for _, bc := range []struct {
+		name string
+		run  func(f *eventlog.KeyFilter, hs []uint64)
+	}{
+		{"add/one-at-a-time", func(f *eventlog.KeyFilter, hs []uint64) {
+			for _, h := range hs {
+				f.AddHash(h)
+			}
+		}},
+		{"add/windowed", func(f *eventlog.KeyFilter, hs []uint64) { f.AddHashes(hs) }},
+		{"hold/one-at-a-time", func(f *eventlog.KeyFilter, hs []uint64) {
+			for i, h := range hs {
+				out[i] = f.HoldsHash(h)
+			}
+		}},
+		{"hold/windowed", func(f *eventlog.KeyFilter, hs []uint64) { f.HoldHashes(hs, out) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := eventlog.NewKeyFilter(capacity)
+			f.AddHashes(all[:capacity/16]) // every block's page touched before timing
+			b.ResetTimer()
+			next := 0
+			for b.Loop() {
+				bc.run(f, all[next:next+chunk])
+				next = (next + chunk) % len(all)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*chunk), "ns/key")
+		})
+	}
 }

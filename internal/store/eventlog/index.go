@@ -113,9 +113,9 @@ func (s *Sink) index(events []*mailtrail.Event, keys [][2]key, seq uint64, first
 			}
 			s.keys[k] = pending{seg: no, idx: uint32(idx)}
 			seg.keys = append(seg.keys, k)
-			s.filterAdd(k)
 		}
 	}
+	s.filterAdd(seg.keys)
 	s.segs = append(s.segs, seg)
 }
 

@@ -123,6 +123,8 @@ type Sink struct {
 	filter   *keyFilter
 	building *keyFilter    // a build in progress: appended keys enter it too
 	full     chan struct{} // filter has reached its capacity: build a larger one
+	hashBuf  []uint64      // the keys' hashes of one filter call, reused; guarded by mu
+	heldBuf  []bool        // what the filter answered for them
 }
 
 // NewSink returns a Sink appending to l.
@@ -306,11 +308,16 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	keys := make([][2]key, len(batch)) // each event's idempotency and dedupe keys
 	var ask []int                      // events with a key the index does not hold: the store may
 	filtered := 0                      // events the filter answered: the store holds none of their keys
+	excluded := make([]bool, len(batch))
 	s.mu.Lock()
 	full := len(s.keys) >= s.opt.MaxPending
 	for i, ev := range batch {
 		idem, ded := s.eventKeys(ev)
 		keys[i] = [2]key{idem, ded}
+	}
+	s.excluded(keys, excluded)
+	for i := range batch {
+		idem, ded := keys[i][0], keys[i][1]
 		if idem.kind == 0 && ded.kind == 0 {
 			continue
 		}
@@ -322,7 +329,7 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 		// keys it has never seen (nearly every new event's) need neither. Then the
 		// index, then the store: a key the index no longer holds was applied, so the
 		// store has it by then.
-		if s.excluded(idem, ded) {
+		if excluded[i] {
 			filtered++
 		} else if id, ok := s.lookup(idem); ok {
 			ids[i] = id
