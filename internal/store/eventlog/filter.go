@@ -202,11 +202,7 @@ func (s *Sink) filterAdd(keys []key) {
 	if s.building == nil && s.filter == nil {
 		return
 	}
-	hs := s.hashBuf[:0]
-	for _, k := range keys {
-		hs = append(hs, k.hash())
-	}
-	s.hashBuf = hs
+	hs := s.hashes(keys)
 	if s.building != nil {
 		s.building.addHashes(hs)
 	}
@@ -222,14 +218,7 @@ func (s *Sink) filterAdd(keys []key) {
 }
 
 // addKeys adds keys to f, a chunk of a build. Called with mu held.
-func (s *Sink) addKeys(f *keyFilter, keys []key) {
-	hs := s.hashBuf[:0]
-	for _, k := range keys {
-		hs = append(hs, k.hash())
-	}
-	s.hashBuf = hs
-	f.addHashes(hs)
-}
+func (s *Sink) addKeys(f *keyFilter, keys []key) { f.addHashes(s.hashes(keys)) }
 
 // KeepFilter builds the filter of the store's keys (SinkOptions.Keys), then builds it
 // again, larger, each time it fills up, until ctx ends. Until the first build is done
@@ -284,7 +273,7 @@ func (s *Sink) BuildFilter(ctx context.Context) error {
 		s.tailMu.Lock()
 	}
 	s.mu.Lock()
-	pending := len(s.keys)
+	pending := s.keys.n
 	s.mu.Unlock()
 	f := newKeyFilter(max(2*(n+pending), minFilterKeys)) // megabytes zeroed: not under mu
 	s.mu.Lock()

@@ -73,19 +73,23 @@ func (s *Sink) storedKey(org string, b [16]byte) key {
 	return key{b: b, org: s.orgNum(org), kind: kindIdem}
 }
 
-// pending is where the event holding an appended key is: segment seg (numbered from 0
-// in append order), its idx-th id.
-type pending struct {
-	seg uint64
-	idx uint32
-}
-
 // segment is one appended message's part of the index: the ids of its events that first
-// hold a key, and those keys, to forget them once the store applied the message.
+// hold a key, and those keys, to forget them once the store applied the message. The
+// index's table (keyTable) names each key by its place here.
 type segment struct {
 	seq  uint64
 	ids  []string
 	keys []key
+}
+
+// hashes returns the hashes of keys, in s.hashBuf. Called with mu held.
+func (s *Sink) hashes(keys []key) []uint64 {
+	hs := s.hashBuf[:0]
+	for _, k := range keys {
+		hs = append(hs, k.hash())
+	}
+	s.hashBuf = hs
+	return hs
 }
 
 // index records that the events of one message (seq), each holding keys[i] (kind 0 for
@@ -94,29 +98,42 @@ type segment struct {
 // holding a key is the one stored); without, the caller knows the keys are new. Called
 // with mu held.
 func (s *Sink) index(events []*mailtrail.Event, keys [][2]key, seq uint64, first bool) {
-	seg := segment{seq: seq}
 	no := s.base + uint64(len(s.segs))
+	s.segs = append(s.segs, segment{seq: seq}) // first: the table's slots name its keys
+	seg := &s.segs[len(s.segs)-1]
+	hs := s.hashBuf[:0]
+	for i := range events {
+		for _, k := range keys[i] {
+			if k.kind != 0 {
+				hs = append(hs, k.hash())
+			}
+		}
+	}
+	s.hashBuf = hs
+	j := 0
 	for i, ev := range events {
 		idx := -1
 		for _, k := range keys[i] {
 			if k.kind == 0 {
 				continue
 			}
-			if first {
-				if _, ok := s.keys[k]; ok {
-					continue
-				}
+			if j%filterWindow == 0 {
+				s.keys.fetch(hs[j:min(len(hs), j+filterWindow)])
+			}
+			h := hs[j]
+			j++
+			if first && s.keys.find(h, k, s.segs, s.base) >= 0 {
+				continue
 			}
 			if idx < 0 {
 				idx = len(seg.ids)
 				seg.ids = append(seg.ids, ev.ID)
 			}
-			s.keys[k] = pending{seg: no, idx: uint32(idx)}
 			seg.keys = append(seg.keys, k)
+			s.keys.put(h, k, no, uint32(len(seg.keys)-1), uint32(idx), s.segs, s.base)
 		}
 	}
 	s.filterAdd(seg.keys)
-	s.segs = append(s.segs, seg)
 }
 
 // lookup returns the id of the appended event holding k, if the index holds k. Called
@@ -125,11 +142,12 @@ func (s *Sink) lookup(k key) (string, bool) {
 	if k.kind == 0 {
 		return "", false
 	}
-	p, ok := s.keys[k]
-	if !ok {
+	i := s.keys.find(k.hash(), k, s.segs, s.base)
+	if i < 0 {
 		return "", false
 	}
-	return s.segs[p.seg-s.base].ids[p.idx], true
+	sl := &s.keys.slots[i]
+	return s.segs[sl.seg-1-s.base].ids[sl.idx], true
 }
 
 // prune forgets the keys of messages up to applied: the projection store holds them.
@@ -139,10 +157,13 @@ func (s *Sink) prune(applied uint64) {
 	n := 0
 	for n < len(s.segs) && s.segs[n].seq <= applied {
 		no := s.base + uint64(n)
-		for _, k := range s.segs[n].keys {
-			if p, ok := s.keys[k]; ok && p.seg == no {
-				delete(s.keys, k)
+		ks := s.segs[n].keys
+		hs := s.hashes(ks)
+		for j, k := range ks {
+			if j%filterWindow == 0 {
+				s.keys.fetch(hs[j:min(len(hs), j+filterWindow)])
 			}
+			s.keys.remove(hs[j], k, no, s.segs, s.base)
 		}
 		n++
 	}

@@ -81,9 +81,9 @@ type Sink struct {
 	opt SinkOptions
 
 	mu   sync.Mutex
-	keys map[key]pending // dedupe and idempotency keys appended, not yet applied
-	segs []segment       // the messages appended, not yet applied, in order
-	base uint64          // the number of segs[0]
+	keys keyTable  // dedupe and idempotency keys appended, not yet applied (their places in segs)
+	segs []segment // the messages appended, not yet applied, in order
+	base uint64    // the number of segs[0]
 	orgs map[string]uint32
 
 	last atomic.Uint64 // the last message this Sink appended to
@@ -135,7 +135,7 @@ func NewSink(l *Log, opt SinkOptions) *Sink {
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = DefaultMaxPending
 	}
-	return &Sink{log: l, opt: opt, keys: map[key]pending{}, orgs: map[string]uint32{}, full: make(chan struct{}, 1), flying: map[key]chan struct{}{}, doubtful: map[key]doubt{},
+	return &Sink{log: l, opt: opt, orgs: map[string]uint32{}, full: make(chan struct{}, 1), flying: map[key]chan struct{}{}, doubtful: map[key]doubt{},
 		skipMax: math.MaxUint64}
 }
 
@@ -284,7 +284,7 @@ func (s *Sink) Last() uint64 { return s.last.Load() }
 func (s *Sink) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.keys)
+	return s.keys.n
 }
 
 // Write appends the batch's new events to the log and returns its change-set: Duplicate
@@ -310,7 +310,7 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	filtered := 0                      // events the filter answered: the store holds none of their keys
 	excluded := make([]bool, len(batch))
 	s.mu.Lock()
-	full := len(s.keys) >= s.opt.MaxPending
+	full := s.keys.n >= s.opt.MaxPending
 	for i, ev := range batch {
 		idem, ded := s.eventKeys(ev)
 		keys[i] = [2]key{idem, ded}
