@@ -311,9 +311,11 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 	excluded := make([]bool, len(batch))
 	s.mu.Lock()
 	full := s.keys.n >= s.opt.MaxPending
+	keyed := 0 // keys of the batch
 	for i, ev := range batch {
 		idem, ded := s.eventKeys(ev)
 		keys[i] = [2]key{idem, ded}
+		keyed += int(min(idem.kind, 1) + min(ded.kind, 1))
 	}
 	s.excluded(keys, excluded)
 	for i := range batch {
@@ -357,7 +359,7 @@ func (s *Sink) Write(ctx context.Context, batch []*mailtrail.Event) (ingest.Chan
 		}
 	}
 	// Within the batch, the first event holding a key is the one stored.
-	first := map[key]string{}
+	first := make(map[key]string, keyed) // sized once: a batch of thousands of keys grew it by doublings
 	var keep []*mailtrail.Event
 	var keepKeys [][2]key
 	for i, ev := range batch {
