@@ -43,11 +43,11 @@ type SinkOptions struct {
 	// MaxPending bounds the dedupe index: while it holds that many keys (appended, not
 	// applied: the projection store is far behind or failing), a batch with keys is
 	// refused with EUNAVAILABLE (503, retry) until the projection catches up, so its
-	// memory stays bounded (about 90 bytes per key). 0: DefaultMaxPending.
+	// memory stays bounded (about 110 bytes per key, with the events' ids). 0: DefaultMaxPending.
 	MaxPending int
 }
 
-// DefaultMaxPending is SinkOptions.MaxPending's default: 4 million keys, about 360 MB,
+// DefaultMaxPending is SinkOptions.MaxPending's default: 4 million keys, about 470 MB,
 // a minute and more of the events API at full speed with the store stopped.
 const DefaultMaxPending = 4 << 20
 
