@@ -404,12 +404,26 @@ const IdempotencyPrefix = "api:"
 // which the store keeps it unique per organization for at least IdempotencyHorizon, or nil
 // when the event has no such key.
 func IdempotencyKey(ev *mailtrail.Event) []byte {
-	k, ok := strings.CutPrefix(ev.DedupeKey, IdempotencyPrefix)
-	if !ok {
+	var k [16]byte
+	if !IdempotencyKeyInto(ev, &k) {
 		return nil
 	}
-	sum := sha256.Sum256([]byte("mailtrail idempotency key\x00" + k))
-	return sum[:16]
+	return k[:]
+}
+
+// IdempotencyKeyInto writes IdempotencyKey(ev) into dst and reports whether ev has one,
+// without allocating (the log's sink computes it for every API event on its one
+// committing goroutine).
+func IdempotencyKeyInto(ev *mailtrail.Event, dst *[16]byte) bool {
+	k, ok := strings.CutPrefix(ev.DedupeKey, IdempotencyPrefix)
+	if !ok {
+		return false
+	}
+	const prefix = "mailtrail idempotency key\x00"
+	var buf [256]byte // keys are at most mailtrail.MaxIDBytes; a longer one goes to the heap
+	sum := sha256.Sum256(append(append(buf[:0], prefix...), k...))
+	copy(dst[:], sum[:16])
+	return true
 }
 
 // IdempotencyHorizon is how long, at least, an idempotency key recognises a retry: the
@@ -427,18 +441,28 @@ const OncePrefix = "once:"
 // Keys starting with OncePrefix identify an event whatever its time (a message is
 // unsubscribed once); their time part is 0.
 func DedupeKey(ev *mailtrail.Event) []byte {
-	if ev.DedupeKey == "" {
+	var k [16]byte
+	if !DedupeKeyInto(ev, &k) {
 		return nil
 	}
-	var b [16]byte
-	if !strings.HasPrefix(ev.DedupeKey, OncePrefix) {
-		binary.BigEndian.PutUint64(b[:8], uint64(ev.OccurredAt.UnixMilli()))
+	return k[:]
+}
+
+// DedupeKeyInto writes DedupeKey(ev) into dst and reports whether ev has one, without
+// allocating.
+func DedupeKeyInto(ev *mailtrail.Event, dst *[16]byte) bool {
+	if ev.DedupeKey == "" {
+		return false
 	}
-	h := sha256.New()
-	h.Write([]byte(ev.OrgID))
-	h.Write([]byte{0, byte(ev.Type), 0})
-	h.Write([]byte(ev.DedupeKey))
-	sum := h.Sum(nil)
-	copy(b[8:], sum[:8])
-	return b[:]
+	*dst = [16]byte{}
+	if !strings.HasPrefix(ev.DedupeKey, OncePrefix) {
+		binary.BigEndian.PutUint64(dst[:8], uint64(ev.OccurredAt.UnixMilli()))
+	}
+	var buf [512]byte // organization and key; longer ones go to the heap
+	b := append(buf[:0], ev.OrgID...)
+	b = append(b, 0, byte(ev.Type), 0)
+	b = append(b, ev.DedupeKey...)
+	sum := sha256.Sum256(b)
+	copy(dst[8:], sum[:8])
+	return true
 }

@@ -52,13 +52,11 @@ func (s *Sink) orgNum(org string) uint32 {
 // them: its idempotency key in its organization, then its dedupe key (kind 0: none).
 // Called with mu held.
 func (s *Sink) eventKeys(ev *mailtrail.Event) (idem, ded key) {
-	if ik := ingest.IdempotencyKey(ev); ik != nil {
-		idem = key{kind: kindIdem, org: s.orgNum(ev.OrgID)}
-		copy(idem.b[:], ik)
+	if ingest.IdempotencyKeyInto(ev, &idem.b) {
+		idem.kind, idem.org = kindIdem, s.orgNum(ev.OrgID)
 	}
-	if dk := ingest.DedupeKey(ev); dk != nil {
-		ded = key{kind: kindDedupe}
-		copy(ded.b[:], dk)
+	if ingest.DedupeKeyInto(ev, &ded.b) {
+		ded.kind = kindDedupe
 	}
 	return idem, ded
 }
