@@ -34,6 +34,15 @@ stop() {
 if [ "$cmd" = stop ]; then stop; exit 0; fi
 
 stop
+# Another cluster on these ports (one started from another directory) would answer the
+# readiness checks below while this directory's servers fail to bind and exit: the tests
+# would then run against servers whose processes they cannot kill.
+for i in 1 2 3; do
+  if curl -fsS "http://127.0.0.1:1425$i/healthz" >/dev/null 2>&1; then
+    echo "a NATS server already answers on 127.0.0.1:1425$i (a cluster started from another directory?): stop it first (scripts/nats-cluster.sh stop ITS_DIR)" >&2
+    exit 1
+  fi
+done
 go build -o "$dir/nats-server" github.com/nats-io/nats-server/v2
 routes="nats://127.0.0.1:14241,nats://127.0.0.1:14242,nats://127.0.0.1:14243"
 for i in 1 2 3; do
@@ -62,6 +71,14 @@ for _ in $(seq 300); do
   ok=0
   for i in 1 2 3; do
     if curl -fsS "http://127.0.0.1:1425$i/healthz" >/dev/null 2>&1; then ok=$((ok + 1)); fi
+  done
+  for i in 1 2 3; do
+    if ! kill -0 "$(cat "$dir/n$i.pid")" 2>/dev/null; then
+      echo "nats-server n$i of $dir exited; its log:" >&2
+      tail -n 5 "$dir/n$i.log" >&2 || true
+      stop
+      exit 1
+    fi
   done
   if [ "$ok" = 3 ] && curl -fsS "http://127.0.0.1:14251/jsz" 2>/dev/null | grep -q '"leader"'; then
     echo "nats://127.0.0.1:14231,nats://127.0.0.1:14232,nats://127.0.0.1:14233"
