@@ -32,8 +32,8 @@ func MakeKey(b [16]byte, org uint32, idem bool) key {
 	return key{b: b, kind: kindDedupe}
 }
 
-func (f *keyFilter) Add(k key)          { f.add(k) }
-func (f *keyFilter) MayHold(k key) bool { return f.mayHold(k) }
+func (f *keyFilter) Add(k key)          { f.addHash(k.hash()) }
+func (f *keyFilter) MayHold(k key) bool { return f.holdsHash(k.hash()) }
 
 // AddHashes, HoldHashes, AddHash, HoldsHash and SameBits expose the filter's windowed
 // operations and their one-key versions to the test that compares them.

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// keyFilter is a blocked Bloom filter of dedupe and idempotency keys: mayHold is true
-// for every key added, and false for most others. Each key sets filterProbes bits in one
+// keyFilter is a blocked Bloom filter of dedupe and idempotency keys (by their
+// key.hash): holdsHash is true for every key added, and false for most others. Each key sets filterProbes bits in one
 // 512-bit block (one cache line), so a lookup reads one line of memory; at its capacity,
 // filterBitsPerKey bits per key, about 1 in 200 keys never added is answered "maybe"
 // (TestKeyFilterFalsePositives measures it). The keys are digests already; key.hash
@@ -43,6 +43,8 @@ func (f *keyFilter) probe(h uint64) (*[8]uint64, uint64) {
 	return &f.blocks[i], z ^ z>>31
 }
 
+// addHash and holdsHash add and test one key; the Sink uses the windowed addHashes and
+// holdHashes, which TestKeyFilterWindowsLikeOneKeyAtATime holds to these.
 func (f *keyFilter) addHash(h uint64) {
 	b, z := f.probe(h)
 	setBits(b, z, h)
@@ -132,12 +134,6 @@ func (f *keyFilter) holdHashes(hs []uint64, out []bool) {
 	}
 }
 
-// add adds a key.
-func (f *keyFilter) add(k key) { f.addHash(k.hash()) }
-
-// mayHold reports whether the key may have been added: false means it never was.
-func (f *keyFilter) mayHold(k key) bool { return f.holdsHash(k.hash()) }
-
 // full reports whether the filter holds as many keys as it was sized for: past that,
 // its false positives grow.
 func (f *keyFilter) full() bool { return f.n >= f.capacity }
@@ -196,13 +192,9 @@ func (s *Sink) excluded(keys [][2]key, out []bool) {
 	}
 }
 
-// filterAdd adds appended keys to the filter and to one being built. Called with mu
-// held.
-func (s *Sink) filterAdd(keys []key) {
-	if s.building == nil && s.filter == nil {
-		return
-	}
-	hs := s.hashes(keys)
+// filterAdd adds appended keys (their hashes hs) to the filter and to one being built.
+// Called with mu held.
+func (s *Sink) filterAdd(hs []uint64) {
 	if s.building != nil {
 		s.building.addHashes(hs)
 	}

@@ -108,7 +108,7 @@ func (s *Sink) index(events []*mailtrail.Event, keys [][2]key, seq uint64, first
 		}
 	}
 	s.hashBuf = hs
-	j := 0
+	j, kept := 0, 0 // hs[:kept]: the hashes of seg.keys, for the filter
 	for i, ev := range events {
 		idx := -1
 		for _, k := range keys[i] {
@@ -129,9 +129,11 @@ func (s *Sink) index(events []*mailtrail.Event, keys [][2]key, seq uint64, first
 			}
 			seg.keys = append(seg.keys, k)
 			s.keys.put(h, k, no, uint32(len(seg.keys)-1), uint32(idx), s.segs, s.base)
+			hs[kept] = h // kept ≤ j: a hash already read
+			kept++
 		}
 	}
-	s.filterAdd(seg.keys)
+	s.filterAdd(hs[:kept])
 }
 
 // lookup returns the id of the appended event holding k, if the index holds k. Called
